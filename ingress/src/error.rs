@@ -1,0 +1,98 @@
+//! The one mapping from every failure to a SCIM Error response.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scim_shared::db::users::USER_NAME_UNIQUE;
+use scim_shared::error::error_body;
+use scim_shared::{ScimError, ScimType};
+
+use crate::extract::SCIM_CONTENT_TYPE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The client's mistake: its status and `scimType` are in the error.
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    /// A dependency is down: 503 with Retry-After, so the identity provider retries.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// Anything else: an opaque 500; the detail goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(USER_NAME_UNIQUE) => {
+                ApiError::Scim(ScimError::Conflict(
+                    "a user with this userName already exists".into(),
+                ))
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolClosed => ApiError::Unavailable(e),
+            _ => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::Scim(e) => (e.status(), e.to_body()),
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                (
+                    503,
+                    error_body(
+                        503,
+                        None,
+                        "the service is temporarily unavailable; retry later",
+                    ),
+                )
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                (500, error_body(500, None, "internal server error"))
+            }
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (
+            status,
+            [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)],
+            body.to_string(),
+        )
+            .into_response();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// Body for a panic caught by the panic layer: a SCIM 500, never an HTML page.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ScimError::NotFound("no such endpoint".into()).into()
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ScimError::MethodNotAllowed("method not allowed on this endpoint".into()).into()
+}
+
+pub fn invalid_syntax(detail: impl Into<String>) -> ApiError {
+    ScimError::bad_request(ScimType::InvalidSyntax, detail).into()
+}

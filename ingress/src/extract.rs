@@ -1,0 +1,62 @@
+//! Request extraction and response helpers that speak SCIM on every path.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scim_shared::ScimError;
+use serde_json::Value;
+
+use crate::error::{ApiError, invalid_syntax};
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// A JSON request body. Bad JSON is `400 invalidSyntax`, an oversized body `413`, a
+/// non-JSON media type `415`, all as SCIM Errors. Both `application/scim+json` and
+/// `application/json` are accepted, as is a missing Content-Type.
+pub struct ScimJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or_default().trim();
+            if !(essence == "application/json"
+                || essence == SCIM_CONTENT_TYPE
+                || essence.ends_with("+json"))
+            {
+                return Err(ScimError::UnsupportedMediaType(format!(
+                    "unsupported Content-Type {essence:?}"
+                ))
+                .into());
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::from(ScimError::PayloadTooLarge(
+                    "request body is too large".into(),
+                ))
+            } else {
+                invalid_syntax("could not read the request body")
+            }
+        })?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid_syntax(format!("invalid JSON: {e}")))?;
+        Ok(ScimJson(value))
+    }
+}
+
+/// A SCIM resource response with its content type and, when given, its ETag.
+pub fn scim(status: StatusCode, body: &Value, etag: Option<String>) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    if let Some(etag) = etag.and_then(|e| header::HeaderValue::from_str(&e).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
+    (status, headers, body.to_string()).into_response()
+}

@@ -1,0 +1,175 @@
+//! The SCIM 2.0 ingress: authenticates bearer tokens, validates and normalizes SCIM
+//! requests, writes each change with its outbox event in one transaction, and relays
+//! committed events to JetStream.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod list;
+pub mod relay;
+pub mod users;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Router, middleware};
+use clap::Parser;
+use scim_shared::config::{DatabaseConfig, NatsConfig};
+use scim_shared::db;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ingress", about = "SCIM 2.0 ingress and outbox relay")]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: String,
+    /// Public URL of this service, as identity providers reach it (for `meta.location`
+    /// and SCIM base URLs). Empty: `http://<bound listen address>`.
+    #[arg(long, env = "PUBLIC_BASE_URL", default_value = "")]
+    pub public_base_url: String,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub nats: NatsConfig,
+    /// Apply database migrations at start-up (safe with many replicas).
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_migrations: bool,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Outbox rows published per relay batch.
+    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
+    pub relay_batch_size: i64,
+    /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    public_base_url: Arc<str>,
+}
+
+impl AppState {
+    /// A directory's SCIM base URL: what an admin pastes into the identity provider.
+    pub fn base_url(&self, directory: Uuid) -> String {
+        format!("{}/scim/v2/{directory}", self.public_base_url)
+    }
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let scim = users::router().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
+    Router::new()
+        .merge(scim)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(state)
+}
+
+/// Ready when Postgres answers and NATS is connected.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let db = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
+    let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
+    match (db, nats) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+        (true, false) => (StatusCode::SERVICE_UNAVAILABLE, "nats unreachable"),
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    relay: relay::Relay,
+    grace: Duration,
+    base_url: String,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let pool = db::connect(&config.database)
+            .await
+            .context("connecting to Postgres")?;
+        if config.run_migrations {
+            db::migrate(&pool).await.context("migrating the database")?;
+        }
+        let nats = scim_shared::nats::connect(&config.nats, "scim-ingress").await?;
+        let listener = TcpListener::bind(&config.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.listen_addr))?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let base_url = match config.public_base_url.trim_end_matches('/') {
+            "" => format!("http://{addr}"),
+            url => url.to_owned(),
+        };
+        let relay = relay::Relay {
+            database_url: config.database.database_url.clone(),
+            js: async_nats::jetstream::new(nats.clone()),
+            stream_replicas: config.nats.nats_stream_replicas,
+            batch_size: config.relay_batch_size,
+            idle_poll: Duration::from_millis(20),
+        };
+        let state = AppState {
+            pool,
+            nats,
+            public_base_url: base_url.clone().into(),
+        };
+        Ok(Application {
+            listener,
+            router: router(state, config.max_body_bytes),
+            relay,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+            base_url,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Serves until `shutdown`, then finishes in-flight requests and drains the relay,
+    /// within the grace period.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        server.await.context("serving HTTP")?;
+        if tokio::time::timeout(self.grace, relay).await.is_err() {
+            tracing::warn!(
+                "outbox relay did not drain within the grace period; the rest waits in the outbox"
+            );
+        }
+        Ok(())
+    }
+}

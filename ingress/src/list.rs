@@ -1,0 +1,95 @@
+//! List query parameters and the ListResponse envelope (RFC 7644 §3.4.2).
+
+use scim_shared::ScimError;
+use scim_shared::filter::{self, Filter};
+use scim_shared::schema::LIST_RESPONSE_SCHEMA;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Page size when the client names none, and the most it may ask for.
+pub const DEFAULT_COUNT: i64 = 100;
+pub const MAX_COUNT: i64 = 1000;
+
+#[derive(Debug, PartialEq)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    /// 1-based, as in SCIM.
+    pub start_index: i64,
+    pub count: i64,
+}
+
+impl ListQuery {
+    /// Parameter names are matched case-insensitively. A `startIndex` below 1 is read as
+    /// 1 and a negative `count` as 0 (RFC 7644 §3.4.2.4); larger counts are capped.
+    pub fn parse(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            get(name)
+                .map(|v| v.trim().parse::<i64>())
+                .transpose()
+                .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
+        };
+        let filter = match get("filter") {
+            Some(f) if !f.trim().is_empty() => Some(filter::parse(f)?),
+            _ => None,
+        };
+        Ok(ListQuery {
+            filter,
+            start_index: int("startIndex")?.unwrap_or(1).max(1),
+            count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
+        })
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.start_index - 1
+    }
+}
+
+pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, ScimError> {
+        ListQuery::parse(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_and_okta_test_connection() {
+        let d = q(&[]).unwrap();
+        assert_eq!((d.start_index, d.count, d.filter), (1, DEFAULT_COUNT, None));
+        let okta = q(&[("startIndex", "1"), ("count", "2")]).unwrap();
+        assert_eq!((okta.start_index, okta.count), (1, 2));
+    }
+
+    #[test]
+    fn clamps_out_of_range_paging_and_rejects_garbage() {
+        let c = q(&[("startindex", "-4"), ("COUNT", "100000")]).unwrap();
+        assert_eq!((c.start_index, c.count, c.offset()), (1, MAX_COUNT, 0));
+        assert_eq!(q(&[("count", "-1")]).unwrap().count, 0);
+        assert!(q(&[("count", "ten")]).is_err());
+        assert_eq!(
+            q(&[("filter", "userName eq")]).unwrap_err().scim_type(),
+            Some(scim_shared::ScimType::InvalidFilter)
+        );
+    }
+}

@@ -1,0 +1,631 @@
+//! The ingress over HTTP, in-process on port 0, against a fresh database and a real
+//! nats-server per test.
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use ingress::{Application, Config};
+use reqwest::{Method, StatusCode};
+use scim_shared::config::{DatabaseConfig, NatsConfig};
+use scim_tests::client::{Scim, okta_user};
+use scim_tests::{NatsServer, TestDb, eventually};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct TestApp {
+    db: TestDb,
+    nats: NatsServer,
+    base: String,
+    scim: Scim,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let config = Config {
+        listen_addr: "127.0.0.1:0".into(),
+        public_base_url: String::new(),
+        database: DatabaseConfig {
+            database_url: db.url.clone(),
+            database_max_connections: 8,
+        },
+        nats: NatsConfig {
+            nats_url: nats.url.clone(),
+            nats_stream_replicas: 1,
+        },
+        run_migrations: true,
+        max_body_bytes: 64 * 1024,
+        relay_batch_size: 100,
+        shutdown_grace_seconds: 2,
+    };
+    let app = Application::build(config).await.expect("building the app");
+    let base = app.base_url().to_owned();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    let (dir, token) = db.directory("acme").await;
+    let scim = Scim::new(format!("{base}/scim/v2/{dir}"), token);
+    TestApp {
+        db,
+        nats,
+        base,
+        scim,
+        shutdown,
+    }
+}
+
+fn assert_scim_error(reply: &scim_tests::client::Reply, status: u16, scim_type: Option<&str>) {
+    assert_eq!(reply.status.as_u16(), status, "{:?}", reply.body);
+    assert_eq!(reply.content_type, "application/scim+json");
+    assert_eq!(
+        reply.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(reply.body["status"], json!(status.to_string()));
+    assert!(reply.body["detail"].is_string());
+    assert_eq!(
+        reply.body["scimType"].as_str(),
+        scim_type,
+        "{:?}",
+        reply.body
+    );
+}
+
+async fn outbox_subjects(db: &TestDb) -> Vec<String> {
+    sqlx::query_scalar("SELECT subject FROM outbox ORDER BY seq")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn okta_user_lifecycle_answers_as_okta_expects() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+
+    // Test connection, then lookup miss.
+    let r = s
+        .send(Method::GET, "/Users?startIndex=1&count=2", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["totalResults"], 0);
+    assert_eq!(r.body["startIndex"], 1);
+    assert_eq!(r.body["itemsPerPage"], 0);
+    assert_eq!(r.body["Resources"], json!([]));
+    assert_eq!(
+        s.find_users(r#"userName eq "Jane.Doe@example.com""#)
+            .await
+            .body["totalResults"],
+        0
+    );
+
+    // Create.
+    let created = s
+        .create_user(&okta_user("jane.doe@example.com", "Jane", "Doe"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.content_type, "application/scim+json");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let location = format!("{}/Users/{id}", s.base_url);
+    assert_eq!(created.headers["location"], location.as_str());
+    assert_eq!(created.body["meta"]["location"], location);
+    assert_eq!(created.body["meta"]["resourceType"], "User");
+    assert_eq!(created.body["meta"]["version"], "W/\"1\"");
+    assert_eq!(created.headers["etag"], "W/\"1\"");
+    assert_eq!(created.body["active"], true);
+    assert!(
+        created.body.get("password").is_none(),
+        "passwords are never stored or returned"
+    );
+
+    // Lookup hit with different case.
+    let found = s.find_users(r#"userName eq "JANE.DOE@EXAMPLE.COM""#).await;
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+
+    // Get.
+    let got = s.get_user(&id).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body, created.body);
+
+    // PUT without `active` keeps the user active.
+    let mut put = okta_user("jane.doe@example.com", "Jane", "Smith");
+    put.as_object_mut().unwrap().remove("active");
+    let replaced = s.replace_user(&id, &put).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+    assert_eq!(replaced.body["name"]["familyName"], "Smith");
+    assert_eq!(replaced.body["active"], true);
+    assert_eq!(replaced.body["meta"]["version"], "W/\"2\"");
+
+    // Deactivate and reactivate the Okta way.
+    let off = s
+        .patch_user(&id, json!([{"op": "replace", "value": {"active": false}}]))
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(off.body["active"], false);
+    let on = s
+        .patch_user(&id, json!([{"op": "replace", "value": {"active": true}}]))
+        .await;
+    assert_eq!(on.body["active"], true);
+    assert_eq!(on.body["meta"]["version"], "W/\"4\"");
+
+    // Duplicate create, in another case.
+    let dup = s
+        .create_user(&okta_user("JANE.DOE@example.com", "J", "D"))
+        .await;
+    assert_scim_error(&dup, 409, Some("uniqueness"));
+
+    // Delete, then the user is gone.
+    assert_eq!(s.delete_user(&id).await.status, StatusCode::NO_CONTENT);
+    assert_scim_error(&s.get_user(&id).await, 404, None);
+    assert_scim_error(&s.delete_user(&id).await, 404, None);
+
+    // Five changes, five events: created, updated (PUT), deactivated, reactivated, deleted.
+    eventually(Duration::from_secs(10), "an empty outbox", || async {
+        outbox_subjects(&app.db).await.is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(published_count(&app).await, 5);
+}
+
+/// Events that reached JetStream so far.
+async fn published_count(app: &TestApp) -> usize {
+    let client = async_nats::connect(&app.nats.url).await.unwrap();
+    let js = jetstream::new(client);
+    match js.get_stream(scim_shared::event::STREAM).await {
+        Ok(mut s) => s
+            .info()
+            .await
+            .map(|i| i.state.messages as usize)
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_published_once_in_order_with_its_event_id() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let id = s.create_user(&okta_user("a@x.com", "A", "X")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.patch_user(
+        &id,
+        json!([{"op": "replace", "path": "title", "value": "CTO"}]),
+    )
+    .await;
+    s.patch_user(
+        &id,
+        json!([{"op": "replace", "path": "title", "value": "CTO"}]),
+    )
+    .await; // no change
+    s.patch_user(
+        &id,
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await;
+    s.delete_user(&id).await;
+
+    let client = async_nats::connect(&app.nats.url).await.unwrap();
+    let js = jetstream::new(client);
+    let stream = eventually(Duration::from_secs(10), "the stream", || {
+        let js = js.clone();
+        async move { js.get_stream(scim_shared::event::STREAM).await.ok() }
+    })
+    .await;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .expect("events arrive")
+            .unwrap()
+            .unwrap();
+        let event: Value = serde_json::from_slice(&msg.payload).unwrap();
+        let msg_id = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Msg-Id"))
+            .map(|v| v.to_string());
+        assert_eq!(
+            msg_id.as_deref(),
+            event["id"].as_str(),
+            "Nats-Msg-Id is the event id"
+        );
+        assert_eq!(
+            msg.subject.as_str(),
+            format!(
+                "scim.v1.{}.{}",
+                event["directory_id"].as_str().unwrap(),
+                event["type"].as_str().unwrap()
+            )
+        );
+        seen.push((
+            event["type"].as_str().unwrap().to_owned(),
+            event["resource_version"].as_i64().unwrap(),
+        ));
+        msg.ack().await.unwrap();
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("user.created".to_owned(), 1),
+            ("user.updated".to_owned(), 2),
+            ("user.deactivated".to_owned(), 3),
+            ("user.deleted".to_owned(), 4),
+        ]
+    );
+    let extra = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
+    assert!(
+        extra.is_err(),
+        "no event for the PATCH that changed nothing"
+    );
+    eventually(Duration::from_secs(5), "an empty outbox", || async {
+        outbox_subjects(&app.db).await.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn writes_succeed_while_nats_is_down_and_are_published_after() {
+    let mut app = spawn_app().await;
+    app.nats.stop();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let r = app
+            .scim
+            .create_user(&okta_user(&format!("u{i}@x.com"), "U", "X"))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "the ingress answers without NATS"
+        );
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        outbox_subjects(&app.db).await.len(),
+        10,
+        "events wait in the outbox"
+    );
+    app.nats.resume();
+    eventually(Duration::from_secs(30), "the outbox to drain", || async {
+        outbox_subjects(&app.db).await.is_empty().then_some(())
+    })
+    .await;
+    let client = async_nats::connect(&app.nats.url).await.unwrap();
+    let js = jetstream::new(client);
+    let consumer = js
+        .get_stream(scim_shared::event::STREAM)
+        .await
+        .unwrap()
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let batch: Vec<_> = consumer
+        .fetch()
+        .max_messages(20)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let published: Vec<String> = batch
+        .into_iter()
+        .map(|m| {
+            serde_json::from_slice::<Value>(&m.unwrap().payload).unwrap()["resource_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(published, ids, "every event, once, in commit order");
+}
+
+#[tokio::test]
+async fn tokens_are_checked_and_scoped_to_their_directory() {
+    let app = spawn_app().await;
+    let id = app
+        .scim
+        .create_user(&okta_user("a@x.com", "A", "X"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let anonymous = Scim::new(app.scim.base_url.clone(), "");
+    assert_scim_error(
+        &anonymous.send(Method::GET, "/Users", None).await,
+        401,
+        None,
+    );
+    let wrong = Scim::new(
+        app.scim.base_url.clone(),
+        format!("{}0", &app.scim.token[..app.scim.token.len() - 1]),
+    );
+    let r = wrong.send(Method::GET, "/Users", None).await;
+    assert_scim_error(&r, 401, None);
+    assert_eq!(r.headers["www-authenticate"], "Bearer");
+
+    // Directory B's token neither works under A's URL nor sees A's users under its own.
+    let (dir_b, token_b) = app.db.directory("other").await;
+    let b_on_a = Scim::new(app.scim.base_url.clone(), token_b.clone());
+    assert_scim_error(&b_on_a.get_user(&id).await, 401, None);
+    let b = Scim::new(format!("{}/scim/v2/{dir_b}", app.base), token_b);
+    assert_scim_error(&b.get_user(&id).await, 404, None);
+    assert_eq!(
+        b.find_users(r#"userName eq "a@x.com""#).await.body["totalResults"],
+        0
+    );
+    assert_scim_error(&b.delete_user(&id).await, 404, None);
+    assert_eq!(app.scim.get_user(&id).await.status, StatusCode::OK);
+
+    // A user with the same userName may exist in another directory.
+    assert_eq!(
+        b.create_user(&okta_user("a@x.com", "A", "X")).await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_scim_errors_and_changes_nothing() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let created = s.create_user(&okta_user("a@x.com", "A", "X")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let raw = |method: Method, path: &str, content_type: &str, body: &str| {
+        s.http
+            .request(method, format!("{}{path}", s.base_url))
+            .bearer_auth(&s.token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+    };
+    let reply = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let body: Value = r.json().await.expect("a JSON body");
+        (status, ct, body)
+    };
+
+    let (status, ct, body) = reply(
+        raw(Method::POST, "/Users", "application/json", "{not json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, ct.as_str(), body["scimType"].as_str()),
+        (400, "application/scim+json", Some("invalidSyntax"))
+    );
+    let (status, _, _) = reply(
+        raw(Method::POST, "/Users", "text/plain", "{}")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 415);
+    let big = json!({"userName": "b@x.com", "title": "x".repeat(100 * 1024)}).to_string();
+    let (status, _, body) = reply(
+        raw(Method::POST, "/Users", "application/json", &big)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["status"].as_str()), (413, Some("413")));
+    // Plain application/json is accepted (Okta's SPEC test).
+    let (status, _, _) = reply(
+        raw(
+            Method::POST,
+            "/Users",
+            "application/json",
+            &json!({"userName": "c@x.com"}).to_string(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    assert_scim_error(
+        &s.create_user(&json!({"name": {"givenName": "x"}})).await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &s.create_user(&json!({"userName": "d@x.com", "active": "perhaps"}))
+            .await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &s.find_users("userName eq").await,
+        400,
+        Some("invalidFilter"),
+    );
+    assert_scim_error(
+        &s.find_users(r#"unknownAttr eq "x""#).await,
+        400,
+        Some("invalidFilter"),
+    );
+    assert_scim_error(
+        &s.send(Method::GET, "/Users?count=lots", None).await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(&s.get_user("not-a-uuid").await, 404, None);
+    assert_scim_error(&s.get_user(&Uuid::new_v4().to_string()).await, 404, None);
+    assert_scim_error(&s.send(Method::GET, "/Nope", None).await, 404, None);
+    assert_scim_error(
+        &s.send(Method::POST, &format!("/Users/{id}"), Some(&json!({})))
+            .await,
+        405,
+        None,
+    );
+
+    // A PATCH with one bad operation applies none of them.
+    let bad_patch = s
+        .patch_user(
+            &id,
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Changed"},
+                {"op": "replace", "path": "emails[type eq \"work\"].nope", "value": "x"},
+            ]),
+        )
+        .await;
+    assert_scim_error(&bad_patch, 400, Some("invalidPath"));
+    assert_scim_error(
+        &s.patch_user(&id, json!([{"op": "remove"}])).await,
+        400,
+        Some("noTarget"),
+    );
+    assert_scim_error(
+        &s.patch_user(&id, json!([{"op": "replace", "path": "id", "value": "x"}]))
+            .await,
+        400,
+        Some("mutability"),
+    );
+    assert_scim_error(
+        &s.replace_user(&id, &json!({"userName": ""})).await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_eq!(
+        s.get_user(&id).await.body,
+        created.body,
+        "nothing stored was changed"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_creates_yield_one_user_and_409s() {
+    let app = spawn_app().await;
+    let attempts = (0..16).map(|i| {
+        let s = app.scim.clone();
+        let name = if i % 2 == 0 {
+            "race@x.com"
+        } else {
+            "RACE@x.com"
+        };
+        async move { s.create_user(&okta_user(name, "R", "X")).await }
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1);
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_scim_error(r, 409, Some("uniqueness"));
+    }
+    assert_eq!(
+        app.scim
+            .find_users(r#"userName eq "race@x.com""#)
+            .await
+            .body["totalResults"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn paging_is_stable_and_filters_combine() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    for i in 0..12 {
+        let mut u = okta_user(
+            &format!("user{i:02}@{}.com", if i % 3 == 0 { "corp" } else { "x" }),
+            "U",
+            &format!("N{i}"),
+        );
+        u["externalId"] = json!(format!("ext-{i}"));
+        assert_eq!(s.create_user(&u).await.status, StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    for page in 0..3 {
+        let r = s
+            .send(
+                Method::GET,
+                &format!("/Users?startIndex={}&count=5", 5 * page + 1),
+                None,
+            )
+            .await;
+        assert_eq!(r.body["totalResults"], 12);
+        assert_eq!(r.body["startIndex"], 5 * page + 1);
+        for u in r.body["Resources"].as_array().unwrap() {
+            seen.push(u["userName"].as_str().unwrap().to_owned());
+        }
+    }
+    let expected: Vec<String> = (0..12)
+        .map(|i| format!("user{i:02}@{}.com", if i % 3 == 0 { "corp" } else { "x" }))
+        .collect();
+    assert_eq!(
+        seen, expected,
+        "pages in creation order, no repeats, none missing"
+    );
+    let past_end = s
+        .send(Method::GET, "/Users?startIndex=50&count=5", None)
+        .await;
+    assert_eq!(
+        (
+            past_end.body["totalResults"].as_i64(),
+            past_end.body["itemsPerPage"].as_i64()
+        ),
+        (Some(12), Some(0))
+    );
+    let zero = s.send(Method::GET, "/Users?count=0", None).await;
+    assert_eq!(
+        (
+            zero.body["totalResults"].as_i64(),
+            zero.body["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(12), Some(0))
+    );
+
+    let names = |r: scim_tests::client::Reply| -> Vec<String> {
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(s.find_users(r#"externalId eq "ext-4""#).await),
+        vec!["user04@x.com"]
+    );
+    assert_eq!(
+        names(s.find_users(r#"externalId eq "EXT-4""#).await),
+        Vec::<String>::new(),
+        "externalId is caseExact"
+    );
+    assert_eq!(
+        names(s.find_users(r#"emails.value eq "USER05@X.COM""#).await),
+        vec!["user05@x.com"]
+    );
+    assert_eq!(
+        names(s.find_users(r#"emails[value ew "@corp.com"] and (name.familyName eq "N3" or name.familyName eq "N9")"#).await),
+        vec!["user03@corp.com", "user09@corp.com"]
+    );
+    assert_eq!(
+        names(
+            s.find_users(r#"userName sw "user1" and not (userName eq "user10@x.com")"#)
+                .await
+        ),
+        vec!["user11@x.com"]
+    );
+}

@@ -1,0 +1,183 @@
+//! Provisioning events, contract v1 (see `docs/events.md` and `docs/events.v1.schema.json`).
+//! Events are public: fields are only ever added, never renamed or retyped, within v1.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Contract version carried in every event and in every subject.
+pub const CONTRACT_VERSION: u32 = 1;
+/// Stream that holds provisioning events.
+pub const STREAM: &str = "SCIM_EVENTS";
+/// Subjects of the event stream: `scim.v1.<directory_id>.<resource>.<action>`.
+pub const SUBJECTS: &str = "scim.v1.>";
+/// Stream and subject prefix for events a consumer gave up on.
+pub const DEAD_LETTER_STREAM: &str = "SCIM_DEAD_LETTERS";
+pub const DEAD_LETTER_SUBJECTS: &str = "scim.dlq.>";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceType {
+    User,
+}
+
+impl ResourceType {
+    pub fn subject_token(self) -> &'static str {
+        match self {
+            ResourceType::User => "user",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    Updated,
+    Deactivated,
+    Reactivated,
+    Deleted,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Deactivated => "deactivated",
+            Action::Reactivated => "reactivated",
+            Action::Deleted => "deleted",
+        }
+    }
+
+    /// The action of an update, named for what happened to `active`.
+    pub fn for_update(was_active: bool, is_active: bool) -> Action {
+        match (was_active, is_active) {
+            (true, false) => Action::Deactivated,
+            (false, true) => Action::Reactivated,
+            _ => Action::Updated,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique per event; also the JetStream `Nats-Msg-Id`.
+    pub id: Uuid,
+    /// `"user.created"` and so on: `<resource>.<action>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub contract_version: u32,
+    pub directory_id: Uuid,
+    pub resource_type: ResourceType,
+    pub resource_id: Uuid,
+    pub action: Action,
+    /// Increases by one with every change of the resource: a consumer that has seen
+    /// version n ignores anything at or below n.
+    pub resource_version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The SCIM representation after the change; for `deleted`, the last one before it.
+    pub resource: Value,
+    /// For updates: the previous value of every top-level attribute that changed
+    /// (`null` where it had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Map<String, Value>>,
+}
+
+impl Event {
+    pub fn new(
+        directory_id: Uuid,
+        resource_type: ResourceType,
+        resource_id: Uuid,
+        action: Action,
+        resource_version: i64,
+        resource: Value,
+        previous: Option<Map<String, Value>>,
+    ) -> Event {
+        Event {
+            id: Uuid::now_v7(),
+            event_type: format!("{}.{}", resource_type.subject_token(), action.as_str()),
+            contract_version: CONTRACT_VERSION,
+            directory_id,
+            resource_type,
+            resource_id,
+            action,
+            resource_version,
+            time: OffsetDateTime::now_utc(),
+            resource,
+            previous,
+        }
+    }
+
+    /// `scim.v1.<directory_id>.user.created`: subscribers filter by directory, type or both.
+    pub fn subject(&self) -> String {
+        format!(
+            "scim.v{CONTRACT_VERSION}.{}.{}",
+            self.directory_id, self.event_type
+        )
+    }
+}
+
+/// The previous values of the top-level attributes that differ between two
+/// representations (`null` for attributes that were absent before).
+pub fn previous_values(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut changed = Map::new();
+    for (key, old) in before {
+        if after.get(key) != Some(old) {
+            changed.insert(key.clone(), old.clone());
+        }
+    }
+    for key in after.keys() {
+        if !before.contains_key(key) {
+            changed.insert(key.clone(), Value::Null);
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn previous_values_name_changed_added_and_removed_attributes() {
+        let before = json!({"userName": "a", "title": "T", "nickName": "n"});
+        let after = json!({"userName": "a", "title": "U", "displayName": "D"});
+        let p = previous_values(before.as_object().unwrap(), after.as_object().unwrap());
+        assert_eq!(
+            Value::Object(p),
+            json!({"title": "T", "nickName": "n", "displayName": null})
+        );
+    }
+
+    #[test]
+    fn subjects_carry_directory_and_type() {
+        let dir = Uuid::nil();
+        let e = Event::new(
+            dir,
+            ResourceType::User,
+            Uuid::nil(),
+            Action::Deactivated,
+            2,
+            json!({}),
+            None,
+        );
+        assert_eq!(e.subject(), format!("scim.v1.{dir}.user.deactivated"));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap()["type"],
+            "user.deactivated"
+        );
+    }
+
+    #[test]
+    fn update_actions_follow_active() {
+        assert_eq!(Action::for_update(true, false), Action::Deactivated);
+        assert_eq!(Action::for_update(false, true), Action::Reactivated);
+        assert_eq!(Action::for_update(true, true), Action::Updated);
+    }
+}

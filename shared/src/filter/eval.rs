@@ -1,0 +1,193 @@
+//! In-memory evaluation of a filter against one JSON object, with the same semantics as
+//! the SQL compiler: a missing attribute matches nothing but `ne`; a multi-valued
+//! attribute matches when any of its values does; case rules follow `caseExact`.
+
+use super::{AttrPath, CompareOp, Filter, Value};
+use crate::error::ScimError;
+use crate::schema::{self, Attribute, Kind};
+use serde_json::{Map, Value as Json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Evaluates `filter` against an element of a multi-valued attribute whose
+/// sub-attributes are `attrs` (PATCH value paths such as `emails[type eq "work"]`).
+pub fn matches_element(
+    filter: &Filter,
+    attrs: &'static [Attribute],
+    element: &Map<String, Json>,
+) -> Result<bool, ScimError> {
+    eval(filter, &|path: &AttrPath| {
+        if path.urn.is_some() || path.sub.is_some() {
+            return Err(unknown(path));
+        }
+        let attr = schema::find(attrs, &path.attr).ok_or_else(|| unknown(path))?;
+        Ok((attr, element.get(attr.name).into_iter().collect()))
+    })
+}
+
+fn unknown(path: &AttrPath) -> ScimError {
+    ScimError::invalid_filter(format!("unknown attribute {:?}", path.attr))
+}
+
+type Lookup<'a, 'j> =
+    dyn Fn(&AttrPath) -> Result<(&'static Attribute, Vec<&'j Json>), ScimError> + 'a;
+
+fn eval<'j>(filter: &Filter, lookup: &Lookup<'_, 'j>) -> Result<bool, ScimError> {
+    Ok(match filter {
+        Filter::And(a, b) => eval(a, lookup)? && eval(b, lookup)?,
+        Filter::Or(a, b) => eval(a, lookup)? || eval(b, lookup)?,
+        Filter::Not(f) => !eval(f, lookup)?,
+        Filter::Present(path) => {
+            let (_, values) = lookup(path)?;
+            values.iter().any(|v| !is_empty(v))
+        }
+        Filter::Compare { path, op, value } => {
+            let (attr, values) = lookup(path)?;
+            let value = typed(attr, value)?;
+            let any_eq = |op| values.iter().any(|v| compare(attr, v, op, &value));
+            match op {
+                CompareOp::Ne => !any_eq(CompareOp::Eq),
+                op => any_eq(*op),
+            }
+        }
+        Filter::ValuePath { path, .. } => {
+            return Err(ScimError::invalid_filter(format!(
+                "nested value filter on {:?} is not supported here",
+                path.attr
+            )));
+        }
+    })
+}
+
+fn is_empty(v: &Json) -> bool {
+    match v {
+        Json::Null => true,
+        Json::String(s) => s.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        Json::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// A comparison value checked against the attribute's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    Str(String),
+    Bool(bool),
+    Time(OffsetDateTime),
+}
+
+/// Checks a filter value against the attribute type: booleans accept `true`/`false`
+/// (and Entra's `"True"`), dates must be RFC 3339.
+pub fn typed(attr: &Attribute, value: &Value) -> Result<Typed, ScimError> {
+    let mismatch = || {
+        ScimError::invalid_filter(format!(
+            "value {value:?} does not fit attribute {:?}",
+            attr.name
+        ))
+    };
+    Ok(match (attr.kind, value) {
+        (_, Value::Null) => {
+            return Err(ScimError::invalid_filter(
+                "comparing with null is not supported: use 'pr'",
+            ));
+        }
+        (Kind::Boolean, Value::Bool(b)) => Typed::Bool(*b),
+        (Kind::Boolean, Value::Str(s)) => Typed::Bool(parse_bool(s).ok_or_else(mismatch)?),
+        (Kind::DateTime, Value::Str(s)) => {
+            Typed::Time(OffsetDateTime::parse(s, &Rfc3339).map_err(|_| mismatch())?)
+        }
+        (Kind::String | Kind::Reference, Value::Str(s)) => Typed::Str(s.clone()),
+        _ => return Err(mismatch()),
+    })
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn compare(attr: &Attribute, actual: &Json, op: CompareOp, expected: &Typed) -> bool {
+    match (actual, expected) {
+        (Json::Bool(a), Typed::Bool(b)) => matches!(op, CompareOp::Eq) && a == b,
+        (Json::String(a), Typed::Time(b)) => OffsetDateTime::parse(a, &Rfc3339)
+            .map(|a| ordering_holds(op, a.cmp(b)))
+            .unwrap_or(false),
+        (Json::String(a), Typed::Str(b)) => {
+            let (a, b) = if attr.case_exact {
+                (a.clone(), b.clone())
+            } else {
+                (a.to_lowercase(), b.to_lowercase())
+            };
+            match op {
+                CompareOp::Co => a.contains(&b),
+                CompareOp::Sw => a.starts_with(&b),
+                CompareOp::Ew => a.ends_with(&b),
+                op => ordering_holds(op, a.cmp(&b)),
+            }
+        }
+        _ => false,
+    }
+}
+
+fn ordering_holds(op: CompareOp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        CompareOp::Eq => ord == Equal,
+        CompareOp::Gt => ord == Greater,
+        CompareOp::Ge => ord != Less,
+        CompareOp::Lt => ord == Less,
+        CompareOp::Le => ord != Greater,
+        CompareOp::Ne | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::parse;
+    use crate::schema::{USER_ATTRIBUTES, find};
+    use serde_json::json;
+
+    fn email_attrs() -> &'static [Attribute] {
+        find(USER_ATTRIBUTES, "emails").unwrap().sub_attributes
+    }
+
+    fn check(filter: &str, element: Json) -> bool {
+        let Json::Object(o) = element else { panic!() };
+        matches_element(&parse(filter).unwrap(), email_attrs(), &o).unwrap()
+    }
+
+    #[test]
+    fn matches_elements_case_insensitively_by_schema() {
+        let e = json!({"value": "A@X.com", "type": "work", "primary": true});
+        assert!(check(r#"type eq "WORK""#, e.clone()));
+        assert!(check(r#"value co "@x.""#, e.clone()));
+        assert!(check(r#"value sw "a@" and primary eq true"#, e.clone()));
+        assert!(check(r#"value ew ".COM""#, e.clone()));
+        assert!(!check(r#"type eq "home""#, e.clone()));
+        assert!(check(r#"type ne "home""#, e.clone()));
+        assert!(
+            check(r#"display ne "x""#, e.clone()),
+            "ne matches a missing attribute"
+        );
+        assert!(!check(r#"display eq "x""#, e.clone()));
+        assert!(!check("display pr", e.clone()));
+        assert!(check(r#"not (type eq "home")"#, e.clone()));
+        assert!(check(r#"primary eq "True""#, e), "Entra's string booleans");
+    }
+
+    #[test]
+    fn rejects_unknown_attributes_and_mistyped_values() {
+        let Json::Object(o) = json!({"value": "a"}) else {
+            panic!()
+        };
+        assert!(matches_element(&parse(r#"nope eq "x""#).unwrap(), email_attrs(), &o).is_err());
+        assert!(matches_element(&parse("primary eq 5").unwrap(), email_attrs(), &o).is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! Compiles a filter to a parameterized SQL condition over the `scim_users` table. Every
+//! client value becomes a bind parameter; the SQL text is assembled only from fixed
+//! fragments and attribute names taken from the static schema table.
+
+use super::eval::{Typed, typed};
+use super::{AttrPath, CompareOp, Filter, Value};
+use crate::error::ScimError;
+use crate::schema::{self, Attribute, Kind};
+use std::fmt::Write;
+use time::OffsetDateTime;
+
+/// A value bound to a `$n` placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Bool(bool),
+    Time(OffsetDateTime),
+}
+
+/// A compiled condition: `sql` refers to parameters `$first..$first+binds.len()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+}
+
+/// Compiles a User filter; placeholders start at `$first_param`.
+pub fn compile_user_filter(filter: &Filter, first_param: usize) -> Result<Condition, ScimError> {
+    let mut c = Compiler {
+        sql: String::new(),
+        binds: Vec::new(),
+        first_param,
+        aliases: 0,
+    };
+    c.filter(filter, &Scope::Resource)?;
+    Ok(Condition {
+        sql: c.sql,
+        binds: c.binds,
+    })
+}
+
+enum Scope {
+    Resource,
+    /// Inside `attr[...]`: names refer to sub-attributes of the element bound to `alias`.
+    Element {
+        alias: String,
+        attrs: &'static [Attribute],
+    },
+}
+
+/// Where an attribute's values live in SQL.
+enum Target {
+    /// One scalar SQL expression (text, boolean or timestamptz typed).
+    Scalar {
+        expr: String,
+        attr: &'static Attribute,
+    },
+    /// Elements of a JSON array; `sub` names the compared sub-attribute (`value` by default).
+    Multi {
+        array: String,
+        sub: &'static Attribute,
+    },
+}
+
+struct Compiler {
+    sql: String,
+    binds: Vec<Bind>,
+    first_param: usize,
+    aliases: usize,
+}
+
+impl Compiler {
+    fn param(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.first_param + self.binds.len() - 1)
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("e{}", self.aliases)
+    }
+
+    fn filter(&mut self, f: &Filter, scope: &Scope) -> Result<(), ScimError> {
+        match f {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let op = if matches!(f, Filter::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                self.sql.push('(');
+                self.filter(a, scope)?;
+                self.sql.push_str(op);
+                self.filter(b, scope)?;
+                self.sql.push(')');
+            }
+            Filter::Not(inner) => {
+                self.sql.push_str("NOT coalesce((");
+                self.filter(inner, scope)?;
+                self.sql.push_str("), false)");
+            }
+            Filter::Present(path) => {
+                match self.target(path, scope)? {
+                    Target::Scalar { expr, attr } => self.present(&expr, attr),
+                    Target::Multi { array, sub } => {
+                        let alias = self.alias();
+                        let elem = json_field(&format!("{alias}.v"), sub);
+                        write!(self.sql, "EXISTS (SELECT 1 FROM jsonb_array_elements({array}) AS {alias}(v) WHERE ").ok();
+                        self.present(&elem, sub);
+                        self.sql.push(')');
+                    }
+                }
+            }
+            Filter::Compare { path, op, value } => {
+                let target = self.target(path, scope)?;
+                let eq = if *op == CompareOp::Ne {
+                    CompareOp::Eq
+                } else {
+                    *op
+                };
+                if *op == CompareOp::Ne {
+                    self.sql.push_str("NOT coalesce(");
+                }
+                match target {
+                    Target::Scalar { expr, attr } => self.compare(&expr, attr, eq, value)?,
+                    Target::Multi { array, sub } => {
+                        let alias = self.alias();
+                        let elem = json_field(&format!("{alias}.v"), sub);
+                        write!(self.sql, "EXISTS (SELECT 1 FROM jsonb_array_elements({array}) AS {alias}(v) WHERE ").ok();
+                        self.compare(&elem, sub, eq, value)?;
+                        self.sql.push(')');
+                    }
+                }
+                if *op == CompareOp::Ne {
+                    self.sql.push_str(", false)");
+                }
+            }
+            Filter::ValuePath { path, filter } => {
+                if matches!(scope, Scope::Element { .. }) {
+                    return Err(ScimError::invalid_filter("value filters cannot be nested"));
+                }
+                let resolved = resolve(path)?;
+                if !resolved.attr.multi_valued {
+                    return Err(ScimError::invalid_filter(format!(
+                        "{:?} is not multi-valued",
+                        resolved.attr.name
+                    )));
+                }
+                let array = array_expr(resolved.extension, resolved.attr);
+                let alias = self.alias();
+                write!(
+                    self.sql,
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements({array}) AS {alias}(v) WHERE "
+                )
+                .ok();
+                let inner = Scope::Element {
+                    alias: format!("{alias}.v"),
+                    attrs: resolved.attr.sub_attributes,
+                };
+                self.filter(filter, &inner)?;
+                self.sql.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    fn target(&self, path: &AttrPath, scope: &Scope) -> Result<Target, ScimError> {
+        match scope {
+            Scope::Element { alias, attrs } => {
+                if path.urn.is_some() || path.sub.is_some() {
+                    return Err(unknown(path));
+                }
+                let attr = schema::find(attrs, &path.attr).ok_or_else(|| unknown(path))?;
+                Ok(Target::Scalar {
+                    expr: json_field(alias, attr),
+                    attr,
+                })
+            }
+            Scope::Resource => {
+                let r = resolve(path)?;
+                if r.attr.multi_valued {
+                    let sub = match r.sub {
+                        Some(s) => s,
+                        None => schema::find(r.attr.sub_attributes, "value")
+                            .ok_or_else(|| unknown(path))?,
+                    };
+                    return Ok(Target::Multi {
+                        array: array_expr(r.extension, r.attr),
+                        sub,
+                    });
+                }
+                if r.attr.kind == Kind::Complex && r.sub.is_none() {
+                    return Err(ScimError::invalid_filter(format!(
+                        "{:?} is complex: name one of its sub-attributes",
+                        r.attr.name
+                    )));
+                }
+                let expr = match (r.extension, r.attr.name, r.sub.map(|s| s.name)) {
+                    (None, "id", None) => "id::text".to_owned(),
+                    (None, "userName", None) => "user_name".to_owned(),
+                    (None, "externalId", None) => "external_id".to_owned(),
+                    (None, "active", None) => "active".to_owned(),
+                    (None, "meta", Some("created")) => "created_at".to_owned(),
+                    (None, "meta", Some("lastModified")) => "updated_at".to_owned(),
+                    (None, "meta", Some(_)) => {
+                        return Err(ScimError::invalid_filter(format!(
+                            "filtering on {path:?} is not supported"
+                        )));
+                    }
+                    (ext, _, _) => {
+                        let mut obj = "resource".to_owned();
+                        if let Some(urn) = ext {
+                            write!(obj, "->'{urn}'").ok();
+                        }
+                        match r.sub {
+                            Some(sub) => {
+                                write!(obj, "->'{}'", r.attr.name).ok();
+                                json_field(&obj, sub)
+                            }
+                            None => json_field(&obj, r.attr),
+                        }
+                    }
+                };
+                Ok(Target::Scalar {
+                    expr,
+                    attr: r.leaf(),
+                })
+            }
+        }
+    }
+
+    fn present(&mut self, expr: &str, attr: &Attribute) {
+        match attr.kind {
+            Kind::String | Kind::Reference => {
+                write!(self.sql, "({expr} IS NOT NULL AND {expr} <> '')")
+            }
+            _ => write!(self.sql, "({expr} IS NOT NULL)"),
+        }
+        .ok();
+    }
+
+    fn compare(
+        &mut self,
+        expr: &str,
+        attr: &Attribute,
+        op: CompareOp,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        let value = typed(attr, value)?;
+        match value {
+            Typed::Bool(b) => {
+                if op != CompareOp::Eq {
+                    return Err(ScimError::invalid_filter(format!(
+                        "{:?} is boolean: use eq or ne",
+                        attr.name
+                    )));
+                }
+                let p = self.param(Bind::Bool(b));
+                write!(self.sql, "({expr} = {p})").ok();
+            }
+            Typed::Time(t) => {
+                let sql_op = ordering_op(op).ok_or_else(|| {
+                    ScimError::invalid_filter(format!(
+                        "{:?} is a date: co, sw and ew do not apply",
+                        attr.name
+                    ))
+                })?;
+                let p = self.param(Bind::Time(t));
+                write!(self.sql, "({expr} {sql_op} {p})").ok();
+            }
+            Typed::Str(s) => {
+                let p = self.param(Bind::Text(s));
+                let (x, v) = if attr.case_exact {
+                    (expr.to_owned(), p.clone())
+                } else {
+                    (format!("lower({expr})"), format!("lower({p})"))
+                };
+                match op {
+                    CompareOp::Co => write!(self.sql, "(strpos({x}, {v}) > 0)"),
+                    CompareOp::Sw => write!(self.sql, "starts_with({x}, {v})"),
+                    CompareOp::Ew => write!(self.sql, "(right({x}, char_length({p})) = {v})"),
+                    op => {
+                        // Byte order, as in-memory evaluation compares.
+                        let sql_op = ordering_op(op).unwrap_or("=");
+                        if op == CompareOp::Eq {
+                            write!(self.sql, "({x} = {v})")
+                        } else {
+                            write!(self.sql, "({x} COLLATE \"C\" {sql_op} {v})")
+                        }
+                    }
+                }
+                .ok();
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ordering_op(op: CompareOp) -> Option<&'static str> {
+    Some(match op {
+        CompareOp::Eq => "=",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Ne | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => return None,
+    })
+}
+
+fn unknown(path: &AttrPath) -> ScimError {
+    ScimError::invalid_filter(format!("unknown attribute {:?}", path.attr))
+}
+
+fn resolve(path: &AttrPath) -> Result<schema::Resolved, ScimError> {
+    schema::resolve_user_path(path.urn.as_deref(), &path.attr, path.sub.as_deref())
+        .ok_or_else(|| unknown(path))
+}
+
+/// A typed SQL expression for attribute `attr` of the JSON object `obj`.
+fn json_field(obj: &str, attr: &Attribute) -> String {
+    match attr.kind {
+        Kind::Boolean => format!("({obj}->>'{}')::boolean", attr.name),
+        Kind::DateTime => format!("({obj}->>'{}')::timestamptz", attr.name),
+        _ => format!("({obj}->>'{}')", attr.name),
+    }
+}
+
+fn array_expr(extension: Option<&str>, attr: &Attribute) -> String {
+    match extension {
+        Some(urn) => format!("coalesce(resource->'{urn}'->'{}', '[]'::jsonb)", attr.name),
+        None => format!("coalesce(resource->'{}', '[]'::jsonb)", attr.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::parse;
+
+    fn compile(f: &str) -> Condition {
+        compile_user_filter(&parse(f).unwrap(), 2).unwrap()
+    }
+
+    #[test]
+    fn user_name_eq_uses_the_lower_index_and_binds_the_value() {
+        let c = compile(r#"userName eq "X@Y.com""#);
+        assert_eq!(c.sql, "(lower(user_name) = lower($2))");
+        assert_eq!(c.binds, vec![Bind::Text("X@Y.com".into())]);
+    }
+
+    #[test]
+    fn external_id_is_case_exact() {
+        assert_eq!(compile(r#"externalId eq "abc""#).sql, "(external_id = $2)");
+    }
+
+    #[test]
+    fn multi_valued_attributes_compile_to_exists() {
+        let c = compile(r#"emails.value eq "a@x" or emails[type eq "work" and value co "@x"]"#);
+        assert!(
+            c.sql
+                .contains("EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(resource->'emails'")
+        );
+        assert_eq!(c.binds.len(), 3);
+        assert!(c.sql.contains("$4"));
+    }
+
+    #[test]
+    fn client_text_never_reaches_the_sql() {
+        let c = compile(r#"displayName eq "'; DROP TABLE scim_users; --""#);
+        assert!(!c.sql.contains("DROP"));
+    }
+
+    #[test]
+    fn extension_attributes_use_the_canonical_urn() {
+        let c = compile(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "R&D""#,
+        );
+        assert!(c.sql.contains(
+            "resource->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'->>'department'"
+        ));
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_compiled_safely() {
+        for bad in [
+            r#"nope eq "x""#,
+            r#"name eq "x""#,
+            r#"active gt true"#,
+            r#"meta.created gt "yesterday""#,
+            r#"userName eq null"#,
+            r#"urn:example:unknown:attr eq "x""#,
+        ] {
+            let err = compile_user_filter(&parse(bad).unwrap(), 1).unwrap_err();
+            assert_eq!(
+                err.scim_type(),
+                Some(crate::error::ScimType::InvalidFilter),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The SCIM model, filter and PATCH engines, event contract, configuration and storage
+//! shared by the `ingress` and `worker` binaries.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod event;
+pub mod filter;
+pub mod nats;
+pub mod patch;
+pub mod schema;
+pub mod shutdown;
+pub mod user;
+
+pub use error::{ScimError, ScimType};

@@ -1,0 +1,210 @@
+//! Attribute definitions of the User schema and the enterprise extension (RFC 7643 §4).
+//! One table drives normalization, filtering and PATCH, so they agree on names, types
+//! and case rules.
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Boolean,
+    DateTime,
+    Reference,
+    Complex,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutability {
+    ReadOnly,
+    ReadWrite,
+}
+
+#[derive(Debug)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub multi_valued: bool,
+    pub case_exact: bool,
+    pub mutability: Mutability,
+    pub sub_attributes: &'static [Attribute],
+}
+
+const fn attr(name: &'static str, kind: Kind) -> Attribute {
+    Attribute {
+        name,
+        kind,
+        multi_valued: false,
+        case_exact: false,
+        mutability: Mutability::ReadWrite,
+        sub_attributes: &[],
+    }
+}
+
+const fn complex(name: &'static str, subs: &'static [Attribute]) -> Attribute {
+    Attribute {
+        sub_attributes: subs,
+        ..attr(name, Kind::Complex)
+    }
+}
+
+const fn multi(name: &'static str, subs: &'static [Attribute]) -> Attribute {
+    Attribute {
+        multi_valued: true,
+        ..complex(name, subs)
+    }
+}
+
+const fn exact(a: Attribute) -> Attribute {
+    Attribute {
+        case_exact: true,
+        ..a
+    }
+}
+
+const fn read_only(a: Attribute) -> Attribute {
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        ..a
+    }
+}
+
+/// Sub-attributes shared by emails, phoneNumbers, ims, photos, entitlements, roles and
+/// x509Certificates (RFC 7643 §2.4).
+const MULTI_VALUE_SUBS: &[Attribute] = &[
+    attr("value", Kind::String),
+    attr("display", Kind::String),
+    attr("type", Kind::String),
+    attr("primary", Kind::Boolean),
+];
+
+const GROUP_REF_SUBS: &[Attribute] = &[
+    read_only(exact(attr("value", Kind::String))),
+    read_only(attr("$ref", Kind::Reference)),
+    read_only(attr("display", Kind::String)),
+    read_only(attr("type", Kind::String)),
+];
+
+const NAME_SUBS: &[Attribute] = &[
+    attr("formatted", Kind::String),
+    attr("familyName", Kind::String),
+    attr("givenName", Kind::String),
+    attr("middleName", Kind::String),
+    attr("honorificPrefix", Kind::String),
+    attr("honorificSuffix", Kind::String),
+];
+
+const ADDRESS_SUBS: &[Attribute] = &[
+    attr("formatted", Kind::String),
+    attr("streetAddress", Kind::String),
+    attr("locality", Kind::String),
+    attr("region", Kind::String),
+    attr("postalCode", Kind::String),
+    attr("country", Kind::String),
+    attr("type", Kind::String),
+    attr("primary", Kind::Boolean),
+];
+
+const META_SUBS: &[Attribute] = &[
+    read_only(exact(attr("resourceType", Kind::String))),
+    read_only(attr("created", Kind::DateTime)),
+    read_only(attr("lastModified", Kind::DateTime)),
+    read_only(exact(attr("location", Kind::Reference))),
+    read_only(exact(attr("version", Kind::String))),
+];
+
+/// Core User attributes (RFC 7643 §4.1). `id` and `meta` are common attributes (§3.1).
+pub const USER_ATTRIBUTES: &[Attribute] = &[
+    read_only(exact(attr("id", Kind::String))),
+    exact(attr("externalId", Kind::String)),
+    read_only(complex("meta", META_SUBS)),
+    attr("userName", Kind::String),
+    complex("name", NAME_SUBS),
+    attr("displayName", Kind::String),
+    attr("nickName", Kind::String),
+    exact(attr("profileUrl", Kind::Reference)),
+    attr("title", Kind::String),
+    attr("userType", Kind::String),
+    attr("preferredLanguage", Kind::String),
+    attr("locale", Kind::String),
+    attr("timezone", Kind::String),
+    attr("active", Kind::Boolean),
+    multi("emails", MULTI_VALUE_SUBS),
+    multi("phoneNumbers", MULTI_VALUE_SUBS),
+    multi("ims", MULTI_VALUE_SUBS),
+    multi("photos", MULTI_VALUE_SUBS),
+    multi("addresses", ADDRESS_SUBS),
+    read_only(multi("groups", GROUP_REF_SUBS)),
+    multi("entitlements", MULTI_VALUE_SUBS),
+    multi("roles", MULTI_VALUE_SUBS),
+    multi("x509Certificates", MULTI_VALUE_SUBS),
+];
+
+const MANAGER_SUBS: &[Attribute] = &[
+    exact(attr("value", Kind::String)),
+    exact(attr("$ref", Kind::Reference)),
+    read_only(attr("displayName", Kind::String)),
+];
+
+/// Enterprise User extension (RFC 7643 §4.3).
+pub const ENTERPRISE_USER_ATTRIBUTES: &[Attribute] = &[
+    attr("employeeNumber", Kind::String),
+    attr("costCenter", Kind::String),
+    attr("organization", Kind::String),
+    attr("division", Kind::String),
+    attr("department", Kind::String),
+    complex("manager", MANAGER_SUBS),
+];
+
+/// Finds an attribute by name, case-insensitively (RFC 7643 §2.1).
+pub fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+    attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+/// The attribute list of a schema URN this service knows, case-insensitively.
+pub fn extension_attributes(urn: &str) -> Option<(&'static str, &'static [Attribute])> {
+    urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)
+        .then_some((ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_ATTRIBUTES))
+}
+
+/// A filter or PATCH attribute path resolved against the User schemas.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved {
+    /// The canonical extension URN (the JSON key holding the attribute), `None` for core.
+    pub extension: Option<&'static str>,
+    pub attr: &'static Attribute,
+    pub sub: Option<&'static Attribute>,
+}
+
+impl Resolved {
+    /// The attribute the path finally names.
+    pub fn leaf(&self) -> &'static Attribute {
+        self.sub.unwrap_or(self.attr)
+    }
+}
+
+/// Resolves `urn:…:attr.sub` against the User schemas; `None` for unknown names.
+pub fn resolve_user_path(urn: Option<&str>, attr: &str, sub: Option<&str>) -> Option<Resolved> {
+    let (extension, attrs) = match urn {
+        None => (None, USER_ATTRIBUTES),
+        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => (None, USER_ATTRIBUTES),
+        Some(u) => {
+            let (urn, attrs) = extension_attributes(u)?;
+            (Some(urn), attrs)
+        }
+    };
+    let attr = find(attrs, attr)?;
+    let sub = match sub {
+        None => None,
+        Some(s) => Some(find(attr.sub_attributes, s)?),
+    };
+    Some(Resolved {
+        extension,
+        attr,
+        sub,
+    })
+}

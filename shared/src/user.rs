@@ -1,0 +1,345 @@
+//! The User resource: a JSON object normalized against the User schemas. Only
+//! [`User::from_request`] builds one from client input, so every stored user has
+//! canonical attribute names, typed values, and no read-only attributes.
+
+use crate::error::ScimError;
+use crate::filter::eval::parse_bool;
+use crate::schema::{self, Attribute, Kind, Mutability, USER_ATTRIBUTES, USER_SCHEMA};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Longest `userName` accepted (Okta's limit is 100; leave room for other clients).
+pub const MAX_USER_NAME_LEN: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    attrs: Map<String, Value>,
+}
+
+impl User {
+    /// Validates and normalizes a client's User representation (POST, PUT, or the result
+    /// of a PATCH). Read-only attributes are ignored; unknown core attributes are
+    /// dropped; attributes of unknown extension schemas are kept as sent.
+    pub fn from_request(body: Value) -> Result<User, ScimError> {
+        let Value::Object(obj) = body else {
+            return Err(ScimError::invalid_syntax("a User must be a JSON object"));
+        };
+        let mut attrs = Map::new();
+        for (key, value) in obj {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+                if key.eq_ignore_ascii_case(USER_SCHEMA) {
+                    // Core attributes wrapped in their own schema URN: fold them in.
+                    let Value::Object(core) = value else {
+                        return Err(ScimError::invalid_value(format!(
+                            "{USER_SCHEMA} must be an object"
+                        )));
+                    };
+                    for (k, v) in core {
+                        put_core(&mut attrs, &k, v)?;
+                    }
+                } else if let Some((urn, ext_attrs)) = schema::extension_attributes(&key) {
+                    let Value::Object(ext) = value else {
+                        return Err(ScimError::invalid_value(format!("{urn} must be an object")));
+                    };
+                    let ext = normalize_object(ext_attrs, ext, urn)?;
+                    if !ext.is_empty() {
+                        attrs.insert(urn.to_owned(), Value::Object(ext));
+                    }
+                } else if !value.is_null() {
+                    attrs.insert(key, value);
+                }
+                continue;
+            }
+            put_core(&mut attrs, &key, value)?;
+        }
+        let user = User { attrs };
+        match user.attrs.get("userName").and_then(Value::as_str) {
+            None => return Err(ScimError::invalid_value("userName is required")),
+            Some(n) if n.trim().is_empty() => {
+                return Err(ScimError::invalid_value("userName must not be empty"));
+            }
+            Some(n) if n.len() > MAX_USER_NAME_LEN => {
+                return Err(ScimError::invalid_value(format!(
+                    "userName is longer than {MAX_USER_NAME_LEN} bytes"
+                )));
+            }
+            Some(_) => {}
+        }
+        Ok(user)
+    }
+
+    /// A user read back from storage, which only ever holds normalized users.
+    pub fn from_stored(attrs: Map<String, Value>) -> User {
+        User { attrs }
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.attrs
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.attrs.get("externalId").and_then(Value::as_str)
+    }
+
+    /// `active` defaults to true: a user created without it can sign in.
+    pub fn active(&self) -> bool {
+        self.attrs
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    pub fn has_active(&self) -> bool {
+        self.attrs.contains_key("active")
+    }
+
+    pub fn set_active(&mut self, active: bool) {
+        self.attrs.insert("active".into(), Value::Bool(active));
+    }
+
+    pub fn attrs(&self) -> &Map<String, Value> {
+        &self.attrs
+    }
+
+    pub fn into_attrs(self) -> Map<String, Value> {
+        self.attrs
+    }
+
+    /// Schema URNs of the representation: core, then each extension present.
+    pub fn schemas(&self) -> Vec<String> {
+        let mut schemas = vec![USER_SCHEMA.to_owned()];
+        schemas.extend(self.attrs.keys().filter(|k| k.starts_with("urn:")).cloned());
+        schemas
+    }
+
+    /// The SCIM representation with `schemas`, `id` and `meta`.
+    pub fn to_resource(&self, id: &str, meta: &Meta) -> Value {
+        let mut out = Map::new();
+        out.insert("schemas".into(), self.schemas().into());
+        out.insert("id".into(), id.into());
+        out.extend(self.attrs.clone());
+        out.entry("active").or_insert(Value::Bool(true));
+        out.insert("meta".into(), meta.to_json("User"));
+        Value::Object(out)
+    }
+}
+
+/// Resource metadata (RFC 7643 §3.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    pub location: String,
+    pub version: i64,
+}
+
+impl Meta {
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    pub fn to_json(&self, resource_type: &str) -> Value {
+        serde_json::json!({
+            "resourceType": resource_type,
+            "created": rfc3339(self.created),
+            "lastModified": rfc3339(self.last_modified),
+            "location": self.location,
+            "version": self.etag(),
+        })
+    }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn put_core(attrs: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ScimError> {
+    let Some(attr) = schema::find(USER_ATTRIBUTES, key) else {
+        return Ok(());
+    };
+    if attr.mutability == Mutability::ReadOnly {
+        return Ok(());
+    }
+    if let Some(v) = normalize_value(attr, value, attr.name)? {
+        attrs.insert(attr.name.to_owned(), v);
+    }
+    Ok(())
+}
+
+/// Normalizes the attributes of a complex value or extension object against `attrs`.
+pub(crate) fn normalize_object(
+    attrs: &'static [Attribute],
+    obj: Map<String, Value>,
+    context: &str,
+) -> Result<Map<String, Value>, ScimError> {
+    let mut out = Map::new();
+    for (key, value) in obj {
+        let Some(attr) = schema::find(attrs, &key) else {
+            continue;
+        };
+        if let Some(v) = normalize_value(attr, value, &format!("{context}.{}", attr.name))? {
+            out.insert(attr.name.to_owned(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks one value against its attribute definition. `None` means "no value": null,
+/// `""`, an empty object or an empty list, which clear the attribute (Entra clears
+/// attributes with `""`).
+fn normalize_value(
+    attr: &'static Attribute,
+    value: Value,
+    name: &str,
+) -> Result<Option<Value>, ScimError> {
+    if attr.multi_valued {
+        let items = match value {
+            Value::Null => return Ok(None),
+            Value::Array(items) => items,
+            // A lone object where a list belongs: accept it as a one-element list.
+            single @ Value::Object(_) => vec![single],
+            _ => return Err(ScimError::invalid_value(format!("{name} must be a list"))),
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut seen_primary = false;
+        for item in items {
+            let Value::Object(obj) = item else {
+                return Err(ScimError::invalid_value(format!(
+                    "{name} must hold objects"
+                )));
+            };
+            let mut obj = normalize_object(attr.sub_attributes, obj, name)?;
+            // RFC 7643 §2.4: at most one value may be primary; the first one wins.
+            if obj.get("primary") == Some(&Value::Bool(true)) {
+                if seen_primary {
+                    obj.insert("primary".into(), Value::Bool(false));
+                }
+                seen_primary = true;
+            }
+            if !obj.is_empty() {
+                out.push(Value::Object(obj));
+            }
+        }
+        return Ok((!out.is_empty()).then_some(Value::Array(out)));
+    }
+    let invalid = |what: &str| ScimError::invalid_value(format!("{name} must be {what}"));
+    Ok(match (attr.kind, value) {
+        (_, Value::Null) => None,
+        (Kind::Complex, Value::Object(obj)) => {
+            let obj = normalize_object(attr.sub_attributes, obj, name)?;
+            (!obj.is_empty()).then_some(Value::Object(obj))
+        }
+        (Kind::Complex, _) => return Err(invalid("an object")),
+        (Kind::Boolean, Value::Bool(b)) => Some(Value::Bool(b)),
+        (Kind::Boolean, Value::String(s)) => Some(Value::Bool(
+            parse_bool(&s).ok_or_else(|| invalid("a boolean"))?,
+        )),
+        (Kind::Boolean, _) => return Err(invalid("a boolean")),
+        (_, Value::String(s)) if s.is_empty() => None,
+        (Kind::DateTime, Value::String(s)) => {
+            OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| invalid("an RFC 3339 date-time"))?;
+            Some(Value::String(s))
+        }
+        (Kind::String | Kind::Reference, Value::String(s)) => Some(Value::String(s)),
+        (Kind::String | Kind::Reference | Kind::DateTime, _) => return Err(invalid("a string")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ENTERPRISE_USER_SCHEMA;
+    use serde_json::json;
+
+    #[test]
+    fn canonicalizes_names_and_types() {
+        let u = User::from_request(json!({
+            "schemas": [USER_SCHEMA],
+            "USERNAME": "a@x.com",
+            "Active": "False",
+            "name": {"GivenName": "A", "familyName": ""},
+            "emails": {"value": "a@x.com", "primary": "true"},
+            "id": "ignored",
+            "meta": {"version": "x"},
+            "unknownAttr": 1,
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(u.attrs().clone()),
+            json!({
+                "userName": "a@x.com",
+                "active": false,
+                "name": {"givenName": "A"},
+                "emails": [{"value": "a@x.com", "primary": true}],
+            })
+        );
+    }
+
+    #[test]
+    fn keeps_enterprise_and_unknown_extensions() {
+        let u = User::from_request(json!({
+            "userName": "a",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user": {"Department": "R&D", "manager": {"value": "m1"}},
+            "urn:example:product:2.0:User": {"group": "eng"},
+        }))
+        .unwrap();
+        assert_eq!(u.attrs()[ENTERPRISE_USER_SCHEMA]["department"], "R&D");
+        assert_eq!(u.attrs()[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "m1");
+        assert_eq!(u.attrs()["urn:example:product:2.0:User"]["group"], "eng");
+        assert_eq!(u.schemas().len(), 3);
+    }
+
+    #[test]
+    fn only_one_primary_value() {
+        let u = User::from_request(json!({
+            "userName": "a",
+            "emails": [{"value": "1", "primary": true}, {"value": "2", "primary": true}],
+        }))
+        .unwrap();
+        assert_eq!(u.attrs()["emails"][1]["primary"], false);
+    }
+
+    #[test]
+    fn rejects_bad_shapes_with_invalid_value() {
+        for body in [
+            json!({}),
+            json!({"userName": ""}),
+            json!({"userName": 5}),
+            json!({"userName": "a", "active": "maybe"}),
+            json!({"userName": "a", "name": "x"}),
+            json!({"userName": "a", "emails": "x"}),
+            json!({"userName": "a", "emails": [1]}),
+            json!({"userName": "x".repeat(MAX_USER_NAME_LEN + 1)}),
+        ] {
+            let err = User::from_request(body.clone()).unwrap_err();
+            assert_eq!(err.status(), 400, "{body}");
+        }
+        assert_eq!(
+            User::from_request(json!([])).unwrap_err().scim_type(),
+            Some(crate::error::ScimType::InvalidSyntax)
+        );
+    }
+
+    #[test]
+    fn active_defaults_to_true_in_the_representation() {
+        let u = User::from_request(json!({"userName": "a"})).unwrap();
+        assert!(u.active());
+        let meta = Meta {
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            location: "http://h/Users/1".into(),
+            version: 3,
+        };
+        let r = u.to_resource("1", &meta);
+        assert_eq!(r["active"], true);
+        assert_eq!(r["meta"]["version"], "W/\"3\"");
+        assert_eq!(r["meta"]["created"], "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,192 @@
+//! Test kit: real Postgres databases and real NATS servers for tests, the service
+//! binaries as processes, and a small SCIM client. Nothing here is a mock.
+//!
+//! - `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`): a
+//!   server on which each test creates, and then drops, its own database.
+//! - `NATS_SERVER_BIN` (default `nats-server`): a nats-server 2.10+ binary; each test
+//!   starts its own on a free port with its own store directory.
+
+pub mod client;
+pub mod process;
+
+use scim_shared::db::{self, directories};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, migrated database, dropped when this value is dropped.
+pub struct TestDb {
+    pub url: String,
+    pub pool: PgPool,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let admin = admin_database_url();
+        let name = format!("scim_test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {admin} (set TEST_DATABASE_URL): {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("creating the test database");
+        let url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("TEST_DATABASE_URL needs a database path"),
+        };
+        let pool = db::connect(&scim_shared::config::DatabaseConfig {
+            database_url: url.clone(),
+            database_max_connections: 8,
+        })
+        .await
+        .expect("connecting to the test database");
+        db::migrate(&pool)
+            .await
+            .expect("migrating the test database");
+        TestDb { url, pool, name }
+    }
+
+    /// Creates a directory with a token; returns (directory id, token).
+    pub async fn directory(&self, name: &str) -> (Uuid, String) {
+        let dir = directories::create(&self.pool, name, "okta")
+            .await
+            .expect("creating a directory");
+        let token = directories::issue_token(&self.pool, dir.id)
+            .await
+            .expect("issuing a token");
+        (dir.id, token.token)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name) = (admin_database_url(), self.name.clone());
+        // Drop runs inside a runtime that may be shutting down: use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("finding a free port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A real nats-server with JetStream on a free port, with its own store directory.
+/// It can be stopped and started again on the same port and store.
+pub struct NatsServer {
+    pub port: u16,
+    pub url: String,
+    store: PathBuf,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let port = free_port();
+        let store = std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple()));
+        let mut server = NatsServer {
+            port,
+            url: format!("nats://127.0.0.1:{port}"),
+            store,
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// Starts the server again after [`NatsServer::stop`].
+    pub fn resume(&mut self) {
+        let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
+        let child = Command::new(&bin)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {bin} (set NATS_SERVER_BIN): {e}"));
+        self.child = Some(child);
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(10)),
+            "nats-server did not start"
+        );
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+/// Polls `check` every 25 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,0 +1,57 @@
+//! The worker: consumes provisioning events and applies them to the product's data.
+
+pub mod consumer;
+pub mod members;
+
+use anyhow::Context;
+use clap::Parser;
+use scim_shared::config::{DatabaseConfig, NatsConfig};
+use scim_shared::db;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "worker",
+    about = "Applies provisioning events to the product's member records"
+)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub nats: NatsConfig,
+    /// Durable consumer name; replicas with the same name share the work.
+    #[arg(long, env = "WORKER_CONSUMER", default_value = "member-sync")]
+    pub consumer: String,
+    /// Events processed at once per replica.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64)]
+    pub concurrency: usize,
+    /// Attempts before a failing event is dead-lettered (outages do not count).
+    #[arg(long, env = "WORKER_MAX_ATTEMPTS", default_value_t = 10)]
+    pub max_attempts: i64,
+    /// Apply database migrations at start-up (safe with many replicas).
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_migrations: bool,
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database)
+        .await
+        .context("connecting to Postgres")?;
+    if config.run_migrations {
+        db::migrate(&pool).await.context("migrating the database")?;
+    }
+    let nats = scim_shared::nats::connect(&config.nats, "scim-worker").await?;
+    let js = async_nats::jetstream::new(nats);
+    scim_shared::nats::ensure_streams(&js, config.nats.nats_stream_replicas)
+        .await
+        .context("setting up JetStream streams")?;
+    let settings = consumer::ConsumerSettings {
+        name: config.consumer,
+        concurrency: config.concurrency,
+        max_attempts: config.max_attempts,
+    };
+    tracing::info!(consumer = settings.name, "worker consuming");
+    consumer::run(pool, js, settings, shutdown)
+        .await
+        .map_err(|e| anyhow::anyhow!("consumer: {e}"))
+}
