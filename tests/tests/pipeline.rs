@@ -1,0 +1,312 @@
+//! End to end: the real `ingress` and `worker` binaries, a real nats-server and a fresh
+//! Postgres database per test. SCIM requests go in; member records come out.
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use scim_tests::client::{Scim, okta_user};
+use scim_tests::process::Service;
+use scim_tests::{NatsServer, TestDb, eventually};
+use serde_json::{Value, json};
+use std::time::Duration;
+use uuid::Uuid;
+
+struct System {
+    db: TestDb,
+    nats: NatsServer,
+    ingress: Service,
+    worker: Service,
+    scim: Scim,
+}
+
+async fn start(worker_env: &[(&str, &str)]) -> System {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let worker = Service::worker(&db.url, &nats.url, worker_env);
+    let (dir, token) = db.directory("acme").await;
+    let scim = Scim::new(format!("{}/scim/v2/{dir}", ingress.base_url()), token);
+    System {
+        db,
+        nats,
+        ingress,
+        worker,
+        scim,
+    }
+}
+
+/// (status, scim_version) of the member provisioned from `user_id`.
+async fn member(db: &TestDb, user_id: &str) -> Option<(String, i64)> {
+    sqlx::query_as("SELECT status, scim_version FROM members WHERE scim_user_id = $1::uuid")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn member_reaches(db: &TestDb, user_id: &str, status: &str, version: i64) {
+    let want = (status.to_owned(), version);
+    eventually(
+        Duration::from_secs(20),
+        &format!("member {user_id} to be {status} at v{version}"),
+        || async { (member(db, user_id).await.as_ref() == Some(&want)).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn okta_user_lifecycle_reaches_the_member_records() {
+    let sys = start(&[]).await;
+    let s = &sys.scim;
+    assert_eq!(
+        s.find_users(r#"userName eq "kim@example.com""#).await.body["totalResults"],
+        0
+    );
+    let created = s
+        .create_user(&okta_user("kim@example.com", "Kim", "Lee"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    member_reaches(&sys.db, &id, "active", 1).await;
+
+    assert_eq!(
+        s.find_users(r#"userName eq "KIM@EXAMPLE.COM""#).await.body["Resources"][0]["id"],
+        id.as_str()
+    );
+    assert_eq!(s.get_user(&id).await.status, StatusCode::OK);
+    let put = s
+        .replace_user(&id, &okta_user("kim@example.com", "Kim", "Park"))
+        .await;
+    assert_eq!(put.status, StatusCode::OK);
+    member_reaches(&sys.db, &id, "active", 2).await;
+    let family: Option<String> =
+        sqlx::query_scalar("SELECT family_name FROM members WHERE scim_user_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&sys.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(family.as_deref(), Some("Park"));
+
+    s.patch_user(&id, json!([{"op": "replace", "value": {"active": false}}]))
+        .await;
+    member_reaches(&sys.db, &id, "deactivated", 3).await;
+    s.patch_user(&id, json!([{"op": "replace", "value": {"active": true}}]))
+        .await;
+    member_reaches(&sys.db, &id, "active", 4).await;
+    let dup = s.create_user(&okta_user("Kim@Example.com", "K", "L")).await;
+    assert_eq!(
+        (dup.status.as_u16(), dup.body["scimType"].as_str()),
+        (409, Some("uniqueness"))
+    );
+    assert_eq!(s.delete_user(&id).await.status, StatusCode::NO_CONTENT);
+    member_reaches(&sys.db, &id, "removed", 5).await;
+
+    // SIGTERM: both services stop cleanly.
+    let System {
+        ingress, worker, ..
+    } = sys;
+    assert!(ingress.terminate(), "the ingress exits 0 on SIGTERM");
+    assert!(worker.terminate(), "the worker exits 0 on SIGTERM");
+}
+
+#[tokio::test]
+async fn published_events_match_the_documented_json_schema() {
+    let sys = start(&[]).await;
+    let s = &sys.scim;
+    let id = s
+        .create_user(&okta_user("ann@example.com", "Ann", "Ng"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.patch_user(
+        &id,
+        json!([{"op": "add", "path": "title", "value": "Engineer"}]),
+    )
+    .await;
+    s.patch_user(&id, json!([{"op": "replace", "value": {"active": false}}]))
+        .await;
+    s.patch_user(&id, json!([{"op": "replace", "value": {"active": true}}]))
+        .await;
+    s.delete_user(&id).await;
+
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/events.v1.schema.json")).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let js = jetstream::new(async_nats::connect(&sys.nats.url).await.unwrap());
+    let consumer = js
+        .get_stream(scim_shared::event::STREAM)
+        .await
+        .unwrap()
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut types = Vec::new();
+    while types.len() < 5 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let event: Value = serde_json::from_slice(&msg.payload).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&event)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "event {event} violates the schema: {errors:?}"
+        );
+        types.push(event["type"].as_str().unwrap().to_owned());
+        if event["type"] == "user.updated" {
+            assert_eq!(event["previous"], json!({"title": null}));
+        }
+        msg.ack().await.unwrap();
+    }
+    assert_eq!(
+        types,
+        [
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.reactivated",
+            "user.deleted"
+        ]
+    );
+    // The schema is not vacuous: a broken event fails it.
+    assert!(!validator.is_valid(&json!({"id": "x", "type": "user.created"})));
+}
+
+#[tokio::test]
+async fn a_nats_outage_during_writes_loses_no_event() {
+    let mut sys = start(&[]).await;
+    let s = sys.scim.clone();
+    let before = s
+        .create_user(&okta_user("before@x.com", "B", "X"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    member_reaches(&sys.db, &before, "active", 1).await;
+
+    sys.nats.stop();
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let r = s
+            .create_user(&okta_user(&format!("during{i}@x.com"), "D", "X"))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "the identity provider is answered while NATS is down"
+        );
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let off = s
+        .patch_user(
+            &before,
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    sys.nats.resume();
+
+    for id in &ids {
+        member_reaches(&sys.db, id, "active", 1).await;
+    }
+    member_reaches(&sys.db, &before, "deactivated", 2).await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
+        .fetch_one(&sys.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 26);
+}
+
+#[tokio::test]
+async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowing() {
+    let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
+    let js = jetstream::new(async_nats::connect(&sys.nats.url).await.unwrap());
+    // Make sure the stream exists (the ingress creates it), then publish an event the
+    // worker can never apply: its directory does not exist.
+    eventually(Duration::from_secs(10), "the event stream", || {
+        let js = js.clone();
+        async move { js.get_stream(scim_shared::event::STREAM).await.ok() }
+    })
+    .await;
+    let orphan = scim_shared::event::Event::new(
+        Uuid::new_v4(),
+        scim_shared::event::ResourceType::User,
+        Uuid::new_v4(),
+        scim_shared::event::Action::Created,
+        1,
+        json!({}),
+        None,
+    );
+    js.publish(
+        orphan.subject(),
+        serde_json::to_vec(&orphan).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    js.publish(
+        format!("scim.v1.{}.user.created", Uuid::new_v4()),
+        "not json".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    let id = sys
+        .scim
+        .create_user(&okta_user("after@x.com", "A", "X"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    member_reaches(&sys.db, &id, "active", 1).await;
+
+    let dlq = js
+        .get_stream(scim_shared::event::DEAD_LETTER_STREAM)
+        .await
+        .unwrap()
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut messages = dlq.messages().await.unwrap();
+    let mut reasons = Vec::new();
+    for _ in 0..2 {
+        let msg = tokio::time::timeout(Duration::from_secs(20), messages.next())
+            .await
+            .expect("a dead letter")
+            .unwrap()
+            .unwrap();
+        assert!(
+            msg.subject.starts_with("scim.dlq.member-sync.v1."),
+            "{}",
+            msg.subject
+        );
+        let letter: Value = serde_json::from_slice(&msg.payload).unwrap();
+        reasons.push((
+            letter["attempts"].as_i64().unwrap(),
+            letter["reason"].as_str().unwrap().to_owned(),
+        ));
+    }
+    reasons.sort();
+    assert_eq!(
+        reasons[0].0, 1,
+        "a malformed event is dead-lettered at once"
+    );
+    assert!(reasons[0].1.contains("malformed"), "{reasons:?}");
+    assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
+    assert!(reasons[1].1.contains("foreign key"), "{reasons:?}");
+}

@@ -1,0 +1,211 @@
+//! The worker's effect on member records, one event at a time, against a real database.
+//! Events come from the real outbox, as the ingress wrote them.
+
+use scim_shared::db::{outbox, users};
+use scim_shared::event::{Action, Event, ResourceType, previous_values};
+use scim_shared::user::User;
+use scim_tests::TestDb;
+use serde_json::json;
+use sqlx::Row;
+use uuid::Uuid;
+use worker::consumer::{HandleError, handle};
+
+/// Makes a change the way the ingress does (row + outbox event in one transaction)
+/// and returns the event's payload.
+async fn change(
+    db: &TestDb,
+    dir: Uuid,
+    id: Option<Uuid>,
+    body: Option<serde_json::Value>,
+) -> (Uuid, Vec<u8>) {
+    let mut tx = db.pool.begin().await.unwrap();
+    let event = match (id, body) {
+        (None, Some(body)) => {
+            let stored = users::insert(&mut tx, dir, &User::from_request(body).unwrap())
+                .await
+                .unwrap();
+            Event::new(
+                dir,
+                ResourceType::User,
+                stored.id,
+                Action::Created,
+                stored.version,
+                json!({}),
+                None,
+            )
+        }
+        (Some(id), Some(body)) => {
+            let before = users::get_for_update(&mut tx, dir, id)
+                .await
+                .unwrap()
+                .unwrap();
+            let stored = users::update(&mut tx, dir, id, &User::from_request(body).unwrap())
+                .await
+                .unwrap();
+            let action = Action::for_update(before.user.active(), stored.user.active());
+            let previous = previous_values(before.user.attrs(), stored.user.attrs());
+            Event::new(
+                dir,
+                ResourceType::User,
+                id,
+                action,
+                stored.version,
+                json!({}),
+                Some(previous),
+            )
+        }
+        (Some(id), None) => {
+            let last = users::delete(&mut tx, dir, id).await.unwrap().unwrap();
+            Event::new(
+                dir,
+                ResourceType::User,
+                id,
+                Action::Deleted,
+                last.version,
+                json!({}),
+                None,
+            )
+        }
+        (None, None) => unreachable!(),
+    };
+    outbox::enqueue(&mut *tx, &event).await.unwrap();
+    tx.commit().await.unwrap();
+    (event.resource_id, serde_json::to_vec(&event).unwrap())
+}
+
+#[derive(Debug, PartialEq)]
+struct Member {
+    email: Option<String>,
+    display_name: Option<String>,
+    status: String,
+    version: i64,
+}
+
+async fn member(db: &TestDb, user: Uuid) -> Option<Member> {
+    sqlx::query(
+        "SELECT email, display_name, status, scim_version FROM members WHERE scim_user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(&db.pool)
+    .await
+    .unwrap()
+    .map(|r| Member {
+        email: r.get(0),
+        display_name: r.get(1),
+        status: r.get(2),
+        version: r.get(3),
+    })
+}
+
+fn jane(active: bool, display: &str) -> serde_json::Value {
+    json!({"userName": "jane@x.com", "displayName": display, "active": active, "emails": [{"value": "jane@x.com", "primary": true}]})
+}
+
+#[tokio::test]
+async fn creates_updates_deactivates_and_removes_the_member() {
+    let db = TestDb::new().await;
+    let (dir, _) = db.directory("acme").await;
+    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
+    handle(&db.pool, &created).await.unwrap();
+    assert_eq!(
+        member(&db, id).await,
+        Some(Member {
+            email: Some("jane@x.com".into()),
+            display_name: Some("Jane".into()),
+            status: "active".into(),
+            version: 1
+        })
+    );
+    let (_, deactivated) = change(&db, dir, Some(id), Some(jane(false, "Jane"))).await;
+    handle(&db.pool, &deactivated).await.unwrap();
+    assert_eq!(member(&db, id).await.unwrap().status, "deactivated");
+    let (_, reactivated) = change(&db, dir, Some(id), Some(jane(true, "Jane R"))).await;
+    handle(&db.pool, &reactivated).await.unwrap();
+    assert_eq!(
+        member(&db, id).await.unwrap().display_name.as_deref(),
+        Some("Jane R")
+    );
+    let (_, deleted) = change(&db, dir, Some(id), None).await;
+    handle(&db.pool, &deleted).await.unwrap();
+    assert_eq!(
+        member(&db, id).await,
+        Some(Member {
+            email: None,
+            display_name: None,
+            status: "removed".into(),
+            version: 4
+        }),
+        "a tombstone without personal data"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_changes_nothing() {
+    let db = TestDb::new().await;
+    let (dir, _) = db.directory("acme").await;
+    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
+    handle(&db.pool, &created).await.unwrap();
+    let stamp = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>(
+            "SELECT updated_at FROM members WHERE scim_user_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    let before = stamp().await;
+    handle(&db.pool, &created).await.unwrap();
+    handle(&db.pool, &created).await.unwrap();
+    assert_eq!(stamp().await, before, "the row was not rewritten");
+    assert_eq!(member(&db, id).await.unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_late_event_never_undoes_a_newer_deactivation_or_deletion() {
+    let db = TestDb::new().await;
+    let (dir, _) = db.directory("acme").await;
+    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
+    let (_, renamed) = change(&db, dir, Some(id), Some(jane(true, "Jane Updated"))).await;
+    let (_, deactivated) = change(&db, dir, Some(id), Some(jane(false, "Jane Updated"))).await;
+    // Delivered newest first.
+    handle(&db.pool, &deactivated).await.unwrap();
+    handle(&db.pool, &renamed).await.unwrap();
+    handle(&db.pool, &created).await.unwrap();
+    let m = member(&db, id).await.unwrap();
+    assert_eq!((m.status.as_str(), m.version), ("deactivated", 3));
+
+    let (_, deleted) = change(&db, dir, Some(id), None).await;
+    handle(&db.pool, &deleted).await.unwrap();
+    for late in [&created, &renamed, &deactivated] {
+        handle(&db.pool, late).await.unwrap();
+    }
+    assert_eq!(
+        member(&db, id).await.unwrap().status,
+        "removed",
+        "no resurrection"
+    );
+}
+
+#[tokio::test]
+async fn malformed_events_are_poison_and_database_refusals_are_failures() {
+    let db = TestDb::new().await;
+    assert!(matches!(
+        handle(&db.pool, b"{not an event").await,
+        Err(HandleError::Poison(_))
+    ));
+    // An event for a directory that does not exist can never be applied.
+    let orphan = Event::new(
+        Uuid::new_v4(),
+        ResourceType::User,
+        Uuid::new_v4(),
+        Action::Created,
+        1,
+        json!({}),
+        None,
+    );
+    let err = handle(&db.pool, &serde_json::to_vec(&orphan).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandleError::Failed(_)), "{err:?}");
+}
