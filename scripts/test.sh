@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the ingress and worker against real Postgres and NATS,
+# and the end-to-end tests that start the real binaries. Installs and starts what it
+# needs first (scripts/deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+# The end-to-end tests start target/debug/{ingress,worker}: build them first.
+cargo build --workspace --bins
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Brings the whole system up on this machine: installs and starts PostgreSQL and a
+# JetStream-enabled nats-server where absent, builds the binaries, applies migrations,
+# starts the ingress and the worker in the background, creates a demo directory and
+# prints its SCIM base URL and bearer token. Stop everything with scripts/down.sh.
+#
+#   SCIM_PROFILE   release (default) or debug
+#   LISTEN_ADDR    ingress address (default 127.0.0.1:8080)
+#   DATABASE_URL   default postgres://postgres:postgres@127.0.0.1:5432/scim
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+PROFILE=${SCIM_PROFILE:-release}
+RUN=$PWD/.run
+mkdir -p "$RUN/logs"
+scripts/down.sh >/dev/null 2>&1 || true
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# NATS: our pinned server, on 4222 unless something else already has that port.
+NATS_PORT=${SCIM_NATS_PORT:-4222}
+port_free "$NATS_PORT" || NATS_PORT=4223
+port_free "$NATS_PORT" || { echo "ports 4222 and 4223 are taken; set SCIM_NATS_PORT" >&2; exit 1; }
+nohup "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" >"$RUN/logs/nats.log" 2>&1 &
+echo $! >"$RUN/nats.pid"
+export NATS_URL=nats://127.0.0.1:$NATS_PORT
+
+# PostgreSQL: the service database.
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim}
+command -v psql >/dev/null || apt_install postgresql-client
+db_name=${DATABASE_URL##*/}
+db_name=${db_name%%\?*}
+admin_url=${DATABASE_URL%/*}/postgres
+if ! psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
+  psql "$admin_url" -qc "CREATE DATABASE \"$db_name\""
+fi
+
+if [ "$PROFILE" = release ]; then cargo build --release --bins; BIN=target/release; else cargo build --bins; BIN=target/debug; fi
+"$BIN/scimctl" migrate
+
+export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8080}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$LISTEN_ADDR}
+nohup "$BIN/ingress" >"$RUN/logs/ingress.log" 2>&1 &
+echo $! >"$RUN/ingress.pid"
+nohup "$BIN/worker" >"$RUN/logs/worker.log" 2>&1 &
+echo $! >"$RUN/worker.pid"
+
+# Wait until the ingress is ready (database and NATS reachable).
+host=${LISTEN_ADDR%:*} port=${LISTEN_ADDR##*:}
+for _ in $(seq 1 150); do
+  if { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
+    printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3
+    if head -1 <&3 | grep -q ' 200 '; then exec 3>&-; ready=1; break; fi
+    exec 3>&-
+  fi
+  sleep 0.2
+done
+[ -n "${ready:-}" ] || { echo "the ingress did not become ready; see $RUN/logs/ingress.log" >&2; exit 1; }
+
+"$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
+python3 - "$RUN/demo.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"""
+SCIM provisioning is up.
+  ingress   {d['scim_base_url'].split('/scim/')[0]}   (logs: .run/logs/ingress.log)
+  worker    running                  (logs: .run/logs/worker.log)
+
+Demo directory {d['id']}
+  SCIM base URL:  {d['scim_base_url']}
+  Bearer token:   {d['token']}
+
+Try it:
+  curl -H 'Authorization: Bearer {d['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
+Stop everything: scripts/down.sh""")
+PY
