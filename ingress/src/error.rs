@@ -16,6 +16,9 @@ pub enum ApiError {
     /// A dependency is down: 503 with Retry-After, so the identity provider retries.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// Optimistic writes to one resource kept colliding: 503 with Retry-After.
+    #[error("too many concurrent changes to one resource")]
+    Contention,
     /// Anything else: an opaque 500; the detail goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,6 +56,14 @@ impl IntoResponse for ApiError {
                     ),
                 )
             }
+            ApiError::Contention => (
+                503,
+                error_body(
+                    503,
+                    None,
+                    "the resource is being changed concurrently; retry",
+                ),
+            ),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (500, error_body(500, None, "internal server error"))

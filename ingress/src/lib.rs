@@ -51,6 +51,10 @@ pub struct Config {
     /// Outbox rows published per relay batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
+    /// Seconds a replica may keep trusting a token it has checked: a revoked token
+    /// stops working within this time. 0 checks the database on every request.
+    #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = 5)]
+    pub token_cache_seconds: u64,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -60,6 +64,7 @@ pub struct Config {
 pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    pub tokens: Arc<auth::TokenCache>,
     public_base_url: Arc<str>,
 }
 
@@ -136,6 +141,9 @@ impl Application {
         let state = AppState {
             pool,
             nats,
+            tokens: Arc::new(auth::TokenCache::new(Duration::from_secs(
+                config.token_cache_seconds,
+            ))),
             public_base_url: base_url.clone().into(),
         };
         Ok(Application {

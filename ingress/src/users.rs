@@ -1,5 +1,5 @@
 //! `/Users` (RFC 7644 §3): handlers validate, then write the change and its outbox
-//! event in one transaction, and answer only after the commit.
+//! event in one statement, and answer only after it committed.
 
 use axum::Router;
 use axum::extract::{Extension, Path, Query, State};
@@ -7,14 +7,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scim_shared::ScimError;
-use scim_shared::db::outbox;
 use scim_shared::db::users::{self, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::filter::sql::compile_user_filter;
 use scim_shared::patch;
 use scim_shared::user::{Meta, User};
 use serde_json::Value;
-use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -63,9 +61,7 @@ async fn create(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
-    let user = User::from_request(body)?;
-    let mut tx = state.pool.begin().await?;
-    let stored = users::insert(&mut tx, directory, &user).await?;
+    let stored = StoredUser::new(User::from_request(body)?);
     let (resource, etag) = representation(&state, directory, &stored);
     let event = Event::new(
         directory,
@@ -76,8 +72,7 @@ async fn create(
         resource.clone(),
         None,
     );
-    outbox::enqueue(&mut *tx, &event).await?;
-    tx.commit().await?;
+    users::insert(&state.pool, directory, &stored, &event).await?;
     let mut res = scim(StatusCode::CREATED, &resource, Some(etag));
     if let Some(location) = resource["meta"]["location"]
         .as_str()
@@ -140,16 +135,15 @@ async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
-    let mut new = User::from_request(body)?;
-    let mut tx = state.pool.begin().await?;
-    let existing = users::get_for_update(&mut tx, directory, id)
-        .await?
-        .ok_or_else(not_found)?;
-    if !new.has_active() && existing.user.has_active() {
-        new.set_active(existing.user.active());
-    }
-    let stored = record_update(&state, &mut tx, directory, existing, new).await?;
-    tx.commit().await?;
+    let new = User::from_request(body)?;
+    let stored = update_with(&state, directory, id, |existing| {
+        let mut new = new.clone();
+        if !new.has_active() && existing.has_active() {
+            new.set_active(existing.active());
+        }
+        Ok(new)
+    })
+    .await?;
     let (resource, etag) = representation(&state, directory, &stored);
     Ok(scim(StatusCode::OK, &resource, Some(etag)))
 }
@@ -162,44 +156,52 @@ async fn modify(
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let operations = patch::parse_request(body)?;
-    let mut tx = state.pool.begin().await?;
-    let existing = users::get_for_update(&mut tx, directory, id)
-        .await?
-        .ok_or_else(not_found)?;
-    let new = patch::apply(&existing.user, &operations)?;
-    let stored = record_update(&state, &mut tx, directory, existing, new).await?;
-    tx.commit().await?;
+    let stored = update_with(&state, directory, id, |existing| {
+        patch::apply(existing, &operations)
+    })
+    .await?;
     let (resource, etag) = representation(&state, directory, &stored);
     Ok(scim(StatusCode::OK, &resource, Some(etag)))
 }
 
-/// Writes `new` over the locked `existing` user with its event. A change that changes
-/// nothing writes nothing: no new version, no event.
-async fn record_update(
+/// Optimistic writes retried this often before the client is told to retry (503).
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Reads the user, computes its new state with `change`, and writes it with its event
+/// unless someone changed the user in between, in which case it starts over. A change
+/// that changes nothing writes nothing: no new version, no event.
+async fn update_with(
     state: &AppState,
-    tx: &mut PgConnection,
     directory: Uuid,
-    existing: StoredUser,
-    new: User,
+    id: Uuid,
+    change: impl Fn(&User) -> Result<User, ScimError>,
 ) -> Result<StoredUser, ApiError> {
-    if existing.user == new {
-        return Ok(existing);
+    for _ in 0..WRITE_ATTEMPTS {
+        let existing = users::get(&state.pool, directory, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let new = change(&existing.user)?;
+        if new == existing.user {
+            return Ok(existing);
+        }
+        let next = existing.next(new);
+        let (resource, _) = representation(state, directory, &next);
+        let action = Action::for_update(existing.user.active(), next.user.active());
+        let previous = previous_values(existing.user.attrs(), next.user.attrs());
+        let event = Event::new(
+            directory,
+            ResourceType::User,
+            id,
+            action,
+            next.version,
+            resource,
+            Some(previous),
+        );
+        if users::update(&state.pool, directory, &next, &event).await? {
+            return Ok(next);
+        }
     }
-    let stored = users::update(tx, directory, existing.id, &new).await?;
-    let (resource, _) = representation(state, directory, &stored);
-    let action = Action::for_update(existing.user.active(), stored.user.active());
-    let previous = previous_values(existing.user.attrs(), stored.user.attrs());
-    let event = Event::new(
-        directory,
-        ResourceType::User,
-        stored.id,
-        action,
-        stored.version,
-        resource,
-        Some(previous),
-    );
-    outbox::enqueue(&mut *tx, &event).await?;
-    Ok(stored)
+    Err(ApiError::Contention)
 }
 
 async fn remove(
@@ -208,21 +210,24 @@ async fn remove(
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
-    let mut tx = state.pool.begin().await?;
-    let last = users::delete(&mut tx, directory, id)
-        .await?
-        .ok_or_else(not_found)?;
-    let (resource, _) = representation(&state, directory, &last);
-    let event = Event::new(
-        directory,
-        ResourceType::User,
-        id,
-        Action::Deleted,
-        last.version,
-        resource,
-        None,
-    );
-    outbox::enqueue(&mut *tx, &event).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    for _ in 0..WRITE_ATTEMPTS {
+        let last = users::get(&state.pool, directory, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let (resource, _) = representation(&state, directory, &last);
+        // The deletion takes the next version number.
+        let event = Event::new(
+            directory,
+            ResourceType::User,
+            id,
+            Action::Deleted,
+            last.version + 1,
+            resource,
+            None,
+        );
+        if users::delete(&state.pool, directory, id, last.version, &event).await? {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+    Err(ApiError::Contention)
 }

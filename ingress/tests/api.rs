@@ -1,13 +1,12 @@
 //! The ingress over HTTP, in-process on port 0, against a fresh database and a real
 //! nats-server per test.
 
-use async_nats::jetstream;
-use futures::StreamExt;
 use ingress::{Application, Config};
 use reqwest::{Method, StatusCode};
 use scim_shared::config::{DatabaseConfig, NatsConfig};
+use scim_shared::event::STREAM;
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::{NatsServer, TestDb, eventually};
+use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +43,7 @@ async fn spawn_app() -> TestApp {
         run_migrations: true,
         max_body_bytes: 64 * 1024,
         relay_batch_size: 100,
+        token_cache_seconds: 5,
         shutdown_grace_seconds: 2,
     };
     let app = Application::build(config).await.expect("building the app");
@@ -167,26 +167,31 @@ async fn okta_user_lifecycle_answers_as_okta_expects() {
     assert_scim_error(&s.get_user(&id).await, 404, None);
     assert_scim_error(&s.delete_user(&id).await, 404, None);
 
-    // Five changes, five events: created, updated (PUT), deactivated, reactivated, deleted.
-    eventually(Duration::from_secs(10), "an empty outbox", || async {
+    let types: Vec<Value> = published_events(&app)
+        .await
+        .into_iter()
+        .map(|e| e.payload["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.reactivated",
+            "user.deleted"
+        ]
+    );
+}
+
+/// Waits for the relay to empty the outbox, then returns every event in the stream.
+async fn published_events(app: &TestApp) -> Vec<Received> {
+    eventually(Duration::from_secs(15), "an empty outbox", || async {
         outbox_subjects(&app.db).await.is_empty().then_some(())
     })
     .await;
-    assert_eq!(published_count(&app).await, 5);
-}
-
-/// Events that reached JetStream so far.
-async fn published_count(app: &TestApp) -> usize {
-    let client = async_nats::connect(&app.nats.url).await.unwrap();
-    let js = jetstream::new(client);
-    match js.get_stream(scim_shared::event::STREAM).await {
-        Ok(mut s) => s
-            .info()
-            .await
-            .map(|i| i.state.messages as usize)
-            .unwrap_or(0),
-        Err(_) => 0,
-    }
+    let total = stream_len(&app.nats.url, STREAM).await;
+    read_stream(&app.nats.url, STREAM, total).await
 }
 
 #[tokio::test]
@@ -214,38 +219,17 @@ async fn every_change_is_published_once_in_order_with_its_event_id() {
     .await;
     s.delete_user(&id).await;
 
-    let client = async_nats::connect(&app.nats.url).await.unwrap();
-    let js = jetstream::new(client);
-    let stream = eventually(Duration::from_secs(10), "the stream", || {
-        let js = js.clone();
-        async move { js.get_stream(scim_shared::event::STREAM).await.ok() }
-    })
-    .await;
-    let consumer = stream
-        .create_consumer(jetstream::consumer::pull::Config::default())
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
+    let events = published_events(&app).await;
     let mut seen = Vec::new();
-    while seen.len() < 4 {
-        let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
-            .await
-            .expect("events arrive")
-            .unwrap()
-            .unwrap();
-        let event: Value = serde_json::from_slice(&msg.payload).unwrap();
-        let msg_id = msg
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Msg-Id"))
-            .map(|v| v.to_string());
+    for e in &events {
+        let event = &e.payload;
         assert_eq!(
-            msg_id.as_deref(),
+            e.msg_id.as_deref(),
             event["id"].as_str(),
             "Nats-Msg-Id is the event id"
         );
         assert_eq!(
-            msg.subject.as_str(),
+            e.subject,
             format!(
                 "scim.v1.{}.{}",
                 event["directory_id"].as_str().unwrap(),
@@ -256,7 +240,6 @@ async fn every_change_is_published_once_in_order_with_its_event_id() {
             event["type"].as_str().unwrap().to_owned(),
             event["resource_version"].as_i64().unwrap(),
         ));
-        msg.ack().await.unwrap();
     }
     assert_eq!(
         seen,
@@ -265,17 +248,9 @@ async fn every_change_is_published_once_in_order_with_its_event_id() {
             ("user.updated".to_owned(), 2),
             ("user.deactivated".to_owned(), 3),
             ("user.deleted".to_owned(), 4),
-        ]
-    );
-    let extra = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
-    assert!(
-        extra.is_err(),
+        ],
         "no event for the PATCH that changed nothing"
     );
-    eventually(Duration::from_secs(5), "an empty outbox", || async {
-        outbox_subjects(&app.db).await.is_empty().then_some(())
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -301,36 +276,10 @@ async fn writes_succeed_while_nats_is_down_and_are_published_after() {
         "events wait in the outbox"
     );
     app.nats.resume();
-    eventually(Duration::from_secs(30), "the outbox to drain", || async {
-        outbox_subjects(&app.db).await.is_empty().then_some(())
-    })
-    .await;
-    let client = async_nats::connect(&app.nats.url).await.unwrap();
-    let js = jetstream::new(client);
-    let consumer = js
-        .get_stream(scim_shared::event::STREAM)
+    let published: Vec<String> = published_events(&app)
         .await
-        .unwrap()
-        .create_consumer(jetstream::consumer::pull::Config::default())
-        .await
-        .unwrap();
-    let batch: Vec<_> = consumer
-        .fetch()
-        .max_messages(20)
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .unwrap()
-        .collect()
-        .await;
-    let published: Vec<String> = batch
-        .into_iter()
-        .map(|m| {
-            serde_json::from_slice::<Value>(&m.unwrap().payload).unwrap()["resource_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .iter()
+        .map(|e| e.payload["resource_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(published, ids, "every event, once, in commit order");
 }
@@ -353,10 +302,11 @@ async fn tokens_are_checked_and_scoped_to_their_directory() {
         401,
         None,
     );
-    let wrong = Scim::new(
-        app.scim.base_url.clone(),
-        format!("{}0", &app.scim.token[..app.scim.token.len() - 1]),
-    );
+    // The right token with its last hex digit changed.
+    let mut forged = app.scim.token.clone();
+    let last = if forged.pop() == Some('0') { '1' } else { '0' };
+    forged.push(last);
+    let wrong = Scim::new(app.scim.base_url.clone(), forged);
     let r = wrong.send(Method::GET, "/Users", None).await;
     assert_scim_error(&r, 401, None);
     assert_eq!(r.headers["www-authenticate"], "Bearer");
@@ -627,5 +577,47 @@ async fn paging_is_stable_and_filters_combine() {
                 .await
         ),
         vec!["user11@x.com"]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
+    let app = spawn_app().await;
+    let id = app
+        .scim
+        .create_user(&okta_user("c@x.com", "C", "X"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Four writers, five attempts each: every write lands (a failed attempt means
+    // another writer's write landed, and there are only three others).
+    let writes = (0..4).map(|i| {
+        let (s, id) = (app.scim.clone(), id.clone());
+        async move {
+            s.patch_user(
+                &id,
+                json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]),
+            )
+            .await
+        }
+    });
+    for r in futures::future::join_all(writes).await {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    assert_eq!(
+        app.scim.get_user(&id).await.body["meta"]["version"],
+        "W/\"5\""
+    );
+    let versions: Vec<i64> = published_events(&app)
+        .await
+        .iter()
+        .map(|e| e.payload["resource_version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        [1, 2, 3, 4, 5],
+        "one event per version, published in order"
     );
 }

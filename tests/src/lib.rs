@@ -190,3 +190,65 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// A message read back from a JetStream stream.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub subject: String,
+    /// The `Nats-Msg-Id` header.
+    pub msg_id: Option<String>,
+    /// The payload as JSON (a JSON string holding the text when it is not JSON).
+    pub payload: serde_json::Value,
+}
+
+/// Reads the first `count` messages of `stream` through a new consumer, waiting up to
+/// 20 s for each (and for the stream to exist).
+pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Received> {
+    use async_nats::jetstream;
+    use futures::StreamExt;
+    let js = jetstream::new(
+        async_nats::connect(nats_url)
+            .await
+            .expect("connecting to NATS"),
+    );
+    let stream = eventually(Duration::from_secs(20), "the stream", || {
+        let js = js.clone();
+        async move { js.get_stream(stream).await.ok() }
+    })
+    .await;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .expect("creating a consumer");
+    let mut messages = consumer.messages().await.expect("pulling messages");
+    let mut received = Vec::with_capacity(count);
+    while received.len() < count {
+        let msg = tokio::time::timeout(Duration::from_secs(20), messages.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} messages arrived", received.len()))
+            .expect("a message")
+            .expect("a message without error");
+        let text = String::from_utf8_lossy(&msg.payload).into_owned();
+        received.push(Received {
+            subject: msg.subject.to_string(),
+            msg_id: msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.to_string()),
+            payload: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        });
+    }
+    received
+}
+
+/// Messages currently in `stream`.
+pub async fn stream_len(nats_url: &str, stream: &str) -> usize {
+    let js = async_nats::jetstream::new(
+        async_nats::connect(nats_url)
+            .await
+            .expect("connecting to NATS"),
+    );
+    let mut stream = js.get_stream(stream).await.expect("the stream");
+    stream.info().await.expect("stream info").state.messages as usize
+}

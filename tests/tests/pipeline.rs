@@ -2,11 +2,11 @@
 //! Postgres database per test. SCIM requests go in; member records come out.
 
 use async_nats::jetstream;
-use futures::StreamExt;
 use reqwest::StatusCode;
+use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::Service;
-use scim_tests::{NatsServer, TestDb, eventually};
+use scim_tests::{NatsServer, TestDb, eventually, read_stream};
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
@@ -137,23 +137,9 @@ async fn published_events_match_the_documented_json_schema() {
         .should_validate_formats(true)
         .build(&schema)
         .unwrap();
-    let js = jetstream::new(async_nats::connect(&sys.nats.url).await.unwrap());
-    let consumer = js
-        .get_stream(scim_shared::event::STREAM)
-        .await
-        .unwrap()
-        .create_consumer(jetstream::consumer::pull::Config::default())
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
     let mut types = Vec::new();
-    while types.len() < 5 {
-        let msg = tokio::time::timeout(Duration::from_secs(10), messages.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let event: Value = serde_json::from_slice(&msg.payload).unwrap();
+    for received in read_stream(&sys.nats.url, STREAM, 5).await {
+        let event = received.payload;
         let errors: Vec<String> = validator
             .iter_errors(&event)
             .map(|e| e.to_string())
@@ -162,11 +148,10 @@ async fn published_events_match_the_documented_json_schema() {
             errors.is_empty(),
             "event {event} violates the schema: {errors:?}"
         );
-        types.push(event["type"].as_str().unwrap().to_owned());
         if event["type"] == "user.updated" {
             assert_eq!(event["previous"], json!({"title": null}));
         }
-        msg.ack().await.unwrap();
+        types.push(event["type"].as_str().unwrap().to_owned());
     }
     assert_eq!(
         types,
@@ -236,7 +221,7 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     // worker can never apply: its directory does not exist.
     eventually(Duration::from_secs(10), "the event stream", || {
         let js = js.clone();
-        async move { js.get_stream(scim_shared::event::STREAM).await.ok() }
+        async move { js.get_stream(STREAM).await.ok() }
     })
     .await;
     let orphan = scim_shared::event::Event::new(
@@ -275,32 +260,21 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
         .to_owned();
     member_reaches(&sys.db, &id, "active", 1).await;
 
-    let dlq = js
-        .get_stream(scim_shared::event::DEAD_LETTER_STREAM)
+    let mut reasons: Vec<(i64, String)> = read_stream(&sys.nats.url, DEAD_LETTER_STREAM, 2)
         .await
-        .unwrap()
-        .create_consumer(jetstream::consumer::pull::Config::default())
-        .await
-        .unwrap();
-    let mut messages = dlq.messages().await.unwrap();
-    let mut reasons = Vec::new();
-    for _ in 0..2 {
-        let msg = tokio::time::timeout(Duration::from_secs(20), messages.next())
-            .await
-            .expect("a dead letter")
-            .unwrap()
-            .unwrap();
-        assert!(
-            msg.subject.starts_with("scim.dlq.member-sync.v1."),
-            "{}",
-            msg.subject
-        );
-        let letter: Value = serde_json::from_slice(&msg.payload).unwrap();
-        reasons.push((
-            letter["attempts"].as_i64().unwrap(),
-            letter["reason"].as_str().unwrap().to_owned(),
-        ));
-    }
+        .into_iter()
+        .map(|letter| {
+            assert!(
+                letter.subject.starts_with("scim.dlq.member-sync.v1."),
+                "{}",
+                letter.subject
+            );
+            (
+                letter.payload["attempts"].as_i64().unwrap(),
+                letter.payload["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     reasons.sort();
     assert_eq!(
         reasons[0].0, 1,

@@ -1,7 +1,7 @@
 //! The worker's effect on member records, one event at a time, against a real database.
 //! Events come from the real outbox, as the ingress wrote them.
 
-use scim_shared::db::{outbox, users};
+use scim_shared::db::users::{self, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::user::User;
 use scim_tests::TestDb;
@@ -10,66 +10,66 @@ use sqlx::Row;
 use uuid::Uuid;
 use worker::consumer::{HandleError, handle};
 
-/// Makes a change the way the ingress does (row + outbox event in one transaction)
-/// and returns the event's payload.
+/// Makes a change the way the ingress does (row and outbox event in one statement)
+/// and returns the user id and the event's payload.
 async fn change(
     db: &TestDb,
     dir: Uuid,
     id: Option<Uuid>,
     body: Option<serde_json::Value>,
 ) -> (Uuid, Vec<u8>) {
-    let mut tx = db.pool.begin().await.unwrap();
     let event = match (id, body) {
         (None, Some(body)) => {
-            let stored = users::insert(&mut tx, dir, &User::from_request(body).unwrap())
-                .await
-                .unwrap();
-            Event::new(
+            let new = StoredUser::new(User::from_request(body).unwrap());
+            let event = Event::new(
                 dir,
                 ResourceType::User,
-                stored.id,
+                new.id,
                 Action::Created,
-                stored.version,
+                new.version,
                 json!({}),
                 None,
-            )
+            );
+            users::insert(&db.pool, dir, &new, &event).await.unwrap();
+            event
         }
         (Some(id), Some(body)) => {
-            let before = users::get_for_update(&mut tx, dir, id)
-                .await
-                .unwrap()
-                .unwrap();
-            let stored = users::update(&mut tx, dir, id, &User::from_request(body).unwrap())
-                .await
-                .unwrap();
-            let action = Action::for_update(before.user.active(), stored.user.active());
-            let previous = previous_values(before.user.attrs(), stored.user.attrs());
-            Event::new(
+            let before = users::get(&db.pool, dir, id).await.unwrap().unwrap();
+            let next = before.next(User::from_request(body).unwrap());
+            let action = Action::for_update(before.user.active(), next.user.active());
+            let previous = previous_values(before.user.attrs(), next.user.attrs());
+            let event = Event::new(
                 dir,
                 ResourceType::User,
                 id,
                 action,
-                stored.version,
+                next.version,
                 json!({}),
                 Some(previous),
-            )
+            );
+            assert!(users::update(&db.pool, dir, &next, &event).await.unwrap());
+            event
         }
         (Some(id), None) => {
-            let last = users::delete(&mut tx, dir, id).await.unwrap().unwrap();
-            Event::new(
+            let last = users::get(&db.pool, dir, id).await.unwrap().unwrap();
+            let event = Event::new(
                 dir,
                 ResourceType::User,
                 id,
                 Action::Deleted,
-                last.version,
+                last.version + 1,
                 json!({}),
                 None,
-            )
+            );
+            assert!(
+                users::delete(&db.pool, dir, id, last.version, &event)
+                    .await
+                    .unwrap()
+            );
+            event
         }
         (None, None) => unreachable!(),
     };
-    outbox::enqueue(&mut *tx, &event).await.unwrap();
-    tx.commit().await.unwrap();
     (event.resource_id, serde_json::to_vec(&event).unwrap())
 }
 

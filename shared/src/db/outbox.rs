@@ -1,19 +1,8 @@
-//! The transactional outbox: rows written beside each change, read and deleted by the relay.
+//! The transactional outbox: rows written with each change (see `users`), read and
+//! deleted by the relay.
 
-use crate::event::Event;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 use uuid::Uuid;
-
-/// Records `event` in the caller's transaction.
-pub async fn enqueue(db: impl PgExecutor<'_>, event: &Event) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3)")
-        .bind(event.id)
-        .bind(event.subject())
-        .bind(sqlx::types::Json(event))
-        .execute(db)
-        .await?;
-    Ok(())
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Pending {

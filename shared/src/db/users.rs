@@ -1,12 +1,15 @@
-//! SQL for the `scim_users` table. Writers take a transaction so the caller can add the
-//! outbox row to the same commit.
+//! SQL for the `scim_users` table. Every write is one statement that also inserts the
+//! change's outbox event (a data-modifying CTE), so the change and its event commit
+//! together in a single round trip. Updates and deletes are optimistic: they apply only
+//! if the user is still at the version the caller read.
 
+use crate::event::Event;
 use crate::filter::sql::{Bind, Condition};
 use crate::user::User;
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, Row};
+use sqlx::{AssertSqlSafe, PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,7 +25,37 @@ pub struct StoredUser {
     pub last_modified: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, resource, version, created_at, updated_at";
+impl StoredUser {
+    /// A user about to be created now, at version 1.
+    pub fn new(user: User) -> StoredUser {
+        let now = now();
+        StoredUser {
+            id: Uuid::now_v7(),
+            user,
+            version: 1,
+            created: now,
+            last_modified: now,
+        }
+    }
+
+    /// The next version of this user, with new attributes, modified now.
+    pub fn next(&self, user: User) -> StoredUser {
+        StoredUser {
+            user,
+            version: self.version + 1,
+            last_modified: now(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The current time at the precision Postgres stores, so what a write returns equals
+/// what a later read returns.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
+}
 
 fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
@@ -35,25 +68,26 @@ fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     })
 }
 
+/// Inserts a new user (from [`StoredUser::new`]) and its event.
 pub async fn insert(
-    conn: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     directory_id: Uuid,
-    user: &User,
-) -> Result<StoredUser, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 1, now(), now())
-         RETURNING id, resource, version, created_at, updated_at",
-    )
-    .bind(directory_id)
-    .bind(Uuid::now_v7())
-    .bind(user.user_name())
-    .bind(user.external_id())
-    .bind(user.active())
-    .bind(Json(user.attrs()))
-    .fetch_one(conn)
-    .await?;
-    from_row(&row)
+    user: &StoredUser,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(
+        "WITH u AS (
+             INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             RETURNING 1
+         )
+         INSERT INTO outbox (event_id, subject, payload) SELECT $10, $11, $12 FROM u",
+    );
+    let q = bind_user(q, directory_id, user)
+        .bind(user.created)
+        .bind(user.last_modified);
+    bind_event(q, event).execute(db).await?;
+    Ok(())
 }
 
 pub async fn get(
@@ -69,62 +103,49 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Reads and locks a user for the rest of the transaction, so concurrent changes to
-/// one user are serialized and their events are committed in version order.
-pub async fn get_for_update(
-    conn: &mut PgConnection,
-    directory_id: Uuid,
-    id: Uuid,
-) -> Result<Option<StoredUser>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, resource, version, created_at, updated_at FROM scim_users WHERE directory_id = $1 AND id = $2 FOR UPDATE",
-    )
-    .bind(directory_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
-}
-
-/// Replaces a locked user's attributes and bumps its version.
+/// Writes `user` (from [`StoredUser::next`]) and its event if the stored user is still
+/// at the version before it. Returns false, writing nothing, if it is not.
 pub async fn update(
-    conn: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     directory_id: Uuid,
-    id: Uuid,
-    user: &User,
-) -> Result<StoredUser, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE scim_users
-         SET user_name = $3, external_id = $4, active = $5, resource = $6, version = version + 1, updated_at = now()
-         WHERE directory_id = $1 AND id = $2
-         RETURNING id, resource, version, created_at, updated_at",
-    )
-    .bind(directory_id)
-    .bind(id)
-    .bind(user.user_name())
-    .bind(user.external_id())
-    .bind(user.active())
-    .bind(Json(user.attrs()))
-    .fetch_one(conn)
-    .await?;
-    from_row(&row)
+    user: &StoredUser,
+    event: &Event,
+) -> Result<bool, sqlx::Error> {
+    let q = sqlx::query(
+        "WITH u AS (
+             UPDATE scim_users
+             SET user_name = $3, external_id = $4, active = $5, resource = $6, version = $7, updated_at = $8
+             WHERE directory_id = $1 AND id = $2 AND version = $7 - 1
+             RETURNING 1
+         )
+         INSERT INTO outbox (event_id, subject, payload) SELECT $9, $10, $11 FROM u",
+    );
+    let q = bind_user(q, directory_id, user).bind(user.last_modified);
+    let written = bind_event(q, event).execute(db).await?.rows_affected();
+    Ok(written == 1)
 }
 
-/// Deletes a user, returning its last state (with the version its deletion takes).
+/// Deletes the user if it is still at `version`, with its event. Returns false,
+/// writing nothing, if it is not.
 pub async fn delete(
-    conn: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     directory_id: Uuid,
     id: Uuid,
-) -> Result<Option<StoredUser>, sqlx::Error> {
-    let row = sqlx::query(
-        "DELETE FROM scim_users WHERE directory_id = $1 AND id = $2
-         RETURNING id, resource, version + 1 AS version, created_at, now() AS updated_at",
+    version: i64,
+    event: &Event,
+) -> Result<bool, sqlx::Error> {
+    let q = sqlx::query(
+        "WITH u AS (
+             DELETE FROM scim_users WHERE directory_id = $1 AND id = $2 AND version = $3
+             RETURNING 1
+         )
+         INSERT INTO outbox (event_id, subject, payload) SELECT $4, $5, $6 FROM u",
     )
     .bind(directory_id)
     .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .bind(version);
+    let written = bind_event(q, event).execute(db).await?.rows_affected();
+    Ok(written == 1)
 }
 
 /// One page of a directory's users matching `condition` (whose placeholders start at
@@ -139,17 +160,18 @@ pub async fn list(
     let filter_sql = condition
         .map(|c| format!(" AND ({})", c.sql))
         .unwrap_or_default();
-    let n = condition.map_or(0, |c| c.binds.len());
-    let (limit_param, offset_param) = (n + 2, n + 3);
+    let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
+    let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
     // The window count saves a second query on the common single-page lookup.
     let page_sql = format!(
-        "SELECT {COLUMNS}, count(*) OVER () AS total FROM scim_users WHERE directory_id = $1{filter_sql}
+        "SELECT id, resource, version, created_at, updated_at, count(*) OVER () AS total
+         FROM scim_users WHERE directory_id = $1{filter_sql}
          ORDER BY seq LIMIT ${limit_param} OFFSET ${offset_param}"
     );
-    let mut page = sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id);
-    for b in condition.map(|c| c.binds.as_slice()).unwrap_or_default() {
-        page = bind(page, b);
-    }
+    let page = binds.iter().fold(
+        sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),
+        bind,
+    );
     let rows = page.bind(limit).bind(offset).fetch_all(db).await?;
     if let Some(first) = rows.first() {
         let total: i64 = first.try_get("total")?;
@@ -161,15 +183,33 @@ pub async fn list(
     }
     // An empty page past the end (or count=0): the total needs its own query.
     let count_sql = format!("SELECT count(*) FROM scim_users WHERE directory_id = $1{filter_sql}");
-    let mut count = sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id);
-    for b in condition.map(|c| c.binds.as_slice()).unwrap_or_default() {
-        count = bind(count, b);
-    }
+    let count = binds.iter().fold(
+        sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id),
+        bind,
+    );
     let total: i64 = count.fetch_one(db).await?.try_get(0)?;
     Ok((total, Vec::new()))
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `$1..$7`: directory, id, user_name, external_id, active, resource, version.
+fn bind_user<'q>(q: PgQuery<'q>, directory_id: Uuid, user: &StoredUser) -> PgQuery<'q> {
+    q.bind(directory_id)
+        .bind(user.id)
+        .bind(user.user.user_name().to_owned())
+        .bind(user.user.external_id().map(str::to_owned))
+        .bind(user.user.active())
+        .bind(Json(user.user.attrs().clone()))
+        .bind(user.version)
+}
+
+/// Binds the next three parameters: event id, subject, payload.
+fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
+    q.bind(event.id)
+        .bind(event.subject())
+        .bind(Json(event.clone()))
+}
 
 fn bind<'q>(q: PgQuery<'q>, b: &Bind) -> PgQuery<'q> {
     match b {
