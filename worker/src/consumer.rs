@@ -1,5 +1,6 @@
-//! The JetStream consumer loop: a durable pull consumer with explicit acks. Handling one
-//! message ([`handle`]) is separate from the loop so tests can call it directly.
+//! The JetStream consumer loop: a durable pull consumer with explicit acks, applying
+//! events in batches. Handling one message ([`handle`]) is separate from the loop so
+//! tests can call it directly.
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage};
 use futures::StreamExt;
@@ -9,7 +10,7 @@ use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use crate::members;
+use crate::members::{self, Touched};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -46,28 +47,32 @@ impl From<sqlx::Error> for HandleError {
     }
 }
 
-/// Applies one event's payload to the product's data.
-pub async fn handle(pool: &PgPool, payload: &[u8]) -> Result<(), HandleError> {
+/// What an event asks the worker to reconcile.
+fn parse(payload: &[u8]) -> Result<Touched, HandleError> {
     let event: Event =
         serde_json::from_slice(payload).map_err(|e| HandleError::Poison(e.to_string()))?;
     match event.resource_type {
-        ResourceType::User => {
-            members::apply_user(
-                pool,
-                event.directory_id,
-                event.resource_id,
-                event.resource_version,
-            )
-            .await?;
-        }
+        ResourceType::User => Ok(Touched {
+            directory: event.directory_id,
+            user: event.resource_id,
+            version: event.resource_version,
+        }),
     }
+}
+
+/// Applies one event's payload to the product's data.
+pub async fn handle(pool: &PgPool, payload: &[u8]) -> Result<(), HandleError> {
+    members::apply_users(pool, &[parse(payload)?]).await?;
     Ok(())
 }
 
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
     pub name: String,
+    /// Batches applied at once.
     pub concurrency: usize,
+    /// Most events applied in one batch (two statements per batch).
+    pub batch_size: usize,
     pub max_attempts: i64,
 }
 
@@ -99,7 +104,7 @@ pub async fn consumer(
         .await?)
 }
 
-/// Consumes until `shutdown`, then finishes the messages in flight.
+/// Consumes until `shutdown`, then finishes the batches in flight.
 pub async fn run(
     pool: PgPool,
     js: jetstream::Context,
@@ -120,41 +125,90 @@ pub async fn run(
         };
         messages
             .take_until(shutdown.cancelled())
-            .for_each_concurrent(settings.concurrency, |m| async {
-                match m {
-                    Ok(msg) => process(&pool, &js, &settings, msg).await,
-                    Err(e) => tracing::warn!(error = %e, "pull error"),
-                }
+            .ready_chunks(settings.batch_size)
+            .for_each_concurrent(settings.concurrency, |chunk| async {
+                let batch = chunk
+                    .into_iter()
+                    .filter_map(|m| {
+                        m.inspect_err(|e| tracing::warn!(error = %e, "pull error"))
+                            .ok()
+                    })
+                    .collect();
+                process_batch(&pool, &js, &settings, batch).await;
             })
             .await;
     }
     Ok(())
 }
 
-async fn process(
+/// Applies the messages that arrived together in one batch. Malformed ones are
+/// dead-lettered at once; if the batch fails for a reason other than an outage, each
+/// message is retried on its own so one bad event cannot hold up the others.
+async fn process_batch(
     pool: &PgPool,
     js: &jetstream::Context,
     settings: &ConsumerSettings,
-    msg: jetstream::Message,
+    batch: Vec<jetstream::Message>,
 ) {
+    let mut parsed = Vec::with_capacity(batch.len());
+    for msg in batch {
+        match parse(&msg.payload) {
+            Ok(touched) => parsed.push((msg, touched)),
+            Err(e) => acknowledge(&msg, settle(js, settings, &msg, Some(&e)).await).await,
+        }
+    }
+    if parsed.is_empty() {
+        return;
+    }
+    let touched: Vec<Touched> = parsed.iter().map(|(_, t)| *t).collect();
+    match members::apply_users(pool, &touched)
+        .await
+        .map_err(HandleError::from)
+    {
+        Ok(_) => {
+            futures::future::join_all(parsed.iter().map(|(msg, _)| acknowledge(msg, AckKind::Ack)))
+                .await;
+        }
+        Err(e) if parsed.len() == 1 || matches!(e, HandleError::Transient(_)) => {
+            for (msg, _) in &parsed {
+                acknowledge(msg, settle(js, settings, msg, Some(&e)).await).await;
+            }
+        }
+        Err(_) => {
+            for (msg, _) in &parsed {
+                let result = handle(pool, &msg.payload).await;
+                acknowledge(msg, settle(js, settings, msg, result.err().as_ref()).await).await;
+            }
+        }
+    }
+}
+
+/// How to acknowledge a message given how handling it went: ack on success; retry
+/// after a delay; dead-letter malformed events, and failing ones once attempts run out.
+/// Outages never count against the attempts.
+async fn settle(
+    js: &jetstream::Context,
+    settings: &ConsumerSettings,
+    msg: &jetstream::Message,
+    error: Option<&HandleError>,
+) -> AckKind {
     let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
-    let outcome = match handle(pool, &msg.payload).await {
-        Ok(()) => AckKind::Ack,
-        Err(HandleError::Transient(e)) => {
-            tracing::warn!(error = %e, subject = %msg.subject, attempt, "transient failure; will retry");
+    match error {
+        None => AckKind::Ack,
+        Some(e @ HandleError::Poison(_)) => {
+            dead_letter(js, settings, msg, attempt, &e.to_string()).await
+        }
+        Some(e @ HandleError::Failed(_)) if attempt >= settings.max_attempts => {
+            dead_letter(js, settings, msg, attempt, &e.to_string()).await
+        }
+        Some(e) => {
+            tracing::warn!(error = %e, subject = %msg.subject, attempt, "will retry");
             AckKind::Nak(Some(retry_delay(attempt)))
         }
-        Err(e @ HandleError::Poison(_)) => {
-            dead_letter(js, settings, &msg, attempt, &e.to_string()).await
-        }
-        Err(e @ HandleError::Failed(_)) if attempt >= settings.max_attempts => {
-            dead_letter(js, settings, &msg, attempt, &e.to_string()).await
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, subject = %msg.subject, attempt, "failed; will retry");
-            AckKind::Nak(Some(retry_delay(attempt)))
-        }
-    };
+    }
+}
+
+async fn acknowledge(msg: &jetstream::Message, outcome: AckKind) {
     if let Err(e) = msg.ack_with(outcome).await {
         tracing::warn!(error = %e, "acknowledging failed; the message will be redelivered");
     }

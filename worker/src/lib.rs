@@ -22,9 +22,12 @@ pub struct Config {
     /// Durable consumer name; replicas with the same name share the work.
     #[arg(long, env = "WORKER_CONSUMER", default_value = "member-sync")]
     pub consumer: String,
-    /// Events processed at once per replica.
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64)]
+    /// Batches of events applied at once per replica.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4)]
     pub concurrency: usize,
+    /// Most events applied together in one batch.
+    #[arg(long, env = "WORKER_BATCH_SIZE", default_value_t = 256)]
+    pub batch_size: usize,
     /// Attempts before a failing event is dead-lettered (outages do not count).
     #[arg(long, env = "WORKER_MAX_ATTEMPTS", default_value_t = 10)]
     pub max_attempts: i64,
@@ -48,6 +51,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let settings = consumer::ConsumerSettings {
         name: config.consumer,
         concurrency: config.concurrency,
+        batch_size: config.batch_size.max(1),
         max_attempts: config.max_attempts,
     };
     tracing::info!(consumer = settings.name, "worker consuming");

@@ -1,11 +1,12 @@
 //! The product's member records, derived from the directory's SCIM users. Each event is
-//! a trigger: the worker re-reads the user and writes the member it implies, guarded by
-//! the user's version, so duplicates and stale events change nothing.
+//! a trigger: the worker re-reads the users and writes the members they imply, guarded
+//! by the users' versions, so duplicates and stale events change nothing.
 
 use scim_shared::db::users;
 use scim_shared::user::User;
 use serde_json::Value;
 use sqlx::PgPool;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,41 +90,88 @@ impl Profile {
     }
 }
 
-/// Brings the member of SCIM user `user_id` up to the user's current state. When the
-/// user no longer exists, the member becomes a tombstone at `event_version`. Returns
-/// whether anything was written.
-pub async fn apply_user(
-    pool: &PgPool,
-    directory: Uuid,
-    user_id: Uuid,
-    event_version: i64,
-) -> Result<bool, sqlx::Error> {
-    let (profile, version) = match users::get(pool, directory, user_id).await? {
-        Some(stored) => (Profile::from_user(&stored.user), stored.version),
-        None => (Profile::removed(), event_version),
-    };
+/// A user an event is about, and the version the event announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touched {
+    pub directory: Uuid,
+    pub user: Uuid,
+    pub version: i64,
+}
+
+/// Brings the members of the touched users up to the users' current state, in two
+/// statements whatever the number of users. A user that no longer exists becomes a
+/// tombstone at the highest version its events announced. Returns the rows written.
+pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx::Error> {
+    // One entry per user, sorted, so concurrent batches lock rows in the same order.
+    let mut latest: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
+    for t in touched {
+        let v = latest.entry((t.directory, t.user)).or_insert(t.version);
+        *v = (*v).max(t.version);
+    }
+    let keys: Vec<(Uuid, Uuid)> = latest.keys().copied().collect();
+    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(pool, &keys)
+        .await?
+        .into_iter()
+        .map(|(dir, u)| ((dir, u.id), u))
+        .collect();
+    let mut rows = Rows::default();
+    for ((dir, user), event_version) in latest {
+        let (profile, version) = match current.get(&(dir, user)) {
+            Some(stored) => (Profile::from_user(&stored.user), stored.version),
+            None => (Profile::removed(), event_version),
+        };
+        rows.push(dir, user, profile, version);
+    }
     let written = sqlx::query(
         "INSERT INTO members (id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
          ON CONFLICT (directory_id, scim_user_id) DO UPDATE
          SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
              family_name = EXCLUDED.family_name, status = EXCLUDED.status, scim_version = EXCLUDED.scim_version,
              updated_at = now()
          WHERE members.scim_version < EXCLUDED.scim_version",
     )
-    .bind(Uuid::now_v7())
-    .bind(directory)
-    .bind(user_id)
-    .bind(profile.email)
-    .bind(profile.display_name)
-    .bind(profile.given_name)
-    .bind(profile.family_name)
-    .bind(profile.status.as_str())
-    .bind(version)
+    .bind(rows.ids)
+    .bind(rows.directories)
+    .bind(rows.users)
+    .bind(rows.emails)
+    .bind(rows.display_names)
+    .bind(rows.given_names)
+    .bind(rows.family_names)
+    .bind(rows.statuses)
+    .bind(rows.versions)
     .execute(pool)
     .await?
     .rows_affected();
-    Ok(written > 0)
+    Ok(written)
+}
+
+/// Column arrays for one `unnest` upsert.
+#[derive(Default)]
+struct Rows {
+    ids: Vec<Uuid>,
+    directories: Vec<Uuid>,
+    users: Vec<Uuid>,
+    emails: Vec<Option<String>>,
+    display_names: Vec<Option<String>>,
+    given_names: Vec<Option<String>>,
+    family_names: Vec<Option<String>>,
+    statuses: Vec<&'static str>,
+    versions: Vec<i64>,
+}
+
+impl Rows {
+    fn push(&mut self, directory: Uuid, user: Uuid, p: Profile, version: i64) {
+        self.ids.push(Uuid::now_v7());
+        self.directories.push(directory);
+        self.users.push(user);
+        self.emails.push(p.email);
+        self.display_names.push(p.display_name);
+        self.given_names.push(p.given_name);
+        self.family_names.push(p.family_name);
+        self.statuses.push(p.status.as_str());
+        self.versions.push(version);
+    }
 }
 
 #[cfg(test)]

@@ -209,3 +209,61 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
         .unwrap_err();
     assert!(matches!(err, HandleError::Failed(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
+    let db = TestDb::new().await;
+    let (dir, _) = db.directory("acme").await;
+    let (other_dir, _) = db.directory("other").await;
+    let (a, _) = change(&db, dir, None, Some(jane(true, "A"))).await;
+    change(&db, dir, Some(a), Some(jane(false, "A"))).await;
+    let (b, _) = change(
+        &db,
+        dir,
+        None,
+        Some(json!({"userName": "b@x.com", "emails": [{"value": "b@x.com"}]})),
+    )
+    .await;
+    change(&db, dir, Some(b), None).await;
+    let (c, _) = change(&db, other_dir, None, Some(jane(true, "C"))).await;
+
+    let t = |directory, user, version| worker::members::Touched {
+        directory,
+        user,
+        version,
+    };
+    // Repeated and out-of-order entries, as a redelivered batch would carry them.
+    let batch = [
+        t(dir, a, 2),
+        t(dir, a, 1),
+        t(dir, b, 1),
+        t(dir, b, 2),
+        t(other_dir, c, 1),
+        t(dir, a, 2),
+    ];
+    assert_eq!(
+        worker::members::apply_users(&db.pool, &batch)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        member(&db, a).await.map(|m| (m.status, m.version)),
+        Some(("deactivated".into(), 2))
+    );
+    assert_eq!(
+        member(&db, b).await.map(|m| (m.status, m.version)),
+        Some(("removed".into(), 2))
+    );
+    assert_eq!(
+        member(&db, c).await.map(|m| (m.status, m.version)),
+        Some(("active".into(), 1))
+    );
+    assert_eq!(
+        worker::members::apply_users(&db.pool, &batch)
+            .await
+            .unwrap(),
+        0,
+        "applying the same batch again writes nothing"
+    );
+}

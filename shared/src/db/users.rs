@@ -103,6 +103,26 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The users with the given (directory, id) keys that exist, in no particular order,
+/// each with its directory.
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    keys: &[(Uuid, Uuid)],
+) -> Result<Vec<(Uuid, StoredUser)>, sqlx::Error> {
+    let (dirs, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
+    let rows = sqlx::query(
+        "SELECT directory_id, id, resource, version, created_at, updated_at FROM scim_users
+         WHERE (directory_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))",
+    )
+    .bind(dirs)
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("directory_id")?, from_row(r)?)))
+        .collect()
+}
+
 /// Writes `user` (from [`StoredUser::next`]) and its event if the stored user is still
 /// at the version before it. Returns false, writing nothing, if it is not.
 pub async fn update(
