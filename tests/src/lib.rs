@@ -44,16 +44,42 @@ impl TestDb {
             Some((server, _)) => format!("{server}/{name}"),
             None => panic!("TEST_DATABASE_URL needs a database path"),
         };
-        let pool = db::connect(&scim_shared::config::DatabaseConfig {
-            database_url: url.clone(),
-            database_max_connections: 8,
-        })
-        .await
-        .expect("connecting to the test database");
+        // Pinged before use (unlike the services' pools), so a test's own queries
+        // survive a simulated outage.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&url)
+            .await
+            .expect("connecting to the test database");
         db::migrate(&pool)
             .await
             .expect("migrating the test database");
         TestDb { url, pool, name }
+    }
+
+    /// Simulates a database outage: refuses new connections to this database and
+    /// terminates the open ones (the test's own pool reconnects afterwards).
+    pub async fn refuse_connections(&self, refuse: bool) {
+        let mut conn = PgConnection::connect(&admin_database_url())
+            .await
+            .expect("admin connection");
+        let allow = if refuse { "false" } else { "true" };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS {allow}",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("changing ALLOW_CONNECTIONS");
+        if refuse {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(&self.name)
+            .execute(&mut conn)
+            .await
+            .expect("terminating connections");
+        }
     }
 
     /// Creates a directory with a token; returns (directory id, token).

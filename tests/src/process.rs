@@ -71,6 +71,15 @@ impl Service {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the process.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {signal} failed");
+    }
+
     /// Sends SIGTERM and waits for a graceful exit; returns whether it exited cleanly.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();

@@ -284,3 +284,54 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
     assert!(reasons[1].1.contains("foreign key"), "{reasons:?}");
 }
+
+#[tokio::test]
+async fn a_database_outage_delays_events_without_losing_or_dead_lettering_them() {
+    let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
+    let s = &sys.scim;
+    let first = s
+        .create_user(&okta_user("first@x.com", "F", "X"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    member_reaches(&sys.db, &first, "active", 1).await;
+
+    // Events reach the stream while the worker is frozen...
+    sys.worker.freeze(true);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            s.create_user(&okta_user(&format!("o{i}@x.com"), "O", "X"))
+                .await
+                .body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    eventually(Duration::from_secs(10), "the outbox to drain", || async {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&sys.db.pool)
+            .await
+            .ok()?;
+        (left == 0).then_some(())
+    })
+    .await;
+    // ...and the database is gone when it thaws: every attempt fails for a while,
+    // well past the attempt limit.
+    sys.db.refuse_connections(true).await;
+    sys.worker.freeze(false);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sys.db.refuse_connections(false).await;
+
+    for id in &ids {
+        member_reaches(&sys.db, id, "active", 1).await;
+    }
+    assert_eq!(
+        scim_tests::stream_len(&sys.nats.url, DEAD_LETTER_STREAM).await,
+        0,
+        "an outage never dead-letters an event"
+    );
+}

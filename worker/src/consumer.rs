@@ -17,32 +17,39 @@ pub enum HandleError {
     /// The message can never be applied (not an event of this contract).
     #[error("malformed event: {0}")]
     Poison(String),
-    /// Worth retrying soon, without counting against the attempt limit: the database
-    /// is unreachable or the transaction lost a race.
+    /// The database is unreachable, refusing connections, overloaded, or the
+    /// transaction lost a race: retried until it works, never dead-lettered.
     #[error("transient: {0}")]
     Transient(sqlx::Error),
-    /// Failed for another reason; retried until the attempt limit, then dead-lettered.
+    /// The database refused the data itself; retried until the attempt limit, then
+    /// dead-lettered.
     #[error("{0}")]
     Failed(sqlx::Error),
 }
 
 impl From<sqlx::Error> for HandleError {
+    /// Only errors caused by the data or the code are failures: data exceptions (22…),
+    /// integrity violations (23…), SQL errors (42…) and decoding. Outages take many
+    /// forms (I/O, timeouts, shutdown, refused connections, deadlocks), so everything
+    /// else is treated as one.
     fn from(e: sqlx::Error) -> Self {
-        let transient = match &e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => true,
-            // Connection exceptions (08…), shutdown (57P…), serialization and deadlock.
-            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-                c.starts_with("08") || c.starts_with("57P") || c == "40001" || c == "40P01"
-            }),
+        let permanent = match &e {
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("42")),
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::Decode(_) => true,
             _ => false,
         };
-        if transient {
-            HandleError::Transient(e)
-        } else {
+        if permanent {
             HandleError::Failed(e)
+        } else {
+            HandleError::Transient(e)
         }
     }
 }
