@@ -6,7 +6,7 @@
 #
 #   SCIM_PROFILE   release (default) or debug
 #   LISTEN_ADDR    ingress address (default 127.0.0.1:8080)
-#   DATABASE_URL   default postgres://postgres:postgres@127.0.0.1:5432/scim
+#   DATABASE_URL   default postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -27,7 +27,7 @@ echo $! >"$RUN/nats.pid"
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 
 # PostgreSQL: the service database.
-export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable}
 command -v psql >/dev/null || apt_install postgresql-client
 db_name=${DATABASE_URL##*/}
 db_name=${db_name%%\?*}

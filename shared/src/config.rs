@@ -9,7 +9,7 @@ pub struct DatabaseConfig {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/scim"
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable"
     )]
     pub database_url: String,
     /// Largest number of pooled database connections per process.

@@ -1,7 +1,7 @@
 //! Test kit: real Postgres databases and real NATS servers for tests, the service
 //! binaries as processes, and a small SCIM client. Nothing here is a mock.
 //!
-//! - `TEST_DATABASE_URL` (default `postgres://postgres:postgres@127.0.0.1:5432/postgres`): a
+//! - `TEST_DATABASE_URL` (default `postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable`): a
 //!   server on which each test creates, and then drops, its own database.
 //! - `NATS_SERVER_BIN` (default `nats-server`): a nats-server 2.10+ binary; each test
 //!   starts its own on a free port with its own store directory.
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub fn admin_database_url() -> String {
     std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
 }
 
 /// A fresh, migrated database, dropped when this value is dropped.
@@ -40,8 +40,12 @@ impl TestDb {
             .execute(&mut conn)
             .await
             .expect("creating the test database");
+        // Same server and options, another database: `…/postgres?x=y` → `…/<name>?x=y`.
         let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
+            Some((server, rest)) => match rest.split_once('?') {
+                Some((_, options)) => format!("{server}/{name}?{options}"),
+                None => format!("{server}/{name}"),
+            },
             None => panic!("TEST_DATABASE_URL needs a database path"),
         };
         // Pinged before use (unlike the services' pools), so a test's own queries
