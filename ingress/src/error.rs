@@ -8,14 +8,14 @@ use scim_shared::{ScimError, ScimType};
 
 use crate::extract::SCIM_CONTENT_TYPE;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// The client's mistake: its status and `scimType` are in the error.
     #[error(transparent)]
     Scim(#[from] ScimError),
     /// A dependency is down: 503 with Retry-After, so the identity provider retries.
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(String),
     /// Optimistic writes to one resource kept colliding: 503 with Retry-After.
     #[error("too many concurrent changes to one resource")]
     Contention,
@@ -35,7 +35,7 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolClosed => ApiError::Unavailable(e),
+            | sqlx::Error::PoolClosed => ApiError::Unavailable(e.to_string()),
             _ => ApiError::Internal(e.to_string()),
         }
     }

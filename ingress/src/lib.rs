@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod group_commit;
 pub mod list;
 pub mod relay;
 pub mod users;
@@ -65,6 +66,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
     pub tokens: Arc<auth::TokenCache>,
+    pub creates: group_commit::Creates,
     public_base_url: Arc<str>,
 }
 
@@ -139,6 +141,7 @@ impl Application {
             idle_poll: Duration::from_millis(20),
         };
         let state = AppState {
+            creates: group_commit::Creates::start(pool.clone()),
             pool,
             nats,
             tokens: Arc::new(auth::TokenCache::new(Duration::from_secs(

@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::auth::DirectoryId;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
+use crate::group_commit::Outcome;
 use crate::list::{ListQuery, list_response};
 
 pub fn router() -> Router<AppState> {
@@ -72,7 +73,9 @@ async fn create(
         resource.clone(),
         None,
     );
-    users::insert(&state.pool, directory, &stored, &event).await?;
+    if state.creates.create(directory, stored, event).await? == Outcome::Conflict {
+        return Err(ScimError::Conflict("a user with this userName already exists".into()).into());
+    }
     let mut res = scim(StatusCode::CREATED, &resource, Some(etag));
     if let Some(location) = resource["meta"]["location"]
         .as_str()

@@ -21,9 +21,8 @@ CREATE INDEX tokens_directory ON tokens (directory_id);
 -- The SCIM view of each directory's users, as the identity provider sees them.
 CREATE TABLE scim_users (
     directory_id  uuid NOT NULL REFERENCES directories (id) ON DELETE CASCADE,
+    -- UUIDv7: time-ordered, so paging by id is in creation order and stable.
     id            uuid NOT NULL,
-    -- Paging order: stable across pages, unlike timestamps.
-    seq           bigserial NOT NULL,
     user_name     text NOT NULL,
     external_id   text,
     active        boolean NOT NULL,
@@ -38,7 +37,6 @@ CREATE TABLE scim_users (
 -- userName is unique per directory, case-insensitively, matching the filter's rule.
 CREATE UNIQUE INDEX scim_users_user_name_key ON scim_users (directory_id, lower(user_name));
 CREATE INDEX scim_users_external_id ON scim_users (directory_id, external_id);
-CREATE INDEX scim_users_seq ON scim_users (directory_id, seq);
 
 -- Transactional outbox: written in the same transaction as the change it announces,
 -- published to JetStream by the relay, then deleted.

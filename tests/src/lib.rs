@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub fn admin_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable".into()
+    })
 }
 
 /// A fresh, migrated database, dropped when this value is dropped.

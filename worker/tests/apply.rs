@@ -30,7 +30,12 @@ async fn change(
                 json!({}),
                 None,
             );
-            users::insert(&db.pool, dir, &new, &event).await.unwrap();
+            let row = users::NewUser {
+                directory_id: dir,
+                user: &new,
+                event: &event,
+            };
+            assert_eq!(users::insert_many(&db.pool, &[row]).await.unwrap(), [true]);
             event
         }
         (Some(id), Some(body)) => {

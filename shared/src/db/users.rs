@@ -68,26 +68,81 @@ fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     })
 }
 
-/// Inserts a new user (from [`StoredUser::new`]) and its event.
-pub async fn insert(
+/// A user to create (from [`StoredUser::new`]) with its event.
+pub struct NewUser<'a> {
+    pub directory_id: Uuid,
+    pub user: &'a StoredUser,
+    pub event: &'a Event,
+}
+
+/// Inserts users and their events in one statement. A user whose userName (or id) is
+/// taken, including by an earlier row of the same call, is skipped with its event.
+/// Returns, in input order, whether each user was created.
+pub async fn insert_many(
     db: impl PgExecutor<'_>,
-    directory_id: Uuid,
-    user: &StoredUser,
-    event: &Event,
-) -> Result<(), sqlx::Error> {
-    let q = sqlx::query(
-        "WITH u AS (
+    rows: &[NewUser<'_>],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let mut cols = InsertColumns::default();
+    for r in rows {
+        cols.directories.push(r.directory_id);
+        cols.ids.push(r.user.id);
+        cols.user_names.push(r.user.user.user_name().to_owned());
+        cols.external_ids
+            .push(r.user.user.external_id().map(str::to_owned));
+        cols.actives.push(r.user.user.active());
+        cols.resources
+            .push(Value::Object(r.user.user.attrs().clone()).to_string());
+        cols.times.push(r.user.created);
+        cols.event_ids.push(r.event.id);
+        cols.subjects.push(r.event.subject());
+        cols.payloads
+            .push(serde_json::to_string(r.event).map_err(|e| sqlx::Error::Encode(e.into()))?);
+    }
+    let created: Vec<Uuid> = sqlx::query_scalar(
+        "WITH input AS (
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::text[],
+                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[])
+                 WITH ORDINALITY AS t(directory_id, id, user_name, external_id, active, resource, at,
+                                      event_id, subject, payload, n)
+         ), u AS (
              INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             RETURNING 1
+             SELECT directory_id, id, user_name, external_id, active, resource::jsonb, 1, at, at FROM input ORDER BY n
+             ON CONFLICT DO NOTHING
+             RETURNING id
          )
-         INSERT INTO outbox (event_id, subject, payload) SELECT $10, $11, $12 FROM u",
-    );
-    let q = bind_user(q, directory_id, user)
-        .bind(user.created)
-        .bind(user.last_modified);
-    bind_event(q, event).execute(db).await?;
-    Ok(())
+         INSERT INTO outbox (event_id, subject, payload)
+         SELECT i.event_id, i.subject, i.payload::json FROM input i JOIN u ON u.id = i.id ORDER BY i.n
+         RETURNING event_id",
+    )
+    .bind(cols.directories)
+    .bind(cols.ids)
+    .bind(cols.user_names)
+    .bind(cols.external_ids)
+    .bind(cols.actives)
+    .bind(cols.resources)
+    .bind(cols.times)
+    .bind(cols.event_ids)
+    .bind(cols.subjects)
+    .bind(cols.payloads)
+    .fetch_all(db)
+    .await?;
+    let created: std::collections::HashSet<Uuid> = created.into_iter().collect();
+    Ok(rows.iter().map(|r| created.contains(&r.event.id)).collect())
+}
+
+/// Column arrays for one `unnest` insert.
+#[derive(Default)]
+struct InsertColumns {
+    directories: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    user_names: Vec<String>,
+    external_ids: Vec<Option<String>>,
+    actives: Vec<bool>,
+    resources: Vec<String>,
+    times: Vec<OffsetDateTime>,
+    event_ids: Vec<Uuid>,
+    subjects: Vec<String>,
+    payloads: Vec<String>,
 }
 
 pub async fn get(
@@ -140,7 +195,15 @@ pub async fn update(
          )
          INSERT INTO outbox (event_id, subject, payload) SELECT $9, $10, $11 FROM u",
     );
-    let q = bind_user(q, directory_id, user).bind(user.last_modified);
+    let q = q
+        .bind(directory_id)
+        .bind(user.id)
+        .bind(user.user.user_name().to_owned())
+        .bind(user.user.external_id().map(str::to_owned))
+        .bind(user.user.active())
+        .bind(Json(user.user.attrs().clone()))
+        .bind(user.version)
+        .bind(user.last_modified);
     let written = bind_event(q, event).execute(db).await?.rows_affected();
     Ok(written == 1)
 }
@@ -186,7 +249,7 @@ pub async fn list(
     let page_sql = format!(
         "SELECT id, resource, version, created_at, updated_at, count(*) OVER () AS total
          FROM scim_users WHERE directory_id = $1{filter_sql}
-         ORDER BY seq LIMIT ${limit_param} OFFSET ${offset_param}"
+         ORDER BY id LIMIT ${limit_param} OFFSET ${offset_param}"
     );
     let page = binds.iter().fold(
         sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),
@@ -212,17 +275,6 @@ pub async fn list(
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
-/// Binds `$1..$7`: directory, id, user_name, external_id, active, resource, version.
-fn bind_user<'q>(q: PgQuery<'q>, directory_id: Uuid, user: &StoredUser) -> PgQuery<'q> {
-    q.bind(directory_id)
-        .bind(user.id)
-        .bind(user.user.user_name().to_owned())
-        .bind(user.user.external_id().map(str::to_owned))
-        .bind(user.user.active())
-        .bind(Json(user.user.attrs().clone()))
-        .bind(user.version)
-}
 
 /// Binds the next three parameters: event id, subject, payload.
 fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
