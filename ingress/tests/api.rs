@@ -621,3 +621,50 @@ async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
         "one event per version, published in order"
     );
 }
+
+#[tokio::test]
+async fn extension_attributes_are_kept_returned_patched_and_filterable() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let product = "urn:example:product:2.0:User";
+    let mut body = okta_user("ext@x.com", "E", "X");
+    body[enterprise] = json!({"department": "R&D", "manager": {"value": "boss-1"}});
+    body[product] = json!({"group": "engineering", "seat": 7});
+    let created = s.create_user(&body).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let schemas = created.body["schemas"].as_array().unwrap();
+    assert!(
+        schemas.contains(&json!(enterprise)) && schemas.contains(&json!(product)),
+        "{schemas:?}"
+    );
+
+    let got = s.get_user(&id).await.body;
+    assert_eq!(
+        got[enterprise],
+        json!({"department": "R&D", "manager": {"value": "boss-1"}})
+    );
+    assert_eq!(got[product], json!({"group": "engineering", "seat": 7}));
+
+    // Entra's URN-qualified path-less replace, and a path into the unknown extension.
+    let patched = s
+        .patch_user(
+            &id,
+            json!([
+                {"op": "Replace", "value": {format!("{enterprise}:department"): "Sales"}},
+                {"op": "replace", "path": format!("{product}:group"), "value": "sales"},
+            ]),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    assert_eq!(patched.body[enterprise]["department"], "Sales");
+    assert_eq!(patched.body[enterprise]["manager"]["value"], "boss-1");
+    assert_eq!(patched.body[product], json!({"group": "sales", "seat": 7}));
+
+    let found = s
+        .find_users(&format!(r#"{enterprise}:department eq "sales""#))
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+}
