@@ -3,6 +3,7 @@
 //! committed events to JetStream.
 
 pub mod auth;
+pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod group_commit;
@@ -78,10 +79,13 @@ impl AppState {
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let scim = users::router().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_token,
-    ));
+    let scim =
+        users::router()
+            .merge(discovery::router())
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            ));
     Router::new()
         .merge(scim)
         .route("/healthz", get(|| async { "ok" }))

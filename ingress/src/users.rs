@@ -62,7 +62,12 @@ async fn create(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
-    let stored = StoredUser::new(User::from_request(body)?);
+    let mut user = User::from_request(body)?;
+    if !user.has_active() {
+        // Stored explicitly, so the representation says what the member's state is.
+        user.set_active(true);
+    }
+    let stored = StoredUser::new(user);
     let (resource, etag) = representation(&state, directory, &stored);
     let event = Event::new(
         directory,

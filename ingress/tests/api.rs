@@ -668,3 +668,123 @@ async fn extension_attributes_are_kept_returned_patched_and_filterable() {
     assert_eq!(found.body["totalResults"], 1);
     assert_eq!(found.body["Resources"][0]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn discovery_describes_exactly_what_the_server_supports() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let spc = s.send(Method::GET, "/ServiceProviderConfig", None).await;
+    assert_eq!(spc.status, StatusCode::OK);
+    assert_eq!(spc.content_type, "application/scim+json");
+    assert_eq!(spc.body["patch"]["supported"], true);
+    assert_eq!(
+        spc.body["filter"],
+        json!({"supported": true, "maxResults": 1000})
+    );
+    assert_eq!(spc.body["bulk"]["supported"], false);
+    assert_eq!(
+        spc.body["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+
+    let types = s.send(Method::GET, "/ResourceTypes", None).await;
+    assert_eq!(types.body["totalResults"], 1);
+    let user_type = &types.body["Resources"][0];
+    assert_eq!(
+        (user_type["id"].as_str(), user_type["endpoint"].as_str()),
+        (Some("User"), Some("/Users"))
+    );
+    assert_eq!(
+        s.send(Method::GET, "/ResourceTypes/User", None).await.body,
+        *user_type
+    );
+
+    let schemas = s.send(Method::GET, "/Schemas", None).await;
+    let ids: Vec<&str> = schemas.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ]
+    );
+    let core = s
+        .send(
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            None,
+        )
+        .await
+        .body;
+    let attr = |name: &str| {
+        core["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .cloned()
+    };
+    let user_name = attr("userName").unwrap();
+    assert_eq!(
+        (
+            &user_name["required"],
+            &user_name["uniqueness"],
+            &user_name["caseExact"]
+        ),
+        (&json!(true), &json!("server"), &json!(false))
+    );
+    assert_eq!(attr("emails").unwrap()["multiValued"], true);
+    assert_eq!(attr("groups").unwrap()["mutability"], "readOnly");
+    assert!(
+        attr("id").is_none() && attr("meta").is_none(),
+        "common attributes are not schema attributes"
+    );
+
+    assert_scim_error(
+        &s.send(Method::GET, "/Schemas/urn:nope", None).await,
+        404,
+        None,
+    );
+    assert_scim_error(
+        &s.send(Method::GET, "/ResourceTypes/Group", None).await,
+        404,
+        None,
+    );
+    for path in ["/Schemas", "/ResourceTypes", "/ServiceProviderConfig"] {
+        assert_scim_error(
+            &s.send(Method::POST, path, Some(&json!({}))).await,
+            405,
+            None,
+        );
+        assert_scim_error(&s.send(Method::DELETE, path, None).await, 405, None);
+    }
+    let anonymous = Scim::new(s.base_url.clone(), "");
+    assert_scim_error(
+        &anonymous.send(Method::GET, "/Schemas", None).await,
+        401,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn a_created_user_states_active_and_a_removed_active_stays_removed() {
+    let app = spawn_app().await;
+    let created = app.scim.create_user(&json!({"userName": "na@x.com"})).await;
+    assert_eq!(
+        created.body["active"], true,
+        "a create without active is stored as active"
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let removed = app
+        .scim
+        .patch_user(id, json!([{"op": "remove", "path": "active"}]))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(removed.body.get("active").is_none());
+    assert!(app.scim.get_user(id).await.body.get("active").is_none());
+}

@@ -138,9 +138,16 @@ fn apply_pathless(
         {
             continue;
         }
-        // An extension object `{"urn:…:User": {...}}` applies each attribute inside it.
-        if let (Some((urn, _)), Value::Object(inner)) = (schema::extension_attributes(&key), &v) {
+        // An extension object `{"urn:…:User": {...}}` applies each attribute inside it;
+        // keys that are not its attributes (such as a stray `schemas`) are ignored, as
+        // on POST.
+        if let (Some((urn, ext_attrs)), Value::Object(inner)) =
+            (schema::extension_attributes(&key), &v)
+        {
             for (k, iv) in inner.clone() {
+                if schema::find(ext_attrs, &k).is_none() {
+                    continue;
+                }
                 apply_path(
                     attrs,
                     op,
@@ -224,6 +231,23 @@ fn apply_path(
     path: &PatchPath,
     value: Option<Value>,
 ) -> Result<(), ScimError> {
+    // A path that is a whole extension URN addresses the extension object itself
+    // (the parser reads its last segment, `User`, as an attribute name).
+    if let (Some(urn), None, None) = (&path.attr.urn, &path.attr.sub, &path.filter)
+        && let Some((urn, _)) = schema::extension_attributes(&format!("{urn}:{}", path.attr.attr))
+    {
+        return match op {
+            Op::Remove => {
+                attrs.remove(urn);
+                Ok(())
+            }
+            Op::Add | Op::Replace => {
+                let mut object = Map::new();
+                object.insert(urn.to_owned(), value.unwrap_or(Value::Null));
+                apply_pathless(attrs, op, Some(Value::Object(object)))
+            }
+        };
+    }
     let r = match resolve(&path.attr)? {
         Resolved::Known(r) => r,
         Resolved::Opaque { urn, attr, sub } => {
@@ -558,6 +582,31 @@ mod tests {
         );
         let u = patch(&u, json!([{"op": "remove", "path": "emails"}])).unwrap();
         assert!(!u.attrs().contains_key("emails"));
+    }
+
+    #[test]
+    fn a_path_naming_an_extension_addresses_the_whole_extension() {
+        let u = patch(
+            &user(),
+            json!([{"op": "add", "path": ENT, "value": {"schemas": [ENT], "costCenter": "cc", "department": "R"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            u.attrs()[ENT],
+            json!({"costCenter": "cc", "department": "R"})
+        );
+        let u = patch(
+            &u,
+            json!([{"op": "replace", "path": ENT, "value": {"department": "S"}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            u.attrs()[ENT],
+            json!({"costCenter": "cc", "department": "S"})
+        );
+        let u = patch(&u, json!([{"op": "remove", "path": ENT}])).unwrap();
+        assert!(!u.attrs().contains_key(ENT));
+        assert_eq!(u.attrs().len(), user().attrs().len(), "no stray keys");
     }
 
     #[test]

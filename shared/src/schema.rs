@@ -31,6 +31,11 @@ pub struct Attribute {
     pub multi_valued: bool,
     pub case_exact: bool,
     pub mutability: Mutability,
+    pub required: bool,
+    /// Unique within a directory (RFC 7643 `uniqueness: server`).
+    pub unique: bool,
+    /// For references: what they may point to (`external`, `User`, `Group`).
+    pub reference_types: &'static [&'static str],
     pub sub_attributes: &'static [Attribute],
 }
 
@@ -41,7 +46,17 @@ const fn attr(name: &'static str, kind: Kind) -> Attribute {
         multi_valued: false,
         case_exact: false,
         mutability: Mutability::ReadWrite,
+        required: false,
+        unique: false,
+        reference_types: &[],
         sub_attributes: &[],
+    }
+}
+
+const fn reference(name: &'static str, types: &'static [&'static str]) -> Attribute {
+    Attribute {
+        reference_types: types,
+        ..attr(name, Kind::Reference)
     }
 }
 
@@ -84,7 +99,7 @@ const MULTI_VALUE_SUBS: &[Attribute] = &[
 
 const GROUP_REF_SUBS: &[Attribute] = &[
     read_only(exact(attr("value", Kind::String))),
-    read_only(attr("$ref", Kind::Reference)),
+    read_only(reference("$ref", &["User", "Group"])),
     read_only(attr("display", Kind::String)),
     read_only(attr("type", Kind::String)),
 ];
@@ -113,7 +128,7 @@ const META_SUBS: &[Attribute] = &[
     read_only(exact(attr("resourceType", Kind::String))),
     read_only(attr("created", Kind::DateTime)),
     read_only(attr("lastModified", Kind::DateTime)),
-    read_only(exact(attr("location", Kind::Reference))),
+    read_only(exact(reference("location", &["uri"]))),
     read_only(exact(attr("version", Kind::String))),
 ];
 
@@ -122,11 +137,15 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     read_only(exact(attr("id", Kind::String))),
     exact(attr("externalId", Kind::String)),
     read_only(complex("meta", META_SUBS)),
-    attr("userName", Kind::String),
+    Attribute {
+        required: true,
+        unique: true,
+        ..attr("userName", Kind::String)
+    },
     complex("name", NAME_SUBS),
     attr("displayName", Kind::String),
     attr("nickName", Kind::String),
-    exact(attr("profileUrl", Kind::Reference)),
+    exact(reference("profileUrl", &["external"])),
     attr("title", Kind::String),
     attr("userType", Kind::String),
     attr("preferredLanguage", Kind::String),
@@ -146,7 +165,7 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
 
 const MANAGER_SUBS: &[Attribute] = &[
     exact(attr("value", Kind::String)),
-    exact(attr("$ref", Kind::Reference)),
+    exact(reference("$ref", &["User"])),
     read_only(attr("displayName", Kind::String)),
 ];
 
@@ -207,4 +226,66 @@ pub fn resolve_user_path(urn: Option<&str>, attr: &str, sub: Option<&str>) -> Op
         attr,
         sub,
     })
+}
+
+pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+
+/// Common attributes (RFC 7643 §3.1): part of every resource, not of its schema.
+const COMMON: [&str; 3] = ["id", "externalId", "meta"];
+
+/// The schemas this service serves, with their names: (id, name, description, attributes).
+pub const SCHEMAS: [(&str, &str, &str, &[Attribute]); 2] = [
+    (USER_SCHEMA, "User", "User Account", USER_ATTRIBUTES),
+    (
+        ENTERPRISE_USER_SCHEMA,
+        "EnterpriseUser",
+        "Enterprise User",
+        ENTERPRISE_USER_ATTRIBUTES,
+    ),
+];
+
+impl Attribute {
+    /// The RFC 7643 §7 representation of this attribute definition.
+    pub fn to_json(&self) -> serde_json::Value {
+        let kind = match self.kind {
+            Kind::String => "string",
+            Kind::Boolean => "boolean",
+            Kind::DateTime => "dateTime",
+            Kind::Reference => "reference",
+            Kind::Complex => "complex",
+        };
+        let mut a = serde_json::json!({
+            "name": self.name,
+            "type": kind,
+            "multiValued": self.multi_valued,
+            "description": self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": match self.mutability {
+                Mutability::ReadOnly => "readOnly",
+                Mutability::ReadWrite => "readWrite",
+            },
+            "returned": "default",
+            "uniqueness": if self.unique { "server" } else { "none" },
+        });
+        if self.kind == Kind::Reference {
+            a["referenceTypes"] = self.reference_types.into();
+        }
+        if !self.sub_attributes.is_empty() {
+            a["subAttributes"] = self.sub_attributes.iter().map(Attribute::to_json).collect();
+        }
+        a
+    }
+}
+
+/// The attributes a schema resource lists (common attributes left out).
+pub fn schema_attributes(attrs: &[Attribute]) -> serde_json::Value {
+    attrs
+        .iter()
+        .filter(|a| !COMMON.contains(&a.name))
+        .map(Attribute::to_json)
+        .collect()
 }

@@ -88,7 +88,8 @@ impl User {
         self.attrs.get("externalId").and_then(Value::as_str)
     }
 
-    /// `active` defaults to true: a user created without it can sign in.
+    /// A user without `active` counts as active (creates store `active: true`
+    /// explicitly; a PATCH may remove it later).
     pub fn active(&self) -> bool {
         self.attrs
             .get("active")
@@ -125,7 +126,6 @@ impl User {
         out.insert("schemas".into(), self.schemas().into());
         out.insert("id".into(), id.into());
         out.extend(self.attrs.clone());
-        out.entry("active").or_insert(Value::Bool(true));
         out.insert("meta".into(), meta.to_json("User"));
         Value::Object(out)
     }
@@ -328,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn active_defaults_to_true_in_the_representation() {
+    fn a_user_without_active_counts_as_active() {
         let u = User::from_request(json!({"userName": "a"})).unwrap();
         assert!(u.active());
         let meta = Meta {
@@ -338,7 +338,7 @@ mod tests {
             version: 3,
         };
         let r = u.to_resource("1", &meta);
-        assert_eq!(r["active"], true);
+        assert!(r.get("active").is_none(), "only what is stored is returned");
         assert_eq!(r["meta"]["version"], "W/\"3\"");
         assert_eq!(r["meta"]["created"], "1970-01-01T00:00:00Z");
     }

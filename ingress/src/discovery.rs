@@ -1,0 +1,150 @@
+//! Discovery endpoints (RFC 7644 §4): what this service supports, generated from the
+//! same schema table that drives validation, filtering and PATCH, so they cannot drift.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use scim_shared::ScimError;
+use scim_shared::schema::{
+    ENTERPRISE_USER_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SCHEMAS,
+    SERVICE_PROVIDER_CONFIG_SCHEMA, USER_SCHEMA, schema_attributes,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::scim;
+use crate::list::{MAX_COUNT, list_response};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/scim/v2/{directory_id}/ServiceProviderConfig",
+            get(service_provider_config),
+        )
+        .route("/scim/v2/{directory_id}/ResourceTypes", get(resource_types))
+        .route(
+            "/scim/v2/{directory_id}/ResourceTypes/{id}",
+            get(resource_type),
+        )
+        .route("/scim/v2/{directory_id}/Schemas", get(schemas))
+        .route("/scim/v2/{directory_id}/Schemas/{id}", get(schema))
+}
+
+fn base(state: &AppState, params: &HashMap<String, String>) -> String {
+    let directory = params
+        .get("directory_id")
+        .and_then(|d| Uuid::try_parse(d).ok())
+        .unwrap_or_default();
+    state.base_url(directory)
+}
+
+async fn service_provider_config(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Response {
+    let body = json!({
+        "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
+        "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "The directory's bearer token, sent as 'Authorization: Bearer <token>'",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{}/ServiceProviderConfig", base(&state, &params)),
+        },
+    });
+    scim(StatusCode::OK, &body, None)
+}
+
+fn user_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER_SCHEMA,
+        "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
+    })
+}
+
+async fn resource_types(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Response {
+    let types = vec![user_resource_type(&base(&state, &params))];
+    scim(StatusCode::OK, &list_response(1, 1, types), None)
+}
+
+async fn resource_type(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    match params.get("id").map(String::as_str) {
+        Some("User") => Ok(scim(
+            StatusCode::OK,
+            &user_resource_type(&base(&state, &params)),
+            None,
+        )),
+        _ => Err(ScimError::NotFound("no such resource type".into()).into()),
+    }
+}
+
+fn schema_resource(
+    base: &str,
+    (id, name, description, attrs): (&str, &str, &str, &[scim_shared::schema::Attribute]),
+) -> Value {
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": id,
+        "name": name,
+        "description": description,
+        "attributes": schema_attributes(attrs),
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
+    })
+}
+
+async fn schemas(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Response {
+    let base = base(&state, &params);
+    let all: Vec<Value> = SCHEMAS.iter().map(|s| schema_resource(&base, *s)).collect();
+    scim(
+        StatusCode::OK,
+        &list_response(all.len() as i64, 1, all),
+        None,
+    )
+}
+
+async fn schema(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let found = SCHEMAS
+        .iter()
+        .find(|s| s.0.eq_ignore_ascii_case(id))
+        .ok_or_else(|| ApiError::from(ScimError::NotFound("no such schema".into())))?;
+    Ok(scim(
+        StatusCode::OK,
+        &schema_resource(&base(&state, &params), *found),
+        None,
+    ))
+}
