@@ -2,6 +2,7 @@
 
 use scim_shared::ScimError;
 use scim_shared::filter::{self, Filter};
+use scim_shared::projection::Projection;
 use scim_shared::schema::LIST_RESPONSE_SCHEMA;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ pub struct ListQuery {
     /// 1-based, as in SCIM.
     pub start_index: i64,
     pub count: i64,
+    pub projection: Projection,
 }
 
 impl ListQuery {
@@ -39,6 +41,7 @@ impl ListQuery {
             _ => None,
         };
         Ok(ListQuery {
+            projection: Projection::parse(get("attributes"), get("excludedAttributes"))?,
             filter,
             start_index: int("startIndex")?.unwrap_or(1).max(1),
             count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
@@ -47,6 +50,31 @@ impl ListQuery {
 
     pub fn offset(&self) -> i64 {
         self.start_index - 1
+    }
+
+    /// The parameters of a `POST /.search` body (RFC 7644 §3.4.3), read like a query.
+    pub fn from_search_body(body: &Value) -> Result<ListQuery, ScimError> {
+        let Value::Object(fields) = body else {
+            return Err(ScimError::invalid_syntax(
+                "a search request must be a JSON object",
+            ));
+        };
+        let mut params = HashMap::new();
+        for (key, value) in fields {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                // attributes and excludedAttributes are lists in a search body.
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => continue,
+            };
+            params.insert(key.clone(), text);
+        }
+        ListQuery::parse(&params)
     }
 }
 
@@ -76,9 +104,26 @@ mod tests {
     #[test]
     fn defaults_and_okta_test_connection() {
         let d = q(&[]).unwrap();
+        assert_eq!(d.projection, Projection::All);
         assert_eq!((d.start_index, d.count, d.filter), (1, DEFAULT_COUNT, None));
         let okta = q(&[("startIndex", "1"), ("count", "2")]).unwrap();
         assert_eq!((okta.start_index, okta.count), (1, 2));
+    }
+
+    #[test]
+    fn search_bodies_read_like_queries() {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"a\"",
+            "startIndex": 3,
+            "count": 7,
+            "attributes": ["userName", "name.givenName"],
+        });
+        let q = ListQuery::from_search_body(&body).unwrap();
+        assert!(q.filter.is_some());
+        assert_eq!((q.start_index, q.count), (3, 7));
+        assert!(matches!(q.projection, Projection::Only(ref t) if t.len() == 2));
+        assert!(ListQuery::from_search_body(&serde_json::json!([])).is_err());
     }
 
     #[test]
@@ -87,6 +132,7 @@ mod tests {
         assert_eq!((c.start_index, c.count, c.offset()), (1, MAX_COUNT, 0));
         assert_eq!(q(&[("count", "-1")]).unwrap().count, 0);
         assert!(q(&[("count", "ten")]).is_err());
+        assert!(q(&[("attributes", "userName"), ("excludedAttributes", "name")]).is_err());
         assert_eq!(
             q(&[("filter", "userName eq")]).unwrap_err().scim_type(),
             Some(scim_shared::ScimType::InvalidFilter)

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use scim_shared::ScimError;
 use scim_shared::db::users::{self, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
@@ -26,6 +26,9 @@ use crate::list::{ListQuery, list_response};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/{directory_id}/Users", get(list).post(create))
+        .route("/scim/v2/{directory_id}/Users/.search", post(search))
+        // Search at the root spans every resource type; Users is the only one so far.
+        .route("/scim/v2/{directory_id}/.search", post(search))
         .route(
             "/scim/v2/{directory_id}/Users/{id}",
             get(fetch).put(replace).patch(modify).delete(remove),
@@ -95,11 +98,14 @@ async fn fetch(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let projection = ListQuery::parse(&query)?.projection;
     let stored = users::get(&state.pool, directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
-    let (resource, etag) = representation(&state, directory, &stored);
+    let (mut resource, etag) = representation(&state, directory, &stored);
+    projection.apply(&mut resource);
     Ok(scim(StatusCode::OK, &resource, Some(etag)))
 }
 
@@ -108,7 +114,23 @@ async fn list(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let query = ListQuery::parse(&params)?;
+    respond_list(&state, directory, ListQuery::parse(&params)?).await
+}
+
+/// `POST /Users/.search`: a list whose parameters travel in the body.
+async fn search(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    respond_list(&state, directory, ListQuery::from_search_body(&body)?).await
+}
+
+async fn respond_list(
+    state: &AppState,
+    directory: Uuid,
+    query: ListQuery,
+) -> Result<Response, ApiError> {
     let condition = query
         .filter
         .as_ref()
@@ -124,7 +146,11 @@ async fn list(
     .await?;
     let resources = page
         .iter()
-        .map(|u| representation(&state, directory, u).0)
+        .map(|u| {
+            let mut resource = representation(state, directory, u).0;
+            query.projection.apply(&mut resource);
+            resource
+        })
         .collect();
     Ok(scim(
         StatusCode::OK,

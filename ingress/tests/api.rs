@@ -788,3 +788,60 @@ async fn a_created_user_states_active_and_a_removed_active_stays_removed() {
     assert!(removed.body.get("active").is_none());
     assert!(app.scim.get_user(id).await.body.get("active").is_none());
 }
+
+#[tokio::test]
+async fn attributes_excluded_attributes_and_search_shape_the_response() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let id = s.create_user(&okta_user("p@x.com", "P", "Q")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let only = s
+        .send(
+            Method::GET,
+            &format!("/Users/{id}?attributes=userName,name.familyName"),
+            None,
+        )
+        .await;
+    let keys: Vec<&String> = only.body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "name", "schemas", "userName"]);
+    assert_eq!(only.body["name"], json!({"familyName": "Q"}));
+
+    let without = s
+        .send(
+            Method::GET,
+            "/Users?excludedAttributes=emails,name&filter=userName%20eq%20%22p@x.com%22",
+            None,
+        )
+        .await;
+    let user = &without.body["Resources"][0];
+    assert!(user.get("emails").is_none() && user.get("name").is_none());
+    assert_eq!(user["userName"], "p@x.com");
+
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName eq \"P@X.COM\"",
+        "attributes": ["userName"],
+        "startIndex": 1,
+        "count": 10,
+    });
+    for path in ["/Users/.search", "/.search"] {
+        let found = s.send(Method::POST, path, Some(&search)).await;
+        assert_eq!(found.status, StatusCode::OK, "{path}");
+        assert_eq!(found.body["totalResults"], 1);
+        assert_eq!(
+            found.body["Resources"][0],
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "p@x.com"})
+        );
+    }
+    let both = s
+        .send(
+            Method::GET,
+            "/Users?attributes=userName&excludedAttributes=name",
+            None,
+        )
+        .await;
+    assert_scim_error(&both, 400, Some("invalidValue"));
+}

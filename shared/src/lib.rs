@@ -8,6 +8,7 @@ pub mod event;
 pub mod filter;
 pub mod nats;
 pub mod patch;
+pub mod projection;
 pub mod schema;
 pub mod shutdown;
 pub mod user;
