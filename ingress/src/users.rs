@@ -178,8 +178,7 @@ async fn replace(
         Ok(new)
     })
     .await?;
-    let (resource, etag) = representation(&state, directory, &stored);
-    Ok(scim(StatusCode::OK, &resource, Some(etag)))
+    Ok(updated(&state, directory, &stored))
 }
 
 async fn modify(
@@ -194,8 +193,13 @@ async fn modify(
         patch::apply(existing, &operations)
     })
     .await?;
-    let (resource, etag) = representation(&state, directory, &stored);
-    Ok(scim(StatusCode::OK, &resource, Some(etag)))
+    Ok(updated(&state, directory, &stored))
+}
+
+/// 200 with the user as it now is.
+fn updated(state: &AppState, directory: Uuid, stored: &StoredUser) -> Response {
+    let (resource, etag) = representation(state, directory, stored);
+    scim(StatusCode::OK, &resource, Some(etag))
 }
 
 /// Optimistic writes retried this often before the client is told to retry (503).
