@@ -55,7 +55,7 @@ async fn service_provider_config(
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
-        "etag": {"supported": false},
+        "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod discovery;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod group_commit;
 pub mod list;

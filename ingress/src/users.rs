@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use scim_shared::ScimError;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::DirectoryId;
 use crate::error::ApiError;
+use crate::etag;
 use crate::extract::{ScimJson, scim};
 use crate::group_commit::Outcome;
 use crate::list::{ListQuery, list_response};
@@ -99,12 +100,16 @@ async fn fetch(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Path(params): Path<HashMap<String, String>>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::parse(&query)?.projection;
     let stored = users::get(&state.pool, directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
     let (mut resource, etag) = representation(&state, directory, &stored);
+    if etag::not_modified(&headers, stored.version) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
     projection.apply(&mut resource);
     Ok(scim(StatusCode::OK, &resource, Some(etag)))
 }
@@ -166,11 +171,12 @@ async fn replace(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let new = User::from_request(body)?;
-    let stored = update_with(&state, directory, id, |existing| {
+    let stored = update_with(&state, directory, id, &headers, |existing| {
         let mut new = new.clone();
         if !new.has_active() && existing.has_active() {
             new.set_active(existing.active());
@@ -185,11 +191,12 @@ async fn modify(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let operations = patch::parse_request(body)?;
-    let stored = update_with(&state, directory, id, |existing| {
+    let stored = update_with(&state, directory, id, &headers, |existing| {
         patch::apply(existing, &operations)
     })
     .await?;
@@ -206,18 +213,21 @@ fn updated(state: &AppState, directory: Uuid, stored: &StoredUser) -> Response {
 const WRITE_ATTEMPTS: usize = 5;
 
 /// Reads the user, computes its new state with `change`, and writes it with its event
-/// unless someone changed the user in between, in which case it starts over. A change
+/// unless someone changed the user in between, in which case it starts over (an
+/// `If-Match` the user no longer satisfies then fails with 412). A change
 /// that changes nothing writes nothing: no new version, no event.
 async fn update_with(
     state: &AppState,
     directory: Uuid,
     id: Uuid,
+    headers: &HeaderMap,
     change: impl Fn(&User) -> Result<User, ScimError>,
 ) -> Result<StoredUser, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let existing = users::get(&state.pool, directory, id)
             .await?
             .ok_or_else(not_found)?;
+        etag::check_if_match(headers, existing.version)?;
         let new = change(&existing.user)?;
         if new == existing.user {
             return Ok(existing);
@@ -246,12 +256,14 @@ async fn remove(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     for _ in 0..WRITE_ATTEMPTS {
         let last = users::get(&state.pool, directory, id)
             .await?
             .ok_or_else(not_found)?;
+        etag::check_if_match(&headers, last.version)?;
         let (resource, _) = representation(&state, directory, &last);
         // The deletion takes the next version number.
         let event = Event::new(

@@ -845,3 +845,90 @@ async fn attributes_excluded_attributes_and_search_shape_the_response() {
         .await;
     assert_scim_error(&both, 400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn etags_make_reads_conditional_and_writes_safe() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let id = s.create_user(&okta_user("e@x.com", "E", "T")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/Users/{id}", s.base_url);
+    let send = |method: Method, header: (&'static str, &'static str), body: Option<Value>| {
+        let mut req = s
+            .http
+            .request(method, &url)
+            .bearer_auth(&s.token)
+            .header(header.0, header.1);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        req.send()
+    };
+    let unchanged = send(Method::GET, ("if-none-match", r#"W/"1""#), None)
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(unchanged.headers()["etag"], r#"W/"1""#);
+    assert_eq!(
+        send(Method::GET, ("if-none-match", r#"W/"0""#), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let title = |t: &str| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": t}]});
+    let stale = send(
+        Method::PATCH,
+        ("if-match", r#"W/"7""#),
+        Some(title("stale")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["status"], "412");
+    let fresh = send(
+        Method::PATCH,
+        ("if-match", r#"W/"1""#),
+        Some(title("fresh")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_eq!(fresh.headers()["etag"], r#"W/"2""#);
+    assert_eq!(
+        send(
+            Method::PUT,
+            ("if-match", r#"W/"1""#),
+            Some(okta_user("e@x.com", "E", "T"))
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        send(Method::DELETE, ("if-match", r#"W/"1""#), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        s.get_user(&id).await.body["title"],
+        "fresh",
+        "nothing stale was written"
+    );
+    assert_eq!(
+        send(Method::DELETE, ("if-match", "*"), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}

@@ -47,6 +47,9 @@ pub enum ScimError {
     /// 409 `uniqueness`.
     #[error("{0}")]
     Conflict(String),
+    /// 412: an `If-Match` precondition did not hold.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 413: body larger than the advertised limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -91,6 +94,7 @@ impl ScimError {
             ScimError::NotFound(_) => 404,
             ScimError::MethodNotAllowed(_) => 405,
             ScimError::Conflict(_) => 409,
+            ScimError::PreconditionFailed(_) => 412,
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::UnsupportedMediaType(_) => 415,
         }

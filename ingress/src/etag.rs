@@ -1,0 +1,63 @@
+//! ETag preconditions (RFC 7644 §3.14, RFC 7232). `meta.version` is the weak ETag
+//! `W/"<version>"`; `If-Match` and `If-None-Match` compare versions, ignoring weakness
+//! as SCIM's own examples do.
+
+use axum::http::HeaderMap;
+use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
+use scim_shared::ScimError;
+
+/// Whether an `If-Match`/`If-None-Match` value lists `version` (or is `*`).
+fn lists(header: &str, version: i64) -> bool {
+    header.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"') == version.to_string()
+    })
+}
+
+/// `If-Match` on a write: 412 unless absent or listing the current version.
+pub fn check_if_match(headers: &HeaderMap, version: i64) -> Result<(), ScimError> {
+    match headers
+        .get(IF_MATCH)
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        Some(h) if !lists(h, version) => Err(ScimError::PreconditionFailed(format!(
+            "the resource is at version W/\"{version}\", not {h}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `If-None-Match` on a read: true when the client already has this version (304).
+pub fn not_modified(headers: &HeaderMap, version: i64) -> bool {
+    headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| lists(h, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: axum::http::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn if_match_accepts_the_current_version_in_any_form() {
+        for v in [r#"W/"3""#, r#""3""#, "*", r#"W/"1", W/"3""#] {
+            assert!(check_if_match(&with(IF_MATCH, v), 3).is_ok(), "{v}");
+        }
+        assert!(check_if_match(&HeaderMap::new(), 3).is_ok());
+        let err = check_if_match(&with(IF_MATCH, r#"W/"2""#), 3).unwrap_err();
+        assert_eq!(err.status(), 412);
+    }
+
+    #[test]
+    fn if_none_match_reports_an_unchanged_version() {
+        assert!(not_modified(&with(IF_NONE_MATCH, r#"W/"3""#), 3));
+        assert!(!not_modified(&with(IF_NONE_MATCH, r#"W/"2""#), 3));
+        assert!(!not_modified(&HeaderMap::new(), 3));
+    }
+}
