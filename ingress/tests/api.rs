@@ -1,65 +1,16 @@
 //! The ingress over HTTP, in-process on port 0, against a fresh database and a real
 //! nats-server per test.
 
-use ingress::{Application, Config};
+mod common;
+
+use common::{TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
-use scim_shared::config::{DatabaseConfig, NatsConfig};
 use scim_shared::event::STREAM;
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
+use scim_tests::{Received, TestDb, eventually, read_stream, stream_len};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-struct TestApp {
-    db: TestDb,
-    nats: NatsServer,
-    base: String,
-    scim: Scim,
-    shutdown: CancellationToken,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn_app() -> TestApp {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let config = Config {
-        listen_addr: "127.0.0.1:0".into(),
-        public_base_url: String::new(),
-        database: DatabaseConfig {
-            database_url: db.url.clone(),
-            database_max_connections: 8,
-        },
-        nats: NatsConfig {
-            nats_url: nats.url.clone(),
-            nats_stream_replicas: 1,
-        },
-        run_migrations: true,
-        max_body_bytes: 64 * 1024,
-        relay_batch_size: 100,
-        token_cache_seconds: 5,
-        shutdown_grace_seconds: 2,
-    };
-    let app = Application::build(config).await.expect("building the app");
-    let base = app.base_url().to_owned();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run(shutdown.clone()));
-    let (dir, token) = db.directory("acme").await;
-    let scim = Scim::new(format!("{base}/scim/v2/{dir}"), token);
-    TestApp {
-        db,
-        nats,
-        base,
-        scim,
-        shutdown,
-    }
-}
 
 fn assert_scim_error(reply: &scim_tests::client::Reply, status: u16, scim_type: Option<&str>) {
     assert_eq!(reply.status.as_u16(), status, "{:?}", reply.body);
