@@ -16,46 +16,157 @@ pub fn matches_element(
     attrs: &'static [Attribute],
     element: &Map<String, Json>,
 ) -> Result<bool, ScimError> {
-    eval(filter, &|path: &AttrPath| {
-        if path.urn.is_some() || path.sub.is_some() {
-            return Err(unknown(path));
-        }
-        let attr = schema::find(attrs, &path.attr).ok_or_else(|| unknown(path))?;
-        Ok((attr, element.get(attr.name).into_iter().collect()))
-    })
+    eval(filter, &Element { attrs, element })
+}
+
+/// Evaluates `filter` against a rendered User resource, as the SQL compiler's query
+/// would: this is the reference the compiler is tested against.
+pub fn matches_user(filter: &Filter, resource: &Map<String, Json>) -> Result<bool, ScimError> {
+    eval(filter, &Resource { resource })
 }
 
 fn unknown(path: &AttrPath) -> ScimError {
     ScimError::invalid_filter(format!("unknown attribute {:?}", path.attr))
 }
 
-type Lookup<'a, 'j> =
-    dyn Fn(&AttrPath) -> Result<(&'static Attribute, Vec<&'j Json>), ScimError> + 'a;
+/// Where attribute paths are looked up.
+trait Scope<'j> {
+    /// The attribute a path names and its values (several for multi-valued ones).
+    fn values(&self, path: &AttrPath) -> Result<(&'static Attribute, Vec<&'j Json>), ScimError>;
+    /// `attr[filter]`: whether some value of the multi-valued attribute matches.
+    fn value_path(&self, path: &AttrPath, filter: &Filter) -> Result<bool, ScimError>;
+}
 
-fn eval<'j>(filter: &Filter, lookup: &Lookup<'_, 'j>) -> Result<bool, ScimError> {
+struct Element<'j> {
+    attrs: &'static [Attribute],
+    element: &'j Map<String, Json>,
+}
+
+impl<'j> Scope<'j> for Element<'j> {
+    fn values(&self, path: &AttrPath) -> Result<(&'static Attribute, Vec<&'j Json>), ScimError> {
+        if path.urn.is_some() || path.sub.is_some() {
+            return Err(unknown(path));
+        }
+        let attr = schema::find(self.attrs, &path.attr).ok_or_else(|| unknown(path))?;
+        Ok((attr, self.element.get(attr.name).into_iter().collect()))
+    }
+
+    fn value_path(&self, _: &AttrPath, _: &Filter) -> Result<bool, ScimError> {
+        Err(ScimError::invalid_filter("value filters cannot be nested"))
+    }
+}
+
+struct Resource<'j> {
+    resource: &'j Map<String, Json>,
+}
+
+/// A user without `active` counts as active, as its `active` column says.
+static ACTIVE_BY_DEFAULT: Json = Json::Bool(true);
+
+impl<'j> Resource<'j> {
+    fn resolve(path: &AttrPath) -> Result<schema::Resolved, ScimError> {
+        schema::resolve_user_path(path.urn.as_deref(), &path.attr, path.sub.as_deref())
+            .ok_or_else(|| unknown(path))
+    }
+
+    fn container(&self, r: &schema::Resolved) -> Option<&'j Map<String, Json>> {
+        match r.extension {
+            Some(urn) => self.resource.get(urn).and_then(Json::as_object),
+            None => Some(self.resource),
+        }
+    }
+}
+
+impl<'j> Scope<'j> for Resource<'j> {
+    fn values(&self, path: &AttrPath) -> Result<(&'static Attribute, Vec<&'j Json>), ScimError> {
+        let r = Self::resolve(path)?;
+        let container = self.container(&r);
+        let field = container.and_then(|c| c.get(r.attr.name));
+        if r.attr.multi_valued {
+            let sub = match r.sub {
+                Some(s) => s,
+                None => {
+                    schema::find(r.attr.sub_attributes, "value").ok_or_else(|| unknown(path))?
+                }
+            };
+            let items = field
+                .and_then(Json::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            return Ok((sub, items.iter().filter_map(|e| e.get(sub.name)).collect()));
+        }
+        match r.sub {
+            None if r.attr.kind == Kind::Complex => Err(ScimError::invalid_filter(format!(
+                "{:?} is complex: name one of its sub-attributes",
+                r.attr.name
+            ))),
+            None if r.extension.is_none() && r.attr.name == "active" => {
+                Ok((r.attr, vec![field.unwrap_or(&ACTIVE_BY_DEFAULT)]))
+            }
+            None => Ok((r.attr, field.into_iter().collect())),
+            Some(sub)
+                if r.extension.is_none()
+                    && r.attr.name == "meta"
+                    && !["created", "lastModified"].contains(&sub.name) =>
+            {
+                Err(ScimError::invalid_filter(format!(
+                    "filtering on {path:?} is not supported"
+                )))
+            }
+            Some(sub) => Ok((
+                sub,
+                field.and_then(|f| f.get(sub.name)).into_iter().collect(),
+            )),
+        }
+    }
+
+    fn value_path(&self, path: &AttrPath, filter: &Filter) -> Result<bool, ScimError> {
+        let r = Self::resolve(path)?;
+        if !r.attr.multi_valued || r.sub.is_some() {
+            return Err(ScimError::invalid_filter(format!(
+                "{:?} is not multi-valued",
+                r.attr.name
+            )));
+        }
+        let items = self
+            .container(&r)
+            .and_then(|c| c.get(r.attr.name))
+            .and_then(Json::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for item in items.iter().filter_map(Json::as_object) {
+            if matches_element(filter, r.attr.sub_attributes, item)? {
+                return Ok(true);
+            }
+        }
+        // An empty list still checks the inner filter for errors, as SQL compiles it.
+        if items.is_empty() {
+            matches_element(filter, r.attr.sub_attributes, &Map::new())?;
+        }
+        Ok(false)
+    }
+}
+
+fn eval<'j>(filter: &Filter, scope: &dyn Scope<'j>) -> Result<bool, ScimError> {
     Ok(match filter {
-        Filter::And(a, b) => eval(a, lookup)? && eval(b, lookup)?,
-        Filter::Or(a, b) => eval(a, lookup)? || eval(b, lookup)?,
-        Filter::Not(f) => !eval(f, lookup)?,
+        Filter::And(a, b) => eval(a, scope)? & eval(b, scope)?,
+        Filter::Or(a, b) => eval(a, scope)? | eval(b, scope)?,
+        Filter::Not(f) => !eval(f, scope)?,
         Filter::Present(path) => {
-            let (_, values) = lookup(path)?;
+            let (_, values) = scope.values(path)?;
             values.iter().any(|v| !is_empty(v))
         }
         Filter::Compare { path, op, value } => {
-            let (attr, values) = lookup(path)?;
+            let (attr, values) = scope.values(path)?;
             let value = typed(attr, value)?;
+            check_operator(attr, *op)?;
             let any_eq = |op| values.iter().any(|v| compare(attr, v, op, &value));
             match op {
                 CompareOp::Ne => !any_eq(CompareOp::Eq),
                 op => any_eq(*op),
             }
         }
-        Filter::ValuePath { path, .. } => {
-            return Err(ScimError::invalid_filter(format!(
-                "nested value filter on {:?} is not supported here",
-                path.attr
-            )));
-        }
+        Filter::ValuePath { path, filter } => scope.value_path(path, filter)?,
     })
 }
 
@@ -100,6 +211,24 @@ pub fn typed(attr: &Attribute, value: &Value) -> Result<Typed, ScimError> {
         (Kind::String | Kind::Reference, Value::Str(s)) => Typed::Str(s.clone()),
         _ => return Err(mismatch()),
     })
+}
+
+/// Operators by type: booleans take `eq` and `ne`; dates every operator but the
+/// substring ones; strings all of them.
+pub fn check_operator(attr: &Attribute, op: CompareOp) -> Result<(), ScimError> {
+    let allowed = match attr.kind {
+        Kind::Boolean => matches!(op, CompareOp::Eq | CompareOp::Ne),
+        Kind::DateTime => !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew),
+        _ => true,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ScimError::invalid_filter(format!(
+            "operator {op:?} does not apply to {:?}",
+            attr.name
+        )))
+    }
 }
 
 pub fn parse_bool(s: &str) -> Option<bool> {

@@ -2,7 +2,7 @@
 //! client value becomes a bind parameter; the SQL text is assembled only from fixed
 //! fragments and attribute names taken from the static schema table.
 
-use super::eval::{Typed, typed};
+use super::eval::{Typed, check_operator, typed};
 use super::{AttrPath, CompareOp, Filter, Value};
 use crate::error::ScimError;
 use crate::schema::{self, Attribute, Kind};
@@ -247,24 +247,15 @@ impl Compiler {
         value: &Value,
     ) -> Result<(), ScimError> {
         let value = typed(attr, value)?;
+        check_operator(attr, op)?;
         match value {
             Typed::Bool(b) => {
-                if op != CompareOp::Eq {
-                    return Err(ScimError::invalid_filter(format!(
-                        "{:?} is boolean: use eq or ne",
-                        attr.name
-                    )));
-                }
                 let p = self.param(Bind::Bool(b));
                 write!(self.sql, "({expr} = {p})").ok();
             }
             Typed::Time(t) => {
-                let sql_op = ordering_op(op).ok_or_else(|| {
-                    ScimError::invalid_filter(format!(
-                        "{:?} is a date: co, sw and ew do not apply",
-                        attr.name
-                    ))
-                })?;
+                // check_operator let through only ordering operators and eq.
+                let sql_op = ordering_op(op).unwrap_or("=");
                 let p = self.param(Bind::Time(t));
                 write!(self.sql, "({expr} {sql_op} {p})").ok();
             }
