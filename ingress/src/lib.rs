@@ -104,12 +104,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 
 /// Ready when Postgres answers and NATS is connected.
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let db = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
-    let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
-    match (db, nats) {
-        (true, true) => (StatusCode::OK, "ready"),
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
-        (true, false) => (StatusCode::SERVICE_UNAVAILABLE, "nats unreachable"),
+    match scim_shared::health::readiness(&state.pool, &state.nats).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(down) => (StatusCode::SERVICE_UNAVAILABLE, down),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod db;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod health;
 pub mod nats;
 pub mod patch;
 pub mod projection;

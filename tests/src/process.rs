@@ -50,9 +50,12 @@ impl Service {
         Service { child, port }
     }
 
-    /// Starts a worker with the given extra environment.
+    /// Starts a worker with the given extra environment; waits until its health
+    /// endpoint listens (on `port`).
     pub fn worker(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
+        let port = free_port();
         let child = Command::new(binary("worker"))
+            .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
             .env("NATS_URL", nats_url)
             .env(
@@ -64,7 +67,11 @@ impl Service {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting the worker");
-        Service { child, port: 0 }
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "the worker did not start"
+        );
+        Service { child, port }
     }
 
     pub fn base_url(&self) -> String {

@@ -58,6 +58,15 @@ async fn member_reaches(db: &TestDb, user_id: &str, status: &str, version: i64) 
 async fn okta_user_lifecycle_reaches_the_member_records() {
     let sys = start(&[]).await;
     let s = &sys.scim;
+    for service in [&sys.ingress, &sys.worker] {
+        for (path, answer) in [("/healthz", "ok"), ("/readyz", "ready")] {
+            let res = reqwest::get(format!("{}{path}", service.base_url()))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(res.text().await.unwrap(), answer);
+        }
+    }
     assert_eq!(
         s.find_users(r#"userName eq "kim@example.com""#).await.body["totalResults"],
         0

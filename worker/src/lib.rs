@@ -31,6 +31,9 @@ pub struct Config {
     /// Attempts before a failing event is dead-lettered (outages do not count).
     #[arg(long, env = "WORKER_MAX_ATTEMPTS", default_value_t = 10)]
     pub max_attempts: i64,
+    /// Address of the health endpoints (`/healthz`, `/readyz`).
+    #[arg(long, env = "WORKER_HEALTH_ADDR", default_value = "127.0.0.1:8081")]
+    pub health_addr: String,
     /// Apply database migrations at start-up (safe with many replicas).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_migrations: bool,
@@ -44,6 +47,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         db::migrate(&pool).await.context("migrating the database")?;
     }
     let nats = scim_shared::nats::connect(&config.nats, "scim-worker").await?;
+    let health = tokio::net::TcpListener::bind(&config.health_addr)
+        .await
+        .with_context(|| format!("binding {}", config.health_addr))?;
+    tokio::spawn(serve_health(
+        health,
+        pool.clone(),
+        nats.clone(),
+        shutdown.clone(),
+    ));
     let js = async_nats::jetstream::new(nats);
     scim_shared::nats::ensure_streams(&js, config.nats.nats_stream_replicas)
         .await
@@ -58,4 +70,32 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     consumer::run(pool, js, settings, shutdown)
         .await
         .map_err(|e| anyhow::anyhow!("consumer: {e}"))
+}
+
+/// `/healthz` (the process is up) and `/readyz` (Postgres and NATS reachable).
+async fn serve_health(
+    listener: tokio::net::TcpListener,
+    pool: sqlx::PgPool,
+    nats: async_nats::Client,
+    shutdown: CancellationToken,
+) {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || async move {
+                match scim_shared::health::readiness(&pool, &nats).await {
+                    Ok(()) => (StatusCode::OK, "ready"),
+                    Err(down) => (StatusCode::SERVICE_UNAVAILABLE, down),
+                }
+            }),
+        );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "health endpoint stopped");
+    }
 }
