@@ -2,9 +2,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scim_shared::ScimError;
 use scim_shared::db::users::USER_NAME_UNIQUE;
 use scim_shared::error::error_body;
-use scim_shared::{ScimError, ScimType};
 
 use crate::extract::SCIM_CONTENT_TYPE;
 
@@ -28,9 +28,7 @@ impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.constraint() == Some(USER_NAME_UNIQUE) => {
-                ApiError::Scim(ScimError::Conflict(
-                    "a user with this userName already exists".into(),
-                ))
+                user_name_taken()
             }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::Io(_)
@@ -104,6 +102,7 @@ pub async fn method_not_allowed() -> ApiError {
     ScimError::MethodNotAllowed("method not allowed on this endpoint".into()).into()
 }
 
-pub fn invalid_syntax(detail: impl Into<String>) -> ApiError {
-    ScimError::bad_request(ScimType::InvalidSyntax, detail).into()
+/// 409 `uniqueness`: the userName is taken in this directory.
+pub fn user_name_taken() -> ApiError {
+    ScimError::Conflict("a user with this userName already exists".into()).into()
 }

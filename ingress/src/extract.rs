@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use scim_shared::ScimError;
 use serde_json::Value;
 
-use crate::error::{ApiError, invalid_syntax};
+use crate::error::ApiError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -39,11 +39,11 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                     "request body is too large".into(),
                 ))
             } else {
-                invalid_syntax("could not read the request body")
+                ApiError::from(ScimError::invalid_syntax("could not read the request body"))
             }
         })?;
         let value = serde_json::from_slice(&bytes)
-            .map_err(|e| invalid_syntax(format!("invalid JSON: {e}")))?;
+            .map_err(|e| ScimError::invalid_syntax(format!("invalid JSON: {e}")))?;
         Ok(ScimJson(value))
     }
 }

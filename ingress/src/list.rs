@@ -24,12 +24,7 @@ impl ListQuery {
     /// Parameter names are matched case-insensitively. A `startIndex` below 1 is read as
     /// 1 and a negative `count` as 0 (RFC 7644 §3.4.2.4); larger counts are capped.
     pub fn parse(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| param(params, name);
         let int = |name: &str| -> Result<Option<i64>, ScimError> {
             get(name)
                 .map(|v| v.trim().parse::<i64>())
@@ -41,11 +36,17 @@ impl ListQuery {
             _ => None,
         };
         Ok(ListQuery {
-            projection: Projection::parse(get("attributes"), get("excludedAttributes"))?,
+            projection: Self::projection(params)?,
             filter,
             start_index: int("startIndex")?.unwrap_or(1).max(1),
             count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
         })
+    }
+
+    /// `attributes`/`excludedAttributes` alone, for requests that are not lists.
+    pub fn projection(params: &HashMap<String, String>) -> Result<Projection, ScimError> {
+        let get = |name: &str| param(params, name);
+        Projection::parse(get("attributes"), get("excludedAttributes"))
     }
 
     pub fn offset(&self) -> i64 {
@@ -76,6 +77,14 @@ impl ListQuery {
         }
         ListQuery::parse(&params)
     }
+}
+
+/// A query parameter, its name matched case-insensitively.
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {

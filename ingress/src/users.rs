@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::DirectoryId;
-use crate::error::ApiError;
+use crate::error::{ApiError, user_name_taken};
 use crate::etag;
 use crate::extract::{ScimJson, scim};
 use crate::group_commit::Outcome;
@@ -83,7 +83,7 @@ async fn create(
         None,
     );
     if state.creates.create(directory, stored, event).await? == Outcome::Conflict {
-        return Err(ScimError::Conflict("a user with this userName already exists".into()).into());
+        return Err(user_name_taken());
     }
     let mut res = scim(StatusCode::CREATED, &resource, Some(etag));
     if let Some(location) = resource["meta"]["location"]
@@ -102,7 +102,7 @@ async fn fetch(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let projection = ListQuery::parse(&query)?.projection;
+    let projection = ListQuery::projection(&query)?;
     let stored = users::get(&state.pool, directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;

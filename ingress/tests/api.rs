@@ -883,3 +883,27 @@ async fn etags_make_reads_conditional_and_writes_safe() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn a_single_user_get_ignores_list_parameters_but_honours_projections() {
+    let app = spawn_app().await;
+    let id = app
+        .scim
+        .create_user(&okta_user("g@x.com", "G", "H"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .scim
+        .send(
+            Method::GET,
+            &format!("/Users/{id}?count=lots&filter=nonsense&attributes=userName"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["userName"], "g@x.com");
+    assert!(r.body.get("name").is_none());
+}

@@ -90,8 +90,10 @@ pub async fn insert_many(
         cols.external_ids
             .push(r.user.user.external_id().map(str::to_owned));
         cols.actives.push(r.user.user.active());
-        cols.resources
-            .push(Value::Object(r.user.user.attrs().clone()).to_string());
+        cols.resources.push(
+            serde_json::to_string(r.user.user.attrs())
+                .map_err(|e| sqlx::Error::Encode(e.into()))?,
+        );
         cols.times.push(r.user.created);
         cols.event_ids.push(r.event.id);
         cols.subjects.push(r.event.subject());
@@ -198,10 +200,10 @@ pub async fn update(
     let q = q
         .bind(directory_id)
         .bind(user.id)
-        .bind(user.user.user_name().to_owned())
-        .bind(user.user.external_id().map(str::to_owned))
+        .bind(user.user.user_name())
+        .bind(user.user.external_id())
         .bind(user.user.active())
-        .bind(Json(user.user.attrs().clone()))
+        .bind(Json(user.user.attrs()))
         .bind(user.version)
         .bind(user.last_modified);
     let written = bind_event(q, event).execute(db).await?.rows_affected();
