@@ -8,8 +8,8 @@ use axum::response::Response;
 use axum::routing::get;
 use scim_shared::ScimError;
 use scim_shared::schema::{
-    ENTERPRISE_USER_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SCHEMAS,
-    SERVICE_PROVIDER_CONFIG_SCHEMA, USER_SCHEMA, schema_attributes,
+    GROUP, RESOURCE_TYPE_SCHEMA, ResourceSchema, SCHEMA_SCHEMA, SCHEMAS,
+    SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -71,16 +71,24 @@ async fn service_provider_config(
     scim(StatusCode::OK, &body, None)
 }
 
-fn user_resource_type(base: &str) -> Value {
+/// The resource types served, in discovery order.
+const RESOURCE_TYPES: [(&ResourceSchema, &str); 2] = [(&USER, "User Account"), (&GROUP, "Group")];
+
+fn resource_type_json(base: &str, (schema, description): (&ResourceSchema, &str)) -> Value {
+    let extensions: Vec<Value> = schema
+        .extensions
+        .iter()
+        .map(|(urn, _)| json!({"schema": urn, "required": false}))
+        .collect();
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "User Account",
-        "schema": USER_SCHEMA,
-        "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
-        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
+        "id": schema.name,
+        "name": schema.name,
+        "endpoint": format!("/{}s", schema.name),
+        "description": description,
+        "schema": schema.core_urn,
+        "schemaExtensions": extensions,
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{}", schema.name)},
     })
 }
 
@@ -88,22 +96,32 @@ async fn resource_types(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Response {
-    let types = vec![user_resource_type(&base(&state, &params))];
-    scim(StatusCode::OK, &list_response(1, 1, types), None)
+    let base = base(&state, &params);
+    let types: Vec<Value> = RESOURCE_TYPES
+        .iter()
+        .map(|t| resource_type_json(&base, *t))
+        .collect();
+    scim(
+        StatusCode::OK,
+        &list_response(types.len() as i64, 1, types),
+        None,
+    )
 }
 
 async fn resource_type(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    match params.get("id").map(String::as_str) {
-        Some("User") => Ok(scim(
-            StatusCode::OK,
-            &user_resource_type(&base(&state, &params)),
-            None,
-        )),
-        _ => Err(ScimError::NotFound("no such resource type".into()).into()),
-    }
+    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let found = RESOURCE_TYPES
+        .iter()
+        .find(|(schema, _)| schema.name == id)
+        .ok_or_else(|| ApiError::from(ScimError::NotFound("no such resource type".into())))?;
+    Ok(scim(
+        StatusCode::OK,
+        &resource_type_json(&base(&state, &params), *found),
+        None,
+    ))
 }
 
 fn schema_resource(

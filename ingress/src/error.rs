@@ -30,6 +30,12 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::Database(db) if db.constraint() == Some(USER_NAME_UNIQUE) => {
                 user_name_taken()
             }
+            // A member deleted while a group change naming it was in flight.
+            sqlx::Error::Database(db)
+                if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+            {
+                ScimError::invalid_value("a member named in the request no longer exists").into()
+            }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)

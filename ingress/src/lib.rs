@@ -8,8 +8,10 @@ pub mod error;
 pub mod etag;
 pub mod extract;
 pub mod group_commit;
+pub mod groups;
 pub mod list;
 pub mod relay;
+pub mod search;
 pub mod users;
 
 use anyhow::Context;
@@ -80,13 +82,14 @@ impl AppState {
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let scim =
-        users::router()
-            .merge(discovery::router())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            ));
+    let scim = users::router()
+        .merge(groups::router())
+        .merge(search::router())
+        .merge(discovery::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .merge(scim)
         .route("/healthz", get(|| async { "ok" }))

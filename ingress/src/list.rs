@@ -3,7 +3,7 @@
 use scim_shared::ScimError;
 use scim_shared::filter::{self, Filter};
 use scim_shared::projection::Projection;
-use scim_shared::schema::LIST_RESPONSE_SCHEMA;
+use scim_shared::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -23,7 +23,10 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parameter names are matched case-insensitively. A `startIndex` below 1 is read as
     /// 1 and a negative `count` as 0 (RFC 7644 §3.4.2.4); larger counts are capped.
-    pub fn parse(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
+    pub fn parse(
+        resource: &ResourceSchema,
+        params: &HashMap<String, String>,
+    ) -> Result<ListQuery, ScimError> {
         let get = |name: &str| param(params, name);
         let int = |name: &str| -> Result<Option<i64>, ScimError> {
             get(name)
@@ -36,7 +39,7 @@ impl ListQuery {
             _ => None,
         };
         Ok(ListQuery {
-            projection: Self::projection(params)?,
+            projection: Self::projection(resource, params)?,
             filter,
             start_index: int("startIndex")?.unwrap_or(1).max(1),
             count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
@@ -44,9 +47,12 @@ impl ListQuery {
     }
 
     /// `attributes`/`excludedAttributes` alone, for requests that are not lists.
-    pub fn projection(params: &HashMap<String, String>) -> Result<Projection, ScimError> {
+    pub fn projection(
+        resource: &ResourceSchema,
+        params: &HashMap<String, String>,
+    ) -> Result<Projection, ScimError> {
         let get = |name: &str| param(params, name);
-        Projection::parse(get("attributes"), get("excludedAttributes"))
+        Projection::parse(resource, get("attributes"), get("excludedAttributes"))
     }
 
     pub fn offset(&self) -> i64 {
@@ -54,7 +60,10 @@ impl ListQuery {
     }
 
     /// The parameters of a `POST /.search` body (RFC 7644 §3.4.3), read like a query.
-    pub fn from_search_body(body: &Value) -> Result<ListQuery, ScimError> {
+    pub fn from_search_body(
+        resource: &ResourceSchema,
+        body: &Value,
+    ) -> Result<ListQuery, ScimError> {
         let Value::Object(fields) = body else {
             return Err(ScimError::invalid_syntax(
                 "a search request must be a JSON object",
@@ -75,7 +84,7 @@ impl ListQuery {
             };
             params.insert(key.clone(), text);
         }
-        ListQuery::parse(&params)
+        ListQuery::parse(resource, &params)
     }
 }
 
@@ -103,6 +112,7 @@ mod tests {
 
     fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, ScimError> {
         ListQuery::parse(
+            &scim_shared::schema::USER,
             &pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -128,11 +138,14 @@ mod tests {
             "count": 7,
             "attributes": ["userName", "name.givenName"],
         });
-        let q = ListQuery::from_search_body(&body).unwrap();
+        let q = ListQuery::from_search_body(&scim_shared::schema::USER, &body).unwrap();
         assert!(q.filter.is_some());
         assert_eq!((q.start_index, q.count), (3, 7));
         assert!(matches!(q.projection, Projection::Only(ref t) if t.len() == 2));
-        assert!(ListQuery::from_search_body(&serde_json::json!([])).is_err());
+        assert!(
+            ListQuery::from_search_body(&scim_shared::schema::USER, &serde_json::json!([]))
+                .is_err()
+        );
     }
 
     #[test]

@@ -9,8 +9,9 @@ use axum::routing::{get, post};
 use scim_shared::ScimError;
 use scim_shared::db::users::{self, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
-use scim_shared::filter::sql::compile_user_filter;
+use scim_shared::filter::sql::{USERS, compile_filter};
 use scim_shared::patch;
+use scim_shared::schema::USER;
 use scim_shared::user::{Meta, User};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -28,8 +29,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/{directory_id}/Users", get(list).post(create))
         .route("/scim/v2/{directory_id}/Users/.search", post(search))
-        // Search at the root spans every resource type; Users is the only one so far.
-        .route("/scim/v2/{directory_id}/.search", post(search))
         .route(
             "/scim/v2/{directory_id}/Users/{id}",
             get(fetch).put(replace).patch(modify).delete(remove),
@@ -43,10 +42,23 @@ fn representation(state: &AppState, directory: Uuid, stored: &StoredUser) -> (Va
         location: format!("{}/Users/{}", state.base_url(directory), stored.id),
         version: stored.version,
     };
-    (
-        stored.user.to_resource(&stored.id.to_string(), &meta),
-        meta.etag(),
-    )
+    let mut resource = stored.user.to_resource(&stored.id.to_string(), &meta);
+    if !stored.groups.is_empty() {
+        let groups_url = format!("{}/Groups", state.base_url(directory));
+        resource["groups"] = stored
+            .groups
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "value": g.id.to_string(),
+                    "display": g.display,
+                    "type": "direct",
+                    "$ref": format!("{groups_url}/{}", g.id),
+                })
+            })
+            .collect();
+    }
+    (resource, meta.etag())
 }
 
 /// An unknown or malformed id is simply not found in this directory.
@@ -102,7 +114,7 @@ async fn fetch(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let projection = ListQuery::projection(&query)?;
+    let projection = ListQuery::projection(&USER, &query)?;
     let stored = users::get(&state.pool, directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
@@ -119,7 +131,7 @@ async fn list(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    respond_list(&state, directory, ListQuery::parse(&params)?).await
+    respond_list(&state, directory, ListQuery::parse(&USER, &params)?).await
 }
 
 /// `POST /Users/.search`: a list whose parameters travel in the body.
@@ -128,7 +140,12 @@ async fn search(
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
-    respond_list(&state, directory, ListQuery::from_search_body(&body)?).await
+    respond_list(
+        &state,
+        directory,
+        ListQuery::from_search_body(&USER, &body)?,
+    )
+    .await
 }
 
 async fn respond_list(
@@ -136,19 +153,29 @@ async fn respond_list(
     directory: Uuid,
     query: ListQuery,
 ) -> Result<Response, ApiError> {
+    let (total, resources) = page(state, directory, &query, query.offset(), query.count).await?;
+    Ok(scim(
+        StatusCode::OK,
+        &list_response(total, query.start_index, resources),
+        None,
+    ))
+}
+
+/// The total number of matching users and the page at `offset`, rendered and projected.
+pub async fn page(
+    state: &AppState,
+    directory: Uuid,
+    query: &ListQuery,
+    offset: i64,
+    count: i64,
+) -> Result<(i64, Vec<Value>), ApiError> {
     let condition = query
         .filter
         .as_ref()
-        .map(|f| compile_user_filter(f, 2))
+        .map(|f| compile_filter(&USERS, f, 2))
         .transpose()?;
-    let (total, page) = users::list(
-        &state.pool,
-        directory,
-        condition.as_ref(),
-        query.offset(),
-        query.count,
-    )
-    .await?;
+    let (total, page) =
+        users::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
     let resources = page
         .iter()
         .map(|u| {
@@ -157,11 +184,7 @@ async fn respond_list(
             resource
         })
         .collect();
-    Ok(scim(
-        StatusCode::OK,
-        &list_response(total, query.start_index, resources),
-        None,
-    ))
+    Ok((total, resources))
 }
 
 /// PUT replaces the user. Okta's wizard-built apps send PUT for every change, often

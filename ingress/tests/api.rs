@@ -3,13 +3,10 @@
 
 mod common;
 
-use common::{TestApp, spawn_app};
+use common::{outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
-use scim_shared::event::STREAM;
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::{Received, TestDb, eventually, read_stream, stream_len};
 use serde_json::{Value, json};
-use std::time::Duration;
 use uuid::Uuid;
 
 fn assert_scim_error(reply: &scim_tests::client::Reply, status: u16, scim_type: Option<&str>) {
@@ -27,13 +24,6 @@ fn assert_scim_error(reply: &scim_tests::client::Reply, status: u16, scim_type: 
         "{:?}",
         reply.body
     );
-}
-
-async fn outbox_subjects(db: &TestDb) -> Vec<String> {
-    sqlx::query_scalar("SELECT subject FROM outbox ORDER BY seq")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -133,16 +123,6 @@ async fn okta_user_lifecycle_answers_as_okta_expects() {
             "user.deleted"
         ]
     );
-}
-
-/// Waits for the relay to empty the outbox, then returns every event in the stream.
-async fn published_events(app: &TestApp) -> Vec<Received> {
-    eventually(Duration::from_secs(15), "an empty outbox", || async {
-        outbox_subjects(&app.db).await.is_empty().then_some(())
-    })
-    .await;
-    let total = stream_len(&app.nats.url, STREAM).await;
-    read_stream(&app.nats.url, STREAM, total).await
 }
 
 #[tokio::test]
@@ -639,7 +619,7 @@ async fn discovery_describes_exactly_what_the_server_supports() {
     );
 
     let types = s.send(Method::GET, "/ResourceTypes", None).await;
-    assert_eq!(types.body["totalResults"], 1);
+    assert_eq!(types.body["totalResults"], 2);
     let user_type = &types.body["Resources"][0];
     assert_eq!(
         (user_type["id"].as_str(), user_type["endpoint"].as_str()),
@@ -648,6 +628,17 @@ async fn discovery_describes_exactly_what_the_server_supports() {
     assert_eq!(
         s.send(Method::GET, "/ResourceTypes/User", None).await.body,
         *user_type
+    );
+    let group_type = &types.body["Resources"][1];
+    assert_eq!(
+        (
+            group_type["endpoint"].as_str(),
+            group_type["schema"].as_str()
+        ),
+        (
+            Some("/Groups"),
+            Some("urn:ietf:params:scim:schemas:core:2.0:Group")
+        )
     );
 
     let schemas = s.send(Method::GET, "/Schemas", None).await;
@@ -661,7 +652,8 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         ids,
         [
             "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group"
         ]
     );
     let core = s
@@ -702,7 +694,7 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         None,
     );
     assert_scim_error(
-        &s.send(Method::GET, "/ResourceTypes/Group", None).await,
+        &s.send(Method::GET, "/ResourceTypes/Nope", None).await,
         404,
         None,
     );

@@ -7,7 +7,11 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use scim_shared::db::users::{self, NewUser, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType};
-use scim_shared::filter::{eval::matches_user, parse, sql::compile_user_filter};
+use scim_shared::filter::{
+    eval::matches_user,
+    parse,
+    sql::{self, compile_filter},
+};
 use scim_shared::schema::ENTERPRISE_USER_SCHEMA as ENT;
 use scim_shared::user::{Meta, User, rfc3339};
 use scim_tests::TestDb;
@@ -210,7 +214,7 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                 Err(e) => Some(Err(e)),
             })
             .collect();
-        let compiled = compile_user_filter(&filter, 2);
+        let compiled = compile_filter(&sql::USERS, &filter, 2);
         match (compiled, reference) {
             (Err(_), Err(_)) => rejected += 1,
             (Ok(condition), Ok(expected)) => {

@@ -16,15 +16,27 @@ pub const SUBJECTS: &str = "scim.v1.>";
 pub const DEAD_LETTER_STREAM: &str = "SCIM_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "scim.dlq.>";
 
+/// Most member ids one membership event lists; larger changes are split over several
+/// events with the same resource version.
+pub const MEMBER_IDS_PER_EVENT: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResourceType {
     User,
+    Group,
+    /// A product team (events from the worker and from team administration).
+    Team,
+    /// Directory settings that affect derived state, such as the team mapping mode.
+    Directory,
 }
 
 impl ResourceType {
     pub fn subject_token(self) -> &'static str {
         match self {
             ResourceType::User => "user",
+            ResourceType::Group => "group",
+            ResourceType::Team => "team",
+            ResourceType::Directory => "directory",
         }
     }
 }
@@ -37,6 +49,16 @@ pub enum Action {
     Deactivated,
     Reactivated,
     Deleted,
+    /// Users joined a group (`member_ids`).
+    MembersAdded,
+    /// Users left a group (`member_ids`).
+    MembersRemoved,
+    /// A member's team membership took effect (`cause` says why).
+    MemberAdded,
+    /// A member's team membership ended or was suspended (`cause` says why).
+    MemberRemoved,
+    /// A team's group mapping, or a directory's team mapping mode, changed.
+    MappingChanged,
 }
 
 impl Action {
@@ -47,6 +69,11 @@ impl Action {
             Action::Deactivated => "deactivated",
             Action::Reactivated => "reactivated",
             Action::Deleted => "deleted",
+            Action::MembersAdded => "members_added",
+            Action::MembersRemoved => "members_removed",
+            Action::MemberAdded => "member_added",
+            Action::MemberRemoved => "member_removed",
+            Action::MappingChanged => "mapping_changed",
         }
     }
 
@@ -83,6 +110,13 @@ pub struct Event {
     /// (`null` where it had none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Map<String, Value>>,
+    /// For `group.members_added` and `group.members_removed`: the SCIM ids of the users
+    /// that actually joined or left (at most [`MEMBER_IDS_PER_EVENT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_ids: Option<Vec<Uuid>>,
+    /// For team membership events: why it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Value>,
 }
 
 impl Event {
@@ -107,7 +141,24 @@ impl Event {
             time: OffsetDateTime::now_utc(),
             resource,
             previous,
+            member_ids: None,
+            cause: None,
         }
+    }
+
+    pub fn with_previous(mut self, previous: Map<String, Value>) -> Event {
+        self.previous = Some(previous);
+        self
+    }
+
+    pub fn with_member_ids(mut self, ids: Vec<Uuid>) -> Event {
+        self.member_ids = Some(ids);
+        self
+    }
+
+    pub fn with_cause(mut self, cause: Value) -> Event {
+        self.cause = Some(cause);
+        self
     }
 
     /// `scim.v1.<directory_id>.user.created`: subscribers filter by directory, type or both.

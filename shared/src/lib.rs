@@ -6,12 +6,14 @@ pub mod db;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod group;
 pub mod health;
 pub mod nats;
 pub mod patch;
 pub mod projection;
 pub mod schema;
 pub mod shutdown;
+pub mod team;
 pub mod user;
 
 pub use error::{ScimError, ScimType};

@@ -2,7 +2,7 @@
 //! a representation are returned. `schemas` and `id` are always returned.
 
 use crate::error::ScimError;
-use crate::schema;
+use crate::schema::ResourceSchema;
 use serde_json::{Map, Value};
 
 /// Attributes that are returned whatever the client asks.
@@ -26,8 +26,10 @@ pub enum Projection {
 }
 
 impl Projection {
-    /// Parses the comma-separated parameters; asking for both is `invalidValue`.
+    /// Parses the comma-separated parameters, with names resolved against `resource`;
+    /// asking for both is `invalidValue`.
     pub fn parse(
+        resource: &ResourceSchema,
         attributes: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Projection, ScimError> {
@@ -35,7 +37,7 @@ impl Projection {
             s.split(',')
                 .map(str::trim)
                 .filter(|a| !a.is_empty())
-                .map(target)
+                .map(|name| target(resource, name))
                 .collect()
         };
         match (
@@ -48,6 +50,21 @@ impl Projection {
             (Some(a), None) => Ok(Projection::Only(list(a)?)),
             (None, Some(e)) => Ok(Projection::Except(list(e)?)),
             (None, None) => Ok(Projection::All),
+        }
+    }
+
+    /// Whether the top-level attribute `name` (canonical spelling) is returned, so
+    /// costly attributes such as a group's members are loaded only when they are.
+    pub fn returns(&self, name: &str) -> bool {
+        let names = |targets: &[Target], whole: bool| {
+            targets
+                .iter()
+                .any(|t| t.key == name && (!whole || (t.inner.is_none() && t.sub.is_none())))
+        };
+        match self {
+            Projection::All => true,
+            Projection::Only(targets) => names(targets, false),
+            Projection::Except(targets) => !names(targets, true),
         }
     }
 
@@ -77,7 +94,7 @@ impl Projection {
     }
 }
 
-fn target(name: &str) -> Result<Target, ScimError> {
+fn target(resource: &ResourceSchema, name: &str) -> Result<Target, ScimError> {
     let path = crate::filter::parse_path(name)
         .ok()
         .filter(|p| p.filter.is_none())
@@ -86,7 +103,7 @@ fn target(name: &str) -> Result<Target, ScimError> {
     // A whole extension: `urn:…:enterprise:2.0:User`.
     if let Some(urn) = &a.urn
         && a.sub.is_none()
-        && let Some((ext, _)) = schema::extension_attributes(&format!("{urn}:{}", a.attr))
+        && let Some((ext, _)) = resource.extension(&format!("{urn}:{}", a.attr))
     {
         return Ok(Target {
             key: ext.to_owned(),
@@ -94,7 +111,7 @@ fn target(name: &str) -> Result<Target, ScimError> {
             sub: None,
         });
     }
-    match schema::resolve_user_path(a.urn.as_deref(), &a.attr, a.sub.as_deref()) {
+    match resource.resolve(a.urn.as_deref(), &a.attr, a.sub.as_deref()) {
         Some(r) => Ok(match r.extension {
             Some(ext) => Target {
                 key: ext.to_owned(),
@@ -194,7 +211,7 @@ fn copy_steps(from: &Map<String, Value>, to: &mut Map<String, Value>, steps: &[&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::ENTERPRISE_USER_SCHEMA as ENT;
+    use crate::schema::{self, ENTERPRISE_USER_SCHEMA as ENT};
     use serde_json::json;
 
     fn user() -> Value {
@@ -211,7 +228,7 @@ mod tests {
 
     fn project(attributes: Option<&str>, excluded: Option<&str>) -> Value {
         let mut u = user();
-        Projection::parse(attributes, excluded)
+        Projection::parse(&schema::USER, attributes, excluded)
             .unwrap()
             .apply(&mut u);
         u
@@ -250,11 +267,19 @@ mod tests {
 
     #[test]
     fn both_at_once_or_a_malformed_name_is_invalid_value() {
-        assert!(Projection::parse(Some("a"), Some("b")).is_err());
-        assert!(Projection::parse(Some("emails[type eq \"work\"]"), None).is_err());
-        assert_eq!(
-            Projection::parse(Some(""), Some(" ")).unwrap(),
-            Projection::All
-        );
+        let parse = |a, e| Projection::parse(&schema::USER, a, e);
+        assert!(parse(Some("a"), Some("b")).is_err());
+        assert!(parse(Some("emails[type eq \"work\"]"), None).is_err());
+        assert_eq!(parse(Some(""), Some(" ")).unwrap(), Projection::All);
+    }
+
+    #[test]
+    fn says_whether_group_members_are_returned() {
+        let parse = |a, e| Projection::parse(&schema::GROUP, a, e).unwrap();
+        assert!(parse(None, None).returns("members"));
+        assert!(!parse(None, Some("Members")).returns("members"));
+        assert!(parse(None, Some("members.display")).returns("members"));
+        assert!(parse(Some("members.value"), None).returns("members"));
+        assert!(!parse(Some("displayName"), None).returns("members"));
     }
 }

@@ -5,6 +5,7 @@
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -179,18 +180,59 @@ pub const ENTERPRISE_USER_ATTRIBUTES: &[Attribute] = &[
     complex("manager", MANAGER_SUBS),
 ];
 
+/// Core Group attributes (RFC 7643 §4.2).
+pub const GROUP_ATTRIBUTES: &[Attribute] = &[
+    read_only(exact(attr("id", Kind::String))),
+    exact(attr("externalId", Kind::String)),
+    read_only(complex("meta", META_SUBS)),
+    Attribute {
+        required: true,
+        ..attr("displayName", Kind::String)
+    },
+    multi("members", MEMBER_SUBS),
+];
+
+const MEMBER_SUBS: &[Attribute] = &[
+    exact(attr("value", Kind::String)),
+    exact(reference("$ref", &["User", "Group"])),
+    read_only(attr("display", Kind::String)),
+    attr("type", Kind::String),
+];
+
+/// A resource type's schemas: the core schema and the extensions this service models.
+#[derive(Debug)]
+pub struct ResourceSchema {
+    pub name: &'static str,
+    pub core_urn: &'static str,
+    pub attributes: &'static [Attribute],
+    pub extensions: &'static [(&'static str, &'static [Attribute])],
+}
+
+pub const USER: ResourceSchema = ResourceSchema {
+    name: "User",
+    core_urn: USER_SCHEMA,
+    attributes: USER_ATTRIBUTES,
+    extensions: &[(ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_ATTRIBUTES)],
+};
+
+pub const GROUP: ResourceSchema = ResourceSchema {
+    name: "Group",
+    core_urn: GROUP_SCHEMA,
+    attributes: GROUP_ATTRIBUTES,
+    extensions: &[],
+};
+
 /// Finds an attribute by name, case-insensitively (RFC 7643 §2.1).
 pub fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
     attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
-/// The attribute list of a schema URN this service knows, case-insensitively.
+/// The attribute list of a User extension schema this service models, case-insensitively.
 pub fn extension_attributes(urn: &str) -> Option<(&'static str, &'static [Attribute])> {
-    urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)
-        .then_some((ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_ATTRIBUTES))
+    USER.extension(urn)
 }
 
-/// A filter or PATCH attribute path resolved against the User schemas.
+/// A filter or PATCH attribute path resolved against a resource's schemas.
 #[derive(Debug, Clone, Copy)]
 pub struct Resolved {
     /// The canonical extension URN (the JSON key holding the attribute), `None` for core.
@@ -206,26 +248,41 @@ impl Resolved {
     }
 }
 
+impl ResourceSchema {
+    /// The canonical URN and attributes of one of this resource's extensions.
+    pub fn extension(&self, urn: &str) -> Option<(&'static str, &'static [Attribute])> {
+        self.extensions
+            .iter()
+            .find(|(u, _)| u.eq_ignore_ascii_case(urn))
+            .copied()
+    }
+
+    /// Resolves `urn:…:attr.sub` against these schemas; `None` for unknown names.
+    pub fn resolve(&self, urn: Option<&str>, attr: &str, sub: Option<&str>) -> Option<Resolved> {
+        let (extension, attrs) = match urn {
+            None => (None, self.attributes),
+            Some(u) if u.eq_ignore_ascii_case(self.core_urn) => (None, self.attributes),
+            Some(u) => {
+                let (urn, attrs) = self.extension(u)?;
+                (Some(urn), attrs)
+            }
+        };
+        let attr = find(attrs, attr)?;
+        let sub = match sub {
+            None => None,
+            Some(s) => Some(find(attr.sub_attributes, s)?),
+        };
+        Some(Resolved {
+            extension,
+            attr,
+            sub,
+        })
+    }
+}
+
 /// Resolves `urn:…:attr.sub` against the User schemas; `None` for unknown names.
 pub fn resolve_user_path(urn: Option<&str>, attr: &str, sub: Option<&str>) -> Option<Resolved> {
-    let (extension, attrs) = match urn {
-        None => (None, USER_ATTRIBUTES),
-        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => (None, USER_ATTRIBUTES),
-        Some(u) => {
-            let (urn, attrs) = extension_attributes(u)?;
-            (Some(urn), attrs)
-        }
-    };
-    let attr = find(attrs, attr)?;
-    let sub = match sub {
-        None => None,
-        Some(s) => Some(find(attr.sub_attributes, s)?),
-    };
-    Some(Resolved {
-        extension,
-        attr,
-        sub,
-    })
+    USER.resolve(urn, attr, sub)
 }
 
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -237,7 +294,7 @@ pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
 const COMMON: [&str; 3] = ["id", "externalId", "meta"];
 
 /// The schemas this service serves, with their names: (id, name, description, attributes).
-pub const SCHEMAS: [(&str, &str, &str, &[Attribute]); 2] = [
+pub const SCHEMAS: [(&str, &str, &str, &[Attribute]); 3] = [
     (USER_SCHEMA, "User", "User Account", USER_ATTRIBUTES),
     (
         ENTERPRISE_USER_SCHEMA,
@@ -245,6 +302,7 @@ pub const SCHEMAS: [(&str, &str, &str, &[Attribute]); 2] = [
         "Enterprise User",
         ENTERPRISE_USER_ATTRIBUTES,
     ),
+    (GROUP_SCHEMA, "Group", "Group", GROUP_ATTRIBUTES),
 ];
 
 impl Attribute {

@@ -99,6 +99,19 @@ impl Scim {
             .await
     }
 
+    pub async fn create_group(&self, body: &Value) -> Reply {
+        self.send(Method::POST, "/Groups", Some(body)).await
+    }
+
+    pub async fn patch_group(&self, id: &str, operations: Value) -> Reply {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations,
+        });
+        self.send(Method::PATCH, &format!("/Groups/{id}"), Some(&body))
+            .await
+    }
+
     pub async fn delete_user(&self, id: &str) -> Reply {
         self.send(Method::DELETE, &format!("/Users/{id}"), None)
             .await

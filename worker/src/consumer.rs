@@ -4,13 +4,17 @@
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage};
 use futures::StreamExt;
-use scim_shared::event::{Event, ResourceType, STREAM};
-use serde_json::json;
+use scim_shared::db::{groups, teams as db_teams, users as db_users};
+use scim_shared::event::{Action, Event, ResourceType, STREAM};
+use serde_json::{Value, json};
 use sqlx::PgPool;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::members::{self, Touched};
+use crate::teams;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -54,22 +58,139 @@ impl From<sqlx::Error> for HandleError {
     }
 }
 
+/// What an event asks the worker to bring up to date.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// Users whose member records and teams to recompute, each with the version its
+    /// event announced (0 for events about something else, such as a group).
+    Users {
+        directory: Uuid,
+        users: Vec<(Uuid, i64)>,
+    },
+    /// Every member of a group: a rename can change which mapping holds them.
+    Group { directory: Uuid, group: Uuid },
+    /// A team's mapping changed: its provisioned members, and the members of the
+    /// groups it named before or names now.
+    Team {
+        directory: Uuid,
+        team: Uuid,
+        groups: Vec<String>,
+    },
+    /// The directory's mapping mode changed: every user.
+    Directory { directory: Uuid },
+    /// Nothing to apply (team membership events, which the worker itself emits).
+    Nothing,
+}
+
 /// What an event asks the worker to reconcile.
-fn parse(payload: &[u8]) -> Result<Touched, HandleError> {
+pub fn parse(payload: &[u8]) -> Result<Work, HandleError> {
     let event: Event =
         serde_json::from_slice(payload).map_err(|e| HandleError::Poison(e.to_string()))?;
-    match event.resource_type {
-        ResourceType::User => Ok(Touched {
-            directory: event.directory_id,
-            user: event.resource_id,
-            version: event.resource_version,
-        }),
+    let directory = event.directory_id;
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(|g| g.get("groups"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(match (event.resource_type, event.action) {
+        (ResourceType::User, _) => Work::Users {
+            directory,
+            users: vec![(event.resource_id, event.resource_version)],
+        },
+        (ResourceType::Group, Action::MembersAdded | Action::MembersRemoved) => Work::Users {
+            directory,
+            users: event
+                .member_ids
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| (id, 0))
+                .collect(),
+        },
+        (ResourceType::Group, Action::Updated)
+            if event
+                .previous
+                .as_ref()
+                .is_some_and(|p| p.contains_key("displayName")) =>
+        {
+            Work::Group {
+                directory,
+                group: event.resource_id,
+            }
+        }
+        (ResourceType::Team, Action::MappingChanged) => {
+            let previous = event.previous.map(Value::Object);
+            let mut groups = names(Some(&event.resource));
+            groups.extend(names(previous.as_ref()));
+            Work::Team {
+                directory,
+                team: event.resource_id,
+                groups,
+            }
+        }
+        (ResourceType::Directory, Action::MappingChanged) => Work::Directory { directory },
+        _ => Work::Nothing,
+    })
+}
+
+/// Applies the work of several events: member records first, then teams.
+pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
+    let mut touched = Vec::new();
+    let mut affected: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    for w in work {
+        match w {
+            Work::Users { directory, users } => {
+                for (user, version) in users {
+                    touched.push(Touched {
+                        directory: *directory,
+                        user: *user,
+                        version: *version,
+                    });
+                }
+                affected
+                    .entry(*directory)
+                    .or_default()
+                    .extend(users.iter().map(|(u, _)| *u));
+            }
+            Work::Group { directory, group } => {
+                let members = groups::member_ids(pool, *directory, *group).await?;
+                affected.entry(*directory).or_default().extend(members);
+            }
+            Work::Team {
+                directory,
+                team,
+                groups,
+            } => {
+                let mut users = db_teams::users_in_groups_named(pool, *directory, groups).await?;
+                users.extend(db_teams::provisioned_users(pool, *directory, Some(*team)).await?);
+                affected.entry(*directory).or_default().extend(users);
+            }
+            Work::Directory { directory } => {
+                let mut users = db_users::ids(pool, *directory).await?;
+                users.extend(db_teams::provisioned_users(pool, *directory, None).await?);
+                affected.entry(*directory).or_default().extend(users);
+            }
+            Work::Nothing => {}
+        }
     }
+    if !touched.is_empty() {
+        members::apply_users(pool, &touched).await?;
+    }
+    for (directory, users) in affected {
+        let users: Vec<Uuid> = users.into_iter().collect();
+        teams::reconcile(pool, directory, &users).await?;
+    }
+    Ok(())
 }
 
 /// Applies one event's payload to the product's data.
 pub async fn handle(pool: &PgPool, payload: &[u8]) -> Result<(), HandleError> {
-    members::apply_users(pool, &[parse(payload)?]).await?;
+    apply(pool, &[parse(payload)?]).await?;
     Ok(())
 }
 
@@ -160,18 +281,15 @@ async fn process_batch(
     let mut parsed = Vec::with_capacity(batch.len());
     for msg in batch {
         match parse(&msg.payload) {
-            Ok(touched) => parsed.push((msg, touched)),
+            Ok(work) => parsed.push((msg, work)),
             Err(e) => acknowledge(&msg, settle(js, settings, &msg, Some(&e)).await).await,
         }
     }
     if parsed.is_empty() {
         return;
     }
-    let touched: Vec<Touched> = parsed.iter().map(|(_, t)| *t).collect();
-    match members::apply_users(pool, &touched)
-        .await
-        .map_err(HandleError::from)
-    {
+    let work: Vec<Work> = parsed.iter().map(|(_, w)| w.clone()).collect();
+    match apply(pool, &work).await.map_err(HandleError::from) {
         Ok(_) => {
             futures::future::join_all(parsed.iter().map(|(msg, _)| acknowledge(msg, AckKind::Ack)))
                 .await;

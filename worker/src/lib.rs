@@ -2,6 +2,7 @@
 
 pub mod consumer;
 pub mod members;
+pub mod teams;
 
 use anyhow::Context;
 use clap::Parser;

@@ -1,15 +1,18 @@
 //! The ingress in-process on port 0, against a fresh database and its own nats-server.
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
 
 use ingress::{Application, Config};
 use scim_shared::config::{DatabaseConfig, NatsConfig};
+use scim_shared::event::STREAM;
 use scim_tests::client::Scim;
-use scim_tests::{NatsServer, TestDb};
+use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
     pub db: TestDb,
-    /// Held for its lifetime (dropping it stops the server); not every test reads it.
-    #[allow(dead_code)]
+    /// Held for its lifetime: dropping it stops the server.
     pub nats: NatsServer,
     /// The ingress's URL, without the SCIM path.
     pub base: String,
@@ -57,4 +60,21 @@ pub async fn spawn_app() -> TestApp {
         scim,
         shutdown,
     }
+}
+
+pub async fn outbox_subjects(db: &TestDb) -> Vec<String> {
+    sqlx::query_scalar("SELECT subject FROM outbox ORDER BY seq")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// Waits for the relay to empty the outbox, then returns every event in the stream.
+pub async fn published_events(app: &TestApp) -> Vec<Received> {
+    eventually(Duration::from_secs(15), "an empty outbox", || async {
+        outbox_subjects(&app.db).await.is_empty().then_some(())
+    })
+    .await;
+    let total = stream_len(&app.nats.url, STREAM).await;
+    read_stream(&app.nats.url, STREAM, total).await
 }

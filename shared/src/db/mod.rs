@@ -1,13 +1,18 @@
 //! PostgreSQL access: the pool, migrations, and SQL for each resource in its module.
 
 pub mod directories;
+pub mod groups;
 pub mod outbox;
+pub mod teams;
 pub mod users;
 
 use crate::config::DatabaseConfig;
-use sqlx::PgPool;
+use crate::filter::sql::{Bind, Condition};
 use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgPool, Row};
 use std::time::Duration;
+use uuid::Uuid;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -27,4 +32,59 @@ pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
 /// Applies pending migrations; safe to run from many replicas at once (advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// One page of a directory's rows of `table` matching `condition` (whose placeholders
+/// start at `$2`), in id order (creation order for UUIDv7 ids), with the total count.
+/// `table` and `columns` are fixed SQL; client values only ever arrive as binds.
+pub(crate) async fn page(
+    db: &PgPool,
+    table: &'static str,
+    columns: &'static str,
+    directory_id: Uuid,
+    condition: Option<&Condition>,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<PgRow>), sqlx::Error> {
+    let filter_sql = condition
+        .map(|c| format!(" AND ({})", c.sql))
+        .unwrap_or_default();
+    let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
+    let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
+    // The window count saves a second query on the common single-page lookup.
+    let page_sql = format!(
+        "SELECT {columns}, count(*) OVER () AS total
+         FROM {table} WHERE directory_id = $1{filter_sql}
+         ORDER BY id LIMIT ${limit_param} OFFSET ${offset_param}"
+    );
+    let page = binds.iter().fold(
+        sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),
+        bind,
+    );
+    let rows = page.bind(limit).bind(offset).fetch_all(db).await?;
+    if let Some(first) = rows.first() {
+        let total: i64 = first.try_get("total")?;
+        return Ok((total, rows));
+    }
+    if limit > 0 && offset == 0 {
+        return Ok((0, Vec::new()));
+    }
+    // An empty page past the end (or count=0): the total needs its own query.
+    let count_sql = format!("SELECT count(*) FROM {table} WHERE directory_id = $1{filter_sql}");
+    let count = binds.iter().fold(
+        sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id),
+        bind,
+    );
+    let total: i64 = count.fetch_one(db).await?.try_get(0)?;
+    Ok((total, Vec::new()))
+}
+
+fn bind<'q>(q: PgQuery<'q>, b: &Bind) -> PgQuery<'q> {
+    match b {
+        Bind::Text(s) => q.bind(s.clone()),
+        Bind::Bool(v) => q.bind(*v),
+        Bind::Time(t) => q.bind(*t),
+    }
 }

@@ -1,7 +1,8 @@
 //! The transactional outbox: rows written with each change (see `users`), read and
 //! deleted by the relay.
 
-use sqlx::PgConnection;
+use crate::event::Event;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,5 +29,33 @@ pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::E
         .bind(seqs)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Writes events in order, in one statement (for changes made by several statements
+/// in one transaction; single-statement writes embed their event instead).
+pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(events.len());
+    let mut subjects = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for e in events {
+        ids.push(e.id);
+        subjects.push(e.subject());
+        payloads.push(serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(err.into()))?);
+    }
+    sqlx::query(
+        "INSERT INTO outbox (event_id, subject, payload)
+         SELECT id, subject, payload::json
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, subject, payload, n)
+         ORDER BY n",
+    )
+    .bind(ids)
+    .bind(subjects)
+    .bind(payloads)
+    .execute(db)
+    .await?;
     Ok(())
 }

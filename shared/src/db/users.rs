@@ -3,8 +3,10 @@
 //! together in a single round trip. Updates and deletes are optimistic: they apply only
 //! if the user is still at the version the caller read.
 
+use super::PgQuery;
 use crate::event::Event;
-use crate::filter::sql::{Bind, Condition};
+use crate::filter::sql::Condition;
+use crate::group::Reference;
 use crate::user::User;
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
@@ -20,10 +22,19 @@ pub const USER_NAME_UNIQUE: &str = "scim_users_user_name_key";
 pub struct StoredUser {
     pub id: Uuid,
     pub user: User,
+    /// The groups the user is in (the read-only `groups` attribute), in creation order.
+    pub groups: Vec<Reference>,
     pub version: i64,
     pub created: OffsetDateTime,
     pub last_modified: OffsetDateTime,
 }
+
+/// The columns of a user read, its groups included (one indexed subquery, so a user
+/// read stays one round trip).
+const COLUMNS: &str = "id, resource, version, created_at, updated_at,
+    (SELECT coalesce(json_agg(json_build_object('id', g.id, 'display', g.display_name) ORDER BY g.id), '[]')
+     FROM scim_group_members gm JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+     WHERE gm.directory_id = scim_users.directory_id AND gm.user_id = scim_users.id) AS groups";
 
 impl StoredUser {
     /// A user about to be created now, at version 1.
@@ -32,6 +43,7 @@ impl StoredUser {
         StoredUser {
             id: Uuid::now_v7(),
             user,
+            groups: Vec::new(),
             version: 1,
             created: now,
             last_modified: now,
@@ -59,9 +71,11 @@ pub fn now() -> OffsetDateTime {
 
 fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
+    let Json(groups): Json<Vec<Reference>> = row.try_get("groups")?;
     Ok(StoredUser {
         id: row.try_get("id")?,
         user: User::from_stored(attrs),
+        groups,
         version: row.try_get("version")?,
         created: row.try_get("created_at")?,
         last_modified: row.try_get("updated_at")?,
@@ -152,7 +166,8 @@ pub async fn get(
     directory_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StoredUser>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, resource, version, created_at, updated_at FROM scim_users WHERE directory_id = $1 AND id = $2")
+    let sql = format!("SELECT {COLUMNS} FROM scim_users WHERE directory_id = $1 AND id = $2");
+    let row = sqlx::query(AssertSqlSafe(sql))
         .bind(directory_id)
         .bind(id)
         .fetch_optional(db)
@@ -167,14 +182,15 @@ pub async fn get_many(
     keys: &[(Uuid, Uuid)],
 ) -> Result<Vec<(Uuid, StoredUser)>, sqlx::Error> {
     let (dirs, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-    let rows = sqlx::query(
-        "SELECT directory_id, id, resource, version, created_at, updated_at FROM scim_users
-         WHERE (directory_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))",
-    )
-    .bind(dirs)
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
+    let sql = format!(
+        "SELECT directory_id, {COLUMNS} FROM scim_users
+         WHERE (directory_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(dirs)
+        .bind(ids)
+        .fetch_all(db)
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("directory_id")?, from_row(r)?)))
         .collect()
@@ -233,6 +249,14 @@ pub async fn delete(
     Ok(written == 1)
 }
 
+/// The ids of all of a directory's users.
+pub async fn ids(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM scim_users WHERE directory_id = $1 ORDER BY id")
+        .bind(directory_id)
+        .fetch_all(db)
+        .await
+}
+
 /// One page of a directory's users matching `condition` (whose placeholders start at
 /// `$2`), in creation order, with the total count. `offset` counts from zero.
 pub async fn list(
@@ -242,53 +266,22 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<StoredUser>), sqlx::Error> {
-    let filter_sql = condition
-        .map(|c| format!(" AND ({})", c.sql))
-        .unwrap_or_default();
-    let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
-    let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
-    // The window count saves a second query on the common single-page lookup.
-    let page_sql = format!(
-        "SELECT id, resource, version, created_at, updated_at, count(*) OVER () AS total
-         FROM scim_users WHERE directory_id = $1{filter_sql}
-         ORDER BY id LIMIT ${limit_param} OFFSET ${offset_param}"
-    );
-    let page = binds.iter().fold(
-        sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),
-        bind,
-    );
-    let rows = page.bind(limit).bind(offset).fetch_all(db).await?;
-    if let Some(first) = rows.first() {
-        let total: i64 = first.try_get("total")?;
-        let users = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-        return Ok((total, users));
-    }
-    if limit > 0 && offset == 0 {
-        return Ok((0, Vec::new()));
-    }
-    // An empty page past the end (or count=0): the total needs its own query.
-    let count_sql = format!("SELECT count(*) FROM scim_users WHERE directory_id = $1{filter_sql}");
-    let count = binds.iter().fold(
-        sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id),
-        bind,
-    );
-    let total: i64 = count.fetch_one(db).await?.try_get(0)?;
-    Ok((total, Vec::new()))
+    let (total, rows) = super::page(
+        db,
+        "scim_users",
+        COLUMNS,
+        directory_id,
+        condition,
+        offset,
+        limit,
+    )
+    .await?;
+    Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
-
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds the next three parameters: event id, subject, payload.
 fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
     q.bind(event.id)
         .bind(event.subject())
         .bind(Json(event.clone()))
-}
-
-fn bind<'q>(q: PgQuery<'q>, b: &Bind) -> PgQuery<'q> {
-    match b {
-        Bind::Text(s) => q.bind(s.clone()),
-        Bind::Bool(v) => q.bind(*v),
-        Bind::Time(t) => q.bind(*t),
-    }
 }

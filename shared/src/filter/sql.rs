@@ -1,4 +1,4 @@
-//! Compiles a filter to a parameterized SQL condition over the `scim_users` table. Every
+//! Compiles a filter to a parameterized SQL condition over a resource table. Every
 //! client value becomes a bind parameter; the SQL text is assembled only from fixed
 //! fragments and attribute names taken from the static schema table.
 
@@ -24,9 +24,62 @@ pub struct Condition {
     pub binds: Vec<Bind>,
 }
 
-/// Compiles a User filter; placeholders start at `$first_param`.
-pub fn compile_user_filter(filter: &Filter, first_param: usize) -> Result<Condition, ScimError> {
+/// How a resource's attributes map to its table.
+#[derive(Debug)]
+pub struct ResourceSql {
+    pub schema: &'static schema::ResourceSchema,
+    /// Attributes kept in columns: (attribute, sub-attribute, typed SQL expression).
+    columns: &'static [(&'static str, Option<&'static str>, &'static str)],
+    /// Multi-valued attributes kept outside `resource`: (attribute, SQL expression of a
+    /// jsonb array of their values).
+    arrays: &'static [(&'static str, &'static str)],
+}
+
+/// `scim_users`; a user's `groups` come from the membership table.
+pub const USERS: ResourceSql = ResourceSql {
+    schema: &schema::USER,
+    columns: &[
+        ("id", None, "id::text"),
+        ("userName", None, "user_name"),
+        ("externalId", None, "external_id"),
+        ("active", None, "active"),
+        ("meta", Some("created"), "created_at"),
+        ("meta", Some("lastModified"), "updated_at"),
+    ],
+    arrays: &[(
+        "groups",
+        "(SELECT coalesce(jsonb_agg(jsonb_build_object('value', g.id::text, 'display', g.display_name, 'type', 'direct')), '[]'::jsonb)
+          FROM scim_group_members gm JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+          WHERE gm.directory_id = scim_users.directory_id AND gm.user_id = scim_users.id)",
+    )],
+};
+
+/// `scim_groups`; members come from the membership table.
+pub const GROUPS: ResourceSql = ResourceSql {
+    schema: &schema::GROUP,
+    columns: &[
+        ("id", None, "id::text"),
+        ("displayName", None, "display_name"),
+        ("externalId", None, "external_id"),
+        ("meta", Some("created"), "created_at"),
+        ("meta", Some("lastModified"), "updated_at"),
+    ],
+    arrays: &[(
+        "members",
+        "(SELECT coalesce(jsonb_agg(jsonb_build_object('value', gm.user_id::text, 'type', 'User')), '[]'::jsonb)
+          FROM scim_group_members gm
+          WHERE gm.directory_id = scim_groups.directory_id AND gm.group_id = scim_groups.id)",
+    )],
+};
+
+/// Compiles a filter over `resource`'s table; placeholders start at `$first_param`.
+pub fn compile_filter(
+    resource: &'static ResourceSql,
+    filter: &Filter,
+    first_param: usize,
+) -> Result<Condition, ScimError> {
     let mut c = Compiler {
+        resource,
         sql: String::new(),
         binds: Vec::new(),
         first_param,
@@ -63,6 +116,7 @@ enum Target {
 }
 
 struct Compiler {
+    resource: &'static ResourceSql,
     sql: String,
     binds: Vec<Bind>,
     first_param: usize,
@@ -139,14 +193,14 @@ impl Compiler {
                 if matches!(scope, Scope::Element { .. }) {
                     return Err(ScimError::invalid_filter("value filters cannot be nested"));
                 }
-                let resolved = resolve(path)?;
+                let resolved = self.resolve(path)?;
                 if !resolved.attr.multi_valued {
                     return Err(ScimError::invalid_filter(format!(
                         "{:?} is not multi-valued",
                         resolved.attr.name
                     )));
                 }
-                let array = array_expr(resolved.extension, resolved.attr);
+                let array = self.array_expr(resolved.extension, resolved.attr);
                 let alias = self.alias();
                 write!(
                     self.sql,
@@ -177,7 +231,7 @@ impl Compiler {
                 })
             }
             Scope::Resource => {
-                let r = resolve(path)?;
+                let r = self.resolve(path)?;
                 if r.attr.multi_valued {
                     let sub = match r.sub {
                         Some(s) => s,
@@ -185,7 +239,7 @@ impl Compiler {
                             .ok_or_else(|| unknown(path))?,
                     };
                     return Ok(Target::Multi {
-                        array: array_expr(r.extension, r.attr),
+                        array: self.array_expr(r.extension, r.attr),
                         sub,
                     });
                 }
@@ -195,19 +249,17 @@ impl Compiler {
                         r.attr.name
                     )));
                 }
-                let expr = match (r.extension, r.attr.name, r.sub.map(|s| s.name)) {
-                    (None, "id", None) => "id::text".to_owned(),
-                    (None, "userName", None) => "user_name".to_owned(),
-                    (None, "externalId", None) => "external_id".to_owned(),
-                    (None, "active", None) => "active".to_owned(),
-                    (None, "meta", Some("created")) => "created_at".to_owned(),
-                    (None, "meta", Some("lastModified")) => "updated_at".to_owned(),
-                    (None, "meta", Some(_)) => {
+                let column = self.resource.columns.iter().find(|(attr, sub, _)| {
+                    r.extension.is_none() && *attr == r.attr.name && *sub == r.sub.map(|s| s.name)
+                });
+                let expr = match (column, r.extension, r.attr.name) {
+                    (Some((_, _, expr)), _, _) => (*expr).to_owned(),
+                    (None, None, "meta") => {
                         return Err(ScimError::invalid_filter(format!(
                             "filtering on {path:?} is not supported"
                         )));
                     }
-                    (ext, _, _) => {
+                    (None, ext, _) => {
                         let mut obj = "resource".to_owned();
                         if let Some(urn) = ext {
                             write!(obj, "->'{urn}'").ok();
@@ -302,9 +354,28 @@ fn unknown(path: &AttrPath) -> ScimError {
     ScimError::invalid_filter(format!("unknown attribute {:?}", path.attr))
 }
 
-fn resolve(path: &AttrPath) -> Result<schema::Resolved, ScimError> {
-    schema::resolve_user_path(path.urn.as_deref(), &path.attr, path.sub.as_deref())
-        .ok_or_else(|| unknown(path))
+impl Compiler {
+    fn resolve(&self, path: &AttrPath) -> Result<schema::Resolved, ScimError> {
+        self.resource
+            .schema
+            .resolve(path.urn.as_deref(), &path.attr, path.sub.as_deref())
+            .ok_or_else(|| unknown(path))
+    }
+
+    fn array_expr(&self, extension: Option<&str>, attr: &Attribute) -> String {
+        let elsewhere = self
+            .resource
+            .arrays
+            .iter()
+            .find(|(name, _)| extension.is_none() && *name == attr.name);
+        match (elsewhere, extension) {
+            (Some((_, expr)), _) => (*expr).to_owned(),
+            (None, Some(urn)) => {
+                format!("coalesce(resource->'{urn}'->'{}', '[]'::jsonb)", attr.name)
+            }
+            (None, None) => format!("coalesce(resource->'{}', '[]'::jsonb)", attr.name),
+        }
+    }
 }
 
 /// A typed SQL expression for attribute `attr` of the JSON object `obj`.
@@ -316,20 +387,13 @@ fn json_field(obj: &str, attr: &Attribute) -> String {
     }
 }
 
-fn array_expr(extension: Option<&str>, attr: &Attribute) -> String {
-    match extension {
-        Some(urn) => format!("coalesce(resource->'{urn}'->'{}', '[]'::jsonb)", attr.name),
-        None => format!("coalesce(resource->'{}', '[]'::jsonb)", attr.name),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::filter::parse;
 
     fn compile(f: &str) -> Condition {
-        compile_user_filter(&parse(f).unwrap(), 2).unwrap()
+        compile_filter(&USERS, &parse(f).unwrap(), 2).unwrap()
     }
 
     #[test]
@@ -372,6 +436,24 @@ mod tests {
     }
 
     #[test]
+    fn group_display_name_uses_the_lower_index_and_members_their_table() {
+        let c = compile_filter(
+            &GROUPS,
+            &parse(r#"displayName eq "Eng" and members[value eq "u1"]"#).unwrap(),
+            2,
+        )
+        .unwrap();
+        assert!(
+            c.sql
+                .starts_with("((lower(display_name) = lower($2)) AND EXISTS")
+        );
+        assert!(c.sql.contains("FROM scim_group_members gm"));
+        assert_eq!(c.binds.len(), 2);
+        let err = compile_filter(&GROUPS, &parse(r#"userName eq "x""#).unwrap(), 2).unwrap_err();
+        assert_eq!(err.scim_type(), Some(crate::error::ScimType::InvalidFilter));
+    }
+
+    #[test]
     fn rejects_what_cannot_be_compiled_safely() {
         for bad in [
             r#"nope eq "x""#,
@@ -381,7 +463,7 @@ mod tests {
             r#"userName eq null"#,
             r#"urn:example:unknown:attr eq "x""#,
         ] {
-            let err = compile_user_filter(&parse(bad).unwrap(), 1).unwrap_err();
+            let err = compile_filter(&USERS, &parse(bad).unwrap(), 1).unwrap_err();
             assert_eq!(
                 err.scim_type(),
                 Some(crate::error::ScimType::InvalidFilter),

@@ -1,0 +1,503 @@
+//! `/Groups` (RFC 7644 §3): each write is one transaction that locks the group, applies
+//! membership changes with set-based SQL, and records the events, so a 256-member add
+//! costs a handful of statements, not one round trip per member.
+
+use axum::Router;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use scim_shared::ScimError;
+use scim_shared::db::groups::{self, StoredGroup};
+use scim_shared::db::outbox;
+use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous_values};
+use scim_shared::filter::sql::{GROUPS, compile_filter};
+use scim_shared::group::patch::{self as group_patch, MemberDelta};
+use scim_shared::group::{Group, Reference};
+use scim_shared::patch;
+use scim_shared::projection::Projection;
+use scim_shared::schema::GROUP;
+use scim_shared::user::Meta;
+use serde_json::Value;
+use sqlx::PgConnection;
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::DirectoryId;
+use crate::error::ApiError;
+use crate::etag;
+use crate::extract::{ScimJson, scim};
+use crate::list::{ListQuery, list_response};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/scim/v2/{directory_id}/Groups", get(list).post(create))
+        .route("/scim/v2/{directory_id}/Groups/.search", post(search))
+        .route(
+            "/scim/v2/{directory_id}/Groups/{id}",
+            get(fetch).put(replace).patch(modify).delete(remove),
+        )
+}
+
+/// Most unknown ids a `400` names; the count says how many there were.
+const UNKNOWN_IDS_SHOWN: usize = 20;
+
+fn meta(state: &AppState, directory: Uuid, stored: &StoredGroup) -> Meta {
+    Meta {
+        created: stored.created,
+        last_modified: stored.last_modified,
+        location: format!("{}/Groups/{}", state.base_url(directory), stored.id),
+        version: stored.version,
+    }
+}
+
+/// The group's representation, with `members` when they are given.
+fn representation(
+    state: &AppState,
+    directory: Uuid,
+    stored: &StoredGroup,
+    members: Option<&[Reference]>,
+) -> Value {
+    let users_url = format!("{}/Users", state.base_url(directory));
+    stored.group.to_resource(
+        &stored.id.to_string(),
+        &meta(state, directory, stored),
+        members.map(|m| (m, users_url.as_str())),
+    )
+}
+
+fn group_id(params: &HashMap<String, String>) -> Result<Uuid, ApiError> {
+    params
+        .get("id")
+        .and_then(|id| Uuid::try_parse(id).ok())
+        .ok_or_else(not_found)
+}
+
+fn not_found() -> ApiError {
+    ScimError::NotFound("no such group in this directory".into()).into()
+}
+
+/// The members of one group, loaded only when the response returns them.
+async fn members_if(
+    db: &mut PgConnection,
+    directory: Uuid,
+    group: Uuid,
+    projection: &Projection,
+) -> Result<Option<Vec<Reference>>, ApiError> {
+    if !projection.returns("members") {
+        return Ok(None);
+    }
+    let mut all = groups::members(db, directory, &[group]).await?;
+    Ok(Some(all.remove(&group).unwrap_or_default()))
+}
+
+/// A response with the group as it now is, projected.
+fn respond(
+    status: StatusCode,
+    state: &AppState,
+    directory: Uuid,
+    stored: &StoredGroup,
+    members: Option<&[Reference]>,
+    projection: &Projection,
+) -> Response {
+    let mut resource = representation(state, directory, stored, members);
+    projection.apply(&mut resource);
+    scim(
+        status,
+        &resource,
+        Some(meta(state, directory, stored).etag()),
+    )
+}
+
+/// The user ids that members named, checked to be users of this directory; anything
+/// else (unknown or malformed ids) is `400 invalidValue` naming them.
+async fn known_users(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    values: &BTreeSet<String>,
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut ids = Vec::with_capacity(values.len());
+    let mut unknown: Vec<String> = Vec::new();
+    for v in values {
+        match Uuid::try_parse(v) {
+            Ok(id) => ids.push(id),
+            Err(_) => unknown.push(v.clone()),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    unknown.extend(
+        groups::unknown_users(conn, directory, &ids)
+            .await?
+            .iter()
+            .map(Uuid::to_string),
+    );
+    if unknown.is_empty() {
+        return Ok(ids);
+    }
+    let shown: Vec<&str> = unknown
+        .iter()
+        .take(UNKNOWN_IDS_SHOWN)
+        .map(String::as_str)
+        .collect();
+    Err(ScimError::invalid_value(format!(
+        "{} member id(s) are not users of this directory: {}{}",
+        unknown.len(),
+        shown.join(", "),
+        if unknown.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    ))
+    .into())
+}
+
+/// Applies new attributes and a membership delta to a locked group, then records the
+/// events: `group.updated` when attributes changed, then `members_added` and
+/// `members_removed` with the ids that really changed. A write that changes nothing
+/// keeps the version and emits nothing.
+async fn write_change(
+    conn: &mut PgConnection,
+    state: &AppState,
+    directory: Uuid,
+    existing: StoredGroup,
+    new: Group,
+    delta: &MemberDelta,
+) -> Result<StoredGroup, ApiError> {
+    let add = known_users(conn, directory, &delta.add).await?;
+    let remove: Vec<Uuid> = delta
+        .remove
+        .iter()
+        .filter_map(|v| Uuid::try_parse(v).ok())
+        .collect();
+    let removed = if remove.is_empty() {
+        Vec::new()
+    } else {
+        groups::remove_members(conn, directory, existing.id, Some(&remove)).await?
+    };
+    let added = if add.is_empty() {
+        Vec::new()
+    } else {
+        groups::add_members(conn, directory, existing.id, &add).await?
+    };
+    let attrs_changed = new != existing.group;
+    if !attrs_changed && added.is_empty() && removed.is_empty() {
+        return Ok(existing);
+    }
+    let next = existing.next(new);
+    groups::write(conn, directory, &next).await?;
+    let mut events = Vec::new();
+    if attrs_changed {
+        events.push(
+            group_event(state, directory, &next, Action::Updated)
+                .with_previous(previous_values(existing.group.attrs(), next.group.attrs())),
+        );
+    }
+    events.extend(member_events(
+        state,
+        directory,
+        &next,
+        Action::MembersAdded,
+        &added,
+    ));
+    events.extend(member_events(
+        state,
+        directory,
+        &next,
+        Action::MembersRemoved,
+        &removed,
+    ));
+    outbox::insert(&mut *conn, &events).await?;
+    Ok(next)
+}
+
+/// An event about the group itself; its resource never lists members (a group may
+/// have 100,000), which membership events carry instead.
+fn group_event(state: &AppState, directory: Uuid, stored: &StoredGroup, action: Action) -> Event {
+    Event::new(
+        directory,
+        ResourceType::Group,
+        stored.id,
+        action,
+        stored.version,
+        representation(state, directory, stored, None),
+        None,
+    )
+}
+
+/// `group.members_added`/`members_removed`, split at [`MEMBER_IDS_PER_EVENT`] ids.
+fn member_events(
+    state: &AppState,
+    directory: Uuid,
+    stored: &StoredGroup,
+    action: Action,
+    ids: &[Uuid],
+) -> Vec<Event> {
+    ids.chunks(MEMBER_IDS_PER_EVENT)
+        .map(|chunk| group_event(state, directory, stored, action).with_member_ids(chunk.to_vec()))
+        .collect()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Query(query): Query<HashMap<String, String>>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    let projection = ListQuery::projection(&GROUP, &query)?;
+    let (group, members) = Group::from_request(body)?;
+    let stored = StoredGroup::new(group);
+    let mut tx = state.pool.begin().await?;
+    let ids = known_users(
+        &mut tx,
+        directory,
+        &members.unwrap_or_default().into_iter().collect(),
+    )
+    .await?;
+    groups::insert(&mut tx, directory, &stored).await?;
+    let added = groups::add_members(&mut tx, directory, stored.id, &ids).await?;
+    let mut events = vec![group_event(&state, directory, &stored, Action::Created)];
+    events.extend(member_events(
+        &state,
+        directory,
+        &stored,
+        Action::MembersAdded,
+        &added,
+    ));
+    outbox::insert(&mut *tx, &events).await?;
+    let members = members_if(&mut tx, directory, stored.id, &projection).await?;
+    tx.commit().await?;
+    let mut res = respond(
+        StatusCode::CREATED,
+        &state,
+        directory,
+        &stored,
+        members.as_deref(),
+        &projection,
+    );
+    if let Ok(location) = meta(&state, directory, &stored).location.parse() {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(res)
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let projection = ListQuery::projection(&GROUP, &query)?;
+    let mut conn = state.pool.acquire().await?;
+    let stored = groups::get(&mut *conn, directory, group_id(&params)?)
+        .await?
+        .ok_or_else(not_found)?;
+    if etag::not_modified(&headers, stored.version) {
+        let etag = meta(&state, directory, &stored).etag();
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let members = members_if(&mut conn, directory, stored.id, &projection).await?;
+    Ok(respond(
+        StatusCode::OK,
+        &state,
+        directory,
+        &stored,
+        members.as_deref(),
+        &projection,
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    respond_list(&state, directory, ListQuery::parse(&GROUP, &params)?).await
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    respond_list(
+        &state,
+        directory,
+        ListQuery::from_search_body(&GROUP, &body)?,
+    )
+    .await
+}
+
+async fn respond_list(
+    state: &AppState,
+    directory: Uuid,
+    query: ListQuery,
+) -> Result<Response, ApiError> {
+    let (total, resources) = page(state, directory, &query, query.offset(), query.count).await?;
+    Ok(scim(
+        StatusCode::OK,
+        &list_response(total, query.start_index, resources),
+        None,
+    ))
+}
+
+/// The total number of matching groups and the page at `offset`, rendered and
+/// projected; members are loaded (in one query) only when they are returned.
+pub async fn page(
+    state: &AppState,
+    directory: Uuid,
+    query: &ListQuery,
+    offset: i64,
+    count: i64,
+) -> Result<(i64, Vec<Value>), ApiError> {
+    let condition = query
+        .filter
+        .as_ref()
+        .map(|f| compile_filter(&GROUPS, f, 2))
+        .transpose()?;
+    let (total, page) =
+        groups::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
+    let mut members = if query.projection.returns("members") && !page.is_empty() {
+        let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
+        Some(groups::members(&state.pool, directory, &ids).await?)
+    } else {
+        None
+    };
+    let resources = page
+        .iter()
+        .map(|g| {
+            let list = members
+                .as_mut()
+                .map(|m| m.remove(&g.id).unwrap_or_default());
+            let mut resource = representation(state, directory, g, list.as_deref());
+            query.projection.apply(&mut resource);
+            resource
+        })
+        .collect();
+    Ok((total, resources))
+}
+
+/// PUT replaces the group's attributes and, when the body has `members`, its whole
+/// member list (Okta's wizard-built apps push membership this way).
+async fn replace(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    let projection = ListQuery::projection(&GROUP, &query)?;
+    let id = group_id(&params)?;
+    let (new, members) = Group::from_request(body)?;
+    let mut tx = state.pool.begin().await?;
+    let existing = groups::lock(&mut tx, directory, id)
+        .await?
+        .ok_or_else(not_found)?;
+    etag::check_if_match(&headers, existing.version)?;
+    let delta = match members {
+        Some(values) => {
+            let current = current_members(&mut tx, directory, id).await?;
+            group_patch::resolve(
+                &[group_patch::MemberChange::Replace(values)],
+                Some(&current),
+            )?
+        }
+        None => MemberDelta::default(),
+    };
+    let stored = write_change(&mut tx, &state, directory, existing, new, &delta).await?;
+    let members = members_if(&mut tx, directory, id, &projection).await?;
+    tx.commit().await?;
+    Ok(respond(
+        StatusCode::OK,
+        &state,
+        directory,
+        &stored,
+        members.as_deref(),
+        &projection,
+    ))
+}
+
+async fn current_members(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    group: Uuid,
+) -> Result<BTreeSet<String>, ApiError> {
+    Ok(groups::member_ids(conn, directory, group)
+        .await?
+        .iter()
+        .map(Uuid::to_string)
+        .collect())
+}
+
+/// PATCH answers `204 No Content`, as Okta and Entra document for groups (RFC 7644
+/// §3.5.2 allows it), so a membership change never renders a large group; with
+/// `attributes` or `excludedAttributes` it answers 200 with the projected group.
+async fn modify(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    let projection = ListQuery::projection(&GROUP, &query)?;
+    let id = group_id(&params)?;
+    let operations = patch::parse_request(body)?;
+    let mut tx = state.pool.begin().await?;
+    let existing = groups::lock(&mut tx, directory, id)
+        .await?
+        .ok_or_else(not_found)?;
+    etag::check_if_match(&headers, existing.version)?;
+    let (new, changes) = group_patch::apply(&existing.group, &operations)?;
+    let current = if group_patch::needs_current(&changes) {
+        Some(current_members(&mut tx, directory, id).await?)
+    } else {
+        None
+    };
+    let delta = group_patch::resolve(&changes, current.as_ref())?;
+    let stored = write_change(&mut tx, &state, directory, existing, new, &delta).await?;
+    if projection == Projection::All {
+        tx.commit().await?;
+        let etag = meta(&state, directory, &stored).etag();
+        return Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag)]).into_response());
+    }
+    let members = members_if(&mut tx, directory, id, &projection).await?;
+    tx.commit().await?;
+    Ok(respond(
+        StatusCode::OK,
+        &state,
+        directory,
+        &stored,
+        members.as_deref(),
+        &projection,
+    ))
+}
+
+/// DELETE emits `members_removed` for everyone who was in the group, then
+/// `group.deleted`, so subscribers (and the worker) learn who left.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = group_id(&params)?;
+    let mut tx = state.pool.begin().await?;
+    let existing = groups::lock(&mut tx, directory, id)
+        .await?
+        .ok_or_else(not_found)?;
+    etag::check_if_match(&headers, existing.version)?;
+    let removed = groups::remove_members(&mut tx, directory, id, None).await?;
+    groups::delete(&mut tx, directory, id).await?;
+    // The deletion takes the next version number.
+    let last = existing.next(existing.group.clone());
+    let mut events = member_events(&state, directory, &last, Action::MembersRemoved, &removed);
+    events.push(group_event(&state, directory, &last, Action::Deleted));
+    outbox::insert(&mut *tx, &events).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

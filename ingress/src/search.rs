@@ -1,0 +1,68 @@
+//! `POST /.search` at the service root (RFC 7644 §3.4.3): one result list across
+//! Users and Groups, users first, each in creation order.
+
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use scim_shared::schema::{GROUP, USER};
+use scim_shared::{ScimError, ScimType};
+
+use crate::AppState;
+use crate::auth::DirectoryId;
+use crate::error::ApiError;
+use crate::extract::{ScimJson, scim};
+use crate::list::{ListQuery, list_response};
+use crate::{groups, users};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/scim/v2/{directory_id}/.search", post(search))
+}
+
+/// A filter naming an attribute that only one resource type has matches nothing of
+/// the other type; only a filter that neither type understands is `invalidFilter`.
+async fn search(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    let user_query = ListQuery::from_search_body(&USER, &body)?;
+    let group_query = ListQuery::from_search_body(&GROUP, &body)?;
+    let (offset, count) = (user_query.offset(), user_query.count);
+    let users =
+        invalid_filter_as_none(users::page(&state, directory, &user_query, offset, count).await)?;
+    let users_apply = users.is_some();
+    let (users_total, mut resources) = users.unwrap_or_default();
+    let group_offset = (offset - users_total).max(0);
+    let group_count = count - resources.len() as i64;
+    let groups = invalid_filter_as_none(
+        groups::page(&state, directory, &group_query, group_offset, group_count).await,
+    )?;
+    if !users_apply && groups.is_none() {
+        return Err(ScimError::invalid_filter(
+            "the filter names attributes that neither Users nor Groups have",
+        )
+        .into());
+    }
+    let (groups_total, group_resources) = groups.unwrap_or_default();
+    resources.extend(group_resources);
+    Ok(scim(
+        StatusCode::OK,
+        &list_response(
+            users_total + groups_total,
+            user_query.start_index,
+            resources,
+        ),
+        None,
+    ))
+}
+
+/// `None` when the filter does not apply to this resource type.
+fn invalid_filter_as_none<T>(r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ApiError::Scim(e)) if e.scim_type() == Some(ScimType::InvalidFilter) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

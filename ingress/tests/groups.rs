@@ -1,0 +1,413 @@
+//! `/Groups` over HTTP: the push sequences Okta and Entra send, membership events, and
+//! bad input that must change nothing.
+
+mod common;
+
+use common::{TestApp, published_events, spawn_app};
+use reqwest::{Method, StatusCode};
+use scim_tests::client::okta_user;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+async fn users(app: &TestApp, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = app
+            .scim
+            .create_user(&okta_user(&format!("u{i}@x.com"), "U", &format!("{i}")))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+async fn get_group(app: &TestApp, id: &str, query: &str) -> Value {
+    let r = app
+        .scim
+        .send(Method::GET, &format!("/Groups/{id}{query}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body
+}
+
+fn member_ids(group: &Value) -> BTreeSet<String> {
+    group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn members(ids: &[String]) -> Value {
+    ids.iter()
+        .map(|id| json!({"value": id, "display": format!("user {id}")}))
+        .collect()
+}
+
+#[tokio::test]
+async fn okta_group_push_sequence() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let ids = users(&app, 300).await;
+
+    // Okta looks the group up by name, then creates it with no members.
+    let miss = s
+        .send(
+            Method::GET,
+            "/Groups?filter=displayName%20eq%20%22Engineering%22&startIndex=1&count=100",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (miss.status, &miss.body["totalResults"]),
+        (StatusCode::OK, &json!(0))
+    );
+    let created = s
+        .create_group(&json!({"schemas": [GROUP], "displayName": "Engineering", "members": []}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.content_type, "application/scim+json");
+    let gid = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["meta"]["resourceType"], "Group");
+    assert_eq!(created.body["meta"]["version"], "W/\"1\"");
+    assert!(created.headers.get("location").is_some());
+    let hit = s
+        .send(
+            Method::GET,
+            "/Groups?filter=displayName%20eq%20%22engineering%22",
+            None,
+        )
+        .await;
+    assert_eq!(
+        hit.body["Resources"][0]["id"],
+        gid.as_str(),
+        "displayName is caseExact=false"
+    );
+
+    // 256 members in one request, then the rest plus an existing member again.
+    let r = s
+        .patch_group(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": members(&ids[..256])}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(r.headers["etag"], "W/\"2\"");
+    let r = s
+        .patch_group(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": members(&ids[255..])}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let full = get_group(&app, &gid, "").await;
+    assert_eq!(member_ids(&full), ids.iter().cloned().collect());
+    let first = full["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["value"] == ids[0].as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(first["display"], "U 0");
+    assert_eq!(first["type"], "User");
+    assert!(
+        first["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/Users/{}", ids[0]))
+    );
+    let bare = get_group(&app, &gid, "?excludedAttributes=members").await;
+    assert!(bare.get("members").is_none());
+    assert_eq!(bare["displayName"], "Engineering");
+
+    // Remove one by value filter, without a value.
+    let path = format!("members[value eq \"{}\"]", ids[7]);
+    let r = s
+        .patch_group(&gid, json!([{"op": "remove", "path": path}]))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(!member_ids(&get_group(&app, &gid, "").await).contains(&ids[7]));
+
+    // Rename by path-less replace with a stray id; PATCH with a projection answers 200.
+    let r = s
+        .send(
+            Method::PATCH,
+            &format!("/Groups/{gid}?excludedAttributes=members"),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Eng"}}],
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["displayName"], "Eng");
+    assert!(r.body.get("members").is_none());
+
+    // Users show their groups.
+    let user = s.get_user(&ids[0]).await.body;
+    assert_eq!(user["groups"][0]["value"], gid.as_str());
+    assert_eq!(user["groups"][0]["display"], "Eng");
+    assert!(s.get_user(&ids[7]).await.body.get("groups").is_none());
+
+    // PUT with members replaces the member list.
+    let r = s
+        .send(
+            Method::PUT,
+            &format!("/Groups/{gid}"),
+            Some(&json!({"schemas": [GROUP], "displayName": "Eng", "members": members(&ids[..2])})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(member_ids(&r.body), ids[..2].iter().cloned().collect());
+
+    assert_eq!(
+        s.send(Method::DELETE, &format!("/Groups/{gid}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.send(Method::GET, &format!("/Groups/{gid}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(s.get_user(&ids[0]).await.body.get("groups").is_none());
+
+    // Events: the ids that actually changed, never an existing member twice.
+    let events = published_events(&app).await;
+    let group_events: Vec<&Value> = events
+        .iter()
+        .map(|e| &e.payload)
+        .filter(|p| p["resource_type"] == "Group")
+        .collect();
+    let kinds: Vec<&str> = group_events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "group.created",
+            "group.members_added",
+            "group.members_added",
+            "group.members_removed",
+            "group.updated",
+            "group.members_removed",
+            "group.members_removed",
+            "group.deleted",
+        ]
+    );
+    let count = |i: usize| group_events[i]["member_ids"].as_array().unwrap().len();
+    assert_eq!((count(1), count(2), count(3)), (256, 44, 1));
+    assert_eq!(group_events[3]["member_ids"][0], ids[7].as_str());
+    assert_eq!(
+        group_events[4]["previous"],
+        json!({"displayName": "Engineering"})
+    );
+    // PUT kept 2 of 299; DELETE removed the last 2.
+    assert_eq!((count(5), count(6)), (297, 2));
+    assert!(group_events[0].get("member_ids").is_none());
+    assert!(
+        group_events
+            .iter()
+            .all(|e| e["resource"].get("members").is_none())
+    );
+    let versions: Vec<i64> = group_events
+        .iter()
+        .map(|e| e["resource_version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 7]);
+}
+
+#[tokio::test]
+async fn entra_group_forms() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let ids = users(&app, 4).await;
+    let created = s
+        .create_group(&json!({
+            "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "Sales",
+            "members": members(&ids),
+        }))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let gid = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(member_ids(&created.body).len(), 4);
+
+    // Remove with path "members" and a value list removes only those.
+    let r = s
+        .patch_group(&gid, json!([{"op": "Remove", "path": "members", "value": [{"value": ids[0]}, {"value": ids[1]}]}]))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(
+        member_ids(&get_group(&app, &gid, "").await),
+        ids[2..].iter().cloned().collect()
+    );
+
+    // Capitalized ops, member objects with $ref null and display, a rename by path.
+    let r = s
+        .patch_group(
+            &gid,
+            json!([
+                {"op": "Add", "path": "members", "value": [{"value": ids[0], "$ref": null, "display": "x"}]},
+                {"op": "Replace", "path": "displayName", "value": "Sales EMEA"},
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let g = get_group(&app, &gid, "").await;
+    assert_eq!(g["displayName"], "Sales EMEA");
+    assert_eq!(member_ids(&g).len(), 3);
+
+    // Entra's lookup by externalId, and a membership check by filter.
+    let by_external = s
+        .send(Method::GET, "/Groups?filter=externalId%20eq%20%228aa1a0c0-c4c3-4bc0-b4a5-2ef676900159%22&excludedAttributes=members", None)
+        .await;
+    assert_eq!(by_external.body["totalResults"], 1);
+    assert!(by_external.body["Resources"][0].get("members").is_none());
+    let filter = format!("members[value eq \"{}\"]", ids[2]);
+    let q = reqwest::Url::parse_with_params("http://x/", &[("filter", filter.as_str())]).unwrap();
+    let with_member = s
+        .send(
+            Method::GET,
+            &format!("/Groups?{}", q.query().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        with_member.body["totalResults"], 1,
+        "{:?}",
+        with_member.body
+    );
+}
+
+#[tokio::test]
+async fn unknown_members_are_named_and_nothing_of_the_request_is_applied() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let ids = users(&app, 2).await;
+    let gid = s
+        .create_group(&json!({"displayName": "Ops", "members": members(&ids[..1])}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = spawn_other_directory_user(&app).await;
+    let missing = uuid::Uuid::now_v7().to_string();
+    let r = s
+        .patch_group(
+            &gid,
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Renamed"},
+                {"op": "add", "path": "members", "value": [{"value": ids[1]}, {"value": missing}, {"value": other}, {"value": "not-a-uuid"}]},
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    let detail = r.body["detail"].as_str().unwrap();
+    for id in [&missing, &other, &"not-a-uuid".to_owned()] {
+        assert!(detail.contains(id.as_str()), "{detail}");
+    }
+    assert!(!detail.contains(&ids[1]));
+    let g = get_group(&app, &gid, "").await;
+    assert_eq!(g["displayName"], "Ops");
+    assert_eq!(g["meta"]["version"], "W/\"1\"");
+    assert_eq!(member_ids(&g), ids[..1].iter().cloned().collect());
+
+    let bad_create = s
+        .create_group(&json!({"displayName": "X", "members": [{"value": missing}]}))
+        .await;
+    assert_eq!(bad_create.status, StatusCode::BAD_REQUEST);
+    let list = s.send(Method::GET, "/Groups", None).await;
+    assert_eq!(
+        list.body["totalResults"], 1,
+        "the failed create left nothing behind"
+    );
+
+    for (body, scim_type) in [
+        (json!({"members": []}), "invalidValue"),
+        (
+            json!({"displayName": "G", "members": [{"value": ids[0], "type": "Group"}]}),
+            "invalidValue",
+        ),
+    ] {
+        let r = s.create_group(&body).await;
+        assert_eq!(
+            (r.status, r.body["scimType"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(scim_type)),
+            "{body}"
+        );
+    }
+    let r = s
+        .patch_group(
+            &gid,
+            json!([{"op": "replace", "path": "members[value eq \"x\"].display", "value": "y"}]),
+        )
+        .await;
+    assert_eq!(r.body["scimType"], "invalidPath");
+    let r = s
+        .patch_group(
+            &uuid::Uuid::now_v7().to_string(),
+            json!([{"op": "add", "path": "members", "value": []}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// A user id from another directory: as unknown here as a made-up one.
+async fn spawn_other_directory_user(app: &TestApp) -> String {
+    let (dir, token) = app.db.directory("other").await;
+    let base = app.scim.base_url.rsplit_once('/').unwrap().0.to_owned();
+    let other = scim_tests::client::Scim::new(format!("{base}/{dir}"), token);
+    other
+        .create_user(&okta_user("elsewhere@x.com", "E", "W"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn root_search_spans_users_and_groups() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    users(&app, 2).await;
+    s.create_group(&json!({"displayName": "U 1"})).await;
+    s.create_group(&json!({"displayName": "Other"})).await;
+    let search = |body: Value| async move { s.send(Method::POST, "/.search", Some(&body)).await };
+    let r = search(json!({"filter": "displayName eq \"U 1\""})).await;
+    assert_eq!(r.body["totalResults"], 2, "{:?}", r.body);
+    let types: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["User", "Group"]);
+    let r = search(json!({"filter": "userName sw \"u\""})).await;
+    assert_eq!(r.body["totalResults"], 2, "only users have userName");
+    let r = search(json!({"startIndex": 2, "count": 2})).await;
+    assert_eq!(r.body["totalResults"], 4);
+    let page: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, ["User", "Group"]);
+    let r = search(json!({"filter": "nope eq \"x\""})).await;
+    assert_eq!(r.body["scimType"], "invalidFilter");
+}

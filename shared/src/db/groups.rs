@@ -1,0 +1,270 @@
+//! SQL for `scim_groups` and `scim_group_members`. Group writes take several
+//! statements (the group row, set-based membership changes, the events), so they run in
+//! a transaction that first locks the group row: concurrent changes to one group queue
+//! up instead of losing each other's members.
+
+use super::PgQuery;
+use crate::filter::sql::Condition;
+use crate::group::{Group, Reference};
+use serde_json::{Map, Value};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor, Row};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredGroup {
+    pub id: Uuid,
+    pub group: Group,
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+}
+
+impl StoredGroup {
+    /// A group about to be created now, at version 1.
+    pub fn new(group: Group) -> StoredGroup {
+        let now = super::users::now();
+        StoredGroup {
+            id: Uuid::now_v7(),
+            group,
+            version: 1,
+            created: now,
+            last_modified: now,
+        }
+    }
+
+    /// The next version of this group, with `group` as its attributes, modified now.
+    pub fn next(&self, group: Group) -> StoredGroup {
+        StoredGroup {
+            group,
+            version: self.version + 1,
+            last_modified: super::users::now(),
+            ..self.clone()
+        }
+    }
+}
+
+const COLUMNS: &str = "id, resource, version, created_at, updated_at";
+
+fn from_row(row: &PgRow) -> Result<StoredGroup, sqlx::Error> {
+    let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
+    Ok(StoredGroup {
+        id: row.try_get("id")?,
+        group: Group::from_stored(attrs),
+        version: row.try_get("version")?,
+        created: row.try_get("created_at")?,
+        last_modified: row.try_get("updated_at")?,
+    })
+}
+
+fn bind_group<'q>(q: PgQuery<'q>, directory_id: Uuid, g: &StoredGroup) -> PgQuery<'q> {
+    q.bind(directory_id)
+        .bind(g.id)
+        .bind(g.group.display_name().to_owned())
+        .bind(g.group.external_id().map(str::to_owned))
+        .bind(Json(g.group.attrs().clone()))
+        .bind(g.version)
+        .bind(g.last_modified)
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    g: &StoredGroup,
+) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(
+        "INSERT INTO scim_groups (directory_id, id, display_name, external_id, resource, version, updated_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    );
+    bind_group(q, directory_id, g).execute(conn).await?;
+    Ok(())
+}
+
+/// Writes the group's attributes and version; the caller holds its lock ([`lock`]).
+pub async fn write(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    g: &StoredGroup,
+) -> Result<(), sqlx::Error> {
+    let q = sqlx::query(
+        "UPDATE scim_groups SET display_name = $3, external_id = $4, resource = $5, version = $6, updated_at = $7
+         WHERE directory_id = $1 AND id = $2",
+    );
+    bind_group(q, directory_id, g).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StoredGroup>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM scim_groups WHERE directory_id = $1 AND id = $2"
+    )))
+    .bind(directory_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Reads the group and locks it until the transaction ends.
+pub async fn lock(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StoredGroup>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM scim_groups WHERE directory_id = $1 AND id = $2 FOR UPDATE"
+    )))
+    .bind(directory_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Deletes the group (its membership rows go with it).
+pub async fn delete(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM scim_groups WHERE directory_id = $1 AND id = $2")
+        .bind(directory_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The ids among `ids` that are not users of the directory.
+pub async fn unknown_users(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM unnest($2::uuid[]) WITH ORDINALITY AS t(id, n)
+         WHERE NOT EXISTS (SELECT 1 FROM scim_users u WHERE u.directory_id = $1 AND u.id = t.id)
+         ORDER BY t.n",
+    )
+    .bind(directory_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Adds the users in one statement; returns those that were not members already.
+pub async fn add_members(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut added: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO scim_group_members (directory_id, group_id, user_id)
+         SELECT $1, $2, id FROM unnest($3::uuid[]) AS t(id)
+         ON CONFLICT DO NOTHING
+         RETURNING user_id",
+    )
+    .bind(directory_id)
+    .bind(group_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    added.sort();
+    Ok(added)
+}
+
+/// Removes the users in one statement (all members with `None`); returns those that
+/// were members.
+pub async fn remove_members(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    group_id: Uuid,
+    ids: Option<&[Uuid]>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut removed: Vec<Uuid> = sqlx::query_scalar(
+        "DELETE FROM scim_group_members
+         WHERE directory_id = $1 AND group_id = $2 AND ($3::uuid[] IS NULL OR user_id = ANY($3))
+         RETURNING user_id",
+    )
+    .bind(directory_id)
+    .bind(group_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    removed.sort();
+    Ok(removed)
+}
+
+/// The ids of a group's members.
+pub async fn member_ids(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    group_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM scim_group_members WHERE directory_id = $1 AND group_id = $2 ORDER BY user_id",
+    )
+    .bind(directory_id)
+    .bind(group_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The members of each of the groups, with the users' display names, for responses.
+pub async fn members(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    group_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT gm.group_id, u.id, coalesce(u.resource->>'displayName', u.user_name) AS display
+         FROM scim_group_members gm
+         JOIN scim_users u ON u.directory_id = gm.directory_id AND u.id = gm.user_id
+         WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
+         ORDER BY gm.group_id, u.id",
+    )
+    .bind(directory_id)
+    .bind(group_ids)
+    .fetch_all(db)
+    .await?;
+    let mut out: HashMap<Uuid, Vec<Reference>> = HashMap::new();
+    for row in rows {
+        out.entry(row.try_get("group_id")?)
+            .or_default()
+            .push(Reference {
+                id: row.try_get("id")?,
+                display: row.try_get("display")?,
+            });
+    }
+    Ok(out)
+}
+
+/// One page of a directory's groups matching `condition` (placeholders from `$2`), in
+/// creation order, with the total count.
+pub async fn list(
+    db: &sqlx::PgPool,
+    directory_id: Uuid,
+    condition: Option<&Condition>,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<StoredGroup>), sqlx::Error> {
+    let (total, rows) = super::page(
+        db,
+        "scim_groups",
+        COLUMNS,
+        directory_id,
+        condition,
+        offset,
+        limit,
+    )
+    .await?;
+    Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
+}

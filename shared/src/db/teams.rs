@@ -1,0 +1,505 @@
+//! SQL for teams, their group mappings and memberships. Provisioned memberships are
+//! written only by the worker's reconciliation (`worker::teams`), which locks the
+//! members it recomputes; manual memberships only by team administration.
+
+use sqlx::{PgConnection, PgExecutor, Row};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Where a team membership comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// Added in the product; provisioning never removes it.
+    Manual,
+    /// Derived from the directory by the worker.
+    Provisioned,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Provisioned => "provisioned",
+        }
+    }
+
+    fn parse(s: &str) -> Source {
+        if s == "manual" {
+            Source::Manual
+        } else {
+            Source::Provisioned
+        }
+    }
+}
+
+/// One row of `team_members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub team: Uuid,
+    pub member: Uuid,
+    pub source: Source,
+    /// The mapped group names or attribute values behind a provisioned membership.
+    pub via: Vec<String>,
+    pub suspended: bool,
+}
+
+/// A provisioned member, locked for reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedMember {
+    pub id: Uuid,
+    pub scim_user_id: Uuid,
+    /// `active`, `deactivated` or `removed`.
+    pub status: String,
+    pub email: Option<String>,
+}
+
+/// Creates the team, or returns the directory's team of that name.
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    name: &str,
+) -> Result<Team, sqlx::Error> {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO teams (id, directory_id, name) VALUES ($1, $2, $3)
+         ON CONFLICT (directory_id, name) DO UPDATE SET name = EXCLUDED.name
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(directory)
+    .bind(name)
+    .fetch_one(db)
+    .await?;
+    Ok(Team {
+        id,
+        name: name.to_owned(),
+    })
+}
+
+pub async fn by_name(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    name: &str,
+) -> Result<Option<Team>, sqlx::Error> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM teams WHERE directory_id = $1 AND name = $2")
+            .bind(directory)
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    Ok(id.map(|id| Team {
+        id,
+        name: name.to_owned(),
+    }))
+}
+
+/// The directory's teams with their mapped group names, by name.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+) -> Result<Vec<(Team, Vec<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS groups
+         FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
+         WHERE t.directory_id = $1 GROUP BY t.id, t.name ORDER BY t.name",
+    )
+    .bind(directory)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Team {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                },
+                r.try_get("groups")?,
+            ))
+        })
+        .collect()
+}
+
+/// Replaces the team's mapped group names; returns the previous ones.
+pub async fn set_group_mapping(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    team: Uuid,
+    names: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut previous: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM team_group_mappings WHERE team_id = $1 RETURNING group_name",
+    )
+    .bind(team)
+    .fetch_all(&mut *conn)
+    .await?;
+    previous.sort();
+    sqlx::query(
+        "INSERT INTO team_group_mappings (team_id, directory_id, group_name)
+         SELECT $1, $2, name FROM unnest($3::text[]) AS t(name) ON CONFLICT DO NOTHING",
+    )
+    .bind(team)
+    .bind(directory)
+    .bind(names)
+    .execute(conn)
+    .await?;
+    Ok(previous)
+}
+
+/// The attribute whose values name a directory's teams; `None` for group mapping.
+pub async fn team_attribute(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT team_attribute FROM directories WHERE id = $1")
+        .bind(directory)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// Switches the directory to attribute mapping (`Some`) or group mapping (`None`);
+/// returns the previous setting.
+pub async fn set_team_attribute(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    attribute: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    let previous = team_attribute(&mut *conn, directory).await?;
+    sqlx::query("UPDATE directories SET team_attribute = $2 WHERE id = $1")
+        .bind(directory)
+        .bind(attribute)
+        .execute(conn)
+        .await?;
+    Ok(previous)
+}
+
+/// Locks the members provisioned from these users, in user order (the order every
+/// member write uses, so concurrent reconciliations cannot deadlock).
+pub async fn lock_members(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<LockedMember>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, scim_user_id, status, email FROM members
+         WHERE directory_id = $1 AND scim_user_id = ANY($2)
+         ORDER BY scim_user_id FOR UPDATE",
+    )
+    .bind(directory)
+    .bind(users)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LockedMember {
+                id: r.try_get("id")?,
+                scim_user_id: r.try_get("scim_user_id")?,
+                status: r.try_get("status")?,
+                email: r.try_get("email")?,
+            })
+        })
+        .collect()
+}
+
+/// For each user: the teams whose mapped names match groups the user is in, with
+/// those names.
+pub async fn mapped_groups(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT gm.user_id, m.team_id, m.group_name
+         FROM scim_group_members gm
+         JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+         JOIN team_group_mappings m ON m.directory_id = g.directory_id AND m.group_name = g.display_name
+         WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)",
+    )
+    .bind(directory)
+    .bind(users)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// Each user's value of the extension attribute `attr` of schema `urn`, as stored.
+pub async fn attribute_values(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+    urn: &str,
+    attr: &str,
+) -> Result<Vec<(Uuid, serde_json::Value)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, resource->$3->$4 AS value FROM scim_users
+         WHERE directory_id = $1 AND id = ANY($2) AND resource->$3->$4 IS NOT NULL",
+    )
+    .bind(directory)
+    .bind(users)
+    .bind(urn)
+    .bind(attr)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let sqlx::types::Json(v): sqlx::types::Json<serde_json::Value> = r.try_get("value")?;
+            Ok((r.try_get("id")?, v))
+        })
+        .collect()
+}
+
+/// The teams with these names, created where missing (attribute mapping).
+pub async fn ensure(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    names: &[String],
+) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = names.iter().map(|_| Uuid::now_v7()).collect();
+    sqlx::query(
+        "INSERT INTO teams (id, directory_id, name)
+         SELECT id, $2, name FROM unnest($1::uuid[], $3::text[]) AS t(id, name)
+         ORDER BY name
+         ON CONFLICT (directory_id, name) DO NOTHING",
+    )
+    .bind(ids)
+    .bind(directory)
+    .bind(names)
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query("SELECT name, id FROM teams WHERE directory_id = $1 AND name = ANY($2)")
+        .bind(directory)
+        .bind(names)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Every team membership of these members.
+pub async fn memberships(
+    conn: &mut PgConnection,
+    members: &[Uuid],
+) -> Result<Vec<Membership>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT team_id, member_id, source, via, suspended FROM team_members WHERE member_id = ANY($1)",
+    )
+    .bind(members)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Membership {
+                team: r.try_get("team_id")?,
+                member: r.try_get("member_id")?,
+                source: Source::parse(r.try_get("source")?),
+                via: r.try_get("via")?,
+                suspended: r.try_get("suspended")?,
+            })
+        })
+        .collect()
+}
+
+/// Writes memberships (insert or update) and deletes others, set-based.
+pub async fn write_memberships(
+    conn: &mut PgConnection,
+    upserts: &[Membership],
+    deletes: &[(Uuid, Uuid, Source)],
+) -> Result<(), sqlx::Error> {
+    if !deletes.is_empty() {
+        let (teams, members, sources) =
+            unzip3(deletes.iter().map(|(t, m, s)| (*t, *m, s.as_str())));
+        sqlx::query(
+            "DELETE FROM team_members tm USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(team_id, member_id, source)
+             WHERE tm.team_id = d.team_id AND tm.member_id = d.member_id AND tm.source = d.source",
+        )
+        .bind(teams)
+        .bind(members)
+        .bind(sources)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !upserts.is_empty() {
+        // Arrays of arrays must be rectangular in Postgres: `via` travels as JSON.
+        let (teams, members, sources) = unzip3(
+            upserts
+                .iter()
+                .map(|m| (m.team, m.member, m.source.as_str())),
+        );
+        let via: Vec<String> = upserts
+            .iter()
+            .map(|m| serde_json::to_string(&m.via).unwrap_or_else(|_| "[]".into()))
+            .collect();
+        let suspended: Vec<bool> = upserts.iter().map(|m| m.suspended).collect();
+        sqlx::query(
+            "INSERT INTO team_members (team_id, member_id, source, via, suspended)
+             SELECT team_id, member_id, source,
+                    ARRAY(SELECT jsonb_array_elements_text(via::jsonb)), suspended
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[])
+                  AS t(team_id, member_id, source, via, suspended)
+             ON CONFLICT (team_id, member_id, source) DO UPDATE
+             SET via = EXCLUDED.via, suspended = EXCLUDED.suspended",
+        )
+        .bind(teams)
+        .bind(members)
+        .bind(sources)
+        .bind(via)
+        .bind(suspended)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn unzip3<'a>(
+    items: impl Iterator<Item = (Uuid, Uuid, &'a str)>,
+) -> (Vec<Uuid>, Vec<Uuid>, Vec<&'a str>) {
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for (x, y, z) in items {
+        a.push(x);
+        b.push(y);
+        c.push(z);
+    }
+    (a, b, c)
+}
+
+/// Raises each team's version by its count of changes, in team order; returns each
+/// team's name and new version.
+pub async fn bump_versions(
+    conn: &mut PgConnection,
+    counts: &[(Uuid, i64)],
+) -> Result<HashMap<Uuid, (String, i64)>, sqlx::Error> {
+    let (teams, ns): (Vec<Uuid>, Vec<i64>) = counts.iter().copied().unzip();
+    let rows = sqlx::query(
+        "UPDATE teams t SET version = t.version + c.n
+         FROM (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS c(id, n) ORDER BY id) c
+         WHERE t.id = c.id
+         RETURNING t.id, t.name, t.version",
+    )
+    .bind(teams)
+    .bind(ns)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                (r.try_get("name")?, r.try_get("version")?),
+            ))
+        })
+        .collect()
+}
+
+/// Users in any of the directory's groups with one of these exact names.
+pub async fn users_in_groups_named(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    names: &[String],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT gm.user_id FROM scim_group_members gm
+         JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+         WHERE g.directory_id = $1 AND g.display_name = ANY($2)",
+    )
+    .bind(directory)
+    .bind(names)
+    .fetch_all(db)
+    .await
+}
+
+/// Users with a provisioned membership in any team of the directory, or in `team`.
+pub async fn provisioned_users(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    team: Option<Uuid>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT m.scim_user_id FROM team_members tm
+         JOIN members m ON m.id = tm.member_id
+         JOIN teams t ON t.id = tm.team_id
+         WHERE t.directory_id = $1 AND ($2::uuid IS NULL OR t.id = $2)
+           AND tm.source = 'provisioned' AND m.scim_user_id IS NOT NULL",
+    )
+    .bind(directory)
+    .bind(team)
+    .fetch_all(db)
+    .await
+}
+
+/// A team member as administration shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TeamMember {
+    pub member_id: Uuid,
+    pub scim_user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub member_status: String,
+    pub source: &'static str,
+    pub via: Vec<String>,
+    pub suspended: bool,
+}
+
+pub async fn team_members(
+    db: impl PgExecutor<'_>,
+    team: Uuid,
+) -> Result<Vec<TeamMember>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status, tm.source, tm.via, tm.suspended
+         FROM team_members tm JOIN members m ON m.id = tm.member_id
+         WHERE tm.team_id = $1 ORDER BY m.email, tm.source",
+    )
+    .bind(team)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TeamMember {
+                member_id: r.try_get("id")?,
+                scim_user_id: r.try_get("scim_user_id")?,
+                email: r.try_get("email")?,
+                display_name: r.try_get("display_name")?,
+                member_status: r.try_get("status")?,
+                source: Source::parse(r.try_get("source")?).as_str(),
+                via: r.try_get("via")?,
+                suspended: r.try_get("suspended")?,
+            })
+        })
+        .collect()
+}
+
+/// The directory's member with this email (case-insensitively), created as a member
+/// made by hand if there is none. Returns its id and status.
+pub async fn member_by_email(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    email: &str,
+) -> Result<(Uuid, String), sqlx::Error> {
+    let found = sqlx::query(
+        "SELECT id, status FROM members WHERE directory_id = $1 AND lower(email) = lower($2)
+         ORDER BY (status = 'active') DESC, id LIMIT 1",
+    )
+    .bind(directory)
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = found {
+        return Ok((row.try_get("id")?, row.try_get("status")?));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO members (id, directory_id, email, status, scim_version) VALUES ($1, $2, $3, 'active', 0)",
+    )
+    .bind(id)
+    .bind(directory)
+    .bind(email)
+    .execute(conn)
+    .await?;
+    Ok((id, "active".into()))
+}

@@ -1,0 +1,239 @@
+//! The Group resource (RFC 7643 §4.2). A group's own attributes (displayName,
+//! externalId, extension objects) are a normalized JSON object; its members are user
+//! ids kept apart, because a group can have 100,000 of them.
+
+pub mod patch;
+
+use crate::error::ScimError;
+use crate::schema::GROUP_SCHEMA;
+use crate::user::Meta;
+use serde_json::{Map, Value};
+
+/// Longest `displayName` accepted.
+pub const MAX_DISPLAY_NAME_LEN: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    attrs: Map<String, Value>,
+}
+
+/// A reference between a group and a user, as responses show it: a group's member,
+/// or one of a user's groups.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Reference {
+    pub id: uuid::Uuid,
+    /// The user's displayName (or userName), or the group's displayName.
+    pub display: String,
+}
+
+impl Group {
+    /// Validates and normalizes a client's Group representation (POST, PUT, or the
+    /// result of a PATCH), returning it with the member ids it lists, if it has a
+    /// `members` attribute. Read-only and unknown core attributes are ignored;
+    /// attributes of extension schemas are kept as sent.
+    pub fn from_request(body: Value) -> Result<(Group, Option<Vec<String>>), ScimError> {
+        let Value::Object(obj) = body else {
+            return Err(ScimError::invalid_syntax("a Group must be a JSON object"));
+        };
+        let mut attrs = Map::new();
+        let mut members = None;
+        for (key, value) in obj {
+            match key.to_ascii_lowercase().as_str() {
+                "displayname" => match value {
+                    Value::String(s) => {
+                        attrs.insert("displayName".into(), Value::String(s));
+                    }
+                    Value::Null => {}
+                    _ => return Err(ScimError::invalid_value("displayName must be a string")),
+                },
+                "externalid" => match value {
+                    Value::String(s) if !s.is_empty() => {
+                        attrs.insert("externalId".into(), Value::String(s));
+                    }
+                    Value::String(_) | Value::Null => {}
+                    _ => return Err(ScimError::invalid_value("externalId must be a string")),
+                },
+                "members" => members = Some(member_values(value)?),
+                k if k.starts_with("urn:") && !value.is_null() => {
+                    attrs.insert(key, value);
+                }
+                _ => {}
+            }
+        }
+        let group = Group { attrs };
+        match group.attrs.get("displayName").and_then(Value::as_str) {
+            None => return Err(ScimError::invalid_value("displayName is required")),
+            Some(n) if n.trim().is_empty() => {
+                return Err(ScimError::invalid_value("displayName must not be empty"));
+            }
+            Some(n) if n.len() > MAX_DISPLAY_NAME_LEN => {
+                return Err(ScimError::invalid_value(format!(
+                    "displayName is longer than {MAX_DISPLAY_NAME_LEN} bytes"
+                )));
+            }
+            Some(_) => {}
+        }
+        Ok((group, members))
+    }
+
+    /// A group read back from storage, which only ever holds normalized groups.
+    pub fn from_stored(attrs: Map<String, Value>) -> Group {
+        Group { attrs }
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.attrs
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.attrs.get("externalId").and_then(Value::as_str)
+    }
+
+    pub fn attrs(&self) -> &Map<String, Value> {
+        &self.attrs
+    }
+
+    /// The SCIM representation with `schemas`, `id`, `meta` and, when given, `members`
+    /// (each with a `$ref` under `users_url`).
+    pub fn to_resource(
+        &self,
+        id: &str,
+        meta: &Meta,
+        members: Option<(&[Reference], &str)>,
+    ) -> Value {
+        let mut out = Map::new();
+        let mut schemas = vec![Value::from(GROUP_SCHEMA)];
+        schemas.extend(
+            self.attrs
+                .keys()
+                .filter(|k| k.starts_with("urn:"))
+                .map(|k| Value::from(k.as_str())),
+        );
+        out.insert("schemas".into(), Value::Array(schemas));
+        out.insert("id".into(), id.into());
+        out.extend(self.attrs.clone());
+        if let Some((members, users_url)) = members {
+            let list = members
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "value": m.id.to_string(),
+                        "display": m.display,
+                        "type": "User",
+                        "$ref": format!("{users_url}/{}", m.id),
+                    })
+                })
+                .collect();
+            out.insert("members".into(), Value::Array(list));
+        }
+        out.insert("meta".into(), meta.to_json("Group"));
+        Value::Object(out)
+    }
+}
+
+/// The `value` of each member object: `[{"value": "id", "display": …, "type": …,
+/// "$ref": …}]`, a lone object, or `null` for none. Only users can be members.
+pub fn member_values(value: Value) -> Result<Vec<String>, ScimError> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        single @ Value::Object(_) => vec![single],
+        _ => return Err(ScimError::invalid_value("members must be a list")),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Object(obj) = item else {
+                return Err(ScimError::invalid_value("members must hold objects"));
+            };
+            let field = |name: &str| {
+                obj.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            };
+            if let Some(Value::String(t)) = field("type")
+                && t.eq_ignore_ascii_case("Group")
+            {
+                return Err(ScimError::invalid_value(
+                    "nested groups are not supported: members must be users",
+                ));
+            }
+            match field("value") {
+                Some(Value::String(v)) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+                _ => Err(ScimError::invalid_value(
+                    "each member needs a value: the user's id",
+                )),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn normalizes_names_and_keeps_extensions_and_members() {
+        let (g, members) = Group::from_request(json!({
+            "schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "DisplayName": "Eng",
+            "externalId": "",
+            "id": "ignored",
+            "members": [{"value": "u1", "display": "A"}, {"Value": "u2", "type": "User", "$ref": null}],
+            "urn:example:2.0:Group": {"cost": "1"},
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(g.attrs().clone()),
+            json!({"displayName": "Eng", "urn:example:2.0:Group": {"cost": "1"}})
+        );
+        assert_eq!(members, Some(vec!["u1".to_owned(), "u2".to_owned()]));
+        let (_, none) = Group::from_request(json!({"displayName": "x"})).unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn rejects_bad_groups() {
+        for body in [
+            json!({}),
+            json!({"displayName": " "}),
+            json!({"displayName": 3}),
+            json!({"displayName": "x", "members": "u1"}),
+            json!({"displayName": "x", "members": [{"display": "no value"}]}),
+            json!({"displayName": "x", "members": [{"value": "g", "type": "Group"}]}),
+        ] {
+            assert_eq!(
+                Group::from_request(body.clone()).unwrap_err().status(),
+                400,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn renders_members_only_when_given() {
+        let (g, _) = Group::from_request(json!({"displayName": "Eng"})).unwrap();
+        let meta = Meta {
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            location: "http://h/Groups/1".into(),
+            version: 1,
+        };
+        assert!(g.to_resource("1", &meta, None).get("members").is_none());
+        let m = Reference {
+            id: uuid::Uuid::nil(),
+            display: "Ann".into(),
+        };
+        let r = g.to_resource("1", &meta, Some((&[m], "http://h/Users")));
+        assert_eq!(
+            r["members"][0]["$ref"],
+            format!("http://h/Users/{}", uuid::Uuid::nil())
+        );
+        assert_eq!(r["meta"]["resourceType"], "Group");
+    }
+}

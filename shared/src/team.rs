@@ -1,0 +1,322 @@
+//! Team assignment, as pure functions: which teams a member belongs to through the
+//! directory's mapping, and what must change in `team_members` to get there. A
+//! membership is in effect while it is not suspended; events follow effect, so a
+//! subscriber tracking `team.member_added`/`member_removed` sees who can act in a team.
+
+use crate::db::teams::{LockedMember, Membership, Source};
+use crate::event::{Action, Event, ResourceType};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// How a directory derives teams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    /// Admins map teams to exact group names.
+    Groups,
+    /// The values of this URN-qualified extension attribute name the teams.
+    Attribute(String),
+}
+
+impl Mapping {
+    pub fn from_setting(attribute: Option<String>) -> Mapping {
+        attribute.map_or(Mapping::Groups, Mapping::Attribute)
+    }
+}
+
+/// `urn:acme:scim:schemas:2.0:User:group` → (`urn:acme:scim:schemas:2.0:User`, `group`).
+pub fn split_attribute(path: &str) -> Option<(&str, &str)> {
+    let (urn, attr) = path.rsplit_once(':')?;
+    (urn.starts_with("urn:") && urn.contains(':') && !attr.is_empty()).then_some((urn, attr))
+}
+
+/// Team names in an attribute value: a string, a list of strings, or a list of
+/// `{"value": …}` objects. Blank names are ignored.
+pub fn team_names(value: &Value) -> Vec<String> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Object(o) => o
+            .get("value")
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_owned()),
+        _ => None,
+    };
+    let names: BTreeSet<String> = match value {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        v => one(v).into_iter().collect(),
+    };
+    names.into_iter().filter(|n| !n.is_empty()).collect()
+}
+
+/// A member's target: the teams it should be in through provisioning, each with what
+/// grants it.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub member: &'a LockedMember,
+    pub teams: BTreeMap<Uuid, Vec<String>>,
+}
+
+/// A change in effect of one membership.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub team: Uuid,
+    pub member: LockedMember,
+    pub added: bool,
+    pub cause: Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub upserts: Vec<Membership>,
+    pub deletes: Vec<(Uuid, Uuid, Source)>,
+    pub changes: Vec<Change>,
+}
+
+/// What to write so the members' memberships match their targets: provisioned rows
+/// follow the target exactly; manual rows are only suspended or restored; every row of
+/// a member who is not active is suspended (and restored as it was on reactivation).
+pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -> Plan {
+    let mut plan = Plan::default();
+    for target in targets {
+        let member = target.member;
+        let suspended = member.status != "active";
+        let rows: Vec<&Membership> = current.iter().filter(|m| m.member == member.id).collect();
+        let mut after: Vec<Membership> = Vec::new();
+        for row in &rows {
+            match row.source {
+                Source::Manual => after.push(Membership {
+                    suspended,
+                    ..(*row).clone()
+                }),
+                Source::Provisioned if !target.teams.contains_key(&row.team) => {
+                    plan.deletes
+                        .push((row.team, member.id, Source::Provisioned));
+                }
+                Source::Provisioned => {}
+            }
+        }
+        for (team, via) in &target.teams {
+            after.push(Membership {
+                team: *team,
+                member: member.id,
+                source: Source::Provisioned,
+                via: via.clone(),
+                suspended,
+            });
+        }
+        for row in &after {
+            if !rows.contains(&row) {
+                plan.upserts.push(row.clone());
+            }
+        }
+        let teams: BTreeSet<Uuid> = rows
+            .iter()
+            .map(|r| r.team)
+            .chain(after.iter().map(|r| r.team))
+            .collect();
+        for team in teams {
+            let before = rows.iter().any(|r| r.team == team && !r.suspended);
+            let now = after.iter().any(|r| r.team == team && !r.suspended);
+            if before == now {
+                continue;
+            }
+            let granted = after
+                .iter()
+                .chain(rows.iter().copied())
+                .find(|r| r.team == team);
+            let reason = match (now, member.status.as_str(), granted.map(|r| r.source)) {
+                (true, _, _) if rows.iter().any(|r| r.team == team) => "user_reactivated",
+                (true, _, Some(Source::Manual)) => "manual",
+                (true, _, _) if matches!(mapping, Mapping::Groups) => "mapped_group",
+                (true, _, _) => "mapped_attribute",
+                (false, "deactivated", _) => "user_deactivated",
+                (false, "removed", _) => "user_deleted",
+                (false, _, _) => "unmapped",
+            };
+            plan.changes.push(Change {
+                team,
+                member: member.clone(),
+                added: now,
+                cause: cause(mapping, reason, granted),
+            });
+        }
+    }
+    plan
+}
+
+/// Why a membership came into or went out of effect, and through what.
+fn cause(mapping: &Mapping, reason: &str, row: Option<&Membership>) -> Value {
+    let via = row.map(|r| r.via.clone()).unwrap_or_default();
+    match (mapping, row.map(|r| r.source)) {
+        (_, Some(Source::Manual)) => json!({"reason": reason, "source": "manual"}),
+        (Mapping::Groups, _) => json!({"reason": reason, "source": "provisioned", "groups": via}),
+        (Mapping::Attribute(attr), _) => {
+            json!({"reason": reason, "source": "provisioned", "attribute": attr, "values": via})
+        }
+    }
+}
+
+/// `team.member_added` / `team.member_removed`.
+pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &Change) -> Event {
+    let member = &change.member;
+    Event::new(
+        directory,
+        ResourceType::Team,
+        team.0,
+        if change.added {
+            Action::MemberAdded
+        } else {
+            Action::MemberRemoved
+        },
+        version,
+        json!({
+            "id": team.0,
+            "name": team.1,
+            "member": {"id": member.id, "scim_user_id": member.scim_user_id, "email": member.email},
+        }),
+        None,
+    )
+    .with_cause(change.cause.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(status: &str) -> LockedMember {
+        LockedMember {
+            id: Uuid::from_u128(1),
+            scim_user_id: Uuid::from_u128(2),
+            status: status.into(),
+            email: Some("a@x.com".into()),
+        }
+    }
+
+    fn team(n: u128) -> Uuid {
+        Uuid::from_u128(100 + n)
+    }
+
+    fn row(t: u128, source: Source, via: &[&str], suspended: bool) -> Membership {
+        Membership {
+            team: team(t),
+            member: Uuid::from_u128(1),
+            source,
+            via: via.iter().map(|s| s.to_string()).collect(),
+            suspended,
+        }
+    }
+
+    fn target<'a>(m: &'a LockedMember, teams: &[(u128, &[&str])]) -> Target<'a> {
+        Target {
+            member: m,
+            teams: teams
+                .iter()
+                .map(|(t, via)| (team(*t), via.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn joining_a_mapped_group_adds_with_the_group_as_cause() {
+        let m = member("active");
+        let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["Eng"])])], &[]);
+        assert_eq!(
+            p.upserts,
+            vec![row(1, Source::Provisioned, &["Eng"], false)]
+        );
+        assert_eq!(p.changes.len(), 1);
+        assert!(p.changes[0].added);
+        assert_eq!(
+            p.changes[0].cause,
+            json!({"reason": "mapped_group", "source": "provisioned", "groups": ["Eng"]})
+        );
+        // Applying the same target again changes nothing.
+        let again = plan(
+            &Mapping::Groups,
+            &[target(&m, &[(1, &["Eng"])])],
+            &p.upserts,
+        );
+        assert_eq!(again, Plan::default());
+    }
+
+    #[test]
+    fn leaving_one_of_two_mapped_groups_keeps_the_team_quietly() {
+        let m = member("active");
+        let current = [row(1, Source::Provisioned, &["A", "B"], false)];
+        let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["B"])])], &current);
+        assert_eq!(p.upserts, vec![row(1, Source::Provisioned, &["B"], false)]);
+        assert!(p.changes.is_empty() && p.deletes.is_empty());
+    }
+
+    #[test]
+    fn provisioning_never_removes_a_manual_membership() {
+        let m = member("active");
+        let current = [
+            row(1, Source::Manual, &[], false),
+            row(1, Source::Provisioned, &["A"], false),
+        ];
+        let p = plan(&Mapping::Groups, &[target(&m, &[])], &current);
+        assert_eq!(p.deletes, vec![(team(1), m.id, Source::Provisioned)]);
+        assert!(p.upserts.is_empty());
+        assert!(
+            p.changes.is_empty(),
+            "still a member through the manual row"
+        );
+        let p = plan(&Mapping::Groups, &[target(&m, &[])], &current[1..]);
+        assert_eq!(p.changes[0].cause["reason"], "unmapped");
+        assert!(!p.changes[0].added);
+    }
+
+    #[test]
+    fn deactivation_suspends_everything_and_reactivation_restores_it() {
+        let active = [
+            row(1, Source::Manual, &[], false),
+            row(2, Source::Provisioned, &["G"], false),
+        ];
+        let off = member("deactivated");
+        let p = plan(&Mapping::Groups, &[target(&off, &[(2, &["G"])])], &active);
+        assert!(p.deletes.is_empty());
+        assert_eq!(
+            p.upserts,
+            vec![
+                row(1, Source::Manual, &[], true),
+                row(2, Source::Provisioned, &["G"], true)
+            ]
+        );
+        assert_eq!(p.changes.len(), 2);
+        assert!(
+            p.changes
+                .iter()
+                .all(|c| !c.added && c.cause["reason"] == "user_deactivated")
+        );
+        let on = member("active");
+        let back = plan(&Mapping::Groups, &[target(&on, &[(2, &["G"])])], &p.upserts);
+        assert_eq!(back.upserts, active.to_vec());
+        let reasons: Vec<&Value> = back.changes.iter().map(|c| &c.cause["reason"]).collect();
+        assert_eq!(reasons, [&json!("user_reactivated"); 2]);
+    }
+
+    #[test]
+    fn attribute_mapping_names_the_attribute() {
+        let m = member("active");
+        let mapping = Mapping::Attribute("urn:acme:2.0:User:group".into());
+        let p = plan(&mapping, &[target(&m, &[(1, &["Sales"])])], &[]);
+        assert_eq!(p.changes[0].cause["attribute"], "urn:acme:2.0:User:group");
+        assert_eq!(p.changes[0].cause["values"], json!(["Sales"]));
+    }
+
+    #[test]
+    fn attribute_values_and_paths() {
+        assert_eq!(team_names(&json!("Sales")), ["Sales"]);
+        assert_eq!(
+            team_names(&json!(["B", "A", " ", {"value": "C"}, 3])),
+            ["A", "B", "C"]
+        );
+        assert!(team_names(&json!(null)).is_empty());
+        assert_eq!(
+            split_attribute("urn:acme:scim:schemas:2.0:User:group"),
+            Some(("urn:acme:scim:schemas:2.0:User", "group"))
+        );
+        assert_eq!(split_attribute("group"), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! Team reconciliation: recompute the teams of some users from the directory's current
+//! state (group memberships or the mapped attribute) and write the difference with its
+//! events. The members are locked first, so whichever reconciliation runs last read
+//! the newest state: duplicates and stale events change nothing.
+
+use scim_shared::db::{outbox, teams};
+use scim_shared::team::{self, Mapping, Target};
+use sqlx::{PgConnection, PgPool};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Users recomputed per transaction: bounds lock time and statement size when a
+/// mapping change touches a whole directory.
+const CHUNK: usize = 1000;
+
+/// Brings the team memberships of these users of `directory` up to date. Returns the
+/// number of memberships that came into or went out of effect.
+pub async fn reconcile(
+    pool: &PgPool,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<usize, sqlx::Error> {
+    let mut changed = 0;
+    for chunk in users.chunks(CHUNK) {
+        let mut tx = pool.begin().await?;
+        changed += reconcile_chunk(&mut tx, directory, chunk).await?;
+        tx.commit().await?;
+    }
+    Ok(changed)
+}
+
+async fn reconcile_chunk(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<usize, sqlx::Error> {
+    let locked = teams::lock_members(conn, directory, users).await?;
+    if locked.is_empty() {
+        return Ok(0);
+    }
+    let mapping = Mapping::from_setting(teams::team_attribute(&mut *conn, directory).await?);
+    let user_ids: Vec<Uuid> = locked.iter().map(|m| m.scim_user_id).collect();
+    let mut desired = desired_teams(conn, directory, &mapping, &user_ids).await?;
+    let targets: Vec<Target<'_>> = locked
+        .iter()
+        .map(|member| Target {
+            member,
+            // A deleted user keeps no provisioned team.
+            teams: match member.status.as_str() {
+                "removed" => BTreeMap::new(),
+                _ => desired.remove(&member.scim_user_id).unwrap_or_default(),
+            },
+        })
+        .collect();
+    let member_ids: Vec<Uuid> = locked.iter().map(|m| m.id).collect();
+    let current = teams::memberships(conn, &member_ids).await?;
+    let plan = team::plan(&mapping, &targets, &current);
+    teams::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
+    if plan.changes.is_empty() {
+        return Ok(0);
+    }
+    let mut counts: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for c in &plan.changes {
+        *counts.entry(c.team).or_default() += 1;
+    }
+    let counts: Vec<(Uuid, i64)> = counts.into_iter().collect();
+    let versions = teams::bump_versions(conn, &counts).await?;
+    // Each change takes the next of the versions its team was raised by.
+    let mut next: HashMap<Uuid, i64> = counts
+        .iter()
+        .filter_map(|(t, n)| versions.get(t).map(|(_, last)| (*t, last - n + 1)))
+        .collect();
+    let events: Vec<_> = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let (name, _) = versions.get(&c.team)?;
+            let version = next.get_mut(&c.team)?;
+            let event = team::member_event(directory, (c.team, name), *version, c);
+            *version += 1;
+            Some(event)
+        })
+        .collect();
+    outbox::insert(&mut *conn, &events).await?;
+    Ok(plan.changes.len())
+}
+
+/// Each user's target teams with what grants them, under the directory's mapping.
+async fn desired_teams(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    mapping: &Mapping,
+    users: &[Uuid],
+) -> Result<HashMap<Uuid, BTreeMap<Uuid, Vec<String>>>, sqlx::Error> {
+    let mut desired: HashMap<Uuid, BTreeMap<Uuid, Vec<String>>> = HashMap::new();
+    match mapping {
+        Mapping::Groups => {
+            for (user, team, group) in teams::mapped_groups(conn, directory, users).await? {
+                desired
+                    .entry(user)
+                    .or_default()
+                    .entry(team)
+                    .or_default()
+                    .push(group);
+            }
+            for via in desired.values_mut().flat_map(|t| t.values_mut()) {
+                via.sort();
+            }
+        }
+        Mapping::Attribute(path) => {
+            let Some((urn, attr)) = team::split_attribute(path) else {
+                return Ok(desired);
+            };
+            let values = teams::attribute_values(conn, directory, users, urn, attr).await?;
+            let per_user: Vec<(Uuid, Vec<String>)> = values
+                .iter()
+                .map(|(user, v)| (*user, team::team_names(v)))
+                .collect();
+            let mut names: Vec<String> = per_user.iter().flat_map(|(_, n)| n.clone()).collect();
+            names.sort();
+            names.dedup();
+            let ids = teams::ensure(conn, directory, &names).await?;
+            for (user, names) in per_user {
+                for name in names {
+                    if let Some(team) = ids.get(&name) {
+                        desired.entry(user).or_default().insert(*team, vec![name]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(desired)
+}
