@@ -186,7 +186,7 @@ mod tests {
     fn member(status: &str) -> LockedMember {
         LockedMember {
             id: Uuid::from_u128(1),
-            scim_user_id: Uuid::from_u128(2),
+            scim_user_id: Some(Uuid::from_u128(2)),
             status: status.into(),
             email: Some("a@x.com".into()),
         }

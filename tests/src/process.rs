@@ -107,3 +107,18 @@ impl Drop for Service {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `scimctl` with `args` against the database: its standard output, or its
+/// standard error if it failed.
+pub fn scimctl(database_url: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(binary("scimctl"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .expect("running scimctl");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}

@@ -39,7 +39,7 @@ async fn reconcile_chunk(
         return Ok(0);
     }
     let mapping = Mapping::from_setting(teams::team_attribute(&mut *conn, directory).await?);
-    let user_ids: Vec<Uuid> = locked.iter().map(|m| m.scim_user_id).collect();
+    let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
     let mut desired = desired_teams(conn, directory, &mapping, &user_ids).await?;
     let targets: Vec<Target<'_>> = locked
         .iter()
@@ -48,7 +48,10 @@ async fn reconcile_chunk(
             // A deleted user keeps no provisioned team.
             teams: match member.status.as_str() {
                 "removed" => BTreeMap::new(),
-                _ => desired.remove(&member.scim_user_id).unwrap_or_default(),
+                _ => member
+                    .scim_user_id
+                    .and_then(|u| desired.remove(&u))
+                    .unwrap_or_default(),
             },
         })
         .collect();

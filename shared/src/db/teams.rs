@@ -53,7 +53,8 @@ pub struct Membership {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedMember {
     pub id: Uuid,
-    pub scim_user_id: Uuid,
+    /// `None` for members made by hand in the product.
+    pub scim_user_id: Option<Uuid>,
     /// `active`, `deactivated` or `removed`.
     pub status: String,
     pub email: Option<String>,
@@ -475,22 +476,27 @@ pub async fn team_members(
 }
 
 /// The directory's member with this email (case-insensitively), created as a member
-/// made by hand if there is none. Returns its id and status.
+/// made by hand if there is none.
 pub async fn member_by_email(
     conn: &mut PgConnection,
     directory: Uuid,
     email: &str,
-) -> Result<(Uuid, String), sqlx::Error> {
+) -> Result<LockedMember, sqlx::Error> {
     let found = sqlx::query(
-        "SELECT id, status FROM members WHERE directory_id = $1 AND lower(email) = lower($2)
-         ORDER BY (status = 'active') DESC, id LIMIT 1",
+        "SELECT id, scim_user_id, status, email FROM members WHERE directory_id = $1 AND lower(email) = lower($2)
+         ORDER BY (status = 'active') DESC, id LIMIT 1 FOR UPDATE",
     )
     .bind(directory)
     .bind(email)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = found {
-        return Ok((row.try_get("id")?, row.try_get("status")?));
+        return Ok(LockedMember {
+            id: row.try_get("id")?,
+            scim_user_id: row.try_get("scim_user_id")?,
+            status: row.try_get("status")?,
+            email: row.try_get("email")?,
+        });
     }
     let id = Uuid::now_v7();
     sqlx::query(
@@ -501,5 +507,10 @@ pub async fn member_by_email(
     .bind(email)
     .execute(conn)
     .await?;
-    Ok((id, "active".into()))
+    Ok(LockedMember {
+        id,
+        scim_user_id: None,
+        status: "active".into(),
+        email: Some(email.to_owned()),
+    })
 }

@@ -1,0 +1,374 @@
+//! End to end: groups pushed through the real ingress become team memberships applied
+//! by the real worker, through mappings set with the real `scimctl`.
+
+use reqwest::{Method, StatusCode};
+use scim_tests::client::{Scim, okta_user};
+use scim_tests::process::{Service, scimctl};
+use scim_tests::{NatsServer, TestDb, eventually};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+struct System {
+    db: TestDb,
+    nats: NatsServer,
+    // Held for their lifetimes: dropping them stops the processes.
+    _ingress: Service,
+    _worker: Service,
+    dir: Uuid,
+    scim: Scim,
+}
+
+async fn start() -> System {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let worker = Service::worker(&db.url, &nats.url, &[]);
+    let (dir, token) = db.directory("acme").await;
+    let scim = Scim::new(format!("{}/scim/v2/{dir}", ingress.base_url()), token);
+    System {
+        db,
+        nats,
+        _ingress: ingress,
+        _worker: worker,
+        dir,
+        scim,
+    }
+}
+
+impl System {
+    /// Runs scimctl with `DIR` standing for the directory's id.
+    fn try_ctl(&self, args: &[&str]) -> Result<String, String> {
+        let dir = self.dir.to_string();
+        let mut all: Vec<&str> = args.to_vec();
+        if let Some(pos) = all.iter().position(|a| *a == "DIR") {
+            all[pos] = &dir;
+        }
+        scimctl(&self.db.url, &all)
+    }
+
+    fn ctl(&self, args: &[&str]) -> String {
+        self.try_ctl(args)
+            .unwrap_or_else(|e| panic!("scimctl {args:?} failed: {e}"))
+    }
+
+    fn map(&self, team: &str, groups: &[&str]) {
+        self.ctl(&["team", "create", "--directory", "DIR", "--team", team]);
+        let mut args = vec!["team", "map", "--directory", "DIR", "--team", team];
+        for g in groups {
+            args.extend(["--group", g]);
+        }
+        self.ctl(&args);
+    }
+
+    /// The team's members in effect (not suspended), as (email, source) pairs, read
+    /// through `scimctl team members --json`; none while the team does not exist.
+    fn members(&self, team: &str) -> BTreeSet<(String, String)> {
+        let args = [
+            "team",
+            "members",
+            "--directory",
+            "DIR",
+            "--team",
+            team,
+            "--json",
+        ];
+        let out = match self.try_ctl(&args) {
+            Ok(out) => out,
+            Err(e) if e.contains("no team") => return BTreeSet::new(),
+            Err(e) => panic!("scimctl team members failed: {e}"),
+        };
+        let rows: Vec<Value> = serde_json::from_str(&out).expect("scimctl JSON");
+        rows.iter()
+            .filter(|r| r["suspended"] == false)
+            .map(|r| {
+                (
+                    r["email"].as_str().unwrap_or_default().to_owned(),
+                    r["source"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    async fn team_becomes(&self, team: &str, want: &BTreeSet<(String, String)>) {
+        eventually(
+            Duration::from_secs(30),
+            &format!("team {team} membership"),
+            || async { (self.members(team) == *want).then_some(()) },
+        )
+        .await;
+    }
+
+    async fn users(&self, prefix: &str, n: usize) -> Vec<(String, String)> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let email = format!("{prefix}{i}@x.com");
+            let r = self
+                .scim
+                .create_user(&okta_user(&email, "U", &i.to_string()))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            out.push((r.body["id"].as_str().unwrap().to_owned(), email));
+        }
+        out
+    }
+
+    async fn group(&self, name: &str, members: &[(String, String)]) -> String {
+        let r = self
+            .scim
+            .create_group(&json!({"displayName": name, "members": refs(members)}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn patch(&self, group: &str, ops: Value) {
+        let r = self.scim.patch_group(group, ops).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    }
+}
+
+fn refs(users: &[(String, String)]) -> Value {
+    users
+        .iter()
+        .map(|(id, email)| json!({"value": id, "display": email}))
+        .collect()
+}
+
+fn provisioned(users: &[(String, String)]) -> BTreeSet<(String, String)> {
+    users
+        .iter()
+        .map(|(_, e)| (e.clone(), "provisioned".to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn okta_group_push_fills_the_mapped_team() {
+    let sys = start().await;
+    sys.map("Engineering", &["Engineering", "Platform"]);
+    let users = sys.users("eng", 300).await;
+    let gid = sys.group("Engineering", &[]).await;
+    for chunk in users.chunks(256) {
+        sys.patch(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": refs(chunk)}]),
+        )
+        .await;
+    }
+    sys.team_becomes("Engineering", &provisioned(&users)).await;
+
+    // Removed from the group: leaves the team.
+    let path = format!("members[value eq \"{}\"]", users[0].0);
+    sys.patch(&gid, json!([{"op": "remove", "path": path}]))
+        .await;
+    sys.team_becomes("Engineering", &provisioned(&users[1..]))
+        .await;
+
+    // In two mapped groups, removed from one: stays.
+    let platform = sys.group("Platform", &users[1..3]).await;
+    let path = format!("members[value eq \"{}\"]", users[1].0);
+    sys.patch(&gid, json!([{"op": "remove", "path": path}]))
+        .await;
+    // A rename away from a mapped name: only Platform's members remain.
+    sys.patch(
+        &gid,
+        json!([{"op": "replace", "value": {"id": gid, "displayName": "Engineering (old)"}}]),
+    )
+    .await;
+    sys.team_becomes("Engineering", &provisioned(&users[1..3]))
+        .await;
+    // Deleting the other group empties the team.
+    let r = sys
+        .scim
+        .send(Method::DELETE, &format!("/Groups/{platform}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    sys.team_becomes("Engineering", &BTreeSet::new()).await;
+
+    // Every change in effect was announced, with its cause.
+    let team_events = team_events(&sys).await;
+    let added = team_events
+        .iter()
+        .filter(|e| e["type"] == "team.member_added")
+        .count();
+    let removed = team_events
+        .iter()
+        .filter(|e| e["type"] == "team.member_removed")
+        .count();
+    assert_eq!((added, removed), (300, 300));
+    let first = &team_events[0];
+    assert_eq!(
+        first["cause"],
+        json!({"reason": "mapped_group", "source": "provisioned", "groups": ["Engineering"]})
+    );
+    assert_eq!(first["resource"]["name"], "Engineering");
+    let versions: BTreeSet<i64> = team_events
+        .iter()
+        .map(|e| e["resource_version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 600, "each change has its own team version");
+}
+
+/// Every team membership event, read from the stream once the outbox is empty.
+async fn team_events(sys: &System) -> Vec<Value> {
+    eventually(Duration::from_secs(30), "an empty outbox", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&sys.db.pool)
+            .await
+            .unwrap();
+        (n == 0).then_some(())
+    })
+    .await;
+    let total = scim_tests::stream_len(&sys.nats.url, scim_shared::event::STREAM).await;
+    scim_tests::read_stream(&sys.nats.url, scim_shared::event::STREAM, total)
+        .await
+        .into_iter()
+        .map(|r| r.payload)
+        .filter(|p| {
+            p["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("team.member_"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deactivation_suspends_and_reactivation_restores_while_manual_members_stay() {
+    let sys = start().await;
+    sys.map("Sales", &["Sales"]);
+    sys.ctl(&["team", "create", "--directory", "DIR", "--team", "Leads"]);
+    let users = sys.users("s", 3).await;
+    let gid = sys.group("Sales", &users).await;
+    // Once the worker has made the members, users[0] is also put in Sales by hand, and
+    // in Leads only by hand.
+    sys.team_becomes("Sales", &provisioned(&users)).await;
+    for team in ["Sales", "Leads"] {
+        sys.ctl(&[
+            "team",
+            "add-member",
+            "--directory",
+            "DIR",
+            "--team",
+            team,
+            "--email",
+            &users[0].1,
+        ]);
+    }
+    let manual = |email: &str| (email.to_owned(), "manual".to_owned());
+    let mut sales = provisioned(&users);
+    sales.insert(manual(&users[0].1));
+    sys.team_becomes("Sales", &sales).await;
+    sys.team_becomes("Leads", &[manual(&users[0].1)].into())
+        .await;
+
+    let r = sys
+        .scim
+        .patch_user(
+            &users[0].0,
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    sys.team_becomes("Sales", &provisioned(&users[1..])).await;
+    sys.team_becomes("Leads", &BTreeSet::new()).await;
+    let r = sys
+        .scim
+        .patch_user(
+            &users[0].0,
+            json!([{"op": "replace", "value": {"active": true}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    sys.team_becomes("Sales", &sales).await;
+    sys.team_becomes("Leads", &[manual(&users[0].1)].into())
+        .await;
+
+    // Provisioning removes only what it added: the manual rows survive group removal,
+    // a mapping change and the group's deletion.
+    let path = format!("members[value eq \"{}\"]", users[0].0);
+    sys.patch(&gid, json!([{"op": "remove", "path": path}]))
+        .await;
+    let mut without = provisioned(&users[1..]);
+    without.insert(manual(&users[0].1));
+    sys.team_becomes("Sales", &without).await;
+    sys.map("Sales", &[]);
+    sys.team_becomes("Sales", &[manual(&users[0].1)].into())
+        .await;
+    let r = sys
+        .scim
+        .send(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    sys.team_becomes("Leads", &[manual(&users[0].1)].into())
+        .await;
+    assert_eq!(sys.members("Sales"), [manual(&users[0].1)].into());
+}
+
+#[tokio::test]
+async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over() {
+    let sys = start().await;
+    let users = sys.users("m", 4).await;
+    sys.group("Support", &users[..3]).await;
+    sys.ctl(&["team", "create", "--directory", "DIR", "--team", "Support"]);
+    // Wait for the worker to have seen the users, then map: existing members join.
+    sys.team_becomes("Support", &BTreeSet::new()).await;
+    sys.map("Support", &["Support"]);
+    sys.team_becomes("Support", &provisioned(&users[..3])).await;
+
+    // Entra's removal of a listed member.
+    let gid = sys
+        .scim
+        .send(
+            Method::GET,
+            "/Groups?filter=displayName%20eq%20%22Support%22",
+            None,
+        )
+        .await
+        .body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sys.patch(
+        &gid,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": users[2].0}]}]),
+    )
+    .await;
+    sys.team_becomes("Support", &provisioned(&users[..2])).await;
+
+    // Attribute mapping: the IdP's value names the team, created on first use; group
+    // mappings stop counting.
+    const EXT: &str = "urn:acme:scim:schemas:2.0:User";
+    let r = sys
+        .scim
+        .patch_user(
+            &users[3].0,
+            json!([{"op": "add", "path": format!("{EXT}:group"), "value": "Field Ops"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--attribute",
+        &format!("{EXT}:group"),
+    ]);
+    sys.team_becomes("Field Ops", &provisioned(&users[3..]))
+        .await;
+    sys.team_becomes("Support", &BTreeSet::new()).await;
+    let r = sys
+        .scim
+        .patch_user(
+            &users[3].0,
+            json!([{"op": "replace", "path": format!("{EXT}:group"), "value": "Support"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    sys.team_becomes("Support", &provisioned(&users[3..])).await;
+    sys.team_becomes("Field Ops", &BTreeSet::new()).await;
+    // Back to groups.
+    sys.ctl(&["directory", "team-mapping", "--directory", "DIR"]);
+    sys.team_becomes("Support", &provisioned(&users[..2])).await;
+}
