@@ -13,7 +13,7 @@ use scim_shared::db::outbox;
 use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous_values};
 use scim_shared::filter::sql::{GROUPS, compile_filter};
 use scim_shared::group::patch::{self as group_patch, MemberDelta};
-use scim_shared::group::{Group, Reference};
+use scim_shared::group::{Group, Members, Reference};
 use scim_shared::patch;
 use scim_shared::projection::Projection;
 use scim_shared::schema::GROUP;
@@ -52,18 +52,25 @@ fn meta(state: &AppState, directory: Uuid, stored: &StoredGroup) -> Meta {
     }
 }
 
-/// The group's representation, with `members` when they are given.
+/// The group's representation, with `members` when they are given (with their
+/// `display` when the projection asks for it).
 fn representation(
     state: &AppState,
     directory: Uuid,
     stored: &StoredGroup,
     members: Option<&[Reference]>,
+    projection: &Projection,
 ) -> Value {
     let users_url = format!("{}/Users", state.base_url(directory));
+    let members = members.map(|list| Members {
+        list,
+        users_url: &users_url,
+        display: projection.requests("members", "display"),
+    });
     stored.group.to_resource(
         &stored.id.to_string(),
         &meta(state, directory, stored),
-        members.map(|m| (m, users_url.as_str())),
+        members.as_ref(),
     )
 }
 
@@ -101,7 +108,7 @@ fn respond(
     members: Option<&[Reference]>,
     projection: &Projection,
 ) -> Response {
-    let mut resource = representation(state, directory, stored, members);
+    let mut resource = representation(state, directory, stored, members, projection);
     projection.apply(&mut resource);
     scim(
         status,
@@ -222,7 +229,7 @@ fn group_event(state: &AppState, directory: Uuid, stored: &StoredGroup, action: 
         stored.id,
         action,
         stored.version,
-        representation(state, directory, stored, None),
+        representation(state, directory, stored, None, &Projection::All),
         None,
     )
 }
@@ -372,7 +379,8 @@ pub async fn page(
             let list = members
                 .as_mut()
                 .map(|m| m.remove(&g.id).unwrap_or_default());
-            let mut resource = representation(state, directory, g, list.as_deref());
+            let mut resource =
+                representation(state, directory, g, list.as_deref(), &query.projection);
             query.projection.apply(&mut resource);
             resource
         })

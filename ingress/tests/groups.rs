@@ -115,7 +115,6 @@ async fn okta_group_push_sequence() {
         .find(|m| m["value"] == ids[0].as_str())
         .unwrap()
         .clone();
-    assert_eq!(first["display"], "U 0");
     assert_eq!(first["type"], "User");
     assert!(
         first["$ref"]
@@ -123,6 +122,20 @@ async fn okta_group_push_sequence() {
             .unwrap()
             .ends_with(&format!("/Users/{}", ids[0]))
     );
+    assert!(
+        first.get("display").is_none(),
+        "display is returned on request"
+    );
+    let named = get_group(&app, &gid, "?attributes=members.value,members.display").await;
+    assert!(named.get("displayName").is_none());
+    let shown = named["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["value"] == ids[0].as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(shown, json!({"value": ids[0], "display": "U 0"}));
     let bare = get_group(&app, &gid, "?excludedAttributes=members").await;
     assert!(bare.get("members").is_none());
     assert_eq!(bare["displayName"], "Engineering");

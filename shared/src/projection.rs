@@ -68,6 +68,17 @@ impl Projection {
         }
     }
 
+    /// Whether `attributes` names `name` or its sub-attribute `sub` (for attributes
+    /// returned only on request).
+    pub fn requests(&self, name: &str, sub: &str) -> bool {
+        match self {
+            Projection::Only(targets) => targets
+                .iter()
+                .any(|t| t.key == name && t.sub.as_deref().is_none_or(|s| s == sub)),
+            _ => false,
+        }
+    }
+
     /// Applies the projection to a rendered resource.
     pub fn apply(&self, resource: &mut Value) {
         let Value::Object(obj) = resource else { return };
@@ -193,16 +204,20 @@ fn copy_steps(from: &Map<String, Value>, to: &mut Map<String, Value>, steps: &[&
             }
         }
         Value::Array(items) => {
-            let picked: Vec<Value> = items
-                .iter()
-                .filter_map(Value::as_object)
-                .map(|item| {
-                    let mut dest = Map::new();
-                    copy_steps(item, &mut dest, rest);
-                    Value::Object(dest)
-                })
-                .collect();
-            to.insert((*first).to_owned(), Value::Array(picked));
+            // Several sub-attributes of one multi-valued attribute (`emails.value,
+            // emails.type`) add to the same projected elements.
+            let items: Vec<&Map<String, Value>> =
+                items.iter().filter_map(Value::as_object).collect();
+            let entry = to
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::Array(vec![Value::Object(Map::new()); items.len()]));
+            if let Value::Array(dest) = entry {
+                for (item, d) in items.iter().zip(dest.iter_mut()) {
+                    if let Value::Object(d) = d {
+                        copy_steps(item, d, rest);
+                    }
+                }
+            }
         }
         _ => {}
     }
@@ -247,6 +262,8 @@ mod tests {
                 "emails": [{"value": "a@x.com"}],
             })
         );
+        let u = project(Some("emails.value,emails.type"), None);
+        assert_eq!(u["emails"], json!([{"value": "a@x.com", "type": "work"}]));
         let u = project(Some(&format!("{ENT}:department")), None);
         assert_eq!(u[ENT], json!({"department": "R"}));
         assert_eq!(
@@ -281,5 +298,9 @@ mod tests {
         assert!(parse(None, Some("members.display")).returns("members"));
         assert!(parse(Some("members.value"), None).returns("members"));
         assert!(!parse(Some("displayName"), None).returns("members"));
+        assert!(parse(Some("members"), None).requests("members", "display"));
+        assert!(parse(Some("members.display"), None).requests("members", "display"));
+        assert!(!parse(Some("members.value"), None).requests("members", "display"));
+        assert!(!parse(None, None).requests("members", "display"));
     }
 }

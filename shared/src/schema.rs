@@ -25,6 +25,14 @@ pub enum Mutability {
     ReadWrite,
 }
 
+/// When an attribute is returned (RFC 7643 §7 `returned`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returned {
+    Default,
+    /// Only when the client asks for it with `attributes`.
+    Request,
+}
+
 #[derive(Debug)]
 pub struct Attribute {
     pub name: &'static str,
@@ -37,6 +45,8 @@ pub struct Attribute {
     pub unique: bool,
     /// For references: what they may point to (`external`, `User`, `Group`).
     pub reference_types: &'static [&'static str],
+    pub canonical_values: &'static [&'static str],
+    pub returned: Returned,
     pub sub_attributes: &'static [Attribute],
 }
 
@@ -50,6 +60,8 @@ const fn attr(name: &'static str, kind: Kind) -> Attribute {
         required: false,
         unique: false,
         reference_types: &[],
+        canonical_values: &[],
+        returned: Returned::Default,
         sub_attributes: &[],
     }
 }
@@ -192,11 +204,19 @@ pub const GROUP_ATTRIBUTES: &[Attribute] = &[
     multi("members", MEMBER_SUBS),
 ];
 
+/// Members are users (nested groups are not supported). `display` costs a join per
+/// member, so it is returned only on request.
 const MEMBER_SUBS: &[Attribute] = &[
     exact(attr("value", Kind::String)),
-    exact(reference("$ref", &["User", "Group"])),
-    read_only(attr("display", Kind::String)),
-    attr("type", Kind::String),
+    exact(reference("$ref", &["User"])),
+    Attribute {
+        returned: Returned::Request,
+        ..read_only(attr("display", Kind::String))
+    },
+    Attribute {
+        canonical_values: &["User"],
+        ..attr("type", Kind::String)
+    },
 ];
 
 /// A resource type's schemas: the core schema and the extensions this service models.
@@ -326,9 +346,15 @@ impl Attribute {
                 Mutability::ReadOnly => "readOnly",
                 Mutability::ReadWrite => "readWrite",
             },
-            "returned": "default",
+            "returned": match self.returned {
+                Returned::Default => "default",
+                Returned::Request => "request",
+            },
             "uniqueness": if self.unique { "server" } else { "none" },
         });
+        if !self.canonical_values.is_empty() {
+            a["canonicalValues"] = self.canonical_values.into();
+        }
         if self.kind == Kind::Reference {
             a["referenceTypes"] = self.reference_types.into();
         }

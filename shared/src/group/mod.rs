@@ -17,6 +17,16 @@ pub struct Group {
     attrs: Map<String, Value>,
 }
 
+/// A group's members as a response shows them.
+#[derive(Debug, Clone, Copy)]
+pub struct Members<'a> {
+    pub list: &'a [Reference],
+    /// Where member `$ref`s point: the directory's `/Users` URL.
+    pub users_url: &'a str,
+    /// Whether to show each member's `display` (returned only on request).
+    pub display: bool,
+}
+
 /// A reference between a group and a user, as responses show it: a group's member,
 /// or one of a user's groups.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -96,14 +106,8 @@ impl Group {
         &self.attrs
     }
 
-    /// The SCIM representation with `schemas`, `id`, `meta` and, when given, `members`
-    /// (each with a `$ref` under `users_url`).
-    pub fn to_resource(
-        &self,
-        id: &str,
-        meta: &Meta,
-        members: Option<(&[Reference], &str)>,
-    ) -> Value {
+    /// The SCIM representation with `schemas`, `id`, `meta` and, when given, `members`.
+    pub fn to_resource(&self, id: &str, meta: &Meta, members: Option<&Members<'_>>) -> Value {
         let mut out = Map::new();
         let mut schemas = vec![Value::from(GROUP_SCHEMA)];
         schemas.extend(
@@ -115,16 +119,20 @@ impl Group {
         out.insert("schemas".into(), Value::Array(schemas));
         out.insert("id".into(), id.into());
         out.extend(self.attrs.clone());
-        if let Some((members, users_url)) = members {
+        if let Some(members) = members {
             let list = members
+                .list
                 .iter()
                 .map(|m| {
-                    serde_json::json!({
+                    let mut member = serde_json::json!({
                         "value": m.id.to_string(),
-                        "display": m.display,
                         "type": "User",
-                        "$ref": format!("{users_url}/{}", m.id),
-                    })
+                        "$ref": format!("{}/{}", members.users_url, m.id),
+                    });
+                    if members.display {
+                        member["display"] = m.display.clone().into();
+                    }
+                    member
                 })
                 .collect();
             out.insert("members".into(), Value::Array(list));
@@ -229,11 +237,21 @@ mod tests {
             id: uuid::Uuid::nil(),
             display: "Ann".into(),
         };
-        let r = g.to_resource("1", &meta, Some((&[m], "http://h/Users")));
+        let list = [m];
+        let mut members = Members {
+            list: &list,
+            users_url: "http://h/Users",
+            display: false,
+        };
+        let r = g.to_resource("1", &meta, Some(&members));
         assert_eq!(
             r["members"][0]["$ref"],
             format!("http://h/Users/{}", uuid::Uuid::nil())
         );
+        assert!(r["members"][0].get("display").is_none());
+        members.display = true;
+        let shown = g.to_resource("1", &meta, Some(&members));
+        assert_eq!(shown["members"][0]["display"], "Ann");
         assert_eq!(r["meta"]["resourceType"], "Group");
     }
 }
