@@ -56,6 +56,8 @@ CREATE INDEX team_group_mappings_name ON team_group_mappings (directory_id, grou
 -- extension attribute) name the user's teams, created on first use, and group
 -- mappings are not used.
 ALTER TABLE directories ADD COLUMN team_attribute text;
+-- Increases with every announced change of the directory's settings (its events' version).
+ALTER TABLE directories ADD COLUMN version bigint NOT NULL DEFAULT 0;
 
 CREATE TABLE team_members (
     team_id     uuid NOT NULL REFERENCES teams (id) ON DELETE CASCADE,

@@ -2,6 +2,7 @@
 //! by the real worker, through mappings set with the real `scimctl`.
 
 use reqwest::{Method, StatusCode};
+use scim_shared::event::STREAM;
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::{Service, scimctl};
 use scim_tests::{NatsServer, TestDb, eventually};
@@ -210,8 +211,9 @@ async fn okta_group_push_fills_the_mapped_team() {
     assert_eq!(versions.len(), 600, "each change has its own team version");
 }
 
-/// Every team membership event, read from the stream once the outbox is empty.
-async fn team_events(sys: &System) -> Vec<Value> {
+/// Every event, read from the stream once the outbox is empty, each checked against
+/// the documented JSON Schema.
+async fn all_events(sys: &System) -> Vec<Value> {
     eventually(Duration::from_secs(30), "an empty outbox", || async {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
             .fetch_one(&sys.db.pool)
@@ -220,11 +222,36 @@ async fn team_events(sys: &System) -> Vec<Value> {
         (n == 0).then_some(())
     })
     .await;
-    let total = scim_tests::stream_len(&sys.nats.url, scim_shared::event::STREAM).await;
-    scim_tests::read_stream(&sys.nats.url, scim_shared::event::STREAM, total)
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/events.v1.schema.json")).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let total = scim_tests::stream_len(&sys.nats.url, STREAM).await;
+    let events: Vec<Value> = scim_tests::read_stream(&sys.nats.url, STREAM, total)
         .await
         .into_iter()
         .map(|r| r.payload)
+        .collect();
+    for event in &events {
+        let errors: Vec<String> = validator
+            .iter_errors(event)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "event {event} violates the schema: {errors:?}"
+        );
+    }
+    events
+}
+
+/// Team membership events, in publication order.
+async fn team_events(sys: &System) -> Vec<Value> {
+    all_events(sys)
+        .await
+        .into_iter()
         .filter(|p| {
             p["type"]
                 .as_str()
@@ -371,4 +398,41 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     // Back to groups.
     sys.ctl(&["directory", "team-mapping", "--directory", "DIR"]);
     sys.team_becomes("Support", &provisioned(&users[..2])).await;
+
+    let events = all_events(&sys).await;
+    let mapping: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "mapping_changed")
+        .collect();
+    let kinds: Vec<&str> = mapping
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "team.mapping_changed",
+            "directory.mapping_changed",
+            "directory.mapping_changed"
+        ]
+    );
+    assert_eq!(mapping[0]["resource"]["groups"], json!(["Support"]));
+    assert_eq!(mapping[0]["previous"], json!({"groups": []}));
+    assert_eq!(
+        mapping[2]["previous"],
+        json!({"team_attribute": format!("{EXT}:group")})
+    );
+    let versions: Vec<i64> = mapping[1..]
+        .iter()
+        .map(|e| e["resource_version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2]);
+    let field_ops = events
+        .iter()
+        .find(|e| e["type"] == "team.member_added" && e["resource"]["name"] == "Field Ops")
+        .unwrap();
+    assert_eq!(
+        field_ops["cause"],
+        json!({"reason": "mapped_attribute", "source": "provisioned", "attribute": format!("{EXT}:group"), "values": ["Field Ops"]})
+    );
 }

@@ -191,14 +191,15 @@ async fn set_team_mapping(
         );
     }
     let mut tx = pool.begin().await?;
-    let previous = teams::set_team_attribute(&mut tx, directory, attribute.as_deref()).await?;
+    let (previous, version) =
+        teams::set_team_attribute(&mut tx, directory, attribute.as_deref()).await?;
     if previous != attribute {
         let event = Event::new(
             directory,
             ResourceType::Directory,
             directory,
             Action::MappingChanged,
-            0,
+            version,
             json!({"id": directory, "team_attribute": attribute}),
             None,
         )
@@ -245,12 +246,14 @@ async fn team(pool: &PgPool, command: TeamCommand) -> anyhow::Result<()> {
             let previous =
                 teams::set_group_mapping(&mut tx, team.directory, found.id, &groups).await?;
             if previous != groups {
+                let versions = teams::bump_versions(&mut tx, &[(found.id, 1)]).await?;
+                let version = versions.get(&found.id).map_or(1, |(_, v)| *v);
                 let event = Event::new(
                     team.directory,
                     ResourceType::Team,
                     found.id,
                     Action::MappingChanged,
-                    0,
+                    version,
                     json!({"id": found.id, "name": found.name, "groups": groups}),
                     None,
                 )

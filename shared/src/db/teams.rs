@@ -164,19 +164,23 @@ pub async fn team_attribute(
 }
 
 /// Switches the directory to attribute mapping (`Some`) or group mapping (`None`);
-/// returns the previous setting.
+/// returns the previous setting and the directory's new version.
 pub async fn set_team_attribute(
     conn: &mut PgConnection,
     directory: Uuid,
     attribute: Option<&str>,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<(Option<String>, i64), sqlx::Error> {
     let previous = team_attribute(&mut *conn, directory).await?;
-    sqlx::query("UPDATE directories SET team_attribute = $2 WHERE id = $1")
-        .bind(directory)
-        .bind(attribute)
-        .execute(conn)
-        .await?;
-    Ok(previous)
+    let version = sqlx::query_scalar(
+        "UPDATE directories
+         SET version = version + (team_attribute IS DISTINCT FROM $2)::int, team_attribute = $2
+         WHERE id = $1 RETURNING version",
+    )
+    .bind(directory)
+    .bind(attribute)
+    .fetch_one(conn)
+    .await?;
+    Ok((previous, version))
 }
 
 /// Locks the members provisioned from these users, in user order (the order every
