@@ -436,3 +436,22 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
         json!({"reason": "mapped_attribute", "source": "provisioned", "attribute": format!("{EXT}:group"), "values": ["Field Ops"]})
     );
 }
+
+#[tokio::test]
+async fn members_of_an_unmapped_group_join_when_it_is_renamed_to_a_mapped_name() {
+    let sys = start().await;
+    sys.map("Design", &["Design"]);
+    let users = sys.users("d", 2).await;
+    let gid = sys.group("Design (new)", &users[..1]).await;
+    sys.patch(
+        &gid,
+        json!([{"op": "add", "path": "members", "value": refs(&users[1..])}]),
+    )
+    .await;
+    sys.patch(
+        &gid,
+        json!([{"op": "replace", "path": "displayName", "value": "Design"}]),
+    )
+    .await;
+    sys.team_becomes("Design", &provisioned(&users)).await;
+}

@@ -62,10 +62,18 @@ impl From<sqlx::Error> for HandleError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
     /// Users whose member records and teams to recompute, each with the version its
-    /// event announced (0 for events about something else, such as a group).
+    /// event announced.
     Users {
         directory: Uuid,
         users: Vec<(Uuid, i64)>,
+    },
+    /// Users who joined or left a group: only their teams can have changed. (A member
+    /// record that does not exist yet gets its teams when its user event comes.)
+    Membership {
+        directory: Uuid,
+        group: Uuid,
+        joined: bool,
+        users: Vec<Uuid>,
     },
     /// Every member of a group: a rename can change which mapping holds them.
     Group { directory: Uuid, group: Uuid },
@@ -103,14 +111,11 @@ pub fn parse(payload: &[u8]) -> Result<Work, HandleError> {
             directory,
             users: vec![(event.resource_id, event.resource_version)],
         },
-        (ResourceType::Group, Action::MembersAdded | Action::MembersRemoved) => Work::Users {
+        (ResourceType::Group, Action::MembersAdded | Action::MembersRemoved) => Work::Membership {
             directory,
-            users: event
-                .member_ids
-                .unwrap_or_default()
-                .into_iter()
-                .map(|id| (id, 0))
-                .collect(),
+            group: event.resource_id,
+            joined: event.action == Action::MembersAdded,
+            users: event.member_ids.unwrap_or_default(),
         },
         (ResourceType::Group, Action::Updated)
             if event
@@ -156,6 +161,21 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                     .entry(*directory)
                     .or_default()
                     .extend(users.iter().map(|(u, _)| *u));
+            }
+            Work::Membership {
+                directory,
+                group,
+                joined,
+                users,
+            } => {
+                // Most groups are not mapped to a team: joining one changes nothing. The
+                // check reads the current name and mappings; a later rename or mapping
+                // change has its own event that reconciles the group's members. Leaving
+                // is always reconciled: the name that mapped the user may be gone.
+                if *joined && !db_teams::joining_can_matter(pool, *directory, *group).await? {
+                    continue;
+                }
+                affected.entry(*directory).or_default().extend(users);
             }
             Work::Group { directory, group } => {
                 let members = groups::member_ids(pool, *directory, *group).await?;

@@ -225,11 +225,13 @@ pub async fn members(
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT gm.group_id, u.id, coalesce(u.resource->>'displayName', u.user_name) AS display
+        // The user's name by primary key per member (see `users::COLUMNS`).
+        "SELECT gm.group_id, gm.user_id AS id,
+                (SELECT coalesce(u.resource->>'displayName', u.user_name) FROM scim_users u
+                 WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id) AS display
          FROM scim_group_members gm
-         JOIN scim_users u ON u.directory_id = gm.directory_id AND u.id = gm.user_id
          WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
-         ORDER BY gm.group_id, u.id",
+         ORDER BY gm.group_id, gm.user_id",
     )
     .bind(directory_id)
     .bind(group_ids)

@@ -218,12 +218,19 @@ pub async fn mapped_groups(
     directory: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    // Starts from the users' memberships and looks each group up by primary key, so
+    // the cost follows the users asked about, not the directory's size, whatever the
+    // planner's statistics say.
     let rows = sqlx::query(
-        "SELECT DISTINCT gm.user_id, m.team_id, m.group_name
-         FROM scim_group_members gm
-         JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
-         JOIN team_group_mappings m ON m.directory_id = g.directory_id AND m.group_name = g.display_name
-         WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)",
+        "WITH theirs AS MATERIALIZED (
+             SELECT gm.user_id,
+                    (SELECT g.display_name FROM scim_groups g
+                     WHERE g.directory_id = gm.directory_id AND g.id = gm.group_id) AS group_name
+             FROM scim_group_members gm
+             WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)
+         )
+         SELECT DISTINCT theirs.user_id, m.team_id, m.group_name
+         FROM theirs JOIN team_group_mappings m ON m.directory_id = $1 AND m.group_name = theirs.group_name",
     )
     .bind(directory)
     .bind(users)
@@ -400,6 +407,28 @@ pub async fn bump_versions(
             ))
         })
         .collect()
+}
+
+/// Whether joining the group can change anyone's teams: the directory maps teams by
+/// group name and the group, if it still exists, has a mapped name.
+pub async fn joining_can_matter(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    group: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let can: Option<bool> = sqlx::query_scalar(
+        "SELECT d.team_attribute IS NULL AND (g.id IS NULL OR EXISTS (
+                    SELECT 1 FROM team_group_mappings m
+                    WHERE m.directory_id = d.id AND m.group_name = g.display_name))
+         FROM directories d
+         LEFT JOIN scim_groups g ON g.directory_id = d.id AND g.id = $2
+         WHERE d.id = $1",
+    )
+    .bind(directory)
+    .bind(group)
+    .fetch_optional(db)
+    .await?;
+    Ok(can.unwrap_or(false))
 }
 
 /// Users in any of the directory's groups with one of these exact names.

@@ -29,11 +29,15 @@ pub struct StoredUser {
     pub last_modified: OffsetDateTime,
 }
 
-/// The columns of a user read, its groups included (one indexed subquery, so a user
-/// read stays one round trip).
+/// The columns of a user read, its groups included, so a user read stays one round
+/// trip. Each group's name is a scalar subquery on the group's primary key: unlike a
+/// join, the planner cannot turn it into a scan of the directory's groups, whatever
+/// its statistics say.
 const COLUMNS: &str = "id, resource, version, created_at, updated_at,
-    (SELECT coalesce(json_agg(json_build_object('id', g.id, 'display', g.display_name) ORDER BY g.id), '[]')
-     FROM scim_group_members gm JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+    (SELECT coalesce(json_agg(json_build_object('id', gm.group_id, 'display',
+         (SELECT g.display_name FROM scim_groups g WHERE g.directory_id = gm.directory_id AND g.id = gm.group_id))
+         ORDER BY gm.group_id), '[]')
+     FROM scim_group_members gm
      WHERE gm.directory_id = scim_users.directory_id AND gm.user_id = scim_users.id) AS groups";
 
 impl StoredUser {

@@ -1,22 +1,35 @@
-//! `scim-bench`: drives the Okta-shaped user workload against a running system and prints
+//! `scim-bench`: drives an Okta-shaped workload against a running system and prints
 //! throughput and latency per phase, and how long after the last response the worker had
 //! applied every change.
 //!
 //!   scim-bench --ingress-url http://127.0.0.1:8080 --users 100000 --concurrency 32
+//!   scim-bench --workload groups --users 100000 --groups 1000 --memberships 100000
+//!
+//! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
+//! groups workload (Okta's group push): create users, create groups (a tenth of them
+//! mapped to teams), then add the memberships in 256-member PATCHes.
 //!
 //! It creates its own directory through DATABASE_URL (the system's database) and watches
-//! the `members` table there to time the worker.
+//! the `members` and `team_members` tables there to time the worker.
 
-use clap::Parser;
-use scim_shared::db::{self, directories};
+use clap::{Parser, ValueEnum};
+use scim_shared::db::{self, directories, teams};
 use scim_tests::client::{Scim, okta_user};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    Users,
+    Groups,
+}
+
 #[derive(Parser)]
 struct Args {
+    #[arg(long, value_enum, default_value_t = Workload::Users)]
+    workload: Workload,
     /// The ingress, as reachable from here.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     ingress_url: String,
@@ -28,6 +41,14 @@ struct Args {
     /// Requests in flight.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Groups workload: groups to create (a tenth are mapped to teams).
+    #[arg(long, default_value_t = 1_000)]
+    groups: usize,
+    /// Groups workload: memberships to add, in PATCHes of `--patch-size` members.
+    #[arg(long, default_value_t = 100_000)]
+    memberships: usize,
+    #[arg(long, default_value_t = 256)]
+    patch_size: usize,
     /// Seconds to wait for the worker after the last response.
     #[arg(long, default_value_t = 120)]
     worker_timeout: u64,
@@ -108,6 +129,140 @@ where
     p
 }
 
+fn email(i: usize) -> String {
+    format!("bench.user{i}@example.com")
+}
+
+type Ids = Arc<Vec<std::sync::OnceLock<String>>>;
+
+/// Creates user i, remembering its id.
+fn create_user(
+    s: Arc<Scim>,
+    ids: Ids,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
++ Send
++ Sync
++ 'static {
+    move |i| {
+        let (s, ids) = (s.clone(), ids.clone());
+        Box::pin(async move {
+            let r = s
+                .create_user(&okta_user(&email(i), "Bench", &format!("User{i}")))
+                .await;
+            if let Some(id) = r.body["id"].as_str() {
+                let _ = ids[i].set(id.to_owned());
+            }
+            r.status == 201
+        })
+    }
+}
+
+/// Okta's group push: groups (every tenth mapped to a team of its own), then
+/// memberships in `patch_size`-member PATCHes, PATCH k going to group k mod groups;
+/// then waits until the worker has put every member of a mapped group in its team.
+async fn groups_workload(
+    args: &Args,
+    pool: &sqlx::PgPool,
+    directory: uuid::Uuid,
+    scim: Arc<Scim>,
+    users: Vec<String>,
+) -> anyhow::Result<()> {
+    let g = args.groups.max(1);
+    let name = |k: usize| format!("bench-group-{k}");
+    let mapped = |k: usize| k.is_multiple_of(10);
+    for k in (0..g).filter(|k| mapped(*k)) {
+        let team = teams::create(pool, directory, &format!("team-{k}")).await?;
+        let mut conn = pool.acquire().await?;
+        teams::set_group_mapping(&mut conn, directory, team.id, &[name(k)]).await?;
+    }
+    let group_ids: Arc<Vec<std::sync::OnceLock<String>>> =
+        Arc::new((0..g).map(|_| std::sync::OnceLock::new()).collect());
+    let (s, gids) = (scim.clone(), group_ids.clone());
+    phase("group-create", g, args.concurrency, move |k| {
+        let (s, gids) = (s.clone(), gids.clone());
+        async move {
+            let r = s
+                .create_group(&json!({"displayName": name(k), "members": []}))
+                .await;
+            if let Some(id) = r.body["id"].as_str() {
+                let _ = gids[k].set(id.to_owned());
+            }
+            r.status == 201
+        }
+    })
+    .await;
+    let size = args.patch_size.max(1);
+    let patches = args.memberships.div_ceil(size);
+    let users = Arc::new(users);
+    let batch = {
+        let users = users.clone();
+        move |p: usize| -> Vec<String> {
+            (0..size)
+                .map(|j| users[(p * size + j) % users.len()].clone())
+                .collect()
+        }
+    };
+    // The team memberships the worker must end up with.
+    let mut expected = std::collections::HashSet::new();
+    for p in (0..patches).filter(|p| mapped(p % g)) {
+        for u in batch(p) {
+            expected.insert((p % g, u));
+        }
+    }
+    let (s, gids, batch_c) = (scim.clone(), group_ids.clone(), batch.clone());
+    phase("patch-256", patches, args.concurrency, move |p| {
+        let (s, gids) = (s.clone(), gids.clone());
+        let members: Vec<serde_json::Value> = batch_c(p)
+            .into_iter()
+            .map(|id| json!({"value": id}))
+            .collect();
+        async move {
+            let gid = gids[p % g].get().cloned().unwrap_or_default();
+            let r = s
+                .patch_group(
+                    &gid,
+                    json!([{"op": "add", "path": "members", "value": members}]),
+                )
+                .await;
+            r.status == 204
+        }
+    })
+    .await;
+    println!(
+        "memberships {} added in {patches} PATCHes of {size}; {} team memberships expected",
+        patches * size,
+        expected.len()
+    );
+    let last_response = Instant::now();
+    let deadline = last_response + Duration::from_secs(args.worker_timeout);
+    loop {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
+             WHERE t.directory_id = $1 AND NOT tm.suspended",
+        )
+        .bind(directory)
+        .fetch_one(pool)
+        .await?;
+        if done as usize >= expected.len() {
+            println!(
+                "worker      all {} team memberships applied {:.2} s after the last response",
+                expected.len(),
+                last_response.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            println!(
+                "worker      only {done} of {} team memberships applied after {} s",
+                expected.len(),
+                args.worker_timeout
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -128,13 +283,21 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let scim = Arc::new(scim);
     let n = args.users;
-    let email = |i: usize| format!("bench.user{i}@example.com");
     let ids: Arc<Vec<std::sync::OnceLock<String>>> =
         Arc::new((0..n).map(|_| std::sync::OnceLock::new()).collect());
     println!(
         "{} users, {} in flight, directory {}",
         n, args.concurrency, dir.id
     );
+    if args.workload == Workload::Groups {
+        let (s, ids_c) = (scim.clone(), ids.clone());
+        phase("create", n, args.concurrency, create_user(s, ids_c)).await;
+        let ids: Vec<String> = ids
+            .iter()
+            .map(|i| i.get().cloned().unwrap_or_default())
+            .collect();
+        return groups_workload(&args, &pool, dir.id, scim, ids).await;
+    }
 
     // Okta's lookup before a create: finds `expected` users (0 or 1).
     let lookup = |s: Arc<Scim>, expected: i64| {
@@ -148,20 +311,7 @@ async fn main() -> anyhow::Result<()> {
     };
     phase("lookup-miss", n, args.concurrency, lookup(scim.clone(), 0)).await;
     let (s, ids_c) = (scim.clone(), ids.clone());
-    phase("create", n, args.concurrency, move |i| {
-        let (s, ids) = (s.clone(), ids_c.clone());
-        async move {
-            let r = s
-                .create_user(&okta_user(&email(i), "Bench", &format!("User{i}")))
-                .await;
-            let ok = r.status == 201;
-            if let Some(id) = r.body["id"].as_str() {
-                let _ = ids[i].set(id.to_owned());
-            }
-            ok
-        }
-    })
-    .await;
+    phase("create", n, args.concurrency, create_user(s, ids_c)).await;
     phase("lookup-hit", n, args.concurrency, lookup(scim.clone(), 1)).await;
     let id = {
         let ids = ids.clone();
