@@ -117,8 +117,9 @@ fn respond(
     )
 }
 
-/// The user ids that members named, checked to be users of this directory; anything
-/// else (unknown or malformed ids) is `400 invalidValue` naming them.
+/// The user ids that members named, checked to be users of this directory and locked
+/// against deletion until the transaction ends; anything else (unknown or malformed
+/// ids) is `400 invalidValue` naming them.
 async fn known_users(
     conn: &mut PgConnection,
     directory: Uuid,
@@ -134,15 +135,16 @@ async fn known_users(
     }
     ids.sort();
     ids.dedup();
+    let known = groups::lock_users(conn, directory, &ids).await?;
+    if known.len() == ids.len() && unknown.is_empty() {
+        return Ok(known);
+    }
+    let known: std::collections::HashSet<Uuid> = known.into_iter().collect();
     unknown.extend(
-        groups::unknown_users(conn, directory, &ids)
-            .await?
-            .iter()
+        ids.iter()
+            .filter(|id| !known.contains(id))
             .map(Uuid::to_string),
     );
-    if unknown.is_empty() {
-        return Ok(ids);
-    }
     let shown: Vec<&str> = unknown
         .iter()
         .take(UNKNOWN_IDS_SHOWN)

@@ -298,7 +298,9 @@ async fn remove(
             resource,
             None,
         );
-        if users::delete(&state.pool, directory, id, last.version, &event).await? {
+        let mut tx = state.pool.begin().await?;
+        if users::delete(&mut tx, directory, id, last.version, &event).await? {
+            tx.commit().await?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }

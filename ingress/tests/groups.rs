@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
+use scim_shared::db::groups;
 use scim_tests::client::okta_user;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -423,4 +424,57 @@ async fn root_search_spans_users_and_groups() {
     assert_eq!(page, ["User", "Group"]);
     let r = search(json!({"filter": "nope eq \"x\""})).await;
     assert_eq!(r.body["scimType"], "invalidFilter");
+}
+
+/// A group change holds its users until it commits; a user deletion waits for it and
+/// then removes the membership it added (no foreign key does this for us).
+#[tokio::test]
+async fn a_user_deleted_during_a_group_change_leaves_no_dangling_member() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let ids = users(&app, 1).await;
+    let user: uuid::Uuid = ids[0].parse().unwrap();
+    let gid = s.create_group(&json!({"displayName": "Race"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group: uuid::Uuid = gid.parse().unwrap();
+    let dir: uuid::Uuid = s.base_url.rsplit('/').next().unwrap().parse().unwrap();
+
+    // What a PATCH adding the user does, held open.
+    let mut tx = app.db.pool.begin().await.unwrap();
+    assert_eq!(
+        groups::lock_users(&mut tx, dir, &[user]).await.unwrap(),
+        [user]
+    );
+    groups::add_members(&mut tx, dir, group, &[user])
+        .await
+        .unwrap();
+
+    let delete = tokio::spawn({
+        let s = s.clone();
+        let id = ids[0].clone();
+        async move { s.delete_user(&id).await.status }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !delete.is_finished(),
+        "the deletion waits for the group change"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(delete.await.unwrap(), StatusCode::NO_CONTENT);
+
+    let dangling: i64 = sqlx::query_scalar("SELECT count(*) FROM scim_group_members")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(dangling, 0);
+    // And a change that comes after the deletion finds no such user.
+    let r = s
+        .patch_group(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }

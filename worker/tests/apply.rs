@@ -66,8 +66,9 @@ async fn change(
                 json!({}),
                 None,
             );
+            let mut conn = db.pool.acquire().await.unwrap();
             assert!(
-                users::delete(&db.pool, dir, id, last.version, &event)
+                users::delete(&mut conn, dir, id, last.version, &event)
                     .await
                     .unwrap()
             );

@@ -128,7 +128,7 @@ pub async fn lock(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Deletes the group (its membership rows go with it).
+/// Deletes the group; the caller removed its members first ([`remove_members`]).
 pub async fn delete(
     conn: &mut PgConnection,
     directory_id: Uuid,
@@ -142,16 +142,16 @@ pub async fn delete(
     Ok(())
 }
 
-/// The ids among `ids` that are not users of the directory.
-pub async fn unknown_users(
+/// Locks the directory's users among `ids` against deletion until the transaction
+/// ends (what a foreign key check would do, in one statement) and returns them; the
+/// others are not users of the directory.
+pub async fn lock_users(
     conn: &mut PgConnection,
     directory_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT t.id FROM unnest($2::uuid[]) WITH ORDINALITY AS t(id, n)
-         WHERE NOT EXISTS (SELECT 1 FROM scim_users u WHERE u.directory_id = $1 AND u.id = t.id)
-         ORDER BY t.n",
+        "SELECT id FROM scim_users WHERE directory_id = $1 AND id = ANY($2) ORDER BY id FOR KEY SHARE",
     )
     .bind(directory_id)
     .bind(ids)
@@ -159,7 +159,8 @@ pub async fn unknown_users(
     .await
 }
 
-/// Adds the users in one statement; returns those that were not members already.
+/// Adds the users (locked with [`lock_users`]) in one statement; returns those that
+/// were not members already.
 pub async fn add_members(
     conn: &mut PgConnection,
     directory_id: Uuid,

@@ -11,7 +11,7 @@ use crate::user::User;
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, PgExecutor, Row};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -230,10 +230,13 @@ pub async fn update(
     Ok(written == 1)
 }
 
-/// Deletes the user if it is still at `version`, with its event. Returns false,
-/// writing nothing, if it is not.
+/// Deletes the user if it is still at `version`, with its event, and takes it out of
+/// every group. Returns false, writing nothing, if it is not at that version. Run it
+/// in a transaction: deleting the user row waits for group changes that locked it
+/// (`groups::lock_users`), and the memberships are deleted by a second statement, whose
+/// snapshot sees what those changes added.
 pub async fn delete(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     directory_id: Uuid,
     id: Uuid,
     version: i64,
@@ -249,8 +252,20 @@ pub async fn delete(
     .bind(directory_id)
     .bind(id)
     .bind(version);
-    let written = bind_event(q, event).execute(db).await?.rows_affected();
-    Ok(written == 1)
+    if bind_event(q, event)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        != 1
+    {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM scim_group_members WHERE directory_id = $1 AND user_id = $2")
+        .bind(directory_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 /// The ids of all of a directory's users.
