@@ -19,11 +19,12 @@ CREATE TABLE scim_groups (
 CREATE INDEX scim_groups_display_name ON scim_groups (directory_id, lower(display_name));
 CREATE INDEX scim_groups_external_id ON scim_groups (directory_id, external_id);
 
--- No foreign keys: their per-row checks were two thirds of the cost of a 256-member
--- add. Integrity comes from locks instead (see shared/src/db/groups.rs): a membership
--- change holds its group row FOR UPDATE and its users FOR KEY SHARE; deleting a group or
--- a user (or a directory) deletes its membership rows in the same transaction, after
--- taking the lock that waits for such changes.
+-- No foreign keys: their per-row checks (which also lock and so rewrite every user
+-- row) were most of the cost of a 256-member add. Integrity comes from locks instead
+-- (see shared/src/db/groups.rs): a membership change holds its group row FOR UPDATE and
+-- the directory's membership lock (shared); deleting a group or a user (or a
+-- directory) deletes its membership rows in the same transaction, after taking the
+-- lock that waits for such changes.
 CREATE TABLE scim_group_members (
     directory_id  uuid NOT NULL,
     group_id      uuid NOT NULL,

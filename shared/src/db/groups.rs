@@ -142,16 +142,37 @@ pub async fn delete(
     Ok(())
 }
 
-/// Locks the directory's users among `ids` against deletion until the transaction
-/// ends (what a foreign key check would do, in one statement) and returns them; the
-/// others are not users of the directory.
+/// Takes the directory's membership lock until the transaction ends: shared by group
+/// changes that add members, exclusive for deleting a user. A user deletion thus waits
+/// for the additions in flight and removes what they added, and an addition after it
+/// finds the user gone. One advisory lock in memory, unlike locking each user row
+/// (what a foreign key would do), which rewrites the users' pages.
+pub async fn lock_memberships(
+    conn: &mut PgConnection,
+    directory_id: Uuid,
+    exclusive: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = if exclusive {
+        "SELECT pg_advisory_xact_lock(hashtext('scim_group_members'), hashtext($1::text))"
+    } else {
+        "SELECT pg_advisory_xact_lock_shared(hashtext('scim_group_members'), hashtext($1::text))"
+    };
+    sqlx::query(sql).bind(directory_id).execute(conn).await?;
+    Ok(())
+}
+
+/// The directory's users among `ids`, with the membership lock held (shared) until
+/// the transaction ends, so they stay users while it adds them to a group.
 pub async fn lock_users(
     conn: &mut PgConnection,
     directory_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
+    lock_memberships(conn, directory_id, false).await?;
     sqlx::query_scalar(
-        "SELECT id FROM scim_users WHERE directory_id = $1 AND id = ANY($2) ORDER BY id FOR KEY SHARE",
+        "SELECT u.id FROM unnest($2::uuid[]) AS t(id)
+         JOIN scim_users u ON u.directory_id = $1 AND u.id = t.id
+         ORDER BY u.id",
     )
     .bind(directory_id)
     .bind(ids)
