@@ -146,6 +146,7 @@ pub fn parse(payload: &[u8]) -> Result<Work, HandleError> {
 /// Applies the work of several events: member records first, then teams.
 pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     let mut touched = Vec::new();
+    let mut user_events: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut affected: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     for w in work {
         match w {
@@ -157,7 +158,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                         version: *version,
                     });
                 }
-                affected
+                user_events
                     .entry(*directory)
                     .or_default()
                     .extend(users.iter().map(|(u, _)| *u));
@@ -200,6 +201,17 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     }
     if !touched.is_empty() {
         members::apply_users(pool, &touched).await?;
+    }
+    // A user event can change teams only for users with a group membership or a team
+    // membership, unless teams follow an attribute: the others (every new user, for
+    // one) need no recomputation.
+    for (directory, users) in user_events {
+        let users = if db_teams::team_attribute(pool, directory).await?.is_some() {
+            users
+        } else {
+            db_teams::with_team_state(pool, directory, &users).await?
+        };
+        affected.entry(directory).or_default().extend(users);
     }
     for (directory, users) in affected {
         let users: Vec<Uuid> = users.into_iter().collect();

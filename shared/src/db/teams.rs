@@ -431,6 +431,24 @@ pub async fn joining_can_matter(
     Ok(can.unwrap_or(false))
 }
 
+/// The users among `users` that are in a group or have a team membership.
+pub async fn with_team_state(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM unnest($2::uuid[]) AS t(id)
+         WHERE EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.user_id = t.id AND gm.directory_id = $1)
+            OR EXISTS (SELECT 1 FROM members m JOIN team_members tm ON tm.member_id = m.id
+                       WHERE m.directory_id = $1 AND m.scim_user_id = t.id)",
+    )
+    .bind(directory)
+    .bind(users)
+    .fetch_all(db)
+    .await
+}
+
 /// Users in any of the directory's groups with one of these exact names.
 pub async fn users_in_groups_named(
     db: impl PgExecutor<'_>,

@@ -233,33 +233,47 @@ async fn groups_workload(
         patches * size,
         expected.len()
     );
+    worker_applies(
+        pool,
+        directory,
+        "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
+         WHERE t.directory_id = $1 AND NOT tm.suspended",
+        expected.len(),
+        "team memberships",
+        args.worker_timeout,
+    )
+    .await
+}
+
+/// Waits until `count_sql` (over `$1`, the directory) reaches `expected` and prints
+/// how long after the last response that was.
+async fn worker_applies(
+    pool: &sqlx::PgPool,
+    directory: uuid::Uuid,
+    count_sql: &'static str,
+    expected: usize,
+    what: &str,
+    timeout_secs: u64,
+) -> anyhow::Result<()> {
     let last_response = Instant::now();
-    let deadline = last_response + Duration::from_secs(args.worker_timeout);
+    let deadline = last_response + Duration::from_secs(timeout_secs);
     loop {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
-             WHERE t.directory_id = $1 AND NOT tm.suspended",
-        )
-        .bind(directory)
-        .fetch_one(pool)
-        .await?;
-        if done as usize >= expected.len() {
+        let done: i64 = sqlx::query_scalar(count_sql)
+            .bind(directory)
+            .fetch_one(pool)
+            .await?;
+        if done as usize >= expected {
             println!(
-                "worker      all {} team memberships applied {:.2} s after the last response",
-                expected.len(),
+                "worker      all {expected} {what} applied {:.2} s after the last response",
                 last_response.elapsed().as_secs_f64()
             );
             return Ok(());
         }
         if Instant::now() > deadline {
-            println!(
-                "worker      only {done} of {} team memberships applied after {} s",
-                expected.len(),
-                args.worker_timeout
-            );
+            println!("worker      only {done} of {expected} {what} applied after {timeout_secs} s");
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -292,6 +306,16 @@ async fn main() -> anyhow::Result<()> {
     if args.workload == Workload::Groups {
         let (s, ids_c) = (scim.clone(), ids.clone());
         phase("create", n, args.concurrency, create_user(s, ids_c)).await;
+        // The group phases start on a quiet system.
+        worker_applies(
+            &pool,
+            dir.id,
+            "SELECT count(*) FROM members WHERE directory_id = $1",
+            n,
+            "new members",
+            args.worker_timeout,
+        )
+        .await?;
         let ids: Vec<String> = ids
             .iter()
             .map(|i| i.get().cloned().unwrap_or_default())
@@ -346,28 +370,13 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
 
-    let last_response = Instant::now();
-    let deadline = last_response + Duration::from_secs(args.worker_timeout);
-    loop {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE directory_id = $1 AND status = 'deactivated' AND scim_version = 3")
-            .bind(dir.id)
-            .fetch_one(&pool)
-            .await?;
-        if done as usize >= n {
-            println!(
-                "worker      all {n} members deactivated {:.2} s after the last response",
-                last_response.elapsed().as_secs_f64()
-            );
-            break;
-        }
-        if Instant::now() > deadline {
-            println!(
-                "worker      only {done} of {n} members applied after {} s",
-                args.worker_timeout
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
+    worker_applies(
+        &pool,
+        dir.id,
+        "SELECT count(*) FROM members WHERE directory_id = $1 AND status = 'deactivated' AND scim_version = 3",
+        n,
+        "member deactivations",
+        args.worker_timeout,
+    )
+    .await
 }
