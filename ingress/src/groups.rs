@@ -12,11 +12,11 @@ use scim_shared::db::groups::{self, StoredGroup};
 use scim_shared::db::outbox;
 use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous_values};
 use scim_shared::filter::sql::{GROUPS, compile_filter};
-use scim_shared::group::patch::{self as group_patch, MemberDelta};
+use scim_shared::group::patch::{self as group_patch, MemberChange, MemberDelta};
 use scim_shared::group::{Group, Members, Reference};
 use scim_shared::patch;
 use scim_shared::projection::Projection;
-use scim_shared::schema::GROUP;
+use scim_shared::schema::{GROUP, ResourceSchema};
 use scim_shared::user::Meta;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -28,12 +28,18 @@ use crate::auth::DirectoryId;
 use crate::error::ApiError;
 use crate::etag;
 use crate::extract::{ScimJson, scim};
-use crate::list::{ListQuery, list_response};
+use crate::list::{ListQuery, Listed, list, search};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/scim/v2/{directory_id}/Groups", get(list).post(create))
-        .route("/scim/v2/{directory_id}/Groups/.search", post(search))
+        .route(
+            "/scim/v2/{directory_id}/Groups",
+            get(list::<Groups>).post(create),
+        )
+        .route(
+            "/scim/v2/{directory_id}/Groups/.search",
+            post(search::<Groups>),
+        )
         .route(
             "/scim/v2/{directory_id}/Groups/{id}",
             get(fetch).put(replace).patch(modify).delete(remove),
@@ -319,75 +325,48 @@ async fn fetch(
     ))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    respond_list(&state, directory, ListQuery::parse(&GROUP, &params)?).await
-}
+/// The groups resource type, for the list handlers.
+pub struct Groups;
 
-async fn search(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    ScimJson(body): ScimJson,
-) -> Result<Response, ApiError> {
-    respond_list(
-        &state,
-        directory,
-        ListQuery::from_search_body(&GROUP, &body)?,
-    )
-    .await
-}
+impl Listed for Groups {
+    const SCHEMA: &'static ResourceSchema = &GROUP;
 
-async fn respond_list(
-    state: &AppState,
-    directory: Uuid,
-    query: ListQuery,
-) -> Result<Response, ApiError> {
-    let (total, resources) = page(state, directory, &query, query.offset(), query.count).await?;
-    Ok(scim(
-        StatusCode::OK,
-        &list_response(total, query.start_index, resources),
-        None,
-    ))
-}
-
-/// The total number of matching groups and the page at `offset`, rendered and
-/// projected; members are loaded (in one query) only when they are returned.
-pub async fn page(
-    state: &AppState,
-    directory: Uuid,
-    query: &ListQuery,
-    offset: i64,
-    count: i64,
-) -> Result<(i64, Vec<Value>), ApiError> {
-    let condition = query
-        .filter
-        .as_ref()
-        .map(|f| compile_filter(&GROUPS, f, 2))
-        .transpose()?;
-    let (total, page) =
-        groups::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
-    let mut members = if query.projection.returns("members") && !page.is_empty() {
-        let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
-        Some(groups::members(&state.pool, directory, &ids).await?)
-    } else {
-        None
-    };
-    let resources = page
-        .iter()
-        .map(|g| {
-            let list = members
-                .as_mut()
-                .map(|m| m.remove(&g.id).unwrap_or_default());
-            let mut resource =
-                representation(state, directory, g, list.as_deref(), &query.projection);
-            query.projection.apply(&mut resource);
-            resource
-        })
-        .collect();
-    Ok((total, resources))
+    /// The total number of matching groups and the page at `offset`, rendered and
+    /// projected; members are loaded (in one query) only when they are returned.
+    async fn page(
+        state: &AppState,
+        directory: Uuid,
+        query: &ListQuery,
+        offset: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<Value>), ApiError> {
+        let condition = query
+            .filter
+            .as_ref()
+            .map(|f| compile_filter(&GROUPS, f, 2))
+            .transpose()?;
+        let (total, page) =
+            groups::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
+        let mut members = if query.projection.returns("members") && !page.is_empty() {
+            let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
+            Some(groups::members(&state.pool, directory, &ids).await?)
+        } else {
+            None
+        };
+        let resources = page
+            .iter()
+            .map(|g| {
+                let list = members
+                    .as_mut()
+                    .map(|m| m.remove(&g.id).unwrap_or_default());
+                let mut resource =
+                    representation(state, directory, g, list.as_deref(), &query.projection);
+                query.projection.apply(&mut resource);
+                resource
+            })
+            .collect();
+        Ok((total, resources))
+    }
 }
 
 /// PUT replaces the group's attributes and, when the body has `members`, its whole
@@ -403,24 +382,11 @@ async fn replace(
     let projection = ListQuery::projection(&GROUP, &query)?;
     let id = group_id(&params)?;
     let (new, members) = Group::from_request(body)?;
-    let mut tx = state.pool.begin().await?;
-    let existing = groups::lock(&mut tx, directory, id)
-        .await?
-        .ok_or_else(not_found)?;
-    etag::check_if_match(&headers, existing.version)?;
-    let delta = match members {
-        Some(values) => {
-            let current = current_members(&mut tx, directory, id).await?;
-            group_patch::resolve(
-                &[group_patch::MemberChange::Replace(values)],
-                Some(&current),
-            )?
-        }
-        None => MemberDelta::default(),
-    };
-    let stored = write_change(&mut tx, &state, directory, existing, new, &delta).await?;
-    let members = members_if(&mut tx, directory, id, &projection).await?;
-    tx.commit().await?;
+    let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
+    let (stored, members) = update_with(&state, directory, id, &headers, Some(&projection), |_| {
+        Ok((new, changes))
+    })
+    .await?;
     Ok(respond(
         StatusCode::OK,
         &state,
@@ -429,18 +395,6 @@ async fn replace(
         members.as_deref(),
         &projection,
     ))
-}
-
-async fn current_members(
-    conn: &mut PgConnection,
-    directory: Uuid,
-    group: Uuid,
-) -> Result<BTreeSet<String>, ApiError> {
-    Ok(groups::member_ids(conn, directory, group)
-        .await?
-        .iter()
-        .map(Uuid::to_string)
-        .collect())
 }
 
 /// PATCH answers `204 No Content`, as Okta and Entra document for groups (RFC 7644
@@ -457,26 +411,20 @@ async fn modify(
     let projection = ListQuery::projection(&GROUP, &query)?;
     let id = group_id(&params)?;
     let operations = patch::parse_request(body)?;
-    let mut tx = state.pool.begin().await?;
-    let existing = groups::lock(&mut tx, directory, id)
-        .await?
-        .ok_or_else(not_found)?;
-    etag::check_if_match(&headers, existing.version)?;
-    let (new, changes) = group_patch::apply(&existing.group, &operations)?;
-    let current = if group_patch::needs_current(&changes) {
-        Some(current_members(&mut tx, directory, id).await?)
-    } else {
-        None
-    };
-    let delta = group_patch::resolve(&changes, current.as_ref())?;
-    let stored = write_change(&mut tx, &state, directory, existing, new, &delta).await?;
-    if projection == Projection::All {
-        tx.commit().await?;
+    let render = projection != Projection::All;
+    let (stored, members) = update_with(
+        &state,
+        directory,
+        id,
+        &headers,
+        render.then_some(&projection),
+        |group| group_patch::apply(group, &operations),
+    )
+    .await?;
+    if !render {
         let etag = meta(&state, directory, &stored).etag();
         return Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag)]).into_response());
     }
-    let members = members_if(&mut tx, directory, id, &projection).await?;
-    tx.commit().await?;
     Ok(respond(
         StatusCode::OK,
         &state,
@@ -485,6 +433,43 @@ async fn modify(
         members.as_deref(),
         &projection,
     ))
+}
+
+/// Locks the group, checks `If-Match`, computes its new attributes and membership
+/// steps with `change`, and writes them in one transaction. Returns the group as it
+/// now is and, when a `projection` returns them, its members.
+async fn update_with(
+    state: &AppState,
+    directory: Uuid,
+    id: Uuid,
+    headers: &HeaderMap,
+    projection: Option<&Projection>,
+    change: impl FnOnce(&Group) -> Result<(Group, Vec<MemberChange>), ScimError>,
+) -> Result<(StoredGroup, Option<Vec<Reference>>), ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let existing = groups::lock(&mut tx, directory, id)
+        .await?
+        .ok_or_else(not_found)?;
+    etag::check_if_match(headers, existing.version)?;
+    let (new, changes) = change(&existing.group)?;
+    let current = if group_patch::needs_current(&changes) {
+        let ids = groups::member_ids(&mut *tx, directory, id).await?;
+        Some(
+            ids.iter()
+                .map(Uuid::to_string)
+                .collect::<BTreeSet<String>>(),
+        )
+    } else {
+        None
+    };
+    let delta = group_patch::resolve(&changes, current.as_ref())?;
+    let stored = write_change(&mut tx, state, directory, existing, new, &delta).await?;
+    let members = match projection {
+        Some(p) => members_if(&mut tx, directory, id, p).await?,
+        None => None,
+    };
+    tx.commit().await?;
+    Ok((stored, members))
 }
 
 /// DELETE emits `members_removed` for everyone who was in the group, then

@@ -1,11 +1,71 @@
 //! List query parameters and the ListResponse envelope (RFC 7644 §3.4.2).
 
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use scim_shared::ScimError;
 use scim_shared::filter::{self, Filter};
 use scim_shared::projection::Projection;
 use scim_shared::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::DirectoryId;
+use crate::error::ApiError;
+use crate::extract::{ScimJson, scim};
+
+/// A resource type that can be listed: its schema and how to read one page of it.
+pub trait Listed {
+    const SCHEMA: &'static ResourceSchema;
+
+    /// The total number of matching resources and the page at `offset`, rendered and
+    /// projected.
+    fn page(
+        state: &AppState,
+        directory: Uuid,
+        query: &ListQuery,
+        offset: i64,
+        count: i64,
+    ) -> impl Future<Output = Result<(i64, Vec<Value>), ApiError>> + Send;
+}
+
+/// `GET /{Resources}?filter=…&startIndex=…&count=…`.
+pub async fn list<R: Listed>(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    respond::<R>(&state, directory, ListQuery::parse(R::SCHEMA, &params)?).await
+}
+
+/// `POST /{Resources}/.search`: a list whose parameters travel in the body.
+pub async fn search<R: Listed>(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    respond::<R>(
+        &state,
+        directory,
+        ListQuery::from_search_body(R::SCHEMA, &body)?,
+    )
+    .await
+}
+
+async fn respond<R: Listed>(
+    state: &AppState,
+    directory: Uuid,
+    query: ListQuery,
+) -> Result<Response, ApiError> {
+    let (total, resources) = R::page(state, directory, &query, query.offset(), query.count).await?;
+    Ok(scim(
+        StatusCode::OK,
+        &list_response(total, query.start_index, resources),
+        None,
+    ))
+}
 
 /// Page size when the client names none, and the most it may ask for.
 pub const DEFAULT_COUNT: i64 = 100;

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::DirectoryId;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
-use crate::list::{ListQuery, list_response};
+use crate::list::{ListQuery, Listed, list_response};
 use crate::{groups, users};
 
 pub fn router() -> Router<AppState> {
@@ -30,14 +30,15 @@ async fn search(
     let user_query = ListQuery::from_search_body(&USER, &body)?;
     let group_query = ListQuery::from_search_body(&GROUP, &body)?;
     let (offset, count) = (user_query.offset(), user_query.count);
-    let users =
-        invalid_filter_as_none(users::page(&state, directory, &user_query, offset, count).await)?;
+    let users = invalid_filter_as_none(
+        users::Users::page(&state, directory, &user_query, offset, count).await,
+    )?;
     let users_apply = users.is_some();
     let (users_total, mut resources) = users.unwrap_or_default();
     let group_offset = (offset - users_total).max(0);
     let group_count = count - resources.len() as i64;
     let groups = invalid_filter_as_none(
-        groups::page(&state, directory, &group_query, group_offset, group_count).await,
+        groups::Groups::page(&state, directory, &group_query, group_offset, group_count).await,
     )?;
     if !users_apply && groups.is_none() {
         return Err(ScimError::invalid_filter(

@@ -11,7 +11,7 @@ use scim_shared::db::users::{self, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::filter::sql::{USERS, compile_filter};
 use scim_shared::patch;
-use scim_shared::schema::USER;
+use scim_shared::schema::{ResourceSchema, USER};
 use scim_shared::user::{Meta, User};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,12 +23,18 @@ use crate::error::{ApiError, user_name_taken};
 use crate::etag;
 use crate::extract::{ScimJson, scim};
 use crate::group_commit::Outcome;
-use crate::list::{ListQuery, list_response};
+use crate::list::{ListQuery, Listed, list, search};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/scim/v2/{directory_id}/Users", get(list).post(create))
-        .route("/scim/v2/{directory_id}/Users/.search", post(search))
+        .route(
+            "/scim/v2/{directory_id}/Users",
+            get(list::<Users>).post(create),
+        )
+        .route(
+            "/scim/v2/{directory_id}/Users/.search",
+            post(search::<Users>),
+        )
         .route(
             "/scim/v2/{directory_id}/Users/{id}",
             get(fetch).put(replace).patch(modify).delete(remove),
@@ -126,65 +132,37 @@ async fn fetch(
     Ok(scim(StatusCode::OK, &resource, Some(etag)))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    respond_list(&state, directory, ListQuery::parse(&USER, &params)?).await
-}
+/// The users resource type, for the list handlers.
+pub struct Users;
 
-/// `POST /Users/.search`: a list whose parameters travel in the body.
-async fn search(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    ScimJson(body): ScimJson,
-) -> Result<Response, ApiError> {
-    respond_list(
-        &state,
-        directory,
-        ListQuery::from_search_body(&USER, &body)?,
-    )
-    .await
-}
+impl Listed for Users {
+    const SCHEMA: &'static ResourceSchema = &USER;
 
-async fn respond_list(
-    state: &AppState,
-    directory: Uuid,
-    query: ListQuery,
-) -> Result<Response, ApiError> {
-    let (total, resources) = page(state, directory, &query, query.offset(), query.count).await?;
-    Ok(scim(
-        StatusCode::OK,
-        &list_response(total, query.start_index, resources),
-        None,
-    ))
-}
-
-/// The total number of matching users and the page at `offset`, rendered and projected.
-pub async fn page(
-    state: &AppState,
-    directory: Uuid,
-    query: &ListQuery,
-    offset: i64,
-    count: i64,
-) -> Result<(i64, Vec<Value>), ApiError> {
-    let condition = query
-        .filter
-        .as_ref()
-        .map(|f| compile_filter(&USERS, f, 2))
-        .transpose()?;
-    let (total, page) =
-        users::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
-    let resources = page
-        .iter()
-        .map(|u| {
-            let mut resource = representation(state, directory, u).0;
-            query.projection.apply(&mut resource);
-            resource
-        })
-        .collect();
-    Ok((total, resources))
+    /// The total number of matching users and the page at `offset`, rendered and projected.
+    async fn page(
+        state: &AppState,
+        directory: Uuid,
+        query: &ListQuery,
+        offset: i64,
+        count: i64,
+    ) -> Result<(i64, Vec<Value>), ApiError> {
+        let condition = query
+            .filter
+            .as_ref()
+            .map(|f| compile_filter(&USERS, f, 2))
+            .transpose()?;
+        let (total, page) =
+            users::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
+        let resources = page
+            .iter()
+            .map(|u| {
+                let mut resource = representation(state, directory, u).0;
+                query.projection.apply(&mut resource);
+                resource
+            })
+            .collect();
+        Ok((total, resources))
+    }
 }
 
 /// PUT replaces the user. Okta's wizard-built apps send PUT for every change, often

@@ -102,14 +102,7 @@ pub async fn get(
     directory_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StoredGroup>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM scim_groups WHERE directory_id = $1 AND id = $2"
-    )))
-    .bind(directory_id)
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    read(db, directory_id, id, "").await
 }
 
 /// Reads the group and locks it until the transaction ends.
@@ -118,12 +111,21 @@ pub async fn lock(
     directory_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StoredGroup>, sqlx::Error> {
+    read(conn, directory_id, id, " FOR UPDATE").await
+}
+
+async fn read(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    id: Uuid,
+    locking: &'static str,
+) -> Result<Option<StoredGroup>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM scim_groups WHERE directory_id = $1 AND id = $2 FOR UPDATE"
+        "SELECT {COLUMNS} FROM scim_groups WHERE directory_id = $1 AND id = $2{locking}"
     )))
     .bind(directory_id)
     .bind(id)
-    .fetch_optional(conn)
+    .fetch_optional(db)
     .await?;
     row.as_ref().map(from_row).transpose()
 }
