@@ -7,7 +7,8 @@
 //!
 //! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
 //! groups workload (Okta's group push): create users, create groups (a tenth of them
-//! mapped to teams), then add the memberships in 256-member PATCHes.
+//! mapped to teams), add the memberships in 256-member PATCHes; then put every user in
+//! one group and time renaming it and reading it without members.
 //!
 //! It creates its own directory through DATABASE_URL (the system's database) and watches
 //! the `members` and `team_members` tables there to time the worker.
@@ -242,7 +243,58 @@ async fn groups_workload(
         "team memberships",
         args.worker_timeout,
     )
-    .await
+    .await?;
+    big_group(args, scim, users).await
+}
+
+/// One group holding every user (an "everyone" group), filled by 256-member PATCHes
+/// that queue on its lock; then what must stay cheap however large it is: a rename and
+/// a read without members.
+async fn big_group(args: &Args, scim: Arc<Scim>, users: Arc<Vec<String>>) -> anyhow::Result<()> {
+    let r = scim
+        .create_group(&json!({"displayName": "bench-everyone"}))
+        .await;
+    let gid: Arc<str> = r.body["id"].as_str().unwrap_or_default().into();
+    let size = args.patch_size.max(1);
+    let (s, g, u) = (scim.clone(), gid.clone(), users.clone());
+    phase(
+        "patch-big",
+        u.len().div_ceil(size),
+        args.concurrency,
+        move |p| {
+            let (s, g) = (s.clone(), g.clone());
+            let members: Vec<serde_json::Value> = u[p * size..((p + 1) * size).min(u.len())]
+                .iter()
+                .map(|id| json!({"value": id}))
+                .collect();
+            async move {
+                let ops = json!([{"op": "add", "path": "members", "value": members}]);
+                s.patch_group(&g, ops).await.status == 204
+            }
+        },
+    )
+    .await;
+    println!("big group   {} members", users.len());
+    let (s, g) = (scim.clone(), gid.clone());
+    phase("rename-big", 50, 1, move |i| {
+        let (s, g) = (s.clone(), g.clone());
+        async move {
+            let ops =
+                json!([{"op": "replace", "value": {"displayName": format!("bench-everyone-{i}")}}]);
+            s.patch_group(&g, ops).await.status == 204
+        }
+    })
+    .await;
+    let (s, g) = (scim.clone(), gid.clone());
+    phase("get-big-bare", 500, args.concurrency, move |_| {
+        let (s, g) = (s.clone(), g.clone());
+        async move {
+            let path = format!("/Groups/{g}?excludedAttributes=members");
+            s.send(reqwest::Method::GET, &path, None).await.status == 200
+        }
+    })
+    .await;
+    Ok(())
 }
 
 /// Waits until `count_sql` (over `$1`, the directory) reaches `expected` and prints
