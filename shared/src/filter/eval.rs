@@ -110,7 +110,7 @@ impl<'j> Scope<'j> for Resource<'j> {
                     && !["created", "lastModified"].contains(&sub.name) =>
             {
                 Err(ScimError::invalid_filter(format!(
-                    "filtering on {path:?} is not supported"
+                    "filtering on {path} is not supported"
                 )))
             }
             Some(sub) => Ok((

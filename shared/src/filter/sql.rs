@@ -256,7 +256,7 @@ impl Compiler {
                     (Some((_, _, expr)), _, _) => (*expr).to_owned(),
                     (None, None, "meta") => {
                         return Err(ScimError::invalid_filter(format!(
-                            "filtering on {path:?} is not supported"
+                            "filtering on {path} is not supported"
                         )));
                     }
                     (None, ext, _) => {
@@ -451,6 +451,12 @@ mod tests {
         assert_eq!(c.binds.len(), 2);
         let err = compile_filter(&GROUPS, &parse(r#"userName eq "x""#).unwrap(), 2).unwrap_err();
         assert_eq!(err.scim_type(), Some(crate::error::ScimType::InvalidFilter));
+        let err =
+            compile_filter(&GROUPS, &parse(r#"meta.version eq "x""#).unwrap(), 2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "filtering on meta.version is not supported"
+        );
     }
 
     #[test]
