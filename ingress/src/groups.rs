@@ -131,6 +131,10 @@ async fn known_users(
     directory: Uuid,
     values: &BTreeSet<String>,
 ) -> Result<Vec<Uuid>, ApiError> {
+    // A rename or a removal adds nobody: no lock, no lookup.
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut ids = Vec::with_capacity(values.len());
     let mut unknown: Vec<String> = Vec::new();
     for v in values {

@@ -84,16 +84,15 @@ pub fn resolve(
             }
         }
     }
+    // Without the current members, every id a step touched goes to storage, which skips
+    // existing members on add and non-members on remove.
     let mut delta = MemberDelta::default();
     for (id, member) in state {
-        match (member, base.contains(&id), current.is_some()) {
-            (true, false, _) | (true, true, false) => {
-                delta.add.insert(id);
-            }
-            (false, true, _) | (false, false, false) => {
-                delta.remove.insert(id);
-            }
-            _ => {}
+        let was_member = base.contains(&id);
+        if member && !was_member {
+            delta.add.insert(id);
+        } else if !member && (was_member || current.is_none()) {
+            delta.remove.insert(id);
         }
     }
     Ok(delta)
