@@ -283,3 +283,15 @@ pub async fn stream_len(nats_url: &str, stream: &str) -> usize {
     let mut stream = js.get_stream(stream).await.expect("the stream");
     stream.info().await.expect("stream info").state.messages as usize
 }
+
+/// A validator for the documented event contract (`docs/events.v1.schema.json`), with
+/// formats (uuid, date-time) checked.
+pub fn event_schema() -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/events.v1.schema.json"))
+            .expect("the event schema is JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the event schema is a valid JSON Schema")
+}

@@ -7,7 +7,7 @@ use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::Service;
 use scim_tests::{NatsServer, TestDb, eventually, read_stream};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -140,12 +140,7 @@ async fn published_events_match_the_documented_json_schema() {
         .await;
     s.delete_user(&id).await;
 
-    let schema: Value =
-        serde_json::from_str(include_str!("../../docs/events.v1.schema.json")).unwrap();
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
+    let validator = scim_tests::event_schema();
     let mut types = Vec::new();
     for received in read_stream(&sys.nats.url, STREAM, 5).await {
         let event = received.payload;

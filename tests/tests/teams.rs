@@ -222,12 +222,7 @@ async fn all_events(sys: &System) -> Vec<Value> {
         (n == 0).then_some(())
     })
     .await;
-    let schema: Value =
-        serde_json::from_str(include_str!("../../docs/events.v1.schema.json")).unwrap();
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
+    let validator = scim_tests::event_schema();
     let total = scim_tests::stream_len(&sys.nats.url, STREAM).await;
     let events: Vec<Value> = scim_tests::read_stream(&sys.nats.url, STREAM, total)
         .await
