@@ -87,6 +87,27 @@ impl TestDb {
         }
     }
 
+    /// Makes the database refuse to write the member record of `email` (as a check
+    /// constraint would), for as long as the database lives: an event about that user
+    /// can never be applied.
+    pub async fn refuse_member(&self, email: &str) {
+        let email = email.replace('\'', "''");
+        for sql in [
+            "CREATE OR REPLACE FUNCTION test_refuse_member() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE check_violation USING MESSAGE = 'member ' || NEW.email || ' refused by the test'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER refuse_member BEFORE INSERT OR UPDATE ON members FOR EACH ROW
+                 WHEN (NEW.email = '{email}') EXECUTE FUNCTION test_refuse_member()"
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&self.pool)
+                .await
+                .expect("installing the refusing trigger");
+        }
+    }
+
     /// Creates a directory with a token; returns (directory id, token).
     pub async fn directory(&self, name: &str) -> (Uuid, String) {
         let dir = directories::create(&self.pool, name, "okta")

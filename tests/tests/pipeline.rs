@@ -221,30 +221,13 @@ async fn a_nats_outage_during_writes_loses_no_event() {
 async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowing() {
     let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
     let js = jetstream::new(async_nats::connect(&sys.nats.url).await.unwrap());
-    // Make sure the stream exists (the ingress creates it), then publish an event the
-    // worker can never apply: its directory does not exist.
-    eventually(Duration::from_secs(10), "the event stream", || {
-        let js = js.clone();
-        async move { js.get_stream(STREAM).await.ok() }
-    })
-    .await;
-    let orphan = scim_shared::event::Event::new(
-        Uuid::new_v4(),
-        scim_shared::event::ResourceType::User,
-        Uuid::new_v4(),
-        scim_shared::event::Action::Created,
-        1,
-        json!({}),
-        None,
-    );
-    js.publish(
-        orphan.subject(),
-        serde_json::to_vec(&orphan).unwrap().into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    // An event the worker can never apply: the database refuses its member record.
+    sys.db.refuse_member("poison@x.com").await;
+    let r = sys
+        .scim
+        .create_user(&okta_user("poison@x.com", "P", "X"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
     js.publish(
         format!("scim.v1.{}.user.created", Uuid::new_v4()),
         "not json".into(),
@@ -286,7 +269,7 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     );
     assert!(reasons[0].1.contains("malformed"), "{reasons:?}");
     assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
-    assert!(reasons[1].1.contains("foreign key"), "{reasons:?}");
+    assert!(reasons[1].1.contains("refused by the test"), "{reasons:?}");
 }
 
 #[tokio::test]

@@ -100,7 +100,8 @@ pub struct Touched {
 
 /// Brings the members of the touched users up to the users' current state, in two
 /// statements whatever the number of users. A user that no longer exists becomes a
-/// tombstone at the highest version its events announced. Returns the rows written.
+/// tombstone at the highest version its events announced (unless its directory is
+/// gone). Returns the rows written.
 pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx::Error> {
     // One entry per user, sorted, so concurrent batches lock rows in the same order.
     let mut latest: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
@@ -124,7 +125,10 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
     }
     let written = sqlx::query(
         "INSERT INTO members (id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+         SELECT r.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+             AS r(id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
+         -- Events of a deleted directory find nothing to write.
+         JOIN directories d ON d.id = r.directory_id
          ON CONFLICT (directory_id, scim_user_id) DO UPDATE
          SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
              family_name = EXCLUDED.family_name, status = EXCLUDED.status, scim_version = EXCLUDED.scim_version,

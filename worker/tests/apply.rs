@@ -200,20 +200,34 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
         handle(&db.pool, b"{not an event").await,
         Err(HandleError::Poison(_))
     ));
-    // An event for a directory that does not exist can never be applied.
+    // An event the database refuses to apply fails (and is retried).
+    let (dir, _) = db.directory("acme").await;
+    db.refuse_member("poison@x.com").await;
+    let (_, event) = change(&db, dir, None, Some(json!({"userName": "poison@x.com"}))).await;
+    let err = handle(&db.pool, &event).await.unwrap_err();
+    assert!(matches!(err, HandleError::Failed(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn events_of_a_deleted_directory_apply_and_write_nothing() {
+    let db = TestDb::new().await;
     let orphan = Event::new(
         Uuid::new_v4(),
         ResourceType::User,
         Uuid::new_v4(),
-        Action::Created,
-        1,
+        Action::Deleted,
+        2,
         json!({}),
         None,
     );
-    let err = handle(&db.pool, &serde_json::to_vec(&orphan).unwrap())
+    handle(&db.pool, &serde_json::to_vec(&orphan).unwrap())
         .await
-        .unwrap_err();
-    assert!(matches!(err, HandleError::Failed(_)), "{err:?}");
+        .expect("nothing to do is not a failure");
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(members, 0);
 }
 
 #[tokio::test]
