@@ -4,7 +4,8 @@
 #   - scim2-tester (pinned below): every check must pass, none skipped (it tests
 #     every resource type /ResourceTypes lists: Users and Groups);
 #   - Okta's SCIM 2.0 SPEC test: every step must pass.
-# Needs DATABASE_URL and PUBLIC_BASE_URL as up.sh set them, or their defaults.
+# Creates its directories through the admin API: ADMIN_URL and ADMIN_TOKEN, by default
+# from .run/admin.env as up.sh wrote it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCIM2_TESTER_VERSION=0.5.2
@@ -19,8 +20,9 @@ if ! "$venv/bin/python" -c "import scim2_tester" 2>/dev/null \
   "$venv/bin/pip" install -q --disable-pip-version-check "scim2-tester[httpx2]==$SCIM2_TESTER_VERSION"
 fi
 
-directory() { "$BIN/scimctl" directory create --name "$1" --json; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+[ -n "${ADMIN_TOKEN:-}" ] || . .run/admin.env
+directory() { SCIMCTL_ACTOR=conformance.sh "$BIN/scimctl" directory create --name "$1" --json; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d['scim_base_url'] if '$1' == 'scim_base_url' else d['token']['token'])"; }
 
 d=$(directory conformance-scim2-tester)
 "$venv/bin/python" "$SUITES/run_scim2_tester.py" --url "$(field scim_base_url <<<"$d")" --token "$(field token <<<"$d")" \

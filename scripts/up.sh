@@ -5,8 +5,11 @@
 # prints its SCIM base URL and bearer token. Stop everything with scripts/down.sh.
 #
 #   SCIM_PROFILE   release (default) or debug
-#   LISTEN_ADDR    ingress address (default 127.0.0.1:8080)
-#   DATABASE_URL   default postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable
+#   LISTEN_ADDR        ingress SCIM address (default 127.0.0.1:8080)
+#   ADMIN_LISTEN_ADDR  admin API address (default 127.0.0.1:8090)
+#   ADMIN_TOKEN        operator token for the admin API (default: generated once and
+#                      kept in .run/admin.env, which also sets ADMIN_URL for scimctl)
+#   DATABASE_URL       default postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -41,6 +44,15 @@ if [ "$PROFILE" = release ]; then cargo build --release --bins; BIN=target/relea
 
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8080}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$LISTEN_ADDR}
+export ADMIN_LISTEN_ADDR=${ADMIN_LISTEN_ADDR:-127.0.0.1:8090}
+if [ -z "${ADMIN_TOKEN:-}" ]; then
+  # Keep the generated operator token across restarts, so scimctl sessions keep working.
+  [ -f "$RUN/admin.env" ] && ADMIN_TOKEN=$(. "$RUN/admin.env"; echo "$ADMIN_TOKEN")
+  ADMIN_TOKEN=${ADMIN_TOKEN:-$(openssl rand -hex 24)}
+fi
+export ADMIN_TOKEN
+export ADMIN_URL=http://$ADMIN_LISTEN_ADDR
+(umask 077; printf 'export ADMIN_URL=%s\nexport ADMIN_TOKEN=%s\n' "$ADMIN_URL" "$ADMIN_TOKEN" >"$RUN/admin.env")
 nohup "$BIN/ingress" >"$RUN/logs/ingress.log" 2>&1 &
 echo $! >"$RUN/ingress.pid"
 nohup "$BIN/worker" >"$RUN/logs/worker.log" 2>&1 &
@@ -58,8 +70,8 @@ for _ in $(seq 1 150); do
 done
 [ -n "${ready:-}" ] || { echo "the ingress did not become ready; see $RUN/logs/ingress.log" >&2; exit 1; }
 
-"$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
-python3 - "$RUN/demo.json" <<'PY'
+SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
+python3 - "$RUN/demo.json" "$BIN" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(f"""
@@ -69,9 +81,11 @@ SCIM provisioning is up.
 
 Demo directory {d['id']}
   SCIM base URL:  {d['scim_base_url']}
-  Bearer token:   {d['token']}
+  Bearer token:   {d['token']['token']}
 
 Try it:
-  curl -H 'Authorization: Bearer {d['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
+  curl -H 'Authorization: Bearer {d['token']['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
+Administer it (directories, tokens, teams, request log):
+  source .run/admin.env && {sys.argv[2]}/scimctl directory list
 Stop everything: scripts/down.sh""")
 PY

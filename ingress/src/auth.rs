@@ -1,15 +1,18 @@
 //! Bearer-token authentication: a token belongs to exactly one directory, and is only
 //! accepted under that directory's base URL.
 //!
-//! Successful lookups are cached per replica for `TOKEN_CACHE_SECONDS` (default 5), so
-//! a revoked token stops working everywhere within that time. Failures are never cached.
+//! Successful lookups are cached per replica for `TOKEN_CACHE_SECONDS` (default 5).
+//! When an admin revokes a token or changes a directory, every replica is told over
+//! NATS ([`CONTROL_SUBJECT`]) and forgets the directory's entries at once; the time
+//! limit bounds staleness should that message be lost. Failures are never cached.
 
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::StreamExt;
 use scim_shared::ScimError;
-use scim_shared::db::directories;
+use scim_shared::db::directories::{self, Authenticated, Controls};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,13 +26,21 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryId(pub Uuid);
 
+/// The token that authenticated a request, put in response extensions for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenId(pub Uuid);
+
+/// Core NATS subject on which replicas hear that a directory's tokens or controls
+/// changed. Outside the event stream's subjects: these are not events.
+pub const CONTROL_SUBJECT: &str = "scim-control.directory-changed";
+
 /// Entries kept at most; past this the cache starts over (tokens are few per replica).
 const MAX_ENTRIES: usize = 10_000;
 
 pub struct TokenCache {
     ttl: Duration,
     /// Keyed by the token's SHA-256, so no plain token stays in memory.
-    entries: Mutex<HashMap<[u8; 32], (Uuid, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (Authenticated, Instant)>>,
 }
 
 impl TokenCache {
@@ -44,15 +55,15 @@ impl TokenCache {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    fn get(&self, key: &[u8; 32]) -> Option<Uuid> {
+    fn get(&self, key: &[u8; 32]) -> Option<Authenticated> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(key)
             .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(dir, _)| *dir)
+            .map(|(caller, _)| caller.clone())
     }
 
-    fn put(&self, key: [u8; 32], directory: Uuid) {
+    fn put(&self, key: [u8; 32], caller: Authenticated) {
         if self.ttl.is_zero() {
             return;
         }
@@ -60,25 +71,67 @@ impl TokenCache {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(key, (directory, Instant::now()));
+            entries.insert(key, (caller, Instant::now()));
         }
     }
 
-    /// The directory of `token`, from the cache or the database.
+    /// Drops every entry of the directory: its next requests are checked afresh.
+    pub fn forget_directory(&self, directory: Uuid) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (caller, _)| caller.directory != directory);
+        }
+    }
+
+    /// The caller `token` identifies, from the cache or the database.
     pub async fn authenticate(
         &self,
         pool: &sqlx::PgPool,
         token: &str,
-    ) -> Result<Option<Uuid>, sqlx::Error> {
+    ) -> Result<Option<Authenticated>, sqlx::Error> {
         let key = Self::key(token);
-        if let Some(dir) = self.get(&key) {
-            return Ok(Some(dir));
+        if let Some(caller) = self.get(&key) {
+            return Ok(Some(caller));
         }
-        let dir = directories::authenticate(pool, token).await?;
-        if let Some(dir) = dir {
-            self.put(key, dir);
+        let caller = directories::authenticate(pool, token).await?;
+        if let Some(caller) = &caller {
+            self.put(key, caller.clone());
         }
-        Ok(dir)
+        Ok(caller)
+    }
+
+    /// Forgets directories as replicas announce changes to them, until NATS closes the
+    /// subscription.
+    pub async fn follow_changes(&self, nats: async_nats::Client) {
+        let mut changes = match nats.subscribe(CONTROL_SUBJECT).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "not following token revocations; the cache time bounds them");
+                return;
+            }
+        };
+        while let Some(message) = changes.next().await {
+            if let Some(dir) = std::str::from_utf8(&message.payload)
+                .ok()
+                .and_then(|d| Uuid::try_parse(d).ok())
+            {
+                self.forget_directory(dir);
+            }
+        }
+    }
+}
+
+/// Forgets what this replica cached of `directory` and tells every other replica to.
+pub async fn announce_change(state: &AppState, directory: Uuid) {
+    state.tokens.forget_directory(directory);
+    let nats = &state.nats;
+    let sent = nats
+        .publish(CONTROL_SUBJECT, directory.to_string().into())
+        .await;
+    if let Err(e) = sent
+        .map_err(|e| e.to_string())
+        .and(nats.flush().await.map_err(|e| e.to_string()))
+    {
+        tracing::warn!(error = %e, %directory, "could not announce a directory change; replicas notice within TOKEN_CACHE_SECONDS");
     }
 }
 
@@ -101,7 +154,7 @@ pub async fn require_token(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(unauthorized)?;
-    let directory = state
+    let caller = state
         .tokens
         .authenticate(&state.pool, token)
         .await?
@@ -110,11 +163,14 @@ pub async fn require_token(
     let path_directory = params
         .get("directory_id")
         .and_then(|d| Uuid::try_parse(d).ok());
-    if path_directory != Some(directory) {
+    if path_directory != Some(caller.directory) {
         return Err(unauthorized());
     }
-    req.extensions_mut().insert(DirectoryId(directory));
-    Ok(next.run(req).await)
+    req.extensions_mut().insert(DirectoryId(caller.directory));
+    req.extensions_mut().insert::<Controls>(caller.controls);
+    let mut res = next.run(req).await;
+    res.extensions_mut().insert(TokenId(caller.token));
+    Ok(res)
 }
 
 #[cfg(test)]
@@ -125,14 +181,40 @@ mod tests {
     fn cached_entries_expire_and_a_zero_ttl_caches_nothing() {
         let cache = TokenCache::new(Duration::from_millis(30));
         let key = TokenCache::key("scim_x");
-        let dir = Uuid::new_v4();
-        cache.put(key, dir);
-        assert_eq!(cache.get(&key), Some(dir));
+        let caller = caller(Uuid::new_v4());
+        cache.put(key, caller.clone());
+        assert_eq!(cache.get(&key), Some(caller.clone()));
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(cache.get(&key), None);
 
         let off = TokenCache::new(Duration::ZERO);
-        off.put(key, dir);
+        off.put(key, caller);
         assert_eq!(off.get(&key), None);
+    }
+
+    fn caller(directory: Uuid) -> Authenticated {
+        Authenticated {
+            directory,
+            token: Uuid::new_v4(),
+            controls: Controls::default(),
+        }
+    }
+
+    #[test]
+    fn forgetting_a_directory_drops_only_its_entries() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (ka, ka2, kb) = (
+            TokenCache::key("a"),
+            TokenCache::key("a2"),
+            TokenCache::key("b"),
+        );
+        cache.put(ka, caller(a));
+        cache.put(ka2, caller(a));
+        cache.put(kb, caller(b));
+        cache.forget_directory(a);
+        assert_eq!(cache.get(&ka), None);
+        assert_eq!(cache.get(&ka2), None);
+        assert_eq!(cache.get(&kb).map(|c| c.directory), Some(b));
     }
 }

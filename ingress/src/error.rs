@@ -8,6 +8,10 @@ use scim_shared::error::error_body;
 
 use crate::extract::SCIM_CONTENT_TYPE;
 
+/// The detail of an error response, put in its extensions for the request log.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail(pub String);
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// The client's mistake: its status and `scimType` are in the error.
@@ -74,12 +78,14 @@ impl IntoResponse for ApiError {
             }
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let detail = body["detail"].as_str().unwrap_or_default().to_owned();
         let mut res = (
             status,
             [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)],
             body.to_string(),
         )
             .into_response();
+        res.extensions_mut().insert(ErrorDetail(detail));
         match status {
             StatusCode::UNAUTHORIZED => {
                 res.headers_mut()

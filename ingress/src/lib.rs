@@ -2,6 +2,7 @@
 //! requests, writes each change with its outbox event in one transaction, and relays
 //! committed events to JetStream.
 
+pub mod admin;
 pub mod auth;
 pub mod discovery;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod group_commit;
 pub mod groups;
 pub mod list;
 pub mod relay;
+pub mod request_log;
 pub mod search;
 pub mod users;
 
@@ -60,6 +62,17 @@ pub struct Config {
     /// stops working within this time. 0 checks the database on every request.
     #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = 5)]
     pub token_cache_seconds: u64,
+    /// Address of the admin API (directories, tokens, teams, logs). Served only when
+    /// ADMIN_TOKEN is set; keep it off the public network.
+    #[arg(long, env = "ADMIN_LISTEN_ADDR", default_value = "127.0.0.1:8090")]
+    pub admin_listen_addr: String,
+    /// Operator tokens for the admin API, comma-separated (two during a rotation).
+    /// Empty: the admin API is not served.
+    #[arg(long, env = "ADMIN_TOKEN", default_value = "", hide_env_values = true)]
+    pub admin_token: String,
+    /// Days the SCIM request log keeps entries.
+    #[arg(long, env = "REQUEST_LOG_DAYS", default_value_t = 30)]
+    pub request_log_days: u32,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -71,6 +84,7 @@ pub struct AppState {
     pub nats: async_nats::Client,
     pub tokens: Arc<auth::TokenCache>,
     pub creates: group_commit::Creates,
+    pub requests: request_log::RequestLog,
     public_base_url: Arc<str>,
 }
 
@@ -89,6 +103,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_log::record,
         ));
     Router::new()
         .merge(scim)
@@ -116,6 +134,10 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// The admin API's listener and router, when operator tokens are configured.
+    admin: Option<(TcpListener, Router)>,
+    state: AppState,
+    request_writer: tokio::task::JoinHandle<()>,
     relay: relay::Relay,
     grace: Duration,
     base_url: String,
@@ -145,8 +167,11 @@ impl Application {
             batch_size: config.relay_batch_size,
             idle_poll: Duration::from_millis(20),
         };
+        let (requests, request_writer) =
+            request_log::RequestLog::start(pool.clone(), config.request_log_days);
         let state = AppState {
             creates: group_commit::Creates::start(pool.clone()),
+            requests,
             pool,
             nats,
             tokens: Arc::new(auth::TokenCache::new(Duration::from_secs(
@@ -154,9 +179,22 @@ impl Application {
             ))),
             public_base_url: base_url.clone().into(),
         };
+        let operators = admin::Operators::parse(&config.admin_token);
+        let admin = if operators.is_empty() {
+            tracing::info!("ADMIN_TOKEN is not set: the admin API is off");
+            None
+        } else {
+            let admin_listener = TcpListener::bind(&config.admin_listen_addr)
+                .await
+                .with_context(|| format!("binding {}", config.admin_listen_addr))?;
+            Some((admin_listener, admin::router(state.clone(), operators)))
+        };
         Ok(Application {
             listener,
-            router: router(state, config.max_body_bytes),
+            router: router(state.clone(), config.max_body_bytes),
+            admin,
+            state,
+            request_writer,
             relay,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             base_url,
@@ -174,14 +212,45 @@ impl Application {
         &self.base_url
     }
 
+    /// The admin API's URL, when it is served.
+    pub fn admin_url(&self) -> Option<String> {
+        let (listener, _) = self.admin.as_ref()?;
+        listener.local_addr().ok().map(|a| format!("http://{a}"))
+    }
+
     /// Serves until `shutdown`, then finishes in-flight requests and drains the relay,
     /// within the grace period.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
+        let follower = {
+            let state = self.state.clone();
+            tokio::spawn(async move { state.tokens.follow_changes(state.nats.clone()).await })
+        };
+        let admin = self.admin.map(|(listener, router)| {
+            tokio::spawn(
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                    .into_future(),
+            )
+        });
+        drop(self.state);
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         server.await.context("serving HTTP")?;
-        if tokio::time::timeout(self.grace, relay).await.is_err() {
+        if let Some(admin) = admin {
+            admin
+                .await
+                .context("admin API task")?
+                .context("serving the admin API")?;
+        }
+        follower.abort();
+        // The servers are gone, and with them every handle on the request log: the
+        // writer stores what is queued and stops.
+        let drained = async {
+            let _ = relay.await;
+            let _ = self.request_writer.await;
+        };
+        if tokio::time::timeout(self.grace, drained).await.is_err() {
             tracing::warn!(
                 "outbox relay did not drain within the grace period; the rest waits in the outbox"
             );

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use scim_shared::ScimError;
-use scim_shared::db::users::{self, StoredUser};
+use scim_shared::controls::{check_domains, over_capacity};
+use scim_shared::db::directories::{self, Controls};
+use scim_shared::db::users::{self, NewUser, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::filter::sql::{USERS, compile_filter};
 use scim_shared::patch;
@@ -41,7 +43,11 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn representation(state: &AppState, directory: Uuid, stored: &StoredUser) -> (Value, String) {
+pub(crate) fn representation(
+    state: &AppState,
+    directory: Uuid,
+    stored: &StoredUser,
+) -> (Value, String) {
     let meta = Meta {
         created: stored.created,
         last_modified: stored.last_modified,
@@ -82,6 +88,7 @@ fn not_found() -> ApiError {
 async fn create(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Extension(controls): Extension<Controls>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let mut user = User::from_request(body)?;
@@ -89,6 +96,7 @@ async fn create(
         // Stored explicitly, so the representation says what the member's state is.
         user.set_active(true);
     }
+    check_domains(&user, None, &controls.trusted_domains)?;
     let stored = StoredUser::new(user);
     let (resource, etag) = representation(&state, directory, &stored);
     let event = Event::new(
@@ -100,7 +108,12 @@ async fn create(
         resource.clone(),
         None,
     );
-    if state.creates.create(directory, stored, event).await? == Outcome::Conflict {
+    let outcome = if controls.seat_limit.is_some() && stored.user.active() {
+        create_within_seats(&state, directory, &stored, &event).await?
+    } else {
+        state.creates.create(directory, stored, event).await?
+    };
+    if outcome == Outcome::Conflict {
         return Err(user_name_taken());
     }
     let mut res = scim(StatusCode::CREATED, &resource, Some(etag));
@@ -111,6 +124,34 @@ async fn create(
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
+}
+
+/// Creates an active user in a directory with a seat limit: alone, after counting the
+/// seats in use with the directory locked, so concurrent creates cannot overshoot.
+async fn create_within_seats(
+    state: &AppState,
+    directory: Uuid,
+    user: &StoredUser,
+    event: &Event,
+) -> Result<Outcome, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    if let Some((limit, in_use)) = directories::seats_locked(&mut tx, directory).await?
+        && in_use >= limit
+    {
+        return Err(over_capacity(limit, in_use).into());
+    }
+    let row = NewUser {
+        directory_id: directory,
+        user,
+        event,
+    };
+    let created = users::insert_many(&mut *tx, std::slice::from_ref(&row)).await?;
+    tx.commit().await?;
+    Ok(if created.first() == Some(&true) {
+        Outcome::Created
+    } else {
+        Outcome::Conflict
+    })
 }
 
 async fn fetch(
@@ -171,13 +212,14 @@ impl Listed for Users {
 async fn replace(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Extension(controls): Extension<Controls>,
     Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let new = User::from_request(body)?;
-    let stored = update_with(&state, directory, id, &headers, |existing| {
+    let stored = update_with(&state, directory, &controls, id, &headers, |existing| {
         let mut new = new.clone();
         if !new.has_active() && existing.has_active() {
             new.set_active(existing.active());
@@ -191,13 +233,14 @@ async fn replace(
 async fn modify(
     State(state): State<AppState>,
     Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    Extension(controls): Extension<Controls>,
     Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let operations = patch::parse_request(body)?;
-    let stored = update_with(&state, directory, id, &headers, |existing| {
+    let stored = update_with(&state, directory, &controls, id, &headers, |existing| {
         patch::apply(existing, &operations)
     })
     .await?;
@@ -216,10 +259,13 @@ const WRITE_ATTEMPTS: usize = 5;
 /// Reads the user, computes its new state with `change`, and writes it with its event
 /// unless someone changed the user in between, in which case it starts over (an
 /// `If-Match` the user no longer satisfies then fails with 412). A change
-/// that changes nothing writes nothing: no new version, no event.
+/// that changes nothing writes nothing: no new version, no event. The directory's
+/// controls apply: new email addresses must be on its trusted domains, and a
+/// reactivation needs a free seat.
 async fn update_with(
     state: &AppState,
     directory: Uuid,
+    controls: &Controls,
     id: Uuid,
     headers: &HeaderMap,
     change: impl Fn(&User) -> Result<User, ScimError>,
@@ -233,6 +279,7 @@ async fn update_with(
         if new == existing.user {
             return Ok(existing);
         }
+        check_domains(&new, Some(&existing.user), &controls.trusted_domains)?;
         let next = existing.next(new);
         let (resource, _) = representation(state, directory, &next);
         let action = Action::for_update(existing.user.active(), next.user.active());
@@ -246,7 +293,20 @@ async fn update_with(
             resource,
             Some(previous),
         );
-        if users::update(&state.pool, directory, &next, &event).await? {
+        let written = if action == Action::Reactivated && controls.seat_limit.is_some() {
+            let mut tx = state.pool.begin().await?;
+            if let Some((limit, in_use)) = directories::seats_locked(&mut tx, directory).await?
+                && in_use >= limit
+            {
+                return Err(over_capacity(limit, in_use).into());
+            }
+            let written = users::update(&mut *tx, directory, &next, &event).await?;
+            tx.commit().await?;
+            written
+        } else {
+            users::update(&state.pool, directory, &next, &event).await?
+        };
+        if written {
             return Ok(next);
         }
     }

@@ -41,6 +41,9 @@ pub enum ScimError {
     /// 401: missing, malformed, unknown or revoked bearer token.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: the directory's controls do not allow it (such as its seat limit).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: the resource does not exist in the caller's directory.
     #[error("{0}")]
     NotFound(String),
@@ -91,6 +94,7 @@ impl ScimError {
         match self {
             ScimError::BadRequest { .. } => 400,
             ScimError::Unauthorized(_) => 401,
+            ScimError::Forbidden(_) => 403,
             ScimError::NotFound(_) => 404,
             ScimError::MethodNotAllowed(_) => 405,
             ScimError::Conflict(_) => 409,

@@ -59,6 +59,10 @@ pub enum Action {
     MemberRemoved,
     /// A team's group mapping, or a directory's team mapping mode, changed.
     MappingChanged,
+    /// A directory got a new SCIM bearer token (`resource.token` has its id and prefix).
+    TokenCreated,
+    /// A directory's SCIM bearer token was revoked.
+    TokenRevoked,
 }
 
 impl Action {
@@ -74,6 +78,8 @@ impl Action {
             Action::MemberAdded => "member_added",
             Action::MemberRemoved => "member_removed",
             Action::MappingChanged => "mapping_changed",
+            Action::TokenCreated => "token_created",
+            Action::TokenRevoked => "token_revoked",
         }
     }
 
@@ -117,6 +123,9 @@ pub struct Event {
     /// For team membership events: why it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Value>,
+    /// For changes made through the admin API: who made them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 impl Event {
@@ -143,6 +152,7 @@ impl Event {
             previous,
             member_ids: None,
             cause: None,
+            actor: None,
         }
     }
 
@@ -153,6 +163,11 @@ impl Event {
 
     pub fn with_member_ids(mut self, ids: Vec<Uuid>) -> Event {
         self.member_ids = Some(ids);
+        self
+    }
+
+    pub fn with_actor(mut self, actor: &str) -> Event {
+        self.actor = Some(actor.to_owned());
         self
     }
 

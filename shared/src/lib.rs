@@ -2,6 +2,7 @@
 //! shared by the `ingress` and `worker` binaries.
 
 pub mod config;
+pub mod controls;
 pub mod db;
 pub mod error;
 pub mod event;

@@ -22,32 +22,54 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The operator token the test ingresses accept on their admin API.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
 pub struct Service {
     child: Child,
     pub port: u16,
+    /// The admin API's port (ingress only).
+    pub admin_port: u16,
 }
 
 impl Service {
-    /// Starts the ingress on a free port and waits until it listens.
+    /// Starts the ingress on free ports (SCIM and admin API) and waits until it listens.
     pub fn ingress(database_url: &str, nats_url: &str) -> Service {
-        let port = free_port();
+        Service::ingress_with(database_url, nats_url, &[])
+    }
+
+    /// Starts the ingress with extra environment.
+    pub fn ingress_with(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
+        let (port, admin_port) = (free_port(), free_port());
         let child = Command::new(binary("ingress"))
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("ADMIN_LISTEN_ADDR", format!("127.0.0.1:{admin_port}"))
+            .env("ADMIN_TOKEN", OPERATOR_TOKEN)
             .env("DATABASE_URL", database_url)
             .env("NATS_URL", nats_url)
             .env(
                 "RUST_LOG",
                 std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting the ingress");
         assert!(
-            wait_for_port(port, Duration::from_secs(30)),
+            wait_for_port(port, Duration::from_secs(30))
+                && wait_for_port(admin_port, Duration::from_secs(30)),
             "the ingress did not start listening"
         );
-        Service { child, port }
+        Service {
+            child,
+            port,
+            admin_port,
+        }
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
     }
 
     /// Starts a worker with the given extra environment; waits until its health
@@ -71,7 +93,11 @@ impl Service {
             wait_for_port(port, Duration::from_secs(30)),
             "the worker did not start"
         );
-        Service { child, port }
+        Service {
+            child,
+            port,
+            admin_port: 0,
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -108,12 +134,14 @@ impl Drop for Service {
     }
 }
 
-/// Runs `scimctl` with `args` against the database: its standard output, or its
+/// Runs `scimctl` with `args` against an admin API: its standard output, or its
 /// standard error if it failed.
-pub fn scimctl(database_url: &str, args: &[&str]) -> Result<String, String> {
+pub fn scimctl(admin_url: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(binary("scimctl"))
         .args(args)
-        .env("DATABASE_URL", database_url)
+        .env("ADMIN_URL", admin_url)
+        .env("ADMIN_TOKEN", OPERATOR_TOKEN)
+        .env("SCIMCTL_ACTOR", "test")
         .output()
         .expect("running scimctl");
     if out.status.success() {

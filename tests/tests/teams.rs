@@ -15,7 +15,7 @@ struct System {
     db: TestDb,
     nats: NatsServer,
     // Held for their lifetimes: dropping them stops the processes.
-    _ingress: Service,
+    ingress: Service,
     _worker: Service,
     dir: Uuid,
     scim: Scim,
@@ -31,7 +31,7 @@ async fn start() -> System {
     System {
         db,
         nats,
-        _ingress: ingress,
+        ingress,
         _worker: worker,
         dir,
         scim,
@@ -46,7 +46,7 @@ impl System {
         if let Some(pos) = all.iter().position(|a| *a == "DIR") {
             all[pos] = &dir;
         }
-        scimctl(&self.db.url, &all)
+        scimctl(&self.ingress.admin_url(), &all)
     }
 
     fn ctl(&self, args: &[&str]) -> String {

@@ -6,6 +6,7 @@ use ingress::{Application, Config};
 use scim_shared::config::{DatabaseConfig, NatsConfig};
 use scim_shared::event::STREAM;
 use scim_tests::client::Scim;
+use scim_tests::process::OPERATOR_TOKEN;
 use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,8 @@ pub struct TestApp {
     pub nats: NatsServer,
     /// The ingress's URL, without the SCIM path.
     pub base: String,
+    /// The admin API's URL.
+    pub admin: String,
     /// A client for a directory created for the test.
     pub scim: Scim,
     shutdown: CancellationToken,
@@ -45,10 +48,14 @@ pub async fn spawn_app() -> TestApp {
         max_body_bytes: 64 * 1024,
         relay_batch_size: 100,
         token_cache_seconds: 5,
+        admin_listen_addr: "127.0.0.1:0".into(),
+        admin_token: OPERATOR_TOKEN.into(),
+        request_log_days: 30,
         shutdown_grace_seconds: 2,
     };
     let app = Application::build(config).await.expect("building the app");
     let base = app.base_url().to_owned();
+    let admin = app.admin_url().expect("the admin API is on");
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let (dir, token) = db.directory("acme").await;
@@ -57,6 +64,7 @@ pub async fn spawn_app() -> TestApp {
         db,
         nats,
         base,
+        admin,
         scim,
         shutdown,
     }

@@ -1,27 +1,87 @@
-//! Directories and their SCIM bearer tokens.
+//! Directories, their controls and their SCIM bearer tokens.
 
 use rand::RngCore;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, PgPool, Row};
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Tokens start with this, so secret scanners can recognize a leaked one.
 pub const TOKEN_PREFIX: &str = "scim_";
 const SECRET_BYTES: usize = 32;
+/// Live tokens a directory may hold at once: enough to rotate without a gap.
+pub const MAX_LIVE_TOKENS: i64 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Directory {
     pub id: Uuid,
     pub name: String,
     pub idp: String,
 }
 
+/// What a SCIM request needs to know about its directory besides its id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Controls {
+    /// Most active users; `None` for no limit.
+    pub seat_limit: Option<i32>,
+    /// Lower-case email domains users must be on; empty accepts any.
+    pub trusted_domains: Vec<String>,
+}
+
+/// A directory as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub directory: Directory,
+    #[serde(flatten)]
+    pub controls: Controls,
+    pub team_attribute: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_request_at: Option<OffsetDateTime>,
+    pub users: i64,
+    pub active_users: i64,
+    pub groups: i64,
+    pub teams: i64,
+    pub version: i64,
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    /// The token's first characters, enough to tell tokens apart.
+    pub prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// A newly issued token: the only time the plain text exists.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
     pub id: Uuid,
+    pub prefix: String,
     pub token: String,
+}
+
+/// A caller a token identifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub directory: Uuid,
+    pub token: Uuid,
+    pub controls: Controls,
+}
+
+fn token_prefix(id: Uuid) -> String {
+    format!("{TOKEN_PREFIX}{}", &id.simple().to_string()[..8])
 }
 
 pub async fn create(
@@ -43,6 +103,140 @@ pub async fn create(
     })
 }
 
+const SUMMARY: &str = "SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.team_attribute,
+        d.created_at, d.last_request_at, d.version,
+        (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS users,
+        (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS active_users,
+        (SELECT count(*) FROM scim_groups g WHERE g.directory_id = d.id) AS groups,
+        (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS teams
+    FROM directories d";
+
+fn summary(r: &PgRow) -> Result<Summary, sqlx::Error> {
+    Ok(Summary {
+        directory: Directory {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            idp: r.try_get("idp")?,
+        },
+        controls: Controls {
+            seat_limit: r.try_get("seat_limit")?,
+            trusted_domains: r.try_get("trusted_domains")?,
+        },
+        team_attribute: r.try_get("team_attribute")?,
+        created_at: r.try_get("created_at")?,
+        last_request_at: r.try_get("last_request_at")?,
+        users: r.try_get("users")?,
+        active_users: r.try_get("active_users")?,
+        groups: r.try_get("groups")?,
+        teams: r.try_get("teams")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// Every directory, oldest first.
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<Summary>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} ORDER BY d.id")))
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(summary).collect()
+}
+
+pub async fn show(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Summary>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} WHERE d.id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(summary).transpose()
+}
+
+pub async fn exists(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directories WHERE id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Locks the directory's row against concurrent changes of its settings (not against
+/// SCIM writes) and returns its summary.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Summary>, sqlx::Error> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM directories WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match found {
+        Some(_) => show(conn, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Writes a locked directory's controls and bumps its version; returns the new version.
+pub async fn set_controls(
+    conn: &mut PgConnection,
+    id: Uuid,
+    controls: &Controls,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE directories SET seat_limit = $2, trusted_domains = $3, version = version + 1
+         WHERE id = $1 RETURNING version",
+    )
+    .bind(id)
+    .bind(controls.seat_limit)
+    .bind(&controls.trusted_domains)
+    .fetch_one(conn)
+    .await
+}
+
+/// Bumps a locked directory's version (for announced changes stored elsewhere, such as
+/// tokens); returns it.
+pub async fn bump_version(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE directories SET version = version + 1 WHERE id = $1 RETURNING version",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Deletes the directory and everything in it. Group memberships have no foreign key
+/// (see migration 0003), so they go first, under the lock that waits for membership
+/// changes in flight.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    super::groups::lock_memberships(&mut *conn, id, true).await?;
+    sqlx::query("DELETE FROM scim_group_members WHERE directory_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM directories WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The seat limit and the active users counted against it, with the directory locked
+/// so that concurrent activations are counted one after the other. `None` when the
+/// directory has no limit (nothing is locked then).
+pub async fn seats_locked(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let limit: Option<Option<i32>> =
+        sqlx::query_scalar("SELECT seat_limit FROM directories WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(Some(limit)) = limit else {
+        return Ok(None);
+    };
+    let in_use: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM scim_users WHERE directory_id = $1 AND active")
+            .bind(id)
+            .fetch_one(conn)
+            .await?;
+    Ok(Some((i64::from(limit), in_use)))
+}
+
 /// Issues a token for a directory: `scim_<token id, 32 hex><secret, 64 hex>`.
 pub async fn issue_token(
     db: impl PgExecutor<'_>,
@@ -60,13 +254,67 @@ pub async fn issue_token(
         .await?;
     Ok(IssuedToken {
         id,
+        prefix: token_prefix(id),
         token: format!("{TOKEN_PREFIX}{}{secret_hex}", id.simple()),
     })
 }
 
-/// The directory a presented token belongs to, or `None` for an unknown, malformed or
+pub async fn live_tokens(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM tokens WHERE directory_id = $1 AND revoked_at IS NULL")
+        .bind(directory_id)
+        .fetch_one(db)
+        .await
+}
+
+/// The directory's tokens, newest first, revoked ones included.
+pub async fn tokens(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+) -> Result<Vec<TokenInfo>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_used_at, revoked_at FROM tokens
+         WHERE directory_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(directory_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: Uuid = r.try_get("id")?;
+            Ok(TokenInfo {
+                id,
+                prefix: token_prefix(id),
+                created_at: r.try_get("created_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a live token of the directory; false if it has no such live token.
+pub async fn revoke_token(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    token_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE tokens SET revoked_at = now()
+         WHERE id = $1 AND directory_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(token_id)
+    .bind(directory_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The caller a presented token identifies, or `None` for an unknown, malformed or
 /// revoked token. The secret is compared in constant time.
-pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn authenticate(
+    pool: &PgPool,
+    token: &str,
+) -> Result<Option<Authenticated>, sqlx::Error> {
     let Some(rest) = token.strip_prefix(TOKEN_PREFIX) else {
         return Ok(None);
     };
@@ -77,14 +325,28 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<Uuid>, sq
     let Ok(id) = Uuid::try_parse(id) else {
         return Ok(None);
     };
-    let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
-        "SELECT directory_id, secret_sha256 FROM tokens WHERE id = $1 AND revoked_at IS NULL",
+    let row = sqlx::query(
+        "SELECT t.directory_id, t.secret_sha256, d.seat_limit, d.trusted_domains
+         FROM tokens t JOIN directories d ON d.id = t.directory_id
+         WHERE t.id = $1 AND t.revoked_at IS NULL",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(directory_id, stored)| {
-        let presented = Sha256::digest(secret.as_bytes());
-        bool::from(presented.as_slice().ct_eq(&stored)).then_some(directory_id)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let stored: Vec<u8> = row.try_get("secret_sha256")?;
+    let presented = Sha256::digest(secret.as_bytes());
+    if !bool::from(presented.as_slice().ct_eq(&stored)) {
+        return Ok(None);
+    }
+    Ok(Some(Authenticated {
+        directory: row.try_get("directory_id")?,
+        token: id,
+        controls: Controls {
+            seat_limit: row.try_get("seat_limit")?,
+            trusted_domains: row.try_get("trusted_domains")?,
+        },
     }))
 }

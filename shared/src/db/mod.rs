@@ -1,8 +1,10 @@
 //! PostgreSQL access: the pool, migrations, and SQL for each resource in its module.
 
+pub mod audit;
 pub mod directories;
 pub mod groups;
 pub mod outbox;
+pub mod request_log;
 pub mod teams;
 pub mod users;
 

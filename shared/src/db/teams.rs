@@ -565,3 +565,52 @@ pub async fn member_by_email(
         email: Some(email.to_owned()),
     })
 }
+
+/// A member of the product as administration shows it: state and teams in effect.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MemberView {
+    pub id: Uuid,
+    pub scim_user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub status: String,
+    /// Teams the member is in now (suspended memberships left out).
+    pub teams: Vec<String>,
+}
+
+/// The directory's members, by email, optionally of one status, `limit` from `offset`.
+pub async fn directory_members(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    status: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<MemberView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status,
+                coalesce(array_agg(t.name ORDER BY t.name) FILTER (WHERE t.name IS NOT NULL AND NOT tm.suspended), '{}') AS teams
+         FROM members m
+         LEFT JOIN team_members tm ON tm.member_id = m.id
+         LEFT JOIN teams t ON t.id = tm.team_id
+         WHERE m.directory_id = $1 AND ($2::text IS NULL OR m.status = $2)
+         GROUP BY m.id ORDER BY m.email NULLS LAST, m.id OFFSET $3 LIMIT $4",
+    )
+    .bind(directory)
+    .bind(status)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MemberView {
+                id: r.try_get("id")?,
+                scim_user_id: r.try_get("scim_user_id")?,
+                email: r.try_get("email")?,
+                display_name: r.try_get("display_name")?,
+                status: r.try_get("status")?,
+                teams: r.try_get("teams")?,
+            })
+        })
+        .collect()
+}

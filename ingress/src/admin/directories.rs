@@ -1,0 +1,377 @@
+//! Directories: create, list, show, delete, and their controls (seat limit, trusted
+//! domains, team mapping mode).
+
+use axum::extract::{Extension, Path, State};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use scim_shared::controls::normalize_domains;
+use scim_shared::db::directories::{self, Controls, Summary};
+use scim_shared::db::{outbox, users};
+use scim_shared::event::{Action, Event, ResourceType};
+use scim_shared::team::split_attribute;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{Actor, AdminError, Body, parse_id, record};
+use crate::AppState;
+use crate::auth::announce_change;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/directories", get(list).post(create))
+        .route("/admin/v1/directories/{id}", get(show).delete(remove))
+        .route("/admin/v1/directories/{id}/seat-limit", put(set_seat_limit))
+        .route(
+            "/admin/v1/directories/{id}/trusted-domains",
+            put(set_trusted_domains),
+        )
+        .route(
+            "/admin/v1/directories/{id}/team-mapping",
+            put(set_team_mapping),
+        )
+}
+
+/// The directory in events: its settings, without counts.
+pub(super) fn resource(s: &Summary) -> Value {
+    json!({
+        "id": s.directory.id,
+        "name": s.directory.name,
+        "idp": s.directory.idp,
+        "seat_limit": s.controls.seat_limit,
+        "trusted_domains": s.controls.trusted_domains,
+        "team_attribute": s.team_attribute,
+    })
+}
+
+/// The directory as the API shows it: settings, counts and its SCIM base URL.
+fn view(state: &AppState, s: &Summary) -> Value {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    v["scim_base_url"] = state.base_url(s.directory.id).into();
+    v
+}
+
+/// The directory, locked for a change of its settings; 404 if there is none.
+pub(super) async fn locked(
+    tx: &mut sqlx::PgConnection,
+    raw_id: &str,
+) -> Result<Summary, AdminError> {
+    let id = parse_id(raw_id, "directory")?;
+    directories::lock(tx, id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no directory {id}")))
+}
+
+/// The id of an existing directory, for reads; 404 if there is none.
+pub(super) async fn existing(
+    db: impl sqlx::PgExecutor<'_>,
+    raw_id: &str,
+) -> Result<Uuid, AdminError> {
+    let id = parse_id(raw_id, "directory")?;
+    if directories::exists(db, id).await? {
+        Ok(id)
+    } else {
+        Err(AdminError::NotFound(format!("no directory {id}")))
+    }
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
+    let all = directories::list(&state.pool).await?;
+    Ok(Json(all.iter().map(|s| view(&state, s)).collect()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let id = parse_id(&id, "directory")?;
+    let found = directories::show(&state.pool, id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no directory {id}")))?;
+    Ok(Json(view(&state, &found)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDirectory {
+    name: String,
+    #[serde(default = "generic")]
+    idp: String,
+}
+
+fn generic() -> String {
+    "generic".into()
+}
+
+/// Creates a directory with its first token: the SCIM base URL and bearer token an
+/// admin pastes into the identity provider. The token is in this response only.
+async fn create(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Body(new): Body<NewDirectory>,
+) -> Result<(axum::http::StatusCode, Json<Value>), AdminError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AdminError::Invalid(
+            "name must be 1 to 200 characters".into(),
+        ));
+    }
+    if !["okta", "entra", "generic"].contains(&new.idp.as_str()) {
+        return Err(AdminError::Invalid(
+            "idp must be okta, entra or generic".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let dir = directories::create(&mut *tx, name, &new.idp).await?;
+    let token = directories::issue_token(&mut *tx, dir.id).await?;
+    let version = directories::bump_version(&mut tx, dir.id).await?;
+    let summary = directories::show(&mut *tx, dir.id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("the new directory vanished".into()))?;
+    let event = Event::new(
+        dir.id,
+        ResourceType::Directory,
+        dir.id,
+        Action::Created,
+        version,
+        resource(&summary),
+        None,
+    );
+    record(
+        &mut tx,
+        &actor,
+        dir.id,
+        event,
+        json!({"name": name, "idp": new.idp, "token": token.prefix}),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut body = view(&state, &summary);
+    body["token"] = serde_json::to_value(&token).unwrap_or_default();
+    Ok((axum::http::StatusCode::CREATED, Json(body)))
+}
+
+/// Users whose deletion events are built and written together.
+const DELETE_CHUNK: usize = 1000;
+
+/// Deletes the directory with everything in it. Its tokens stop working first (on
+/// every replica); then, in one transaction, each user gets a `user.deleted` event, so
+/// subscribers deprovision them, and `directory.deleted` closes the directory's
+/// stream of events (its groups and teams end with it).
+async fn remove(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    let dir = summary.directory.id;
+    sqlx::query(
+        "UPDATE tokens SET revoked_at = now() WHERE directory_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(dir)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    announce_change(&state, dir).await;
+
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    let ids = users::ids(&mut *tx, dir).await?;
+    for chunk in ids.chunks(DELETE_CHUNK) {
+        let keys: Vec<(Uuid, Uuid)> = chunk.iter().map(|u| (dir, *u)).collect();
+        let events: Vec<Event> = users::get_many(&mut *tx, &keys)
+            .await?
+            .iter()
+            .map(|(_, u)| {
+                let resource = crate::users::representation(&state, dir, u).0;
+                Event::new(
+                    dir,
+                    ResourceType::User,
+                    u.id,
+                    Action::Deleted,
+                    u.version + 1,
+                    resource,
+                    None,
+                )
+                .with_cause(json!({"reason": "directory_deleted", "source": "admin"}))
+                .with_actor(&actor.0)
+            })
+            .collect();
+        outbox::insert(&mut *tx, &events).await?;
+    }
+    let event = Event::new(
+        dir,
+        ResourceType::Directory,
+        dir,
+        Action::Deleted,
+        summary.version + 1,
+        resource(&summary),
+        None,
+    );
+    let details = json!({"name": summary.directory.name, "users": summary.users, "groups": summary.groups, "teams": summary.teams});
+    record(&mut tx, &actor, dir, event, details.clone()).await?;
+    directories::delete(&mut tx, dir).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"deleted": dir, "removed": details})))
+}
+
+/// Records a change of settings from `before` to `after` (both locked in `tx`).
+async fn settings_changed(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    actor: &Actor,
+    before: &Summary,
+    after: &Summary,
+) -> Result<Json<Value>, AdminError> {
+    let (old, new) = (resource(before), resource(after));
+    let previous: Map<String, Value> = old
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| new.get(k.as_str()) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if previous.is_empty() {
+        return Ok(Json(view(state, after)));
+    }
+    let dir = after.directory.id;
+    let action = if previous.contains_key("team_attribute") {
+        Action::MappingChanged
+    } else {
+        Action::Updated
+    };
+    let changed: Map<String, Value> = previous
+        .keys()
+        .map(|k| (k.clone(), new[k].clone()))
+        .collect();
+    let event = Event::new(
+        dir,
+        ResourceType::Directory,
+        dir,
+        action,
+        after.version,
+        new,
+        None,
+    )
+    .with_previous(previous.clone());
+    record(
+        &mut tx,
+        actor,
+        dir,
+        event,
+        json!({"changed": changed, "previous": previous}),
+    )
+    .await?;
+    tx.commit().await?;
+    announce_change(state, dir).await;
+    Ok(Json(view(state, after)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeatLimit {
+    /// `null` removes the limit.
+    seat_limit: Option<i32>,
+}
+
+async fn set_seat_limit(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<SeatLimit>,
+) -> Result<Json<Value>, AdminError> {
+    if body.seat_limit.is_some_and(|n| n < 0) {
+        return Err(AdminError::Invalid(
+            "seat_limit must be 0 or more, or null".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, &id).await?;
+    let controls = Controls {
+        seat_limit: body.seat_limit,
+        ..before.controls.clone()
+    };
+    let after = write_controls(&mut tx, &before, controls).await?;
+    settings_changed(&state, tx, &actor, &before, &after).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustedDomains {
+    /// Empty accepts users on any domain.
+    domains: Vec<String>,
+}
+
+async fn set_trusted_domains(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<TrustedDomains>,
+) -> Result<Json<Value>, AdminError> {
+    let domains = normalize_domains(&body.domains)
+        .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))?;
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, &id).await?;
+    let controls = Controls {
+        trusted_domains: domains,
+        ..before.controls.clone()
+    };
+    let after = write_controls(&mut tx, &before, controls).await?;
+    settings_changed(&state, tx, &actor, &before, &after).await
+}
+
+/// Writes new controls (if they differ) and returns the directory as it now is.
+async fn write_controls(
+    tx: &mut sqlx::PgConnection,
+    before: &Summary,
+    controls: Controls,
+) -> Result<Summary, AdminError> {
+    if controls == before.controls {
+        return Ok(before.clone());
+    }
+    let version = directories::set_controls(tx, before.directory.id, &controls).await?;
+    Ok(Summary {
+        controls,
+        version,
+        ..before.clone()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamMapping {
+    /// A URN-qualified extension attribute whose values name teams; `null` maps by
+    /// group names.
+    attribute: Option<String>,
+}
+
+/// Chooses how provisioning assigns teams; the worker re-evaluates the directory.
+async fn set_team_mapping(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<TeamMapping>,
+) -> Result<Json<Value>, AdminError> {
+    if let Some(a) = &body.attribute
+        && split_attribute(a).is_none()
+    {
+        return Err(AdminError::Invalid(format!(
+            "{a:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, &id).await?;
+    let (_, version) = scim_shared::db::teams::set_team_attribute(
+        &mut tx,
+        before.directory.id,
+        body.attribute.as_deref(),
+    )
+    .await?;
+    let after = Summary {
+        team_attribute: body.attribute,
+        version,
+        ..before.clone()
+    };
+    settings_changed(&state, tx, &actor, &before, &after).await
+}

@@ -1,0 +1,229 @@
+//! The admin API: JSON over HTTP on its own listener (`ADMIN_LISTEN_ADDR`), for
+//! operators and `scimctl`. Authenticated by operator tokens from `ADMIN_TOKEN`, never
+//! by SCIM tokens. Every change is audited and announced as an event, in the
+//! transaction that makes it.
+
+mod directories;
+mod teams;
+mod tokens;
+mod views;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use scim_shared::db::{audit, outbox};
+use scim_shared::event::Event;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// The operator tokens the admin API accepts (several, so one can be rotated), kept as
+/// SHA-256 digests.
+#[derive(Clone)]
+pub struct Operators(Arc<Vec<[u8; 32]>>);
+
+impl Operators {
+    /// From `ADMIN_TOKEN`: tokens separated by commas. Empty: none (API disabled).
+    pub fn parse(tokens: &str) -> Operators {
+        Operators(Arc::new(
+            tokens
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| Sha256::digest(t.as_bytes()).into())
+                .collect(),
+        ))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The matching token's digest; every configured token is compared, in constant time.
+    fn find(&self, presented: &str) -> Option<[u8; 32]> {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut found = None;
+        for known in self.0.iter() {
+            if bool::from(known.ct_eq(&digest)) {
+                found = Some(*known);
+            }
+        }
+        found
+    }
+}
+
+/// Who is making an admin request: the name the client gives in `X-Admin-Actor` (or
+/// "operator") and which operator token it used, by fingerprint.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+pub const ACTOR_HEADER: &str = "x-admin-actor";
+
+fn actor(headers: &HeaderMap, token: &[u8; 32]) -> Actor {
+    let name = headers
+        .get(ACTOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|n| {
+            !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        })
+        .unwrap_or("operator");
+    let fingerprint: String = token[..4].iter().map(|b| format!("{b:02x}")).collect();
+    Actor(format!("{name} (operator token {fingerprint})"))
+}
+
+async fn require_operator(
+    State(operators): State<Operators>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, AdminError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .and_then(|(_, token)| operators.find(token.trim()))
+        .ok_or(AdminError::Unauthorized)?;
+    let who = actor(req.headers(), &token);
+    req.extensions_mut().insert(who);
+    Ok(next.run(req).await)
+}
+
+pub fn router(state: AppState, operators: Operators) -> Router {
+    Router::new()
+        .merge(directories::router())
+        .merge(tokens::router())
+        .merge(teams::router())
+        .merge(views::router())
+        .route_layer(middleware::from_fn_with_state(operators, require_operator))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async { AdminError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+            ]),
+        )
+        .with_state(state)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("a valid operator token is required")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Database(e) => {
+                tracing::error!(error = %e, "admin request failed");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        let message = match &self {
+            AdminError::Database(_) => "the database is unavailable; retry".to_owned(),
+            e => e.to_string(),
+        };
+        (status, Json(json!({"error": message}))).into_response()
+    }
+}
+
+/// A JSON body whose rejections are admin errors.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Body(v))
+            .map_err(|e: JsonRejection| AdminError::Invalid(e.body_text()))
+    }
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<Uuid, AdminError> {
+    Uuid::try_parse(raw).map_err(|_| AdminError::NotFound(format!("no such {what}")))
+}
+
+/// Records an admin change in its transaction: the audit record and its event.
+async fn record(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    directory: Uuid,
+    event: Event,
+    details: Value,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        &mut *tx,
+        &actor.0,
+        &event.event_type,
+        Some(directory),
+        &details,
+    )
+    .await?;
+    outbox::insert(tx, &[event.with_actor(&actor.0)]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_tokens_are_matched_exactly_and_several_may_be_live() {
+        let ops = Operators::parse(" old-secret , new-secret ,");
+        assert!(ops.find("old-secret").is_some());
+        assert!(ops.find("new-secret").is_some());
+        assert!(ops.find("new-secre").is_none());
+        assert!(ops.find("").is_none());
+        assert!(Operators::parse(" , ").is_empty());
+    }
+
+    #[test]
+    fn the_actor_names_the_client_and_the_token_fingerprint() {
+        let token = [0xab; 32];
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            actor(&headers, &token).0,
+            "operator (operator token abababab)"
+        );
+        headers.insert(ACTOR_HEADER, "alice@laptop".parse().unwrap());
+        assert_eq!(
+            actor(&headers, &token).0,
+            "alice@laptop (operator token abababab)"
+        );
+        headers.insert(
+            ACTOR_HEADER,
+            "x\u{7f}"
+                .parse()
+                .unwrap_or(header::HeaderValue::from_static("a\tb")),
+        );
+        assert!(actor(&headers, &token).0.starts_with("operator "));
+    }
+}

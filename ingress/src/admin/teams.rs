@@ -1,0 +1,232 @@
+//! Teams and how provisioning fills them: create, map to group names, add members by
+//! hand, list members with the source of each membership. Changes that affect team
+//! assignment are events the worker re-evaluates.
+
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use scim_shared::db::teams::{self, Membership, Source, Team};
+use scim_shared::event::{Action, Event, ResourceType};
+use scim_shared::team::{Change, member_event};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::directories::{existing, locked};
+use super::{Actor, AdminError, Body, parse_id, record};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/directories/{id}/teams", get(list).post(create))
+        .route(
+            "/admin/v1/directories/{id}/teams/{team_id}/groups",
+            put(map_groups),
+        )
+        .route(
+            "/admin/v1/directories/{id}/teams/{team_id}/members",
+            get(members).post(add_member),
+        )
+}
+
+fn team_json(team: &Team, groups: &[String]) -> Value {
+    json!({"id": team.id, "name": team.name, "groups": groups})
+}
+
+/// The directory's team with this id, with its mapped groups; 404 if none.
+async fn find(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    raw_id: &str,
+) -> Result<(Team, Vec<String>), AdminError> {
+    let id = parse_id(raw_id, "team")?;
+    teams::list(tx, directory)
+        .await?
+        .into_iter()
+        .find(|(t, _)| t.id == id)
+        .ok_or_else(|| AdminError::NotFound(format!("no team {id} in directory {directory}")))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let dir = existing(&state.pool, &id).await?;
+    let all = teams::list(&state.pool, dir).await?;
+    Ok(Json(all.iter().map(|(t, g)| team_json(t, g)).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTeam {
+    name: String,
+}
+
+/// Creates a team; 200 with the existing one if the directory has a team of that name.
+async fn create(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(new): Body<NewTeam>,
+) -> Result<(StatusCode, Json<Value>), AdminError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AdminError::Invalid(
+            "name must be 1 to 200 characters".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let dir = locked(&mut tx, &id).await?.directory.id;
+    if let Some((team, groups)) = teams::list(&mut *tx, dir)
+        .await?
+        .into_iter()
+        .find(|(t, _)| t.name == name)
+    {
+        return Ok((StatusCode::OK, Json(team_json(&team, &groups))));
+    }
+    let team = teams::create(&mut *tx, dir, name).await?;
+    let version = team_version(&mut tx, team.id).await?;
+    let event = Event::new(
+        dir,
+        ResourceType::Team,
+        team.id,
+        Action::Created,
+        version,
+        team_json(&team, &[]),
+        None,
+    );
+    record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(team_json(&team, &[]))))
+}
+
+/// Raises the team's version by one and returns it.
+async fn team_version(tx: &mut PgConnection, team: Uuid) -> Result<i64, sqlx::Error> {
+    let versions = teams::bump_versions(tx, &[(team, 1)]).await?;
+    Ok(versions.get(&team).map_or(1, |(_, v)| *v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Groups {
+    /// Group names spelled exactly as in the identity provider; empty unmaps.
+    groups: Vec<String>,
+}
+
+async fn map_groups(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, team_id)): Path<(String, String)>,
+    Body(body): Body<Groups>,
+) -> Result<Json<Value>, AdminError> {
+    let mut groups = body.groups;
+    if groups.iter().any(|g| g.is_empty()) {
+        return Err(AdminError::Invalid("group names cannot be empty".into()));
+    }
+    groups.sort();
+    groups.dedup();
+    let mut tx = state.pool.begin().await?;
+    let dir = locked(&mut tx, &id).await?.directory.id;
+    let (team, _) = find(&mut tx, dir, &team_id).await?;
+    let previous = teams::set_group_mapping(&mut tx, dir, team.id, &groups).await?;
+    if previous != groups {
+        let version = team_version(&mut tx, team.id).await?;
+        let event = Event::new(
+            dir,
+            ResourceType::Team,
+            team.id,
+            Action::MappingChanged,
+            version,
+            team_json(&team, &groups),
+            None,
+        )
+        .with_previous(serde_json::Map::from_iter([(
+            "groups".to_owned(),
+            json!(previous),
+        )]));
+        record(
+            &mut tx,
+            &actor,
+            dir,
+            event,
+            json!({"team": team.name, "groups": groups, "previous": previous}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(team_json(&team, &groups)))
+}
+
+async fn members(
+    State(state): State<AppState>,
+    Path((id, team_id)): Path<(String, String)>,
+) -> Result<Json<Value>, AdminError> {
+    let mut conn = state.pool.acquire().await?;
+    let dir = existing(&mut *conn, &id).await?;
+    let (team, _) = find(&mut conn, dir, &team_id).await?;
+    let rows = teams::team_members(&mut *conn, team.id).await?;
+    Ok(Json(serde_json::to_value(rows).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMember {
+    email: String,
+}
+
+/// Adds a member by hand (suspended while the member is not active); provisioning
+/// never removes such a membership. Announced when it puts the member in the team.
+async fn add_member(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, team_id)): Path<(String, String)>,
+    Body(body): Body<NewMember>,
+) -> Result<Json<Value>, AdminError> {
+    let email = body.email.trim();
+    if !email.contains('@') {
+        return Err(AdminError::Invalid(format!(
+            "{email:?} is not an email address"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    let dir = locked(&mut tx, &id).await?.directory.id;
+    let (team, _) = find(&mut tx, dir, &team_id).await?;
+    let member = teams::member_by_email(&mut tx, dir, email).await?;
+    let current = teams::memberships(&mut tx, &[member.id]).await?;
+    let was_in = current.iter().any(|m| m.team == team.id && !m.suspended);
+    let row = Membership {
+        team: team.id,
+        member: member.id,
+        source: Source::Manual,
+        via: Vec::new(),
+        suspended: member.status != "active",
+    };
+    teams::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;
+    let details = json!({"team": team.name, "email": email});
+    if !was_in && !row.suspended {
+        let version = team_version(&mut tx, team.id).await?;
+        let change = Change {
+            team: team.id,
+            member,
+            added: true,
+            cause: json!({"reason": "manual", "source": "manual"}),
+        };
+        let event = member_event(dir, (team.id, &team.name), version, &change);
+        record(&mut tx, &actor, dir, event, details.clone()).await?;
+    } else {
+        scim_shared::db::audit::record(
+            &mut *tx,
+            &actor.0,
+            "team.member_added",
+            Some(dir),
+            &details,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(
+        json!({"team": team.id, "email": email, "source": "manual", "suspended": row.suspended}),
+    ))
+}

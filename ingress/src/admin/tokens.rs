@@ -1,0 +1,113 @@
+//! SCIM bearer tokens of a directory: issue (shown once), list, revoke. A directory
+//! holds at most two live tokens, so a token is rotated by issuing the new one, pasting
+//! it into the identity provider, and revoking the old one.
+
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use scim_shared::db::directories::{self, MAX_LIVE_TOKENS};
+use scim_shared::event::{Action, Event, ResourceType};
+use serde_json::{Value, json};
+
+use super::directories::{existing, locked, resource};
+use super::{Actor, AdminError, parse_id, record};
+use crate::AppState;
+use crate::auth::announce_change;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/directories/{id}/tokens", get(list).post(create))
+        .route(
+            "/admin/v1/directories/{id}/tokens/{token_id}",
+            delete(revoke),
+        )
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let dir = existing(&state.pool, &id).await?;
+    let tokens = directories::tokens(&state.pool, dir).await?;
+    Ok(Json(serde_json::to_value(tokens).unwrap_or_default()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let dir = locked(&mut tx, &id).await?;
+    let dir_id = dir.directory.id;
+    if directories::live_tokens(&mut *tx, dir_id).await? >= MAX_LIVE_TOKENS {
+        return Err(AdminError::Conflict(format!(
+            "the directory already has {MAX_LIVE_TOKENS} live tokens; revoke one first"
+        )));
+    }
+    let token = directories::issue_token(&mut *tx, dir_id).await?;
+    let version = directories::bump_version(&mut tx, dir_id).await?;
+    let mut res = resource(&dir);
+    res["token"] = json!({"id": token.id, "prefix": token.prefix});
+    let event = Event::new(
+        dir_id,
+        ResourceType::Directory,
+        dir_id,
+        Action::TokenCreated,
+        version,
+        res,
+        None,
+    );
+    record(
+        &mut tx,
+        &actor,
+        dir_id,
+        event,
+        json!({"token": token.prefix}),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut body = serde_json::to_value(&token).unwrap_or_default();
+    body["scim_base_url"] = state.base_url(dir_id).into();
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Revokes a token; every replica stops accepting it at once.
+async fn revoke(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, token_id)): Path<(String, String)>,
+) -> Result<StatusCode, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let dir = locked(&mut tx, &id).await?;
+    let dir_id = dir.directory.id;
+    let token_id = parse_id(&token_id, "token")?;
+    if !directories::revoke_token(&mut *tx, dir_id, token_id).await? {
+        return Err(AdminError::NotFound(format!(
+            "no live token {token_id} in directory {dir_id}"
+        )));
+    }
+    let version = directories::bump_version(&mut tx, dir_id).await?;
+    let prefix = directories::tokens(&mut *tx, dir_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == token_id)
+        .map(|t| t.prefix)
+        .unwrap_or_default();
+    let mut res = resource(&dir);
+    res["token"] = json!({"id": token_id, "prefix": prefix});
+    let event = Event::new(
+        dir_id,
+        ResourceType::Directory,
+        dir_id,
+        Action::TokenRevoked,
+        version,
+        res,
+        None,
+    );
+    record(&mut tx, &actor, dir_id, event, json!({"token": prefix})).await?;
+    tx.commit().await?;
+    announce_change(&state, dir_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}

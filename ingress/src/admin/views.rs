@@ -1,0 +1,107 @@
+//! Read-only views: the SCIM request log, the audit log, and the product's members.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use scim_shared::db::request_log::{self, StatusFilter};
+use scim_shared::db::{audit, teams};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::directories::existing;
+use super::{AdminError, parse_id};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/directories/{id}/requests", get(requests))
+        .route("/admin/v1/directories/{id}/members", get(members))
+        .route("/admin/v1/audit", get(audit_log))
+}
+
+/// Largest page any view returns.
+const MAX_LIMIT: i64 = 1000;
+
+fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
+    match requested {
+        None => Ok(100),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(AdminError::Invalid(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestsQuery {
+    /// `401`, `4xx`, `errors`; all when absent.
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The directory's SCIM requests, newest first.
+async fn requests(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<RequestsQuery>,
+) -> Result<Json<Value>, AdminError> {
+    let status = StatusFilter::parse(q.status.as_deref().unwrap_or_default()).ok_or_else(|| {
+        AdminError::Invalid("status must be a status code, a class such as 4xx, or errors".into())
+    })?;
+    let limit = limit(q.limit)?;
+    let dir = existing(&state.pool, &id).await?;
+    let entries = request_log::recent(&state.pool, dir, status, limit).await?;
+    Ok(Json(serde_json::to_value(entries).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersQuery {
+    /// `active`, `deactivated` or `removed`; all when absent.
+    status: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// The product's members of the directory with the teams each is in.
+async fn members(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<MembersQuery>,
+) -> Result<Json<Value>, AdminError> {
+    if let Some(s) = &q.status
+        && !["active", "deactivated", "removed"].contains(&s.as_str())
+    {
+        return Err(AdminError::Invalid(
+            "status must be active, deactivated or removed".into(),
+        ));
+    }
+    let limit = limit(q.limit)?;
+    let offset = q.offset.unwrap_or(0).max(0);
+    let dir = existing(&state.pool, &id).await?;
+    let rows =
+        teams::directory_members(&state.pool, dir, q.status.as_deref(), offset, limit).await?;
+    Ok(Json(serde_json::to_value(rows).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    directory: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Admin actions, newest first; of one directory (deleted ones too) or of all.
+async fn audit_log(
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, AdminError> {
+    let directory = q
+        .directory
+        .as_deref()
+        .map(|d| parse_id(d, "directory"))
+        .transpose()?;
+    let records = audit::recent(&state.pool, directory, limit(q.limit)?).await?;
+    Ok(Json(serde_json::to_value(records).unwrap_or_default()))
+}

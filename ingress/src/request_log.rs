@@ -1,0 +1,121 @@
+//! The request log: every SCIM request under a directory's base URL, with its status,
+//! duration and, for errors, the detail returned. Entries are handed to a background
+//! writer and stored in batches, off the request path; when the writer falls behind,
+//! entries are dropped (and counted in the log) rather than slowing provisioning.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use scim_shared::db::request_log::{self, Entry};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::TokenId;
+use crate::error::ErrorDetail;
+
+/// Entries waiting for the writer at most.
+const QUEUE: usize = 10_000;
+/// Entries stored per statement at most.
+const BATCH: usize = 1_000;
+/// How often expired entries are deleted, and how many per statement.
+const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+const EXPIRE_BATCH: i64 = 10_000;
+
+#[derive(Clone)]
+pub struct RequestLog {
+    queue: mpsc::Sender<Entry>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl RequestLog {
+    /// Starts the writer. It stores what is queued until every handle is dropped, then
+    /// returns; entries older than `days` are deleted as it goes.
+    pub fn start(pool: PgPool, days: u32) -> (RequestLog, tokio::task::JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = tokio::spawn(write(pool, rx, days, dropped.clone()));
+        (RequestLog { queue, dropped }, writer)
+    }
+
+    fn record(&self, entry: Entry) {
+        if self.queue.try_send(entry).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: Arc<AtomicU64>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut last_expiry: Option<Instant> = None;
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        if let Err(e) = request_log::insert(&pool, &batch).await {
+            tracing::warn!(error = %e, entries = batch.len(), "could not store request log entries");
+        }
+        batch.clear();
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            tracing::warn!(lost, "request log entries dropped: the writer fell behind");
+        }
+        if last_expiry.is_none_or(|at| at.elapsed() >= EXPIRE_EVERY) {
+            last_expiry = Some(Instant::now());
+            match request_log::expire(&pool, days, EXPIRE_BATCH).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired request log entries"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not expire request log entries"),
+            }
+        }
+    }
+}
+
+/// The directory a SCIM path names: `/scim/v2/<directory>/...`.
+fn directory_of(path: &str) -> Option<Uuid> {
+    let rest = path.strip_prefix("/scim/v2/")?;
+    Uuid::try_parse(rest.split('/').next()?).ok()
+}
+
+/// Records every request whose path names a directory, once it has been answered.
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(directory_id) = directory_of(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let at = OffsetDateTime::now_utc();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    state.requests.record(Entry {
+        directory_id,
+        token: res.extensions().get::<TokenId>().map(|t| t.0),
+        at,
+        method,
+        path,
+        status: res.status().as_u16(),
+        duration_ms: started.elapsed().as_secs_f32() * 1000.0,
+        detail: res.extensions().get::<ErrorDetail>().map(|d| d.0.clone()),
+    });
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::directory_of;
+    use uuid::Uuid;
+
+    #[test]
+    fn finds_the_directory_in_scim_paths_only() {
+        let d = Uuid::now_v7();
+        assert_eq!(directory_of(&format!("/scim/v2/{d}/Users/x")), Some(d));
+        assert_eq!(directory_of(&format!("/scim/v2/{d}")), Some(d));
+        assert_eq!(directory_of("/scim/v2/not-a-uuid/Users"), None);
+        assert_eq!(directory_of("/healthz"), None);
+    }
+}

@@ -1,0 +1,575 @@
+//! The admin API in-process: directories, token lifecycle, trusted domains, seats,
+//! the request log, audit, and deleting a directory with its events.
+
+mod common;
+
+use common::{TestApp, published_events, spawn_app};
+use reqwest::{Method, StatusCode};
+use scim_tests::client::{Scim, okta_user};
+use scim_tests::event_schema;
+use scim_tests::process::OPERATOR_TOKEN;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Calls the admin API with the operator token; returns status and JSON body.
+async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    admin_as(app, OPERATOR_TOKEN, method, path, body).await
+}
+
+async fn admin_as(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}/admin/v1{path}", app.admin))
+        .bearer_auth(token)
+        .header("x-admin-actor", "alice");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("admin request");
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A new directory through the API: (id, SCIM client with its first token).
+async fn directory(app: &TestApp, name: &str) -> (String, Scim) {
+    let (status, body) = admin(
+        app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": name, "idp": "okta"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"]["token"].as_str().unwrap();
+    assert!(token.starts_with("scim_"), "recognizable prefix: {token}");
+    assert!(token.starts_with(body["token"]["prefix"].as_str().unwrap()));
+    let base = body["scim_base_url"].as_str().unwrap();
+    (
+        body["id"].as_str().unwrap().to_owned(),
+        Scim::new(base, token),
+    )
+}
+
+async fn list_users_status(scim: &Scim) -> StatusCode {
+    scim.send(Method::GET, "/Users?count=1", None).await.status
+}
+
+#[tokio::test]
+async fn the_admin_api_wants_an_operator_token_and_answers_json() {
+    let app = spawn_app().await;
+    for token in ["", "wrong", &app.scim.token] {
+        let (status, body) = admin_as(&app, token, Method::GET, "/directories", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "token {token:?}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let (status, body) = admin(&app, Method::GET, "/directories/not-a-uuid", None).await;
+    assert_eq!(
+        (status, body["error"].is_string()),
+        (StatusCode::NOT_FOUND, true)
+    );
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{}", uuid::Uuid::now_v7()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": "x", "idp": "ldap"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"nom": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].is_string()),
+        (StatusCode::BAD_REQUEST, true)
+    );
+    let (status, _) = admin(&app, Method::PATCH, "/directories", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn tokens_rotate_with_two_live_and_a_revoked_token_is_refused_at_once() {
+    let app = spawn_app().await;
+    let (dir, first) = directory(&app, "Rotating").await;
+    assert_eq!(list_users_status(&first).await, StatusCode::OK);
+
+    // Rotation: a second token works alongside the first; a third is refused.
+    let (status, second) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{dir}/tokens"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second_client = Scim::new(&first.base_url, second["token"].as_str().unwrap());
+    assert_eq!(list_users_status(&second_client).await, StatusCode::OK);
+    assert_eq!(list_users_status(&first).await, StatusCode::OK);
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{dir}/tokens"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The list shows both, by prefix, never the secret; the used one has a last use.
+    let (_, tokens) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/tokens"),
+        None,
+    )
+    .await;
+    let tokens = tokens.as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        !tokens
+            .iter()
+            .any(|t| t.to_string().contains(second["token"].as_str().unwrap()))
+    );
+    let first_id = tokens.iter().find(|t| t["id"] != second["id"]).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    scim_tests::eventually(Duration::from_secs(5), "last use recorded", || async {
+        let (_, tokens) = admin(
+            &app,
+            Method::GET,
+            &format!("/directories/{dir}/tokens"),
+            None,
+        )
+        .await;
+        tokens
+            .as_array()?
+            .iter()
+            .find(|t| t["id"] == first_id.as_str())?["last_used_at"]
+            .as_str()
+            .map(|_| ())
+    })
+    .await;
+
+    // Revoking the old token: refused on the very next request (the cache held it).
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/directories/{dir}/tokens/{first_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let r = first.send(Method::GET, "/Users?count=1", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["status"], "401");
+    assert_eq!(list_users_status(&second_client).await, StatusCode::OK);
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/directories/{dir}/tokens/{first_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "already revoked");
+}
+
+#[tokio::test]
+async fn a_token_never_reaches_another_directorys_users() {
+    let app = spawn_app().await;
+    let (_, a) = directory(&app, "A").await;
+    let (_, b) = directory(&app, "B").await;
+    let user = b.create_user(&okta_user("b@x.com", "B", "B")).await;
+    let b_user = user.body["id"].as_str().unwrap();
+    // Under A's base URL, B's user does not exist.
+    assert_eq!(a.get_user(b_user).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        a.send(Method::DELETE, &format!("/Users/{b_user}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Under B's base URL, A's token is not accepted.
+    let a_on_b = Scim::new(&b.base_url, &a.token);
+    assert_eq!(
+        a_on_b.get_user(b_user).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(b.get_user(b_user).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn trusted_domains_refuse_users_elsewhere_and_name_the_domain() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Domains").await;
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{dir}/trusted-domains"),
+        Some(json!({"domains": ["ACME.com", "@acme.io"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trusted_domains"], json!(["acme.com", "acme.io"]));
+    let (status, _) = admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{dir}/trusted-domains"),
+        Some(json!({"domains": ["not a domain"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let r = scim
+        .create_user(&okta_user("eve@evil.com", "Eve", "E"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("evil.com"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        scim.find_users("userName eq \"eve@evil.com\"").await.body["totalResults"],
+        0
+    );
+
+    let r = scim
+        .create_user(&okta_user("jane@acme.com", "Jane", "D"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // Adding an address elsewhere is refused and changes nothing.
+    let r = scim
+        .patch_user(&id, json!([{"op": "add", "path": "emails", "value": [{"value": "jane@gmail.com", "type": "home"}]}]))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("gmail.com"));
+    let now = scim.get_user(&id).await.body;
+    assert_eq!(now["emails"].as_array().unwrap().len(), 1);
+    assert_eq!(now["meta"]["version"], "W/\"1\"");
+    // Other changes of a trusted user go through.
+    let r = scim
+        .patch_user(
+            &id,
+            json!([{"op": "replace", "path": "title", "value": "CTO"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_seat_limit_refuses_activations_past_it_and_writes_nothing() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Seats").await;
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{dir}/seat-limit"),
+        Some(json!({"seat_limit": 5})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["seat_limit"].clone()),
+        (StatusCode::OK, json!(5))
+    );
+
+    // Ten creates at once against five seats: exactly five get in.
+    let creates = (0..10).map(|i| {
+        let scim = scim.clone();
+        async move {
+            scim.create_user(&okta_user(&format!("u{i}@x.com"), "U", "U"))
+                .await
+        }
+    });
+    let replies = futures::future::join_all(creates).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 5);
+    let refused: Vec<&_> = replies
+        .iter()
+        .filter(|r| r.status != StatusCode::CREATED)
+        .collect();
+    for r in &refused {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("over capacity (5 of 5 seats in use)"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        scim.find_users("userName sw \"u\"").await.body["totalResults"],
+        5
+    );
+
+    // An inactive user takes no seat; reactivating one needs a free seat.
+    let mut inactive = okta_user("later@x.com", "L", "L");
+    inactive["active"] = json!(false);
+    let r = scim.create_user(&inactive).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let later = r.body["id"].as_str().unwrap().to_owned();
+    let reactivate = json!([{"op": "replace", "value": {"active": true}}]);
+    let r = scim.patch_user(&later, reactivate.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(scim.get_user(&later).await.body["active"], false);
+
+    let first = replies
+        .iter()
+        .find(|r| r.status == StatusCode::CREATED)
+        .unwrap()
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = scim
+        .patch_user(
+            &first,
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = scim.patch_user(&later, reactivate).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Lifting the limit lets everyone in.
+    admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{dir}/seat-limit"),
+        Some(json!({"seat_limit": null})),
+    )
+    .await;
+    let r = scim.create_user(&okta_user("u99@x.com", "U", "U")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (_, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    assert_eq!(
+        (shown["users"].clone(), shown["active_users"].clone()),
+        (json!(7), json!(6))
+    );
+}
+
+#[tokio::test]
+async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Logged").await;
+    let r = scim.create_user(&okta_user("dup@x.com", "D", "D")).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = scim.create_user(&okta_user("dup@x.com", "D", "D")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let detail = r.body["detail"].as_str().unwrap().to_owned();
+    let wrong = Scim::new(&scim.base_url, "scim_wrong");
+    assert_eq!(list_users_status(&wrong).await, StatusCode::UNAUTHORIZED);
+    scim.find_users("userName eq \"dup@x.com\"").await;
+
+    let entries = scim_tests::eventually(Duration::from_secs(5), "four log entries", || async {
+        let (_, all) = admin(
+            &app,
+            Method::GET,
+            &format!("/directories/{dir}/requests"),
+            None,
+        )
+        .await;
+        let all = all.as_array()?.clone();
+        (all.len() == 4).then_some(all)
+    })
+    .await;
+    // Newest first.
+    assert_eq!(entries[0]["method"], "GET");
+    assert!(
+        entries[0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("/Users?filter=")
+    );
+    assert_eq!(entries[1]["status"], 401);
+    assert_eq!(entries[2]["status"], 409);
+    assert_eq!(entries[2]["method"], "POST");
+    assert_eq!(entries[2]["detail"], detail.as_str());
+    assert_eq!(entries[3]["status"], 201);
+    assert!(entries[3]["detail"].is_null());
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["duration_ms"].as_f64().unwrap() >= 0.0)
+    );
+    assert!(
+        !entries.iter().any(|e| e.to_string().contains(&scim.token)),
+        "no token in the log"
+    );
+
+    let (_, errors) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests?status=4xx"),
+        None,
+    )
+    .await;
+    let statuses: Vec<&Value> = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["status"])
+        .collect();
+    assert_eq!(statuses, [&json!(401), &json!(409)]);
+    let (_, conflicts) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests?status=409&limit=10"),
+        None,
+    )
+    .await;
+    assert_eq!(conflicts.as_array().unwrap().len(), 1);
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests?status=4x"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    assert!(shown["last_request_at"].is_string(), "{shown}");
+}
+
+#[tokio::test]
+async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Doomed").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = scim
+            .create_user(&okta_user(&format!("d{i}@x.com"), "D", "D"))
+            .await;
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let r = scim
+        .create_group(&json!({"displayName": "Eng", "members": members}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{dir}/teams"),
+        Some(json!({"name": "Engineering"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The test's own directory stays untouched.
+    let keep = app
+        .scim
+        .create_user(&okta_user("keep@x.com", "K", "K"))
+        .await;
+    assert_eq!(keep.status, StatusCode::CREATED);
+
+    let (status, body) = admin(&app, Method::DELETE, &format!("/directories/{dir}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["removed"]["users"], 3);
+    assert_eq!(list_users_status(&scim).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM scim_users WHERE directory_id = $1::uuid)
+              + (SELECT count(*) FROM scim_group_members WHERE directory_id = $1::uuid)
+              + (SELECT count(*) FROM teams WHERE directory_id = $1::uuid)",
+    )
+    .bind(&dir)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(
+        app.scim
+            .get_user(keep.body["id"].as_str().unwrap())
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Events: every admin action, each user's deletion, then the directory's, all valid.
+    let events: Vec<Value> = published_events(&app)
+        .await
+        .into_iter()
+        .map(|e| e.payload)
+        .collect();
+    let schema = event_schema();
+    for e in &events {
+        assert!(schema.is_valid(e), "invalid event: {e}");
+    }
+    let of_dir: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["directory_id"] == dir.as_str())
+        .collect();
+    let types: Vec<&str> = of_dir.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let tail = &types[types.len() - 4..];
+    assert_eq!(
+        tail,
+        [
+            "user.deleted",
+            "user.deleted",
+            "user.deleted",
+            "directory.deleted"
+        ]
+    );
+    assert!(types.starts_with(&["directory.created"]));
+    assert!(types.contains(&"team.created"));
+    let deleted: std::collections::BTreeSet<&str> = of_dir
+        .iter()
+        .filter(|e| e["type"] == "user.deleted")
+        .map(|e| e["resource_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ids.iter().map(String::as_str).collect());
+    assert!(
+        of_dir
+            .iter()
+            .filter(|e| e["type"] != "user.created"
+                && e["type"] != "group.created"
+                && e["type"] != "group.members_added")
+            .all(|e| e["actor"]
+                .as_str()
+                .unwrap()
+                .starts_with("alice (operator token "))
+    );
+
+    // The audit log outlives the directory.
+    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={dir}"), None).await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["directory.deleted", "team.created", "directory.created"]
+    );
+    assert!(audit[0]["actor"].as_str().unwrap().starts_with("alice"));
+}

@@ -1,0 +1,139 @@
+//! Directory controls applied to SCIM writes: trusted email domains and seat limits.
+//! Pure rules; the ingress reads the settings and counts.
+
+use crate::ScimError;
+use crate::user::User;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The user's email addresses, lower-cased: every `emails[].value`, and `userName` when
+/// it is an address (Okta's default unique identifier).
+fn addresses(user: &User) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = user
+        .attrs()
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect();
+    if user.user_name().contains('@') {
+        found.insert(user.user_name().to_lowercase());
+    }
+    found
+}
+
+fn domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+/// Normalizes an admin's list of domains: lower case, no `@` or surrounding dots,
+/// sorted, without repeats. `Err` names an entry that is not a domain name.
+pub fn normalize_domains(domains: &[String]) -> Result<Vec<String>, String> {
+    let mut out = BTreeSet::new();
+    for d in domains {
+        let d = d
+            .trim()
+            .trim_start_matches('@')
+            .trim_matches('.')
+            .to_lowercase();
+        let valid = !d.is_empty()
+            && d.contains('.')
+            && d.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(d);
+        }
+        out.insert(d);
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Checks a user being written against the directory's trusted domains (none: anything
+/// goes). Only addresses the user did not already have are checked, so an existing
+/// user keeps working when the list changes. A user must have at least one address.
+pub fn check_domains(new: &User, old: Option<&User>, trusted: &[String]) -> Result<(), ScimError> {
+    if trusted.is_empty() {
+        return Ok(());
+    }
+    let current = addresses(new);
+    if current.is_empty() {
+        return Err(ScimError::invalid_value(
+            "this directory only accepts users with an email address on its trusted domains, and the user has none",
+        ));
+    }
+    let before = old.map(addresses).unwrap_or_default();
+    for address in current.difference(&before) {
+        let d = domain(address);
+        if !trusted.iter().any(|t| t == d) {
+            return Err(ScimError::invalid_value(format!(
+                "the email domain {d:?} is not a trusted domain of this directory (trusted: {})",
+                trusted.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The error for an activation past the seat limit.
+pub fn over_capacity(limit: i64, in_use: i64) -> ScimError {
+    ScimError::Forbidden(format!(
+        "the directory is over capacity ({in_use} of {limit} seats in use); deactivate a user or raise the seat limit"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(v: Value) -> User {
+        User::from_request(v).unwrap()
+    }
+
+    #[test]
+    fn every_new_address_must_be_on_a_trusted_domain() {
+        let trusted = vec!["acme.com".to_owned()];
+        let ok = user(json!({"userName": "Jane@ACME.com", "emails": [{"value": "jane@acme.com"}]}));
+        assert!(check_domains(&ok, None, &trusted).is_ok());
+        let bad = user(
+            json!({"userName": "jane@acme.com", "emails": [{"value": "jane@evil.com", "type": "home"}]}),
+        );
+        let e = check_domains(&bad, None, &trusted).unwrap_err();
+        assert!(e.to_string().contains("\"evil.com\""), "{e}");
+        // A subdomain is a different domain.
+        let sub = user(json!({"userName": "jane@eng.acme.com"}));
+        assert!(check_domains(&sub, None, &trusted).is_err());
+        // Nothing to check against: refused while domains are set, accepted otherwise.
+        let none = user(json!({"userName": "jdoe"}));
+        assert!(check_domains(&none, None, &trusted).is_err());
+        assert!(check_domains(&none, None, &[]).is_ok());
+        assert!(check_domains(&bad, None, &[]).is_ok());
+    }
+
+    #[test]
+    fn addresses_a_user_already_had_are_not_rechecked() {
+        let trusted = vec!["acme.com".to_owned()];
+        let old = user(json!({"userName": "jane@old.com"}));
+        let renamed = user(json!({"userName": "jane@old.com", "title": "CTO"}));
+        assert!(check_domains(&renamed, Some(&old), &trusted).is_ok());
+        let moved = user(json!({"userName": "jane@old.com", "emails": [{"value": "j@other.com"}]}));
+        assert!(check_domains(&moved, Some(&old), &trusted).is_err());
+    }
+
+    #[test]
+    fn domains_are_normalized_and_validated() {
+        let input = ["@Acme.COM", "acme.com", " eng.acme.com. "].map(String::from);
+        assert_eq!(
+            normalize_domains(&input).unwrap(),
+            vec!["acme.com".to_owned(), "eng.acme.com".to_owned()]
+        );
+        for bad in ["", "localhost", "a..b", "x y.com", "bad_domain.com"] {
+            assert!(normalize_domains(&[bad.to_owned()]).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit log of admin actions: who did what, when.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgExecutor, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    /// Such as `directory.created` or `token.revoked`.
+    pub action: String,
+    pub directory_id: Option<Uuid>,
+    pub details: Value,
+}
+
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    actor: &str,
+    action: &str,
+    directory_id: Option<Uuid>,
+    details: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, actor, action, directory_id, details) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(actor)
+    .bind(action)
+    .bind(directory_id)
+    .bind(Json(details))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest records, of one directory or of all, newest first.
+pub async fn recent(
+    db: impl PgExecutor<'_>,
+    directory_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Record>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, at, actor, action, directory_id, details FROM audit_log
+         WHERE $1::uuid IS NULL OR directory_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(directory_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Record {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                directory_id: r.try_get("directory_id")?,
+                details: r.try_get::<Json<Value>, _>("details")?.0,
+            })
+        })
+        .collect()
+}

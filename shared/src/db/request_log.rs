@@ -1,0 +1,187 @@
+//! The SCIM request log an admin reads to see what the identity provider sent and what
+//! it was told.
+
+use serde::Serialize;
+use sqlx::{PgExecutor, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub directory_id: Uuid,
+    /// The token that authenticated the request; `None` when none did.
+    #[serde(skip)]
+    pub token: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f32,
+    /// The SCIM Error detail returned, for errors.
+    pub detail: Option<String>,
+}
+
+/// Writes entries in one statement (entries of unknown directories are dropped), and
+/// records when each directory and token was last used.
+pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Error> {
+    let mut dirs = Vec::with_capacity(entries.len());
+    let mut tokens = Vec::with_capacity(entries.len());
+    let mut ats = Vec::with_capacity(entries.len());
+    let mut methods = Vec::with_capacity(entries.len());
+    let mut paths = Vec::with_capacity(entries.len());
+    let mut statuses = Vec::with_capacity(entries.len());
+    let mut durations = Vec::with_capacity(entries.len());
+    let mut details = Vec::with_capacity(entries.len());
+    for e in entries {
+        dirs.push(e.directory_id);
+        tokens.push(e.token);
+        ats.push(e.at);
+        methods.push(e.method.as_str());
+        paths.push(e.path.as_str());
+        statuses.push(e.status as i16);
+        durations.push(e.duration_ms);
+        details.push(e.detail.as_deref());
+    }
+    sqlx::query(
+        "WITH input AS (
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+                                  $6::int2[], $7::float4[], $8::text[])
+                 AS t(directory_id, token_id, at, method, path, status, duration_ms, detail)
+         ), logged AS (
+             INSERT INTO request_log (directory_id, at, method, path, status, duration_ms, detail)
+             SELECT i.directory_id, i.at, i.method, i.path, i.status, i.duration_ms, i.detail
+             FROM input i JOIN directories d ON d.id = i.directory_id
+         ), dirs AS (
+             UPDATE directories d SET last_request_at = l.at
+             FROM (SELECT directory_id, max(at) AS at FROM input GROUP BY directory_id) l
+             WHERE d.id = l.directory_id AND (d.last_request_at IS NULL OR d.last_request_at < l.at)
+         )
+         UPDATE tokens t SET last_used_at = l.at
+         FROM (SELECT token_id, max(at) AS at FROM input WHERE token_id IS NOT NULL GROUP BY token_id) l
+         WHERE t.id = l.token_id AND (t.last_used_at IS NULL OR t.last_used_at < l.at)",
+    )
+    .bind(dirs)
+    .bind(tokens)
+    .bind(ats)
+    .bind(methods)
+    .bind(paths)
+    .bind(statuses)
+    .bind(durations)
+    .bind(details)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Any,
+    /// One status, such as 401.
+    Exactly(u16),
+    /// A class: 4 for 4xx, 5 for 5xx.
+    Class(u16),
+    /// Every 4xx and 5xx.
+    Errors,
+}
+
+impl StatusFilter {
+    /// `401`, `4xx`, `errors`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "" | "any" => Some(StatusFilter::Any),
+            "errors" => Some(StatusFilter::Errors),
+            _ => match s.strip_suffix("xx") {
+                Some(class) => class
+                    .parse()
+                    .ok()
+                    .filter(|c| (1..=5).contains(c))
+                    .map(StatusFilter::Class),
+                None => s
+                    .parse()
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .map(StatusFilter::Exactly),
+            },
+        }
+    }
+
+    /// The inclusive range of statuses it selects.
+    fn range(self) -> (i16, i16) {
+        match self {
+            StatusFilter::Any => (0, 999),
+            StatusFilter::Exactly(s) => (s as i16, s as i16),
+            StatusFilter::Class(c) => (c as i16 * 100, c as i16 * 100 + 99),
+            StatusFilter::Errors => (400, 599),
+        }
+    }
+}
+
+/// The directory's newest entries matching `status`, newest first.
+pub async fn recent(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    status: StatusFilter,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let (low, high) = status.range();
+    let rows = sqlx::query(
+        "SELECT at, method, path, status, duration_ms, detail FROM request_log
+         WHERE directory_id = $1 AND status BETWEEN $2 AND $3
+         ORDER BY at DESC, seq DESC LIMIT $4",
+    )
+    .bind(directory_id)
+    .bind(low)
+    .bind(high)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Entry {
+                directory_id,
+                token: None,
+                at: r.try_get("at")?,
+                method: r.try_get("method")?,
+                path: r.try_get("path")?,
+                status: r.try_get::<i16, _>("status")? as u16,
+                duration_ms: r.try_get("duration_ms")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes entries older than `days`, at most `batch` of them; returns how many.
+pub async fn expire(db: impl PgExecutor<'_>, days: u32, batch: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM request_log WHERE seq IN (
+             SELECT seq FROM request_log WHERE at < now() - make_interval(days => $1) LIMIT $2)",
+    )
+    .bind(days as i32)
+    .bind(batch)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StatusFilter::{self, *};
+
+    #[test]
+    fn status_filters() {
+        assert_eq!(StatusFilter::parse("401"), Some(Exactly(401)));
+        assert_eq!(StatusFilter::parse("4xx"), Some(Class(4)));
+        assert_eq!(StatusFilter::parse("5XX"), Some(Class(5)));
+        assert_eq!(StatusFilter::parse("errors"), Some(Errors));
+        assert_eq!(StatusFilter::parse(""), Some(Any));
+        for bad in ["4x", "9xx", "42", "600", "abc", "-1"] {
+            assert_eq!(StatusFilter::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Class(4).range(), (400, 499));
+        assert_eq!(Errors.range(), (400, 599));
+    }
+}

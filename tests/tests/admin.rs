@@ -1,0 +1,292 @@
+//! End to end through `scimctl` and real processes: a token revoked through one
+//! ingress replica is refused by another at once, and deleting a directory
+//! deprovisions its members through the worker without a dead letter.
+
+use reqwest::StatusCode;
+use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
+use scim_tests::client::{Scim, okta_user};
+use scim_tests::process::{Service, scimctl};
+use scim_tests::{NatsServer, TestDb, eventually, stream_len};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn ctl(admin_url: &str, args: &[&str]) -> Value {
+    let out = scimctl(admin_url, args).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
+    serde_json::from_str(&out).unwrap_or_else(|_| panic!("scimctl {args:?} printed no JSON: {out}"))
+}
+
+#[tokio::test]
+async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    // A long cache, so only the revocation message can explain a prompt refusal.
+    let cache = [("TOKEN_CACHE_SECONDS", "60")];
+    let a = Service::ingress_with(&db.url, &nats.url, &cache);
+    let b = Service::ingress_with(&db.url, &nats.url, &cache);
+
+    let created = ctl(
+        &a.admin_url(),
+        &[
+            "directory",
+            "create",
+            "--name",
+            "Acme",
+            "--idp",
+            "okta",
+            "--json",
+        ],
+    );
+    let dir = created["id"].as_str().unwrap();
+    let old = created["token"]["token"].as_str().unwrap();
+    let path = |svc: &Service| format!("{}/scim/v2/{dir}", svc.base_url());
+    let (old_a, old_b) = (Scim::new(path(&a), old), Scim::new(path(&b), old));
+    // B has checked the token and holds it in its cache.
+    assert_eq!(
+        old_b.find_users("userName eq \"x\"").await.status,
+        StatusCode::OK
+    );
+
+    // Rotation: the new token works on both replicas while the old one still does.
+    let new = ctl(
+        &a.admin_url(),
+        &["token", "create", "--directory", dir, "--json"],
+    );
+    let new_b = Scim::new(path(&b), new["token"].as_str().unwrap());
+    assert_eq!(
+        new_b.find_users("userName eq \"x\"").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        old_a.find_users("userName eq \"x\"").await.status,
+        StatusCode::OK
+    );
+
+    let listed = ctl(
+        &b.admin_url(),
+        &["token", "list", "--directory", dir, "--json"],
+    );
+    let old_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] != new["id"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    scimctl(
+        &a.admin_url(),
+        &["token", "revoke", "--directory", dir, "--token", &old_id],
+    )
+    .unwrap();
+    let revoked = Instant::now();
+    assert_eq!(
+        old_a.find_users("userName eq \"x\"").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    eventually(
+        Duration::from_secs(5),
+        "replica B refusing the revoked token",
+        || async {
+            (old_b.find_users("userName eq \"x\"").await.status == StatusCode::UNAUTHORIZED)
+                .then_some(())
+        },
+    )
+    .await;
+    let took = revoked.elapsed();
+    assert!(took < Duration::from_secs(2), "replica B took {took:?}");
+    println!("replica B refused the revoked token {took:?} after the revocation");
+    assert_eq!(
+        new_b.find_users("userName eq \"x\"").await.status,
+        StatusCode::OK
+    );
+
+    // The audit log names who did it.
+    let audit = ctl(&b.admin_url(), &["audit", "--directory", dir, "--json"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "directory.token_revoked",
+            "directory.token_created",
+            "directory.created"
+        ]
+    );
+    assert!(
+        audit[0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("test (operator token ")
+    );
+}
+
+async fn db_outbox_empty(db: &TestDb) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
+        .fetch_one(&db.pool)
+        .await
+        .is_ok_and(|n| n == 0)
+}
+
+#[tokio::test]
+async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let _worker = Service::worker(&db.url, &nats.url, &[]);
+    let admin = ingress.admin_url();
+    let client = |d: &Value| {
+        Scim::new(
+            d["scim_base_url"].as_str().unwrap(),
+            d["token"]["token"].as_str().unwrap(),
+        )
+    };
+    let doomed = ctl(
+        &admin,
+        &["directory", "create", "--name", "Doomed", "--json"],
+    );
+    let kept = ctl(&admin, &["directory", "create", "--name", "Kept", "--json"]);
+    let dir = doomed["id"].as_str().unwrap();
+    let scim = client(&doomed);
+    ctl(
+        &admin,
+        &[
+            "team",
+            "create",
+            "--directory",
+            dir,
+            "--team",
+            "Eng",
+            "--json",
+        ],
+    );
+    ctl(
+        &admin,
+        &[
+            "team",
+            "map",
+            "--directory",
+            dir,
+            "--team",
+            "Eng",
+            "--group",
+            "Eng",
+            "--json",
+        ],
+    );
+    let mut members = Vec::new();
+    for i in 0..5 {
+        let r = scim
+            .create_user(&okta_user(&format!("d{i}@x.com"), "D", "D"))
+            .await;
+        members.push(json!({"value": r.body["id"]}));
+    }
+    scim.create_group(&json!({"displayName": "Eng", "members": members}))
+        .await;
+    let active_in_team = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM team_members tm JOIN members m ON m.id = tm.member_id
+             WHERE m.directory_id = $1::uuid AND m.status = 'active' AND NOT tm.suspended",
+        )
+        .bind(dir)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    eventually(Duration::from_secs(30), "five team members", || async {
+        (active_in_team().await == 5).then_some(())
+    })
+    .await;
+    let shown = ctl(&admin, &["directory", "show", "--directory", dir, "--json"]);
+    assert_eq!(
+        (
+            shown["users"].clone(),
+            shown["groups"].clone(),
+            shown["teams"].clone()
+        ),
+        (json!(5), json!(1), json!(1))
+    );
+    let listed = ctl(
+        &admin,
+        &[
+            "members",
+            "--directory",
+            dir,
+            "--status",
+            "active",
+            "--json",
+        ],
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 5);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["teams"] == json!(["Eng"]))
+    );
+
+    assert!(
+        scimctl(&admin, &["directory", "delete", "--directory", dir]).is_err(),
+        "needs --yes"
+    );
+    ctl(
+        &admin,
+        &["directory", "delete", "--directory", dir, "--yes", "--json"],
+    );
+
+    // The worker takes the deletion events in its stride: every event is acknowledged
+    // without a retry, a change in another directory after them is applied, and
+    // nothing was dead-lettered.
+    let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
+    let info = eventually(
+        Duration::from_secs(30),
+        "every event acknowledged",
+        || async {
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+                .get_consumer_from_stream("member-sync", STREAM)
+                .await
+                .ok()?;
+            let info = consumer.info().await.ok()?.clone();
+            (info.num_pending == 0 && info.num_ack_pending == 0 && db_outbox_empty(&db).await)
+                .then_some(info)
+        },
+    )
+    .await;
+    assert_eq!(info.num_redelivered, 0, "no event needed a retry");
+    let after = client(&kept)
+        .create_user(&okta_user("after@x.com", "A", "A"))
+        .await;
+    let after_id = after.body["id"].as_str().unwrap().to_owned();
+    eventually(
+        Duration::from_secs(30),
+        "the later user's member record",
+        || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM members WHERE scim_user_id = $1::uuid",
+            )
+            .bind(&after_id)
+            .fetch_one(&db.pool)
+            .await
+            .ok()
+            .filter(|n| *n == 1)
+        },
+    )
+    .await;
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM members WHERE directory_id = $1::uuid")
+            .bind(dir)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        left, 0,
+        "no member record of the deleted directory comes back"
+    );
+    assert!(stream_len(&nats.url, STREAM).await > 0);
+    assert_eq!(stream_len(&nats.url, DEAD_LETTER_STREAM).await, 0);
+}
