@@ -7,7 +7,7 @@
 //! limit bounds staleness should that message be lost. Failures are never cached.
 
 use axum::extract::{Path, Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use futures::StreamExt;
@@ -135,6 +135,16 @@ pub async fn announce_change(state: &AppState, directory: Uuid) {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header (scheme in any case).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 pub async fn require_token(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
@@ -146,14 +156,7 @@ pub async fn require_token(
             "a valid bearer token is required".into(),
         ))
     };
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(unauthorized)?;
+    let token = bearer_token(req.headers()).ok_or_else(unauthorized)?;
     let caller = state
         .tokens
         .authenticate(&state.pool, token)

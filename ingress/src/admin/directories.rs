@@ -286,14 +286,7 @@ async fn set_seat_limit(
             "seat_limit must be 0 or more, or null".into(),
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, &id).await?;
-    let controls = Controls {
-        seat_limit: body.seat_limit,
-        ..before.controls.clone()
-    };
-    let after = write_controls(&mut tx, &before, controls).await?;
-    settings_changed(&state, tx, &actor, &before, &after).await
+    change_controls(&state, &actor, &id, |c| c.seat_limit = body.seat_limit).await
 }
 
 #[derive(Deserialize)]
@@ -311,31 +304,31 @@ async fn set_trusted_domains(
 ) -> Result<Json<Value>, AdminError> {
     let domains = normalize_domains(&body.domains)
         .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))?;
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, &id).await?;
-    let controls = Controls {
-        trusted_domains: domains,
-        ..before.controls.clone()
-    };
-    let after = write_controls(&mut tx, &before, controls).await?;
-    settings_changed(&state, tx, &actor, &before, &after).await
+    change_controls(&state, &actor, &id, |c| c.trusted_domains = domains).await
 }
 
-/// Writes new controls (if they differ) and returns the directory as it now is.
-async fn write_controls(
-    tx: &mut sqlx::PgConnection,
-    before: &Summary,
-    controls: Controls,
-) -> Result<Summary, AdminError> {
-    if controls == before.controls {
-        return Ok(before.clone());
-    }
-    let version = directories::set_controls(tx, before.directory.id, &controls).await?;
-    Ok(Summary {
-        controls,
-        version,
-        ..before.clone()
-    })
+/// Changes the directory's controls with `change`, and records it if anything changed.
+async fn change_controls(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    change: impl FnOnce(&mut Controls),
+) -> Result<Json<Value>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, id).await?;
+    let mut controls = before.controls.clone();
+    change(&mut controls);
+    let after = if controls == before.controls {
+        before.clone()
+    } else {
+        let version = directories::set_controls(&mut tx, before.directory.id, &controls).await?;
+        Summary {
+            controls,
+            version,
+            ..before.clone()
+        }
+    };
+    settings_changed(state, tx, actor, &before, &after).await
 }
 
 #[derive(Deserialize)]

@@ -24,6 +24,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::bearer_token;
 
 /// The operator tokens the admin API accepts (several, so one can be rotated), kept as
 /// SHA-256 digests.
@@ -85,13 +86,8 @@ async fn require_operator(
     mut req: Request,
     next: Next,
 ) -> Result<Response, AdminError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| operators.find(token.trim()))
+    let token = bearer_token(req.headers())
+        .and_then(|token| operators.find(token))
         .ok_or(AdminError::Unauthorized)?;
     let who = actor(req.headers(), &token);
     req.extensions_mut().insert(who);
