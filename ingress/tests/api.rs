@@ -899,3 +899,43 @@ async fn a_single_user_get_ignores_list_parameters_but_honours_projections() {
     assert_eq!(r.body["userName"], "g@x.com");
     assert!(r.body.get("name").is_none());
 }
+
+#[tokio::test]
+async fn requests_carrying_entras_tenant_url_flag_work() {
+    let app = spawn_app().await;
+    // Whether Entra forwards the flag or not, the requests it builds work.
+    let r = app.scim.create_user(&okta_user("e@x.com", "E", "X")).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .scim
+        .send(
+            Method::GET,
+            "/Users?aadOptscim062020&filter=userName%20eq%20%22e@x.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["totalResults"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+    let r = app
+        .scim
+        .send(Method::GET, &format!("/Users/{id}?aadOptscim062020"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .scim
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}?aadOptscim062020"),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+            })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["active"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+}
