@@ -290,3 +290,168 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
     assert!(stream_len(&nats.url, STREAM).await > 0);
     assert_eq!(stream_len(&nats.url, DEAD_LETTER_STREAM).await, 0);
 }
+
+/// The `scimctl` command lines of a guide's code blocks, split into arguments
+/// (double quotes group words; a `#` after a space starts a comment).
+fn guide_commands(guide: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(format!("{}/../docs/{guide}", env!("CARGO_MANIFEST_DIR")))
+        .expect("reading the guide");
+    let mut in_block = false;
+    let mut commands = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let line = line.split(" #").next().unwrap_or_default().trim();
+        if !in_block || !line.starts_with("scimctl ") {
+            continue;
+        }
+        let (mut args, mut word, mut quoted) = (Vec::new(), String::new(), false);
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !word.is_empty() {
+                        args.push(std::mem::take(&mut word));
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        args.push(word);
+        commands.push(args[1..].to_vec());
+    }
+    commands
+}
+
+/// Runs every `scimctl` command of a guide, in order, against a real ingress: the
+/// first creates the directory; `<id>` and `<old-token-id>` stand for it and its first
+/// token. Returns the directory as `directory create` printed it.
+fn follow_guide(admin: &str, guide: &str) -> Value {
+    let commands = guide_commands(guide);
+    assert!(
+        commands.len() >= 6,
+        "{guide}: only {} commands found",
+        commands.len()
+    );
+    let mut created = Value::Null;
+    for args in commands {
+        let dir = created["id"].as_str().unwrap_or_default().to_owned();
+        let old_token = created["token"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut args: Vec<String> = args
+            .into_iter()
+            .map(|a| {
+                a.replace("<id>", &dir)
+                    .replace("<old-token-id>", &old_token)
+            })
+            .collect();
+        args.push("--json".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = ctl(admin, &args);
+        if args[..2] == ["directory", "create"] {
+            created = out;
+        }
+    }
+    created
+}
+
+#[tokio::test]
+async fn the_okta_and_entra_guides_commands_work_and_their_controls_hold() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let admin = ingress.admin_url();
+    follow_guide(&admin, "entra.md");
+    let dir = follow_guide(&admin, "okta.md");
+    let id = dir["id"].as_str().unwrap();
+
+    // What the Okta guide set up is in place.
+    let shown = ctl(&admin, &["directory", "show", "--directory", id, "--json"]);
+    assert_eq!(shown["trusted_domains"], json!(["acme.com", "acme.io"]));
+    assert_eq!(shown["seat_limit"], 250);
+    let teams = ctl(&admin, &["team", "list", "--directory", id, "--json"]);
+    assert_eq!(teams[0]["groups"], json!(["Engineering", "Platform"]));
+    let tokens = ctl(&admin, &["token", "list", "--directory", id, "--json"]);
+    let live: Vec<&Value> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["revoked_at"].is_null())
+        .collect();
+    assert_eq!(
+        (tokens.as_array().unwrap().len(), live.len()),
+        (2, 1),
+        "rotated: {tokens}"
+    );
+    let first = dir["token"]["token"].as_str().unwrap();
+    let scim_url = dir["scim_base_url"].as_str().unwrap();
+    let revoked = Scim::new(scim_url, first);
+    assert_eq!(
+        revoked.find_users("userName eq \"x\"").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Through the real ingress with a fresh token: trusted domains and seats.
+    let token = ctl(&admin, &["token", "create", "--directory", id, "--json"]);
+    let scim = Scim::new(scim_url, token["token"].as_str().unwrap());
+    let r = scim
+        .create_user(&okta_user("mallory@gmail.com", "M", "M"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let refused = r.body["detail"].as_str().unwrap().to_owned();
+    assert!(refused.contains("gmail.com"), "{refused}");
+    ctl(
+        &admin,
+        &[
+            "directory",
+            "seats",
+            "--directory",
+            id,
+            "--limit",
+            "1",
+            "--json",
+        ],
+    );
+    let r = scim
+        .create_user(&okta_user("jane@acme.com", "J", "D"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = scim.create_user(&okta_user("john@acme.io", "J", "D")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 1 seats in use")
+    );
+
+    // The request log shows the failed pushes with the detail each was given.
+    let failures = eventually(
+        Duration::from_secs(5),
+        "three failures in the log",
+        || async {
+            let log = ctl(
+                &admin,
+                &[
+                    "requests",
+                    "--directory",
+                    id,
+                    "--status",
+                    "errors",
+                    "--json",
+                ],
+            );
+            (log.as_array()?.len() == 3).then_some(log)
+        },
+    )
+    .await;
+    assert_eq!(failures[0]["status"], 403);
+    assert_eq!(failures[1]["status"], 400);
+    assert_eq!(failures[1]["method"], "POST");
+    assert_eq!(failures[1]["detail"], refused.as_str());
+    assert_eq!(failures[2]["status"], 401);
+}
