@@ -573,3 +573,47 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
     );
     assert!(audit[0]["actor"].as_str().unwrap().starts_with("alice"));
 }
+
+#[tokio::test]
+async fn request_log_entries_expire_after_the_configured_days() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Old").await;
+    list_users_status(&scim).await;
+    scim_tests::eventually(Duration::from_secs(5), "one entry", || async {
+        let (_, all) = admin(
+            &app,
+            Method::GET,
+            &format!("/directories/{dir}/requests"),
+            None,
+        )
+        .await;
+        (all.as_array()?.len() == 1).then_some(())
+    })
+    .await;
+    sqlx::query(
+        "INSERT INTO request_log (directory_id, at, method, path, status, duration_ms)
+         VALUES ($1::uuid, now() - interval '31 days', 'GET', '/old', 200, 1)",
+    )
+    .bind(&dir)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let expired = scim_shared::db::request_log::expire(&app.db.pool, 30, 100)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    let (_, all) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests"),
+        None,
+    )
+    .await;
+    let paths: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/scim/v2/".to_owned() + &dir + "/Users?count=1"]);
+}
