@@ -349,8 +349,16 @@ impl Listed for Groups {
             .as_ref()
             .map(|f| compile_filter(&GROUPS, f, 2))
             .transpose()?;
-        let (total, page) =
-            groups::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
+        let order = query.order(&GROUPS)?;
+        let (total, page) = groups::list(
+            &state.pool,
+            directory,
+            condition.as_ref(),
+            &order,
+            offset,
+            count,
+        )
+        .await?;
         let mut members = if query.projection.returns("members") && !page.is_empty() {
             let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
             Some(groups::members(&state.pool, directory, &ids).await?)

@@ -4,7 +4,8 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_shared::ScimError;
-use scim_shared::filter::{self, Filter};
+use scim_shared::filter::sql::{Order, ResourceSql, compile_sort};
+use scim_shared::filter::{self, AttrPath, Filter};
 use scim_shared::projection::Projection;
 use scim_shared::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
@@ -71,9 +72,18 @@ async fn respond<R: Listed>(
 pub const DEFAULT_COUNT: i64 = 100;
 pub const MAX_COUNT: i64 = 1000;
 
+/// `sortBy` and `sortOrder`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    pub by: AttrPath,
+    pub descending: bool,
+}
+
 #[derive(Debug, PartialEq)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
+    /// `None`: creation order.
+    pub sort: Option<Sort>,
     /// 1-based, as in SCIM.
     pub start_index: i64,
     pub count: i64,
@@ -98,9 +108,35 @@ impl ListQuery {
             Some(f) if !f.trim().is_empty() => Some(filter::parse(f)?),
             _ => None,
         };
+        let descending = match get("sortOrder").map(str::trim) {
+            None | Some("") => false,
+            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+            Some(o) if o.eq_ignore_ascii_case("descending") => true,
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be \"ascending\" or \"descending\", not {o:?}"
+                )));
+            }
+        };
+        let sort = match get("sortBy").map(str::trim) {
+            None | Some("") => None,
+            Some(by) => {
+                let path = filter::parse_path(by)
+                    .ok()
+                    .filter(|p| p.filter.is_none() && p.sub_after_filter.is_none())
+                    .ok_or_else(|| {
+                        ScimError::invalid_value(format!("sortBy {by:?} is not an attribute path"))
+                    })?;
+                Some(Sort {
+                    by: path.attr,
+                    descending,
+                })
+            }
+        };
         Ok(ListQuery {
             projection: Self::projection(resource, params)?,
             filter,
+            sort,
             start_index: int("startIndex")?.unwrap_or(1).max(1),
             count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
         })
@@ -113,6 +149,14 @@ impl ListQuery {
     ) -> Result<Projection, ScimError> {
         let get = |name: &str| param(params, name);
         Projection::parse(resource, get("attributes"), get("excludedAttributes"))
+    }
+
+    /// The compiled order over `resource`'s table.
+    pub fn order(&self, resource: &'static ResourceSql) -> Result<Order, ScimError> {
+        match &self.sort {
+            Some(s) => compile_sort(resource, &s.by, s.descending),
+            None => Ok(Order::default()),
+        }
     }
 
     pub fn offset(&self) -> i64 {
@@ -206,6 +250,39 @@ mod tests {
             ListQuery::from_search_body(&scim_shared::schema::USER, &serde_json::json!([]))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn sort_parameters() {
+        let s = q(&[("sortBy", "name.familyName"), ("sortorder", "Descending")]).unwrap();
+        let sort = s.sort.unwrap();
+        assert_eq!(
+            (
+                sort.by.attr.as_str(),
+                sort.by.sub.as_deref(),
+                sort.descending
+            ),
+            ("name", Some("familyName"), true)
+        );
+        assert!(
+            !q(&[("sortBy", "userName")])
+                .unwrap()
+                .sort
+                .unwrap()
+                .descending
+        );
+        assert_eq!(q(&[("sortOrder", "descending")]).unwrap().sort, None);
+        for bad in [
+            [("sortBy", "emails[type eq \"work\"]"), ("sortOrder", "")],
+            [("sortBy", "userName"), ("sortOrder", "up")],
+            [("sortBy", "a b"), ("sortOrder", "")],
+        ] {
+            assert_eq!(
+                q(&bad).unwrap_err().scim_type(),
+                Some(scim_shared::ScimType::InvalidValue),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

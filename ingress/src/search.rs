@@ -29,6 +29,12 @@ async fn search(
 ) -> Result<Response, ApiError> {
     let user_query = ListQuery::from_search_body(&USER, &body)?;
     let group_query = ListQuery::from_search_body(&GROUP, &body)?;
+    if user_query.sort.is_some() {
+        return Err(ScimError::invalid_value(
+            "sortBy is not supported across resource types; search /Users or /Groups to sort",
+        )
+        .into());
+    }
     let (offset, count) = (user_query.offset(), user_query.count);
     let users = invalid_filter_as_none(
         users::Users::page(&state, directory, &user_query, offset, count).await,

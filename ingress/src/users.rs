@@ -192,8 +192,16 @@ impl Listed for Users {
             .as_ref()
             .map(|f| compile_filter(&USERS, f, 2))
             .transpose()?;
-        let (total, page) =
-            users::list(&state.pool, directory, condition.as_ref(), offset, count).await?;
+        let order = query.order(&USERS)?;
+        let (total, page) = users::list(
+            &state.pool,
+            directory,
+            condition.as_ref(),
+            &order,
+            offset,
+            count,
+        )
+        .await?;
         let resources = page
             .iter()
             .map(|u| {

@@ -218,9 +218,16 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
         match (compiled, reference) {
             (Err(_), Err(_)) => rejected += 1,
             (Ok(condition), Ok(expected)) => {
-                let (total, page) = users::list(&db.pool, dir, Some(&condition), 0, 1000)
-                    .await
-                    .unwrap();
+                let (total, page) = users::list(
+                    &db.pool,
+                    dir,
+                    Some(&condition),
+                    &sql::Order::default(),
+                    0,
+                    1000,
+                )
+                .await
+                .unwrap();
                 let got: BTreeSet<String> = page.iter().map(|u| u.id.to_string()).collect();
                 assert_eq!(got, expected, "filter {text}\nSQL {}", condition.sql);
                 assert_eq!(total as usize, expected.len());

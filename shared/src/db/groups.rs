@@ -4,7 +4,7 @@
 //! up instead of losing each other's members.
 
 use super::PgQuery;
-use crate::filter::sql::Condition;
+use crate::filter::sql::{Condition, Order};
 use crate::group::{Group, Reference};
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
@@ -277,11 +277,12 @@ pub async fn members(
 }
 
 /// One page of a directory's groups matching `condition` (placeholders from `$2`), in
-/// creation order, with the total count.
+/// `order`, with the total count.
 pub async fn list(
     db: &sqlx::PgPool,
     directory_id: Uuid,
     condition: Option<&Condition>,
+    order: &Order,
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<StoredGroup>), sqlx::Error> {
@@ -291,6 +292,7 @@ pub async fn list(
         COLUMNS,
         directory_id,
         condition,
+        order,
         offset,
         limit,
     )

@@ -9,7 +9,7 @@ pub mod teams;
 pub mod users;
 
 use crate::config::DatabaseConfig;
-use crate::filter::sql::{Bind, Condition};
+use crate::filter::sql::{Bind, Condition, Order};
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -43,14 +43,16 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// One page of a directory's rows of `table` matching `condition` (whose placeholders
-/// start at `$2`), in id order (creation order for UUIDv7 ids), with the total count.
-/// `table` and `columns` are fixed SQL; client values only ever arrive as binds.
+/// start at `$2`), in `order`, with the total count. `table`, `columns` and `order` are
+/// fixed SQL; client values only ever arrive as binds.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn page(
     db: &PgPool,
     table: &'static str,
     columns: &'static str,
     directory_id: Uuid,
     condition: Option<&Condition>,
+    order: &Order,
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<PgRow>), sqlx::Error> {
@@ -63,7 +65,8 @@ pub(crate) async fn page(
     let page_sql = format!(
         "SELECT {columns}, count(*) OVER () AS total
          FROM {table} WHERE directory_id = $1{filter_sql}
-         ORDER BY id LIMIT ${limit_param} OFFSET ${offset_param}"
+         ORDER BY {} LIMIT ${limit_param} OFFSET ${offset_param}",
+        order.sql()
     );
     let page = binds.iter().fold(
         sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),

@@ -5,7 +5,7 @@
 
 use super::PgQuery;
 use crate::event::Event;
-use crate::filter::sql::Condition;
+use crate::filter::sql::{Condition, Order};
 use crate::group::Reference;
 use crate::user::User;
 use serde_json::{Map, Value};
@@ -277,11 +277,12 @@ pub async fn ids(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<Vec<Uuid
 }
 
 /// One page of a directory's users matching `condition` (whose placeholders start at
-/// `$2`), in creation order, with the total count. `offset` counts from zero.
+/// `$2`), in `order`, with the total count. `offset` counts from zero.
 pub async fn list(
     db: &sqlx::PgPool,
     directory_id: Uuid,
     condition: Option<&Condition>,
+    order: &Order,
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<StoredUser>), sqlx::Error> {
@@ -291,6 +292,7 @@ pub async fn list(
         COLUMNS,
         directory_id,
         condition,
+        order,
         offset,
         limit,
     )
