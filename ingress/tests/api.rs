@@ -940,11 +940,13 @@ async fn requests_carrying_entras_tenant_url_flag_work() {
     );
 }
 
+/// userName, familyName, and emails as (value, primary).
+type Person = (&'static str, Option<&'static str>, &'static [(&'static str, bool)]);
+
 #[tokio::test]
 async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
     let app = spawn_app().await;
-    // (userName, familyName, emails as (value, primary))
-    let people: [(&str, Option<&str>, &[(&str, bool)]); 5] = [
+    let people: [Person; 5] = [
         (
             "d@x.com",
             Some("beta"),
