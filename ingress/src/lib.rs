@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod etag;
@@ -85,6 +86,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     pub creates: group_commit::Creates,
     pub requests: request_log::RequestLog,
+    /// Largest request body accepted (advertised as the bulk payload limit).
+    pub max_body_bytes: usize,
     public_base_url: Arc<str>,
 }
 
@@ -95,11 +98,17 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let scim = users::router()
+/// The SCIM routes of a directory, behind its bearer token and logged; `/Bulk` runs
+/// its operations through these routes without `/Bulk` itself.
+pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
+    let mut routes = users::router()
         .merge(groups::router())
         .merge(search::router())
-        .merge(discovery::router())
+        .merge(discovery::router());
+    if with_bulk {
+        routes = routes.merge(bulk::router());
+    }
+    routes
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -107,14 +116,17 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_log::record,
-        ));
+        ))
+}
+
+pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(scim)
+        .merge(scim_api(&state, true))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([
             axum::http::header::AUTHORIZATION,
@@ -172,6 +184,7 @@ impl Application {
         let state = AppState {
             creates: group_commit::Creates::start(pool.clone()),
             requests,
+            max_body_bytes: config.max_body_bytes,
             pool,
             nats,
             tokens: Arc::new(auth::TokenCache::new(Duration::from_secs(
@@ -191,7 +204,7 @@ impl Application {
         };
         Ok(Application {
             listener,
-            router: router(state.clone(), config.max_body_bytes),
+            router: router(state.clone()),
             admin,
             state,
             request_writer,

@@ -612,7 +612,11 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         spc.body["filter"],
         json!({"supported": true, "maxResults": 1000})
     );
-    assert_eq!(spc.body["bulk"]["supported"], false);
+    assert_eq!(
+        spc.body["bulk"],
+        json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 64 * 1024})
+    );
+    assert_eq!(spc.body["sort"]["supported"], true);
     assert_eq!(
         spc.body["authenticationSchemes"][0]["type"],
         "oauthbearertoken"
@@ -941,7 +945,11 @@ async fn requests_carrying_entras_tenant_url_flag_work() {
 }
 
 /// userName, familyName, and emails as (value, primary).
-type Person = (&'static str, Option<&'static str>, &'static [(&'static str, bool)]);
+type Person = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, bool)],
+);
 
 #[tokio::test]
 async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
@@ -1074,4 +1082,147 @@ async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
         .send(Method::POST, "/.search", Some(&json!({"sortBy": "id"})))
         .await;
     assert_scim_error(&r, 400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
+    let app = spawn_app().await;
+    let existing = app
+        .scim
+        .create_user(&okta_user("taken@x.com", "T", "X"))
+        .await;
+    let existing_id = existing.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .scim
+        .send(Method::GET, "/ServiceProviderConfig", None)
+        .await;
+    assert_eq!(r.body["bulk"]["supported"], true);
+    assert_eq!(r.body["bulk"]["maxOperations"], 1000);
+
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            // The group names users created later in the same request.
+            {"method": "POST", "bulkId": "eng", "path": "/Groups",
+             "data": {"displayName": "Eng", "members": [{"value": "bulkId:ann"}, {"value": "bulkId:bob"}]}},
+            {"method": "POST", "bulkId": "ann", "path": "/Users", "data": okta_user("ann@x.com", "Ann", "A")},
+            {"method": "POST", "bulkId": "bob", "path": "/Users", "data": okta_user("bob@x.com", "Bob", "B")},
+            {"method": "POST", "bulkId": "dup", "path": "/Users", "data": okta_user("TAKEN@x.com", "D", "D")},
+            {"method": "PATCH", "path": "/Users/bulkId:ann",
+             "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{"op": "replace", "value": {"active": false}}]}},
+            {"method": "DELETE", "path": format!("/Users/{existing_id}"), "version": "W/\"1\""},
+            {"method": "POST", "bulkId": "team", "path": "/Groups",
+             "data": {"displayName": "Dup fans", "members": [{"value": "bulkId:dup"}]}},
+        ]
+    });
+    let r = app.scim.send(Method::POST, "/Bulk", Some(&request)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"])
+    );
+    let results = r.body["Operations"].as_array().unwrap();
+    let status = |bulk_or_method: &str| -> String {
+        results
+            .iter()
+            .find(|o| {
+                o["bulkId"] == bulk_or_method
+                    || (o["bulkId"].is_null() && o["method"] == bulk_or_method)
+            })
+            .map(|o| o["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(results.len(), 7);
+    assert_eq!(status("eng"), "201");
+    assert_eq!(status("ann"), "201");
+    assert_eq!(status("PATCH"), "200");
+    assert_eq!(status("DELETE"), "204");
+    assert_eq!(status("dup"), "409");
+    let dup = results.iter().find(|o| o["bulkId"] == "dup").unwrap();
+    assert_eq!(dup["response"]["scimType"], "uniqueness");
+    // An operation naming a failed creation fails without running.
+    assert_eq!(status("team"), "409");
+    assert!(
+        results
+            .iter()
+            .filter(|o| o["status"].as_str().unwrap().starts_with('2'))
+            .all(|o| o["location"].is_string())
+    );
+
+    let eng = results.iter().find(|o| o["bulkId"] == "eng").unwrap();
+    let group = app
+        .scim
+        .send(
+            Method::GET,
+            eng["location"]
+                .as_str()
+                .unwrap()
+                .rsplit_once("/Groups")
+                .map(|(_, p)| format!("/Groups{p}"))
+                .unwrap()
+                .as_str(),
+            None,
+        )
+        .await;
+    let members: Vec<&str> = group.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    let ann = results.iter().find(|o| o["bulkId"] == "ann").unwrap()["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        members.contains(&ann.as_str()) && members.len() == 2,
+        "{members:?}"
+    );
+    assert_eq!(app.scim.get_user(&ann).await.body["active"], false);
+    assert_eq!(
+        app.scim.get_user(&existing_id).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.scim.find_users("userName eq \"dup\"").await.body["totalResults"],
+        0
+    );
+
+    // failOnErrors: processing stops once that many operations failed.
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "failOnErrors": 1,
+        "Operations": [
+            {"method": "POST", "bulkId": "a", "path": "/Users", "data": okta_user("ann@x.com", "A", "A")},
+            {"method": "POST", "bulkId": "b", "path": "/Users", "data": okta_user("new@x.com", "N", "N")},
+        ]
+    });
+    let r = app.scim.send(Method::POST, "/Bulk", Some(&request)).await;
+    let results = r.body["Operations"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{}", r.body);
+    assert_eq!(results[0]["status"], "409");
+    assert_eq!(
+        app.scim.find_users("userName eq \"new@x.com\"").await.body["totalResults"],
+        0
+    );
+
+    // A malformed request runs nothing; too many operations is 413.
+    let r = app.scim.send(Method::POST, "/Bulk", Some(&json!({"Operations": [{"method": "POST", "path": "/Users", "data": okta_user("z@x.com", "Z", "Z")}]}))).await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    assert_eq!(
+        app.scim.find_users("userName eq \"z@x.com\"").await.body["totalResults"],
+        0
+    );
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
+    let r = app
+        .scim
+        .send(Method::POST, "/Bulk", Some(&json!({"Operations": many})))
+        .await;
+    assert_scim_error(&r, 413, None);
 }

@@ -1,0 +1,523 @@
+//! `POST /Bulk` (RFC 7644 §3.7): many operations in one request, for large pushes.
+//! Each operation is sent through the same routes as a single request (same
+//! validation, controls, transaction and event), in order, except that an operation
+//! naming `bulkId:<id>` of a resource another operation creates waits for it.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use scim_shared::ScimError;
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
+use tower::ServiceExt;
+
+use crate::AppState;
+use crate::auth::DirectoryId;
+use crate::error::ApiError;
+use crate::extract::{ScimJson, scim};
+
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// Most operations in one bulk request (advertised in `/ServiceProviderConfig`).
+pub const MAX_OPERATIONS: usize = 1000;
+/// Largest response body of one operation read back (a group with its members).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/scim/v2/{directory_id}/Bulk", post(bulk))
+}
+
+/// One operation as the client sent it.
+#[derive(Debug, Clone, PartialEq)]
+struct Operation {
+    method: Method,
+    bulk_id: Option<String>,
+    path: String,
+    data: Option<Value>,
+    version: Option<String>,
+}
+
+/// A bulk request, validated: operations, and after how many errors to stop.
+#[derive(Debug, PartialEq)]
+struct BulkRequest {
+    operations: Vec<Operation>,
+    fail_on_errors: Option<usize>,
+}
+
+fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
+    let fields = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a bulk request must be a JSON object"))?;
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let fail_on_errors =
+        match get("failOnErrors") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                ScimError::invalid_value("failOnErrors must be a positive integer")
+            })? as usize),
+        };
+    let raw = get("Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScimError::invalid_syntax("a bulk request needs an Operations list"))?;
+    if raw.len() > MAX_OPERATIONS {
+        return Err(ScimError::PayloadTooLarge(format!(
+            "a bulk request may carry at most {MAX_OPERATIONS} operations; this one has {}",
+            raw.len()
+        )));
+    }
+    let mut seen = HashSet::new();
+    let operations = raw
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let op = operation(op)
+                .map_err(|e| ScimError::invalid_value(format!("operation {}: {e}", i + 1)))?;
+            if let Some(id) = &op.bulk_id
+                && !seen.insert(id.clone())
+            {
+                return Err(ScimError::invalid_value(format!(
+                    "bulkId {id:?} is used twice"
+                )));
+            }
+            Ok(op)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(BulkRequest {
+        operations,
+        fail_on_errors,
+    })
+}
+
+fn operation(op: &Value) -> Result<Operation, String> {
+    let fields = op.as_object().ok_or("an operation must be a JSON object")?;
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_null())
+    };
+    let text = |name: &str| get(name).and_then(Value::as_str).map(str::to_owned);
+    let method = match text("method").map(|m| m.to_ascii_uppercase()).as_deref() {
+        Some("POST") => Method::POST,
+        Some("PUT") => Method::PUT,
+        Some("PATCH") => Method::PATCH,
+        Some("DELETE") => Method::DELETE,
+        other => {
+            return Err(format!(
+                "method must be POST, PUT, PATCH or DELETE, not {other:?}"
+            ));
+        }
+    };
+    let path = text("path").ok_or("path is required")?;
+    let resource = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let segments = path.trim_start_matches('/').split('/').count();
+    let valid_path = path.starts_with('/')
+        && ["Users", "Groups"].contains(&resource)
+        && segments == if method == Method::POST { 1 } else { 2 }
+        && !path.contains(['?', '#']);
+    if !valid_path {
+        return Err(format!(
+            "path {path:?} must be /Users or /Groups for POST, /Users/<id> or /Groups/<id> otherwise"
+        ));
+    }
+    let data = get("data").cloned();
+    if method != Method::DELETE && data.is_none() {
+        return Err(format!("{method} needs data"));
+    }
+    let bulk_id = text("bulkId");
+    if method == Method::POST && bulk_id.is_none() {
+        return Err("POST needs a bulkId".into());
+    }
+    Ok(Operation {
+        method,
+        bulk_id,
+        path,
+        data,
+        version: text("version"),
+    })
+}
+
+const BULK_ID_PREFIX: &str = "bulkId:";
+
+/// Every `bulkId:<id>` the operation names (in its path or anywhere in its data).
+fn references(op: &Operation) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
+                    out.push(id.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(m) => m.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(id) = op
+        .path
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.strip_prefix(BULK_ID_PREFIX))
+    {
+        out.push(id.to_owned());
+    }
+    if let Some(data) = &op.data {
+        walk(data, &mut out);
+    }
+    out
+}
+
+/// The operation with every `bulkId:<id>` replaced by the id of the resource created.
+fn resolve(op: &Operation, created: &HashMap<String, String>) -> Operation {
+    fn walk(v: &mut Value, created: &HashMap<String, String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)) {
+                    *s = id.clone();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, created)),
+            Value::Object(m) => m.values_mut().for_each(|i| walk(i, created)),
+            _ => {}
+        }
+    }
+    let mut op = op.clone();
+    if let Some((head, last)) = op.path.rsplit_once('/')
+        && let Some(id) = last
+            .strip_prefix(BULK_ID_PREFIX)
+            .and_then(|b| created.get(b))
+    {
+        op.path = format!("{head}/{id}");
+    }
+    if let Some(data) = &mut op.data {
+        walk(data, created);
+    }
+    op
+}
+
+/// The order to run operations in: as sent, except that an operation waits for the
+/// operations whose resources it names. `Err` for each operation that cannot run: it
+/// names a bulkId no operation creates, or waits in a cycle.
+fn schedule(ops: &[Operation]) -> (Vec<usize>, Vec<(usize, ScimError, u16)>) {
+    let by_id: HashMap<&str, usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.method == Method::POST)
+        .filter_map(|(i, op)| op.bulk_id.as_deref().map(|b| (b, i)))
+        .collect();
+    let mut order = Vec::with_capacity(ops.len());
+    let mut failed = Vec::new();
+    let mut pending: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let mut deps = Vec::new();
+        let mut unknown = None;
+        for r in references(op) {
+            match by_id.get(r.as_str()) {
+                Some(&d) if d != i => deps.push(d),
+                _ => unknown = Some(r),
+            }
+        }
+        match unknown {
+            Some(r) => failed.push((
+                i,
+                ScimError::invalid_value(format!(
+                    "no operation of this request creates bulkId {r:?}"
+                )),
+                400,
+            )),
+            None => pending.push((i, deps)),
+        }
+    }
+    let mut done = HashSet::new();
+    loop {
+        let before = pending.len();
+        pending.retain(|(i, deps)| {
+            if deps.iter().all(|d| done.contains(d)) {
+                order.push(*i);
+                done.insert(*i);
+                false
+            } else {
+                true
+            }
+        });
+        if pending.is_empty() || pending.len() == before {
+            break;
+        }
+    }
+    for (i, _) in pending {
+        failed.push((
+            i,
+            ScimError::invalid_value("its bulkId references form a cycle that cannot be resolved"),
+            409,
+        ));
+    }
+    (order, failed)
+}
+
+/// The response entry of an operation that did not run.
+fn refused(op: &Operation, status: u16, e: &ScimError) -> Value {
+    let mut body = e.to_body();
+    body["status"] = status.to_string().into();
+    entry(op, status, None, None, Some(body))
+}
+
+fn entry(
+    op: &Operation,
+    status: u16,
+    location: Option<String>,
+    version: Option<String>,
+    response: Option<Value>,
+) -> Value {
+    let mut e = Map::new();
+    e.insert("method".into(), op.method.as_str().into());
+    if let Some(b) = &op.bulk_id {
+        e.insert("bulkId".into(), b.clone().into());
+    }
+    if let Some(l) = location {
+        e.insert("location".into(), l.into());
+    }
+    if let Some(v) = version {
+        e.insert("version".into(), v.into());
+    }
+    e.insert("status".into(), status.to_string().into());
+    if let Some(r) = response {
+        e.insert("response".into(), r);
+    }
+    Value::Object(e)
+}
+
+async fn bulk(
+    State(state): State<AppState>,
+    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ApiError> {
+    let request = parse(&body)?;
+    let routes = crate::scim_api(&state, false).with_state(state.clone());
+    let base = format!("/scim/v2/{directory}");
+    let (order, failed) = schedule(&request.operations);
+    let mut results: Vec<Option<Value>> = vec![None; request.operations.len()];
+    let mut errors = 0;
+    let mut failed_ids: HashSet<String> = HashSet::new();
+    for (i, e, status) in &failed {
+        results[*i] = Some(refused(&request.operations[*i], *status, e));
+        errors += 1;
+        if let Some(b) = &request.operations[*i].bulk_id {
+            failed_ids.insert(b.clone());
+        }
+    }
+    let mut created: HashMap<String, String> = HashMap::new();
+    for i in order {
+        if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
+            break;
+        }
+        let op = &request.operations[i];
+        if let Some(r) = references(op).into_iter().find(|r| failed_ids.contains(r)) {
+            let e = ScimError::invalid_value(format!("the operation creating bulkId {r:?} failed"));
+            results[i] = Some(refused(op, 409, &e));
+            errors += 1;
+            if let Some(b) = &op.bulk_id {
+                failed_ids.insert(b.clone());
+            }
+            continue;
+        }
+        let op = resolve(op, &created);
+        let (status, location, version, body) = run(&routes, &headers, &base, &op).await?;
+        // Every response entry but a failed POST's names the resource.
+        let location = location.or_else(|| {
+            (op.method != Method::POST).then(|| format!("{}{}", state.base_url(directory), op.path))
+        });
+        let ok = (200..300).contains(&status);
+        if let Some(b) = &op.bulk_id {
+            match (&body, ok) {
+                (Some(body), true) if op.method == Method::POST => {
+                    if let Some(id) = body["id"].as_str() {
+                        created.insert(b.clone(), id.to_owned());
+                    }
+                }
+                (_, false) => {
+                    failed_ids.insert(b.clone());
+                }
+                _ => {}
+            }
+        }
+        if !ok {
+            errors += 1;
+        }
+        results[i] = Some(entry(&op, status, location, version, body.filter(|_| !ok)));
+    }
+    let operations: Vec<Value> = results.into_iter().flatten().collect();
+    Ok(scim(
+        StatusCode::OK,
+        &json!({"schemas": [BULK_RESPONSE], "Operations": operations}),
+        None,
+    ))
+}
+
+/// Sends one operation through the SCIM routes; returns its status, location,
+/// version and body.
+async fn run(
+    routes: &Router,
+    headers: &HeaderMap,
+    base: &str,
+    op: &Operation,
+) -> Result<(u16, Option<String>, Option<String>, Option<Value>), ApiError> {
+    let mut req = Request::builder()
+        .method(op.method.clone())
+        .uri(format!("{base}{}", op.path))
+        .header(header::CONTENT_TYPE, "application/scim+json");
+    for name in [header::AUTHORIZATION] {
+        if let Some(v) = headers.get(&name) {
+            req = req.header(name, v.clone());
+        }
+    }
+    if let Some(v) = op
+        .version
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        req = req.header(header::IF_MATCH, v);
+    }
+    let body = op
+        .data
+        .as_ref()
+        .map_or_else(Body::empty, |d| Body::from(d.to_string()));
+    let req = req
+        .body(body)
+        .map_err(|e| ApiError::Internal(format!("building a bulk operation: {e}")))?;
+    let res = routes
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|e| ApiError::Internal(format!("running a bulk operation: {e}")))?;
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let version = res
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = to_bytes(res.into_body(), MAX_RESPONSE_BYTES)
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading a bulk operation's response: {e}")))?;
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let location = location.or_else(|| {
+        body.as_ref()
+            .and_then(|b| b["meta"]["location"].as_str())
+            .map(str::to_owned)
+    });
+    Ok((status, location, version, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(v: Value) -> Result<BulkRequest, ScimError> {
+        parse(&json!({"schemas": [BULK_REQUEST], "Operations": v}))
+    }
+
+    fn post(bulk_id: &str, path: &str, data: Value) -> Value {
+        json!({"method": "POST", "bulkId": bulk_id, "path": path, "data": data})
+    }
+
+    #[test]
+    fn requests_are_validated_before_anything_runs() {
+        let e = |v| ops(v).unwrap_err();
+        assert_eq!(
+            e(json!([{"method": "POST", "path": "/Users", "data": {}}])).scim_type(),
+            Some(scim_shared::ScimType::InvalidValue)
+        );
+        assert!(
+            e(json!([{"method": "GET", "path": "/Users/x"}]))
+                .to_string()
+                .contains("method")
+        );
+        for path in ["/Bulk", "/Users/x/y", "Users", "/Users?x=1", "/Schemas/x"] {
+            assert!(
+                e(json!([{"method": "DELETE", "path": path}]))
+                    .to_string()
+                    .contains("path"),
+                "{path}"
+            );
+        }
+        assert!(
+            e(json!([{"method": "PUT", "path": "/Users/x"}]))
+                .to_string()
+                .contains("data")
+        );
+        assert!(
+            e(json!([
+                post("a", "/Users", json!({})),
+                post("a", "/Users", json!({}))
+            ]))
+            .to_string()
+            .contains("twice")
+        );
+        let many: Vec<Value> = (0..=MAX_OPERATIONS)
+            .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+            .collect();
+        assert_eq!(e(json!(many)).status(), 413);
+        assert!(parse(&json!({"failOnErrors": 0, "Operations": []})).is_err());
+        let ok = parse(&json!({"failonerrors": 2, "operations": [{"method": "patch", "path": "/Groups/g", "data": {}, "version": "W/\"3\""}]})).unwrap();
+        assert_eq!(ok.fail_on_errors, Some(2));
+        assert_eq!(
+            (
+                ok.operations[0].method.clone(),
+                ok.operations[0].version.as_deref()
+            ),
+            (Method::PATCH, Some("W/\"3\""))
+        );
+    }
+
+    #[test]
+    fn references_wait_for_their_creators_and_cycles_or_strangers_fail() {
+        let request = ops(json!([
+            post("g", "/Groups", json!({"displayName": "G", "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}]})),
+            post("u1", "/Users", json!({"userName": "a"})),
+            {"method": "PATCH", "path": "/Users/bulkId:u2", "data": {}},
+            post("u2", "/Users", json!({"userName": "b"})),
+            {"method": "DELETE", "path": "/Users/bulkId:nobody"},
+            post("x", "/Groups", json!({"displayName": "X", "members": [{"value": "bulkId:y"}]})),
+            post("y", "/Groups", json!({"displayName": "Y", "members": [{"value": "bulkId:x"}]})),
+        ]))
+        .unwrap();
+        let (order, failed) = schedule(&request.operations);
+        assert_eq!(order, [1, 3, 0, 2]);
+        let failed: Vec<(usize, u16)> = failed.iter().map(|(i, _, s)| (*i, *s)).collect();
+        assert_eq!(failed, [(4, 400), (5, 409), (6, 409)]);
+    }
+
+    #[test]
+    fn resolving_replaces_references_in_path_and_data() {
+        let request = ops(json!([{"method": "PUT", "path": "/Groups/bulkId:g", "data": {"members": [{"value": "bulkId:u"}, {"value": "bulkId:other"}], "note": "bulkId:u"}}])).unwrap();
+        let created = HashMap::from([
+            ("g".to_owned(), "G1".to_owned()),
+            ("u".to_owned(), "U1".to_owned()),
+        ]);
+        let op = resolve(&request.operations[0], &created);
+        assert_eq!(op.path, "/Groups/G1");
+        assert_eq!(
+            op.data.unwrap(),
+            json!({"members": [{"value": "U1"}, {"value": "bulkId:other"}], "note": "U1"})
+        );
+    }
+}
