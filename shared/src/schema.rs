@@ -243,6 +243,12 @@ pub const GROUP: ResourceSchema = ResourceSchema {
 };
 
 /// Finds an attribute by name, case-insensitively (RFC 7643 §2.1).
+/// Whether a client's key or path starts with `urn:` (in any case): a schema URN.
+pub fn is_urn(name: &str) -> bool {
+    name.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
 pub fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
     attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }

@@ -30,7 +30,7 @@ impl User {
             if key.eq_ignore_ascii_case("schemas") {
                 continue;
             }
-            if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+            if key.len() > 4 && schema::is_urn(&key) {
                 if key.eq_ignore_ascii_case(USER_SCHEMA) {
                     // Core attributes wrapped in their own schema URN: fold them in.
                     let Value::Object(core) = value else {
@@ -255,6 +255,16 @@ fn normalize_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `scripts/fuzz.sh normalize`: a multi-byte character across the fourth
+    /// byte of a key panicked the `urn:` check.
+    #[test]
+    fn keys_with_multibyte_characters_are_not_cut_mid_character() {
+        for key in ["extחrnalId", "urnח", "uח:x", "日本語のキー"] {
+            let user = User::from_request(json!({"userName": "a", key: "x"})).unwrap();
+            assert_eq!(user.user_name(), "a");
+        }
+    }
     use crate::schema::ENTERPRISE_USER_SCHEMA;
     use serde_json::json;
 

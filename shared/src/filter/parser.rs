@@ -150,7 +150,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
 /// everything up to the last ':' (URNs contain dots, as in `2.0`).
 fn split_attr_path(name: &str) -> Result<AttrPath, ScimError> {
     let (urn, rest) = match name.rfind(':') {
-        Some(i) if name.len() > 4 && name[..4].eq_ignore_ascii_case("urn:") => {
+        Some(i) if name.len() > 4 && crate::schema::is_urn(name) => {
             (Some(name[..i].to_owned()), &name[i + 1..])
         }
         Some(_) => {
