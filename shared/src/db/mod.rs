@@ -61,12 +61,19 @@ pub(crate) async fn page(
         .unwrap_or_default();
     let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
     let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
-    // The window count saves a second query on the common single-page lookup.
+    // The window count saves a second query on the common single-page lookup. It runs
+    // over ids only: the page's columns (some are subqueries) are read for its rows
+    // alone, not for every match.
     let page_sql = format!(
-        "SELECT {columns}, count(*) OVER () AS total
-         FROM {table} WHERE directory_id = $1{filter_sql}
-         ORDER BY {} LIMIT ${limit_param} OFFSET ${offset_param}",
-        order.sql()
+        "WITH page AS MATERIALIZED (
+             SELECT id AS page_id, count(*) OVER () AS total
+             FROM {table} WHERE directory_id = $1{filter_sql}
+             ORDER BY {order} LIMIT ${limit_param} OFFSET ${offset_param}
+         )
+         SELECT {columns}, page.total
+         FROM page JOIN {table} ON {table}.directory_id = $1 AND {table}.id = page.page_id
+         ORDER BY {order}",
+        order = order.sql()
     );
     let page = binds.iter().fold(
         sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),

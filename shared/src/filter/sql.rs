@@ -33,6 +33,12 @@ pub struct ResourceSql {
     /// Multi-valued attributes kept outside `resource`: (attribute, SQL expression of a
     /// jsonb array of their values).
     arrays: &'static [(&'static str, &'static str)],
+    /// Sub-attributes of multi-valued attributes with an index over their lower-cased
+    /// values: (attribute, sub-attribute, function of `resource` the GIN index is on).
+    /// Case-insensitive `eq` on them compiles to a lookup of matching ids in that index.
+    indexed: &'static [(&'static str, &'static str, &'static str)],
+    /// The table, for those lookups.
+    table: &'static str,
 }
 
 /// `scim_users`; a user's `groups` come from the membership table.
@@ -52,6 +58,9 @@ pub const USERS: ResourceSql = ResourceSql {
           FROM scim_group_members gm JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
           WHERE gm.directory_id = scim_users.directory_id AND gm.user_id = scim_users.id)",
     )],
+    // Migration 0005.
+    indexed: &[("emails", "value", "scim_email_values")],
+    table: "scim_users",
 };
 
 /// `scim_groups`; members come from the membership table.
@@ -70,6 +79,8 @@ pub const GROUPS: ResourceSql = ResourceSql {
           FROM scim_group_members gm
           WHERE gm.directory_id = scim_groups.directory_id AND gm.group_id = scim_groups.id)",
     )],
+    indexed: &[],
+    table: "scim_groups",
 };
 
 /// Compiles a filter over `resource`'s table; placeholders start at `$first_param`.
@@ -225,6 +236,12 @@ impl Compiler {
                 }
             }
             Filter::Compare { path, op, value } => {
+                if let (Scope::Resource, CompareOp::Eq, Value::Str(s)) = (scope, op, value)
+                    && let Some(index) = self.indexed(path, None)
+                {
+                    self.indexed_eq(index, s);
+                    return Ok(());
+                }
                 let target = self.target(path, scope)?;
                 let eq = if *op == CompareOp::Ne {
                     CompareOp::Eq
@@ -261,6 +278,22 @@ impl Compiler {
                 }
                 let array = self.array_expr(resolved.extension, resolved.attr);
                 let alias = self.alias();
+                // `emails[value eq "x" and …]`: the index narrows, the EXISTS decides.
+                let narrowed = conjuncts(filter).into_iter().find_map(|f| match f {
+                    Filter::Compare {
+                        path: sub,
+                        op: CompareOp::Eq,
+                        value: Value::Str(s),
+                    } if sub.urn.is_none() && sub.sub.is_none() => {
+                        self.indexed(path, Some(&sub.attr)).map(|index| (index, s))
+                    }
+                    _ => None,
+                });
+                if let Some((index, value)) = narrowed {
+                    self.sql.push('(');
+                    self.indexed_eq(index, value);
+                    self.sql.push_str(" AND ");
+                }
                 write!(
                     self.sql,
                     "EXISTS (SELECT 1 FROM jsonb_array_elements({array}) AS {alias}(v) WHERE "
@@ -272,9 +305,46 @@ impl Compiler {
                 };
                 self.filter(filter, &inner)?;
                 self.sql.push(')');
+                if narrowed.is_some() {
+                    self.sql.push(')');
+                }
             }
         }
         Ok(())
+    }
+
+    /// The index over `path` (`attr.sub`, or `attr` with `sub` given separately, as in a
+    /// value filter), if there is one and it compares as the attribute does.
+    fn indexed(&self, path: &AttrPath, sub: Option<&str>) -> Option<&'static str> {
+        let r = self.resolve(path).ok()?;
+        let sub = match (r.sub, sub) {
+            (Some(s), None) => s,
+            (None, Some(s)) => schema::find(r.attr.sub_attributes, s)?,
+            (None, None) if r.attr.multi_valued => schema::find(r.attr.sub_attributes, "value")?,
+            _ => return None,
+        };
+        if sub.case_exact || r.extension.is_some() {
+            return None;
+        }
+        self.resource
+            .indexed
+            .iter()
+            .find(|(a, s, _)| *a == r.attr.name && *s == sub.name)
+            .map(|(_, _, expr)| *expr)
+    }
+
+    /// Case-insensitive `eq` on an indexed sub-attribute: the row is among those the
+    /// index finds. As an uncorrelated subquery it runs once, through the index; as a
+    /// plain containment test the planner, which cannot estimate it, would rather walk
+    /// the whole directory in id order looking for matches.
+    fn indexed_eq(&mut self, function: &str, value: &str) {
+        let p = self.param(Bind::Text(value.to_owned()));
+        let table = self.resource.table;
+        write!(
+            self.sql,
+            "(id = ANY (ARRAY(SELECT i.id FROM {table} i WHERE {function}(i.resource) @> ARRAY[lower({p})])))"
+        )
+        .ok();
     }
 
     fn target(&self, path: &AttrPath, scope: &Scope) -> Result<Target, ScimError> {
@@ -398,6 +468,18 @@ impl Compiler {
     }
 }
 
+/// The filters joined by `and` at the top of `f`.
+fn conjuncts(f: &Filter) -> Vec<&Filter> {
+    match f {
+        Filter::And(a, b) => {
+            let mut out = conjuncts(a);
+            out.extend(conjuncts(b));
+            out
+        }
+        other => vec![other],
+    }
+}
+
 fn ordering_op(op: CompareOp) -> Option<&'static str> {
     Some(match op {
         CompareOp::Eq => "=",
@@ -496,6 +578,35 @@ mod tests {
         assert!(
             sort("name", false).is_err(),
             "complex without a sub-attribute"
+        );
+    }
+
+    #[test]
+    fn email_equality_uses_the_email_index() {
+        let c = compile(r#"emails.value eq "A@x.com""#);
+        assert_eq!(
+            c.sql,
+            "(id = ANY (ARRAY(SELECT i.id FROM scim_users i WHERE scim_email_values(i.resource) @> ARRAY[lower($2)])))"
+        );
+        assert_eq!(compile(r#"emails eq "a@x.com""#).sql, c.sql);
+        let v = compile(r#"emails[type eq "work" and value eq "a@x.com"]"#);
+        assert!(
+            v.sql.starts_with(&format!("({} AND EXISTS", c.sql)),
+            "{}",
+            v.sql
+        );
+        assert_eq!(v.binds.len(), 3);
+        // Other operators and other attributes keep the general form.
+        assert!(compile(r#"emails.value co "x""#).sql.starts_with("EXISTS"));
+        assert!(
+            compile(r#"emails.type eq "work""#)
+                .sql
+                .starts_with("EXISTS")
+        );
+        assert!(
+            compile(r#"emails[type eq "work" or value eq "a"]"#)
+                .sql
+                .starts_with("EXISTS")
         );
     }
 
