@@ -112,12 +112,42 @@ fn parse_operation(op: Value) -> Result<Operation, ScimError> {
 pub fn apply(user: &User, ops: &[Operation]) -> Result<User, ScimError> {
     let mut attrs = user.attrs().clone();
     for op in ops {
+        let before = attrs.clone();
         match &op.path {
             Some(path) => apply_path(&mut attrs, op.op, path, op.value.clone())?,
             None => apply_pathless(&mut attrs, op.op, op.value.clone())?,
         }
+        demote_former_primaries(&before, &mut attrs);
     }
     User::from_request(Value::Object(attrs))
+}
+
+/// RFC 7644 §3.5.2: an operation that makes a value of a multi-valued attribute
+/// primary makes the others not primary. (Without this, normalization would keep the
+/// first primary, which is the old one.)
+fn demote_former_primaries(before: &Map<String, Value>, after: &mut Map<String, Value>) {
+    let is_primary = |v: &Value| v.get("primary") == Some(&Value::Bool(true));
+    for (name, value) in after.iter_mut() {
+        let Value::Array(items) = value else {
+            continue;
+        };
+        let former: Vec<&Value> = match before.get(name) {
+            Some(Value::Array(old)) => old.iter().filter(|v| is_primary(v)).collect(),
+            _ => Vec::new(),
+        };
+        let newly_primary = items.iter().any(|v| is_primary(v) && !former.contains(&v));
+        if !newly_primary {
+            continue;
+        }
+        for item in items.iter_mut() {
+            if is_primary(item)
+                && former.contains(&&*item)
+                && let Value::Object(obj) = item
+            {
+                obj.insert("primary".into(), Value::Bool(false));
+            }
+        }
+    }
 }
 
 /// `{"op":"replace","value":{"active":false,"name.givenName":"A","urn:…:department":"R"}}`
@@ -549,6 +579,46 @@ mod tests {
                 {"type": "home", "value": "h@x.com"},
             ])
         );
+    }
+
+    #[test]
+    fn a_new_primary_value_demotes_the_former_one() {
+        let base = patch(
+            &user(),
+            json!([{"op": "add", "path": "emails", "value": [{"value": "h@x.com", "type": "home"}]}]),
+        )
+        .unwrap();
+        assert_eq!(base.attrs()["emails"][0]["primary"], true);
+        let added = patch(
+            &base,
+            json!([{"op": "add", "path": "emails", "value": [{"value": "n@x.com", "type": "other", "primary": true}]}]),
+        )
+        .unwrap();
+        let primaries: Vec<&str> = added.attrs()["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .map(|e| e["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(primaries, ["n@x.com"]);
+        let by_filter = patch(
+            &base,
+            json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]),
+        )
+        .unwrap();
+        let emails = &by_filter.attrs()["emails"];
+        assert_eq!(
+            (emails[0]["primary"].clone(), emails[1]["primary"].clone()),
+            (json!(false), json!(true))
+        );
+        // A change that makes nothing newly primary leaves the primary alone.
+        let other = patch(
+            &base,
+            json!([{"op": "replace", "path": "title", "value": "T"}]),
+        )
+        .unwrap();
+        assert_eq!(other.attrs()["emails"], base.attrs()["emails"]);
     }
 
     #[test]
