@@ -13,3 +13,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+
+# The deployment manifests, offline against the Kubernetes schemas.
+scripts/check-deploy.sh

@@ -1,0 +1,144 @@
+"""The checks of scripts/check-deploy.sh; arguments: the environment variables the binaries read."""
+
+import os
+import sys
+
+import kubernetes_validate
+import yaml
+
+KUBERNETES_VERSIONS = ["1.31.0", "1.33.0", "1.35.0"]
+# Read by every binary outside its flags (logging).
+ALSO_KNOWN = {"RUST_LOG", "LOG_FORMAT"}
+BASE = "deploy/kubernetes"
+
+# Custom resources: the fields this deployment uses, with their types. Anything else
+# in them is an error, so a misspelled field cannot pass silently.
+CUSTOM = {
+    ("postgresql.cnpg.io/v1", "Cluster"): {
+        "metadata": {"name": str},
+        "spec": {
+            "instances": int,
+            "imageName": str,
+            "postgresql": {"parameters": dict},
+            "bootstrap": {"initdb": {"database": str, "owner": str}},
+            "storage": {"size": str},
+            "resources": {"requests": {"cpu": str, "memory": str}},
+        },
+    },
+    ("keda.sh/v1alpha1", "ScaledObject"): {
+        "metadata": {"name": str},
+        "spec": {
+            "scaleTargetRef": {"name": str},
+            "minReplicaCount": int,
+            "maxReplicaCount": int,
+            "triggers": [{"type": str, "metadata": dict}],
+        },
+    },
+}
+NATS_JETSTREAM_TRIGGER = {"natsServerMonitoringEndpoint", "account", "stream", "consumer", "lagThreshold", "activationLagThreshold"}
+
+errors = []
+
+
+def fail(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def check_shape(where, value, shape):
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return fail(where, f"expected an object, got {value!r}")
+        for key, v in value.items():
+            if key not in shape:
+                fail(where, f"unexpected field {key!r}")
+            else:
+                check_shape(f"{where}.{key}", v, shape[key])
+    elif isinstance(shape, list):
+        if not isinstance(value, list) or not value:
+            return fail(where, "expected a non-empty list")
+        for i, item in enumerate(value):
+            check_shape(f"{where}[{i}]", item, shape[0])
+    elif not isinstance(value, shape) or (shape is int and isinstance(value, bool)):
+        fail(where, f"expected {shape.__name__}, got {value!r}")
+
+
+def containers(doc):
+    spec = doc.get("spec", {})
+    pod = spec.get("template", {}).get("spec", {})
+    return pod.get("containers", [])
+
+
+def main(known_env):
+    known_env = set(known_env) | ALSO_KNOWN
+    kustomization = yaml.safe_load(open(f"{BASE}/kustomization.yaml"))
+    images = {i["name"] for i in kustomization.get("images", [])}
+    docs = []
+    for resource in kustomization["resources"]:
+        path = f"{BASE}/{resource}"
+        if not os.path.exists(path):
+            fail(BASE, f"kustomization lists {resource}, which does not exist")
+            continue
+        docs += [(path, d) for d in yaml.safe_load_all(open(path)) if d]
+    listed = {f"{BASE}/{r}" for r in kustomization["resources"]}
+    for name in os.listdir(BASE):
+        if name.endswith(".yaml") and name != "kustomization.yaml" and f"{BASE}/{name}" not in listed:
+            fail(BASE, f"{name} is not listed in kustomization.yaml")
+
+    config = {}
+    secrets_written = {"scim-db-app"}  # by CloudNativePG, for the Cluster scim-db
+    for path, doc in docs:
+        where = f"{path} {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        key = (doc.get("apiVersion"), doc.get("kind"))
+        if key in CUSTOM:
+            check_shape(where, {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}, CUSTOM[key])
+            for t in doc.get("spec", {}).get("triggers", []):
+                if t.get("type") == "nats-jetstream" and set(t["metadata"]) - NATS_JETSTREAM_TRIGGER:
+                    fail(where, f"unknown nats-jetstream trigger fields {set(t['metadata']) - NATS_JETSTREAM_TRIGGER}")
+            continue
+        for version in KUBERNETES_VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                fail(where, f"Kubernetes {version}: {e.message} at {'.'.join(map(str, e.path))}")
+            except Exception as e:  # an unknown kind or version
+                fail(where, f"Kubernetes {version}: {e}")
+        if doc.get("kind") == "ConfigMap":
+            config.update(doc.get("data", {}))
+        for c in containers(doc):
+            cw = f"{where} container {c['name']}"
+            if c.get("image") not in images:
+                fail(cw, f"image {c.get('image')!r} is not one of the kustomization's images {sorted(images)}")
+            for e in c.get("env", []):
+                if e["name"] not in known_env:
+                    fail(cw, f"sets {e['name']}, which no binary reads")
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] not in secrets_written | {"scim-admin"}:
+                    fail(cw, f"reads Secret {ref['name']!r}, which nothing creates or documents")
+    for name in config:
+        if name not in known_env:
+            fail(f"{BASE}/config.yaml", f"sets {name}, which no binary reads")
+
+    compose = yaml.safe_load(open("deploy/docker-compose.yml"))
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build and not os.path.exists(os.path.join("deploy", build["context"], build["dockerfile"])):
+            fail(f"docker-compose {name}", f"no Dockerfile at {build['dockerfile']}")
+        if build:
+            for var in service.get("environment", {}):
+                if var not in known_env:
+                    fail(f"docker-compose {name}", f"sets {var}, which no binary reads")
+
+    nats = yaml.safe_load(open("deploy/nats/values.yaml"))
+    if not (nats["config"]["cluster"]["enabled"] and nats["config"]["cluster"]["replicas"] == 3 and nats["config"]["jetstream"]["enabled"]):
+        fail("deploy/nats/values.yaml", "must describe a three-node JetStream cluster")
+    if config.get("NATS_STREAM_REPLICAS") != "3":
+        fail(f"{BASE}/config.yaml", "NATS_STREAM_REPLICAS must be 3 on the three-node cluster")
+
+    for e in errors:
+        print(e, file=sys.stderr)
+    print(f"deploy: {len(docs)} manifests checked against Kubernetes {', '.join(KUBERNETES_VERSIONS)}; {len(errors)} problems")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
