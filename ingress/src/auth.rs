@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metrics::Idp;
 
 /// The authenticated directory, put in request extensions for handlers.
 #[derive(Debug, Clone, Copy)]
@@ -82,21 +83,22 @@ impl TokenCache {
         }
     }
 
-    /// The caller `token` identifies, from the cache or the database.
+    /// The caller `token` identifies, from the cache or the database, and whether the
+    /// cache answered.
     pub async fn authenticate(
         &self,
         pool: &sqlx::PgPool,
         token: &str,
-    ) -> Result<Option<Authenticated>, sqlx::Error> {
+    ) -> Result<(Option<Authenticated>, bool), sqlx::Error> {
         let key = Self::key(token);
         if let Some(caller) = self.get(&key) {
-            return Ok(Some(caller));
+            return Ok((Some(caller), true));
         }
         let caller = directories::authenticate(pool, token).await?;
         if let Some(caller) = &caller {
             self.put(key, caller.clone());
         }
-        Ok(caller)
+        Ok((caller, false))
     }
 
     /// Forgets directories as replicas announce changes to them, until NATS closes the
@@ -157,11 +159,9 @@ pub async fn require_token(
         ))
     };
     let token = bearer_token(req.headers()).ok_or_else(unauthorized)?;
-    let caller = state
-        .tokens
-        .authenticate(&state.pool, token)
-        .await?
-        .ok_or_else(unauthorized)?;
+    let (caller, cached) = state.tokens.authenticate(&state.pool, token).await?;
+    state.metrics.token_cache(cached);
+    let caller = caller.ok_or_else(unauthorized)?;
     // A token is only good under its own directory's base URL.
     let path_directory = params
         .get("directory_id")
@@ -173,6 +173,7 @@ pub async fn require_token(
     req.extensions_mut().insert::<Controls>(caller.controls);
     let mut res = next.run(req).await;
     res.extensions_mut().insert(TokenId(caller.token));
+    res.extensions_mut().insert(Idp(caller.idp));
     Ok(res)
 }
 
@@ -198,6 +199,7 @@ mod tests {
     fn caller(directory: Uuid) -> Authenticated {
         Authenticated {
             directory,
+            idp: "okta".into(),
             token: Uuid::new_v4(),
             controls: Controls::default(),
         }

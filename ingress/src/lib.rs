@@ -12,6 +12,7 @@ pub mod extract;
 pub mod group_commit;
 pub mod groups;
 pub mod list;
+pub mod metrics;
 pub mod relay;
 pub mod request_log;
 pub mod search;
@@ -74,6 +75,9 @@ pub struct Config {
     /// Days the SCIM request log keeps entries.
     #[arg(long, env = "REQUEST_LOG_DAYS", default_value_t = 30)]
     pub request_log_days: u32,
+    /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_addr: String,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -86,6 +90,7 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     pub creates: group_commit::Creates,
     pub requests: request_log::RequestLog,
+    pub metrics: metrics::Metrics,
     /// Largest request body accepted (advertised as the bulk payload limit).
     pub max_body_bytes: usize,
     public_base_url: Arc<str>,
@@ -112,6 +117,10 @@ pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -148,6 +157,8 @@ pub struct Application {
     router: Router,
     /// The admin API's listener and router, when operator tokens are configured.
     admin: Option<(TcpListener, Router)>,
+    /// The metrics listener and what it serves, unless turned off.
+    metrics: Option<(TcpListener, Arc<scim_shared::metrics::Registry>)>,
     state: AppState,
     request_writer: tokio::task::JoinHandle<()>,
     relay: relay::Relay,
@@ -172,18 +183,24 @@ impl Application {
             "" => format!("http://{addr}"),
             url => url.to_owned(),
         };
+        let (metrics, registry) = metrics::Metrics::new();
         let relay = relay::Relay {
             database_url: config.database.database_url.clone(),
             js: async_nats::jetstream::new(nats.clone()),
             stream_replicas: config.nats.nats_stream_replicas,
             batch_size: config.relay_batch_size,
             idle_poll: Duration::from_millis(20),
+            published: metrics.events_published.clone(),
         };
-        let (requests, request_writer) =
-            request_log::RequestLog::start(pool.clone(), config.request_log_days);
+        let (requests, request_writer) = request_log::RequestLog::start(
+            pool.clone(),
+            config.request_log_days,
+            metrics.request_log_dropped.clone(),
+        );
         let state = AppState {
             creates: group_commit::Creates::start(pool.clone()),
             requests,
+            metrics,
             max_body_bytes: config.max_body_bytes,
             pool,
             nats,
@@ -202,7 +219,17 @@ impl Application {
                 .with_context(|| format!("binding {}", config.admin_listen_addr))?;
             Some((admin_listener, admin::router(state.clone(), operators)))
         };
+        let metrics = match config.metrics_addr.as_str() {
+            "" => None,
+            addr => Some((
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?,
+                Arc::new(registry),
+            )),
+        };
         Ok(Application {
+            metrics,
             listener,
             router: router(state.clone()),
             admin,
@@ -225,6 +252,15 @@ impl Application {
         &self.base_url
     }
 
+    /// The metrics endpoint's URL, when it is served.
+    pub fn metrics_url(&self) -> Option<String> {
+        let (listener, _) = self.metrics.as_ref()?;
+        listener
+            .local_addr()
+            .ok()
+            .map(|a| format!("http://{a}/metrics"))
+    }
+
     /// The admin API's URL, when it is served.
     pub fn admin_url(&self) -> Option<String> {
         let (listener, _) = self.admin.as_ref()?;
@@ -235,6 +271,18 @@ impl Application {
     /// within the grace period.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
+        if let Some((listener, registry)) = self.metrics {
+            tokio::spawn(scim_shared::metrics::serve(
+                listener,
+                registry,
+                shutdown.clone(),
+            ));
+        }
+        let outbox_watch = tokio::spawn(metrics::watch_outbox(
+            self.state.clone(),
+            Duration::from_secs(10),
+            shutdown.clone(),
+        ));
         let follower = {
             let state = self.state.clone();
             tokio::spawn(async move { state.tokens.follow_changes(state.nats.clone()).await })
@@ -257,6 +305,7 @@ impl Application {
                 .context("serving the admin API")?;
         }
         follower.abort();
+        outbox_watch.abort();
         // The servers are gone, and with them every handle on the request log: the
         // writer stores what is queued and stops.
         let drained = async {

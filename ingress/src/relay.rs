@@ -7,6 +7,7 @@
 
 use async_nats::jetstream::{self, message::PublishMessage};
 use backon::{BackoffBuilder, ExponentialBuilder};
+use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::outbox::{self, Pending};
 use scim_shared::nats::ensure_streams;
 use sqlx::{Connection, PgConnection};
@@ -32,6 +33,8 @@ pub struct Relay {
     pub batch_size: i64,
     /// How long to wait before looking again when the outbox is empty.
     pub idle_poll: Duration,
+    /// Events published, for the metrics.
+    pub published: Counter,
 }
 
 fn backoff() -> impl Iterator<Item = Duration> {
@@ -98,6 +101,7 @@ impl Relay {
             if published > 0 {
                 let seqs: Vec<i64> = batch[..published].iter().map(|p| p.seq).collect();
                 outbox::remove(&mut conn, &seqs).await?;
+                self.published.inc_by(published as u64);
             }
             match failure {
                 None => delays = backoff(),

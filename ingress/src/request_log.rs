@@ -6,6 +6,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::request_log::{self, Entry};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -30,22 +31,35 @@ const EXPIRE_BATCH: i64 = 10_000;
 #[derive(Clone)]
 pub struct RequestLog {
     queue: mpsc::Sender<Entry>,
+    /// Dropped since the writer last reported it.
     dropped: Arc<AtomicU64>,
+    /// Dropped in all, for the metrics.
+    dropped_total: Counter,
 }
 
 impl RequestLog {
     /// Starts the writer. It stores what is queued until every handle is dropped, then
     /// returns; entries older than `days` are deleted as it goes.
-    pub fn start(pool: PgPool, days: u32) -> (RequestLog, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        pool: PgPool,
+        days: u32,
+        dropped_total: Counter,
+    ) -> (RequestLog, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer = tokio::spawn(write(pool, rx, days, dropped.clone()));
-        (RequestLog { queue, dropped }, writer)
+        let log = RequestLog {
+            queue,
+            dropped,
+            dropped_total,
+        };
+        (log, writer)
     }
 
     fn record(&self, entry: Entry) {
         if self.queue.try_send(entry).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.dropped_total.inc();
         }
     }
 }

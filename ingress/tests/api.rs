@@ -6,6 +6,7 @@ mod common;
 use common::{outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
+use scim_tests::metric;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -1225,4 +1226,76 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
         .send(Method::POST, "/Bulk", Some(&json!({"Operations": many})))
         .await;
     assert_scim_error(&r, 413, None);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_status_and_directory_kind() {
+    let app = spawn_app().await;
+    app.scim.create_user(&okta_user("m@x.com", "M", "X")).await;
+    app.scim.find_users("userName eq \"m@x.com\"").await;
+    app.scim.find_users("userName eq \"m@x.com\"").await;
+    let wrong = Scim::new(&app.scim.base_url, "scim_wrong");
+    assert_eq!(
+        wrong.find_users("userName eq \"x\"").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    published_events(&app).await;
+
+    let read = || async {
+        let res = reqwest::get(&app.metrics).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        res.text().await.unwrap()
+    };
+    let text = read().await;
+    let users = r#"route="/scim/v2/{directory_id}/Users""#;
+    assert_eq!(
+        metric(
+            &text,
+            &format!(r#"scim_requests_total{{{users},method="POST",status="201",idp="okta"}}"#)
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!(r#"scim_requests_total{{{users},method="GET",status="200",idp="okta"}}"#)
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!(
+                r#"scim_requests_total{{{users},method="GET",status="401",idp="unauthenticated"}}"#
+            )
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!(r#"scim_request_duration_seconds_count{{{users},method="GET"}}"#)
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(&text, r#"scim_token_cache_lookups_total{result="miss"}"#),
+        Some(2.0),
+        "the wrong token and the first lookup"
+    );
+    assert_eq!(
+        metric(&text, r#"scim_token_cache_lookups_total{result="hit"}"#),
+        Some(2.0)
+    );
+    assert_eq!(metric(&text, "scim_events_published_total"), Some(1.0));
+    assert_eq!(metric(&text, "scim_request_log_dropped_total"), Some(0.0));
+    assert!(metric(&text, "scim_outbox_events").is_some());
+    assert!(metric(&text, "scim_outbox_oldest_event_age_seconds").is_some());
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod filter;
 pub mod group;
 pub mod health;
+pub mod metrics;
 pub mod nats;
 pub mod patch;
 pub mod projection;

@@ -243,6 +243,18 @@ where
     }
 }
 
+/// The value of the sample `series` (a metric name with its labels, as printed) in a
+/// Prometheus text exposition; `None` if it is absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// A message read back from a JetStream stream.
 #[derive(Debug, Clone)]
 pub struct Received {

@@ -30,6 +30,8 @@ pub struct Service {
     pub port: u16,
     /// The admin API's port (ingress only).
     pub admin_port: u16,
+    /// The metrics endpoint's port.
+    pub metrics_port: u16,
 }
 
 impl Service {
@@ -40,11 +42,12 @@ impl Service {
 
     /// Starts the ingress with extra environment.
     pub fn ingress_with(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
-        let (port, admin_port) = (free_port(), free_port());
+        let (port, admin_port, metrics_port) = (free_port(), free_port(), free_port());
         let child = Command::new(binary("ingress"))
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("ADMIN_LISTEN_ADDR", format!("127.0.0.1:{admin_port}"))
             .env("ADMIN_TOKEN", OPERATOR_TOKEN)
+            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("DATABASE_URL", database_url)
             .env("NATS_URL", nats_url)
             .env(
@@ -65,7 +68,16 @@ impl Service {
             child,
             port,
             admin_port,
+            metrics_port,
         }
+    }
+
+    /// The Prometheus metrics text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
+        let res = reqwest::get(&url).await.expect("reading metrics");
+        assert!(res.status().is_success(), "{url}: {}", res.status());
+        res.text().await.expect("metrics text")
     }
 
     pub fn admin_url(&self) -> String {
@@ -75,9 +87,10 @@ impl Service {
     /// Starts a worker with the given extra environment; waits until its health
     /// endpoint listens (on `port`).
     pub fn worker(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
-        let port = free_port();
+        let (port, metrics_port) = (free_port(), free_port());
         let child = Command::new(binary("worker"))
             .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
+            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("DATABASE_URL", database_url)
             .env("NATS_URL", nats_url)
             .env(
@@ -97,6 +110,7 @@ impl Service {
             child,
             port,
             admin_port: 0,
+            metrics_port,
         }
     }
 

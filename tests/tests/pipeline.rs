@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::Service;
-use scim_tests::{NatsServer, TestDb, eventually, read_stream};
+use scim_tests::{NatsServer, TestDb, eventually, metric, read_stream};
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -270,6 +270,30 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     assert!(reasons[0].1.contains("malformed"), "{reasons:?}");
     assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
     assert!(reasons[1].1.contains("refused by the test"), "{reasons:?}");
+
+    // The worker's metrics tell the same story.
+    let text = eventually(Duration::from_secs(15), "the worker's counts", || async {
+        let text = sys.worker.metrics().await;
+        (metric(&text, "scim_worker_events_dead_lettered_total") == Some(2.0)).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        metric(&text, "scim_worker_events_dead_lettered_total"),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "scim_worker_events_retried_total") >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "scim_worker_events_applied_total") >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "scim_worker_batch_duration_seconds_count") >= Some(1.0),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -234,6 +234,7 @@ pub struct ConsumerSettings {
     /// Most events applied in one batch (two statements per batch).
     pub batch_size: usize,
     pub max_attempts: i64,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The delay before redelivery after the `attempt`-th failure: 200 ms doubling to 30 s.
@@ -314,27 +315,42 @@ async fn process_batch(
     for msg in batch {
         match parse(&msg.payload) {
             Ok(work) => parsed.push((msg, work)),
-            Err(e) => acknowledge(&msg, settle(js, settings, &msg, Some(&e)).await).await,
+            Err(e) => acknowledge(settings, &msg, settle(js, settings, &msg, Some(&e)).await).await,
         }
     }
     if parsed.is_empty() {
         return;
     }
     let work: Vec<Work> = parsed.iter().map(|(_, w)| w.clone()).collect();
-    match apply(pool, &work).await.map_err(HandleError::from) {
+    let started = std::time::Instant::now();
+    let applied = apply(pool, &work).await.map_err(HandleError::from);
+    settings
+        .metrics
+        .batch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    match applied {
         Ok(_) => {
-            futures::future::join_all(parsed.iter().map(|(msg, _)| acknowledge(msg, AckKind::Ack)))
-                .await;
+            futures::future::join_all(
+                parsed
+                    .iter()
+                    .map(|(msg, _)| acknowledge(settings, msg, AckKind::Ack)),
+            )
+            .await;
         }
         Err(e) if parsed.len() == 1 || matches!(e, HandleError::Transient(_)) => {
             for (msg, _) in &parsed {
-                acknowledge(msg, settle(js, settings, msg, Some(&e)).await).await;
+                acknowledge(settings, msg, settle(js, settings, msg, Some(&e)).await).await;
             }
         }
         Err(_) => {
             for (msg, _) in &parsed {
                 let result = handle(pool, &msg.payload).await;
-                acknowledge(msg, settle(js, settings, msg, result.err().as_ref()).await).await;
+                acknowledge(
+                    settings,
+                    msg,
+                    settle(js, settings, msg, result.err().as_ref()).await,
+                )
+                .await;
             }
         }
     }
@@ -365,7 +381,8 @@ async fn settle(
     }
 }
 
-async fn acknowledge(msg: &jetstream::Message, outcome: AckKind) {
+async fn acknowledge(settings: &ConsumerSettings, msg: &jetstream::Message, outcome: AckKind) {
+    settings.metrics.settled(&outcome);
     if let Err(e) = msg.ack_with(outcome).await {
         tracing::warn!(error = %e, "acknowledging failed; the message will be redelivered");
     }

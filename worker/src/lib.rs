@@ -2,6 +2,7 @@
 
 pub mod consumer;
 pub mod members;
+pub mod metrics;
 pub mod teams;
 
 use anyhow::Context;
@@ -35,6 +36,9 @@ pub struct Config {
     /// Address of the health endpoints (`/healthz`, `/readyz`).
     #[arg(long, env = "WORKER_HEALTH_ADDR", default_value = "127.0.0.1:8081")]
     pub health_addr: String,
+    /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9091")]
+    pub metrics_addr: String,
     /// Apply database migrations at start-up (safe with many replicas).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_migrations: bool,
@@ -61,11 +65,31 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     scim_shared::nats::ensure_streams(&js, config.nats.nats_stream_replicas)
         .await
         .context("setting up JetStream streams")?;
+    let (metrics, registry) = metrics::Metrics::new();
+    if !config.metrics_addr.is_empty() {
+        let listener = tokio::net::TcpListener::bind(&config.metrics_addr)
+            .await
+            .with_context(|| format!("binding {}", config.metrics_addr))?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+        tokio::spawn(scim_shared::metrics::serve(
+            listener,
+            std::sync::Arc::new(registry),
+            shutdown.clone(),
+        ));
+    }
+    tokio::spawn(metrics::watch_consumer(
+        js.clone(),
+        config.consumer.clone(),
+        metrics.clone(),
+        std::time::Duration::from_secs(5),
+        shutdown.clone(),
+    ));
     let settings = consumer::ConsumerSettings {
         name: config.consumer,
         concurrency: config.concurrency,
         batch_size: config.batch_size.max(1),
         max_attempts: config.max_attempts,
+        metrics,
     };
     tracing::info!(consumer = settings.name, "worker consuming");
     consumer::run(pool, js, settings, shutdown)

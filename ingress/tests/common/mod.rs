@@ -19,6 +19,8 @@ pub struct TestApp {
     pub base: String,
     /// The admin API's URL.
     pub admin: String,
+    /// The metrics endpoint's URL.
+    pub metrics: String,
     /// A client for a directory created for the test.
     pub scim: Scim,
     shutdown: CancellationToken,
@@ -51,11 +53,13 @@ pub async fn spawn_app() -> TestApp {
         admin_listen_addr: "127.0.0.1:0".into(),
         admin_token: OPERATOR_TOKEN.into(),
         request_log_days: 30,
+        metrics_addr: "127.0.0.1:0".into(),
         shutdown_grace_seconds: 2,
     };
     let app = Application::build(config).await.expect("building the app");
     let base = app.base_url().to_owned();
     let admin = app.admin_url().expect("the admin API is on");
+    let metrics = app.metrics_url().expect("metrics are on");
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let (dir, token) = db.directory("acme").await;
@@ -65,6 +69,7 @@ pub async fn spawn_app() -> TestApp {
         nats,
         base,
         admin,
+        metrics,
         scim,
         shutdown,
     }

@@ -76,6 +76,8 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     pub directory: Uuid,
+    /// The directory's identity provider kind.
+    pub idp: String,
     pub token: Uuid,
     pub controls: Controls,
 }
@@ -326,7 +328,7 @@ pub async fn authenticate(
         return Ok(None);
     };
     let row = sqlx::query(
-        "SELECT t.directory_id, t.secret_sha256, d.seat_limit, d.trusted_domains
+        "SELECT t.directory_id, t.secret_sha256, d.idp, d.seat_limit, d.trusted_domains
          FROM tokens t JOIN directories d ON d.id = t.directory_id
          WHERE t.id = $1 AND t.revoked_at IS NULL",
     )
@@ -343,6 +345,7 @@ pub async fn authenticate(
     }
     Ok(Some(Authenticated {
         directory: row.try_get("directory_id")?,
+        idp: row.try_get("idp")?,
         token: id,
         controls: Controls {
             seat_limit: row.try_get("seat_limit")?,

@@ -59,3 +59,12 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
     .await?;
     Ok(())
 }
+
+/// Events waiting to be published, and the age in seconds of the oldest (0 if none).
+pub async fn backlog(db: impl PgExecutor<'_>) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::float8, 0) FROM outbox",
+    )
+    .fetch_one(db)
+    .await
+}
