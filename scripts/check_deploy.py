@@ -1,6 +1,8 @@
 """The checks of scripts/check-deploy.sh; arguments: the environment variables the binaries read."""
 
+import json
 import os
+import re
 import sys
 
 import kubernetes_validate
@@ -134,10 +136,66 @@ def main(known_env):
     if config.get("NATS_STREAM_REPLICAS") != "3":
         fail(f"{BASE}/config.yaml", "NATS_STREAM_REPLICAS must be 3 on the three-node cluster")
 
+    check_observability()
+
     for e in errors:
         print(e, file=sys.stderr)
     print(f"deploy: {len(docs)} manifests checked against Kubernetes {', '.join(KUBERNETES_VERSIONS)}; {len(errors)} problems")
     return 1 if errors else 0
+
+
+def exported_metrics():
+    """Metric families the binaries register, as Prometheus names."""
+    names = set()
+    for path in ("ingress/src/metrics.rs", "worker/src/metrics.rs"):
+        src = open(path).read()
+        prefix = re.search(r'Registry::with_prefix\("([a-z_]+)"\)', src).group(1)
+        names |= {f"{prefix}_{n}" for n in re.findall(r'r\.register\(\s*"([a-z_]+)"', src)}
+    return names
+
+
+def queried_metrics(expr):
+    return set(re.findall(r"\b(scim_[a-z_]+)", expr))
+
+
+def check_metric_names(where, expr, exported):
+    for name in queried_metrics(expr):
+        base = re.sub(r"_(total|bucket|sum|count|created)$", "", name)
+        if name not in exported and base not in exported:
+            fail(where, f"queries {name}, which no binary exports")
+
+
+def anchors(markdown_path):
+    """GitHub's heading anchors of a Markdown file."""
+    out = set()
+    for line in open(markdown_path):
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            out.add(re.sub(r"[^a-z0-9 -]", "", title).replace(" ", "-"))
+    return out
+
+
+def check_observability():
+    exported = exported_metrics()
+    rules = yaml.safe_load(open("deploy/observability/alerts.yaml"))
+    runbook_anchors = anchors("docs/operations.md")
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            where = f"alerts.yaml {rule.get('alert')}"
+            for key in ("alert", "expr"):
+                if not isinstance(rule.get(key), str):
+                    fail(where, f"needs {key}")
+            if rule.get("labels", {}).get("severity") not in ("page", "ticket"):
+                fail(where, "severity must be page or ticket")
+            check_metric_names(where, rule.get("expr", ""), exported)
+            runbook = rule.get("annotations", {}).get("runbook", "")
+            path, _, anchor = runbook.partition("#")
+            if path != "docs/operations.md" or anchor not in runbook_anchors:
+                fail(where, f"runbook {runbook!r} is not a section of docs/operations.md")
+    dashboard = json.load(open("deploy/observability/grafana-dashboard.json"))
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            check_metric_names(f"dashboard panel {panel['title']!r}", target["expr"], exported)
 
 
 if __name__ == "__main__":
