@@ -9,8 +9,12 @@ import kubernetes_validate
 import yaml
 
 KUBERNETES_VERSIONS = ["1.31.0", "1.33.0", "1.35.0"]
-# Read by every binary outside its flags (logging).
+# Read by every binary outside its flags (logging; OTEL_* by the trace exporter).
 ALSO_KNOWN = {"RUST_LOG", "LOG_FORMAT"}
+
+
+def known(name, known_env):
+    return name in known_env or name.startswith("OTEL_")
 BASE = "deploy/kubernetes"
 
 # Custom resources: the fields this deployment uses, with their types. Anything else
@@ -111,13 +115,13 @@ def main(known_env):
             if c.get("image") not in images:
                 fail(cw, f"image {c.get('image')!r} is not one of the kustomization's images {sorted(images)}")
             for e in c.get("env", []):
-                if e["name"] not in known_env:
+                if not known(e["name"], known_env):
                     fail(cw, f"sets {e['name']}, which no binary reads")
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
                 if ref and ref["name"] not in secrets_written | {"scim-admin"}:
                     fail(cw, f"reads Secret {ref['name']!r}, which nothing creates or documents")
     for name in config:
-        if name not in known_env:
+        if not known(name, known_env):
             fail(f"{BASE}/config.yaml", f"sets {name}, which no binary reads")
 
     compose = yaml.safe_load(open("deploy/docker-compose.yml"))
@@ -127,7 +131,7 @@ def main(known_env):
             fail(f"docker-compose {name}", f"no Dockerfile at {build['dockerfile']}")
         if build:
             for var in service.get("environment", {}):
-                if var not in known_env:
+                if not known(var, known_env):
                     fail(f"docker-compose {name}", f"sets {var}, which no binary reads")
 
     nats = yaml.safe_load(open("deploy/nats/values.yaml"))

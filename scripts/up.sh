@@ -21,10 +21,15 @@ scripts/down.sh >/dev/null 2>&1 || true
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# NATS: our pinned server, on 4222 unless something else already has that port.
-NATS_PORT=${SCIM_NATS_PORT:-4222}
-port_free "$NATS_PORT" || NATS_PORT=4223
-port_free "$NATS_PORT" || { echo "ports 4222 and 4223 are taken; set SCIM_NATS_PORT" >&2; exit 1; }
+# NATS: our pinned server, on 4222 or the next free port (a system nats-server may hold
+# 4222, another checkout's up.sh the next).
+if [ -n "${SCIM_NATS_PORT:-}" ]; then
+  NATS_PORT=$SCIM_NATS_PORT
+  port_free "$NATS_PORT" || { echo "SCIM_NATS_PORT $NATS_PORT is taken" >&2; exit 1; }
+else
+  for NATS_PORT in $(seq 4222 4299); do port_free "$NATS_PORT" && break; done
+  port_free "$NATS_PORT" || { echo "no free port in 4222-4299; set SCIM_NATS_PORT" >&2; exit 1; }
+fi
 nohup "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" >"$RUN/logs/nats.log" 2>&1 &
 echo $! >"$RUN/nats.pid"
 export NATS_URL=nats://127.0.0.1:$NATS_PORT

@@ -136,12 +136,37 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetSensitiveRequestHeadersLayer::new([
             axum::http::header::AUTHORIZATION,
         ]))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state)
+}
+
+/// The span of a SCIM request: method and path only. The query (filters name people)
+/// and the headers (the token) stay out of logs and traces.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    // Ids become `{id}`, so span names stay few.
+    let route: Vec<&str> = req
+        .uri()
+        .path()
+        .split('/')
+        .map(|s| {
+            if Uuid::try_parse(s).is_ok() {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect();
+    tracing::info_span!(
+        "scim.request",
+        otel.name = %format!("{} {}", req.method(), route.join("/")),
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        url.path = %req.uri().path(),
+    )
 }
 
 /// Ready when Postgres answers and NATS is connected.

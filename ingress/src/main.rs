@@ -4,8 +4,10 @@ use ingress::{Application, Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    scim_shared::config::init_tracing();
+    let telemetry = scim_shared::telemetry::init("scim-ingress");
     let app = Application::build(config).await?;
     tracing::info!(base_url = app.base_url(), "ingress listening");
-    app.run(scim_shared::shutdown::on_signal()).await
+    let served = app.run(scim_shared::shutdown::on_signal()).await;
+    telemetry.shutdown();
+    served
 }

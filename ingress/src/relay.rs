@@ -10,6 +10,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::outbox::{self, Pending};
 use scim_shared::nats::ensure_streams;
+use scim_shared::telemetry::TRACEPARENT;
 use sqlx::{Connection, PgConnection};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -122,9 +123,17 @@ impl Relay {
         let mut acks = Vec::with_capacity(batch.len());
         let mut failure = None;
         for p in batch {
-            let msg = PublishMessage::build()
+            let mut msg = PublishMessage::build()
                 .payload(p.payload.clone().into())
                 .message_id(p.event_id.to_string());
+            // Written by our own propagator, but a header must never carry CR or LF.
+            if let Some(tp) = p
+                .traceparent
+                .as_deref()
+                .filter(|t| t.chars().all(|c| c.is_ascii_graphic()))
+            {
+                msg = msg.header(TRACEPARENT, tp);
+            }
             match self.js.send_publish(p.subject.clone(), msg).await {
                 Ok(ack) => acks.push(ack),
                 Err(e) => {

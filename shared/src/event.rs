@@ -126,6 +126,10 @@ pub struct Event {
     /// For changes made through the admin API: who made them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The trace the change was made in (W3C `traceparent`), carried beside the event
+    /// (outbox column, NATS header), never in it.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 impl Event {
@@ -153,6 +157,7 @@ impl Event {
             member_ids: None,
             cause: None,
             actor: None,
+            traceparent: crate::telemetry::current_traceparent(),
         }
     }
 

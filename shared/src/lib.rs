@@ -16,6 +16,7 @@ pub mod projection;
 pub mod schema;
 pub mod shutdown;
 pub mod team;
+pub mod telemetry;
 pub mod user;
 
 pub use error::{ScimError, ScimType};

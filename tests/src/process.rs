@@ -90,7 +90,7 @@ impl Service {
         let (port, metrics_port) = (free_port(), free_port());
         let child = Command::new(binary("worker"))
             .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
-            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
+            .env("WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("DATABASE_URL", database_url)
             .env("NATS_URL", nats_url)
             .env(

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::members::{self, Touched};
 use crate::teams;
+use scim_shared::telemetry::{TRACEPARENT, parent_from};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -322,8 +323,12 @@ async fn process_batch(
         return;
     }
     let work: Vec<Work> = parsed.iter().map(|(_, w)| w.clone()).collect();
+    // One span per event, in the trace of the request that made it, open while the
+    // batch is applied.
+    let spans: Vec<tracing::Span> = parsed.iter().map(|(msg, _)| event_span(msg)).collect();
     let started = std::time::Instant::now();
     let applied = apply(pool, &work).await.map_err(HandleError::from);
+    drop(spans);
     settings
         .metrics
         .batch_seconds
@@ -354,6 +359,27 @@ async fn process_batch(
             }
         }
     }
+}
+
+/// The processing span of one event, a child of the trace its `traceparent` header names.
+fn event_span(msg: &jetstream::Message) -> tracing::Span {
+    let span = tracing::info_span!(
+        "scim.event.apply",
+        // `scim.v1.<directory>.user.created` → `apply user.created`
+        otel.name = %format!("apply {}", msg.subject.as_str().splitn(4, '.').nth(3).unwrap_or_default()),
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = %msg.subject,
+    );
+    if let Some(tp) = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(TRACEPARENT))
+        .map(|v| v.as_str())
+    {
+        parent_from(&span, tp);
+    }
+    span
 }
 
 /// How to acknowledge a message given how handling it went: ack on success; retry

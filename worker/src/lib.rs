@@ -37,7 +37,7 @@ pub struct Config {
     #[arg(long, env = "WORKER_HEALTH_ADDR", default_value = "127.0.0.1:8081")]
     pub health_addr: String,
     /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
-    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9091")]
+    #[arg(long, env = "WORKER_METRICS_ADDR", default_value = "127.0.0.1:9091")]
     pub metrics_addr: String,
     /// Apply database migrations at start-up (safe with many replicas).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]

@@ -1,5 +1,5 @@
 //! The worker's metrics: events applied, retried and dead-lettered, the consumer's lag,
-//! and how long batches take. Served on `METRICS_ADDR`.
+//! and how long batches take. Served on `WORKER_METRICS_ADDR`.
 
 use async_nats::jetstream::{self, AckKind};
 use prometheus_client::metrics::counter::Counter;

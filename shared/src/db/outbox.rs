@@ -12,12 +12,14 @@ pub struct Pending {
     pub subject: String,
     /// The event JSON exactly as committed.
     pub payload: String,
+    /// The W3C trace context of the change, when traces are exported.
+    pub traceparent: Option<String>,
 }
 
 /// The oldest unpublished events, in commit order for any one resource.
 pub async fn oldest(conn: &mut PgConnection, limit: i64) -> Result<Vec<Pending>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT seq, event_id, subject, payload::text AS payload FROM outbox ORDER BY seq LIMIT $1",
+        "SELECT seq, event_id, subject, payload::text AS payload, traceparent FROM outbox ORDER BY seq LIMIT $1",
     )
     .bind(limit)
     .fetch_all(conn)
@@ -41,20 +43,24 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
     let mut ids = Vec::with_capacity(events.len());
     let mut subjects = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
+    let mut traces = Vec::with_capacity(events.len());
     for e in events {
         ids.push(e.id);
         subjects.push(e.subject());
         payloads.push(serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(err.into()))?);
+        traces.push(e.traceparent.as_deref());
     }
     sqlx::query(
-        "INSERT INTO outbox (event_id, subject, payload)
-         SELECT id, subject, payload::json
-         FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, subject, payload, n)
+        "INSERT INTO outbox (event_id, subject, payload, traceparent)
+         SELECT id, subject, payload::json, traceparent
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+             WITH ORDINALITY AS t(id, subject, payload, traceparent, n)
          ORDER BY n",
     )
     .bind(ids)
     .bind(subjects)
     .bind(payloads)
+    .bind(traces)
     .execute(db)
     .await?;
     Ok(())

@@ -117,21 +117,22 @@ pub async fn insert_many(
         cols.subjects.push(r.event.subject());
         cols.payloads
             .push(serde_json::to_string(r.event).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        cols.traces.push(r.event.traceparent.clone());
     }
     let created: Vec<Uuid> = sqlx::query_scalar(
         "WITH input AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::text[],
-                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[])
+                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::text[])
                  WITH ORDINALITY AS t(directory_id, id, user_name, external_id, active, resource, at,
-                                      event_id, subject, payload, n)
+                                      event_id, subject, payload, traceparent, n)
          ), u AS (
              INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, version, created_at, updated_at)
              SELECT directory_id, id, user_name, external_id, active, resource::jsonb, 1, at, at FROM input ORDER BY n
              ON CONFLICT DO NOTHING
              RETURNING id
          )
-         INSERT INTO outbox (event_id, subject, payload)
-         SELECT i.event_id, i.subject, i.payload::json FROM input i JOIN u ON u.id = i.id ORDER BY i.n
+         INSERT INTO outbox (event_id, subject, payload, traceparent)
+         SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.id = i.id ORDER BY i.n
          RETURNING event_id",
     )
     .bind(cols.directories)
@@ -144,6 +145,7 @@ pub async fn insert_many(
     .bind(cols.event_ids)
     .bind(cols.subjects)
     .bind(cols.payloads)
+    .bind(cols.traces)
     .fetch_all(db)
     .await?;
     let created: std::collections::HashSet<Uuid> = created.into_iter().collect();
@@ -163,6 +165,7 @@ struct InsertColumns {
     event_ids: Vec<Uuid>,
     subjects: Vec<String>,
     payloads: Vec<String>,
+    traces: Vec<Option<String>>,
 }
 
 pub async fn get(
@@ -215,7 +218,7 @@ pub async fn update(
              WHERE directory_id = $1 AND id = $2 AND version = $7 - 1
              RETURNING 1
          )
-         INSERT INTO outbox (event_id, subject, payload) SELECT $9, $10, $11 FROM u",
+         INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $9, $10, $11, $12 FROM u",
     );
     let q = q
         .bind(directory_id)
@@ -247,7 +250,7 @@ pub async fn delete(
              DELETE FROM scim_users WHERE directory_id = $1 AND id = $2 AND version = $3
              RETURNING 1
          )
-         INSERT INTO outbox (event_id, subject, payload) SELECT $4, $5, $6 FROM u",
+         INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $4, $5, $6, $7 FROM u",
     )
     .bind(directory_id)
     .bind(id)
@@ -300,9 +303,10 @@ pub async fn list(
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
-/// Binds the next three parameters: event id, subject, payload.
+/// Binds the next four parameters: event id, subject, payload, trace context.
 fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
     q.bind(event.id)
         .bind(event.subject())
         .bind(Json(event.clone()))
+        .bind(event.traceparent.clone())
 }
