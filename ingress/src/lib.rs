@@ -160,13 +160,16 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
             }
         })
         .collect();
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "scim.request",
         otel.name = %format!("{} {}", req.method(), route.join("/")),
         otel.kind = "server",
         http.request.method = %req.method(),
         url.path = %req.uri().path(),
-    )
+        trace_id = tracing::field::Empty,
+    );
+    scim_shared::telemetry::record_trace_id(&span);
+    span
 }
 
 /// Ready when Postgres answers and NATS is connected.

@@ -19,7 +19,8 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct NatsConfig {
-    /// NATS server URL (JetStream enabled, server 2.10 or newer).
+    /// NATS server URL (JetStream enabled, server 2.10 or newer); several servers of a
+    /// cluster may be listed, comma-separated.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
     /// Replicas of the event streams: 1 for a single server, 3 on a cluster.

@@ -6,17 +6,31 @@ use async_nats::jetstream::{self, stream};
 use std::time::Duration;
 
 /// Connects without failing when the server is down: the client keeps retrying in the
-/// background, so the ingress answers SCIM requests while NATS is away.
+/// background, so the ingress answers SCIM requests while NATS is away. `NATS_URL` may
+/// list several servers of a cluster, comma-separated; the client also learns the
+/// others from the one it reaches.
 pub async fn connect(
     config: &NatsConfig,
     name: &str,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let servers = server_addrs(&config.nats_url).map_err(|e| {
+        async_nats::ConnectError::with_source(async_nats::ConnectErrorKind::ServerParse, e)
+    })?;
     async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
-        .connect(&config.nats_url)
+        .connect(servers)
         .await
+}
+
+/// The servers of a comma-separated list of NATS URLs.
+pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, std::io::Error> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// Creates or updates the event and dead-letter streams; idempotent, so every replica
@@ -47,4 +61,15 @@ pub async fn ensure_streams(
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nats_url_lists_several_servers() {
+        let servers = super::server_addrs("nats://a:4222, nats://b:4223,").unwrap();
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[1].port(), 4223);
+        assert!(super::server_addrs("nats://a:notaport").is_err());
+    }
 }

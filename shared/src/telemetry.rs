@@ -99,6 +99,18 @@ fn tracer_provider(service: &'static str) -> Result<SdkTracerProvider, String> {
         .build())
 }
 
+/// Records the span's trace id in its `trace_id` field, so that log lines written
+/// inside it (JSON logs include the current span's fields) name their trace. Nothing
+/// when traces are not exported.
+pub fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt;
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", span_context.trace_id().to_string());
+    }
+}
+
 /// The `traceparent` of the current span, when traces are being exported.
 pub fn current_traceparent() -> Option<String> {
     let context = tracing::Span::current().context();

@@ -169,6 +169,8 @@ pub struct NatsServer {
     pub url: String,
     store: PathBuf,
     child: Option<Child>,
+    /// Cluster arguments, for a node of [`NatsServer::cluster`].
+    cluster: Vec<String>,
 }
 
 impl NatsServer {
@@ -180,9 +182,54 @@ impl NatsServer {
             url: format!("nats://127.0.0.1:{port}"),
             store,
             child: None,
+            cluster: Vec::new(),
         };
         server.resume();
         server
+    }
+
+    /// `n` servers forming one JetStream cluster on loopback ports, each with its own
+    /// store. Clients connect to [`NatsServer::cluster_url`] of them.
+    pub fn cluster(n: usize) -> Vec<NatsServer> {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let routes = ports
+            .iter()
+            .map(|(_, c)| format!("nats://127.0.0.1:{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes: Vec<NatsServer> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (port, cluster_port))| NatsServer {
+                port: *port,
+                url: format!("nats://127.0.0.1:{port}"),
+                store: std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple())),
+                child: None,
+                cluster: vec![
+                    "--name".into(),
+                    format!("node{i}"),
+                    "--cluster_name".into(),
+                    "scim".into(),
+                    "--cluster".into(),
+                    format!("nats://127.0.0.1:{cluster_port}"),
+                    "--routes".into(),
+                    routes.clone(),
+                ],
+            })
+            .collect();
+        for node in &mut nodes {
+            node.resume();
+        }
+        nodes
+    }
+
+    /// The comma-separated URLs of a cluster's nodes.
+    pub fn cluster_url(nodes: &[NatsServer]) -> String {
+        nodes
+            .iter()
+            .map(|n| n.url.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Starts the server again after [`NatsServer::stop`].
@@ -198,6 +245,7 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(&self.store)
+            .args(&self.cluster)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -32,6 +32,9 @@ pub struct Service {
     pub admin_port: u16,
     /// The metrics endpoint's port.
     pub metrics_port: u16,
+    /// How it was started, to start it again on the same ports.
+    binary: &'static str,
+    env: Vec<(String, String)>,
 }
 
 impl Service {
@@ -43,33 +46,64 @@ impl Service {
     /// Starts the ingress with extra environment.
     pub fn ingress_with(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
         let (port, admin_port, metrics_port) = (free_port(), free_port(), free_port());
-        let child = Command::new(binary("ingress"))
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("ADMIN_LISTEN_ADDR", format!("127.0.0.1:{admin_port}"))
-            .env("ADMIN_TOKEN", OPERATOR_TOKEN)
-            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url)
-            .env(
-                "RUST_LOG",
-                std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the ingress");
-        assert!(
-            wait_for_port(port, Duration::from_secs(30))
-                && wait_for_port(admin_port, Duration::from_secs(30)),
-            "the ingress did not start listening"
-        );
+        let mut all = vec![
+            ("LISTEN_ADDR".to_owned(), format!("127.0.0.1:{port}")),
+            (
+                "ADMIN_LISTEN_ADDR".to_owned(),
+                format!("127.0.0.1:{admin_port}"),
+            ),
+            ("ADMIN_TOKEN".to_owned(), OPERATOR_TOKEN.to_owned()),
+            (
+                "METRICS_ADDR".to_owned(),
+                format!("127.0.0.1:{metrics_port}"),
+            ),
+        ];
+        all.extend(common_env(database_url, nats_url, env));
+        Service::spawn("ingress", all, port, admin_port, metrics_port)
+    }
+
+    /// Starts a worker with the given extra environment; waits until its health
+    /// endpoint listens (on `port`).
+    pub fn worker(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
+        let (port, metrics_port) = (free_port(), free_port());
+        let mut all = vec![
+            ("WORKER_HEALTH_ADDR".to_owned(), format!("127.0.0.1:{port}")),
+            (
+                "WORKER_METRICS_ADDR".to_owned(),
+                format!("127.0.0.1:{metrics_port}"),
+            ),
+        ];
+        all.extend(common_env(database_url, nats_url, env));
+        Service::spawn("worker", all, port, 0, metrics_port)
+    }
+
+    fn spawn(
+        binary: &'static str,
+        env: Vec<(String, String)>,
+        port: u16,
+        admin_port: u16,
+        metrics_port: u16,
+    ) -> Service {
+        let child = start(binary, &env, port);
         Service {
             child,
             port,
             admin_port,
             metrics_port,
+            binary,
+            env,
         }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crashed node would die.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the process again, on the same ports, after [`Service::kill`].
+    pub fn restart(&mut self) {
+        self.child = start(self.binary, &self.env, self.port);
     }
 
     /// The Prometheus metrics text.
@@ -82,36 +116,6 @@ impl Service {
 
     pub fn admin_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.admin_port)
-    }
-
-    /// Starts a worker with the given extra environment; waits until its health
-    /// endpoint listens (on `port`).
-    pub fn worker(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
-        let (port, metrics_port) = (free_port(), free_port());
-        let child = Command::new(binary("worker"))
-            .env("WORKER_HEALTH_ADDR", format!("127.0.0.1:{port}"))
-            .env("WORKER_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url)
-            .env(
-                "RUST_LOG",
-                std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the worker");
-        assert!(
-            wait_for_port(port, Duration::from_secs(30)),
-            "the worker did not start"
-        );
-        Service {
-            child,
-            port,
-            admin_port: 0,
-            metrics_port,
-        }
     }
 
     pub fn base_url(&self) -> String {
@@ -146,6 +150,34 @@ impl Drop for Service {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn common_env(database_url: &str, nats_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("DATABASE_URL".to_owned(), database_url.to_owned()),
+        ("NATS_URL".to_owned(), nats_url.to_owned()),
+        (
+            "RUST_LOG".to_owned(),
+            std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// Starts `binary` with `env` and waits until it listens on `port`.
+fn start(binary: &str, env: &[(String, String)], port: u16) -> Child {
+    let child = Command::new(self::binary(binary))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+    assert!(
+        wait_for_port(port, Duration::from_secs(30)),
+        "{binary} did not start listening on {port}"
+    );
+    child
 }
 
 /// Runs `scimctl` with `args` against an admin API: its standard output, or its

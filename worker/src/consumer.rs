@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::members::{self, Touched};
 use crate::teams;
-use scim_shared::telemetry::{TRACEPARENT, parent_from};
+use scim_shared::telemetry::{TRACEPARENT, parent_from, record_trace_id};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -370,6 +370,7 @@ fn event_span(msg: &jetstream::Message) -> tracing::Span {
         otel.kind = "consumer",
         messaging.system = "nats",
         messaging.destination.name = %msg.subject,
+        trace_id = tracing::field::Empty,
     );
     if let Some(tp) = msg
         .headers
@@ -379,6 +380,7 @@ fn event_span(msg: &jetstream::Message) -> tracing::Span {
     {
         parent_from(&span, tp);
     }
+    record_trace_id(&span);
     span
 }
 
