@@ -140,12 +140,37 @@ def main(known_env):
     if config.get("NATS_STREAM_REPLICAS") != "3":
         fail(f"{BASE}/config.yaml", "NATS_STREAM_REPLICAS must be 3 on the three-node cluster")
 
+    check_overlays(docs, images, known_env)
     check_observability()
 
     for e in errors:
         print(e, file=sys.stderr)
     print(f"deploy: {len(docs)} manifests checked against Kubernetes {', '.join(KUBERNETES_VERSIONS)}; {len(errors)} problems")
     return 1 if errors else 0
+
+
+def check_overlays(base_docs, images, known_env):
+    """Overlays reference the base, only its images, and patch only what it has."""
+    root = f"{BASE}/overlays"
+    targets = {(d.get("kind"), d.get("metadata", {}).get("name")) for _, d in base_docs}
+    for name in sorted(os.listdir(root)):
+        here = f"{root}/{name}"
+        k = yaml.safe_load(open(f"{here}/kustomization.yaml"))
+        for r in k.get("resources", []):
+            if not os.path.exists(os.path.join(here, r, "kustomization.yaml")):
+                fail(here, f"resource {r} is not a kustomization")
+        for i in k.get("images", []):
+            if i["name"] not in images:
+                fail(here, f"sets image {i['name']!r}, which the base does not use")
+        for p in k.get("patches", []):
+            patch = yaml.safe_load(open(os.path.join(here, p["path"])))
+            target = (patch.get("kind"), patch.get("metadata", {}).get("name"))
+            if target not in targets:
+                fail(here, f"{p['path']} patches {target}, which the base does not have")
+            if patch.get("kind") == "ConfigMap":
+                for var in patch.get("data", {}):
+                    if not known(var, known_env):
+                        fail(here, f"{p['path']} sets {var}, which no binary reads")
 
 
 def exported_metrics():
