@@ -5,9 +5,9 @@ use async_nats::jetstream;
 use reqwest::StatusCode;
 use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::process::Service;
+use scim_tests::process::{Service, scimctl};
 use scim_tests::{NatsServer, TestDb, eventually, metric, read_stream};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -228,6 +228,7 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
         .create_user(&okta_user("poison@x.com", "P", "X"))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
+    let poison = r.body["id"].as_str().unwrap().to_owned();
     js.publish(
         format!("scim.v1.{}.user.created", Uuid::new_v4()),
         "not json".into(),
@@ -270,6 +271,39 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     assert!(reasons[0].1.contains("malformed"), "{reasons:?}");
     assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
     assert!(reasons[1].1.contains("refused by the test"), "{reasons:?}");
+
+    // Once the cause is fixed, the refused event is replayed through the admin API
+    // and applied; the malformed one stays.
+    let admin = sys.ingress.admin_url();
+    let letters: Vec<Value> =
+        serde_json::from_str(&scimctl(&admin, &["dead-letters", "list", "--json"]).unwrap())
+            .unwrap();
+    assert_eq!(letters.len(), 2);
+    let refused = letters
+        .iter()
+        .find(|l| {
+            l["reason"]
+                .as_str()
+                .unwrap()
+                .contains("refused by the test")
+        })
+        .unwrap();
+    assert_eq!(refused["event_type"], "user.created");
+    sqlx::query("DROP TRIGGER refuse_member ON members")
+        .execute(&sys.db.pool)
+        .await
+        .unwrap();
+    let seq = refused["seq"].to_string();
+    scimctl(&admin, &["dead-letters", "replay", "--seq", &seq]).unwrap();
+    member_reaches(&sys.db, &poison, "active", 1).await;
+    assert_eq!(
+        scim_tests::stream_len(&sys.nats.url, DEAD_LETTER_STREAM).await,
+        1
+    );
+    assert!(
+        scimctl(&admin, &["dead-letters", "replay", "--seq", &seq]).is_err(),
+        "replayed once"
+    );
 
     // The worker's metrics tell the same story.
     let text = eventually(Duration::from_secs(15), "the worker's counts", || async {

@@ -112,7 +112,10 @@ async fn okta_load(
             active: true,
             in_group: true,
         };
-        for (when, active) in [(k_here.is_multiple_of(3), false), (k_here.is_multiple_of(6), true)] {
+        for (when, active) in [
+            (k_here.is_multiple_of(3), false),
+            (k_here.is_multiple_of(6), true),
+        ] {
             if when {
                 let op = patch(json!([{"op": "replace", "value": {"active": active}}]));
                 let (status, body) = client

@@ -3,6 +3,7 @@
 //! by SCIM tokens. Every change is audited and announced as an event, in the
 //! transaction that makes it.
 
+mod dead_letters;
 mod directories;
 mod teams;
 mod tokens;
@@ -97,6 +98,7 @@ async fn require_operator(
 pub fn router(state: AppState, operators: Operators) -> Router {
     Router::new()
         .merge(directories::router())
+        .merge(dead_letters::router())
         .merge(tokens::router())
         .merge(teams::router())
         .merge(views::router())
@@ -127,6 +129,8 @@ pub enum AdminError {
     Conflict(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl IntoResponse for AdminError {
@@ -139,6 +143,10 @@ impl IntoResponse for AdminError {
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::Database(e) => {
                 tracing::error!(error = %e, "admin request failed");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AdminError::Unavailable(e) => {
+                tracing::warn!(error = %e, "admin request failed");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };

@@ -89,6 +89,11 @@ enum ApiCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Events the worker gave up on.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
     /// Admin actions, newest first.
     Audit {
         #[arg(long)]
@@ -178,6 +183,21 @@ enum TokenCommand {
         /// The token's id (from `token list`).
         #[arg(long)]
         token: Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterCommand {
+    /// The oldest first, with the reason each was given up on.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Publish a dead letter's event again (once its cause is fixed) and remove it.
+    Replay {
+        /// The letter's sequence number (from `dead-letters list`).
+        #[arg(long)]
+        seq: u64,
     },
 }
 
@@ -642,6 +662,32 @@ async fn run(admin: &Admin, command: ApiCommand) -> anyhow::Result<Output> {
                 )
             })
         }
+        ApiCommand::DeadLetters { command } => match command {
+            DeadLetterCommand::List { limit } => {
+                value = admin
+                    .call(M::GET, &format!("/dead-letters?limit={limit}"), None)
+                    .await?;
+                rows(&value, |d| {
+                    format!(
+                        "{:>6}  {:<60} attempts {}  {}",
+                        s(&d["seq"]),
+                        s(&d["subject"]),
+                        s(&d["attempts"]),
+                        s(&d["reason"])
+                    )
+                })
+            }
+            DeadLetterCommand::Replay { seq } => {
+                value = admin
+                    .call(M::POST, &format!("/dead-letters/{seq}/replay"), None)
+                    .await?;
+                format!(
+                    "replayed {} on {}",
+                    s(&value["replayed"]["event_type"]),
+                    s(&value["replayed"]["subject"])
+                )
+            }
+        },
         ApiCommand::Audit { directory, limit } => {
             let mut path = format!("/audit?limit={limit}");
             if let Some(d) = directory {
