@@ -53,7 +53,7 @@ export ADMIN_LISTEN_ADDR=${ADMIN_LISTEN_ADDR:-127.0.0.1:8090}
 if [ -z "${ADMIN_TOKEN:-}" ]; then
   # Keep the generated operator token across restarts, so scimctl sessions keep working.
   [ -f "$RUN/admin.env" ] && ADMIN_TOKEN=$(. "$RUN/admin.env"; echo "$ADMIN_TOKEN")
-  ADMIN_TOKEN=${ADMIN_TOKEN:-$(openssl rand -hex 24)}
+  ADMIN_TOKEN=${ADMIN_TOKEN:-$(python3 -c 'import secrets; print(secrets.token_hex(24))')}
 fi
 export ADMIN_TOKEN
 export ADMIN_URL=http://$ADMIN_LISTEN_ADDR
