@@ -380,10 +380,8 @@ async fn run(
         .method(op.method.clone())
         .uri(format!("{base}{}", op.path))
         .header(header::CONTENT_TYPE, "application/scim+json");
-    for name in [header::AUTHORIZATION] {
-        if let Some(v) = headers.get(&name) {
-            req = req.header(name, v.clone());
-        }
+    if let Some(token) = headers.get(header::AUTHORIZATION) {
+        req = req.header(header::AUTHORIZATION, token.clone());
     }
     if let Some(v) = op
         .version

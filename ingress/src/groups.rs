@@ -11,7 +11,7 @@ use scim_shared::ScimError;
 use scim_shared::db::groups::{self, StoredGroup};
 use scim_shared::db::outbox;
 use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous_values};
-use scim_shared::filter::sql::{GROUPS, compile_filter};
+use scim_shared::filter::sql::GROUPS;
 use scim_shared::group::patch::{self as group_patch, MemberChange, MemberDelta};
 use scim_shared::group::{Group, Members, Reference};
 use scim_shared::patch;
@@ -344,12 +344,7 @@ impl Listed for Groups {
         offset: i64,
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
-        let condition = query
-            .filter
-            .as_ref()
-            .map(|f| compile_filter(&GROUPS, f, 2))
-            .transpose()?;
-        let order = query.order(&GROUPS)?;
+        let (condition, order) = query.sql(&GROUPS)?;
         let (total, page) = groups::list(
             &state.pool,
             directory,

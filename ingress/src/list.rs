@@ -4,7 +4,7 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_shared::ScimError;
-use scim_shared::filter::sql::{Order, ResourceSql, compile_sort};
+use scim_shared::filter::sql::{Condition, Order, ResourceSql, compile_filter, compile_sort};
 use scim_shared::filter::{self, AttrPath, Filter};
 use scim_shared::projection::Projection;
 use scim_shared::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
@@ -151,12 +151,22 @@ impl ListQuery {
         Projection::parse(resource, get("attributes"), get("excludedAttributes"))
     }
 
-    /// The compiled order over `resource`'s table.
-    pub fn order(&self, resource: &'static ResourceSql) -> Result<Order, ScimError> {
-        match &self.sort {
-            Some(s) => compile_sort(resource, &s.by, s.descending),
-            None => Ok(Order::default()),
-        }
+    /// The filter (placeholders from `$2`, after the directory) and the order, compiled
+    /// over `resource`'s table.
+    pub fn sql(
+        &self,
+        resource: &'static ResourceSql,
+    ) -> Result<(Option<Condition>, Order), ScimError> {
+        let condition = self
+            .filter
+            .as_ref()
+            .map(|f| compile_filter(resource, f, 2))
+            .transpose()?;
+        let order = match &self.sort {
+            Some(s) => compile_sort(resource, &s.by, s.descending)?,
+            None => Order::default(),
+        };
+        Ok((condition, order))
     }
 
     pub fn offset(&self) -> i64 {

@@ -9,8 +9,6 @@ use axum::response::Response;
 use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::request_log::{self, Entry};
 use sqlx::PgPool;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -31,10 +29,8 @@ const EXPIRE_BATCH: i64 = 10_000;
 #[derive(Clone)]
 pub struct RequestLog {
     queue: mpsc::Sender<Entry>,
-    /// Dropped since the writer last reported it.
-    dropped: Arc<AtomicU64>,
-    /// Dropped in all, for the metrics.
-    dropped_total: Counter,
+    /// Entries dropped in all (a metric; the writer logs its increase).
+    dropped: Counter,
 }
 
 impl RequestLog {
@@ -43,36 +39,32 @@ impl RequestLog {
     pub fn start(
         pool: PgPool,
         days: u32,
-        dropped_total: Counter,
+        dropped: Counter,
     ) -> (RequestLog, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
-        let dropped = Arc::new(AtomicU64::new(0));
         let writer = tokio::spawn(write(pool, rx, days, dropped.clone()));
-        let log = RequestLog {
-            queue,
-            dropped,
-            dropped_total,
-        };
-        (log, writer)
+        (RequestLog { queue, dropped }, writer)
     }
 
     fn record(&self, entry: Entry) {
         if self.queue.try_send(entry).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            self.dropped_total.inc();
+            self.dropped.inc();
         }
     }
 }
 
-async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: Arc<AtomicU64>) {
+async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: Counter) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_expiry: Option<Instant> = None;
+    // Drops already logged.
+    let mut reported = 0;
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         if let Err(e) = request_log::insert(&pool, &batch).await {
             tracing::warn!(error = %e, entries = batch.len(), "could not store request log entries");
         }
         batch.clear();
-        let lost = dropped.swap(0, Ordering::Relaxed);
+        let lost = dropped.get() - reported;
+        reported += lost;
         if lost > 0 {
             tracing::warn!(lost, "request log entries dropped: the writer fell behind");
         }

@@ -11,7 +11,7 @@ use scim_shared::controls::{check_domains, over_capacity};
 use scim_shared::db::directories::{self, Controls};
 use scim_shared::db::users::{self, NewUser, StoredUser};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
-use scim_shared::filter::sql::{USERS, compile_filter};
+use scim_shared::filter::sql::USERS;
 use scim_shared::patch;
 use scim_shared::schema::{ResourceSchema, USER};
 use scim_shared::user::{Meta, User};
@@ -135,11 +135,7 @@ async fn create_within_seats(
     event: &Event,
 ) -> Result<Outcome, ApiError> {
     let mut tx = state.pool.begin().await?;
-    if let Some((limit, in_use)) = directories::seats_locked(&mut tx, directory).await?
-        && in_use >= limit
-    {
-        return Err(over_capacity(limit, in_use).into());
-    }
+    take_seat(&mut tx, directory).await?;
     let row = NewUser {
         directory_id: directory,
         user,
@@ -152,6 +148,15 @@ async fn create_within_seats(
     } else {
         Outcome::Conflict
     })
+}
+
+/// Refuses an activation past the directory's seat limit. The directory stays locked
+/// until `conn`'s transaction ends, so concurrent activations are counted in turn.
+async fn take_seat(conn: &mut sqlx::PgConnection, directory: Uuid) -> Result<(), ApiError> {
+    match directories::seats_locked(conn, directory).await? {
+        Some((limit, in_use)) if in_use >= limit => Err(over_capacity(limit, in_use).into()),
+        _ => Ok(()),
+    }
 }
 
 async fn fetch(
@@ -187,12 +192,7 @@ impl Listed for Users {
         offset: i64,
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
-        let condition = query
-            .filter
-            .as_ref()
-            .map(|f| compile_filter(&USERS, f, 2))
-            .transpose()?;
-        let order = query.order(&USERS)?;
+        let (condition, order) = query.sql(&USERS)?;
         let (total, page) = users::list(
             &state.pool,
             directory,
@@ -303,11 +303,7 @@ async fn update_with(
         );
         let written = if action == Action::Reactivated && controls.seat_limit.is_some() {
             let mut tx = state.pool.begin().await?;
-            if let Some((limit, in_use)) = directories::seats_locked(&mut tx, directory).await?
-                && in_use >= limit
-            {
-                return Err(over_capacity(limit, in_use).into());
-            }
+            take_seat(&mut tx, directory).await?;
             let written = users::update(&mut *tx, directory, &next, &event).await?;
             tx.commit().await?;
             written
