@@ -513,6 +513,70 @@ async fn paging_is_stable_and_filters_combine() {
 }
 
 #[tokio::test]
+async fn email_lookups_follow_changes_and_writes_of_the_previous_release() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let found = |r: scim_tests::client::Reply| -> Vec<String> {
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Quotes, backslashes and commas survive the way to the index and back.
+    let odd = r#"O"Brien\Ops,1@X.com"#;
+    let mut user = okta_user("odd", "O", "B");
+    user["emails"] = json!([{"value": odd, "type": "work"}, {"value": "Second@Y.org"}]);
+    let id = s.create_user(&user).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_email = |e: &str| format!("emails.value eq {}", Value::String(e.to_owned()));
+    assert_eq!(
+        found(s.find_users(&by_email(&odd.to_lowercase())).await),
+        ["odd"]
+    );
+    assert_eq!(
+        found(s.find_users(&by_email("second@y.ORG")).await),
+        ["odd"]
+    );
+
+    let patch = json!([{"op": "replace", "path": "emails", "value": [{"value": "new@x.com"}]}]);
+    assert_eq!(s.patch_user(&id, patch).await.status, StatusCode::OK);
+    assert!(found(s.find_users(&by_email("second@y.org")).await).is_empty());
+    assert_eq!(found(s.find_users(&by_email("NEW@x.com")).await), ["odd"]);
+
+    // The previous release writes users without `email_values` (migration 0007): its
+    // inserts and email changes are indexed all the same.
+    let directory: Uuid = sqlx::query_scalar("SELECT directory_id FROM scim_users WHERE id = $1")
+        .bind(Uuid::parse_str(&id).unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let old = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO scim_users (directory_id, id, user_name, active, resource, version, created_at, updated_at)
+         VALUES ($1, $2, 'old', true, $3, 1, now(), now())",
+    )
+    .bind(directory)
+    .bind(old)
+    .bind(json!({"userName": "old", "emails": [{"value": "Old@X.com"}]}))
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(found(s.find_users(&by_email("old@x.com")).await), ["old"]);
+    sqlx::query("UPDATE scim_users SET resource = $2, version = 2 WHERE id = $1")
+        .bind(old)
+        .bind(json!({"userName": "old", "emails": [{"value": "Moved@X.com"}]}))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(found(s.find_users(&by_email("old@x.com")).await).is_empty());
+    assert_eq!(found(s.find_users(&by_email("moved@x.com")).await), ["old"]);
+}
+
+#[tokio::test]
 async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
     let app = spawn_app().await;
     let id = app

@@ -109,6 +109,19 @@ impl User {
         &self.attrs
     }
 
+    /// The lower-cased `value` of each email, as indexed for `emails.value eq` lookups
+    /// (filters lower-case their operand with [`fold_email`] too).
+    pub fn email_values(&self) -> Vec<String> {
+        self.attrs
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("value").and_then(Value::as_str))
+            .map(fold_email)
+            .collect()
+    }
+
     pub fn into_attrs(self) -> Map<String, Value> {
         self.attrs
     }
@@ -154,6 +167,12 @@ impl Meta {
             "version": self.etag(),
         })
     }
+}
+
+/// How email values compare: case-insensitively (RFC 7643 gives `emails.value`
+/// `caseExact: false`).
+pub fn fold_email(value: &str) -> String {
+    value.to_lowercase()
 }
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -304,6 +323,18 @@ mod tests {
         assert_eq!(u.attrs()[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "m1");
         assert_eq!(u.attrs()["urn:example:product:2.0:User"]["group"], "eng");
         assert_eq!(u.schemas().len(), 3);
+    }
+
+    #[test]
+    fn email_values_are_the_lower_cased_values_of_every_email() {
+        let u = User::from_request(json!({
+            "userName": "a",
+            "emails": [{"value": "A@X.com", "type": "work"}, {"type": "home"}, {"value": "b@y.org"}],
+        }))
+        .unwrap();
+        assert_eq!(u.email_values(), ["a@x.com", "b@y.org"]);
+        let none = User::from_request(json!({"userName": "a"})).unwrap();
+        assert!(none.email_values().is_empty());
     }
 
     #[test]

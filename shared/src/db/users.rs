@@ -108,6 +108,8 @@ pub async fn insert_many(
         cols.external_ids
             .push(r.user.user.external_id().map(str::to_owned));
         cols.actives.push(r.user.user.active());
+        cols.emails
+            .push(text_array_literal(&r.user.user.email_values()));
         cols.resources.push(
             serde_json::to_string(r.user.user.attrs())
                 .map_err(|e| sqlx::Error::Encode(e.into()))?,
@@ -122,12 +124,15 @@ pub async fn insert_many(
     let created: Vec<Uuid> = sqlx::query_scalar(
         "WITH input AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::text[],
-                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::text[])
+                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[])
                  WITH ORDINALITY AS t(directory_id, id, user_name, external_id, active, resource, at,
-                                      event_id, subject, payload, traceparent, n)
+                                      event_id, subject, payload, traceparent, email_values, n)
          ), u AS (
-             INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, version, created_at, updated_at)
-             SELECT directory_id, id, user_name, external_id, active, resource::jsonb, 1, at, at FROM input ORDER BY n
+             INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, email_values,
+                                     version, created_at, updated_at)
+             SELECT directory_id, id, user_name, external_id, active, resource::jsonb, email_values::text[],
+                    1, at, at
+             FROM input ORDER BY n
              ON CONFLICT DO NOTHING
              RETURNING id
          )
@@ -146,6 +151,7 @@ pub async fn insert_many(
     .bind(cols.subjects)
     .bind(cols.payloads)
     .bind(cols.traces)
+    .bind(cols.emails)
     .fetch_all(db)
     .await?;
     let created: std::collections::HashSet<Uuid> = created.into_iter().collect();
@@ -166,6 +172,29 @@ struct InsertColumns {
     subjects: Vec<String>,
     payloads: Vec<String>,
     traces: Vec<Option<String>>,
+    /// Each user's email values as a Postgres array literal (arrays of arrays cannot
+    /// be unnested row by row).
+    emails: Vec<String>,
+}
+
+/// `values` as a Postgres text array literal: `{"a","b\"c"}`.
+fn text_array_literal(values: &[String]) -> String {
+    let mut out = String::from("{");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
 }
 
 pub async fn get(
@@ -214,11 +243,12 @@ pub async fn update(
     let q = sqlx::query(
         "WITH u AS (
              UPDATE scim_users
-             SET user_name = $3, external_id = $4, active = $5, resource = $6, version = $7, updated_at = $8
+             SET user_name = $3, external_id = $4, active = $5, resource = $6, version = $7, updated_at = $8,
+                 email_values = $9
              WHERE directory_id = $1 AND id = $2 AND version = $7 - 1
              RETURNING 1
          )
-         INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $9, $10, $11, $12 FROM u",
+         INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $10, $11, $12, $13 FROM u",
     );
     let q = q
         .bind(directory_id)
@@ -228,7 +258,8 @@ pub async fn update(
         .bind(user.user.active())
         .bind(Json(user.user.attrs()))
         .bind(user.version)
-        .bind(user.last_modified);
+        .bind(user.last_modified)
+        .bind(user.user.email_values());
     let written = bind_event(q, event).execute(db).await?.rows_affected();
     Ok(written == 1)
 }
@@ -309,4 +340,16 @@ fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
         .bind(event.subject())
         .bind(Json(event.clone()))
         .bind(event.traceparent.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_array_literal;
+
+    #[test]
+    fn array_literals_quote_every_value_and_escape_quotes_and_backslashes() {
+        assert_eq!(text_array_literal(&[]), "{}");
+        let values = ["a@x.com".to_owned(), r#"q"u\o,te{}"#.to_owned()];
+        assert_eq!(text_array_literal(&values), r#"{"a@x.com","q\"u\\o,te{}"}"#);
+    }
 }
