@@ -4,12 +4,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod batch;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod etag;
 pub mod extract;
-pub mod group_commit;
 pub mod groups;
 pub mod list;
 pub mod metrics;
@@ -88,7 +88,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
     pub tokens: Arc<auth::TokenCache>,
-    pub creates: group_commit::Creates,
+    pub users: users::Batches,
     pub requests: request_log::RequestLog,
     pub metrics: metrics::Metrics,
     /// Largest request body accepted (advertised as the bulk payload limit).
@@ -226,7 +226,7 @@ impl Application {
             metrics.request_log_dropped.clone(),
         );
         let state = AppState {
-            creates: group_commit::Creates::start(pool.clone()),
+            users: users::Batches::start(&pool),
             requests,
             metrics,
             max_body_bytes: config.max_body_bytes,

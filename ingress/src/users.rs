@@ -1,5 +1,6 @@
 //! `/Users` (RFC 7644 §3): handlers validate, then write the change and its outbox
-//! event in one statement, and answer only after it committed.
+//! event in one statement, and answer only after it committed. Single-user reads and
+//! writes run in batches with those of concurrent requests ([`Batches`]).
 
 use axum::Router;
 use axum::extract::{Extension, Path, Query, State};
@@ -9,22 +10,23 @@ use axum::routing::{get, post};
 use scim_shared::ScimError;
 use scim_shared::controls::{check_domains, over_capacity};
 use scim_shared::db::directories::{self, Controls};
-use scim_shared::db::users::{self, NewUser, StoredUser};
+use scim_shared::db::users::{self, StoredUser, UserWrite};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::filter::sql::USERS;
 use scim_shared::patch;
 use scim_shared::schema::{ResourceSchema, USER};
 use scim_shared::user::{Meta, User};
 use serde_json::Value;
+use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::DirectoryId;
+use crate::batch::{Batch, Batcher};
 use crate::error::{ApiError, user_name_taken};
 use crate::etag;
 use crate::extract::{ScimJson, scim};
-use crate::group_commit::Outcome;
 use crate::list::{ListQuery, Listed, list, search};
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +43,109 @@ pub fn router() -> Router<AppState> {
             "/scim/v2/{directory_id}/Users/{id}",
             get(fetch).put(replace).patch(modify).delete(remove),
         )
+}
+
+/// Most users read or written in one statement.
+const MAX_BATCH: usize = 128;
+/// Batches of each kind running at once (each holds a database connection meanwhile).
+const RUNNERS: usize = 4;
+
+/// Single-user reads, creates and updates, each kind batched across requests.
+#[derive(Clone)]
+pub struct Batches {
+    reads: Batcher<Reads>,
+    creates: Batcher<Creates>,
+    updates: Batcher<Updates>,
+}
+
+impl Batches {
+    pub fn start(pool: &PgPool) -> Batches {
+        Batches {
+            reads: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
+            creates: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
+            updates: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
+        }
+    }
+
+    /// The user, as a read starting after this call sees it.
+    pub async fn read(&self, directory: Uuid, id: Uuid) -> Result<Option<StoredUser>, ApiError> {
+        self.reads.run((directory, id)).await
+    }
+}
+
+/// A user to write with its event.
+pub struct Write {
+    directory: Uuid,
+    user: StoredUser,
+    event: Event,
+}
+
+impl Write {
+    fn row(&self) -> UserWrite<'_> {
+        UserWrite {
+            directory_id: self.directory,
+            user: &self.user,
+            event: &self.event,
+        }
+    }
+}
+
+fn rows(writes: &[Write]) -> Vec<UserWrite<'_>> {
+    writes.iter().map(Write::row).collect()
+}
+
+struct Reads;
+
+impl Batch for Reads {
+    type Item = (Uuid, Uuid);
+    type Output = Option<StoredUser>;
+
+    async fn run(
+        pool: &PgPool,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<Vec<Option<StoredUser>>, sqlx::Error> {
+        let mut found: HashMap<(Uuid, Uuid), StoredUser> = users::get_many(pool, keys)
+            .await?
+            .into_iter()
+            .map(|(directory, user)| ((directory, user.id), user))
+            .collect();
+        // A user asked for twice in one batch is copied for all but the last asker.
+        Ok(keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                if keys[i + 1..].contains(key) {
+                    found.get(key).cloned()
+                } else {
+                    found.remove(key)
+                }
+            })
+            .collect())
+    }
+}
+
+/// Creates: whether each user was created (false: its userName is taken).
+struct Creates;
+
+impl Batch for Creates {
+    type Item = Write;
+    type Output = bool;
+
+    async fn run(pool: &PgPool, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
+        users::insert_many(pool, &rows(writes)).await
+    }
+}
+
+/// Updates: whether each was written (false: the user changed since it was read).
+struct Updates;
+
+impl Batch for Updates {
+    type Item = Write;
+    type Output = bool;
+
+    async fn run(pool: &PgPool, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
+        users::update_many(pool, &rows(writes)).await
+    }
 }
 
 pub(crate) fn representation(
@@ -108,12 +213,20 @@ async fn create(
         resource.clone(),
         None,
     );
-    let outcome = if controls.seat_limit.is_some() && stored.user.active() {
-        create_within_seats(&state, directory, &stored, &event).await?
-    } else {
-        state.creates.create(directory, stored, event).await?
+    let write = Write {
+        directory,
+        user: stored,
+        event,
     };
-    if outcome == Outcome::Conflict {
+    let created = if controls.seat_limit.is_some() && write.user.user.active() {
+        write_within_seats(&state, &write, async |tx, rows| {
+            users::insert_many(tx, rows).await
+        })
+        .await?
+    } else {
+        state.users.creates.run(write).await?
+    };
+    if !created {
         return Err(user_name_taken());
     }
     let mut res = scim(StatusCode::CREATED, &resource, Some(etag));
@@ -126,28 +239,18 @@ async fn create(
     Ok(res)
 }
 
-/// Creates an active user in a directory with a seat limit: alone, after counting the
-/// seats in use with the directory locked, so concurrent creates cannot overshoot.
-async fn create_within_seats(
-    state: &AppState,
-    directory: Uuid,
-    user: &StoredUser,
-    event: &Event,
-) -> Result<Outcome, ApiError> {
+/// Writes a user that takes a seat (a create or reactivation in a directory with a
+/// seat limit) alone, after counting the seats in use with the directory locked, so
+/// concurrent activations cannot overshoot. Returns whether it was written.
+async fn write_within_seats<F>(state: &AppState, write: &Write, how: F) -> Result<bool, ApiError>
+where
+    F: AsyncFnOnce(&mut sqlx::PgConnection, &[UserWrite<'_>]) -> Result<Vec<bool>, sqlx::Error>,
+{
     let mut tx = state.pool.begin().await?;
-    take_seat(&mut tx, directory).await?;
-    let row = NewUser {
-        directory_id: directory,
-        user,
-        event,
-    };
-    let created = users::insert_many(&mut *tx, std::slice::from_ref(&row)).await?;
+    take_seat(&mut tx, write.directory).await?;
+    let written = how(&mut tx, &[write.row()]).await?;
     tx.commit().await?;
-    Ok(if created.first() == Some(&true) {
-        Outcome::Created
-    } else {
-        Outcome::Conflict
-    })
+    Ok(written == [true])
 }
 
 /// Refuses an activation past the directory's seat limit. The directory stays locked
@@ -167,7 +270,9 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::projection(&USER, &query)?;
-    let stored = users::get(&state.pool, directory, user_id(&params)?)
+    let stored = state
+        .users
+        .read(directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
     let (mut resource, etag) = representation(&state, directory, &stored);
@@ -227,15 +332,14 @@ async fn replace(
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let new = User::from_request(body)?;
-    let stored = update_with(&state, directory, &controls, id, &headers, |existing| {
+    update_with(&state, directory, &controls, id, &headers, |existing| {
         let mut new = new.clone();
         if !new.has_active() && existing.has_active() {
             new.set_active(existing.active());
         }
         Ok(new)
     })
-    .await?;
-    Ok(updated(&state, directory, &stored))
+    .await
 }
 
 async fn modify(
@@ -248,17 +352,10 @@ async fn modify(
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let operations = patch::parse_request(body)?;
-    let stored = update_with(&state, directory, &controls, id, &headers, |existing| {
+    update_with(&state, directory, &controls, id, &headers, |existing| {
         patch::apply(existing, &operations)
     })
-    .await?;
-    Ok(updated(&state, directory, &stored))
-}
-
-/// 200 with the user as it now is.
-fn updated(state: &AppState, directory: Uuid, stored: &StoredUser) -> Response {
-    let (resource, etag) = representation(state, directory, stored);
-    scim(StatusCode::OK, &resource, Some(etag))
+    .await
 }
 
 /// Optimistic writes retried this often before the client is told to retry (503).
@@ -269,7 +366,7 @@ const WRITE_ATTEMPTS: usize = 5;
 /// `If-Match` the user no longer satisfies then fails with 412). A change
 /// that changes nothing writes nothing: no new version, no event. The directory's
 /// controls apply: new email addresses must be on its trusted domains, and a
-/// reactivation needs a free seat.
+/// reactivation needs a free seat. Answers 200 with the user as it now is.
 async fn update_with(
     state: &AppState,
     directory: Uuid,
@@ -277,19 +374,22 @@ async fn update_with(
     id: Uuid,
     headers: &HeaderMap,
     change: impl Fn(&User) -> Result<User, ScimError>,
-) -> Result<StoredUser, ApiError> {
+) -> Result<Response, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
-        let existing = users::get(&state.pool, directory, id)
+        let existing = state
+            .users
+            .read(directory, id)
             .await?
             .ok_or_else(not_found)?;
         etag::check_if_match(headers, existing.version)?;
         let new = change(&existing.user)?;
         if new == existing.user {
-            return Ok(existing);
+            let (resource, etag) = representation(state, directory, &existing);
+            return Ok(scim(StatusCode::OK, &resource, Some(etag)));
         }
         check_domains(&new, Some(&existing.user), &controls.trusted_domains)?;
         let next = existing.next(new);
-        let (resource, _) = representation(state, directory, &next);
+        let (resource, etag) = representation(state, directory, &next);
         let action = Action::for_update(existing.user.active(), next.user.active());
         let previous = previous_values(existing.user.attrs(), next.user.attrs());
         let event = Event::new(
@@ -298,20 +398,24 @@ async fn update_with(
             id,
             action,
             next.version,
-            resource,
+            resource.clone(),
             Some(previous),
         );
+        let write = Write {
+            directory,
+            user: next,
+            event,
+        };
         let written = if action == Action::Reactivated && controls.seat_limit.is_some() {
-            let mut tx = state.pool.begin().await?;
-            take_seat(&mut tx, directory).await?;
-            let written = users::update(&mut *tx, directory, &next, &event).await?;
-            tx.commit().await?;
-            written
+            write_within_seats(state, &write, async |tx, rows| {
+                users::update_many(tx, rows).await
+            })
+            .await?
         } else {
-            users::update(&state.pool, directory, &next, &event).await?
+            state.users.updates.run(write).await?
         };
         if written {
-            return Ok(next);
+            return Ok(scim(StatusCode::OK, &resource, Some(etag)));
         }
     }
     Err(ApiError::Contention)
@@ -325,7 +429,9 @@ async fn remove(
 ) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     for _ in 0..WRITE_ATTEMPTS {
-        let last = users::get(&state.pool, directory, id)
+        let last = state
+            .users
+            .read(directory, id)
             .await?
             .ok_or_else(not_found)?;
         etag::check_if_match(&headers, last.version)?;

@@ -619,6 +619,51 @@ async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
 }
 
 #[tokio::test]
+async fn concurrent_changes_to_many_users_in_shared_batches_each_land_once() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for u in 0..10 {
+        let user = okta_user(&format!("b{u}@x.com"), "B", "X");
+        ids.push(
+            app.scim.create_user(&user).await.body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Fifty writes at once, five per user, in an order that interleaves the users
+    // differently from one moment to the next: batches hold several users, sometimes
+    // one user twice, and overlap each other. As above, with four other writers per
+    // user and five attempts, every write lands.
+    let writes = (0..50).map(|i| {
+        let (s, id) = (app.scim.clone(), ids[(i * 7 + i / 10) % 10].clone());
+        async move {
+            s.patch_user(
+                &id,
+                json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]),
+            )
+            .await
+        }
+    });
+    for r in futures::future::join_all(writes).await {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let events = published_events(&app).await;
+    for id in &ids {
+        assert_eq!(
+            app.scim.get_user(id).await.body["meta"]["version"],
+            "W/\"6\""
+        );
+        let versions: Vec<i64> = events
+            .iter()
+            .filter(|e| e.payload["resource_id"] == json!(id))
+            .map(|e| e.payload["resource_version"].as_i64().unwrap())
+            .collect();
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6], "user {id}");
+    }
+}
+
+#[tokio::test]
 async fn extension_attributes_are_kept_returned_patched_and_filterable() {
     let app = spawn_app().await;
     let s = &app.scim;

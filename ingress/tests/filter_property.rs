@@ -5,7 +5,7 @@
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use scim_shared::db::users::{self, NewUser, StoredUser};
+use scim_shared::db::users::{self, StoredUser, UserWrite};
 use scim_shared::event::{Action, Event, ResourceType};
 use scim_shared::filter::{
     eval::matches_user,
@@ -167,10 +167,10 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
             )
         })
         .collect();
-    let rows: Vec<NewUser> = stored
+    let rows: Vec<UserWrite> = stored
         .iter()
         .zip(&events)
-        .map(|(user, event)| NewUser {
+        .map(|(user, event)| UserWrite {
             directory_id: dir,
             user,
             event,

@@ -30,7 +30,7 @@ async fn change(
                 json!({}),
                 None,
             );
-            let row = users::NewUser {
+            let row = users::UserWrite {
                 directory_id: dir,
                 user: &new,
                 event: &event,
@@ -52,7 +52,12 @@ async fn change(
                 json!({}),
                 Some(previous),
             );
-            assert!(users::update(&db.pool, dir, &next, &event).await.unwrap());
+            let row = users::UserWrite {
+                directory_id: dir,
+                user: &next,
+                event: &event,
+            };
+            assert_eq!(users::update_many(&db.pool, &[row]).await.unwrap(), [true]);
             event
         }
         (Some(id), None) => {

@@ -41,6 +41,8 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+pub(crate) type PgQueryScalar<'q, O> =
+    sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 /// One page of a directory's rows of `table` matching `condition` (whose placeholders
 /// start at `$2`), in `order`, with the total count. `table`, `columns` and `order` are

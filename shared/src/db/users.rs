@@ -3,7 +3,7 @@
 //! together in a single round trip. Updates and deletes are optimistic: they apply only
 //! if the user is still at the version the caller read.
 
-use super::PgQuery;
+use super::{PgQuery, PgQueryScalar};
 use crate::event::Event;
 use crate::filter::sql::{Condition, Order};
 use crate::group::Reference;
@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, Row};
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -86,47 +87,105 @@ fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     })
 }
 
-/// A user to create (from [`StoredUser::new`]) with its event.
-pub struct NewUser<'a> {
+/// A user to write with its event: a new one (from [`StoredUser::new`]) or a changed
+/// one (from [`StoredUser::next`]).
+pub struct UserWrite<'a> {
     pub directory_id: Uuid,
     pub user: &'a StoredUser,
     pub event: &'a Event,
 }
+
+/// The first twelve parameters of [`insert_many`] and [`update_many`]: column arrays
+/// for one `unnest`, in this order.
+struct WriteColumns {
+    directories: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    user_names: Vec<String>,
+    external_ids: Vec<Option<String>>,
+    actives: Vec<bool>,
+    resources: Vec<String>,
+    /// When each was last modified (for a new user, when it was created).
+    times: Vec<OffsetDateTime>,
+    event_ids: Vec<Uuid>,
+    subjects: Vec<String>,
+    payloads: Vec<String>,
+    traces: Vec<Option<String>>,
+    /// Each user's email values as a Postgres array literal (arrays of arrays cannot
+    /// be unnested row by row).
+    emails: Vec<String>,
+}
+
+impl WriteColumns {
+    fn new(rows: &[UserWrite<'_>]) -> Result<WriteColumns, sqlx::Error> {
+        let encode = |e: serde_json::Error| sqlx::Error::Encode(e.into());
+        let n = rows.len();
+        let mut c = WriteColumns {
+            directories: Vec::with_capacity(n),
+            ids: Vec::with_capacity(n),
+            user_names: Vec::with_capacity(n),
+            external_ids: Vec::with_capacity(n),
+            actives: Vec::with_capacity(n),
+            resources: Vec::with_capacity(n),
+            times: Vec::with_capacity(n),
+            event_ids: Vec::with_capacity(n),
+            subjects: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+            traces: Vec::with_capacity(n),
+            emails: Vec::with_capacity(n),
+        };
+        for r in rows {
+            let user = &r.user.user;
+            c.directories.push(r.directory_id);
+            c.ids.push(r.user.id);
+            c.user_names.push(user.user_name().to_owned());
+            c.external_ids.push(user.external_id().map(str::to_owned));
+            c.actives.push(user.active());
+            c.resources
+                .push(serde_json::to_string(user.attrs()).map_err(encode)?);
+            c.times.push(r.user.last_modified);
+            c.event_ids.push(r.event.id);
+            c.subjects.push(r.event.subject());
+            c.payloads
+                .push(serde_json::to_string(r.event).map_err(encode)?);
+            c.traces.push(r.event.traceparent.clone());
+            c.emails.push(text_array_literal(&user.email_values()));
+        }
+        Ok(c)
+    }
+
+    fn bind<'q, O>(self, q: PgQueryScalar<'q, O>) -> PgQueryScalar<'q, O> {
+        q.bind(self.directories)
+            .bind(self.ids)
+            .bind(self.user_names)
+            .bind(self.external_ids)
+            .bind(self.actives)
+            .bind(self.resources)
+            .bind(self.times)
+            .bind(self.event_ids)
+            .bind(self.subjects)
+            .bind(self.payloads)
+            .bind(self.traces)
+            .bind(self.emails)
+    }
+}
+
+/// The `unnest` of [`WriteColumns`], then of any further parameters, as `input`.
+const WRITE_INPUT: &str = "unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::text[],
+                             $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[]";
+const WRITE_COLUMNS: &str = "directory_id, id, user_name, external_id, active, resource, at,
+                             event_id, subject, payload, traceparent, email_values";
 
 /// Inserts users and their events in one statement. A user whose userName (or id) is
 /// taken, including by an earlier row of the same call, is skipped with its event.
 /// Returns, in input order, whether each user was created.
 pub async fn insert_many(
     db: impl PgExecutor<'_>,
-    rows: &[NewUser<'_>],
+    rows: &[UserWrite<'_>],
 ) -> Result<Vec<bool>, sqlx::Error> {
-    let mut cols = InsertColumns::default();
-    for r in rows {
-        cols.directories.push(r.directory_id);
-        cols.ids.push(r.user.id);
-        cols.user_names.push(r.user.user.user_name().to_owned());
-        cols.external_ids
-            .push(r.user.user.external_id().map(str::to_owned));
-        cols.actives.push(r.user.user.active());
-        cols.emails
-            .push(text_array_literal(&r.user.user.email_values()));
-        cols.resources.push(
-            serde_json::to_string(r.user.user.attrs())
-                .map_err(|e| sqlx::Error::Encode(e.into()))?,
-        );
-        cols.times.push(r.user.created);
-        cols.event_ids.push(r.event.id);
-        cols.subjects.push(r.event.subject());
-        cols.payloads
-            .push(serde_json::to_string(r.event).map_err(|e| sqlx::Error::Encode(e.into()))?);
-        cols.traces.push(r.event.traceparent.clone());
-    }
-    let created: Vec<Uuid> = sqlx::query_scalar(
-        "WITH input AS (
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::text[],
-                                  $7::timestamptz[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[])
-                 WITH ORDINALITY AS t(directory_id, id, user_name, external_id, active, resource, at,
-                                      event_id, subject, payload, traceparent, email_values, n)
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH input AS (
+             SELECT * FROM {WRITE_INPUT}) WITH ORDINALITY AS t({WRITE_COLUMNS}, n)
          ), u AS (
              INSERT INTO scim_users (directory_id, id, user_name, external_id, active, resource, email_values,
                                      version, created_at, updated_at)
@@ -138,43 +197,56 @@ pub async fn insert_many(
          )
          INSERT INTO outbox (event_id, subject, payload, traceparent)
          SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.id = i.id ORDER BY i.n
-         RETURNING event_id",
-    )
-    .bind(cols.directories)
-    .bind(cols.ids)
-    .bind(cols.user_names)
-    .bind(cols.external_ids)
-    .bind(cols.actives)
-    .bind(cols.resources)
-    .bind(cols.times)
-    .bind(cols.event_ids)
-    .bind(cols.subjects)
-    .bind(cols.payloads)
-    .bind(cols.traces)
-    .bind(cols.emails)
-    .fetch_all(db)
-    .await?;
-    let created: std::collections::HashSet<Uuid> = created.into_iter().collect();
-    Ok(rows.iter().map(|r| created.contains(&r.event.id)).collect())
+         RETURNING event_id"
+        )
+    });
+    let q = WriteColumns::new(rows)?.bind(sqlx::query_scalar(SQL.as_str()));
+    Ok(written(rows, q.fetch_all(db).await?))
 }
 
-/// Column arrays for one `unnest` insert.
-#[derive(Default)]
-struct InsertColumns {
-    directories: Vec<Uuid>,
-    ids: Vec<Uuid>,
-    user_names: Vec<String>,
-    external_ids: Vec<Option<String>>,
-    actives: Vec<bool>,
-    resources: Vec<String>,
-    times: Vec<OffsetDateTime>,
-    event_ids: Vec<Uuid>,
-    subjects: Vec<String>,
-    payloads: Vec<String>,
-    traces: Vec<Option<String>>,
-    /// Each user's email values as a Postgres array literal (arrays of arrays cannot
-    /// be unnested row by row).
-    emails: Vec<String>,
+/// Writes changed users (from [`StoredUser::next`]) and their events in one statement,
+/// each only if the stored user is still at the version before its new one. Returns,
+/// in input order, whether each was written. Rows are locked in key order, so
+/// concurrent calls cannot deadlock; of two changes of one user in one call, one is
+/// written and the other finds the user at a newer version.
+pub async fn update_many(
+    db: impl PgExecutor<'_>,
+    rows: &[UserWrite<'_>],
+) -> Result<Vec<bool>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH input AS (
+             SELECT * FROM {WRITE_INPUT}, $13::int8[]) WITH ORDINALITY AS t({WRITE_COLUMNS}, version, n)
+         ), locked AS MATERIALIZED (
+             SELECT u.directory_id, u.id FROM scim_users u
+             JOIN input i ON u.directory_id = i.directory_id AND u.id = i.id
+             ORDER BY u.directory_id, u.id
+             FOR UPDATE OF u
+         ), u AS (
+             UPDATE scim_users s
+             SET user_name = i.user_name, external_id = i.external_id, active = i.active,
+                 resource = i.resource::jsonb, email_values = i.email_values::text[],
+                 version = i.version, updated_at = i.at
+             FROM input i JOIN locked l ON l.directory_id = i.directory_id AND l.id = i.id
+             WHERE s.directory_id = i.directory_id AND s.id = i.id AND s.version = i.version - 1
+             RETURNING i.n
+         )
+         INSERT INTO outbox (event_id, subject, payload, traceparent)
+         SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.n = i.n ORDER BY i.n
+         RETURNING event_id"
+        )
+    });
+    let versions: Vec<i64> = rows.iter().map(|r| r.user.version).collect();
+    let q = WriteColumns::new(rows)?
+        .bind(sqlx::query_scalar(SQL.as_str()))
+        .bind(versions);
+    Ok(written(rows, q.fetch_all(db).await?))
+}
+
+/// Whether each row's event was among those the statement wrote.
+fn written(rows: &[UserWrite<'_>], events: Vec<Uuid>) -> Vec<bool> {
+    let events: std::collections::HashSet<Uuid> = events.into_iter().collect();
+    rows.iter().map(|r| events.contains(&r.event.id)).collect()
 }
 
 /// `values` as a Postgres text array literal: `{"a","b\"c"}`.
@@ -230,38 +302,6 @@ pub async fn get_many(
     rows.iter()
         .map(|r| Ok((r.try_get("directory_id")?, from_row(r)?)))
         .collect()
-}
-
-/// Writes `user` (from [`StoredUser::next`]) and its event if the stored user is still
-/// at the version before it. Returns false, writing nothing, if it is not.
-pub async fn update(
-    db: impl PgExecutor<'_>,
-    directory_id: Uuid,
-    user: &StoredUser,
-    event: &Event,
-) -> Result<bool, sqlx::Error> {
-    let q = sqlx::query(
-        "WITH u AS (
-             UPDATE scim_users
-             SET user_name = $3, external_id = $4, active = $5, resource = $6, version = $7, updated_at = $8,
-                 email_values = $9
-             WHERE directory_id = $1 AND id = $2 AND version = $7 - 1
-             RETURNING 1
-         )
-         INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $10, $11, $12, $13 FROM u",
-    );
-    let q = q
-        .bind(directory_id)
-        .bind(user.id)
-        .bind(user.user.user_name())
-        .bind(user.user.external_id())
-        .bind(user.user.active())
-        .bind(Json(user.user.attrs()))
-        .bind(user.version)
-        .bind(user.last_modified)
-        .bind(user.user.email_values());
-    let written = bind_event(q, event).execute(db).await?.rows_affected();
-    Ok(written == 1)
 }
 
 /// Deletes the user if it is still at `version`, with its event, and takes it out of
