@@ -1,7 +1,8 @@
 //! The request log: every SCIM request under a directory's base URL, with its status,
 //! duration and, for errors, the detail returned. Entries are handed to a background
-//! writer and stored in batches, off the request path; when the writer falls behind,
-//! entries are dropped (and counted in the log) rather than slowing provisioning.
+//! writer and stored in batches, off the request path, within [`GATHER`] of the
+//! request; when the writer falls behind, entries are dropped (and counted in the log)
+//! rather than slowing provisioning.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -22,6 +23,9 @@ use crate::error::ErrorDetail;
 const QUEUE: usize = 10_000;
 /// Entries stored per statement at most.
 const BATCH: usize = 1_000;
+/// How long the writer gathers entries before it stores them: one statement per
+/// moment rather than per request, at the price of entries showing up this much later.
+const GATHER: Duration = Duration::from_millis(200);
 /// How often expired entries are deleted, and how many per statement.
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 const EXPIRE_BATCH: i64 = 10_000;
@@ -59,6 +63,15 @@ async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: 
     // Drops already logged.
     let mut reported = 0;
     while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let gathered = tokio::time::sleep(GATHER);
+        tokio::pin!(gathered);
+        while batch.len() < BATCH {
+            let room = BATCH - batch.len();
+            tokio::select! {
+                _ = &mut gathered => break,
+                n = rx.recv_many(&mut batch, room) => if n == 0 { break },
+            }
+        }
         if let Err(e) = request_log::insert(&pool, &batch).await {
             tracing::warn!(error = %e, entries = batch.len(), "could not store request log entries");
         }

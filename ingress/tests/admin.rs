@@ -489,6 +489,17 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
         .create_user(&okta_user("keep@x.com", "K", "K"))
         .await;
     assert_eq!(keep.status, StatusCode::CREATED);
+    // Its requests are in the request log (written in the background) before it goes.
+    scim_tests::eventually(Duration::from_secs(5), "logged requests", || async {
+        let logged: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM request_log WHERE directory_id = $1::uuid")
+                .bind(&dir)
+                .fetch_one(&app.db.pool)
+                .await
+                .ok()?;
+        (logged >= 4).then_some(())
+    })
+    .await;
 
     let (status, body) = admin(&app, Method::DELETE, &format!("/directories/{dir}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -499,7 +510,8 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
     let left: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM scim_users WHERE directory_id = $1::uuid)
               + (SELECT count(*) FROM scim_group_members WHERE directory_id = $1::uuid)
-              + (SELECT count(*) FROM teams WHERE directory_id = $1::uuid)",
+              + (SELECT count(*) FROM teams WHERE directory_id = $1::uuid)
+              + (SELECT count(*) FROM request_log WHERE directory_id = $1::uuid)",
     )
     .bind(&dir)
     .fetch_one(&app.db.pool)

@@ -200,15 +200,17 @@ pub async fn bump_version(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx
     .await
 }
 
-/// Deletes the directory and everything in it. Group memberships have no foreign key
-/// (see migration 0003), so they go first, under the lock that waits for membership
-/// changes in flight.
+/// Deletes the directory and everything in it. Group memberships and the request log
+/// have no foreign key (migrations 0003 and 0008), so they go first, memberships under
+/// the lock that waits for membership changes in flight.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     super::groups::lock_memberships(&mut *conn, id, true).await?;
-    sqlx::query("DELETE FROM scim_group_members WHERE directory_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    for sql in [
+        "DELETE FROM scim_group_members WHERE directory_id = $1",
+        "DELETE FROM request_log WHERE directory_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
     sqlx::query("DELETE FROM directories WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -24,9 +24,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// the round trips of every query; a dead connection fails one query (503) and is
 /// replaced. JIT compilation is off: every query here is a short indexed lookup, and
 /// on tables without statistics (new, or never analyzed) the planner's inflated cost
-/// estimates made Postgres spend hundreds of milliseconds compiling them.
+/// estimates made Postgres spend hundreds of milliseconds compiling them. Prepared
+/// statements keep their generic plan: with array parameters (`unnest($1::uuid[])`)
+/// Postgres judged the generic plan dearer than a custom one and planned the
+/// statement afresh on every execution, which cost more than running it.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&config.database_url)?.options([("jit", "off")]);
+    let options = PgConnectOptions::from_str(&config.database_url)?
+        .options([("jit", "off"), ("plan_cache_mode", "force_generic_plan")]);
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))

@@ -23,7 +23,9 @@ pub struct Entry {
 }
 
 /// Writes entries in one statement (entries of unknown directories are dropped), and
-/// records when each directory and token was last used.
+/// records when each directory and token was last used, to the second: the stored
+/// time moves only when it is a second or more behind, so a busy directory's row is
+/// not rewritten with every batch.
 pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Error> {
     let mut dirs = Vec::with_capacity(entries.len());
     let mut tokens = Vec::with_capacity(entries.len());
@@ -55,11 +57,12 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
          ), dirs AS (
              UPDATE directories d SET last_request_at = l.at
              FROM (SELECT directory_id, max(at) AS at FROM input GROUP BY directory_id) l
-             WHERE d.id = l.directory_id AND (d.last_request_at IS NULL OR d.last_request_at < l.at)
+             WHERE d.id = l.directory_id
+               AND (d.last_request_at IS NULL OR d.last_request_at <= l.at - interval '1 second')
          )
          UPDATE tokens t SET last_used_at = l.at
          FROM (SELECT token_id, max(at) AS at FROM input WHERE token_id IS NOT NULL GROUP BY token_id) l
-         WHERE t.id = l.token_id AND (t.last_used_at IS NULL OR t.last_used_at < l.at)",
+         WHERE t.id = l.token_id AND (t.last_used_at IS NULL OR t.last_used_at <= l.at - interval '1 second')",
     )
     .bind(dirs)
     .bind(tokens)
