@@ -1,6 +1,10 @@
 use clap::Parser;
 use ingress::{Application, Config};
 
+// glibc's allocator spent ~15 % of the ingress's CPU under load (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

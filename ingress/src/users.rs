@@ -47,8 +47,14 @@ pub fn router() -> Router<AppState> {
 
 /// Most users read or written in one statement.
 const MAX_BATCH: usize = 128;
-/// Batches of each kind running at once (each holds a database connection meanwhile).
+/// Write batches of each kind running at once (each holds a database connection
+/// meanwhile).
 const RUNNERS: usize = 4;
+/// Read batches running at once. Fewer than for writes: a read is short, and a new
+/// batch that starts as soon as a runner is free holds fewer reads (at 32 requests in
+/// flight, four runners made batches of about four and 20 % fewer GETs per second
+/// than two).
+const READ_RUNNERS: usize = 2;
 
 /// Single-user reads, creates and updates, each kind batched across requests.
 #[derive(Clone)]
@@ -61,7 +67,7 @@ pub struct Batches {
 impl Batches {
     pub fn start(pool: &PgPool) -> Batches {
         Batches {
-            reads: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
+            reads: Batcher::start(pool.clone(), READ_RUNNERS, MAX_BATCH),
             creates: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
             updates: Batcher::start(pool.clone(), RUNNERS, MAX_BATCH),
         }
