@@ -209,7 +209,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let pool = db::connect(&config.database)
+        let pool = db::connect(&config.database, "scim-ingress")
             .await
             .context("connecting to Postgres")?;
         if config.run_migrations {

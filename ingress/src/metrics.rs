@@ -150,7 +150,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// Keeps the outbox gauges current until `shutdown`.
 pub async fn watch_outbox(state: AppState, every: Duration, shutdown: CancellationToken) {
     loop {
-        match scim_shared::db::outbox::backlog(&state.pool).await {
+        let backlog = match state.pool.acquire().await {
+            Ok(mut conn) => scim_shared::db::outbox::backlog(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        match backlog {
             Ok((events, oldest)) => {
                 state.metrics.outbox_events.set(events);
                 state.metrics.outbox_oldest_seconds.set(oldest);

@@ -81,6 +81,7 @@ impl Relay {
         // the biggest backlog ever was, so the planner would read the whole file and
         // sort it for every batch: always take the index.
         let options = PgConnectOptions::from_str(&self.database_url)?
+            .application_name("scim-relay")
             .options([("enable_seqscan", "off"), ("jit", "off")]);
         let mut conn = PgConnection::connect_with(&options).await?;
         loop {

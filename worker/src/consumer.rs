@@ -234,6 +234,8 @@ pub struct ConsumerSettings {
     pub concurrency: usize,
     /// Most events applied in one batch (two statements per batch).
     pub batch_size: usize,
+    /// How long a batch waits for more events after its first.
+    pub batch_gather: Duration,
     pub max_attempts: i64,
     pub metrics: crate::metrics::Metrics,
 }
@@ -285,20 +287,23 @@ pub async fn run(
                 }
             }
         };
-        messages
-            .take_until(shutdown.cancelled())
-            .ready_chunks(settings.batch_size)
-            .for_each_concurrent(settings.concurrency, |chunk| async {
-                let batch = chunk
-                    .into_iter()
-                    .filter_map(|m| {
-                        m.inspect_err(|e| tracing::warn!(error = %e, "pull error"))
-                            .ok()
-                    })
-                    .collect();
-                process_batch(&pool, &js, &settings, batch).await;
-            })
-            .await;
+        let messages = messages.take_until(shutdown.cancelled());
+        tokio_stream::StreamExt::chunks_timeout(
+            messages,
+            settings.batch_size,
+            settings.batch_gather,
+        )
+        .for_each_concurrent(settings.concurrency, |chunk| async {
+            let batch = chunk
+                .into_iter()
+                .filter_map(|m| {
+                    m.inspect_err(|e| tracing::warn!(error = %e, "pull error"))
+                        .ok()
+                })
+                .collect();
+            process_batch(&pool, &js, &settings, batch).await;
+        })
+        .await;
     }
     Ok(())
 }

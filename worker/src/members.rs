@@ -129,6 +129,9 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
              AS r(id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
          -- Events of a deleted directory find nothing to write.
          JOIN directories d ON d.id = r.directory_id
+         -- Rows are locked in the order they are written: keep the sorted order
+         -- whatever the join does, as `teams::lock_members` does.
+         ORDER BY r.directory_id, r.scim_user_id
          ON CONFLICT (directory_id, scim_user_id) DO UPDATE
          SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
              family_name = EXCLUDED.family_name, status = EXCLUDED.status, scim_version = EXCLUDED.scim_version,

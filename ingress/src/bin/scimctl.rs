@@ -329,7 +329,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = match cli.command {
         Command::Migrate { database } => {
-            let pool = db::connect(&database)
+            let pool = db::connect(&database, "scimctl")
                 .await
                 .context("connecting to Postgres")?;
             db::migrate(&pool).await?;

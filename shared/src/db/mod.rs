@@ -28,8 +28,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// statements keep their generic plan: with array parameters (`unnest($1::uuid[])`)
 /// Postgres judged the generic plan dearer than a custom one and planned the
 /// statement afresh on every execution, which cost more than running it.
-pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
+/// `application` names the connections in `pg_stat_activity`.
+pub async fn connect(config: &DatabaseConfig, application: &str) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(&config.database_url)?
+        .application_name(application)
         .options([("jit", "off"), ("plan_cache_mode", "force_generic_plan")]);
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)

@@ -1,0 +1,485 @@
+//! `scim-bench`: drives an Okta-shaped workload against a running system and prints
+//! throughput and latency per phase, the CPU each process used meanwhile, and how long
+//! after the last response the worker had applied every change.
+//!
+//!   scim-bench --ingress-url http://127.0.0.1:8080 --users 100000 --concurrency 32
+//!   scim-bench --workload groups --users 100000 --groups 1000 --memberships 100000
+//!
+//! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
+//! groups workload (Okta's group push): create users, create groups (a tenth of them
+//! mapped to teams), add the memberships in 256-member PATCHes; then put every user in
+//! one group and time renaming it and reading it without members.
+//!
+//! It creates its own directory through DATABASE_URL (the system's database) and watches
+//! the `members` and `team_members` tables there to time the worker. Every answer is
+//! checked (status, and the count or id the workload needs); `errors` counts the rest.
+
+mod cpu;
+mod load;
+
+use clap::{Parser, ValueEnum};
+use http::{Method, StatusCode};
+use load::{Call, Conn, Target};
+use scim_shared::db::{self, directories, teams};
+use scim_tests::client::okta_user;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    Users,
+    Groups,
+}
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value_t = Workload::Users)]
+    workload: Workload,
+    /// The ingress, as reachable from here (plain HTTP).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    ingress_url: String,
+    #[command(flatten)]
+    database: scim_shared::config::DatabaseConfig,
+    /// Users to provision.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Requests in flight (one connection each).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Groups workload: groups to create (a tenth are mapped to teams).
+    #[arg(long, default_value_t = 1_000)]
+    groups: usize,
+    /// Groups workload: memberships to add, in PATCHes of `--patch-size` members.
+    #[arg(long, default_value_t = 100_000)]
+    memberships: usize,
+    #[arg(long, default_value_t = 256)]
+    patch_size: usize,
+    /// Seconds to wait for the worker after the last response.
+    #[arg(long, default_value_t = 120)]
+    worker_timeout: u64,
+}
+
+struct Phase {
+    name: &'static str,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    errors: usize,
+    cpu: String,
+}
+
+impl Phase {
+    fn print(&self) {
+        let mut l = self.latencies_us.clone();
+        l.sort_unstable();
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
+        println!(
+            "{:<12} {:>8} req {:>9.0} req/s   p50 {:>6.2} ms   p95 {:>6.2} ms   p99 {:>6.2} ms   errors {}",
+            self.name,
+            l.len(),
+            l.len() as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.95),
+            pct(0.99),
+            self.errors
+        );
+        if !self.cpu.is_empty() {
+            println!("{:<12} {}", "", self.cpu);
+        }
+    }
+}
+
+/// What a phase sends for item i, and whether an answer is the expected one (given i,
+/// the status and the body).
+trait Work: Send + Sync + 'static {
+    fn call(&self, i: usize) -> Call;
+    fn check(&self, i: usize, status: StatusCode, body: &[u8]) -> bool;
+}
+
+impl<C, K> Work for (C, K)
+where
+    C: Fn(usize) -> Call + Send + Sync + 'static,
+    K: Fn(usize, StatusCode, &[u8]) -> bool + Send + Sync + 'static,
+{
+    fn call(&self, i: usize) -> Call {
+        (self.0)(i)
+    }
+
+    fn check(&self, i: usize, status: StatusCode, body: &[u8]) -> bool {
+        (self.1)(i, status, body)
+    }
+}
+
+/// Runs the work for every i in 0..n with `concurrency` requests in flight, each on a
+/// connection of its own.
+async fn phase(
+    name: &'static str,
+    n: usize,
+    concurrency: usize,
+    target: &Target,
+    work: impl Work,
+) -> anyhow::Result<()> {
+    let mut conns = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        conns.push(Conn::open(target).await?);
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let work = Arc::new(work);
+    let cpu = cpu::now();
+    let start = Instant::now();
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut conn| {
+            let (next, work, target) = (next.clone(), work.clone(), target.clone());
+            tokio::spawn(async move {
+                let (mut lat, mut errors) = (Vec::new(), 0);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return (lat, errors);
+                    }
+                    let call = work.call(i);
+                    let t = Instant::now();
+                    match conn.send(&call).await {
+                        Ok((status, body)) if work.check(i, status, &body) => {}
+                        Ok(_) => errors += 1,
+                        Err(_) => {
+                            errors += 1;
+                            // The connection is gone: the next request gets a new one.
+                            if let Ok(fresh) = Conn::open(&target).await {
+                                conn = fresh;
+                            }
+                        }
+                    }
+                    lat.push(t.elapsed().as_micros() as u64);
+                }
+            })
+        })
+        .collect();
+    let mut p = Phase {
+        name,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::with_capacity(n),
+        errors: 0,
+        cpu: String::new(),
+    };
+    for t in tasks {
+        let (lat, errors) = t.await?;
+        p.latencies_us.extend(lat);
+        p.errors += errors;
+    }
+    p.elapsed = start.elapsed();
+    p.cpu = cpu::since(&cpu);
+    p.print();
+    Ok(())
+}
+
+fn email(i: usize) -> String {
+    format!("bench.user{i}@example.com")
+}
+
+/// The ids that a create phase learns, by item.
+type Ids = Arc<Vec<OnceLock<String>>>;
+
+fn ids(n: usize) -> Ids {
+    Arc::new((0..n).map(|_| OnceLock::new()).collect())
+}
+
+fn id_of(ids: &Ids, i: usize) -> &str {
+    ids[i].get().map_or("", String::as_str)
+}
+
+/// A `201 Created` answer; remembers the resource's id as item i's.
+fn created(ids: &Ids, i: usize, status: StatusCode, body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Created {
+        id: String,
+    }
+    match serde_json::from_slice::<Created>(body) {
+        Ok(c) if status == StatusCode::CREATED => ids[i].set(c.id).is_ok(),
+        _ => false,
+    }
+}
+
+/// Creates user i.
+async fn create_users(
+    n: usize,
+    concurrency: usize,
+    target: &Target,
+    users: &Ids,
+) -> anyhow::Result<()> {
+    let ids = users.clone();
+    let call = |i: usize| {
+        let user = okta_user(&email(i), "Bench", &format!("User{i}"));
+        Call::with(Method::POST, "/Users", &user)
+    };
+    let check = move |i: usize, status: StatusCode, body: &[u8]| created(&ids, i, status, body);
+    phase("create", n, concurrency, target, (call, check)).await
+}
+
+/// Okta's lookup before a create: `expected` users found (0 or 1).
+fn lookup(expected: i64) -> impl Work {
+    #[derive(Deserialize)]
+    struct Found {
+        #[serde(rename = "totalResults")]
+        total_results: i64,
+    }
+    let call = |i: usize| {
+        Call::get(format!(
+            "/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100",
+            email(i)
+        ))
+    };
+    let check = move |_: usize, status: StatusCode, body: &[u8]| {
+        status == StatusCode::OK
+            && serde_json::from_slice::<Found>(body).is_ok_and(|f| f.total_results == expected)
+    };
+    (call, check)
+}
+
+fn answered(expected: StatusCode) -> impl Fn(usize, StatusCode, &[u8]) -> bool {
+    move |_, status, _| status == expected
+}
+
+/// The users of PATCH p when `size` go in each, round the list.
+fn members_of(users: &[String], size: usize, p: usize) -> impl Iterator<Item = &String> {
+    (0..size).map(move |j| &users[(p * size + j) % users.len()])
+}
+
+fn add_members<'a>(members: impl Iterator<Item = &'a String>) -> serde_json::Value {
+    let members: Vec<serde_json::Value> = members.map(|id| json!({"value": id})).collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": members}],
+    })
+}
+
+/// Okta's group push: groups (every tenth mapped to a team of its own), then
+/// memberships in `patch_size`-member PATCHes, PATCH k going to group k mod groups;
+/// then waits until the worker has put every member of a mapped group in its team.
+async fn groups_workload(
+    args: &Args,
+    pool: &sqlx::PgPool,
+    directory: uuid::Uuid,
+    target: &Target,
+    users: Arc<Vec<String>>,
+) -> anyhow::Result<()> {
+    let g = args.groups.max(1);
+    let name = |k: usize| format!("bench-group-{k}");
+    let mapped = |k: usize| k.is_multiple_of(10);
+    for k in (0..g).filter(|k| mapped(*k)) {
+        let team = teams::create(pool, directory, &format!("team-{k}")).await?;
+        let mut conn = pool.acquire().await?;
+        teams::set_group_mapping(&mut conn, directory, team.id, &[name(k)]).await?;
+    }
+    let groups = ids(g);
+    let gids = groups.clone();
+    let call = move |k: usize| {
+        Call::with(
+            Method::POST,
+            "/Groups",
+            &json!({"displayName": name(k), "members": []}),
+        )
+    };
+    let check = move |k: usize, status: StatusCode, body: &[u8]| created(&gids, k, status, body);
+    phase("group-create", g, args.concurrency, target, (call, check)).await?;
+
+    let size = args.patch_size.max(1);
+    let patches = args.memberships.div_ceil(size);
+    // The team memberships the worker must end up with.
+    let mut expected = std::collections::HashSet::new();
+    for p in (0..patches).filter(|p| mapped(p % g)) {
+        for u in members_of(&users, size, p) {
+            expected.insert((p % g, u.clone()));
+        }
+    }
+    let u = users.clone();
+    let call = move |p: usize| {
+        let path = format!("/Groups/{}", id_of(&groups, p % g));
+        Call::with(Method::PATCH, path, &add_members(members_of(&u, size, p)))
+    };
+    let work = (call, answered(StatusCode::NO_CONTENT));
+    phase("patch-256", patches, args.concurrency, target, work).await?;
+    println!(
+        "memberships {} added in {patches} PATCHes of {size}; {} team memberships expected",
+        patches * size,
+        expected.len()
+    );
+    worker_applies(
+        pool,
+        directory,
+        "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
+         WHERE t.directory_id = $1 AND NOT tm.suspended",
+        expected.len(),
+        "team memberships",
+        args.worker_timeout,
+    )
+    .await?;
+    big_group(args, target, users).await
+}
+
+/// One group holding every user (an "everyone" group), filled by 256-member PATCHes
+/// that queue on its lock; then what must stay cheap however large it is: a rename and
+/// a read without members.
+async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> anyhow::Result<()> {
+    let everyone = ids(1);
+    let e = everyone.clone();
+    let call = |_: usize| {
+        Call::with(
+            Method::POST,
+            "/Groups",
+            &json!({"displayName": "bench-everyone"}),
+        )
+    };
+    let check = move |i: usize, status: StatusCode, body: &[u8]| created(&e, i, status, body);
+    phase("group-big", 1, 1, target, (call, check)).await?;
+    let path = Arc::new(format!("/Groups/{}", id_of(&everyone, 0)));
+    let size = args.patch_size.max(1);
+    let (p, u) = (path.clone(), users.clone());
+    let call = move |k: usize| {
+        let members = u[k * size..((k + 1) * size).min(u.len())].iter();
+        Call::with(Method::PATCH, p.as_str(), &add_members(members))
+    };
+    let work = (call, answered(StatusCode::NO_CONTENT));
+    phase(
+        "patch-big",
+        users.len().div_ceil(size),
+        args.concurrency,
+        target,
+        work,
+    )
+    .await?;
+    println!("big group   {} members", users.len());
+    let p = path.clone();
+    let call = move |i: usize| {
+        let rename = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"displayName": format!("bench-everyone-{i}")}}],
+        });
+        Call::with(Method::PATCH, p.as_str(), &rename)
+    };
+    phase(
+        "rename-big",
+        50,
+        1,
+        target,
+        (call, answered(StatusCode::NO_CONTENT)),
+    )
+    .await?;
+    let call = move |_: usize| Call::get(format!("{path}?excludedAttributes=members"));
+    let work = (call, answered(StatusCode::OK));
+    phase("get-big-bare", 500, args.concurrency, target, work).await?;
+    Ok(())
+}
+
+/// Waits until `count_sql` (over `$1`, the directory) reaches `expected` and prints
+/// how long after the last response that was.
+async fn worker_applies(
+    pool: &sqlx::PgPool,
+    directory: uuid::Uuid,
+    count_sql: &'static str,
+    expected: usize,
+    what: &str,
+    timeout_secs: u64,
+) -> anyhow::Result<()> {
+    let last_response = Instant::now();
+    let deadline = last_response + Duration::from_secs(timeout_secs);
+    loop {
+        let done: i64 = sqlx::query_scalar(count_sql)
+            .bind(directory)
+            .fetch_one(pool)
+            .await?;
+        if done as usize >= expected {
+            println!(
+                "worker      all {expected} {what} applied {:.2} s after the last response",
+                last_response.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            println!("worker      only {done} of {expected} {what} applied after {timeout_secs} s");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// One thread, as `wrk -t1`: the benchmark's requests cost the machine as little as
+// they can, and it has two cores to share with everything it measures.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pool = db::connect(&args.database, "scim-bench").await?;
+    let dir =
+        directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), "okta").await?;
+    let token = directories::issue_token(&pool, dir.id).await?;
+    let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
+    let (n, c) = (args.users, args.concurrency);
+    let users = ids(n);
+    println!("{n} users, {c} in flight, directory {}", dir.id);
+    if args.workload == Workload::Groups {
+        create_users(n, c, &target, &users).await?;
+        // The group phases start on a quiet system.
+        worker_applies(
+            &pool,
+            dir.id,
+            "SELECT count(*) FROM members WHERE directory_id = $1",
+            n,
+            "new members",
+            args.worker_timeout,
+        )
+        .await?;
+        let users = (0..n).map(|i| id_of(&users, i).to_owned()).collect();
+        return groups_workload(&args, &pool, dir.id, &target, Arc::new(users)).await;
+    }
+
+    phase("lookup-miss", n, c, &target, lookup(0)).await?;
+    create_users(n, c, &target, &users).await?;
+    phase("lookup-hit", n, c, &target, lookup(1)).await?;
+    let u = users.clone();
+    let call = move |i: usize| Call::get(format!("/Users/{}", id_of(&u, i)));
+    phase("get", n, c, &target, (call, answered(StatusCode::OK))).await?;
+    let u = users.clone();
+    let call = move |i: usize| {
+        let user = okta_user(&email(i), "Bench", &format!("Renamed{i}"));
+        Call::with(Method::PUT, format!("/Users/{}", id_of(&u, i)), &user)
+    };
+    phase("update", n, c, &target, (call, answered(StatusCode::OK))).await?;
+    let u = users.clone();
+    let call = move |i: usize| {
+        let deactivate = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}],
+        });
+        Call::with(
+            Method::PATCH,
+            format!("/Users/{}", id_of(&u, i)),
+            &deactivate,
+        )
+    };
+    phase(
+        "deactivate",
+        n,
+        c,
+        &target,
+        (call, answered(StatusCode::OK)),
+    )
+    .await?;
+
+    worker_applies(
+        &pool,
+        dir.id,
+        "SELECT count(*) FROM members WHERE directory_id = $1 AND status = 'deactivated' AND scim_version = 3",
+        n,
+        "member deactivations",
+        args.worker_timeout,
+    )
+    .await
+}
