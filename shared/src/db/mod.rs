@@ -71,15 +71,18 @@ pub(crate) async fn page(
     let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
     // The window count saves a second query on the common single-page lookup. It runs
     // over ids only: the page's columns (some are subqueries) are read for its rows
-    // alone, not for every match.
+    // alone, not for every match, each by primary key. As a join the planner could
+    // rather read and sort the whole directory, and did, with a plan made while the
+    // directory was empty and kept until the table was analyzed (Okta's lookups just
+    // after a bulk create: 84 ms each at 100,000 users instead of 0.3 ms).
     let page_sql = format!(
         "WITH page AS MATERIALIZED (
              SELECT id AS page_id, count(*) OVER () AS total
              FROM {table} WHERE directory_id = $1{filter_sql}
              ORDER BY {order} LIMIT ${limit_param} OFFSET ${offset_param}
          )
-         SELECT {columns}, page.total
-         FROM page JOIN {table} ON {table}.directory_id = $1 AND {table}.id = page.page_id
+         SELECT {columns}, (SELECT total FROM page LIMIT 1) AS total
+         FROM {table} WHERE directory_id = $1 AND id = ANY (ARRAY(SELECT page_id FROM page))
          ORDER BY {order}",
         order = order.sql()
     );

@@ -284,17 +284,25 @@ pub async fn get(
 }
 
 /// The users with the given (directory, id) keys that exist, in no particular order,
-/// each with its directory.
+/// each with its directory (a key given twice comes back twice). Each key is looked up
+/// by primary key: as a join with the keys the planner could rather scan the table, and
+/// did with a plan made while the table was empty (23 ms a call at 100,000 users).
 pub async fn get_many(
     db: impl PgExecutor<'_>,
     keys: &[(Uuid, Uuid)],
 ) -> Result<Vec<(Uuid, StoredUser)>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT u.* FROM unnest($1::uuid[], $2::uuid[]) AS k(directory_id, id)
+             CROSS JOIN LATERAL (
+                 SELECT directory_id, {COLUMNS} FROM scim_users
+                 WHERE directory_id = k.directory_id AND id = k.id
+                 OFFSET 0
+             ) u"
+        )
+    });
     let (dirs, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-    let sql = format!(
-        "SELECT directory_id, {COLUMNS} FROM scim_users
-         WHERE (directory_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))"
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let rows = sqlx::query(SQL.as_str())
         .bind(dirs)
         .bind(ids)
         .fetch_all(db)
