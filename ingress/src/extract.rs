@@ -58,5 +58,8 @@ pub fn scim(status: StatusCode, body: &Value, etag: Option<String>) -> Response 
     if let Some(etag) = etag.and_then(|e| header::HeaderValue::from_str(&e).ok()) {
         headers.insert(header::ETAG, etag);
     }
-    (status, headers, body.to_string()).into_response()
+    // Straight into bytes (`to_string` goes through `Display`, slower); a `Value`
+    // always serializes.
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    (status, headers, body).into_response()
 }

@@ -154,10 +154,12 @@ impl Batch for Updates {
     }
 }
 
+/// The user's SCIM representation and ETag. It takes the stored user: a read renders
+/// what it read and is done with it.
 pub(crate) fn representation(
     state: &AppState,
     directory: Uuid,
-    stored: &StoredUser,
+    stored: StoredUser,
 ) -> (Value, String) {
     let meta = Meta {
         created: stored.created,
@@ -165,7 +167,8 @@ pub(crate) fn representation(
         location: format!("{}/Users/{}", state.base_url(directory), stored.id),
         version: stored.version,
     };
-    let mut resource = stored.user.to_resource(&stored.id.to_string(), &meta);
+    let etag = meta.etag();
+    let mut resource = stored.user.into_resource(&stored.id.to_string(), &meta);
     if !stored.groups.is_empty() {
         let groups_url = format!("{}/Groups", state.base_url(directory));
         resource["groups"] = stored
@@ -181,7 +184,7 @@ pub(crate) fn representation(
             })
             .collect();
     }
-    (resource, meta.etag())
+    (resource, etag)
 }
 
 /// An unknown or malformed id is simply not found in this directory.
@@ -209,7 +212,7 @@ async fn create(
     }
     check_domains(&user, None, &controls.trusted_domains)?;
     let stored = StoredUser::new(user);
-    let (resource, etag) = representation(&state, directory, &stored);
+    let (resource, etag) = representation(&state, directory, stored.clone());
     let event = Event::new(
         directory,
         ResourceType::User,
@@ -281,8 +284,9 @@ async fn fetch(
         .read(directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
-    let (mut resource, etag) = representation(&state, directory, &stored);
-    if etag::not_modified(&headers, stored.version) {
+    let version = stored.version;
+    let (mut resource, etag) = representation(&state, directory, stored);
+    if etag::not_modified(&headers, version) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     projection.apply(&mut resource);
@@ -314,7 +318,7 @@ impl Listed for Users {
         )
         .await?;
         let resources = page
-            .iter()
+            .into_iter()
             .map(|u| {
                 let mut resource = representation(state, directory, u).0;
                 query.projection.apply(&mut resource);
@@ -390,12 +394,12 @@ async fn update_with(
         etag::check_if_match(headers, existing.version)?;
         let new = change(&existing.user)?;
         if new == existing.user {
-            let (resource, etag) = representation(state, directory, &existing);
+            let (resource, etag) = representation(state, directory, existing);
             return Ok(scim(StatusCode::OK, &resource, Some(etag)));
         }
         check_domains(&new, Some(&existing.user), &controls.trusted_domains)?;
         let next = existing.next(new);
-        let (resource, etag) = representation(state, directory, &next);
+        let (resource, etag) = representation(state, directory, next.clone());
         let action = Action::for_update(existing.user.active(), next.user.active());
         let previous = previous_values(existing.user.attrs(), next.user.attrs());
         let event = Event::new(
@@ -440,20 +444,21 @@ async fn remove(
             .read(directory, id)
             .await?
             .ok_or_else(not_found)?;
-        etag::check_if_match(&headers, last.version)?;
-        let (resource, _) = representation(&state, directory, &last);
+        let version = last.version;
+        etag::check_if_match(&headers, version)?;
+        let (resource, _) = representation(&state, directory, last);
         // The deletion takes the next version number.
         let event = Event::new(
             directory,
             ResourceType::User,
             id,
             Action::Deleted,
-            last.version + 1,
+            version + 1,
             resource,
             None,
         );
         let mut tx = state.pool.begin().await?;
-        if users::delete(&mut tx, directory, id, last.version, &event).await? {
+        if users::delete(&mut tx, directory, id, version, &event).await? {
             tx.commit().await?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }

@@ -192,7 +192,7 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                 location: String::new(),
                 version: 1,
             };
-            let Value::Object(r) = u.user.to_resource(&u.id.to_string(), &meta) else {
+            let Value::Object(r) = u.user.clone().into_resource(&u.id.to_string(), &meta) else {
                 unreachable!()
             };
             (u.id.to_string(), r)

@@ -134,11 +134,11 @@ impl User {
     }
 
     /// The SCIM representation with `schemas`, `id` and `meta`.
-    pub fn to_resource(&self, id: &str, meta: &Meta) -> Value {
+    pub fn into_resource(self, id: &str, meta: &Meta) -> Value {
         let mut out = Map::new();
         out.insert("schemas".into(), self.schemas().into());
         out.insert("id".into(), id.into());
-        out.extend(self.attrs.clone());
+        out.extend(self.attrs);
         out.insert("meta".into(), meta.to_json("User"));
         Value::Object(out)
     }
@@ -378,7 +378,7 @@ mod tests {
             location: "http://h/Users/1".into(),
             version: 3,
         };
-        let r = u.to_resource("1", &meta);
+        let r = u.into_resource("1", &meta);
         assert!(r.get("active").is_none(), "only what is stored is returned");
         assert_eq!(r["meta"]["version"], "W/\"3\"");
         assert_eq!(r["meta"]["created"], "1970-01-01T00:00:00Z");

@@ -182,15 +182,16 @@ async fn remove(
         let keys: Vec<(Uuid, Uuid)> = chunk.iter().map(|u| (dir, *u)).collect();
         let events: Vec<Event> = users::get_many(&mut *tx, &keys)
             .await?
-            .iter()
+            .into_iter()
             .map(|(_, u)| {
+                let (id, version) = (u.id, u.version);
                 let resource = crate::users::representation(&state, dir, u).0;
                 Event::new(
                     dir,
                     ResourceType::User,
-                    u.id,
+                    id,
                     Action::Deleted,
-                    u.version + 1,
+                    version + 1,
                     resource,
                     None,
                 )
