@@ -581,6 +581,23 @@ async fn email_lookups_follow_changes_and_writes_of_the_previous_release() {
     assert_eq!(found(s.find_users(&by_email("moved@x.com")).await), ["old"]);
 }
 
+/// Sends `n` PATCHes of `title` at once, the i-th to user `id(i)`; each must answer 200.
+async fn patch_titles_at_once(s: &Scim, n: usize, id: impl Fn(usize) -> String) {
+    let writes = (0..n).map(|i| {
+        let (s, id) = (s.clone(), id(i));
+        async move {
+            s.patch_user(
+                &id,
+                json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]),
+            )
+            .await
+        }
+    });
+    for r in futures::future::join_all(writes).await {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+}
+
 #[tokio::test]
 async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
     let app = spawn_app().await;
@@ -594,19 +611,7 @@ async fn concurrent_changes_to_one_user_each_get_their_own_version_and_event() {
         .to_owned();
     // Four writers, five attempts each: every write lands (a failed attempt means
     // another writer's write landed, and there are only three others).
-    let writes = (0..4).map(|i| {
-        let (s, id) = (app.scim.clone(), id.clone());
-        async move {
-            s.patch_user(
-                &id,
-                json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]),
-            )
-            .await
-        }
-    });
-    for r in futures::future::join_all(writes).await {
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    }
+    patch_titles_at_once(&app.scim, 4, |_| id.clone()).await;
     assert_eq!(
         app.scim.get_user(&id).await.body["meta"]["version"],
         "W/\"5\""
@@ -640,19 +645,7 @@ async fn concurrent_changes_to_many_users_in_shared_batches_each_land_once() {
     // differently from one moment to the next: batches hold several users, sometimes
     // one user twice, and overlap each other. As above, with four other writers per
     // user and five attempts, every write lands.
-    let writes = (0..50).map(|i| {
-        let (s, id) = (app.scim.clone(), ids[(i * 7 + i / 10) % 10].clone());
-        async move {
-            s.patch_user(
-                &id,
-                json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]),
-            )
-            .await
-        }
-    });
-    for r in futures::future::join_all(writes).await {
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    }
+    patch_titles_at_once(&app.scim, 50, |i| ids[(i * 7 + i / 10) % 10].clone()).await;
     let events = published_events(&app).await;
     for id in &ids {
         assert_eq!(
