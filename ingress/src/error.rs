@@ -34,6 +34,13 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::Database(db) if db.constraint() == Some(USER_NAME_UNIQUE) => {
                 user_name_taken()
             }
+            // Text Postgres cannot represent (NUL): the edges refuse it, this catches
+            // any path that does not.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                ScimError::invalid_value("a value holds a character that cannot be stored").into()
+            }
             // A member deleted while a group change naming it was in flight.
             sqlx::Error::Database(db)
                 if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>

@@ -44,7 +44,24 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
         })?;
         let value = serde_json::from_slice(&bytes)
             .map_err(|e| ScimError::invalid_syntax(format!("invalid JSON: {e}")))?;
+        // Refused here, before the request can share a batch with others.
+        if has_nul(&value) {
+            return Err(ScimError::invalid_value(NUL_REFUSED).into());
+        }
         Ok(ScimJson(value))
+    }
+}
+
+/// Why a body holding `\u0000` is refused.
+pub const NUL_REFUSED: &str = "strings must not contain the NUL character (\\u0000)";
+
+/// Whether a key or string anywhere in `value` holds NUL, which Postgres cannot store.
+pub fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 

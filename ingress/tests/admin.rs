@@ -105,6 +105,18 @@ async fn the_admin_api_wants_an_operator_token_and_answers_json() {
         (status, body["error"].is_string()),
         (StatusCode::BAD_REQUEST, true)
     );
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": "a\u{0}b"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str().map(|e| e.contains("NUL"))),
+        (StatusCode::BAD_REQUEST, Some(true)),
+        "NUL cannot be stored: {body}"
+    );
     let (status, _) = admin(&app, Method::PATCH, "/directories", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -350,6 +350,27 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         400,
         Some("invalidFilter"),
     );
+    // NUL cannot be stored: refused in values, keys and filters, never a 500.
+    for body in [
+        json!({"userName": "n@x.com", "displayName": "a\u{0}b"}),
+        json!({"userName": "n@x.com", "urn:acme:ext": {"k\u{0}": "v"}}),
+    ] {
+        assert_scim_error(&s.create_user(&body).await, 400, Some("invalidValue"));
+    }
+    assert_scim_error(
+        &s.patch_user(
+            &id,
+            json!([{"op": "replace", "path": "title", "value": "\u{0}"}]),
+        )
+        .await,
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &s.find_users(r#"userName eq "a\u0000b""#).await,
+        400,
+        Some("invalidFilter"),
+    );
     assert_scim_error(
         &s.send(Method::GET, "/Users?count=lots", None).await,
         400,

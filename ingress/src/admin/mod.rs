@@ -165,10 +165,15 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     type Rejection = AdminError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(req, state)
+        let Json(value) = Json::<Value>::from_request(req, state)
             .await
-            .map(|Json(v)| Body(v))
-            .map_err(|e: JsonRejection| AdminError::Invalid(e.body_text()))
+            .map_err(|e: JsonRejection| AdminError::Invalid(e.body_text()))?;
+        if crate::extract::has_nul(&value) {
+            return Err(AdminError::Invalid(crate::extract::NUL_REFUSED.into()));
+        }
+        serde_json::from_value(value)
+            .map(Body)
+            .map_err(|e| AdminError::Invalid(format!("invalid request body: {e}")))
     }
 }
 

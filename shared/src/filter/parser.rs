@@ -114,6 +114,12 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
                 i += 1;
                 let s: String = serde_json::from_str(&input[start..i])
                     .map_err(|_| ScimError::invalid_filter("invalid string literal"))?;
+                if s.contains('\0') {
+                    // `\u0000` decodes to NUL, which no stored value can hold.
+                    return Err(ScimError::invalid_filter(
+                        "strings must not contain the NUL character",
+                    ));
+                }
                 tokens.push(Token::Str(s));
             }
             c if c == '-' || c.is_ascii_digit() => {
@@ -407,6 +413,7 @@ mod tests {
             r#"a.b.c eq "x""#,
             "userName eq 'x'",
             r#"userName eq "x" ; drop table users"#,
+            r#"userName eq "a\u0000b""#,
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(
