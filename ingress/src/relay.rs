@@ -11,9 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::outbox::{self, Pending};
 use scim_shared::nats::ensure_streams;
 use scim_shared::telemetry::TRACEPARENT;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use std::str::FromStr;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -76,13 +74,9 @@ impl Relay {
     }
 
     async fn lead(&self, shutdown: &CancellationToken) -> Result<(), RelayError> {
-        // This connection only reads and deletes the outbox by `seq`. Its statistics
-        // say "a few rows" (it is nearly always empty) while its file stays as large as
-        // the biggest backlog ever was, so the planner would read the whole file and
-        // sort it for every batch: always take the index.
-        let options = PgConnectOptions::from_str(&self.database_url)?
-            .application_name("scim-relay")
-            .options([("enable_seqscan", "off"), ("jit", "off")]);
+        // This connection only reads and deletes the outbox, by index (see `outbox`).
+        let options = scim_shared::db::connect_options(&self.database_url, "scim-relay")?
+            .options([("enable_seqscan", "off")]);
         let mut conn = PgConnection::connect_with(&options).await?;
         loop {
             let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")

@@ -30,15 +30,25 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// statement afresh on every execution, which cost more than running it.
 /// `application` names the connections in `pg_stat_activity`.
 pub async fn connect(config: &DatabaseConfig, application: &str) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&config.database_url)?
-        .application_name(application)
-        .options([("jit", "off"), ("plan_cache_mode", "force_generic_plan")]);
+    let options = connect_options(&config.database_url, application)?
+        .options([("plan_cache_mode", "force_generic_plan")]);
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
         .connect_with(options)
         .await
+}
+
+/// Options for a connection named `application`, JIT off (see [`connect`]); callers
+/// add settings of their own.
+pub fn connect_options(
+    database_url: &str,
+    application: &str,
+) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(database_url)?
+        .application_name(application)
+        .options([("jit", "off")]))
 }
 
 /// Applies pending migrations; safe to run from many replicas at once (advisory lock).

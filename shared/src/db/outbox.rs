@@ -1,5 +1,10 @@
 //! The transactional outbox: rows written with each change (see `users`), read and
 //! deleted by the relay.
+//!
+//! Every read goes by index, with sequential scans off (the relay's connection, and
+//! [`backlog`]'s transaction): the table is nearly always empty, so its statistics say
+//! "a few rows", while its file stays as large as the biggest backlog ever was, and a
+//! plan by the statistics read the whole file (81 MB, seconds) for every batch.
 
 use crate::event::Event;
 use sqlx::{Connection, PgConnection, PgExecutor};
@@ -67,9 +72,6 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
 }
 
 /// Events waiting to be published, and the age in seconds of the oldest (0 if none).
-/// Read through the index: the outbox's file stays as large as its biggest backlog
-/// ever was while its statistics say "a few rows", and a scan of the file took
-/// seconds.
 pub async fn backlog(conn: &mut PgConnection) -> Result<(i64, f64), sqlx::Error> {
     let mut tx = conn.begin().await?;
     sqlx::query("SET LOCAL enable_seqscan = off")
