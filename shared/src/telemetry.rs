@@ -37,7 +37,8 @@ impl Telemetry {
     }
 }
 
-fn exporting() -> bool {
+/// Whether traces are exported (an OTLP endpoint is configured).
+pub fn exporting() -> bool {
     [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
