@@ -6,7 +6,7 @@
 //! NATS ([`CONTROL_SUBJECT`]) and forgets the directory's entries at once; the time
 //! limit bounds staleness should that message be lost. Failures are never cached.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -147,9 +147,14 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, token)| token.trim())
 }
 
+/// The directory a SCIM path names: `/scim/v2/<directory>/...`.
+pub(crate) fn directory_of(path: &str) -> Option<Uuid> {
+    let rest = path.strip_prefix("/scim/v2/")?;
+    Uuid::try_parse(rest.split('/').next()?).ok()
+}
+
 pub async fn require_token(
     State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -163,10 +168,7 @@ pub async fn require_token(
     state.metrics.token_cache(cached);
     let caller = caller.ok_or_else(unauthorized)?;
     // A token is only good under its own directory's base URL.
-    let path_directory = params
-        .get("directory_id")
-        .and_then(|d| Uuid::try_parse(d).ok());
-    if path_directory != Some(caller.directory) {
+    if directory_of(req.uri().path()) != Some(caller.directory) {
         return Err(unauthorized());
     }
     req.extensions_mut().insert(DirectoryId(caller.directory));
@@ -180,6 +182,15 @@ pub async fn require_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_directory_in_scim_paths_only() {
+        let d = Uuid::now_v7();
+        assert_eq!(directory_of(&format!("/scim/v2/{d}/Users/x")), Some(d));
+        assert_eq!(directory_of(&format!("/scim/v2/{d}")), Some(d));
+        assert_eq!(directory_of("/scim/v2/not-a-uuid/Users"), None);
+        assert_eq!(directory_of("/healthz"), None);
+    }
 
     #[test]
     fn cached_entries_expire_and_a_zero_ttl_caches_nothing() {

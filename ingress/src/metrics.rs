@@ -117,29 +117,30 @@ impl Metrics {
 
 /// Counts and times every request of a matched SCIM route.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let method = req.method().to_string();
+    let route = RouteLabels {
+        route: req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |p| p.as_str())
+            .to_owned(),
+        method: req.method().to_string(),
+    };
     let started = Instant::now();
     let res = next.run(req).await;
+    let m = &state.metrics;
+    // Labels are looked up by reference: they are copied only the first time a series
+    // is seen.
+    m.latency
+        .get_or_create(&route)
+        .observe(started.elapsed().as_secs_f64());
     let idp = res
         .extensions()
         .get::<Idp>()
         .map_or_else(|| "unauthenticated".to_owned(), |i| i.0.clone());
-    let m = &state.metrics;
-    m.latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-            method: method.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
     m.requests
         .get_or_create(&RequestLabels {
-            route,
-            method,
+            route: route.route,
+            method: route.method,
             status: res.status().as_u16(),
             idp,
         })

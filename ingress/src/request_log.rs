@@ -13,10 +13,9 @@ use sqlx::PgPool;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::TokenId;
+use crate::auth::{TokenId, directory_of};
 use crate::error::ErrorDetail;
 
 /// Entries waiting for the writer at most.
@@ -92,12 +91,6 @@ async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: 
     }
 }
 
-/// The directory a SCIM path names: `/scim/v2/<directory>/...`.
-fn directory_of(path: &str) -> Option<Uuid> {
-    let rest = path.strip_prefix("/scim/v2/")?;
-    Uuid::try_parse(rest.split('/').next()?).ok()
-}
-
 /// Records every request whose path names a directory, once it has been answered.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(directory_id) = directory_of(req.uri().path()) else {
@@ -122,19 +115,4 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         detail: res.extensions().get::<ErrorDetail>().map(|d| d.0.clone()),
     });
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::directory_of;
-    use uuid::Uuid;
-
-    #[test]
-    fn finds_the_directory_in_scim_paths_only() {
-        let d = Uuid::now_v7();
-        assert_eq!(directory_of(&format!("/scim/v2/{d}/Users/x")), Some(d));
-        assert_eq!(directory_of(&format!("/scim/v2/{d}")), Some(d));
-        assert_eq!(directory_of("/scim/v2/not-a-uuid/Users"), None);
-        assert_eq!(directory_of("/healthz"), None);
-    }
 }
