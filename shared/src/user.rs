@@ -134,11 +134,14 @@ impl User {
     }
 
     /// The SCIM representation with `schemas`, `id` and `meta`.
+    /// Stored attributes never hold these three (`schemas` is not kept, `id` and `meta`
+    /// are read-only), so they are added to the attributes rather than the attributes
+    /// copied into a new object.
     pub fn into_resource(self, id: &str, meta: &Meta) -> Value {
-        let mut out = Map::new();
-        out.insert("schemas".into(), self.schemas().into());
+        let schemas = self.schemas();
+        let mut out = self.attrs;
+        out.insert("schemas".into(), schemas.into());
         out.insert("id".into(), id.into());
-        out.extend(self.attrs);
         out.insert("meta".into(), meta.to_json("User"));
         Value::Object(out)
     }
