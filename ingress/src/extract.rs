@@ -67,6 +67,13 @@ pub fn has_nul(value: &Value) -> bool {
 
 /// A SCIM resource response with its content type and, when given, its ETag.
 pub fn scim(status: StatusCode, body: &Value, etag: Option<String>) -> Response {
+    // Straight into bytes (`to_string` goes through `Display`, slower); a `Value`
+    // always serializes.
+    scim_bytes(status, serde_json::to_vec(body).unwrap_or_default(), etag)
+}
+
+/// [`scim`] with a body already written.
+pub fn scim_bytes(status: StatusCode, body: Vec<u8>, etag: Option<String>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -75,8 +82,5 @@ pub fn scim(status: StatusCode, body: &Value, etag: Option<String>) -> Response 
     if let Some(etag) = etag.and_then(|e| header::HeaderValue::from_str(&e).ok()) {
         headers.insert(header::ETAG, etag);
     }
-    // Straight into bytes (`to_string` goes through `Display`, slower); a `Value`
-    // always serializes.
-    let body = serde_json::to_vec(body).unwrap_or_default();
     (status, headers, body).into_response()
 }

@@ -10,15 +10,17 @@ use axum::routing::{get, post};
 use scim_shared::ScimError;
 use scim_shared::controls::{check_domains, over_capacity};
 use scim_shared::db::directories::{self, Controls};
-use scim_shared::db::users::{self, StoredUser, UserWrite};
+use scim_shared::db::users::{self, StoredText, StoredUser, UserRow, UserWrite};
 use scim_shared::event::{Action, Event, ResourceType, previous_values};
 use scim_shared::filter::sql::USERS;
 use scim_shared::patch;
+use scim_shared::projection::Projection;
 use scim_shared::schema::{ResourceSchema, USER};
-use scim_shared::user::{Meta, User};
+use scim_shared::user::{Meta, User, groups_json};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -26,7 +28,7 @@ use crate::auth::DirectoryId;
 use crate::batch::{Batch, Batcher};
 use crate::error::{ApiError, user_name_taken};
 use crate::etag;
-use crate::extract::{ScimJson, scim};
+use crate::extract::{ScimJson, scim, scim_bytes};
 use crate::list::{ListQuery, Listed, list, search};
 
 pub fn router() -> Router<AppState> {
@@ -77,6 +79,12 @@ impl Batches {
 
     /// The user, as a read starting after this call sees it.
     pub async fn read(&self, directory: Uuid, id: Uuid) -> Result<Option<StoredUser>, ApiError> {
+        let row = self.read_row(directory, id).await?;
+        Ok(row.as_ref().map(UserRow::decode).transpose()?)
+    }
+
+    /// [`Batches::read`], the user not yet decoded.
+    pub async fn read_row(&self, directory: Uuid, id: Uuid) -> Result<Option<UserRow>, ApiError> {
         self.reads.run((directory, id)).await
     }
 }
@@ -106,17 +114,17 @@ struct Reads;
 
 impl Batch for Reads {
     type Item = (Uuid, Uuid);
-    type Output = Option<StoredUser>;
+    type Output = Option<UserRow>;
 
     async fn run(
         pool: &PgPool,
         keys: &[(Uuid, Uuid)],
-    ) -> Result<Vec<Option<StoredUser>>, sqlx::Error> {
-        let mut found: HashMap<(Uuid, Uuid), StoredUser> = users::get_many(pool, keys)
+    ) -> Result<Vec<Option<UserRow>>, sqlx::Error> {
+        let mut found: HashMap<(Uuid, Uuid), UserRow> = users::get_rows(pool, keys)
             .await?
             .into_iter()
-            .map(|(directory, user)| ((directory, user.id), user))
-            .collect();
+            .map(|row| Ok((row.key()?, row)))
+            .collect::<Result<_, sqlx::Error>>()?;
         // A user asked for twice in one batch is copied for all but the last asker.
         Ok(keys
             .iter()
@@ -163,30 +171,70 @@ pub(crate) fn representation(
     directory: Uuid,
     stored: StoredUser,
 ) -> (Value, String) {
-    let meta = Meta {
-        created: stored.created,
-        last_modified: stored.last_modified,
-        location: format!("{}/Users/{}", state.base_url(directory), stored.id),
-        version: stored.version,
-    };
+    let meta = meta(
+        state,
+        directory,
+        stored.id,
+        stored.version,
+        stored.created,
+        stored.last_modified,
+    );
     let etag = meta.etag();
     let mut resource = stored.user.into_resource(&stored.id.to_string(), &meta);
     if !stored.groups.is_empty() {
-        let groups_url = format!("{}/Groups", state.base_url(directory));
-        resource["groups"] = stored
-            .groups
-            .iter()
-            .map(|g| {
-                serde_json::json!({
-                    "value": g.id.to_string(),
-                    "display": g.display,
-                    "type": "direct",
-                    "$ref": format!("{groups_url}/{}", g.id),
-                })
-            })
-            .collect();
+        resource["groups"] = groups_json(&stored.groups, &groups_url(state, directory));
     }
     (resource, etag)
+}
+
+/// [`representation`] written straight from the stored text, with its ETag, or `304`
+/// when the client has this version.
+fn write_representation(
+    state: &AppState,
+    directory: Uuid,
+    row: &UserRow,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let StoredText { attrs, head } = row.text()?;
+    let meta = meta(
+        state,
+        directory,
+        head.id,
+        head.version,
+        head.created,
+        head.last_modified,
+    );
+    let etag = meta.etag();
+    if etag::not_modified(headers, head.version) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let groups =
+        (!head.groups.is_empty()).then(|| groups_json(&head.groups, &groups_url(state, directory)));
+    let mut body = Vec::with_capacity(1024);
+    attrs
+        .write_resource(&mut body, &head.id.to_string(), &meta, groups.as_ref())
+        .map_err(|e| ApiError::Internal(format!("writing a user: {e}")))?;
+    Ok(scim_bytes(StatusCode::OK, body, Some(etag)))
+}
+
+fn meta(
+    state: &AppState,
+    directory: Uuid,
+    id: Uuid,
+    version: i64,
+    created: OffsetDateTime,
+    last_modified: OffsetDateTime,
+) -> Meta {
+    Meta {
+        created,
+        last_modified,
+        location: format!("{}/Users/{id}", state.base_url(directory)),
+        version,
+    }
+}
+
+fn groups_url(state: &AppState, directory: Uuid) -> String {
+    format!("{}/Groups", state.base_url(directory))
 }
 
 /// An unknown or malformed id is simply not found in this directory.
@@ -281,11 +329,15 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::projection(&USER, &query)?;
-    let stored = state
+    let row = state
         .users
-        .read(directory, user_id(&params)?)
+        .read_row(directory, user_id(&params)?)
         .await?
         .ok_or_else(not_found)?;
+    if projection == Projection::All {
+        return write_representation(&state, directory, &row, &headers);
+    }
+    let stored = row.decode()?;
     let version = stored.version;
     let (mut resource, etag) = representation(&state, directory, stored);
     if etag::not_modified(&headers, version) {

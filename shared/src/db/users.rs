@@ -7,12 +7,12 @@ use super::{PgQuery, PgQueryScalar};
 use crate::event::Event;
 use crate::filter::sql::{Condition, Order};
 use crate::group::Reference;
-use crate::user::User;
+use crate::user::{StoredAttrs, User};
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, Row};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -76,15 +76,50 @@ pub fn now() -> OffsetDateTime {
 
 fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
-    let Json(groups): Json<Vec<Reference>> = row.try_get("groups")?;
+    let Head {
+        id,
+        groups,
+        version,
+        created,
+        last_modified,
+    } = Head::from_row(row)?;
     Ok(StoredUser {
-        id: row.try_get("id")?,
+        id,
         user: User::from_stored(attrs),
         groups,
-        version: row.try_get("version")?,
-        created: row.try_get("created_at")?,
-        last_modified: row.try_get("updated_at")?,
+        version,
+        created,
+        last_modified,
     })
+}
+
+/// A user as read, its attributes left as the stored text ([`StoredAttrs`]), for
+/// writing its representation out without parsing them.
+pub struct StoredText<'r> {
+    pub attrs: StoredAttrs<'r>,
+    pub head: Head,
+}
+
+/// What a read has of a user besides its attributes.
+pub struct Head {
+    pub id: Uuid,
+    pub groups: Vec<Reference>,
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+}
+
+impl Head {
+    fn from_row(row: &PgRow) -> Result<Head, sqlx::Error> {
+        let Json(groups): Json<Vec<Reference>> = row.try_get("groups")?;
+        Ok(Head {
+            id: row.try_get("id")?,
+            groups,
+            version: row.try_get("version")?,
+            created: row.try_get("created_at")?,
+            last_modified: row.try_get("updated_at")?,
+        })
+    }
 }
 
 /// A user to write with its event: a new one (from [`StoredUser::new`]) or a changed
@@ -291,6 +326,18 @@ pub async fn get_many(
     db: impl PgExecutor<'_>,
     keys: &[(Uuid, Uuid)],
 ) -> Result<Vec<(Uuid, StoredUser)>, sqlx::Error> {
+    get_rows(db, keys)
+        .await?
+        .iter()
+        .map(|r| Ok((r.key()?.0, r.decode()?)))
+        .collect()
+}
+
+/// The users of `keys` that exist, as rows still to be decoded.
+pub async fn get_rows(
+    db: impl PgExecutor<'_>,
+    keys: &[(Uuid, Uuid)],
+) -> Result<Vec<UserRow>, sqlx::Error> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT u.* FROM unnest($1::uuid[], $2::uuid[]) AS k(directory_id, id)
@@ -307,9 +354,33 @@ pub async fn get_many(
         .bind(ids)
         .fetch_all(db)
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("directory_id")?, from_row(r)?)))
-        .collect()
+    Ok(rows.into_iter().map(|r| UserRow(Arc::new(r))).collect())
+}
+
+/// A user as read, not yet decoded: a batch of reads hands each requester its row, so
+/// that the one task running the batch does not parse every user's JSON in turn while
+/// the next batch waits. Shared, for a user asked for twice in one batch.
+#[derive(Clone)]
+pub struct UserRow(Arc<PgRow>);
+
+impl UserRow {
+    /// The user's directory and id.
+    pub fn key(&self) -> Result<(Uuid, Uuid), sqlx::Error> {
+        Ok((self.0.try_get("directory_id")?, self.0.try_get("id")?))
+    }
+
+    pub fn decode(&self) -> Result<StoredUser, sqlx::Error> {
+        from_row(&self.0)
+    }
+
+    /// The user with its attributes as stored text, borrowed from the row.
+    pub fn text(&self) -> Result<StoredText<'_>, sqlx::Error> {
+        let Json(attrs) = self.0.try_get("resource")?;
+        Ok(StoredText {
+            attrs,
+            head: Head::from_row(&self.0)?,
+        })
+    }
 }
 
 /// Deletes the user if it is still at `version`, with its event, and takes it out of
