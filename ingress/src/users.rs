@@ -18,7 +18,7 @@ use scim_shared::projection::Projection;
 use scim_shared::schema::{ResourceSchema, USER};
 use scim_shared::user::{Meta, User, groups_json};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -117,10 +117,10 @@ impl Batch for Reads {
     type Output = Option<UserRow>;
 
     async fn run(
-        pool: &PgPool,
+        conn: &mut PgConnection,
         keys: &[(Uuid, Uuid)],
     ) -> Result<Vec<Option<UserRow>>, sqlx::Error> {
-        let mut found: HashMap<(Uuid, Uuid), UserRow> = users::get_rows(pool, keys)
+        let mut found: HashMap<(Uuid, Uuid), UserRow> = users::get_rows(conn, keys)
             .await?
             .into_iter()
             .map(|row| Ok((row.key()?, row)))
@@ -147,8 +147,8 @@ impl Batch for Creates {
     type Item = Write;
     type Output = bool;
 
-    async fn run(pool: &PgPool, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
-        users::insert_many(pool, &rows(writes)).await
+    async fn run(conn: &mut PgConnection, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
+        users::insert_many(conn, &rows(writes)).await
     }
 }
 
@@ -159,8 +159,8 @@ impl Batch for Updates {
     type Item = Write;
     type Output = bool;
 
-    async fn run(pool: &PgPool, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
-        users::update_many(pool, &rows(writes)).await
+    async fn run(conn: &mut PgConnection, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
+        users::update_many(conn, &rows(writes)).await
     }
 }
 
