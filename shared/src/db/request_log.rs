@@ -133,7 +133,7 @@ pub async fn recent(
     let rows = sqlx::query(
         "SELECT at, method, path, status, duration_ms, detail FROM request_log
          WHERE directory_id = $1 AND status BETWEEN $2 AND $3
-         ORDER BY at DESC, seq DESC LIMIT $4",
+         ORDER BY at DESC LIMIT $4",
     )
     .bind(directory_id)
     .bind(low)
@@ -158,10 +158,11 @@ pub async fn recent(
 }
 
 /// Deletes entries older than `days`, at most `batch` of them; returns how many.
+/// Entries have no key: they are found by time and deleted by their place in the table.
 pub async fn expire(db: impl PgExecutor<'_>, days: u32, batch: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
-        "DELETE FROM request_log WHERE seq IN (
-             SELECT seq FROM request_log WHERE at < now() - make_interval(days => $1) LIMIT $2)",
+        "DELETE FROM request_log WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM request_log WHERE at < now() - make_interval(days => $1) LIMIT $2))",
     )
     .bind(days as i32)
     .bind(batch)
