@@ -538,6 +538,24 @@ async fn paging_is_stable_and_filters_combine() {
     );
 }
 
+/// A rollback starts the previous release against a database its successor migrated
+/// further (docs/operations.md, Upgrading): migrating there must succeed, not refuse
+/// the migrations it does not know.
+#[tokio::test]
+async fn migrating_a_database_a_newer_release_migrated_further_succeeds() {
+    let db = scim_tests::TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99999, 'from a newer release', true, '\\x00', 0)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    scim_shared::db::migrate(&db.pool)
+        .await
+        .expect("migrating a database a newer release migrated");
+}
+
 #[tokio::test]
 async fn email_lookups_follow_changes_and_writes_of_the_previous_release() {
     let app = spawn_app().await;

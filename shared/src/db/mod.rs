@@ -17,8 +17,6 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
 /// A pool that fails fast (5 s) when the database is unreachable, so callers answer
 /// 503 instead of hanging. Connections are not pinged before use: that would double
 /// the round trips of every query; a dead connection fails one query (503) and is
@@ -52,8 +50,14 @@ pub fn connect_options(
 }
 
 /// Applies pending migrations; safe to run from many replicas at once (advisory lock).
+/// Migrations a newer release applied are accepted: migrations only add, so a release
+/// rolled back to keeps working against its successor's schema, and must start there
+/// even where it migrates at start-up. Those it knows are still checked against what
+/// was applied.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await
 }
 
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
