@@ -134,9 +134,10 @@ impl User {
 
     /// Schema URNs of the representation: core, then each extension present.
     pub fn schemas(&self) -> Vec<String> {
-        let mut schemas = vec![USER_SCHEMA.to_owned()];
-        schemas.extend(self.attrs.keys().filter(|k| k.starts_with("urn:")).cloned());
-        schemas
+        schema_urns(self.attrs.keys().map(String::as_str))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The SCIM representation with `schemas`, `id` and `meta`.
@@ -151,6 +152,16 @@ impl User {
         out.insert("meta".into(), meta.to_json("User"));
         Value::Object(out)
     }
+}
+
+/// The schema URNs of a user with these attribute names: core first, then each
+/// extension's in order (attribute names of extensions are their URNs).
+fn schema_urns<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut extensions: Vec<&str> = names.filter(|k| k.starts_with("urn:")).collect();
+    extensions.sort_unstable();
+    let mut urns = vec![USER_SCHEMA];
+    urns.extend(extensions);
+    urns
 }
 
 /// Resource metadata (RFC 7643 §3.1).
@@ -227,22 +238,10 @@ impl StoredAttrs<'_> {
         meta: &Meta,
         groups: Option<&Value>,
     ) -> serde_json::Result<()> {
-        let mut extensions: Vec<&str> = self
-            .0
-            .iter()
-            .map(|(k, _)| k.as_ref())
-            .filter(|k| k.starts_with("urn:"))
-            .collect();
-        // In the order of [`User::schemas`]: core first, then extensions as a map
-        // orders its keys.
-        extensions.sort_unstable();
-        out.extend_from_slice(b"{\"schemas\":[");
-        serde_json::to_writer(&mut *out, USER_SCHEMA)?;
-        for urn in extensions {
-            out.push(b',');
-            serde_json::to_writer(&mut *out, urn)?;
-        }
-        out.extend_from_slice(b"],\"id\":");
+        out.extend_from_slice(b"{\"schemas\":");
+        let schemas = schema_urns(self.0.iter().map(|(k, _)| k.as_ref()));
+        serde_json::to_writer(&mut *out, &schemas)?;
+        out.extend_from_slice(b",\"id\":");
         serde_json::to_writer(&mut *out, id)?;
         for (name, value) in &self.0 {
             out.push(b',');
