@@ -10,6 +10,7 @@
 #   ADMIN_TOKEN        operator token for the admin API (default: generated once and
 #                      kept in .run/admin.env, which also sets ADMIN_URL for scimctl)
 #   DATABASE_URL       default postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable
+#   NATS_STORE_DIR     JetStream's store (default .run/nats)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -30,7 +31,7 @@ else
   for NATS_PORT in $(seq 4222 4299); do port_free "$NATS_PORT" && break; done
   port_free "$NATS_PORT" || { echo "no free port in 4222-4299; set SCIM_NATS_PORT" >&2; exit 1; }
 fi
-nohup "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" >"$RUN/logs/nats.log" 2>&1 &
+nohup "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "${NATS_STORE_DIR:-$RUN/nats}" >"$RUN/logs/nats.log" 2>&1 &
 echo $! >"$RUN/nats.pid"
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs scim-bench's users workload RUNS times, each on an empty system: its own database
+# (dropped and created again) and an empty JetStream store, brought up by scripts/up.sh
+# (release build). Before each run it measures the machine with pgbench, because a shared
+# 2-core machine's speed moves by a third within an hour and the figures move with it
+# (docs/benchmarks.md). It replaces whatever scripts/up.sh had started and stops the
+# system at the end; the demo's database and JetStream store are left as they were.
+#
+#   RUNS          runs (default 3)
+#   USERS         users per run (default 100000)
+#   CONCURRENCY   requests in flight (default 32)
+#   BENCH_DATABASE_URL  default postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+USERS=${USERS:-100000}
+CONCURRENCY=${CONCURRENCY:-32}
+export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable}
+export NATS_STORE_DIR=$PWD/.run/bench-nats
+db_name=${DATABASE_URL##*/}
+db_name=${db_name%%\?*}
+admin_url=${DATABASE_URL%/*}/postgres
+gauge_url=${DATABASE_URL%/*}/scim_bench_gauge
+trap 'scripts/down.sh >/dev/null 2>&1 || true; rm -rf "$NATS_STORE_DIR"' EXIT
+mkdir -p .run/logs
+
+# The gauge: read-only pgbench on a small table (about 40,000/s on the machine of
+# docs/benchmarks.md at full speed).
+gauge() {
+  command -v pgbench >/dev/null || { echo "no pgbench: no machine gauge"; return; }
+  if ! psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = 'scim_bench_gauge'" | grep -q 1; then
+    psql "$admin_url" -qc "CREATE DATABASE scim_bench_gauge"
+    pgbench -q -i -s 10 "$gauge_url" >/dev/null 2>&1
+  fi
+  pgbench -S -M prepared -c 4 -j 2 -T 5 "$gauge_url" 2>/dev/null |
+    awk '/^tps/ { printf "machine: pgbench -S %.0f reads/s\n", $3 }'
+}
+
+for run in $(seq 1 "$RUNS"); do
+  scripts/down.sh >/dev/null 2>&1 || true
+  rm -rf "$NATS_STORE_DIR"
+  psql "$admin_url" -qc "DROP DATABASE IF EXISTS \"$db_name\" WITH (FORCE)"
+  scripts/up.sh >.run/logs/bench-up.log 2>&1 ||
+    { echo "scripts/up.sh failed; see .run/logs/bench-up.log" >&2; exit 1; }
+  psql "$DATABASE_URL" -qc "CHECKPOINT"
+  echo "== run $run of $RUNS, $(date -u +%H:%M:%S) UTC"
+  gauge
+  target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY"
+done
