@@ -12,6 +12,7 @@
 #   BENCH_DATABASE_URL  default postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/deps.sh
 
 RUNS=${RUNS:-3}
 USERS=${USERS:-100000}
