@@ -36,7 +36,7 @@ gauge() {
   fi
   # The kernel pages out what nobody touched for a minute: read the table back into
   # memory first, or the gauge measures the disk (137 reads/s once).
-  psql "$gauge_url" -qtAc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+  PGOPTIONS="-c client_min_messages=warning" psql "$gauge_url" -qtAc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
     -c "SELECT pg_prewarm('pgbench_accounts') + pg_prewarm('pgbench_accounts_pkey')" >/dev/null ||
     echo "no pg_prewarm: the gauge may read from disk"
   pgbench -S -M prepared -c 4 -j 2 -T 5 "$gauge_url" 2>/dev/null |
