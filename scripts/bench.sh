@@ -19,9 +19,6 @@ USERS=${USERS:-100000}
 CONCURRENCY=${CONCURRENCY:-32}
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable}
 export NATS_STORE_DIR=$PWD/.run/bench-nats
-db_name=${DATABASE_URL##*/}
-db_name=${db_name%%\?*}
-admin_url=${DATABASE_URL%/*}/postgres
 gauge_url=${DATABASE_URL%/*}/scim_bench_gauge
 trap 'scripts/down.sh >/dev/null 2>&1 || true; rm -rf "$NATS_STORE_DIR"' EXIT
 mkdir -p .run/logs
@@ -30,8 +27,8 @@ mkdir -p .run/logs
 # docs/benchmarks.md at full speed).
 gauge() {
   command -v pgbench >/dev/null || { echo "no pgbench: no machine gauge"; return; }
-  if ! psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = 'scim_bench_gauge'" | grep -q 1; then
-    psql "$admin_url" -qc "CREATE DATABASE scim_bench_gauge"
+  create_database "$gauge_url"
+  if [ -z "$(psql "$gauge_url" -tAc "SELECT to_regclass('pgbench_accounts')")" ]; then
     pgbench -q -i -s 10 "$gauge_url" >/dev/null 2>&1
   fi
   # The kernel pages out what nobody touched for a minute: read the table back into
@@ -46,7 +43,7 @@ gauge() {
 for run in $(seq 1 "$RUNS"); do
   scripts/down.sh >/dev/null 2>&1 || true
   rm -rf "$NATS_STORE_DIR"
-  psql "$admin_url" -qc "DROP DATABASE IF EXISTS \"$db_name\" WITH (FORCE)"
+  psql "$(server_url "$DATABASE_URL")" -qc "DROP DATABASE IF EXISTS \"$(database_name "$DATABASE_URL")\" WITH (FORCE)"
   scripts/up.sh >.run/logs/bench-up.log 2>&1 ||
     { echo "scripts/up.sh failed; see .run/logs/bench-up.log" >&2; exit 1; }
   psql "$DATABASE_URL" -qc "CHECKPOINT"

