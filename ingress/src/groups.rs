@@ -267,6 +267,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::projection(&GROUP, &query)?;
     let (group, members) = Group::from_request(body)?;
+    state.check_size("group", group.attrs())?;
     let stored = StoredGroup::new(group);
     let mut tx = state.pool.begin().await?;
     let ids = known_users(
@@ -459,6 +460,7 @@ async fn update_with(
         .ok_or_else(not_found)?;
     etag::check_if_match(headers, existing.version)?;
     let (new, changes) = change(&existing.group)?;
+    state.check_size("group", new.attrs())?;
     let current = if group_patch::needs_current(&changes) {
         let ids = groups::member_ids(&mut *tx, directory, id).await?;
         Some(

@@ -25,7 +25,7 @@ use axum::routing::get;
 use axum::{Router, middleware};
 use clap::Parser;
 use scim_shared::config::{DatabaseConfig, NatsConfig};
-use scim_shared::db;
+use scim_shared::{db, limits};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +57,11 @@ pub struct Config {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest user or group accepted, its attributes written as JSON, in bytes; larger
+    /// ones get 413. The NATS server's max_payload must carry the events such a change
+    /// makes: the ingress checks it at start-up.
+    #[arg(long, env = "MAX_RESOURCE_BYTES", default_value_t = limits::DEFAULT_RESOURCE_BYTES)]
+    pub max_resource_bytes: usize,
     /// Outbox rows published per relay batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
@@ -106,10 +111,21 @@ pub struct Shared {
     pub metrics: metrics::Metrics,
     /// Largest request body accepted (advertised as the bulk payload limit).
     pub max_body_bytes: usize,
+    /// Largest user or group accepted, as JSON ([`limits::check_resource`]).
+    pub max_resource_bytes: usize,
     public_base_url: Arc<str>,
 }
 
 impl Shared {
+    /// Refuses a user or group larger than `MAX_RESOURCE_BYTES` (413).
+    pub(crate) fn check_size(
+        &self,
+        resource_type: &str,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), scim_shared::ScimError> {
+        limits::check_resource(resource_type, attrs, self.max_resource_bytes)
+    }
+
     /// A directory's SCIM base URL: what an admin pastes into the identity provider.
     pub fn base_url(&self, directory: Uuid) -> String {
         format!("{}/scim/v2/{directory}", self.public_base_url)
@@ -198,6 +214,27 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// Refuses to start when the NATS server cannot carry the events of the largest change
+/// the ingress accepts: such an event would be set aside by the relay instead of
+/// reaching subscribers. A server not reachable yet is checked by nobody: the warning
+/// says so.
+async fn check_broker(nats: &async_nats::Client, resource_bytes: usize) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(info) = nats.try_server_info() {
+            return limits::check_broker(resource_bytes, info.max_payload)
+                .map_err(anyhow::Error::msg);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "NATS is not reachable: cannot check that its max_payload carries the largest event"
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -221,6 +258,7 @@ impl Application {
             db::migrate(&pool).await.context("migrating the database")?;
         }
         let nats = scim_shared::nats::connect(&config.nats, "scim-ingress").await?;
+        check_broker(&nats, config.max_resource_bytes).await?;
         let listener = TcpListener::bind(&config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
@@ -248,6 +286,7 @@ impl Application {
             requests,
             metrics,
             max_body_bytes: config.max_body_bytes,
+            max_resource_bytes: config.max_resource_bytes,
             pool,
             nats,
             tokens: auth::TokenCache::new(Duration::from_secs(config.token_cache_seconds)),

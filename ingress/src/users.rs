@@ -256,6 +256,7 @@ async fn create(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let mut user = User::from_request(body)?;
+    state.check_size("user", user.attrs())?;
     if !user.has_active() {
         // Stored explicitly, so the representation says what the member's state is.
         user.set_active(true);
@@ -447,6 +448,7 @@ async fn update_with(
             .ok_or_else(not_found)?;
         etag::check_if_match(headers, existing.version)?;
         let new = change(&existing.user)?;
+        state.check_size("user", new.attrs())?;
         if new == existing.user {
             let (resource, etag) = representation(state, directory, existing);
             return Ok(scim(StatusCode::OK, &resource, Some(etag)));

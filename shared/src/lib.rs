@@ -14,6 +14,7 @@ pub mod filter;
 pub mod group;
 #[cfg(feature = "service")]
 pub mod health;
+pub mod limits;
 #[cfg(feature = "service")]
 pub mod metrics;
 #[cfg(feature = "service")]

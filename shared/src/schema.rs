@@ -2,6 +2,8 @@
 //! One table drives normalization, filtering and PATCH, so they agree on names, types
 //! and case rules.
 
+use crate::limits::{KEY_BYTES, USER_NAME_BYTES};
+
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -48,6 +50,8 @@ pub struct Attribute {
     pub canonical_values: &'static [&'static str],
     pub returned: Returned,
     pub sub_attributes: &'static [Attribute],
+    /// Longest string value accepted, in bytes (see [`crate::limits`]).
+    pub max_bytes: Option<usize>,
 }
 
 const fn attr(name: &'static str, kind: Kind) -> Attribute {
@@ -63,6 +67,7 @@ const fn attr(name: &'static str, kind: Kind) -> Attribute {
         canonical_values: &[],
         returned: Returned::Default,
         sub_attributes: &[],
+        max_bytes: None,
     }
 }
 
@@ -94,6 +99,14 @@ const fn exact(a: Attribute) -> Attribute {
     }
 }
 
+/// A key in the database (see [`KEY_BYTES`]).
+const fn key(a: Attribute) -> Attribute {
+    Attribute {
+        max_bytes: Some(KEY_BYTES),
+        ..a
+    }
+}
+
 const fn read_only(a: Attribute) -> Attribute {
     Attribute {
         mutability: Mutability::ReadOnly,
@@ -105,6 +118,14 @@ const fn read_only(a: Attribute) -> Attribute {
 /// x509Certificates (RFC 7643 §2.4).
 const MULTI_VALUE_SUBS: &[Attribute] = &[
     attr("value", Kind::String),
+    attr("display", Kind::String),
+    attr("type", Kind::String),
+    attr("primary", Kind::Boolean),
+];
+
+/// The sub-attributes of `emails`: [`MULTI_VALUE_SUBS`] with the value indexed.
+const EMAIL_SUBS: &[Attribute] = &[
+    key(attr("value", Kind::String)),
     attr("display", Kind::String),
     attr("type", Kind::String),
     attr("primary", Kind::Boolean),
@@ -148,11 +169,12 @@ const META_SUBS: &[Attribute] = &[
 /// Core User attributes (RFC 7643 §4.1). `id` and `meta` are common attributes (§3.1).
 pub const USER_ATTRIBUTES: &[Attribute] = &[
     read_only(exact(attr("id", Kind::String))),
-    exact(attr("externalId", Kind::String)),
+    key(exact(attr("externalId", Kind::String))),
     read_only(complex("meta", META_SUBS)),
     Attribute {
         required: true,
         unique: true,
+        max_bytes: Some(USER_NAME_BYTES),
         ..attr("userName", Kind::String)
     },
     complex("name", NAME_SUBS),
@@ -165,7 +187,7 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("locale", Kind::String),
     attr("timezone", Kind::String),
     attr("active", Kind::Boolean),
-    multi("emails", MULTI_VALUE_SUBS),
+    multi("emails", EMAIL_SUBS),
     multi("phoneNumbers", MULTI_VALUE_SUBS),
     multi("ims", MULTI_VALUE_SUBS),
     multi("photos", MULTI_VALUE_SUBS),
@@ -195,10 +217,11 @@ pub const ENTERPRISE_USER_ATTRIBUTES: &[Attribute] = &[
 /// Core Group attributes (RFC 7643 §4.2).
 pub const GROUP_ATTRIBUTES: &[Attribute] = &[
     read_only(exact(attr("id", Kind::String))),
-    exact(attr("externalId", Kind::String)),
+    key(exact(attr("externalId", Kind::String))),
     read_only(complex("meta", META_SUBS)),
     Attribute {
         required: true,
+        max_bytes: Some(KEY_BYTES),
         ..attr("displayName", Kind::String)
     },
     multi("members", MEMBER_SUBS),
@@ -345,7 +368,10 @@ impl Attribute {
             "name": self.name,
             "type": kind,
             "multiValued": self.multi_valued,
-            "description": self.name,
+            "description": match self.max_bytes {
+                Some(max) => format!("{} (at most {max} bytes)", self.name),
+                None => self.name.to_owned(),
+            },
             "required": self.required,
             "caseExact": self.case_exact,
             "mutability": match self.mutability {

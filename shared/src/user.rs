@@ -5,6 +5,7 @@
 use crate::error::ScimError;
 use crate::filter::eval::parse_bool;
 use crate::group::Reference;
+use crate::limits;
 use crate::schema::{self, Attribute, Kind, Mutability, USER_ATTRIBUTES, USER_SCHEMA};
 use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -14,9 +15,6 @@ use std::borrow::Cow;
 use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// Longest `userName` accepted (Okta's limit is 100; leave room for other clients).
-pub const MAX_USER_NAME_LEN: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -67,11 +65,6 @@ impl User {
             None => return Err(ScimError::invalid_value("userName is required")),
             Some(n) if n.trim().is_empty() => {
                 return Err(ScimError::invalid_value("userName must not be empty"));
-            }
-            Some(n) if n.len() > MAX_USER_NAME_LEN => {
-                return Err(ScimError::invalid_value(format!(
-                    "userName is longer than {MAX_USER_NAME_LEN} bytes"
-                )));
             }
             Some(_) => {}
         }
@@ -408,7 +401,12 @@ fn normalize_value(
             OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| invalid("an RFC 3339 date-time"))?;
             Some(Value::String(s))
         }
-        (Kind::String | Kind::Reference, Value::String(s)) => Some(Value::String(s)),
+        (Kind::String | Kind::Reference, Value::String(s)) => {
+            if let Some(max) = attr.max_bytes {
+                limits::check_length(name, &s, max)?;
+            }
+            Some(Value::String(s))
+        }
         (Kind::String | Kind::Reference | Kind::DateTime, _) => return Err(invalid("a string")),
     })
 }
@@ -545,6 +543,32 @@ mod tests {
     }
 
     #[test]
+    fn database_keys_are_refused_past_their_limit_naming_the_attribute() {
+        let long = "x".repeat(limits::KEY_BYTES + 1);
+        for (body, name) in [
+            (json!({"userName": "a", "externalId": long}), "externalId"),
+            (
+                json!({"userName": "a", "emails": [{"value": "a@x.com"}, {"value": long}]}),
+                "emails.value",
+            ),
+            (json!({"userName": long}), "userName"),
+        ] {
+            let err = User::from_request(body).unwrap_err();
+            assert_eq!(err.scim_type(), Some(crate::ScimType::InvalidValue));
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{name} is 1025 bytes")),
+                "{err}"
+            );
+        }
+        // Other attributes are bounded only by the whole resource's size.
+        let u = User::from_request(json!({"userName": "a", "title": "t".repeat(10_000)}));
+        assert!(u.is_ok());
+        let fits = "x".repeat(limits::KEY_BYTES);
+        assert!(User::from_request(json!({"userName": "a", "externalId": fits})).is_ok());
+    }
+
+    #[test]
     fn rejects_bad_shapes_with_invalid_value() {
         for body in [
             json!({}),
@@ -554,7 +578,8 @@ mod tests {
             json!({"userName": "a", "name": "x"}),
             json!({"userName": "a", "emails": "x"}),
             json!({"userName": "a", "emails": [1]}),
-            json!({"userName": "x".repeat(MAX_USER_NAME_LEN + 1)}),
+            json!({"userName": "x".repeat(limits::USER_NAME_BYTES + 1)}),
+            json!({"userName": "a", "externalId": "x".repeat(limits::KEY_BYTES + 1)}),
         ] {
             let err = User::from_request(body.clone()).unwrap_err();
             assert_eq!(err.status(), 400, "{body}");

@@ -169,20 +169,34 @@ pub struct NatsServer {
     pub url: String,
     store: PathBuf,
     child: Option<Child>,
-    /// Cluster arguments, for a node of [`NatsServer::cluster`].
+    /// Cluster arguments, for a node of [`NatsServer::cluster`], or a configuration
+    /// file's.
     cluster: Vec<String>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        Self::start_with_config("")
+    }
+
+    /// A server with these lines of nats-server configuration (such as
+    /// `max_payload: 65536`), beside the usual flags.
+    pub fn start_with_config(config: &str) -> NatsServer {
         let port = free_port();
         let store = std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple()));
+        let mut cluster = Vec::new();
+        if !config.is_empty() {
+            std::fs::create_dir_all(&store).expect("creating the NATS store");
+            let file = store.join("nats.conf");
+            std::fs::write(&file, config).expect("writing the NATS configuration");
+            cluster = vec!["-c".into(), file.display().to_string()];
+        }
         let mut server = NatsServer {
             port,
             url: format!("nats://127.0.0.1:{port}"),
             store,
             child: None,
-            cluster: Vec::new(),
+            cluster,
         };
         server.resume();
         server

@@ -33,29 +33,15 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with the settings `configure` changes.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new().await;
     let nats = NatsServer::start();
-    let config = Config {
-        listen_addr: "127.0.0.1:0".into(),
-        public_base_url: String::new(),
-        database: DatabaseConfig {
-            database_url: db.url.clone(),
-            database_max_connections: 8,
-        },
-        nats: NatsConfig {
-            nats_url: nats.url.clone(),
-            nats_stream_replicas: 1,
-        },
-        run_migrations: true,
-        max_body_bytes: 64 * 1024,
-        relay_batch_size: 100,
-        token_cache_seconds: 5,
-        admin_listen_addr: "127.0.0.1:0".into(),
-        admin_token: OPERATOR_TOKEN.into(),
-        request_log_days: 30,
-        metrics_addr: "127.0.0.1:0".into(),
-        shutdown_grace_seconds: 2,
-    };
+    let mut config = test_config(&db, &nats);
+    configure(&mut config);
     let app = Application::build(config).await.expect("building the app");
     let base = app.base_url().to_owned();
     let admin = app.admin_url().expect("the admin API is on");
@@ -72,6 +58,33 @@ pub async fn spawn_app() -> TestApp {
         metrics,
         scim,
         shutdown,
+    }
+}
+
+/// The ingress's settings for tests: ports chosen by the system, small limits.
+pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
+    Config {
+        listen_addr: "127.0.0.1:0".into(),
+        public_base_url: String::new(),
+        database: DatabaseConfig {
+            database_url: db.url.clone(),
+            database_max_connections: 8,
+        },
+        nats: NatsConfig {
+            nats_url: nats.url.clone(),
+            nats_stream_replicas: 1,
+        },
+        run_migrations: true,
+        max_body_bytes: 64 * 1024,
+        // Below the body limit, so tests can send a resource over it.
+        max_resource_bytes: 32 * 1024,
+        relay_batch_size: 100,
+        token_cache_seconds: 5,
+        admin_listen_addr: "127.0.0.1:0".into(),
+        admin_token: OPERATOR_TOKEN.into(),
+        request_log_days: 30,
+        metrics_addr: "127.0.0.1:0".into(),
+        shutdown_grace_seconds: 2,
     }
 }
 

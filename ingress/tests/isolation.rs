@@ -1,0 +1,187 @@
+//! One directory cannot hurt another: whatever one directory's identity provider sends
+//! (oversized values, data Postgres refuses, unpublishable events, slow filters, huge
+//! pages, floods), its own request gets the error and every other request, of its own
+//! directory or another's, succeeds. Through the real ingress, Postgres and NATS.
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use scim_tests::client::{Reply, Scim, okta_user};
+use serde_json::{Value, json};
+
+fn assert_scim_error(reply: &Reply, status: u16, detail_has: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{:?}", reply.body);
+    assert_eq!(reply.content_type, "application/scim+json");
+    assert_eq!(reply.body["status"], json!(status.to_string()));
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(detail_has),
+        "{detail:?} lacks {detail_has:?}"
+    );
+}
+
+/// A client for a second directory of the same ingress.
+async fn neighbour(app: &TestApp) -> Scim {
+    let (dir, token) = app.db.directory("neighbour").await;
+    Scim::new(format!("{}/scim/v2/{dir}", app.base), token)
+}
+
+/// Creates `n` users in each directory at once; every one must succeed.
+async fn innocent_creates(clients: &[&Scim], n: usize, tag: &str) {
+    let creates = clients.iter().enumerate().flat_map(|(d, s)| {
+        (0..n).map(move |i| async move {
+            s.create_user(&okta_user(
+                &format!("{tag}-{d}-{i}@example.com"),
+                "In",
+                "Nocent",
+            ))
+            .await
+        })
+    });
+    for reply in join_all(creates).await {
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn oversized_database_keys_are_refused_naming_them_while_neighbours_write() {
+    let app = spawn_app().await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    let long = "k".repeat(8000);
+    let user = s
+        .create_user(&okta_user("kept@example.com", "Kept", "User"))
+        .await;
+    let user_id = user.body["id"].as_str().unwrap().to_owned();
+    let group = s.create_group(&json!({"displayName": "Kept"})).await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+
+    let bad = async {
+        vec![
+            (
+                s.create_user(&json!({"userName": "a@example.com", "externalId": long}))
+                    .await,
+                "externalId",
+            ),
+            (
+                s.create_user(&json!({"userName": "b@example.com", "emails": [{"value": long}]}))
+                    .await,
+                "emails.value",
+            ),
+            (
+                s.patch_user(
+                    &user_id,
+                    json!([{"op": "replace", "path": "externalId", "value": long}]),
+                )
+                .await,
+                "externalId",
+            ),
+            (
+                s.create_group(&json!({"displayName": "G", "externalId": long}))
+                    .await,
+                "externalId",
+            ),
+            (
+                s.create_group(&json!({"displayName": long})).await,
+                "displayName",
+            ),
+            (
+                s.patch_group(
+                    &group_id,
+                    json!([{"op": "replace", "path": "externalId", "value": long}]),
+                )
+                .await,
+                "externalId",
+            ),
+        ]
+    };
+    let both = [s, &other];
+    let (refused, ()) = tokio::join!(bad, innocent_creates(&both, 40, "key"));
+    for (reply, attribute) in refused {
+        assert_scim_error(&reply, 400, attribute);
+        assert_eq!(reply.body["scimType"], "invalidValue");
+    }
+
+    // Nothing of the refused requests was stored.
+    for name in ["a@example.com", "b@example.com"] {
+        let found = s.find_users(&format!("userName eq \"{name}\"")).await;
+        assert_eq!(found.body["totalResults"], 0);
+    }
+    assert_eq!(s.get_user(&user_id).await.body, user.body);
+    let groups = s.send(Method::GET, "/Groups", None).await;
+    assert_eq!(groups.body["totalResults"], 1);
+    assert_eq!(groups.body["Resources"][0]["meta"]["version"], "W/\"1\"");
+}
+
+#[tokio::test]
+async fn a_resource_over_the_size_limit_is_413_naming_its_largest_attribute() {
+    // The test app accepts resources of up to 32 KiB.
+    let app = spawn_app().await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    let big = "t".repeat(40 * 1024);
+    let user = s
+        .create_user(&okta_user("kept@example.com", "Kept", "User"))
+        .await;
+    let user_id = user.body["id"].as_str().unwrap().to_owned();
+    let group = s.create_group(&json!({"displayName": "Kept"})).await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let mut fat_user = okta_user("fat@example.com", "Fat", "User");
+    fat_user["title"] = Value::String(big.clone());
+
+    let bad = async {
+        vec![
+            (s.create_user(&fat_user).await, "title"),
+            (
+                s.patch_user(
+                    &user_id,
+                    json!([{"op": "replace", "path": "title", "value": big}]),
+                )
+                .await,
+                "title",
+            ),
+            (
+                s.create_group(&json!({"displayName": "G", "urn:acme:2.0:Group": {"blob": big}}))
+                    .await,
+                "urn:acme:2.0:Group",
+            ),
+            (
+                s.patch_group(
+                    &group_id,
+                    json!([{"op": "add", "path": "urn:acme:2.0:Group:blob", "value": big}]),
+                )
+                .await,
+                "urn:acme:2.0:Group",
+            ),
+        ]
+    };
+    let both = [s, &other];
+    let (refused, ()) = tokio::join!(bad, innocent_creates(&both, 20, "size"));
+    for (reply, attribute) in refused {
+        assert_scim_error(&reply, 413, &format!("largest attribute is {attribute}"));
+    }
+    let found = s.find_users("userName eq \"fat@example.com\"").await;
+    assert_eq!(found.body["totalResults"], 0);
+    assert_eq!(s.get_user(&user_id).await.body, user.body);
+    let kept = s
+        .send(Method::GET, &format!("/Groups/{group_id}"), None)
+        .await;
+    assert_eq!(kept.body["meta"]["version"], "W/\"1\"");
+}
+
+#[tokio::test]
+async fn the_ingress_refuses_to_start_when_nats_cannot_carry_its_largest_event() {
+    let db = scim_tests::TestDb::new().await;
+    let small = scim_tests::NatsServer::start_with_config("max_payload: 262144\n");
+    let mut config = common::test_config(&db, &small);
+    config.max_resource_bytes = 128 * 1024;
+    let err = match ingress::Application::build(config.clone()).await {
+        Ok(_) => panic!("the ingress started with a max_payload too small for its events"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("max_payload (262144 bytes)"), "{err}");
+    assert!(err.contains("lower MAX_RESOURCE_BYTES to at most"), "{err}");
+    // Within what the server carries, it starts.
+    config.max_resource_bytes = scim_shared::limits::largest_resource(262144);
+    assert!(ingress::Application::build(config).await.is_ok());
+}
