@@ -275,6 +275,7 @@ impl Application {
             batch_size: config.relay_batch_size,
             idle_poll: Duration::from_millis(20),
             published: metrics.events_published.clone(),
+            parked: metrics.events_parked.clone(),
         };
         let (requests, request_writer) = request_log::RequestLog::start(
             pool.clone(),

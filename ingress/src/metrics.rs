@@ -1,5 +1,5 @@
 //! The ingress's metrics: SCIM requests by route, method, status and directory kind
-//! with their latency, the outbox backlog, events published, token cache hits and
+//! with their latency, the outbox backlog, events published and set aside, token cache hits and
 //! request log entries dropped. Served on `METRICS_ADDR`.
 
 use axum::extract::{MatchedPath, Request, State};
@@ -54,7 +54,9 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub outbox_events: Gauge,
     pub outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+    pub outbox_parked: Gauge,
     pub events_published: Counter,
+    pub events_parked: Counter,
     pub token_cache: Family<CacheLabels, Counter>,
     pub request_log_dropped: Counter,
 }
@@ -66,7 +68,9 @@ impl Metrics {
             latency: Family::new_with_constructor(latency_histogram),
             outbox_events: Gauge::default(),
             outbox_oldest_seconds: Gauge::default(),
+            outbox_parked: Gauge::default(),
             events_published: Counter::default(),
+            events_parked: Counter::default(),
             token_cache: Family::default(),
             request_log_dropped: Counter::default(),
         };
@@ -88,9 +92,19 @@ impl Metrics {
             m.outbox_oldest_seconds.clone(),
         );
         r.register(
+            "outbox_parked_events",
+            "Events set aside because NATS refused them for good (scimctl outbox parked)",
+            m.outbox_parked.clone(),
+        );
+        r.register(
             "events_published",
             "Events this replica's relay published to JetStream",
             m.events_published.clone(),
+        );
+        r.register(
+            "events_parked",
+            "Events this replica's relay set aside because NATS refused them for good",
+            m.events_parked.clone(),
         );
         r.register(
             "token_cache_lookups",
@@ -156,9 +170,13 @@ pub async fn watch_outbox(state: AppState, every: Duration, shutdown: Cancellati
             Err(e) => Err(e),
         };
         match backlog {
-            Ok((events, oldest)) => {
-                state.metrics.outbox_events.set(events);
-                state.metrics.outbox_oldest_seconds.set(oldest);
+            Ok(backlog) => {
+                state.metrics.outbox_events.set(backlog.waiting);
+                state
+                    .metrics
+                    .outbox_oldest_seconds
+                    .set(backlog.oldest_seconds);
+                state.metrics.outbox_parked.set(backlog.parked);
             }
             Err(e) => tracing::debug!(error = %e, "reading the outbox backlog"),
         }

@@ -4,8 +4,13 @@
 //! publishes, so events of one resource leave in commit order; the others stand by and
 //! take over when the leader's connection goes away. Each event's id is its
 //! `Nats-Msg-Id`, so a batch re-published after a failure is de-duplicated by JetStream.
+//!
+//! An event NATS refuses for good (larger than the server's `max_payload`, or than the
+//! stream accepts) is set aside in `outbox_parked` with the reason, so it cannot stop
+//! the events behind it, of every directory; an operator re-publishes or discards it.
 
-use async_nats::jetstream::{self, message::PublishMessage};
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+use async_nats::jetstream::{self, ErrorCode, message::PublishMessage};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::outbox::{self, Pending};
@@ -36,6 +41,33 @@ pub struct Relay {
     pub idle_poll: Duration,
     /// Events published, for the metrics.
     pub published: Counter,
+    /// Events set aside, for the metrics.
+    pub parked: Counter,
+}
+
+/// How publishing one outbox row ended.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Published,
+    /// NATS refused it for a reason that publishing it again cannot change.
+    Refused(String),
+}
+
+/// JetStream API errors that mean the message itself can never be stored.
+const MESSAGE_TOO_LARGE: [ErrorCode; 2] = [
+    ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM,
+    ErrorCode::STREAM_HEADER_EXCEEDS_MAXIMUM,
+];
+
+/// Whether a publish failed because of the message, not of the moment.
+fn refused_for_good(e: &PublishError) -> bool {
+    match e.kind() {
+        PublishErrorKind::MaxPayloadExceeded => true,
+        PublishErrorKind::Other => std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<jetstream::Error>())
+            .is_some_and(|js| MESSAGE_TOO_LARGE.contains(&js.error_code())),
+        _ => false,
+    }
 }
 
 fn backoff() -> impl Iterator<Item = Duration> {
@@ -101,16 +133,31 @@ impl Relay {
                 }
                 continue;
             }
-            let (published, failure) = self.publish(&batch).await;
-            if published > 0 {
-                let seqs: Vec<i64> = batch[..published].iter().map(|p| p.seq).collect();
-                outbox::remove(&mut conn, &seqs).await?;
-                self.published.inc_by(published as u64);
+            let (outcomes, failure) = self.publish(&batch).await;
+            let mut published = Vec::with_capacity(outcomes.len());
+            let mut refused = Vec::new();
+            for (row, outcome) in batch.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Published => published.push(row.seq),
+                    Outcome::Refused(reason) => {
+                        tracing::error!(
+                            seq = row.seq, event_id = %row.event_id, subject = %row.subject,
+                            bytes = row.payload.len(), reason = %reason,
+                            "NATS refuses this event for good: setting it aside (scimctl outbox parked)"
+                        );
+                        refused.push((row.seq, reason));
+                    }
+                }
             }
+            outbox::remove(&mut conn, &published).await?;
+            outbox::park(&mut conn, &refused).await?;
+            self.published.inc_by(published.len() as u64);
+            self.parked.inc_by(refused.len() as u64);
             match failure {
                 None => delays = backoff(),
                 Some(e) => {
-                    tracing::warn!(error = %e, published, pending = batch.len() - published, "publishing to JetStream failed");
+                    let settled = published.len() + refused.len();
+                    tracing::warn!(error = %e, settled, pending = batch.len() - settled, "publishing to JetStream failed");
                     let delay = delays.next().unwrap_or(Duration::from_secs(5));
                     if shutdown.is_cancelled() || !pause(shutdown, delay).await {
                         return Ok(());
@@ -120,9 +167,9 @@ impl Relay {
         }
     }
 
-    /// Publishes a batch pipelined (all sends, then all acks) and returns how many
-    /// from the start were acknowledged, with the first failure.
-    async fn publish(&self, batch: &[Pending]) -> (usize, Option<String>) {
+    /// Publishes a batch pipelined (all sends, then all acks) and returns how each row
+    /// from the start ended, up to the first failure that may pass (which it returns).
+    async fn publish(&self, batch: &[Pending]) -> (Vec<Outcome>, Option<String>) {
         let mut acks = Vec::with_capacity(batch.len());
         let mut failure = None;
         for p in batch {
@@ -138,23 +185,29 @@ impl Relay {
                 msg = msg.header(TRACEPARENT, tp);
             }
             match self.js.send_publish(p.subject.clone(), msg).await {
-                Ok(ack) => acks.push(ack),
+                Ok(ack) => acks.push(Ok(ack)),
+                Err(e) if refused_for_good(&e) => acks.push(Err(e.to_string())),
                 Err(e) => {
                     failure = Some(e.to_string());
                     break;
                 }
             }
         }
-        let mut published = 0;
+        let mut outcomes = Vec::with_capacity(acks.len());
         for ack in acks {
-            match ack.await {
-                Ok(_) => published += 1,
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
-            }
+            let outcome = match ack {
+                Err(refused) => Outcome::Refused(refused),
+                Ok(ack) => match ack.await {
+                    Ok(_) => Outcome::Published,
+                    Err(e) if refused_for_good(&e) => Outcome::Refused(e.to_string()),
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                },
+            };
+            outcomes.push(outcome);
         }
-        (published, failure)
+        (outcomes, failure)
     }
 }

@@ -3,43 +3,12 @@
 
 mod common;
 
-use common::{TestApp, published_events, spawn_app};
+use common::{TestApp, admin, admin_as, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::event_schema;
-use scim_tests::process::OPERATOR_TOKEN;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-/// Calls the admin API with the operator token; returns status and JSON body.
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    admin_as(app, OPERATOR_TOKEN, method, path, body).await
-}
-
-async fn admin_as(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}/admin/v1{path}", app.admin))
-        .bearer_auth(token)
-        .header("x-admin-actor", "alice");
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.expect("admin request");
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// A new directory through the API: (id, SCIM client with its first token).
 async fn directory(app: &TestApp, name: &str) -> (String, Scim) {

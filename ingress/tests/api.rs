@@ -208,9 +208,11 @@ async fn writes_succeed_while_nats_is_down_and_are_published_after() {
         "events wait in the outbox"
     );
     let mut conn = app.db.pool.acquire().await.unwrap();
-    let (waiting, oldest) = scim_shared::db::outbox::backlog(&mut conn).await.unwrap();
-    assert_eq!(waiting, 10, "the backlog metric counts them");
+    let backlog = scim_shared::db::outbox::backlog(&mut conn).await.unwrap();
+    assert_eq!(backlog.waiting, 10, "the backlog metric counts them");
+    let oldest = backlog.oldest_seconds;
     assert!(oldest > 0.0, "and ages the oldest: {oldest}");
+    assert_eq!(backlog.parked, 0, "waiting is not set aside");
     drop(conn);
     app.nats.resume();
     let published: Vec<String> = published_events(&app)

@@ -185,3 +185,141 @@ async fn the_ingress_refuses_to_start_when_nats_cannot_carry_its_largest_event()
     config.max_resource_bytes = scim_shared::limits::largest_resource(262144);
     assert!(ingress::Application::build(config).await.is_ok());
 }
+
+/// Writes an outbox row as an older release (or a bug) could have: an event NATS will
+/// never accept, as it stands. Returns its seq.
+async fn unpublishable_row(app: &TestApp, directory: &str) -> i64 {
+    let payload = json!({"id": uuid::Uuid::now_v7(), "blob": "b".repeat(1_100_000)});
+    sqlx::query_scalar(
+        "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3::json) RETURNING seq",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(format!("scim.v1.{directory}.user.updated"))
+    .bind(payload.to_string())
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+fn directory_of(s: &Scim) -> String {
+    s.base_url.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
+    let app = spawn_app().await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    let seq = unpublishable_row(&app, &directory_of(s)).await;
+    let a = s.create_user(&okta_user("a@example.com", "A", "A")).await;
+    let b = other
+        .create_user(&okta_user("b@example.com", "B", "B"))
+        .await;
+    let published = common::published_events(&app).await;
+    let ids: Vec<&Value> = published
+        .iter()
+        .map(|e| &e.payload["resource_id"])
+        .collect();
+    assert_eq!(ids, [&a.body["id"], &b.body["id"]], "both events behind it");
+
+    let (status, parked) = common::admin(&app, Method::GET, "/outbox/parked", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let parked = parked.as_array().unwrap().clone();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0]["seq"], seq);
+    assert_eq!(parked[0]["directory_id"], directory_of(s));
+    assert!(parked[0]["bytes"].as_i64().unwrap() > 1_100_000);
+    let reason = parked[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("max payload"), "{reason}");
+    let of_other = format!("/outbox/parked?directory={}", directory_of(&other));
+    assert_eq!(
+        common::admin(&app, Method::GET, &of_other, None).await.1,
+        json!([])
+    );
+    let metrics = reqwest::get(&app.metrics)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        scim_tests::metric(&metrics, "scim_events_parked_total"),
+        Some(1.0)
+    );
+
+    // Re-published while NATS still refuses it, it is set aside again, under a new seq.
+    let path = format!("/outbox/parked/{seq}/republish");
+    let (status, body) = common::admin(&app, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let again = body["outbox_seq"].as_i64().unwrap();
+    assert!(again > seq);
+    scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "set aside again",
+        || async {
+            let list = common::admin(&app, Method::GET, "/outbox/parked", None)
+                .await
+                .1;
+            (list[0]["seq"] == again).then_some(())
+        },
+    )
+    .await;
+    let (status, _) = common::admin(&app, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the old seq is gone");
+
+    // Discarded, it is gone for good; both actions are audited.
+    let (status, _) = common::admin(
+        &app,
+        Method::DELETE,
+        &format!("/outbox/parked/{again}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        common::admin(&app, Method::GET, "/outbox/parked", None)
+            .await
+            .1,
+        json!([])
+    );
+    let audit = common::admin(&app, Method::GET, "/audit", None).await.1;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"outbox.republished") && actions.contains(&"outbox.discarded"));
+}
+
+#[tokio::test]
+async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
+    let app = spawn_app().await;
+    let event_id = uuid::Uuid::now_v7();
+    let subject = format!("scim.v1.{}.user.updated", directory_of(&app.scim));
+    sqlx::query(
+        "INSERT INTO outbox_parked (seq, event_id, subject, payload, created_at, reason)
+         VALUES (7, $1, $2, $3::json, now(), 'max payload size exceeded')",
+    )
+    .bind(event_id)
+    .bind(&subject)
+    .bind(json!({"id": event_id, "fits": true}).to_string())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (status, body) =
+        common::admin(&app, Method::POST, "/outbox/parked/7/republish", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let published = common::published_events(&app).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].subject, subject);
+    assert_eq!(
+        published[0].msg_id.as_deref(),
+        Some(event_id.to_string().as_str())
+    );
+    assert_eq!(
+        common::admin(&app, Method::GET, "/outbox/parked", None)
+            .await
+            .1,
+        json!([])
+    );
+}

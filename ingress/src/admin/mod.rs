@@ -5,6 +5,7 @@
 
 mod dead_letters;
 mod directories;
+mod parked;
 mod teams;
 mod tokens;
 mod views;
@@ -99,6 +100,7 @@ pub fn router(state: AppState, operators: Operators) -> Router {
     Router::new()
         .merge(directories::router())
         .merge(dead_letters::router())
+        .merge(parked::router())
         .merge(tokens::router())
         .merge(teams::router())
         .merge(views::router())

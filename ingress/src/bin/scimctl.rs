@@ -94,6 +94,11 @@ enum ApiCommand {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
+    /// Events the relay set aside because NATS refused them for good.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Admin actions, newest first.
     Audit {
         #[arg(long)]
@@ -198,6 +203,27 @@ enum DeadLetterCommand {
         /// The letter's sequence number (from `dead-letters list`).
         #[arg(long)]
         seq: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// The events set aside, oldest first, each with NATS's reason.
+    Parked {
+        #[arg(long)]
+        directory: Option<Uuid>,
+    },
+    /// Put a set-aside event back in the outbox (once its cause is fixed): the relay
+    /// publishes it, or sets it aside again.
+    Republish {
+        /// The event's seq (from `outbox parked`).
+        #[arg(long)]
+        seq: i64,
+    },
+    /// Delete a set-aside event for good: subscribers never see it.
+    Discard {
+        #[arg(long)]
+        seq: i64,
     },
 }
 
@@ -686,6 +712,41 @@ async fn run(admin: &Admin, command: ApiCommand) -> anyhow::Result<Output> {
                     s(&value["replayed"]["event_type"]),
                     s(&value["replayed"]["subject"])
                 )
+            }
+        },
+        ApiCommand::Outbox { command } => match command {
+            OutboxCommand::Parked { directory } => {
+                let mut path = "/outbox/parked".to_owned();
+                if let Some(d) = directory {
+                    path.push_str(&format!("?directory={d}"));
+                }
+                value = admin.call(M::GET, &path, None).await?;
+                rows(&value, |p| {
+                    format!(
+                        "{:>8}  {}  {:<60} {:>9} bytes  {}",
+                        s(&p["seq"]),
+                        s(&p["parked_at"]),
+                        s(&p["subject"]),
+                        s(&p["bytes"]),
+                        s(&p["reason"])
+                    )
+                })
+            }
+            OutboxCommand::Republish { seq } => {
+                value = admin
+                    .call(M::POST, &format!("/outbox/parked/{seq}/republish"), None)
+                    .await?;
+                format!(
+                    "{} is back in the outbox as {}",
+                    s(&value["republished"]["subject"]),
+                    s(&value["outbox_seq"])
+                )
+            }
+            OutboxCommand::Discard { seq } => {
+                value = admin
+                    .call(M::DELETE, &format!("/outbox/parked/{seq}"), None)
+                    .await?;
+                format!("discarded {}", s(&value["discarded"]["subject"]))
             }
         },
         ApiCommand::Audit { directory, limit } => {

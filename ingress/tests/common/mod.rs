@@ -3,11 +3,13 @@
 #![allow(dead_code)]
 
 use ingress::{Application, Config};
+use reqwest::{Method, StatusCode};
 use scim_shared::config::{DatabaseConfig, NatsConfig};
 use scim_shared::event::STREAM;
 use scim_tests::client::Scim;
 use scim_tests::process::OPERATOR_TOKEN;
 use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
+use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -103,4 +105,34 @@ pub async fn published_events(app: &TestApp) -> Vec<Received> {
     .await;
     let total = stream_len(&app.nats.url, STREAM).await;
     read_stream(&app.nats.url, STREAM, total).await
+}
+
+/// Calls the admin API with the operator token; returns status and JSON body.
+pub async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    admin_as(app, OPERATOR_TOKEN, method, path, body).await
+}
+
+pub async fn admin_as(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}/admin/v1{path}", app.admin))
+        .bearer_auth(token)
+        .header("x-admin-actor", "alice");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("admin request");
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }

@@ -8,6 +8,7 @@
 
 use crate::event::Event;
 use sqlx::{Connection, PgConnection, PgExecutor};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,6 +30,95 @@ pub async fn oldest(conn: &mut PgConnection, limit: i64) -> Result<Vec<Pending>,
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// An event the relay set aside ([`park`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Parked {
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub subject: String,
+    /// The event's size as JSON text, in bytes.
+    pub bytes: i32,
+    pub created_at: time::OffsetDateTime,
+    pub parked_at: time::OffsetDateTime,
+    pub reason: String,
+}
+
+/// Moves events that can never be published as they are out of the outbox, each with
+/// the reason, so the events behind them flow.
+pub async fn park(conn: &mut PgConnection, rows: &[(i64, String)]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (seqs, reasons): (Vec<i64>, Vec<String>) = rows.iter().cloned().unzip();
+    sqlx::query(
+        "WITH moved AS (
+             DELETE FROM outbox WHERE seq = ANY($1)
+             RETURNING seq, event_id, subject, payload, traceparent, created_at
+         )
+         INSERT INTO outbox_parked (seq, event_id, subject, payload, traceparent, created_at, reason)
+         SELECT m.seq, m.event_id, m.subject, m.payload, m.traceparent, m.created_at, r.reason
+         FROM moved m JOIN unnest($1::int8[], $2::text[]) AS r(seq, reason) ON r.seq = m.seq
+         ON CONFLICT (seq) DO NOTHING",
+    )
+    .bind(seqs)
+    .bind(reasons)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+const PARKED: &str = "SELECT seq, event_id, subject, octet_length(payload::text) AS bytes, created_at, parked_at, reason
+     FROM outbox_parked";
+
+/// The events set aside, oldest first; of one directory when given.
+pub async fn parked(
+    db: impl PgExecutor<'_>,
+    directory: Option<Uuid>,
+) -> Result<Vec<Parked>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{PARKED} WHERE $1::uuid IS NULL OR subject LIKE 'scim.v1.' || $1::text || '.%' ORDER BY seq"
+        )
+    });
+    sqlx::query_as(SQL.as_str())
+        .bind(directory)
+        .fetch_all(db)
+        .await
+}
+
+/// The event set aside as `seq`, locked until the transaction ends.
+pub async fn parked_one(conn: &mut PgConnection, seq: i64) -> Result<Option<Parked>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| format!("{PARKED} WHERE seq = $1 FOR UPDATE"));
+    sqlx::query_as(SQL.as_str())
+        .bind(seq)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Puts a set-aside event back at the end of the outbox, for the relay to publish
+/// again (and set aside again if it still cannot). Returns its new outbox seq, or
+/// `None` if no event is set aside under `seq`.
+pub async fn republish(db: impl PgExecutor<'_>, seq: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH p AS (DELETE FROM outbox_parked WHERE seq = $1 RETURNING *)
+         INSERT INTO outbox (event_id, subject, payload, traceparent, created_at)
+         SELECT event_id, subject, payload, traceparent, created_at FROM p
+         RETURNING seq",
+    )
+    .bind(seq)
+    .fetch_optional(db)
+    .await
+}
+
+/// Deletes a set-aside event for good; whether there was one under `seq`.
+pub async fn discard(db: impl PgExecutor<'_>, seq: i64) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM outbox_parked WHERE seq = $1")
+        .bind(seq)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
 }
 
 pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
@@ -71,19 +161,31 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
     Ok(())
 }
 
-/// Events waiting to be published, and the age in seconds of the oldest (0 if none).
-pub async fn backlog(conn: &mut PgConnection) -> Result<(i64, f64), sqlx::Error> {
+/// What the outbox holds: events waiting to be published, the age in seconds of the
+/// oldest (0 if none), and events set aside.
+pub struct Backlog {
+    pub waiting: i64,
+    pub oldest_seconds: f64,
+    pub parked: i64,
+}
+
+pub async fn backlog(conn: &mut PgConnection) -> Result<Backlog, sqlx::Error> {
     let mut tx = conn.begin().await?;
     sqlx::query("SET LOCAL enable_seqscan = off")
         .execute(&mut *tx)
         .await?;
-    let backlog = sqlx::query_as(
+    let (waiting, oldest_seconds, parked) = sqlx::query_as(
         "SELECT count(*),
-                coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox ORDER BY seq LIMIT 1))::float8, 0)
+                coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox ORDER BY seq LIMIT 1))::float8, 0),
+                (SELECT count(*) FROM outbox_parked)
          FROM outbox",
     )
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(backlog)
+    Ok(Backlog {
+        waiting,
+        oldest_seconds,
+        parked,
+    })
 }

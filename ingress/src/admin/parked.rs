@@ -1,0 +1,118 @@
+//! Events the relay set aside because NATS refused them for good (`outbox_parked`):
+//! list them, put one back in the outbox once its cause is fixed (a larger
+//! `max_payload`, say), or discard it. Every action is audited.
+
+use axum::extract::{Extension, Path, Query, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use scim_shared::db::{audit, outbox};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Actor, AdminError};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/outbox/parked", get(list))
+        .route("/admin/v1/outbox/parked/{seq}", delete(discard))
+        .route("/admin/v1/outbox/parked/{seq}/republish", post(republish))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    directory: Option<Uuid>,
+}
+
+fn describe(p: &outbox::Parked) -> Value {
+    json!({
+        "seq": p.seq,
+        "event_id": p.event_id,
+        "subject": p.subject,
+        "directory_id": directory_of(&p.subject),
+        "bytes": p.bytes,
+        "created_at": scim_shared::user::rfc3339(p.created_at),
+        "parked_at": scim_shared::user::rfc3339(p.parked_at),
+        "reason": p.reason,
+    })
+}
+
+/// `scim.v1.<directory>.user.created` → the directory.
+fn directory_of(subject: &str) -> Option<Uuid> {
+    subject
+        .split('.')
+        .nth(2)
+        .and_then(|d| Uuid::try_parse(d).ok())
+}
+
+/// The events set aside, oldest first; of one directory with `?directory=`.
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, AdminError> {
+    let parked = outbox::parked(&state.pool, q.directory).await?;
+    Ok(Json(parked.iter().map(describe).collect()))
+}
+
+fn seq(raw: &str) -> Result<i64, AdminError> {
+    raw.parse()
+        .map_err(|_| AdminError::NotFound(format!("no event set aside as {raw:?}")))
+}
+
+/// Finds the set-aside event `seq`, within the transaction that acts on it.
+async fn find(tx: &mut sqlx::PgConnection, seq: i64) -> Result<outbox::Parked, AdminError> {
+    outbox::parked_one(tx, seq)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no event set aside as {seq}")))
+}
+
+/// Puts the event back at the end of the outbox: the relay publishes it, or sets it
+/// aside again (under a new seq) if NATS still refuses it.
+async fn republish(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let seq = seq(&raw)?;
+    let mut tx = state.pool.begin().await?;
+    let described = describe(&find(&mut tx, seq).await?);
+    let outbox_seq = outbox::republish(&mut *tx, seq).await?;
+    let directory = directory_of(described["subject"].as_str().unwrap_or_default());
+    audit::record(
+        &mut *tx,
+        &actor.0,
+        "outbox.republished",
+        directory,
+        &described,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({"republished": described, "outbox_seq": outbox_seq}),
+    ))
+}
+
+/// Deletes the event for good; subscribers will never see it.
+async fn discard(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    let seq = seq(&raw)?;
+    let mut tx = state.pool.begin().await?;
+    let described = describe(&find(&mut tx, seq).await?);
+    outbox::discard(&mut *tx, seq).await?;
+    let directory = directory_of(described["subject"].as_str().unwrap_or_default());
+    audit::record(
+        &mut *tx,
+        &actor.0,
+        "outbox.discarded",
+        directory,
+        &described,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({"discarded": described})))
+}
