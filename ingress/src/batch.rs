@@ -9,10 +9,11 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::ApiError;
+use scim_shared::db::failure::Failure;
 
 /// A kind of request that runs many at a time.
 pub trait Batch: Send + Sync + 'static {
-    type Item: Send + 'static;
+    type Item: Send + Sync + 'static;
     type Output: Send + 'static;
 
     /// Runs `items` together: one output per item, in their order.
@@ -110,25 +111,47 @@ async fn run_batches<B: Batch>(
     }
 }
 
-/// Runs and answers `batch`, leaving it empty; whether it succeeded.
+/// Runs and answers `batch`, leaving it empty; whether the connection is still good.
 async fn run_batch<B: Batch>(conn: &mut PgConnection, batch: &mut Vec<Pending<B>>) -> bool {
     let (items, waiting): (Vec<B::Item>, Vec<_>) =
         batch.drain(..).map(|p| (p.item, p.done)).unzip();
     let (outputs, ok) = match B::run(conn, &items).await {
-        Ok(outputs) if outputs.len() == items.len() => {
-            (outputs.into_iter().map(Ok).collect(), true)
+        Ok(outputs) => (checked(outputs, items.len()), true),
+        Err(e) if items.len() > 1 && !Failure::of(&e).is_transient() => {
+            let mut outputs = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for item in &items {
+                let output = match B::run(conn, std::slice::from_ref(item)).await {
+                    Ok(output) => checked(output, 1).pop().unwrap_or_else(lost_track),
+                    Err(e) => {
+                        ok &= !Failure::of(&e).is_transient();
+                        Err(ApiError::from(e))
+                    }
+                };
+                outputs.push(output);
+            }
+            (outputs, ok)
         }
-        Ok(_) => (
-            failed(
-                ApiError::Internal("a batch lost track of its items".into()),
-                items.len(),
-            ),
-            true,
-        ),
-        Err(e) => (failed(ApiError::from(e), items.len()), false),
+        Err(e) => {
+            let ok = !Failure::of(&e).is_transient();
+            (failed(ApiError::from(e), items.len()), ok)
+        }
     };
     answer(waiting, outputs);
     ok
+}
+
+/// One output per item, or an internal error for each.
+fn checked<T>(outputs: Vec<T>, n: usize) -> Vec<Result<T, ApiError>> {
+    if outputs.len() == n {
+        outputs.into_iter().map(Ok).collect()
+    } else {
+        (0..n).map(|_| lost_track()).collect()
+    }
+}
+
+fn lost_track<T>() -> Result<T, ApiError> {
+    Err(ApiError::Internal("a batch lost track of its items".into()))
 }
 
 fn answer<T>(

@@ -2,9 +2,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use scim_shared::ScimError;
+use scim_shared::db::failure::Failure;
 use scim_shared::db::users::USER_NAME_UNIQUE;
 use scim_shared::error::error_body;
+use scim_shared::{ScimError, ScimType};
 
 use crate::extract::SCIM_CONTENT_TYPE;
 
@@ -23,36 +24,46 @@ pub enum ApiError {
     /// Optimistic writes to one resource kept colliding: 503 with Retry-After.
     #[error("too many concurrent changes to one resource")]
     Contention,
+    /// A statement ran past `statement_timeout`: 503 with Retry-After.
+    #[error("a database statement timed out")]
+    TimedOut,
     /// Anything else: an opaque 500; the detail goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// Outages are 503 (the identity provider retries); data Postgres refused is the
+    /// client's mistake, a 4xx; only the rest is a 500.
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.constraint() == Some(USER_NAME_UNIQUE) => {
-                user_name_taken()
+        match Failure::of(&e) {
+            Failure::Outage => ApiError::Unavailable(e.to_string()),
+            Failure::Timeout => ApiError::TimedOut,
+            Failure::Data { code, constraint } => {
+                tracing::warn!(error = %e, "the database refused a request's data");
+                refused_data(&code, constraint.as_deref()).into()
             }
-            // Text Postgres cannot represent (NUL): the edges refuse it, this catches
-            // any path that does not.
-            sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
-            {
-                ScimError::invalid_value("a value holds a character that cannot be stored").into()
-            }
-            // A member deleted while a group change naming it was in flight.
-            sqlx::Error::Database(db)
-                if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
-            {
-                ScimError::invalid_value("a member named in the request no longer exists").into()
-            }
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolClosed => ApiError::Unavailable(e.to_string()),
-            _ => ApiError::Internal(e.to_string()),
+            Failure::Bug => ApiError::Internal(e.to_string()),
         }
+    }
+}
+
+/// What a client is told when Postgres refuses its data. The edges refuse what they
+/// know to be unstorable (NUL characters, oversized keys); this answers whatever
+/// slips past them.
+fn refused_data(code: &str, constraint: Option<&str>) -> ScimError {
+    match (code, constraint) {
+        (_, Some(USER_NAME_UNIQUE)) => {
+            ScimError::Conflict("a user with this userName already exists".into())
+        }
+        ("22021" | "22P05", _) => {
+            ScimError::invalid_value("a value holds a character that cannot be stored")
+        }
+        // A member deleted while a group change naming it was in flight.
+        ("23503", _) => ScimError::invalid_value("a member named in the request no longer exists"),
+        ("23505", _) => ScimError::Conflict("a resource with this value already exists".into()),
+        ("54000", _) => ScimError::invalid_value("a value is too long to be stored or indexed"),
+        _ => ScimError::invalid_value("the request holds a value that cannot be stored"),
     }
 }
 
@@ -77,6 +88,14 @@ impl IntoResponse for ApiError {
                     503,
                     None,
                     "the resource is being changed concurrently; retry",
+                ),
+            ),
+            ApiError::TimedOut => (
+                503,
+                error_body(
+                    503,
+                    None,
+                    "the request took longer than the service allows; retry, or narrow its filter",
                 ),
             ),
             ApiError::Internal(e) => {
@@ -108,6 +127,56 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An error response the framework made itself, without a body of the content type
+/// `ours` (axum's extractors answer a path that is not UTF-8, or a query that does not
+/// parse, in plain text): its status, the text it carried, and the response with that
+/// body taken out. Every other response comes back unchanged as the error.
+pub async fn framework_error(
+    res: Response,
+    ours: &str,
+) -> Result<(StatusCode, String, Response), Response> {
+    let status = res.status();
+    let typed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with(ours));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return Err(res);
+    }
+    let (parts, body) = res.into_parts();
+    // Framework rejections are a line of text; anything longer is cut.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let detail = match text.as_str() {
+        "" => status.canonical_reason().unwrap_or("error").to_owned(),
+        t => t.to_owned(),
+    };
+    let mut res = Response::from_parts(parts, axum::body::Body::empty());
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    Ok((status, detail, res))
+}
+
+/// Gives every error the framework answers itself a SCIM Error body, as the handlers'
+/// errors have: a client never sees plain text.
+pub async fn scim_error_bodies(res: Response) -> Response {
+    let (status, detail, res) = match framework_error(res, SCIM_CONTENT_TYPE).await {
+        Ok(error) => error,
+        Err(res) => return res,
+    };
+    let scim_type = (status == StatusCode::BAD_REQUEST).then_some(ScimType::InvalidSyntax);
+    let body = error_body(status.as_u16(), scim_type, &detail).to_string();
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    parts.extensions.insert(ErrorDetail(detail));
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// Body for a panic caught by the panic layer: a SCIM 500, never an HTML page.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal("handler panicked".into()).into_response()
@@ -123,5 +192,5 @@ pub async fn method_not_allowed() -> ApiError {
 
 /// 409 `uniqueness`: the userName is taken in this directory.
 pub fn user_name_taken() -> ApiError {
-    ScimError::Conflict("a user with this userName already exists".into()).into()
+    refused_data("23505", Some(USER_NAME_UNIQUE)).into()
 }

@@ -151,6 +151,7 @@ pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
             state.clone(),
             metrics::track,
         ))
+        .layer(middleware::map_response(error::scim_error_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_log::record,

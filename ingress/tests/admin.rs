@@ -88,6 +88,67 @@ async fn the_admin_api_wants_an_operator_token_and_answers_json() {
     );
     let (status, _) = admin(&app, Method::PATCH, "/directories", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // What the framework refuses (a query parameter that does not parse, one the
+    // endpoint does not know, a path that is not UTF-8) is JSON too, and a 400.
+    for path in [
+        "/audit?limit=abc",
+        "/audit?colour=blue",
+        "/dead-letters?limit=-1",
+        "/directories/%FF/members",
+    ] {
+        let (status, body) = admin(&app, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn data_the_database_refuses_is_a_400_not_an_outage() {
+    let app = spawn_app().await;
+    let (id, _) = directory(&app, "Acme").await;
+    let (status, team) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{id}/teams"),
+        Some(json!({"name": "Sales"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let groups = format!(
+        "/directories/{id}/teams/{}/groups",
+        team["id"].as_str().unwrap()
+    );
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &groups,
+        Some(json!({"groups": ["x".repeat(8000)]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("at most 1024"),
+        "{body}"
+    );
+    // Past the edge, the database's own refusal is a 400 as well.
+    sqlx::query(
+        "ALTER TABLE team_group_mappings ADD CONSTRAINT short CHECK (length(group_name) < 10)",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &groups,
+        Some(json!({"groups": ["Eleven chars"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("cannot be stored"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -379,6 +379,15 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         Some("invalidValue"),
     );
     assert_scim_error(&s.get_user("not-a-uuid").await, 404, None);
+    // What the framework itself refuses (a path that is not UTF-8) is a SCIM
+    // Error too, never plain text.
+    for path in ["/Users/%FF%FE", "/Groups/%C0"] {
+        assert_scim_error(
+            &s.send(Method::GET, path, None).await,
+            400,
+            Some("invalidSyntax"),
+        );
+    }
     assert_scim_error(&s.get_user(&Uuid::new_v4().to_string()).await, 404, None);
     assert_scim_error(&s.send(Method::GET, "/Nope", None).await, 404, None);
     assert_scim_error(

@@ -323,3 +323,105 @@ async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn data_postgres_refuses_fails_only_its_own_request_not_its_batch_mates() {
+    let app = spawn_app().await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    let kept = s
+        .create_user(&okta_user("kept@example.com", "Kept", "User"))
+        .await;
+    let kept_id = kept.body["id"].as_str().unwrap().to_owned();
+    for (name, sqlstate) in [("long@example.com", "54000"), ("odd@example.com", "22023")] {
+        app.db.refuse_user_name(name, sqlstate).await;
+    }
+    // The refused requests go out in the middle of a burst, so that they share batches
+    // (one statement each) with other requests of both directories.
+    let bad = async {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let rename = json!([{"op": "replace", "path": "userName", "value": "long@example.com"}]);
+        let (long, odd) = (
+            okta_user("long@example.com", "L", "L"),
+            okta_user("odd@example.com", "O", "O"),
+        );
+        let (a, b, c) = tokio::join!(
+            s.create_user(&long),
+            other.create_user(&odd),
+            s.patch_user(&kept_id, rename),
+        );
+        [a, b, c]
+    };
+    let both = [s, &other];
+    let (refused, ()) = tokio::join!(bad, innocent_creates(&both, 60, "batch"));
+    for reply in refused {
+        assert_scim_error(&reply, 400, "");
+        assert_eq!(reply.body["scimType"], "invalidValue");
+    }
+    assert_eq!(s.get_user(&kept_id).await.body, kept.body, "unchanged");
+    for (client, name) in [(s, "long@example.com"), (&other, "odd@example.com")] {
+        let found = client.find_users(&format!("userName eq \"{name}\"")).await;
+        assert_eq!(found.body["totalResults"], 0);
+    }
+}
+
+#[tokio::test]
+async fn a_terminated_database_connection_is_a_503_to_retry_never_a_500() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let created = s.create_user(&okta_user("a@example.com", "A", "A")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // A failover ends every connection with SQLSTATE 57P01 while requests are in flight.
+    let terminate = async {
+        for _ in 0..5 {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'scim-ingress'",
+            )
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let id = &id;
+    let load = join_all((0..200).map(|i| async move {
+        if i % 2 == 0 {
+            s.get_user(id).await
+        } else {
+            s.create_user(&okta_user(&format!("u{i}@example.com"), "U", "U"))
+                .await
+        }
+    }));
+    let (replies, ()) = tokio::join!(load, terminate);
+    let mut unavailable = 0;
+    for reply in &replies {
+        if reply.status.is_success() {
+            continue;
+        }
+        assert_scim_error(reply, 503, "retry");
+        assert_eq!(reply.headers["retry-after"], "5");
+        unavailable += 1;
+    }
+    println!("{unavailable} of {} requests answered 503", replies.len());
+    // Afterwards, as an identity provider retries (Retry-After), everything works again:
+    // a pooled connection that was terminated while idle fails its next request with a
+    // 503 and is replaced.
+    for attempt in 1.. {
+        let got = s.get_user(id).await;
+        if got.status == StatusCode::OK {
+            break;
+        }
+        assert_scim_error(&got, 503, "retry");
+        assert!(attempt < 20, "still failing after {attempt} retries");
+    }
+    for attempt in 1.. {
+        let later = s
+            .create_user(&okta_user("later@example.com", "L", "L"))
+            .await;
+        if later.status == StatusCode::CREATED {
+            break;
+        }
+        assert_scim_error(&later, 503, "retry");
+        assert!(attempt < 20, "still failing after {attempt} retries");
+    }
+}

@@ -5,6 +5,7 @@
 
 use crate::db::teams::{LockedMember, Membership, Source};
 use crate::event::{Action, Event, ResourceType};
+use crate::limits::TEAM_NAME_BYTES;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -31,7 +32,8 @@ pub fn split_attribute(path: &str) -> Option<(&str, &str)> {
 }
 
 /// Team names in an attribute value: a string, a list of strings, or a list of
-/// `{"value": …}` objects. Blank names are ignored.
+/// `{"value": …}` objects. Blank names, and names longer than a team name may be
+/// ([`TEAM_NAME_BYTES`]), name no team.
 pub fn team_names(value: &Value) -> Vec<String> {
     let one = |v: &Value| match v {
         Value::String(s) => Some(s.trim().to_owned()),
@@ -45,7 +47,10 @@ pub fn team_names(value: &Value) -> Vec<String> {
         Value::Array(items) => items.iter().filter_map(one).collect(),
         v => one(v).into_iter().collect(),
     };
-    names.into_iter().filter(|n| !n.is_empty()).collect()
+    names
+        .into_iter()
+        .filter(|n| !n.is_empty() && n.len() <= TEAM_NAME_BYTES)
+        .collect()
 }
 
 /// A member's target: the teams it should be in through provisioning, each with what
@@ -313,6 +318,8 @@ mod tests {
             ["A", "B", "C"]
         );
         assert!(team_names(&json!(null)).is_empty());
+        let long = "x".repeat(TEAM_NAME_BYTES + 1);
+        assert_eq!(team_names(&json!([long, "Sales"])), ["Sales"]);
         assert_eq!(
             split_attribute("urn:acme:scim:schemas:2.0:User:group"),
             Some(("urn:acme:scim:schemas:2.0:User", "group"))

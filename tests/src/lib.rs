@@ -89,16 +89,46 @@ impl TestDb {
 
     /// Makes the database refuse to write the member record of `email` (as a check
     /// constraint would), for as long as the database lives: an event about that user
-    /// can never be applied.
+    /// can never be applied. The trigger is `refuse_member_23514`.
     pub async fn refuse_member(&self, email: &str) {
+        self.refuse_member_with(email, "23514").await;
+    }
+
+    /// [`TestDb::refuse_member`] with another SQLSTATE (54000: a value too long for
+    /// its index); one email per `sqlstate`.
+    pub async fn refuse_member_with(&self, email: &str, sqlstate: &str) {
         let email = email.replace('\'', "''");
         for sql in [
-            "CREATE OR REPLACE FUNCTION test_refuse_member() RETURNS trigger LANGUAGE plpgsql AS
-             $$ BEGIN RAISE check_violation USING MESSAGE = 'member ' || NEW.email || ' refused by the test'; END $$"
-                .to_owned(),
             format!(
-                "CREATE TRIGGER refuse_member BEFORE INSERT OR UPDATE ON members FOR EACH ROW
-                 WHEN (NEW.email = '{email}') EXECUTE FUNCTION test_refuse_member()"
+                "CREATE OR REPLACE FUNCTION test_refuse_member_{sqlstate}() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'member % refused by the test', NEW.email USING ERRCODE = '{sqlstate}'; END $$"
+            ),
+            format!(
+                "CREATE TRIGGER refuse_member_{sqlstate} BEFORE INSERT OR UPDATE ON members FOR EACH ROW
+                 WHEN (NEW.email = '{email}') EXECUTE FUNCTION test_refuse_member_{sqlstate}()"
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&self.pool)
+                .await
+                .expect("installing the refusing trigger");
+        }
+    }
+
+    /// Makes the database refuse to store a user named `user_name` with `sqlstate` (as
+    /// Postgres refuses a value too long for its index, 54000), for as long as the
+    /// database lives: the kind of refusal a client's data can provoke past the edge.
+    /// One user name per `sqlstate`.
+    pub async fn refuse_user_name(&self, user_name: &str, sqlstate: &str) {
+        let user_name = user_name.replace('\'', "''");
+        for sql in [
+            format!(
+                "CREATE OR REPLACE FUNCTION test_refuse_user_{sqlstate}() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'user % refused by the test', NEW.user_name USING ERRCODE = '{sqlstate}'; END $$"
+            ),
+            format!(
+                "CREATE TRIGGER refuse_user_{sqlstate} BEFORE INSERT OR UPDATE ON scim_users FOR EACH ROW
+                 WHEN (NEW.user_name = '{user_name}') EXECUTE FUNCTION test_refuse_user_{sqlstate}()"
             ),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -4,6 +4,7 @@
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage};
 use futures::StreamExt;
+use scim_shared::db::failure::Failure;
 use scim_shared::db::{groups, teams as db_teams, users as db_users};
 use scim_shared::event::{Action, Event, ResourceType, STREAM};
 use serde_json::{Value, json};
@@ -26,35 +27,21 @@ pub enum HandleError {
     /// transaction lost a race: retried until it works, never dead-lettered.
     #[error("transient: {0}")]
     Transient(sqlx::Error),
-    /// The database refused the data itself; retried until the attempt limit, then
-    /// dead-lettered.
+    /// The database refused the data itself (or the code is wrong); retried until the
+    /// attempt limit, then dead-lettered.
     #[error("{0}")]
     Failed(sqlx::Error),
 }
 
 impl From<sqlx::Error> for HandleError {
-    /// Only errors caused by the data or the code are failures: data exceptions (22…),
-    /// integrity violations (23…), SQL errors (42…) and decoding. Outages take many
-    /// forms (I/O, timeouts, shutdown, refused connections, deadlocks), so everything
-    /// else is treated as one.
+    /// Only outages are transient (unreachable, restarting, out of connections, a lost
+    /// race); anything the database refused, or a bug, fails the same way next time,
+    /// so it counts against the attempts and is dead-lettered in the end.
     fn from(e: sqlx::Error) -> Self {
-        let permanent = match &e {
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("42")),
-            sqlx::Error::RowNotFound
-            | sqlx::Error::TypeNotFound { .. }
-            | sqlx::Error::ColumnIndexOutOfBounds { .. }
-            | sqlx::Error::ColumnNotFound(_)
-            | sqlx::Error::ColumnDecode { .. }
-            | sqlx::Error::Encode(_)
-            | sqlx::Error::Decode(_) => true,
-            _ => false,
-        };
-        if permanent {
-            HandleError::Failed(e)
-        } else {
+        if Failure::of(&e).is_transient() {
             HandleError::Transient(e)
+        } else {
+            HandleError::Failed(e)
         }
     }
 }

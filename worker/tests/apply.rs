@@ -205,12 +205,30 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
         handle(&db.pool, b"{not an event").await,
         Err(HandleError::Poison(_))
     ));
-    // An event the database refuses to apply fails (and is retried).
+    // An event whose data the database refuses fails (retried up to the attempt
+    // limit, then dead-lettered), whatever the refusal: a constraint, a value too long
+    // for its index, a malformed value. Only an outage is transient.
     let (dir, _) = db.directory("acme").await;
-    db.refuse_member("poison@x.com").await;
-    let (_, event) = change(&db, dir, None, Some(json!({"userName": "poison@x.com"}))).await;
-    let err = handle(&db.pool, &event).await.unwrap_err();
-    assert!(matches!(err, HandleError::Failed(_)), "{err:?}");
+    for (sqlstate, failed) in [
+        ("23514", true),
+        ("54000", true),
+        ("22001", true),
+        ("57P01", false),
+        ("53300", false),
+    ] {
+        let email = format!("poison-{sqlstate}@x.com");
+        db.refuse_member_with(&email, sqlstate).await;
+        let user = json!({"userName": email, "emails": [{"value": email}]});
+        let (_, event) = change(&db, dir, None, Some(user)).await;
+        let err = handle(&db.pool, &event).await.unwrap_err();
+        match failed {
+            true => assert!(matches!(err, HandleError::Failed(_)), "{sqlstate}: {err:?}"),
+            false => assert!(
+                matches!(err, HandleError::Transient(_)),
+                "{sqlstate}: {err:?}"
+            ),
+        }
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use scim_shared::db::failure::Failure;
 use scim_shared::db::{audit, outbox};
 use scim_shared::event::Event;
 use serde_json::{Value, json};
@@ -108,6 +109,7 @@ pub fn router(state: AppState, operators: Operators) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { AdminError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
+        .layer(middleware::map_response(json_error_bodies))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(
             tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
@@ -137,26 +139,67 @@ pub enum AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AdminError::Conflict(_) => StatusCode::CONFLICT,
-            AdminError::Database(e) => {
-                tracing::error!(error = %e, "admin request failed");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+        let (status, message) = match &self {
+            AdminError::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
+            AdminError::NotFound(_) => (StatusCode::NOT_FOUND, self.to_string()),
+            AdminError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
+            AdminError::Invalid(_) => (StatusCode::BAD_REQUEST, self.to_string()),
+            AdminError::Conflict(_) => (StatusCode::CONFLICT, self.to_string()),
             AdminError::Unavailable(e) => {
                 tracing::warn!(error = %e, "admin request failed");
-                StatusCode::SERVICE_UNAVAILABLE
+                (StatusCode::SERVICE_UNAVAILABLE, self.to_string())
             }
+            // Only an outage is worth retrying; data the database refused is the
+            // request's mistake, and anything else is ours.
+            AdminError::Database(e) => match Failure::of(e) {
+                Failure::Outage | Failure::Timeout => {
+                    tracing::warn!(error = %e, "admin request failed");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the database is unavailable; retry".to_owned(),
+                    )
+                }
+                Failure::Data { .. } => {
+                    tracing::warn!(error = %e, "the database refused an admin request's data");
+                    (
+                        StatusCode::BAD_REQUEST,
+                        "the request holds a value that cannot be stored (too long, or malformed)"
+                            .to_owned(),
+                    )
+                }
+                Failure::Bug => {
+                    tracing::error!(error = %e, "admin request failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error".to_owned(),
+                    )
+                }
+            },
         };
-        let message = match &self {
-            AdminError::Database(_) => "the database is unavailable; retry".to_owned(),
-            e => e.to_string(),
-        };
-        (status, Json(json!({"error": message}))).into_response()
+        let mut res = (status, Json(json!({"error": message}))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        res
+    }
+}
+
+/// Gives every error the framework answers itself (a path segment or query parameter
+/// that does not parse, say) the admin API's JSON error body, as the handlers' have.
+async fn json_error_bodies(res: Response) -> Response {
+    match crate::error::framework_error(res, "application/json").await {
+        Ok((status, detail, res)) => {
+            let (parts, _) = res.into_parts();
+            let mut res = (status, Json(json!({"error": detail}))).into_response();
+            for (name, value) in &parts.headers {
+                if name != header::CONTENT_TYPE {
+                    res.headers_mut().insert(name, value.clone());
+                }
+            }
+            res
+        }
+        Err(res) => res,
     }
 }
 

@@ -8,6 +8,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use scim_shared::db::teams::{self, Membership, Source, Team};
 use scim_shared::event::{Action, Event, ResourceType};
+use scim_shared::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use scim_shared::team::{Change, member_event};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -72,10 +73,10 @@ async fn create(
     Body(new): Body<NewTeam>,
 ) -> Result<(StatusCode, Json<Value>), AdminError> {
     let name = new.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AdminError::Invalid(
-            "name must be 1 to 200 characters".into(),
-        ));
+    if name.is_empty() || name.len() > TEAM_NAME_BYTES {
+        return Err(AdminError::Invalid(format!(
+            "name must be 1 to {TEAM_NAME_BYTES} bytes"
+        )));
     }
     let mut tx = state.pool.begin().await?;
     let dir = locked(&mut tx, &id).await?.directory.id;
@@ -124,6 +125,12 @@ async fn map_groups(
     let mut groups = body.groups;
     if groups.iter().any(|g| g.is_empty()) {
         return Err(AdminError::Invalid("group names cannot be empty".into()));
+    }
+    if let Some(long) = groups.iter().find(|g| g.len() > KEY_BYTES) {
+        return Err(AdminError::Invalid(format!(
+            "a group name is {} bytes long; group names are at most {KEY_BYTES}",
+            long.len()
+        )));
     }
     groups.sort();
     groups.dedup();

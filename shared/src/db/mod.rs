@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod directories;
+pub mod failure;
 pub mod groups;
 pub mod outbox;
 pub mod request_log;
