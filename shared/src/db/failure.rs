@@ -50,10 +50,12 @@ fn from_sqlstate(code: &str, constraint: Option<&str>) -> Failure {
     let class = code.get(..2).unwrap_or_default();
     match (code, class) {
         ("57014", _) => Failure::Timeout,
-        // Connection exceptions, operator intervention (admin or crash shutdown, cannot
-        // connect now), insufficient resources, system errors, transaction rollbacks
-        // (serialization failure, deadlock), a lock not available.
-        (_, "08" | "57" | "53" | "58" | "40") | ("55P03" | "55006", _) => Failure::Outage,
+        // Connection exceptions, refused logins, a database missing or not accepting
+        // connections (55000), operator intervention (admin or crash shutdown, cannot
+        // connect now), insufficient resources, system and internal errors, transaction
+        // rollbacks (serialization failure, deadlock), a lock not available: the
+        // database's state, not the statement's.
+        (_, "08" | "28" | "3D" | "40" | "53" | "55" | "57" | "58" | "XX") => Failure::Outage,
         (_, "22" | "23" | "54") => Failure::Data {
             code: code.to_owned(),
             constraint: constraint.map(str::to_owned),
