@@ -27,6 +27,9 @@ pub enum ApiError {
     /// A statement ran past `statement_timeout`: 503 with Retry-After.
     #[error("a database statement timed out")]
     TimedOut,
+    /// The directory is over one of its quotas: 429 with Retry-After.
+    #[error("{detail}")]
+    TooManyRequests { retry_after: u64, detail: String },
     /// Anything else: an opaque 500; the detail goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -98,6 +101,7 @@ impl IntoResponse for ApiError {
                     "the request took longer than the service allows; retry, or narrow its filter",
                 ),
             ),
+            ApiError::TooManyRequests { detail, .. } => (429, error_body(429, None, detail)),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (500, error_body(500, None, "internal server error"))
@@ -122,6 +126,10 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         res
     }

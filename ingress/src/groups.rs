@@ -346,18 +346,18 @@ impl Listed for Groups {
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
         let (condition, order) = query.sql(&GROUPS)?;
+        let _turn = state.quotas.list_turn(directory).await?;
         let (total, page) = groups::list(
-            &state.pool,
+            &state.lists,
             directory,
             condition.as_ref(),
             &order,
-            offset,
-            count,
+            state.page_bounds(offset, count),
         )
         .await?;
         let mut members = if query.projection.returns("members") && !page.is_empty() {
             let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
-            Some(groups::members(&state.pool, directory, &ids).await?)
+            Some(groups::members(&state.lists, directory, &ids).await?)
         } else {
             None
         };

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod groups;
 pub mod list;
 pub mod metrics;
+pub mod quota;
 pub mod relay;
 pub mod request_log;
 pub mod search;
@@ -62,6 +63,30 @@ pub struct Config {
     /// makes: the ingress checks it at start-up.
     #[arg(long, env = "MAX_RESOURCE_BYTES", default_value_t = limits::DEFAULT_RESOURCE_BYTES)]
     pub max_resource_bytes: usize,
+    /// Database connections for SCIM lists and searches, a pool of their own: a slow
+    /// filter can never take the connections that writes and single reads need.
+    #[arg(long, env = "LIST_CONNECTIONS", default_value_t = 8)]
+    pub list_connections: u32,
+    /// Milliseconds a list or search may run in Postgres; a longer one is cancelled and
+    /// answered 503 (Retry-After). Also how long a list waits for its directory's turn
+    /// before it is answered 429.
+    #[arg(long, env = "LIST_TIMEOUT_MS", default_value_t = 5000)]
+    pub list_timeout_ms: u64,
+    /// Lists and searches of one directory that run at once on a replica; more wait.
+    #[arg(long, env = "DIRECTORY_LIST_CONCURRENCY", default_value_t = 2)]
+    pub directory_list_concurrency: usize,
+    /// Largest list page, in bytes of stored resources: a page holds fewer resources
+    /// than `count` (RFC 7644 allows it) rather than more bytes than this, plus one
+    /// resource.
+    #[arg(long, env = "LIST_PAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub list_page_bytes: usize,
+    /// Requests per second one directory may send to a replica, past which it gets 429
+    /// with Retry-After; 0: no limit.
+    #[arg(long, env = "DIRECTORY_RATE_LIMIT", default_value_t = 0.0)]
+    pub directory_rate_limit: f64,
+    /// Requests one directory may send at once after a quiet spell, with a rate limit.
+    #[arg(long, env = "DIRECTORY_RATE_BURST", default_value_t = 50.0)]
+    pub directory_rate_burst: f64,
     /// Outbox rows published per relay batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
@@ -104,6 +129,12 @@ impl std::ops::Deref for AppState {
 
 pub struct Shared {
     pub pool: PgPool,
+    /// Connections for lists and searches, each statement time-limited
+    /// ([`db::connect_bounded`]).
+    pub lists: PgPool,
+    pub quotas: quota::Quotas,
+    /// Largest list page, in bytes of stored resources.
+    pub list_page_bytes: usize,
     pub nats: async_nats::Client,
     pub tokens: auth::TokenCache,
     pub users: users::Batches,
@@ -117,6 +148,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A list page at `offset` of at most `count` resources and `LIST_PAGE_BYTES`.
+    pub(crate) fn page_bounds(&self, offset: i64, count: i64) -> db::PageBounds {
+        db::PageBounds {
+            offset,
+            limit: count,
+            max_bytes: self.list_page_bytes,
+        }
+    }
+
     /// Refuses a user or group larger than `MAX_RESOURCE_BYTES` (413).
     pub(crate) fn check_size(
         &self,
@@ -143,6 +183,10 @@ pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
         routes = routes.merge(bulk::router());
     }
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            quota::limit_rate,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -258,6 +302,15 @@ impl Application {
         if config.run_migrations {
             db::migrate(&pool).await.context("migrating the database")?;
         }
+        let list_timeout = Duration::from_millis(config.list_timeout_ms);
+        let lists = db::connect_bounded(
+            &config.database,
+            "scim-ingress-lists",
+            config.list_connections,
+            list_timeout,
+        )
+        .await
+        .context("connecting to Postgres")?;
         let nats = scim_shared::nats::connect(&config.nats, "scim-ingress").await?;
         check_broker(&nats, config.max_resource_bytes).await?;
         let listener = TcpListener::bind(&config.listen_addr)
@@ -289,6 +342,14 @@ impl Application {
             metrics,
             max_body_bytes: config.max_body_bytes,
             max_resource_bytes: config.max_resource_bytes,
+            lists,
+            quotas: quota::Quotas::new(quota::Settings {
+                rate: config.directory_rate_limit,
+                burst: config.directory_rate_burst,
+                lists: config.directory_list_concurrency.max(1),
+                list_wait: list_timeout,
+            }),
+            list_page_bytes: config.list_page_bytes,
             pool,
             nats,
             tokens: auth::TokenCache::new(Duration::from_secs(config.token_cache_seconds)),

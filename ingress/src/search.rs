@@ -42,7 +42,13 @@ async fn search(
     let users_apply = users.is_some();
     let (users_total, mut resources) = users.unwrap_or_default();
     let group_offset = (offset - users_total).max(0);
-    let group_count = count - resources.len() as i64;
+    // Groups follow the users; none when the page ended within them, at its byte bound.
+    let users_due = (users_total - offset).clamp(0, count);
+    let group_count = if (resources.len() as i64) < users_due {
+        0
+    } else {
+        count - resources.len() as i64
+    };
     let groups = invalid_filter_as_none(
         groups::Groups::page(&state, directory, &group_query, group_offset, group_count).await,
     )?;

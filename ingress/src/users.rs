@@ -363,13 +363,13 @@ impl Listed for Users {
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
         let (condition, order) = query.sql(&USERS)?;
+        let _turn = state.quotas.list_turn(directory).await?;
         let (total, page) = users::list(
-            &state.pool,
+            &state.lists,
             directory,
             condition.as_ref(),
             &order,
-            offset,
-            count,
+            state.page_bounds(offset, count),
         )
         .await?;
         let resources = page

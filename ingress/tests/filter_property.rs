@@ -223,8 +223,11 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                     dir,
                     Some(&condition),
                     &sql::Order::default(),
-                    0,
-                    1000,
+                    scim_shared::db::PageBounds {
+                        offset: 0,
+                        limit: 1000,
+                        max_bytes: usize::MAX,
+                    },
                 )
                 .await
                 .unwrap();

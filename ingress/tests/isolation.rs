@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestApp, spawn_app};
+use common::{TestApp, spawn_app, spawn_app_with};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Reply, Scim, okta_user};
@@ -424,4 +424,158 @@ async fn a_terminated_database_connection_is_a_503_to_retry_never_a_500() {
         assert_scim_error(&later, 503, "retry");
         assert!(attempt < 20, "still failing after {attempt} retries");
     }
+}
+
+/// Stores `n` users in a directory straight through SQL (the quickest way to a large
+/// directory), each with a `title`.
+async fn many_users(app: &TestApp, directory: &str, n: i64) {
+    sqlx::query(
+        "INSERT INTO scim_users (directory_id, id, user_name, active, resource, email_values,
+                                 version, created_at, updated_at)
+         SELECT $1::uuid, gen_random_uuid(), 'bulk' || i || '@example.com', true,
+                jsonb_build_object('userName', 'bulk' || i || '@example.com', 'active', true,
+                                   'title', 'Title number ' || i),
+                '{}', 1, now(), now()
+         FROM generate_series(1, $2) AS i",
+    )
+    .bind(directory)
+    .bind(n)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+}
+
+/// A filter of `n` substring tests on `title`, none of which matches: Postgres reads
+/// every user of the directory and tests each `n` times.
+fn slow_filter(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("title co \"nothing-{i}\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[tokio::test]
+async fn one_directorys_slow_filters_neither_take_the_database_nor_delay_another() {
+    let app = spawn_app_with(|c| {
+        c.list_timeout_ms = 200;
+        c.directory_list_concurrency = 1;
+    })
+    .await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    many_users(&app, &directory_of(s), 100_000).await;
+    let neighbour_user = other
+        .create_user(&okta_user("b@example.com", "B", "B"))
+        .await;
+    let neighbour_id = neighbour_user.body["id"].as_str().unwrap().to_owned();
+
+    // More attribute tests than the bound: refused before it reaches the database.
+    let refused = s
+        .find_users(&slow_filter(scim_shared::limits::FILTER_TERMS + 1))
+        .await;
+    assert_scim_error(&refused, 400, "attribute tests");
+    assert_eq!(refused.body["scimType"], "invalidFilter");
+
+    // Eight slow filters at once: one runs at a time and is cancelled at the time limit
+    // (503), the others wait their turn and are turned away (429); both say when to
+    // retry. Meanwhile the other directory's reads, lists and writes all succeed.
+    let filter = slow_filter(20);
+    let slow = join_all((0..8).map(|_| s.find_users(&filter)));
+    let neighbourly = async {
+        let mut replies = Vec::new();
+        for i in 0..20 {
+            replies.push(other.get_user(&neighbour_id).await);
+            replies.push(other.find_users("userName eq \"b@example.com\"").await);
+            replies.push(
+                other
+                    .create_user(&okta_user(&format!("n{i}@example.com"), "N", "N"))
+                    .await,
+            );
+        }
+        replies
+    };
+    let (slow, neighbourly) = tokio::join!(slow, neighbourly);
+    let mut statuses: Vec<u16> = slow.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    for reply in &slow {
+        match reply.status.as_u16() {
+            503 => assert_scim_error(reply, 503, "narrow its filter"),
+            429 => assert_scim_error(reply, 429, "already runs 1 lists"),
+            other => panic!("a slow filter answered {other}: {:?}", reply.body),
+        }
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+    assert!(statuses.contains(&503), "{statuses:?}");
+    for reply in neighbourly {
+        assert!(reply.status.is_success(), "{:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn a_list_page_stops_at_its_byte_bound_and_pages_still_join_up() {
+    let app = spawn_app_with(|c| c.list_page_bytes = 10 * 1024).await;
+    let s = &app.scim;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let mut user = okta_user(&format!("u{i}@example.com"), "U", "U");
+        user["title"] = Value::String("t".repeat(4 * 1024));
+        ids.push(s.create_user(&user).await.body["id"].clone());
+    }
+    s.create_group(&json!({"displayName": "After the users"}))
+        .await;
+    let mut seen = Vec::new();
+    let mut start = 1;
+    while seen.len() < ids.len() {
+        let page = s
+            .send(
+                Method::GET,
+                &format!("/Users?startIndex={start}&count=100"),
+                None,
+            )
+            .await;
+        assert_eq!(page.body["totalResults"], 10);
+        let n = page.body["itemsPerPage"].as_u64().unwrap() as usize;
+        assert!((1..=3).contains(&n), "{n} users of 4 KiB in a 10 KiB page");
+        let resources = page.body["Resources"].as_array().unwrap();
+        assert_eq!(resources.len(), n);
+        seen.extend(resources.iter().map(|r| r["id"].clone()));
+        start += n;
+    }
+    assert_eq!(seen, ids, "every user once, in order");
+    // Across resource types, a page that ends within the users has no groups.
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]});
+    let page = s.send(Method::POST, "/.search", Some(&search)).await;
+    assert_eq!(page.body["totalResults"], 11);
+    let types: Vec<&Value> = page.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["meta"]["resourceType"])
+        .collect();
+    assert!(types.iter().all(|t| *t == "User"), "{types:?}");
+}
+
+#[tokio::test]
+async fn a_directory_past_its_rate_gets_429s_and_another_is_not_held_back() {
+    let app = spawn_app_with(|c| {
+        c.directory_rate_limit = 2.0;
+        c.directory_rate_burst = 5.0;
+    })
+    .await;
+    let (s, other) = (&app.scim, neighbour(&app).await);
+    let flood = join_all((0..20).map(|_| s.send(Method::GET, "/Users?count=1", None)));
+    let calm = join_all((0..5).map(|_| other.send(Method::GET, "/Users?count=1", None)));
+    let (flood, calm) = tokio::join!(flood, calm);
+    let ok = flood.iter().filter(|r| r.status == StatusCode::OK).count();
+    // The burst, and what refilled while the flood went out (2 a second).
+    assert!((5..=10).contains(&ok), "{ok} of 20 answered");
+    for reply in flood.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_scim_error(reply, 429, "more than 2 requests a second");
+        let wait: u64 = reply.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3).contains(&wait), "{wait}");
+    }
+    assert!(calm.iter().all(|r| r.status == StatusCode::OK));
 }

@@ -1,5 +1,5 @@
 //! Every size limit on what a directory's identity provider (or anyone holding its token)
-//! can make this service store, in one place. Each is enforced where the value enters
+//! can make this service store or compute, in one place. Each is enforced where the value enters
 //! (the ingress's request handling, the admin API), so nothing one directory sends can
 //! fail in Postgres or NATS and take other directories' work down with it. The
 //! README's "Limits" section lists them with their reasons.
@@ -19,6 +19,14 @@ pub const KEY_BYTES: usize = 1024;
 /// Longest team name, in bytes (from the admin API, or an attribute value that names a
 /// team; longer values name no team).
 pub const TEAM_NAME_BYTES: usize = 200;
+
+/// Longest filter accepted, in bytes; the deepest nesting of parentheses, `not` and
+/// value paths; and the most attribute tests one filter makes (each one a condition
+/// Postgres evaluates per row read, a substring scan for `co`, `sw` and `ew`).
+/// Identity providers send one or two; longer filters are `400 invalidFilter`.
+pub const FILTER_BYTES: usize = 4096;
+pub const FILTER_DEPTH: usize = 32;
+pub const FILTER_TERMS: usize = 20;
 
 /// Default of `MAX_RESOURCE_BYTES`: the largest user or group, its attributes written
 /// as JSON (members, which live apart, not counted).

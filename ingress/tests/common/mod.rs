@@ -80,6 +80,12 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         max_body_bytes: 64 * 1024,
         // Below the body limit, so tests can send a resource over it.
         max_resource_bytes: 32 * 1024,
+        list_connections: 4,
+        list_timeout_ms: 5000,
+        directory_list_concurrency: 2,
+        list_page_bytes: 8 * 1024 * 1024,
+        directory_rate_limit: 0.0,
+        directory_rate_burst: 50.0,
         relay_batch_size: 100,
         token_cache_seconds: 5,
         admin_listen_addr: "127.0.0.1:0".into(),

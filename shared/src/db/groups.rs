@@ -3,6 +3,7 @@
 //! a transaction that first locks the group row: concurrent changes to one group queue
 //! up instead of losing each other's members.
 
+use super::PageBounds;
 use super::PgQuery;
 use crate::filter::sql::{Condition, Order};
 use crate::group::{Group, Reference};
@@ -283,8 +284,7 @@ pub async fn list(
     directory_id: Uuid,
     condition: Option<&Condition>,
     order: &Order,
-    offset: i64,
-    limit: i64,
+    bounds: PageBounds,
 ) -> Result<(i64, Vec<StoredGroup>), sqlx::Error> {
     let (total, rows) = super::page(
         db,
@@ -293,8 +293,7 @@ pub async fn list(
         directory_id,
         condition,
         order,
-        offset,
-        limit,
+        bounds,
     )
     .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))

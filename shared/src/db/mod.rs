@@ -11,6 +11,7 @@ pub mod users;
 
 use crate::config::DatabaseConfig;
 use crate::filter::sql::{Bind, Condition, Order};
+use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -29,10 +30,34 @@ use uuid::Uuid;
 /// statement afresh on every execution, which cost more than running it.
 /// `application` names the connections in `pg_stat_activity`.
 pub async fn connect(config: &DatabaseConfig, application: &str) -> Result<PgPool, sqlx::Error> {
-    let options = connect_options(&config.database_url, application)?
+    pool(config, application, config.database_max_connections, None).await
+}
+
+/// A pool of its own for statements a client shapes (lists and searches: any filter,
+/// any sort), `max` connections whose statements Postgres cancels after `timeout`, so
+/// that slow ones can neither run on nor take the connections everything else needs.
+pub async fn connect_bounded(
+    config: &DatabaseConfig,
+    application: &str,
+    max: u32,
+    timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    pool(config, application, max, Some(timeout)).await
+}
+
+async fn pool(
+    config: &DatabaseConfig,
+    application: &str,
+    max: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, sqlx::Error> {
+    let mut options = connect_options(&config.database_url, application)?
         .options([("plan_cache_mode", "force_generic_plan")]);
+    if let Some(timeout) = statement_timeout {
+        options = options.options([("statement_timeout", format!("{}", timeout.as_millis()))]);
+    }
     PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
+        .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
         .connect_with(options)
@@ -65,10 +90,20 @@ pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postg
 pub(crate) type PgQueryScalar<'q, O> =
     sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
+/// Where a page starts and how much it may hold: at most `limit` rows, and no more
+/// rows once their `resource` columns add up to `max_bytes` (at least one row).
+#[derive(Debug, Clone, Copy)]
+pub struct PageBounds {
+    pub offset: i64,
+    pub limit: i64,
+    pub max_bytes: usize,
+}
+
 /// One page of a directory's rows of `table` matching `condition` (whose placeholders
 /// start at `$2`), in `order`, with the total count. `table`, `columns` and `order` are
-/// fixed SQL; client values only ever arrive as binds.
-#[allow(clippy::too_many_arguments)]
+/// fixed SQL; client values only ever arrive as binds. Rows are read as they arrive
+/// and the page ends at its byte bound, so a page of large resources never sits in
+/// memory whole.
 pub(crate) async fn page(
     db: &PgPool,
     table: &'static str,
@@ -76,9 +111,13 @@ pub(crate) async fn page(
     directory_id: Uuid,
     condition: Option<&Condition>,
     order: &Order,
-    offset: i64,
-    limit: i64,
+    bounds: PageBounds,
 ) -> Result<(i64, Vec<PgRow>), sqlx::Error> {
+    let PageBounds {
+        offset,
+        limit,
+        max_bytes,
+    } = bounds;
     let filter_sql = condition
         .map(|c| format!(" AND ({})", c.sql))
         .unwrap_or_default();
@@ -105,7 +144,20 @@ pub(crate) async fn page(
         sqlx::query(AssertSqlSafe(page_sql)).bind(directory_id),
         bind,
     );
-    let rows = page.bind(limit).bind(offset).fetch_all(db).await?;
+    let mut rows = Vec::new();
+    let mut bytes = 0;
+    let mut stream = page.bind(limit).bind(offset).fetch(db);
+    while let Some(row) = stream.try_next().await? {
+        bytes += row
+            .try_get_raw("resource")?
+            .as_bytes()
+            .map_or(0, <[u8]>::len);
+        rows.push(row);
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    drop(stream);
     if let Some(first) = rows.first() {
         let total: i64 = first.try_get("total")?;
         return Ok((total, rows));

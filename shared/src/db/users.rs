@@ -3,6 +3,7 @@
 //! together in a single round trip. Updates and deletes are optimistic: they apply only
 //! if the user is still at the version the caller read.
 
+use super::PageBounds;
 use super::{PgQuery, PgQueryScalar};
 use crate::event::Event;
 use crate::filter::sql::{Condition, Order};
@@ -430,14 +431,14 @@ pub async fn ids(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<Vec<Uuid
 }
 
 /// One page of a directory's users matching `condition` (whose placeholders start at
-/// `$2`), in `order`, with the total count. `offset` counts from zero.
+/// `$2`), in `order`, with the total count, within `bounds` (its offset counts from
+/// zero).
 pub async fn list(
     db: &sqlx::PgPool,
     directory_id: Uuid,
     condition: Option<&Condition>,
     order: &Order,
-    offset: i64,
-    limit: i64,
+    bounds: PageBounds,
 ) -> Result<(i64, Vec<StoredUser>), sqlx::Error> {
     let (total, rows) = super::page(
         db,
@@ -446,8 +447,7 @@ pub async fn list(
         directory_id,
         condition,
         order,
-        offset,
-        limit,
+        bounds,
     )
     .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))

@@ -8,11 +8,6 @@ pub mod sql;
 
 pub use parser::{parse, parse_path};
 
-/// Longest filter accepted, in bytes; longer ones are `invalidFilter`.
-pub const MAX_FILTER_LEN: usize = 4096;
-/// Deepest nesting of parentheses, `not` and value paths accepted.
-pub const MAX_DEPTH: usize = 32;
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     And(Box<Filter>, Box<Filter>),
@@ -29,6 +24,18 @@ pub enum Filter {
         path: AttrPath,
         filter: Box<Filter>,
     },
+}
+
+impl Filter {
+    /// How many attribute tests (comparisons and `pr`) the filter makes: each is a
+    /// condition Postgres evaluates, and a substring test on every row it reads.
+    pub fn terms(&self) -> usize {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.terms() + b.terms(),
+            Filter::Not(f) | Filter::ValuePath { filter: f, .. } => f.terms(),
+            Filter::Present(_) | Filter::Compare { .. } => 1,
+        }
+    }
 }
 
 /// `urn:…:attr.sub`, as written by the client (names are matched case-insensitively

@@ -1,18 +1,27 @@
 //! Recursive-descent parser for the RFC 7644 §3.4.2.2 filter grammar and the §3.5.2
 //! PATCH path grammar.
 
-use super::{AttrPath, CompareOp, Filter, MAX_DEPTH, MAX_FILTER_LEN, PatchPath, Value};
+use super::{AttrPath, CompareOp, Filter, PatchPath, Value};
 use crate::error::ScimError;
+use crate::limits::{FILTER_BYTES, FILTER_DEPTH, FILTER_TERMS};
 
+/// Parses a filter within the bounds of [`crate::limits`]: its length, nesting and
+/// number of attribute tests. Errors are `invalidFilter`.
 pub fn parse(input: &str) -> Result<Filter, ScimError> {
-    if input.len() > MAX_FILTER_LEN {
+    if input.len() > FILTER_BYTES {
         return Err(ScimError::invalid_filter(format!(
-            "filter is longer than {MAX_FILTER_LEN} bytes"
+            "filter is longer than {FILTER_BYTES} bytes"
         )));
     }
     let mut p = Parser::new(input)?;
     let f = p.or_expr(0)?;
     p.expect_end()?;
+    if f.terms() > FILTER_TERMS {
+        return Err(ScimError::invalid_filter(format!(
+            "filter makes {} attribute tests; at most {FILTER_TERMS} are accepted",
+            f.terms()
+        )));
+    }
     Ok(f)
 }
 
@@ -20,7 +29,7 @@ pub fn parse(input: &str) -> Result<Filter, ScimError> {
 pub fn parse_path(input: &str) -> Result<PatchPath, ScimError> {
     let to_path_err =
         |e: ScimError| ScimError::invalid_path(format!("invalid path {input:?}: {e}"));
-    if input.len() > MAX_FILTER_LEN {
+    if input.len() > FILTER_BYTES {
         return Err(ScimError::invalid_path("path is too long"));
     }
     let mut p = Parser::new(input).map_err(to_path_err)?;
@@ -255,9 +264,9 @@ impl Parser {
     }
 
     fn nested(&mut self, depth: usize) -> Result<Filter, ScimError> {
-        if depth >= MAX_DEPTH {
+        if depth >= FILTER_DEPTH {
             return Err(ScimError::invalid_filter(format!(
-                "filter nests deeper than {MAX_DEPTH}"
+                "filter nests deeper than {FILTER_DEPTH}"
             )));
         }
         self.or_expr(depth + 1)
@@ -428,14 +437,29 @@ mod tests {
     fn bounds_depth_and_length() {
         let deep = format!(
             "{}a eq \"1\"{}",
-            "(".repeat(MAX_DEPTH + 1),
-            ")".repeat(MAX_DEPTH + 1)
+            "(".repeat(FILTER_DEPTH + 1),
+            ")".repeat(FILTER_DEPTH + 1)
         );
         assert!(parse(&deep).is_err());
         let ok = format!("{}a eq \"1\"{}", "(".repeat(5), ")".repeat(5));
         assert!(parse(&ok).is_ok());
-        let long = format!("a eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
+        let long = format!("a eq \"{}\"", "x".repeat(FILTER_BYTES));
         assert!(parse(&long).is_err());
+    }
+
+    #[test]
+    fn bounds_the_number_of_attribute_tests() {
+        let terms = |n: usize| {
+            (0..n)
+                .map(|i| format!("title co \"{i}\""))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        assert_eq!(parse(&terms(FILTER_TERMS)).unwrap().terms(), FILTER_TERMS);
+        let err = parse(&terms(FILTER_TERMS + 1)).unwrap_err();
+        assert_eq!(err.scim_type(), Some(crate::ScimType::InvalidFilter));
+        let nested = r#"emails[type eq "work" and value co "@x"] and not (userName pr)"#;
+        assert_eq!(parse(nested).unwrap().terms(), 3);
     }
 
     #[test]
