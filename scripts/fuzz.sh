@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes what a client's bytes reach first: the filter parser and compilers (filter),
-# the PATCH engines (patch), and user and group normalization (normalize). Each target
+# the PATCH engines (patch), user and group normalization (normalize), and what the
+# request log keeps of a query string (query). Each target
 # runs FUZZ_SECONDS (default 60) from the seeds in fuzz/seeds/ (Okta and Entra request
 # shapes from the golden fixtures, and filters) plus what earlier runs found
 # (fuzz/corpus/, not committed).
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(filter patch normalize)
+[ ${#targets[@]} -gt 0 ] || targets=(filter patch normalize query)
 
 # Seeds: the request bodies of the golden fixtures, as the identity providers send them.
 python3 - <<'PY'

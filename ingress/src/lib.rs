@@ -105,6 +105,10 @@ pub struct Config {
     /// Days the SCIM request log keeps entries.
     #[arg(long, env = "REQUEST_LOG_DAYS", default_value_t = 30)]
     pub request_log_days: u32,
+    /// Keep query values in the request log as sent (filters name people). Off: each
+    /// parameter's name, paging values and the filter's shape. Credentials never.
+    #[arg(long, env = "REQUEST_LOG_QUERY_VALUES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub request_log_query_values: bool,
     /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
     pub metrics_addr: String,
@@ -334,6 +338,7 @@ impl Application {
         let (requests, request_writer) = request_log::RequestLog::start(
             pool.clone(),
             config.request_log_days,
+            config.request_log_query_values,
             metrics.request_log_dropped.clone(),
         );
         let state = AppState(Arc::new(Shared {

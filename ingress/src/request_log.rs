@@ -1,5 +1,6 @@
 //! The request log: every SCIM request under a directory's base URL, with its status,
-//! duration and, for errors, the detail returned. Entries are handed to a background
+//! duration and, for errors, the detail returned; of its query string only what names
+//! nothing personal, by default ([`redact::query`]), and never a credential. Entries are handed to a background
 //! writer and stored in batches, off the request path, within [`GATHER`] of the
 //! request; when the writer falls behind, entries are dropped (and counted in the log)
 //! rather than slowing provisioning.
@@ -9,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::metrics::counter::Counter;
 use scim_shared::db::request_log::{self, Entry};
+use scim_shared::redact;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -34,6 +36,9 @@ pub struct RequestLog {
     queue: mpsc::Sender<Entry>,
     /// Entries dropped in all (a metric; the writer logs its increase).
     dropped: Counter,
+    /// Whether query values are kept as sent (`REQUEST_LOG_QUERY_VALUES`), rather than
+    /// reduced to what names nothing personal ([`redact::query`]).
+    query_values: bool,
 }
 
 impl RequestLog {
@@ -42,11 +47,17 @@ impl RequestLog {
     pub fn start(
         pool: PgPool,
         days: u32,
+        query_values: bool,
         dropped: Counter,
     ) -> (RequestLog, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(QUEUE);
         let writer = tokio::spawn(write(pool, rx, days, dropped.clone()));
-        (RequestLog { queue, dropped }, writer)
+        let log = RequestLog {
+            queue,
+            dropped,
+            query_values,
+        };
+        (log, writer)
     }
 
     fn record(&self, entry: Entry) {
@@ -97,10 +108,14 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     };
     let method = req.method().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let path = match req.uri().query() {
+        Some(query) => format!(
+            "{}?{}",
+            req.uri().path(),
+            redact::query(query, state.requests.query_values)
+        ),
+        None => req.uri().path().to_owned(),
+    };
     let at = OffsetDateTime::now_utc();
     let started = Instant::now();
     let res = next.run(req).await;

@@ -430,8 +430,11 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
     let wrong = Scim::new(&scim.base_url, "scim_wrong");
     assert_eq!(list_users_status(&wrong).await, StatusCode::UNAUTHORIZED);
     scim.find_users("userName eq \"dup@x.com\"").await;
+    // A client that puts its token in the URL as well.
+    let in_url = format!("/Users?count=1&access_token={}", scim.token);
+    scim.send(Method::GET, &in_url, None).await;
 
-    let entries = scim_tests::eventually(Duration::from_secs(5), "four log entries", || async {
+    let entries = scim_tests::eventually(Duration::from_secs(5), "five log entries", || async {
         let (_, all) = admin(
             &app,
             Method::GET,
@@ -440,23 +443,26 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
         )
         .await;
         let all = all.as_array()?.clone();
-        (all.len() == 4).then_some(all)
+        (all.len() == 5).then_some(all)
     })
     .await;
-    // Newest first.
-    assert_eq!(entries[0]["method"], "GET");
-    assert!(
-        entries[0]["path"]
-            .as_str()
-            .unwrap()
-            .contains("/Users?filter=")
+    // Newest first. Of the query, the filter's shape and the paging are kept: neither
+    // the person looked up nor the token.
+    assert_eq!(
+        entries[0]["path"],
+        format!("/scim/v2/{dir}/Users?count=1&access_token=…")
     );
-    assert_eq!(entries[1]["status"], 401);
-    assert_eq!(entries[2]["status"], 409);
-    assert_eq!(entries[2]["method"], "POST");
-    assert_eq!(entries[2]["detail"], detail.as_str());
-    assert_eq!(entries[3]["status"], 201);
-    assert!(entries[3]["detail"].is_null());
+    assert_eq!(entries[1]["method"], "GET");
+    assert_eq!(
+        entries[1]["path"],
+        format!("/scim/v2/{dir}/Users?filter=userName eq \"…\"&startIndex=1&count=100")
+    );
+    assert_eq!(entries[2]["status"], 401);
+    assert_eq!(entries[3]["status"], 409);
+    assert_eq!(entries[3]["method"], "POST");
+    assert_eq!(entries[3]["detail"], detail.as_str());
+    assert_eq!(entries[4]["status"], 201);
+    assert!(entries[4]["detail"].is_null());
     assert!(
         entries
             .iter()
@@ -465,6 +471,12 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
     assert!(
         !entries.iter().any(|e| e.to_string().contains(&scim.token)),
         "no token in the log"
+    );
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["path"].to_string().contains("dup@x.com")),
+        "no filter value in the log"
     );
 
     let (_, errors) = admin(

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod nats;
 pub mod patch;
 pub mod projection;
+pub mod redact;
 pub mod schema;
 #[cfg(feature = "service")]
 pub mod shutdown;

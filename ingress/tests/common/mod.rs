@@ -91,6 +91,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         admin_listen_addr: "127.0.0.1:0".into(),
         admin_token: OPERATOR_TOKEN.into(),
         request_log_days: 30,
+        request_log_query_values: false,
         metrics_addr: "127.0.0.1:0".into(),
         shutdown_grace_seconds: 2,
     }

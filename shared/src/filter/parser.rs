@@ -202,18 +202,9 @@ fn keyword(t: Option<&Token>, kw: &str) -> bool {
 }
 
 fn compare_op(name: &str) -> Option<CompareOp> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "eq" => CompareOp::Eq,
-        "ne" => CompareOp::Ne,
-        "co" => CompareOp::Co,
-        "sw" => CompareOp::Sw,
-        "ew" => CompareOp::Ew,
-        "gt" => CompareOp::Gt,
-        "ge" => CompareOp::Ge,
-        "lt" => CompareOp::Lt,
-        "le" => CompareOp::Le,
-        _ => return None,
-    })
+    CompareOp::ALL
+        .into_iter()
+        .find(|op| op.as_str().eq_ignore_ascii_case(name))
 }
 
 impl Parser {
