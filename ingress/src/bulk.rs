@@ -152,20 +152,49 @@ fn operation(op: &Value) -> Result<Operation, String> {
 
 const BULK_ID_PREFIX: &str = "bulkId:";
 
-/// Every `bulkId:<id>` the operation names (in its path or anywhere in its data).
-fn references(op: &Operation) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => {
-                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
-                    out.push(id.to_owned());
+/// Calls `visit` with every string of `data` that may hold a `bulkId:` reference
+/// (RFC 7644 §3.7.2): the `value` or `$ref` of a reference (a group's member, a
+/// manager), and a PATCH operation's value where its path names such a sub-attribute.
+/// Anywhere else `bulkId:…` is just text (a title may read "bulkId:x").
+fn reference_slots(data: &mut Value, visit: &mut impl FnMut(&mut String)) {
+    let names_reference = |key: &str| key.eq_ignore_ascii_case("value") || key == "$ref";
+    match data {
+        Value::Array(items) => items.iter_mut().for_each(|i| reference_slots(i, visit)),
+        Value::Object(fields) => {
+            // A PATCH operation: its `value` is the new value of what `path` names.
+            let is_operation = fields.keys().any(|k| k.eq_ignore_ascii_case("op"));
+            let patch_path = is_operation.then(|| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("path"))
+                    .and_then(|(_, p)| p.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+            for (key, value) in fields.iter_mut() {
+                match value {
+                    Value::String(s) => {
+                        let slot = match &patch_path {
+                            Some(path) if key.eq_ignore_ascii_case("value") => {
+                                path.rsplit(['.', ']']).next().is_some_and(names_reference)
+                            }
+                            Some(_) => false,
+                            None => names_reference(key),
+                        };
+                        if slot {
+                            visit(s);
+                        }
+                    }
+                    other => reference_slots(other, visit),
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(m) => m.values().for_each(|i| walk(i, out)),
-            _ => {}
         }
+        _ => {}
     }
+}
+
+/// Every `bulkId:<id>` the operation names: in its path, or in a reference of its data.
+fn references(op: &Operation) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(id) = op
         .path
@@ -175,26 +204,19 @@ fn references(op: &Operation) -> Vec<String> {
     {
         out.push(id.to_owned());
     }
-    if let Some(data) = &op.data {
-        walk(data, &mut out);
+    if let Some(mut data) = op.data.clone() {
+        reference_slots(&mut data, &mut |s| {
+            if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
+                out.push(id.to_owned());
+            }
+        });
     }
     out
 }
 
-/// The operation with every `bulkId:<id>` replaced by the id of the resource created.
+/// The operation with every `bulkId:<id>` reference replaced by the id of the resource
+/// created.
 fn resolve(op: &Operation, created: &HashMap<String, String>) -> Operation {
-    fn walk(v: &mut Value, created: &HashMap<String, String>) {
-        match v {
-            Value::String(s) => {
-                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)) {
-                    *s = id.clone();
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, created)),
-            Value::Object(m) => m.values_mut().for_each(|i| walk(i, created)),
-            _ => {}
-        }
-    }
     let mut op = op.clone();
     if let Some((head, last)) = op.path.rsplit_once('/')
         && let Some(id) = last
@@ -204,7 +226,11 @@ fn resolve(op: &Operation, created: &HashMap<String, String>) -> Operation {
         op.path = format!("{head}/{id}");
     }
     if let Some(data) = &mut op.data {
-        walk(data, created);
+        reference_slots(data, &mut |s| {
+            if let Some(id) = s.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)) {
+                *s = id.clone();
+            }
+        });
     }
     op
 }
@@ -515,7 +541,27 @@ mod tests {
         assert_eq!(op.path, "/Groups/G1");
         assert_eq!(
             op.data.unwrap(),
-            json!({"members": [{"value": "U1"}, {"value": "bulkId:other"}], "note": "U1"})
+            json!({"members": [{"value": "U1"}, {"value": "bulkId:other"}], "note": "bulkId:u"}),
+            "only references are resolved: a note is text"
         );
+    }
+
+    #[test]
+    fn references_are_only_where_the_rfc_puts_them() {
+        let request = ops(json!([
+            {"method": "POST", "bulkId": "a", "path": "/Users", "data": {
+                "userName": "a", "title": "bulkId:x", "nickName": ["bulkId:x"],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                    "manager": {"value": "bulkId:boss", "$ref": "bulkId:boss"}},
+            }},
+            {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [
+                {"op": "add", "path": "members", "value": [{"value": "bulkId:m"}]},
+                {"op": "replace", "path": "title", "value": "bulkId:not-a-reference"},
+                {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", "value": "bulkId:boss2"},
+            ]}},
+        ]))
+        .unwrap();
+        assert_eq!(references(&request.operations[0]), ["boss", "boss"]);
+        assert_eq!(references(&request.operations[1]), ["g", "m", "boss2"]);
     }
 }

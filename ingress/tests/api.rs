@@ -1257,6 +1257,9 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
     assert_eq!(r.body["bulk"]["supported"], true);
     assert_eq!(r.body["bulk"]["maxOperations"], 1000);
 
+    // `bulkId:` outside a reference is text, not a reference to wait for.
+    let mut bob = okta_user("bob@x.com", "Bob", "B");
+    bob["title"] = json!("bulkId:x");
     let request = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
@@ -1264,7 +1267,7 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
             {"method": "POST", "bulkId": "eng", "path": "/Groups",
              "data": {"displayName": "Eng", "members": [{"value": "bulkId:ann"}, {"value": "bulkId:bob"}]}},
             {"method": "POST", "bulkId": "ann", "path": "/Users", "data": okta_user("ann@x.com", "Ann", "A")},
-            {"method": "POST", "bulkId": "bob", "path": "/Users", "data": okta_user("bob@x.com", "Bob", "B")},
+            {"method": "POST", "bulkId": "bob", "path": "/Users", "data": bob},
             {"method": "POST", "bulkId": "dup", "path": "/Users", "data": okta_user("TAKEN@x.com", "D", "D")},
             {"method": "PATCH", "path": "/Users/bulkId:ann",
              "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -1294,6 +1297,15 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
     assert_eq!(results.len(), 7);
     assert_eq!(status("eng"), "201");
     assert_eq!(status("ann"), "201");
+    assert_eq!(status("bob"), "201");
+    let bob = results.iter().find(|o| o["bulkId"] == "bob").unwrap();
+    let bob_id = bob["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(app.scim.get_user(bob_id).await.body["title"], "bulkId:x");
     assert_eq!(status("PATCH"), "200");
     assert_eq!(status("DELETE"), "204");
     assert_eq!(status("dup"), "409");
