@@ -462,6 +462,28 @@ async fn concurrent_duplicate_creates_yield_one_user_and_409s() {
 }
 
 #[tokio::test]
+async fn user_names_a_person_reads_as_one_are_one_for_uniqueness_and_lookups() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    // "Renée" with a combining accent and a pasted trailing space.
+    let decomposed = "Rene\u{301}e@example.com ";
+    let created = s.create_user(&okta_user(decomposed, "R", "R")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["userName"], "Ren\u{e9}e@example.com");
+    let again = s
+        .create_user(&okta_user("REN\u{c9}E@example.com", "R", "R"))
+        .await;
+    assert_scim_error(&again, 409, Some("uniqueness"));
+    for filter in [
+        format!("userName eq \"{decomposed}\""),
+        "userName eq \"ren\u{e9}e@example.com\"".to_owned(),
+    ] {
+        let found = s.find_users(&filter).await;
+        assert_eq!(found.body["totalResults"], 1, "{filter}");
+    }
+}
+
+#[tokio::test]
 async fn paging_is_stable_and_filters_combine() {
     let app = spawn_app().await;
     let s = &app.scim;

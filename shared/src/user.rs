@@ -60,6 +60,9 @@ impl User {
             }
             put_core(&mut attrs, &key, value)?;
         }
+        if let Some(Value::String(name)) = attrs.get_mut("userName") {
+            *name = canonical_user_name(name);
+        }
         let user = User { attrs };
         match user.attrs.get("userName").and_then(Value::as_str) {
             None => return Err(ScimError::invalid_value("userName is required")),
@@ -304,6 +307,15 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
+/// A `userName` as it is stored and compared: without leading or trailing whitespace,
+/// in Unicode normalization form C. Two names a person reads as the same (`é` typed as
+/// one character or as `e` and a combining accent, a pasted trailing space) are one
+/// name, for uniqueness and for lookups alike.
+pub fn canonical_user_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim().nfc().collect()
+}
+
 /// How email values compare: case-insensitively (RFC 7643 gives `emails.value`
 /// `caseExact: false`).
 pub fn fold_email(value: &str) -> String {
@@ -540,6 +552,16 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(u.attrs()["emails"][1]["primary"], false);
+    }
+
+    #[test]
+    fn user_names_are_trimmed_and_composed() {
+        let decomposed = User::from_request(json!({"userName": " Rene\u{301}e@x.com\t"})).unwrap();
+        assert_eq!(decomposed.user_name(), "Ren\u{e9}e@x.com");
+        let composed = User::from_request(json!({"userName": "Ren\u{e9}e@x.com"})).unwrap();
+        assert_eq!(decomposed, composed);
+        let err = User::from_request(json!({"userName": " \u{a0} "})).unwrap_err();
+        assert_eq!(err.status(), 400, "only whitespace is no name");
     }
 
     #[test]

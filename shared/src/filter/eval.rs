@@ -5,6 +5,7 @@
 use super::{AttrPath, CompareOp, Filter, Value};
 use crate::error::ScimError;
 use crate::schema::{self, Attribute, Kind};
+use crate::user::canonical_user_name;
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -208,6 +209,8 @@ pub fn typed(attr: &Attribute, value: &Value) -> Result<Typed, ScimError> {
         (Kind::DateTime, Value::Str(s)) => {
             Typed::Time(OffsetDateTime::parse(s, &Rfc3339).map_err(|_| mismatch())?)
         }
+        // The unique attribute (userName) is stored in its canonical form: compare that.
+        (Kind::String, Value::Str(s)) if attr.unique => Typed::Str(canonical_user_name(s)),
         (Kind::String | Kind::Reference, Value::Str(s)) => Typed::Str(s.clone()),
         _ => return Err(mismatch()),
     })
