@@ -8,7 +8,12 @@
 //! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
 //! groups workload (Okta's group push): create users, create groups (a tenth of them
 //! mapped to teams), add the memberships in 256-member PATCHes; then put every user in
-//! one group and time renaming it and reading it without members.
+//! one group and time renaming it and reading it without members. The neighbours
+//! workload runs the users workload in directory B twice, first alone, then while
+//! directory A's client sends what hurts most (bodies over the size limit, filters of
+//! twenty substring tests over 100,000 users, pages of 1,000 users of 100 KB, keys too
+//! long for their index) on `--concurrency` connections of its own, and prints B's p99
+//! of both runs side by side with what A was answered.
 //!
 //! It creates its own directory through DATABASE_URL (the system's database) and watches
 //! the `members` and `team_members` tables there to time the worker. Every answer is
@@ -16,6 +21,7 @@
 
 mod cpu;
 mod load;
+mod neighbours;
 
 use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
@@ -32,6 +38,9 @@ use std::time::{Duration, Instant};
 enum Workload {
     Users,
     Groups,
+    /// The users workload in one directory, alone and then beside a directory whose
+    /// client sends oversized, slow-filter and huge-list requests.
+    Neighbours,
 }
 
 #[derive(Parser)]
@@ -71,15 +80,19 @@ struct Phase {
 }
 
 impl Phase {
-    fn print(&self) {
+    /// The latency at percentile `p` (0 to 1), in milliseconds.
+    fn percentile(&self, p: f64) -> f64 {
         let mut l = self.latencies_us.clone();
         l.sort_unstable();
-        let pct = |p: f64| {
-            l.get(((l.len() as f64 * p).ceil() as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(0) as f64
-                / 1000.0
-        };
+        l.get(((l.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    }
+
+    fn print(&self) {
+        let l = &self.latencies_us;
+        let pct = |p: f64| self.percentile(p);
         println!(
             "{:<12} {:>8} req {:>9.0} req/s   p50 {:>6.2} ms   p95 {:>6.2} ms   p99 {:>6.2} ms   errors {}",
             self.name,
@@ -125,7 +138,7 @@ async fn phase(
     concurrency: usize,
     target: &Target,
     work: impl Work,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Phase> {
     let mut conns = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         conns.push(Conn::open(target).await?);
@@ -178,11 +191,11 @@ async fn phase(
     p.elapsed = start.elapsed();
     p.cpu = cpu::since(&cpu);
     p.print();
-    Ok(())
+    Ok(p)
 }
 
-fn email(i: usize) -> String {
-    format!("bench.user{i}@example.com")
+fn email(run: &str, i: usize) -> String {
+    format!("bench.{run}user{i}@example.com")
 }
 
 /// The ids that a create phase learns, by item.
@@ -214,10 +227,11 @@ async fn create_users(
     concurrency: usize,
     target: &Target,
     users: &Ids,
-) -> anyhow::Result<()> {
+    run: &'static str,
+) -> anyhow::Result<Phase> {
     let ids = users.clone();
-    let call = |i: usize| {
-        let user = okta_user(&email(i), "Bench", &format!("User{i}"));
+    let call = move |i: usize| {
+        let user = okta_user(&email(run, i), "Bench", &format!("User{i}"));
         Call::with(Method::POST, "/Users", &user)
     };
     let check = move |i: usize, status: StatusCode, body: &[u8]| created(&ids, i, status, body);
@@ -225,16 +239,16 @@ async fn create_users(
 }
 
 /// Okta's lookup before a create: `expected` users found (0 or 1).
-fn lookup(expected: i64) -> impl Work {
+fn lookup(expected: i64, run: &'static str) -> impl Work {
     #[derive(Deserialize)]
     struct Found {
         #[serde(rename = "totalResults")]
         total_results: i64,
     }
-    let call = |i: usize| {
+    let call = move |i: usize| {
         Call::get(format!(
             "/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100",
-            email(i)
+            email(run, i)
         ))
     };
     let check = move |_: usize, status: StatusCode, body: &[u8]| {
@@ -379,6 +393,44 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
     Ok(())
 }
 
+/// Okta's user lifecycle for `n` users (emails tagged `run`): lookup-miss, create,
+/// lookup-hit, get, update, deactivate; the phases, as printed.
+async fn lifecycle(
+    n: usize,
+    c: usize,
+    target: &Target,
+    run: &'static str,
+) -> anyhow::Result<Vec<Phase>> {
+    let users = ids(n);
+    let mut phases = vec![phase("lookup-miss", n, c, target, lookup(0, run)).await?];
+    phases.push(create_users(n, c, target, &users, run).await?);
+    phases.push(phase("lookup-hit", n, c, target, lookup(1, run)).await?);
+    let u = users.clone();
+    let call = move |i: usize| Call::get(format!("/Users/{}", id_of(&u, i)));
+    phases.push(phase("get", n, c, target, (call, answered(StatusCode::OK))).await?);
+    let u = users.clone();
+    let call = move |i: usize| {
+        let user = okta_user(&email(run, i), "Bench", &format!("Renamed{i}"));
+        Call::with(Method::PUT, format!("/Users/{}", id_of(&u, i)), &user)
+    };
+    phases.push(phase("update", n, c, target, (call, answered(StatusCode::OK))).await?);
+    let u = users.clone();
+    let call = move |i: usize| {
+        let deactivate = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}],
+        });
+        Call::with(
+            Method::PATCH,
+            format!("/Users/{}", id_of(&u, i)),
+            &deactivate,
+        )
+    };
+    let work = (call, answered(StatusCode::OK));
+    phases.push(phase("deactivate", n, c, target, work).await?);
+    Ok(phases)
+}
+
 /// Waits until `count_sql` (over `$1`, the directory) reaches `expected` and prints
 /// how long after the last response that was.
 async fn worker_applies(
@@ -422,10 +474,10 @@ async fn main() -> anyhow::Result<()> {
     let token = directories::issue_token(&pool, dir.id).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
     let (n, c) = (args.users, args.concurrency);
-    let users = ids(n);
     println!("{n} users, {c} in flight, directory {}", dir.id);
     if args.workload == Workload::Groups {
-        create_users(n, c, &target, &users).await?;
+        let users = ids(n);
+        create_users(n, c, &target, &users, "").await?;
         // The group phases start on a quiet system.
         worker_applies(
             &pool,
@@ -440,39 +492,10 @@ async fn main() -> anyhow::Result<()> {
         return groups_workload(&args, &pool, dir.id, &target, Arc::new(users)).await;
     }
 
-    phase("lookup-miss", n, c, &target, lookup(0)).await?;
-    create_users(n, c, &target, &users).await?;
-    phase("lookup-hit", n, c, &target, lookup(1)).await?;
-    let u = users.clone();
-    let call = move |i: usize| Call::get(format!("/Users/{}", id_of(&u, i)));
-    phase("get", n, c, &target, (call, answered(StatusCode::OK))).await?;
-    let u = users.clone();
-    let call = move |i: usize| {
-        let user = okta_user(&email(i), "Bench", &format!("Renamed{i}"));
-        Call::with(Method::PUT, format!("/Users/{}", id_of(&u, i)), &user)
-    };
-    phase("update", n, c, &target, (call, answered(StatusCode::OK))).await?;
-    let u = users.clone();
-    let call = move |i: usize| {
-        let deactivate = json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "value": {"active": false}}],
-        });
-        Call::with(
-            Method::PATCH,
-            format!("/Users/{}", id_of(&u, i)),
-            &deactivate,
-        )
-    };
-    phase(
-        "deactivate",
-        n,
-        c,
-        &target,
-        (call, answered(StatusCode::OK)),
-    )
-    .await?;
-
+    if args.workload == Workload::Neighbours {
+        return neighbours::run(&args, &pool, &target).await;
+    }
+    lifecycle(n, c, &target, "").await?;
     worker_applies(
         &pool,
         dir.id,
