@@ -87,16 +87,11 @@ impl TestDb {
         }
     }
 
-    /// Makes the database refuse to write the member record of `email` (as a check
-    /// constraint would), for as long as the database lives: an event about that user
-    /// can never be applied. The trigger is `refuse_member_23514`.
-    pub async fn refuse_member(&self, email: &str) {
-        self.refuse_member_with(email, "23514").await;
-    }
-
-    /// [`TestDb::refuse_member`] with another SQLSTATE (54000: a value too long for
-    /// its index); one email per `sqlstate`.
-    pub async fn refuse_member_with(&self, email: &str, sqlstate: &str) {
+    /// Makes the database refuse to write the member record of `email` with `sqlstate`
+    /// (23514 as a check constraint would, 54000 as for a value too long for its index),
+    /// for as long as the database lives: an event about that user can never be
+    /// applied. The trigger is `refuse_member_<sqlstate>`; one email per `sqlstate`.
+    pub async fn refuse_member(&self, email: &str, sqlstate: &str) {
         let email = email.replace('\'', "''");
         for sql in [
             format!(

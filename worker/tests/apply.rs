@@ -217,7 +217,7 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
         ("53300", false),
     ] {
         let email = format!("poison-{sqlstate}@x.com");
-        db.refuse_member_with(&email, sqlstate).await;
+        db.refuse_member(&email, sqlstate).await;
         let user = json!({"userName": email, "emails": [{"value": email}]});
         let (_, event) = change(&db, dir, None, Some(user)).await;
         let err = handle(&db.pool, &event).await.unwrap_err();
