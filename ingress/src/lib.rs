@@ -73,8 +73,12 @@ pub struct Config {
     #[arg(long, env = "LIST_TIMEOUT_MS", default_value_t = 5000)]
     pub list_timeout_ms: u64,
     /// Lists and searches of one directory that run at once on a replica; more wait.
-    #[arg(long, env = "DIRECTORY_LIST_CONCURRENCY", default_value_t = 2)]
+    #[arg(long, env = "DIRECTORY_LIST_CONCURRENCY", default_value_t = 1)]
     pub directory_list_concurrency: usize,
+    /// Seconds of list and search time a second one directory may spend on a replica,
+    /// in bursts of up to LIST_TIMEOUT_MS; past it its lists get 429 until it is made up.
+    #[arg(long, env = "DIRECTORY_LIST_SHARE", default_value_t = 0.5)]
+    pub directory_list_share: f64,
     /// Largest list page, in bytes of stored resources: a page holds fewer resources
     /// than `count` (RFC 7644 allows it) rather than more bytes than this, plus one
     /// resource.
@@ -353,6 +357,7 @@ impl Application {
                 burst: config.directory_rate_burst,
                 lists: config.directory_list_concurrency.max(1),
                 list_wait: list_timeout,
+                list_share: config.directory_list_share.max(0.01),
             }),
             list_page_bytes: config.list_page_bytes,
             pool,

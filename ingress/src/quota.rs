@@ -1,9 +1,11 @@
 //! Per-directory quotas, on each replica: how fast one directory's requests may come
 //! (`DIRECTORY_RATE_LIMIT`, off by default: `429` with `Retry-After` past it, which Okta
-//! and Entra back off on), and how many of its lists and searches may run at once
-//! (`DIRECTORY_LIST_CONCURRENCY`: the rest wait their turn, up to the list time limit).
-//! So one directory's identity provider, or anyone holding its token, cannot take the
-//! database connections or the time every directory shares.
+//! and Entra back off on), how many of its lists and searches may run at once
+//! (`DIRECTORY_LIST_CONCURRENCY`: the rest wait their turn, up to the list time limit),
+//! and how much database time its lists may take (`DIRECTORY_LIST_SHARE` seconds a
+//! second, in bursts of up to `LIST_TIMEOUT_MS`: past it, `429` until the time is made
+//! up). So one directory's identity provider, or anyone holding its token, cannot take
+//! the database connections or the time every directory shares.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -27,8 +29,11 @@ pub struct Settings {
     pub burst: f64,
     /// Lists and searches of one directory running at once.
     pub lists: usize,
-    /// How long a list waits for its turn before it is refused.
+    /// How long a list waits for its turn before it is refused; also the most list time
+    /// a directory may spend at once.
     pub list_wait: Duration,
+    /// Seconds of list time a second one directory may spend over a longer stretch.
+    pub list_share: f64,
 }
 
 pub struct Quotas {
@@ -37,11 +42,38 @@ pub struct Quotas {
     /// per customer organization).
     buckets: Mutex<HashMap<Uuid, Bucket>>,
     lists: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    /// Each directory's list time, in seconds.
+    list_time: Mutex<HashMap<Uuid, Bucket>>,
 }
 
-/// A turn to run a list: the directory's other lists wait while it is held.
-pub struct ListTurn {
+/// A turn to run a list: the directory's other lists wait while it is held, and the
+/// time it was held is charged to the directory when it ends.
+pub struct ListTurn<'q> {
+    quotas: &'q Quotas,
+    directory: Uuid,
+    started: Instant,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for ListTurn<'_> {
+    fn drop(&mut self) {
+        let Settings {
+            list_share,
+            list_wait,
+            ..
+        } = self.quotas.settings;
+        let now = Instant::now();
+        let spent = now.duration_since(self.started).as_secs_f64();
+        let mut time = lock(&self.quotas.list_time);
+        let bucket = time
+            .entry(self.directory)
+            .or_insert_with(|| Bucket::full(list_wait.as_secs_f64(), now));
+        bucket.charge(now, list_share, list_wait.as_secs_f64(), spent);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Quotas {
@@ -50,6 +82,7 @@ impl Quotas {
             settings,
             buckets: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
+            list_time: Mutex::new(HashMap::new()),
         }
     }
 
@@ -60,29 +93,49 @@ impl Quotas {
             return Ok(());
         }
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        buckets
+        lock(&self.buckets)
             .entry(directory)
             .or_insert_with(|| Bucket::full(burst, now))
             .take(now, rate, burst)
     }
 
-    /// Waits for the directory's turn to run a list, at most the list wait.
-    pub async fn list_turn(&self, directory: Uuid) -> Result<ListTurn, ApiError> {
-        let semaphore = self
-            .lists
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    /// Waits for the directory's turn to run a list, at most the list wait; refused at
+    /// once while the directory's lists have spent more than their share of time.
+    pub async fn list_turn(&self, directory: Uuid) -> Result<ListTurn<'_>, ApiError> {
+        let Settings {
+            list_share,
+            list_wait,
+            lists,
+            ..
+        } = self.settings;
+        let now = Instant::now();
+        let owed = lock(&self.list_time)
+            .get_mut(&directory)
+            .map_or(0.0, |b| -b.refill(now, list_share, list_wait.as_secs_f64()));
+        if owed > 0.0 {
+            return Err(ApiError::TooManyRequests {
+                retry_after: (owed / list_share).ceil().max(1.0) as u64,
+                detail: format!(
+                    "this directory's lists and searches took more than their share of the \
+                     database ({list_share} s a second); retry later"
+                ),
+            });
+        }
+        let semaphore = lock(&self.lists)
             .entry(directory)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.lists)))
+            .or_insert_with(|| Arc::new(Semaphore::new(lists)))
             .clone();
-        match tokio::time::timeout(self.settings.list_wait, semaphore.acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(ListTurn { _permit: permit }),
+        match tokio::time::timeout(list_wait, semaphore.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(ListTurn {
+                quotas: self,
+                directory,
+                started: Instant::now(),
+                _permit: permit,
+            }),
             _ => Err(ApiError::TooManyRequests {
                 retry_after: 1,
                 detail: format!(
-                    "this directory already runs {} lists or searches; retry when they are done",
-                    self.settings.lists
+                    "this directory already runs {lists} lists and searches at once; retry when they are done"
                 ),
             }),
         }
@@ -105,16 +158,28 @@ impl Bucket {
         }
     }
 
-    fn take(&mut self, now: Instant, rate: f64, burst: f64) -> Result<(), Duration> {
+    /// The tokens now, refilled at `rate` a second since the last look, up to `burst`.
+    fn refill(&mut self, now: Instant, rate: f64, burst: f64) -> f64 {
         let refilled = now.saturating_duration_since(self.at).as_secs_f64() * rate;
         self.tokens = (self.tokens + refilled).min(burst);
         self.at = now;
-        if self.tokens >= 1.0 {
+        self.tokens
+    }
+
+    /// Takes one token, or says how long until there is one.
+    fn take(&mut self, now: Instant, rate: f64, burst: f64) -> Result<(), Duration> {
+        if self.refill(now, rate, burst) >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
         }
+    }
+
+    /// Takes `cost` tokens after the fact, into debt if need be.
+    fn charge(&mut self, now: Instant, rate: f64, burst: f64, cost: f64) {
+        self.refill(now, rate, burst);
+        self.tokens -= cost;
     }
 }
 
@@ -161,12 +226,61 @@ mod tests {
     }
 
     #[test]
+    fn time_charged_after_the_fact_is_owed_until_made_up() {
+        let start = Instant::now();
+        let mut b = Bucket::full(5.0, start);
+        // A list of 8 s, from a full bucket of 5 s, leaves 3 s owed...
+        b.charge(start, 0.5, 5.0, 8.0);
+        assert_eq!(b.refill(start, 0.5, 5.0), -3.0);
+        // ...made up at half a second a second: 6 s later, nothing is owed.
+        assert_eq!(b.refill(start + Duration::from_secs(6), 0.5, 5.0), 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_spent_its_list_time_is_refused_until_it_is_made_up() {
+        let settings = Settings {
+            rate: 0.0,
+            burst: 0.0,
+            lists: 2,
+            list_wait: Duration::from_millis(50),
+            list_share: 0.5,
+        };
+        let q = Quotas::new(settings);
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        {
+            let _turn = q.list_turn(a).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(120)).await;
+        }
+        match q.list_turn(a).await {
+            Err(ApiError::TooManyRequests {
+                retry_after,
+                detail,
+            }) => {
+                assert_eq!(retry_after, 1);
+                assert!(detail.contains("share of the database"), "{detail}");
+            }
+            _ => panic!("a directory past its share runs another list"),
+        }
+        assert!(
+            q.list_turn(b).await.is_ok(),
+            "another directory is not held back"
+        );
+        // Two turns at once are the most one directory gets.
+        let (_one, _two) = (q.list_turn(b).await.unwrap(), q.list_turn(b).await.unwrap());
+        assert!(matches!(
+            q.list_turn(b).await,
+            Err(ApiError::TooManyRequests { .. })
+        ));
+    }
+
+    #[test]
     fn directories_have_buckets_of_their_own_and_no_rate_means_no_limit() {
         let settings = Settings {
             rate: 1.0,
             burst: 1.0,
             lists: 1,
             list_wait: Duration::from_secs(1),
+            list_share: 0.5,
         };
         let q = Quotas::new(settings);
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());

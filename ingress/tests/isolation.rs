@@ -476,8 +476,8 @@ async fn one_directorys_slow_filters_neither_take_the_database_nor_delay_another
     assert_eq!(refused.body["scimType"], "invalidFilter");
 
     // Eight slow filters at once: one runs at a time and is cancelled at the time limit
-    // (503), the others wait their turn and are turned away (429); both say when to
-    // retry. Meanwhile the other directory's reads, lists and writes all succeed.
+    // (503), the others wait their turn and are turned away, or find the directory has
+    // spent its share of list time (429); both say when to retry. Meanwhile the other directory's reads, lists and writes all succeed.
     let filter = slow_filter(20);
     let slow = join_all((0..8).map(|_| s.find_users(&filter)));
     let neighbourly = async {
@@ -499,7 +499,8 @@ async fn one_directorys_slow_filters_neither_take_the_database_nor_delay_another
     for reply in &slow {
         match reply.status.as_u16() {
             503 => assert_scim_error(reply, 503, "narrow its filter"),
-            429 => assert_scim_error(reply, 429, "already runs 1 lists"),
+            // Waited too long for its turn, or its directory spent its share of time.
+            429 => assert_scim_error(reply, 429, "lists and searches"),
             other => panic!("a slow filter answered {other}: {:?}", reply.body),
         }
         assert!(reply.headers.contains_key("retry-after"));

@@ -83,6 +83,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         list_connections: 4,
         list_timeout_ms: 5000,
         directory_list_concurrency: 2,
+        directory_list_share: 0.5,
         list_page_bytes: 8 * 1024 * 1024,
         directory_rate_limit: 0.0,
         directory_rate_burst: 50.0,

@@ -58,6 +58,14 @@ struct Args {
     /// Requests in flight (one connection each).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Neighbours workload: requests a second directory B sends, as an identity
+    /// provider paces them (directory A sends as fast as it can).
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Neighbours workload: the most requests a second directory A sends (each of its
+    /// connections sends the next as soon as an answer comes, up to this rate).
+    #[arg(long, default_value_t = 2000.0)]
+    hostile_rate: f64,
     /// Groups workload: groups to create (a tenth are mapped to teams).
     #[arg(long, default_value_t = 1_000)]
     groups: usize,
@@ -130,17 +138,33 @@ where
     }
 }
 
-/// Runs the work for every i in 0..n with `concurrency` requests in flight, each on a
-/// connection of its own.
+/// How a phase sends: requests in flight, each on a connection of its own, and at most
+/// `rate` a second in all (`None`: each as soon as the one before it is answered).
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    in_flight: usize,
+    rate: Option<f64>,
+}
+
+impl Load {
+    fn closed(in_flight: usize) -> Load {
+        Load {
+            in_flight,
+            rate: None,
+        }
+    }
+}
+
+/// Runs the work for every i in 0..n as `load` says.
 async fn phase(
     name: &'static str,
     n: usize,
-    concurrency: usize,
+    load: Load,
     target: &Target,
     work: impl Work,
 ) -> anyhow::Result<Phase> {
-    let mut conns = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    let mut conns = Vec::with_capacity(load.in_flight);
+    for _ in 0..load.in_flight {
         conns.push(Conn::open(target).await?);
     }
     let next = Arc::new(AtomicUsize::new(0));
@@ -157,6 +181,10 @@ async fn phase(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
                         return (lat, errors);
+                    }
+                    if let Some(rate) = load.rate {
+                        let due = start + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
                     }
                     let call = work.call(i);
                     let t = Instant::now();
@@ -224,7 +252,7 @@ fn created(ids: &Ids, i: usize, status: StatusCode, body: &[u8]) -> bool {
 /// Creates user i.
 async fn create_users(
     n: usize,
-    concurrency: usize,
+    load: Load,
     target: &Target,
     users: &Ids,
     run: &'static str,
@@ -235,7 +263,7 @@ async fn create_users(
         Call::with(Method::POST, "/Users", &user)
     };
     let check = move |i: usize, status: StatusCode, body: &[u8]| created(&ids, i, status, body);
-    phase("create", n, concurrency, target, (call, check)).await
+    phase("create", n, load, target, (call, check)).await
 }
 
 /// Okta's lookup before a create: `expected` users found (0 or 1).
@@ -303,7 +331,14 @@ async fn groups_workload(
         )
     };
     let check = move |k: usize, status: StatusCode, body: &[u8]| created(&gids, k, status, body);
-    phase("group-create", g, args.concurrency, target, (call, check)).await?;
+    phase(
+        "group-create",
+        g,
+        Load::closed(args.concurrency),
+        target,
+        (call, check),
+    )
+    .await?;
 
     let size = args.patch_size.max(1);
     let patches = args.memberships.div_ceil(size);
@@ -320,7 +355,14 @@ async fn groups_workload(
         Call::with(Method::PATCH, path, &add_members(members_of(&u, size, p)))
     };
     let work = (call, answered(StatusCode::NO_CONTENT));
-    phase("patch-256", patches, args.concurrency, target, work).await?;
+    phase(
+        "patch-256",
+        patches,
+        Load::closed(args.concurrency),
+        target,
+        work,
+    )
+    .await?;
     println!(
         "memberships {} added in {patches} PATCHes of {size}; {} team memberships expected",
         patches * size,
@@ -353,7 +395,7 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
         )
     };
     let check = move |i: usize, status: StatusCode, body: &[u8]| created(&e, i, status, body);
-    phase("group-big", 1, 1, target, (call, check)).await?;
+    phase("group-big", 1, Load::closed(1), target, (call, check)).await?;
     let path = Arc::new(format!("/Groups/{}", id_of(&everyone, 0)));
     let size = args.patch_size.max(1);
     let (p, u) = (path.clone(), users.clone());
@@ -365,7 +407,7 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
     phase(
         "patch-big",
         users.len().div_ceil(size),
-        args.concurrency,
+        Load::closed(args.concurrency),
         target,
         work,
     )
@@ -382,14 +424,21 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
     phase(
         "rename-big",
         50,
-        1,
+        Load::closed(1),
         target,
         (call, answered(StatusCode::NO_CONTENT)),
     )
     .await?;
     let call = move |_: usize| Call::get(format!("{path}?excludedAttributes=members"));
     let work = (call, answered(StatusCode::OK));
-    phase("get-big-bare", 500, args.concurrency, target, work).await?;
+    phase(
+        "get-big-bare",
+        500,
+        Load::closed(args.concurrency),
+        target,
+        work,
+    )
+    .await?;
     Ok(())
 }
 
@@ -397,7 +446,7 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
 /// lookup-hit, get, update, deactivate; the phases, as printed.
 async fn lifecycle(
     n: usize,
-    c: usize,
+    c: Load,
     target: &Target,
     run: &'static str,
 ) -> anyhow::Result<Vec<Phase>> {
@@ -477,7 +526,7 @@ async fn main() -> anyhow::Result<()> {
     println!("{n} users, {c} in flight, directory {}", dir.id);
     if args.workload == Workload::Groups {
         let users = ids(n);
-        create_users(n, c, &target, &users, "").await?;
+        create_users(n, Load::closed(c), &target, &users, "").await?;
         // The group phases start on a quiet system.
         worker_applies(
             &pool,
@@ -495,7 +544,7 @@ async fn main() -> anyhow::Result<()> {
     if args.workload == Workload::Neighbours {
         return neighbours::run(&args, &pool, &target).await;
     }
-    lifecycle(n, c, &target, "").await?;
+    lifecycle(n, Load::closed(c), &target, "").await?;
     worker_applies(
         &pool,
         dir.id,

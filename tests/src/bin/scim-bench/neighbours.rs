@@ -1,5 +1,6 @@
-//! The neighbours workload: directory B's Okta lifecycle alone, then beside directory
-//! A, whose client sends the requests that cost the service most, as fast as it can.
+//! The neighbours workload: directory B's Okta lifecycle, paced as an identity provider
+//! sends it (`--rate`), alone, then beside directory A, whose client sends the requests
+//! that cost the service most, as fast as it can.
 //! B must see no error, and its latency should stay within a small factor of the quiet
 //! run; the figures are printed, not asserted.
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::load::{Call, Conn, Target};
-use super::{Args, Phase, lifecycle};
+use super::{Args, Load, Phase, lifecycle};
 
 /// What directory A sends, in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,11 +96,12 @@ async fn hostile_directory(pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Re
 
 type Answers = Arc<Mutex<BTreeMap<(Hostile, u16), usize>>>;
 
-/// Sends A's requests on `connections` connections, in a thread of its own (the
-/// benchmark's own thread stays B's), until `stop`.
+/// Sends A's requests on `connections` connections, at most `rate` a second in all, in
+/// a thread of its own (the benchmark's own thread stays B's), until `stop`.
 fn attack(
     target: Target,
     connections: usize,
+    rate: f64,
     stop: Arc<AtomicBool>,
     answers: Answers,
 ) -> std::thread::JoinHandle<()> {
@@ -111,6 +113,7 @@ fn attack(
             return;
         };
         rt.block_on(async move {
+            let start = tokio::time::Instant::now();
             let tasks: Vec<_> = (0..connections)
                 .map(|c| {
                     let (target, stop, answers) = (target.clone(), stop.clone(), answers.clone());
@@ -118,6 +121,8 @@ fn attack(
                         let mut conn = Conn::open(&target).await.ok();
                         let mut i = c;
                         while !stop.load(Ordering::Relaxed) {
+                            let due = start + std::time::Duration::from_secs_f64(i as f64 / rate);
+                            tokio::time::sleep_until(due).await;
                             let kind = KINDS[i % KINDS.len()];
                             let status = match conn.as_mut() {
                                 Some(open) => match open.send(&kind.call(i)).await {
@@ -151,13 +156,20 @@ fn attack(
 
 pub async fn run(args: &Args, pool: &sqlx::PgPool, b: &Target) -> anyhow::Result<()> {
     let (n, c) = (args.users, args.concurrency);
-    println!("-- directory B alone");
-    let quiet = lifecycle(n, c, b, "quiet.").await?;
+    let paced = Load {
+        in_flight: c,
+        rate: Some(args.rate),
+    };
+    println!("-- directory B alone, {} requests a second", args.rate);
+    let quiet = lifecycle(n, paced, b, "quiet.").await?;
     let a = hostile_directory(pool, &args.ingress_url).await?;
     let (stop, answers) = (Arc::new(AtomicBool::new(false)), Answers::default());
-    println!("-- directory B while directory A sends its worst on {c} connections");
-    let attacker = attack(a, c, stop.clone(), answers.clone());
-    let noisy = lifecycle(n, c, b, "noisy.").await;
+    println!(
+        "-- directory B while directory A sends its worst, {} requests a second on {c} connections",
+        args.hostile_rate
+    );
+    let attacker = attack(a, c, args.hostile_rate, stop.clone(), answers.clone());
+    let noisy = lifecycle(n, paced, b, "noisy.").await;
     stop.store(true, Ordering::Relaxed);
     let _ = attacker.join();
     let noisy = noisy?;
