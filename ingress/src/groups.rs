@@ -311,15 +311,29 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::projection(&GROUP, &query)?;
-    let mut conn = state.pool.acquire().await?;
-    let stored = groups::get(&mut *conn, directory, group_id(&params)?)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = group_id(&params)?;
+    let (stored, members) = if projection.returns("members") {
+        // Members can be 100,000 rows: read like a list, on the lists' connections, in
+        // the directory's turn, within the lists' time limit.
+        let _turn = state.quotas.list_turn(directory).await?;
+        let mut conn = state.lists.acquire().await?;
+        let stored = groups::get(&mut *conn, directory, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let members = if etag::not_modified(&headers, stored.version) {
+            None
+        } else {
+            members_if(&mut conn, directory, stored.id, &projection).await?
+        };
+        (stored, members)
+    } else {
+        let stored = groups::get(&state.pool, directory, id).await?;
+        (stored.ok_or_else(not_found)?, None)
+    };
     if etag::not_modified(&headers, stored.version) {
         let etag = meta(&state, directory, &stored).etag();
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let members = members_if(&mut conn, directory, stored.id, &projection).await?;
     Ok(respond(
         StatusCode::OK,
         &state,
