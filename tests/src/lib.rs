@@ -90,40 +90,32 @@ impl TestDb {
     /// Makes the database refuse to write the member record of `email` with `sqlstate`
     /// (23514 as a check constraint would, 54000 as for a value too long for its index),
     /// for as long as the database lives: an event about that user can never be
-    /// applied. The trigger is `refuse_member_<sqlstate>`; one email per `sqlstate`.
+    /// applied. The trigger is `refuse_members_<sqlstate>`; one email per `sqlstate`.
     pub async fn refuse_member(&self, email: &str, sqlstate: &str) {
-        let email = email.replace('\'', "''");
-        for sql in [
-            format!(
-                "CREATE OR REPLACE FUNCTION test_refuse_member_{sqlstate}() RETURNS trigger LANGUAGE plpgsql AS
-                 $$ BEGIN RAISE EXCEPTION 'member % refused by the test', NEW.email USING ERRCODE = '{sqlstate}'; END $$"
-            ),
-            format!(
-                "CREATE TRIGGER refuse_member_{sqlstate} BEFORE INSERT OR UPDATE ON members FOR EACH ROW
-                 WHEN (NEW.email = '{email}') EXECUTE FUNCTION test_refuse_member_{sqlstate}()"
-            ),
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&self.pool)
-                .await
-                .expect("installing the refusing trigger");
-        }
+        self.refuse_rows("members", "email", email, sqlstate).await;
     }
 
-    /// Makes the database refuse to store a user named `user_name` with `sqlstate` (as
-    /// Postgres refuses a value too long for its index, 54000), for as long as the
-    /// database lives: the kind of refusal a client's data can provoke past the edge.
-    /// One user name per `sqlstate`.
+    /// Makes the database refuse to store a user named `user_name` with `sqlstate`, for
+    /// as long as the database lives: the kind of refusal a client's data can provoke
+    /// past the edge. One user name per `sqlstate`.
     pub async fn refuse_user_name(&self, user_name: &str, sqlstate: &str) {
-        let user_name = user_name.replace('\'', "''");
+        self.refuse_rows("scim_users", "user_name", user_name, sqlstate)
+            .await;
+    }
+
+    /// A trigger `refuse_<table>_<sqlstate>` that raises `sqlstate` for every row of
+    /// `table` written with `column` = `value`.
+    async fn refuse_rows(&self, table: &str, column: &str, value: &str, sqlstate: &str) {
+        let value = value.replace('\'', "''");
+        let name = format!("refuse_{table}_{sqlstate}");
         for sql in [
             format!(
-                "CREATE OR REPLACE FUNCTION test_refuse_user_{sqlstate}() RETURNS trigger LANGUAGE plpgsql AS
-                 $$ BEGIN RAISE EXCEPTION 'user % refused by the test', NEW.user_name USING ERRCODE = '{sqlstate}'; END $$"
+                "CREATE OR REPLACE FUNCTION test_{name}() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION '{table} row refused by the test' USING ERRCODE = '{sqlstate}'; END $$"
             ),
             format!(
-                "CREATE TRIGGER refuse_user_{sqlstate} BEFORE INSERT OR UPDATE ON scim_users FOR EACH ROW
-                 WHEN (NEW.user_name = '{user_name}') EXECUTE FUNCTION test_refuse_user_{sqlstate}()"
+                "CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW
+                 WHEN (NEW.{column} = '{value}') EXECUTE FUNCTION test_{name}()"
             ),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -290,7 +290,7 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
         })
         .unwrap();
     assert_eq!(refused["event_type"], "user.created");
-    sqlx::query("DROP TRIGGER refuse_member_54000 ON members")
+    sqlx::query("DROP TRIGGER refuse_members_54000 ON members")
         .execute(&sys.db.pool)
         .await
         .unwrap();

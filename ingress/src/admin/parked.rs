@@ -61,11 +61,26 @@ fn seq(raw: &str) -> Result<i64, AdminError> {
         .map_err(|_| AdminError::NotFound(format!("no event set aside as {raw:?}")))
 }
 
-/// Finds the set-aside event `seq`, within the transaction that acts on it.
-async fn find(tx: &mut sqlx::PgConnection, seq: i64) -> Result<outbox::Parked, AdminError> {
-    outbox::parked_one(tx, seq)
+/// Does `act` to the set-aside event `raw` in one transaction with its audit record
+/// (`action`); returns the event as it was described, and what `act` returned.
+async fn audited<T>(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+    action: &str,
+    act: impl AsyncFnOnce(&mut sqlx::PgConnection, i64) -> Result<T, sqlx::Error>,
+) -> Result<(Value, T), AdminError> {
+    let seq = seq(raw)?;
+    let mut tx = state.pool.begin().await?;
+    let parked = outbox::parked_one(&mut tx, seq)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no event set aside as {seq}")))
+        .ok_or_else(|| AdminError::NotFound(format!("no event set aside as {seq}")))?;
+    let done = act(&mut tx, seq).await?;
+    let described = describe(&parked);
+    let directory = directory_of(&parked.subject);
+    audit::record(&mut *tx, &actor.0, action, directory, &described).await?;
+    tx.commit().await?;
+    Ok((described, done))
 }
 
 /// Puts the event back at the end of the outbox: the relay publishes it, or sets it
@@ -75,20 +90,14 @@ async fn republish(
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, AdminError> {
-    let seq = seq(&raw)?;
-    let mut tx = state.pool.begin().await?;
-    let described = describe(&find(&mut tx, seq).await?);
-    let outbox_seq = outbox::republish(&mut *tx, seq).await?;
-    let directory = directory_of(described["subject"].as_str().unwrap_or_default());
-    audit::record(
-        &mut *tx,
-        &actor.0,
+    let (described, outbox_seq) = audited(
+        &state,
+        &actor,
+        &raw,
         "outbox.republished",
-        directory,
-        &described,
+        async |tx, seq| outbox::republish(tx, seq).await,
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(
         json!({"republished": described, "outbox_seq": outbox_seq}),
     ))
@@ -100,19 +109,9 @@ async fn discard(
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, AdminError> {
-    let seq = seq(&raw)?;
-    let mut tx = state.pool.begin().await?;
-    let described = describe(&find(&mut tx, seq).await?);
-    outbox::discard(&mut *tx, seq).await?;
-    let directory = directory_of(described["subject"].as_str().unwrap_or_default());
-    audit::record(
-        &mut *tx,
-        &actor.0,
-        "outbox.discarded",
-        directory,
-        &described,
-    )
+    let (described, ()) = audited(&state, &actor, &raw, "outbox.discarded", async |tx, seq| {
+        outbox::discard(tx, seq).await
+    })
     .await?;
-    tx.commit().await?;
     Ok(Json(json!({"discarded": described})))
 }

@@ -112,13 +112,13 @@ pub async fn republish(db: impl PgExecutor<'_>, seq: i64) -> Result<Option<i64>,
     .await
 }
 
-/// Deletes a set-aside event for good; whether there was one under `seq`.
-pub async fn discard(db: impl PgExecutor<'_>, seq: i64) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM outbox_parked WHERE seq = $1")
+/// Deletes a set-aside event for good.
+pub async fn discard(db: impl PgExecutor<'_>, seq: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM outbox_parked WHERE seq = $1")
         .bind(seq)
         .execute(db)
         .await?;
-    Ok(deleted.rows_affected() == 1)
+    Ok(())
 }
 
 pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
