@@ -582,6 +582,50 @@ mod tests {
     }
 
     #[test]
+    fn entra_sets_the_manager_by_its_id_alone_and_removes_it() {
+        let manager = |u: &User| u.attrs()[ENT]["manager"].clone();
+        let added = patch(
+            &user(),
+            json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "boss"}]),
+        )
+        .unwrap();
+        assert_eq!(manager(&added), json!({"value": "boss"}));
+        let replaced = patch(
+            &added,
+            json!([{"op": "Replace", "value": {(format!("{ENT}:manager")): "chief"}}]),
+        )
+        .unwrap();
+        assert_eq!(manager(&replaced), json!({"value": "chief"}));
+        let removed = patch(
+            &replaced,
+            json!([{"op": "Remove", "path": format!("{ENT}:manager")}]),
+        )
+        .unwrap();
+        assert!(
+            removed
+                .attrs()
+                .get(ENT)
+                .is_none_or(|e| e.get("manager").is_none())
+        );
+        let cleared = patch(
+            &replaced,
+            json!([{"op": "Replace", "path": format!("{ENT}:manager"), "value": ""}]),
+        )
+        .unwrap();
+        assert_eq!(
+            cleared.attrs().get(ENT).and_then(|e| e.get("manager")),
+            None
+        );
+        // Spelling is forgiven, meaning is not: a number is no manager.
+        let err = patch(
+            &user(),
+            json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": 7}]),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
     fn a_new_primary_value_demotes_the_former_one() {
         let base = patch(
             &user(),

@@ -402,6 +402,18 @@ fn normalize_value(
             let obj = normalize_object(attr.sub_attributes, obj, name)?;
             (!obj.is_empty()).then_some(Value::Object(obj))
         }
+        // A reference given by its value alone, as Entra sets the enterprise `manager`
+        // (`"value": "<manager id>"` rather than `{"value": …}`).
+        (Kind::Complex, Value::String(s))
+            if schema::find(attr.sub_attributes, "value").is_some() =>
+        {
+            let mut obj = Map::new();
+            if !s.is_empty() {
+                obj.insert("value".into(), Value::String(s));
+            }
+            let obj = normalize_object(attr.sub_attributes, obj, name)?;
+            (!obj.is_empty()).then_some(Value::Object(obj))
+        }
         (Kind::Complex, _) => return Err(invalid("an object")),
         (Kind::Boolean, Value::Bool(b)) => Some(Value::Bool(b)),
         (Kind::Boolean, Value::String(s)) => Some(Value::Bool(
@@ -588,6 +600,15 @@ mod tests {
         assert!(u.is_ok());
         let fits = "x".repeat(limits::KEY_BYTES);
         assert!(User::from_request(json!({"userName": "a", "externalId": fits})).is_ok());
+    }
+
+    #[test]
+    fn a_manager_given_by_its_id_alone_is_a_reference() {
+        let ent = crate::schema::ENTERPRISE_USER_SCHEMA;
+        let u = User::from_request(json!({"userName": "a", ent: {"manager": "boss-id"}})).unwrap();
+        assert_eq!(u.attrs()[ent]["manager"], json!({"value": "boss-id"}));
+        let none = User::from_request(json!({"userName": "a", ent: {"manager": ""}})).unwrap();
+        assert!(none.attrs().get(ent).is_none());
     }
 
     #[test]
