@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use scim_shared::ScimError;
 use scim_shared::db::groups::{self, StoredGroup};
 use scim_shared::db::outbox;
-use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous_values};
+use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
 use scim_shared::filter::sql::GROUPS;
 use scim_shared::group::patch::{self as group_patch, MemberChange, MemberDelta};
 use scim_shared::group::{Group, Members, Reference};
@@ -18,7 +18,7 @@ use scim_shared::patch;
 use scim_shared::projection::Projection;
 use scim_shared::schema::{GROUP, ResourceSchema};
 use scim_shared::user::Meta;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -205,58 +205,72 @@ async fn write_change(
     if !attrs_changed && added.is_empty() && removed.is_empty() {
         return Ok(existing);
     }
-    let next = existing.next(new);
-    groups::write(conn, directory, &next).await?;
-    let mut events = Vec::new();
+    let mut steps = Vec::new();
     if attrs_changed {
-        events.push(
-            group_event(state, directory, &next, Action::Updated)
-                .with_previous(previous_values(existing.group.attrs(), next.group.attrs())),
-        );
+        steps.push(Step::Updated(previous(
+            (existing.group.attrs(), existing.group.schemas()),
+            (new.attrs(), new.schemas()),
+        )));
     }
-    events.extend(member_events(
-        state,
-        directory,
-        &next,
-        Action::MembersAdded,
-        &added,
-    ));
-    events.extend(member_events(
-        state,
-        directory,
-        &next,
-        Action::MembersRemoved,
-        &removed,
-    ));
+    steps.extend(member_steps(Action::MembersAdded, &added));
+    steps.extend(member_steps(Action::MembersRemoved, &removed));
+    let (next, events) = numbered(state, directory, existing.next(new), steps);
+    groups::write(conn, directory, &next).await?;
     outbox::insert(&mut *conn, &events).await?;
     Ok(next)
 }
 
-/// An event about the group itself; its resource never lists members (a group may
-/// have 100,000), which membership events carry instead.
-fn group_event(state: &AppState, directory: Uuid, stored: &StoredGroup, action: Action) -> Event {
-    Event::new(
-        directory,
-        ResourceType::Group,
-        stored.id,
-        action,
-        stored.version,
-        representation(state, directory, stored, None, &Projection::All),
-        None,
-    )
+/// One event of a change to a group.
+enum Step {
+    /// `group.created`, `group.deleted`: about the group itself.
+    Group(Action),
+    /// `group.updated`, with the previous values of what changed.
+    Updated(Map<String, Value>),
+    /// `group.members_added`/`members_removed`, with the ids.
+    Members(Action, Vec<Uuid>),
 }
 
-/// `group.members_added`/`members_removed`, split at [`MEMBER_IDS_PER_EVENT`] ids.
-fn member_events(
+/// `members_added`/`members_removed` steps for `ids`, at most
+/// [`MEMBER_IDS_PER_EVENT`] ids each.
+fn member_steps(action: Action, ids: &[Uuid]) -> impl Iterator<Item = Step> + '_ {
+    ids.chunks(MEMBER_IDS_PER_EVENT)
+        .map(move |chunk| Step::Members(action, chunk.to_vec()))
+}
+
+/// The events of one change to a group, the first at `group`'s version and each of
+/// the others at the next: a subscriber that keeps the highest `resource_version` it
+/// applied (docs/events.md) misses none of them. Returns the group at the last version
+/// with them. A group event's resource never lists members (a group may have 100,000):
+/// membership events carry their ids.
+fn numbered(
     state: &AppState,
     directory: Uuid,
-    stored: &StoredGroup,
-    action: Action,
-    ids: &[Uuid],
-) -> Vec<Event> {
-    ids.chunks(MEMBER_IDS_PER_EVENT)
-        .map(|chunk| group_event(state, directory, stored, action).with_member_ids(chunk.to_vec()))
-        .collect()
+    mut group: StoredGroup,
+    steps: Vec<Step>,
+) -> (StoredGroup, Vec<Event>) {
+    let mut events = Vec::with_capacity(steps.len());
+    for (i, step) in steps.into_iter().enumerate() {
+        if i > 0 {
+            group.version += 1;
+        }
+        let event = |action| {
+            Event::new(
+                directory,
+                ResourceType::Group,
+                group.id,
+                action,
+                group.version,
+                representation(state, directory, &group, None, &Projection::All),
+                None,
+            )
+        };
+        events.push(match step {
+            Step::Group(action) => event(action),
+            Step::Updated(previous) => event(Action::Updated).with_previous(previous),
+            Step::Members(action, ids) => event(action).with_member_ids(ids),
+        });
+    }
+    (group, events)
 }
 
 async fn create(
@@ -276,16 +290,13 @@ async fn create(
         &members.unwrap_or_default().into_iter().collect(),
     )
     .await?;
-    groups::insert(&mut tx, directory, &stored).await?;
+    // Members first (no foreign key ties them to the group row): the group is stored
+    // at the version of its last event.
     let added = groups::add_members(&mut tx, directory, stored.id, &ids).await?;
-    let mut events = vec![group_event(&state, directory, &stored, Action::Created)];
-    events.extend(member_events(
-        &state,
-        directory,
-        &stored,
-        Action::MembersAdded,
-        &added,
-    ));
+    let mut steps = vec![Step::Group(Action::Created)];
+    steps.extend(member_steps(Action::MembersAdded, &added));
+    let (stored, events) = numbered(&state, directory, stored, steps);
+    groups::insert(&mut tx, directory, &stored).await?;
     outbox::insert(&mut *tx, &events).await?;
     let members = members_if(&mut tx, directory, stored.id, &projection).await?;
     tx.commit().await?;
@@ -511,10 +522,11 @@ async fn remove(
     etag::check_if_match(&headers, existing.version)?;
     let removed = groups::remove_members(&mut tx, directory, id, None).await?;
     groups::delete(&mut tx, directory, id).await?;
-    // The deletion takes the next version number.
-    let last = existing.next(existing.group.clone());
-    let mut events = member_events(&state, directory, &last, Action::MembersRemoved, &removed);
-    events.push(group_event(&state, directory, &last, Action::Deleted));
+    // The deletion's events take the next version numbers.
+    let mut steps: Vec<Step> = member_steps(Action::MembersRemoved, &removed).collect();
+    steps.push(Step::Group(Action::Deleted));
+    let next = existing.next(existing.group.clone());
+    let (_, events) = numbered(&state, directory, next, steps);
     outbox::insert(&mut *tx, &events).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())

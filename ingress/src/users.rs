@@ -11,7 +11,7 @@ use scim_shared::ScimError;
 use scim_shared::controls::{check_domains, over_capacity};
 use scim_shared::db::directories::{self, Controls};
 use scim_shared::db::users::{self, StoredText, StoredUser, UserRow, UserWrite};
-use scim_shared::event::{Action, Event, ResourceType, previous_values};
+use scim_shared::event::{Action, Event, ResourceType, previous};
 use scim_shared::filter::sql::USERS;
 use scim_shared::patch;
 use scim_shared::projection::Projection;
@@ -457,7 +457,10 @@ async fn update_with(
         let next = existing.next(new);
         let (resource, etag) = representation(state, directory, next.clone());
         let action = Action::for_update(existing.user.active(), next.user.active());
-        let previous = previous_values(existing.user.attrs(), next.user.attrs());
+        let previous = previous(
+            (existing.user.attrs(), existing.user.schemas()),
+            (next.user.attrs(), next.user.schemas()),
+        );
         let event = Event::new(
             directory,
             ResourceType::User,

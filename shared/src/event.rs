@@ -105,8 +105,8 @@ pub struct Event {
     pub resource_type: ResourceType,
     pub resource_id: Uuid,
     pub action: Action,
-    /// Increases by one with every change of the resource: a consumer that has seen
-    /// version n ignores anything at or below n.
+    /// Increases by one with every event of the resource, events of one change
+    /// included: a consumer that has applied version n ignores anything at or below n.
     pub resource_version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
@@ -190,12 +190,24 @@ impl Event {
     }
 }
 
+/// What a subscriber sees change between two states of a resource, each given as its
+/// attributes and its `schemas` list, as an update's `previous`: the previous value of
+/// every top-level attribute that changed ([`previous_values`]), with `schemas` among
+/// them when an extension came or went.
+pub fn previous(
+    before: (&Map<String, Value>, Vec<String>),
+    after: (&Map<String, Value>, Vec<String>),
+) -> Map<String, Value> {
+    let mut changed = previous_values(before.0, after.0);
+    if before.1 != after.1 {
+        changed.insert("schemas".into(), before.1.into());
+    }
+    changed
+}
+
 /// The previous values of the top-level attributes that differ between two
 /// representations (`null` for attributes that were absent before).
-pub fn previous_values(
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Map<String, Value> {
+fn previous_values(before: &Map<String, Value>, after: &Map<String, Value>) -> Map<String, Value> {
     let mut changed = Map::new();
     for (key, old) in before {
         if after.get(key) != Some(old) {
@@ -224,6 +236,20 @@ mod tests {
             Value::Object(p),
             json!({"title": "T", "nickName": "n", "displayName": null})
         );
+    }
+
+    #[test]
+    fn previous_names_the_schemas_when_an_extension_came_or_went() {
+        let before = json!({"userName": "a"});
+        let after = json!({"userName": "a", "urn:x": {"k": 1}});
+        let (b, a) = (before.as_object().unwrap(), after.as_object().unwrap());
+        let core = || vec!["core".to_owned()];
+        let p = previous((b, core()), (a, vec!["core".into(), "urn:x".into()]));
+        assert_eq!(
+            Value::Object(p),
+            json!({"urn:x": null, "schemas": ["core"]})
+        );
+        assert!(!previous((b, core()), (b, core())).contains_key("schemas"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Events come from the real outbox, as the ingress wrote them.
 
 use scim_shared::db::users::{self, StoredUser};
-use scim_shared::event::{Action, Event, ResourceType, previous_values};
+use scim_shared::event::{Action, Event, ResourceType, previous};
 use scim_shared::user::User;
 use scim_tests::TestDb;
 use serde_json::json;
@@ -42,7 +42,10 @@ async fn change(
             let before = users::get(&db.pool, dir, id).await.unwrap().unwrap();
             let next = before.next(User::from_request(body).unwrap());
             let action = Action::for_update(before.user.active(), next.user.active());
-            let previous = previous_values(before.user.attrs(), next.user.attrs());
+            let previous = previous(
+                (before.user.attrs(), before.user.schemas()),
+                (next.user.attrs(), next.user.schemas()),
+            );
             let event = Event::new(
                 dir,
                 ResourceType::User,

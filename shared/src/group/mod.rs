@@ -101,17 +101,17 @@ impl Group {
         &self.attrs
     }
 
+    /// Schema URNs of the representation: core, then each extension present.
+    pub fn schemas(&self) -> Vec<String> {
+        let mut schemas = vec![GROUP_SCHEMA.to_owned()];
+        schemas.extend(self.attrs.keys().filter(|k| k.starts_with("urn:")).cloned());
+        schemas
+    }
+
     /// The SCIM representation with `schemas`, `id`, `meta` and, when given, `members`.
     pub fn to_resource(&self, id: &str, meta: &Meta, members: Option<&Members<'_>>) -> Value {
         let mut out = Map::new();
-        let mut schemas = vec![Value::from(GROUP_SCHEMA)];
-        schemas.extend(
-            self.attrs
-                .keys()
-                .filter(|k| k.starts_with("urn:"))
-                .map(|k| Value::from(k.as_str())),
-        );
-        out.insert("schemas".into(), Value::Array(schemas));
+        out.insert("schemas".into(), self.schemas().into());
         out.insert("id".into(), id.into());
         out.extend(self.attrs.clone());
         if let Some(members) = members {
