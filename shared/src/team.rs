@@ -162,6 +162,25 @@ fn cause(mapping: &Mapping, reason: &str, row: Option<&Membership>) -> Value {
 }
 
 /// `team.member_added` / `team.member_removed`.
+/// `team.created`: the team with its mapped group names, whoever made it (an admin, or
+/// the worker on an attribute value's first use).
+pub fn created_event(
+    directory: Uuid,
+    team: (Uuid, &str),
+    version: i64,
+    groups: &[String],
+) -> Event {
+    Event::new(
+        directory,
+        ResourceType::Team,
+        team.0,
+        Action::Created,
+        version,
+        json!({"id": team.0, "name": team.1, "groups": groups}),
+        None,
+    )
+}
+
 pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &Change) -> Event {
     let member = &change.member;
     Event::new(

@@ -424,6 +424,21 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
         .map(|e| e["resource_version"].as_i64().unwrap())
         .collect();
     assert_eq!(versions, [1, 2]);
+    // A team the worker made on the attribute value's first use is announced, first.
+    let of_field_ops: Vec<(&str, i64)> = events
+        .iter()
+        .filter(|e| e["resource_type"] == "Team" && e["resource"]["name"] == "Field Ops")
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["resource_version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        of_field_ops[..2],
+        [("team.created", 1), ("team.member_added", 2)]
+    );
     let field_ops = events
         .iter()
         .find(|e| e["type"] == "team.member_added" && e["resource"]["name"] == "Field Ops")
@@ -451,4 +466,23 @@ async fn members_of_an_unmapped_group_join_when_it_is_renamed_to_a_mapped_name()
     )
     .await;
     sys.team_becomes("Design", &provisioned(&users)).await;
+}
+
+#[tokio::test]
+async fn a_deleted_users_team_events_name_the_email_it_was_known_by() {
+    let sys = start().await;
+    sys.map("Sales", &["Sales"]);
+    let users = sys.users("gone", 2).await;
+    sys.group("Sales", &users).await;
+    sys.team_becomes("Sales", &provisioned(&users)).await;
+    let r = sys.scim.delete_user(&users[0].0).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    sys.team_becomes("Sales", &provisioned(&users[1..])).await;
+    let removed = team_events(&sys)
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "team.member_removed")
+        .unwrap();
+    assert_eq!(removed["cause"]["reason"], "user_deleted");
+    assert_eq!(removed["resource"]["member"]["email"], users[0].1.as_str());
 }

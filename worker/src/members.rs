@@ -132,8 +132,11 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
          -- Rows are locked in the order they are written: keep the sorted order
          -- whatever the join does, as `teams::lock_members` does.
          ORDER BY r.directory_id, r.scim_user_id
+         -- A removal keeps the email the member was known by (what the team events of
+         -- the removal name, and what a subscriber keys on), and nothing else of them.
          ON CONFLICT (directory_id, scim_user_id) DO UPDATE
-         SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
+         SET email = CASE WHEN EXCLUDED.status = 'removed' THEN members.email ELSE EXCLUDED.email END,
+             display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
              family_name = EXCLUDED.family_name, status = EXCLUDED.status, scim_version = EXCLUDED.scim_version,
              updated_at = now()
          WHERE members.scim_version < EXCLUDED.scim_version",

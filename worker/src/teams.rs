@@ -40,7 +40,7 @@ async fn reconcile_chunk(
     }
     let mapping = Mapping::from_setting(teams::team_attribute(&mut *conn, directory).await?);
     let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
-    let mut desired = desired_teams(conn, directory, &mapping, &user_ids).await?;
+    let (mut desired, created) = desired_teams(conn, directory, &mapping, &user_ids).await?;
     let targets: Vec<Target<'_>> = locked
         .iter()
         .map(|member| Target {
@@ -59,43 +59,51 @@ async fn reconcile_chunk(
     let current = teams::memberships(conn, &member_ids).await?;
     let plan = team::plan(&mapping, &targets, &current);
     teams::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
-    if plan.changes.is_empty() {
+    if plan.changes.is_empty() && created.is_empty() {
         return Ok(0);
     }
-    let mut counts: BTreeMap<Uuid, i64> = BTreeMap::new();
+    // A team made here is announced before its first members.
+    let mut counts: BTreeMap<Uuid, i64> = created.iter().map(|(team, _)| (*team, 1)).collect();
     for c in &plan.changes {
         *counts.entry(c.team).or_default() += 1;
     }
     let counts: Vec<(Uuid, i64)> = counts.into_iter().collect();
     let versions = teams::bump_versions(conn, &counts).await?;
-    // Each change takes the next of the versions its team was raised by.
+    // Each event takes the next of the versions its team was raised by.
     let mut next: HashMap<Uuid, i64> = counts
         .iter()
         .filter_map(|(t, n)| versions.get(t).map(|(_, last)| (*t, last - n + 1)))
         .collect();
-    let events: Vec<_> = plan
-        .changes
-        .iter()
-        .filter_map(|c| {
-            let (name, _) = versions.get(&c.team)?;
-            let version = next.get_mut(&c.team)?;
-            let event = team::member_event(directory, (c.team, name), *version, c);
-            *version += 1;
-            Some(event)
-        })
-        .collect();
+    let mut take = |team: Uuid| {
+        let version = next.get_mut(&team)?;
+        *version += 1;
+        Some(*version - 1)
+    };
+    let mut events = Vec::with_capacity(created.len() + plan.changes.len());
+    for (team, name) in &created {
+        if let Some(version) = take(*team) {
+            events.push(team::created_event(directory, (*team, name), version, &[]));
+        }
+    }
+    for c in &plan.changes {
+        if let (Some((name, _)), Some(version)) = (versions.get(&c.team), take(c.team)) {
+            events.push(team::member_event(directory, (c.team, name), version, c));
+        }
+    }
     outbox::insert(&mut *conn, &events).await?;
     Ok(plan.changes.len())
 }
 
-/// Each user's target teams with what grants them, under the directory's mapping.
+/// Each user's target teams with what grants them, under the directory's mapping, and
+/// the teams made on the way (an attribute value's first use).
 async fn desired_teams(
     conn: &mut PgConnection,
     directory: Uuid,
     mapping: &Mapping,
     users: &[Uuid],
-) -> Result<HashMap<Uuid, BTreeMap<Uuid, Vec<String>>>, sqlx::Error> {
-    let mut desired: HashMap<Uuid, BTreeMap<Uuid, Vec<String>>> = HashMap::new();
+) -> Result<(Desired, Vec<(Uuid, String)>), sqlx::Error> {
+    let mut desired = Desired::new();
+    let mut created = Vec::new();
     match mapping {
         Mapping::Groups => {
             for (user, team, group) in teams::mapped_groups(conn, directory, users).await? {
@@ -112,7 +120,7 @@ async fn desired_teams(
         }
         Mapping::Attribute(path) => {
             let Some((urn, attr)) = team::split_attribute(path) else {
-                return Ok(desired);
+                return Ok((desired, created));
             };
             let values = teams::attribute_values(conn, directory, users, urn, attr).await?;
             let per_user: Vec<(Uuid, Vec<String>)> = values
@@ -122,7 +130,8 @@ async fn desired_teams(
             let mut names: Vec<String> = per_user.iter().flat_map(|(_, n)| n.clone()).collect();
             names.sort();
             names.dedup();
-            let ids = teams::ensure(conn, directory, &names).await?;
+            let ids;
+            (ids, created) = teams::ensure(conn, directory, &names).await?;
             for (user, names) in per_user {
                 for name in names {
                     if let Some(team) = ids.get(&name) {
@@ -132,5 +141,8 @@ async fn desired_teams(
             }
         }
     }
-    Ok(desired)
+    Ok((desired, created))
 }
+
+/// Each user's target teams, each with what grants it.
+type Desired = HashMap<Uuid, BTreeMap<Uuid, Vec<String>>>;

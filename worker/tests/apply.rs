@@ -144,12 +144,12 @@ async fn creates_updates_deactivates_and_removes_the_member() {
     assert_eq!(
         member(&db, id).await,
         Some(Member {
-            email: None,
+            email: Some("jane@x.com".into()),
             display_name: None,
             status: "removed".into(),
             version: 4
         }),
-        "a tombstone without personal data"
+        "a tombstone keeps the email it was known by, nothing else"
     );
 }
 

@@ -125,7 +125,7 @@ async fn create(
     let dir = directories::create(&mut *tx, name, &new.idp).await?;
     let token = directories::issue_token(&mut *tx, dir.id).await?;
     let version = directories::bump_version(&mut tx, dir.id).await?;
-    let summary = directories::show(&mut *tx, dir.id)
+    let mut summary = directories::show(&mut *tx, dir.id)
         .await?
         .ok_or_else(|| AdminError::NotFound("the new directory vanished".into()))?;
     let event = Event::new(
@@ -142,9 +142,12 @@ async fn create(
         &actor,
         dir.id,
         event,
-        json!({"name": name, "idp": new.idp, "token": token.prefix}),
+        json!({"name": name, "idp": new.idp}),
     )
     .await?;
+    // The first token is announced as every later one is: subscribers learn the ids a
+    // later `directory.token_revoked` names.
+    summary.version = super::tokens::announce_token(&mut tx, &actor, &summary, &token).await?;
     tx.commit().await?;
     let mut body = view(&state, &summary);
     body["token"] = serde_json::to_value(&token).unwrap_or_default();

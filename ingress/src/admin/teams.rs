@@ -89,15 +89,7 @@ async fn create(
     }
     let team = teams::create(&mut *tx, dir, name).await?;
     let version = team_version(&mut tx, team.id).await?;
-    let event = Event::new(
-        dir,
-        ResourceType::Team,
-        team.id,
-        Action::Created,
-        version,
-        team_json(&team, &[]),
-        None,
-    );
+    let event = scim_shared::team::created_event(dir, (team.id, &team.name), version, &[]);
     record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(team_json(&team, &[]))))

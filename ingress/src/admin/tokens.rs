@@ -6,9 +6,10 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use scim_shared::db::directories::{self, MAX_LIVE_TOKENS};
+use scim_shared::db::directories::{self, IssuedToken, MAX_LIVE_TOKENS, Summary};
 use scim_shared::event::{Action, Event, ResourceType};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 
 use super::directories::{existing, locked, resource};
 use super::{Actor, AdminError, parse_id, record};
@@ -47,8 +48,25 @@ async fn create(
         )));
     }
     let token = directories::issue_token(&mut *tx, dir_id).await?;
-    let version = directories::bump_version(&mut tx, dir_id).await?;
-    let mut res = resource(&dir);
+    announce_token(&mut tx, &actor, &dir, &token).await?;
+    tx.commit().await?;
+    let mut body = serde_json::to_value(&token).unwrap_or_default();
+    body["scim_base_url"] = state.base_url(dir_id).into();
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Records a new token of the directory: its audit record and `directory.token_created`
+/// (its id and prefix, never the secret), at the directory's next version, which it
+/// returns.
+pub(super) async fn announce_token(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    dir: &Summary,
+    token: &IssuedToken,
+) -> Result<i64, sqlx::Error> {
+    let dir_id = dir.directory.id;
+    let version = directories::bump_version(tx, dir_id).await?;
+    let mut res = resource(dir);
     res["token"] = json!({"id": token.id, "prefix": token.prefix});
     let event = Event::new(
         dir_id,
@@ -59,18 +77,8 @@ async fn create(
         res,
         None,
     );
-    record(
-        &mut tx,
-        &actor,
-        dir_id,
-        event,
-        json!({"token": token.prefix}),
-    )
-    .await?;
-    tx.commit().await?;
-    let mut body = serde_json::to_value(&token).unwrap_or_default();
-    body["scim_base_url"] = state.base_url(dir_id).into();
-    Ok((StatusCode::CREATED, Json(body)))
+    record(tx, actor, dir_id, event, json!({"token": token.prefix})).await?;
+    Ok(version)
 }
 
 /// Revokes a token; every replica stops accepting it at once.

@@ -267,32 +267,39 @@ pub async fn attribute_values(
         .collect()
 }
 
-/// The teams with these names, created where missing (attribute mapping).
+/// The teams with these names, created where missing (attribute mapping), and which
+/// of them this call created.
 pub async fn ensure(
     conn: &mut PgConnection,
     directory: Uuid,
     names: &[String],
-) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+) -> Result<(HashMap<String, Uuid>, Vec<(Uuid, String)>), sqlx::Error> {
     let ids: Vec<Uuid> = names.iter().map(|_| Uuid::now_v7()).collect();
-    sqlx::query(
+    let created = sqlx::query(
         "INSERT INTO teams (id, directory_id, name)
          SELECT id, $2, name FROM unnest($1::uuid[], $3::text[]) AS t(id, name)
          ORDER BY name
-         ON CONFLICT (directory_id, name) DO NOTHING",
+         ON CONFLICT (directory_id, name) DO NOTHING
+         RETURNING id, name",
     )
     .bind(ids)
     .bind(directory)
     .bind(names)
-    .execute(&mut *conn)
-    .await?;
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let rows = sqlx::query("SELECT name, id FROM teams WHERE directory_id = $1 AND name = ANY($2)")
         .bind(directory)
         .bind(names)
         .fetch_all(conn)
         .await?;
-    rows.iter()
+    let all = rows
+        .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((all, created))
 }
 
 /// Every team membership of these members.
