@@ -118,7 +118,7 @@ def main(known_env):
                 if not known(e["name"], known_env):
                     fail(cw, f"sets {e['name']}, which no binary reads")
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
-                if ref and ref["name"] not in secrets_written | {"scim-admin"}:
+                if ref and ref["name"] not in secrets_written | {"scim-admin", "scim-nats"}:
                     fail(cw, f"reads Secret {ref['name']!r}, which nothing creates or documents")
     for name in config:
         if not known(name, known_env):

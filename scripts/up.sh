@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole system up on this machine: installs and starts PostgreSQL and a
-# JetStream-enabled nats-server where absent, builds the binaries, applies migrations,
+# JetStream-enabled nats-server (locked down: deploy/nats/permissions.conf) where absent,
+# builds the binaries, applies migrations,
 # starts the ingress and the worker in the background, creates a demo directory and
 # prints its SCIM base URL and bearer token. Stop everything with scripts/down.sh.
 #
@@ -31,7 +32,21 @@ else
   for NATS_PORT in $(seq 4222 4299); do port_free "$NATS_PORT" && break; done
   port_free "$NATS_PORT" || { echo "no free port in 4222-4299; set SCIM_NATS_PORT" >&2; exit 1; }
 fi
-nohup "$NATS_SERVER_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "${NATS_STORE_DIR:-$RUN/nats}" >"$RUN/logs/nats.log" 2>&1 &
+# Locked down as in production (deploy/nats/permissions.conf): a user per service, and
+# one for a subscribing service, with passwords generated once and kept in
+# .run/nats.env.
+if [ ! -f "$RUN/nats.env" ]; then
+  (umask 077
+   for who in INGRESS WORKER SUBSCRIBER; do
+     printf 'SCIM_NATS_%s_PASSWORD=%s\n' "$who" "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+   done >"$RUN/nats.env")
+fi
+. "$RUN/nats.env"
+cp deploy/nats/permissions.conf "$RUN/permissions.conf"
+printf 'include permissions.conf\n' >"$RUN/nats.conf"
+SCIM_NATS_INGRESS_PASSWORD=$SCIM_NATS_INGRESS_PASSWORD SCIM_NATS_WORKER_PASSWORD=$SCIM_NATS_WORKER_PASSWORD \
+  SCIM_NATS_SUBSCRIBER_PASSWORD=$SCIM_NATS_SUBSCRIBER_PASSWORD \
+  nohup "$NATS_SERVER_BIN" -c "$RUN/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "${NATS_STORE_DIR:-$RUN/nats}" >"$RUN/logs/nats.log" 2>&1 &
 echo $! >"$RUN/nats.pid"
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
 
@@ -53,9 +68,9 @@ fi
 export ADMIN_TOKEN
 export ADMIN_URL=http://$ADMIN_LISTEN_ADDR
 (umask 077; printf 'export ADMIN_URL=%s\nexport ADMIN_TOKEN=%s\n' "$ADMIN_URL" "$ADMIN_TOKEN" >"$RUN/admin.env")
-nohup "$BIN/ingress" >"$RUN/logs/ingress.log" 2>&1 &
+NATS_USER=scim-ingress NATS_PASSWORD=$SCIM_NATS_INGRESS_PASSWORD nohup "$BIN/ingress" >"$RUN/logs/ingress.log" 2>&1 &
 echo $! >"$RUN/ingress.pid"
-nohup "$BIN/worker" >"$RUN/logs/worker.log" 2>&1 &
+NATS_USER=scim-worker NATS_PASSWORD=$SCIM_NATS_WORKER_PASSWORD nohup "$BIN/worker" >"$RUN/logs/worker.log" 2>&1 &
 echo $! >"$RUN/worker.pid"
 
 # Wait until the ingress is ready (database and NATS reachable).
@@ -71,9 +86,10 @@ done
 [ -n "${ready:-}" ] || { echo "the ingress did not become ready; see $RUN/logs/ingress.log" >&2; exit 1; }
 
 SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
-python3 - "$RUN/demo.json" "$BIN" <<'PY'
+python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+nats_url, subscriber_password = sys.argv[3], sys.argv[4]
 print(f"""
 SCIM provisioning is up.
   ingress   {d['scim_base_url'].split('/scim/')[0]}   (logs: .run/logs/ingress.log)
@@ -87,5 +103,7 @@ Try it:
   curl -H 'Authorization: Bearer {d['token']['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
 Administer it (directories, tokens, teams, request log):
   source .run/admin.env && {sys.argv[2]}/scimctl directory list
+Subscribe to the events (docs/events.md):
+  NATS {nats_url}, user scim-subscriber, password {subscriber_password}
 Stop everything: scripts/down.sh""")
 PY

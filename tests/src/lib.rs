@@ -4,7 +4,8 @@
 //! - `TEST_DATABASE_URL` (default `postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable`): a
 //!   server on which each test creates, and then drops, its own database.
 //! - `NATS_SERVER_BIN` (default `nats-server`): a nats-server 2.10+ binary; each test
-//!   starts its own on a free port with its own store directory.
+//!   starts its own on a free port with its own store directory, with the users and
+//!   permissions of `deploy/nats/permissions.conf`.
 
 pub mod client;
 pub mod process;
@@ -179,15 +180,74 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
-/// A real nats-server with JetStream on a free port, with its own store directory.
-/// It can be stopped and started again on the same port and store.
+/// A NATS user of `deploy/nats/permissions.conf`, with the password the test servers
+/// give it.
+#[derive(Debug, Clone, Copy)]
+pub struct NatsUser {
+    pub user: &'static str,
+    pub password: &'static str,
+    /// The variable that carries the password into nats-server's configuration.
+    password_env: &'static str,
+}
+
+/// The ingress: publishes events, sets up the streams.
+pub const NATS_INGRESS: NatsUser = NatsUser {
+    user: "scim-ingress",
+    password: "ingress-test-password",
+    password_env: "SCIM_NATS_INGRESS_PASSWORD",
+};
+/// The worker: consumes `member-sync`, publishes dead letters.
+pub const NATS_WORKER: NatsUser = NatsUser {
+    user: "scim-worker",
+    password: "worker-test-password",
+    password_env: "SCIM_NATS_WORKER_PASSWORD",
+};
+/// A subscribing service: reads events through consumers of its own.
+pub const NATS_SUBSCRIBER: NatsUser = NatsUser {
+    user: "scim-subscriber",
+    password: "subscriber-test-password",
+    password_env: "SCIM_NATS_SUBSCRIBER_PASSWORD",
+};
+
+impl NatsUser {
+    pub fn credentials(&self) -> scim_shared::config::NatsCredentials {
+        scim_shared::config::NatsCredentials {
+            nats_user: self.user.into(),
+            nats_password: self.password.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The environment a service process logs in as this user with.
+    pub fn env(&self) -> [(&'static str, &'static str); 2] {
+        [("NATS_USER", self.user), ("NATS_PASSWORD", self.password)]
+    }
+
+    /// A client logged in as this user to the server(s) at `urls` (comma-separated).
+    pub async fn connect(&self, urls: &str) -> async_nats::Client {
+        let servers = scim_shared::nats::server_addrs(urls).expect("NATS URLs");
+        scim_shared::nats::options(&self.credentials())
+            .await
+            .expect("NATS options")
+            .connect(servers)
+            .await
+            .expect("connecting to NATS")
+    }
+}
+
+/// The permissions every test server runs with, as deployments do.
+const PERMISSIONS: &str = include_str!("../../deploy/nats/permissions.conf");
+
+/// A real nats-server with JetStream on a free port, with its own store directory, and
+/// the users and permissions of `deploy/nats/permissions.conf` (log in with
+/// [`NATS_INGRESS`], [`NATS_WORKER`] or [`NATS_SUBSCRIBER`]). It can be stopped and
+/// started again on the same port and store.
 pub struct NatsServer {
     pub port: u16,
     pub url: String,
     store: PathBuf,
     child: Option<Child>,
-    /// Cluster arguments, for a node of [`NatsServer::cluster`], or a configuration
-    /// file's.
+    /// Cluster arguments, for a node of [`NatsServer::cluster`].
     cluster: Vec<String>,
 }
 
@@ -197,26 +257,32 @@ impl NatsServer {
     }
 
     /// A server with these lines of nats-server configuration (such as
-    /// `max_payload: 65536`), beside the usual flags.
+    /// `max_payload: 65536`) besides the permissions and the usual flags.
     pub fn start_with_config(config: &str) -> NatsServer {
         let port = free_port();
-        let store = std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple()));
-        let mut cluster = Vec::new();
-        if !config.is_empty() {
-            std::fs::create_dir_all(&store).expect("creating the NATS store");
-            let file = store.join("nats.conf");
-            std::fs::write(&file, config).expect("writing the NATS configuration");
-            cluster = vec!["-c".into(), file.display().to_string()];
-        }
         let mut server = NatsServer {
             port,
             url: format!("nats://127.0.0.1:{port}"),
-            store,
+            store: Self::store(config),
             child: None,
-            cluster,
+            cluster: Vec::new(),
         };
         server.resume();
         server
+    }
+
+    /// A new store directory holding the server's configuration file.
+    fn store(config: &str) -> PathBuf {
+        let store = std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&store).expect("creating the NATS store");
+        std::fs::write(store.join("permissions.conf"), PERMISSIONS)
+            .expect("writing the NATS permissions");
+        std::fs::write(
+            store.join("nats.conf"),
+            format!("{config}\ninclude permissions.conf\n"),
+        )
+        .expect("writing the NATS configuration");
+        store
     }
 
     /// `n` servers forming one JetStream cluster on loopback ports, each with its own
@@ -234,7 +300,7 @@ impl NatsServer {
             .map(|(i, (port, cluster_port))| NatsServer {
                 port: *port,
                 url: format!("nats://127.0.0.1:{port}"),
-                store: std::env::temp_dir().join(format!("scim-nats-{}", Uuid::new_v4().simple())),
+                store: Self::store(""),
                 child: None,
                 cluster: vec![
                     "--name".into(),
@@ -267,6 +333,8 @@ impl NatsServer {
     pub fn resume(&mut self) {
         let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
         let child = Command::new(&bin)
+            .args(["-c"])
+            .arg(self.store.join("nats.conf"))
             .args([
                 "-a",
                 "127.0.0.1",
@@ -277,6 +345,11 @@ impl NatsServer {
             ])
             .arg(&self.store)
             .args(&self.cluster)
+            .envs(
+                [NATS_INGRESS, NATS_WORKER, NATS_SUBSCRIBER]
+                    .iter()
+                    .map(|u| (u.password_env, u.password)),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -349,11 +422,7 @@ pub struct Received {
 pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Received> {
     use async_nats::jetstream;
     use futures::StreamExt;
-    let js = jetstream::new(
-        async_nats::connect(nats_url)
-            .await
-            .expect("connecting to NATS"),
-    );
+    let js = jetstream::new(NATS_SUBSCRIBER.connect(nats_url).await);
     let stream = eventually(Duration::from_secs(20), "the stream", || {
         let js = js.clone();
         async move { js.get_stream(stream).await.ok() }
@@ -387,11 +456,7 @@ pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Rece
 
 /// Messages currently in `stream`.
 pub async fn stream_len(nats_url: &str, stream: &str) -> usize {
-    let js = async_nats::jetstream::new(
-        async_nats::connect(nats_url)
-            .await
-            .expect("connecting to NATS"),
-    );
+    let js = async_nats::jetstream::new(NATS_SUBSCRIBER.connect(nats_url).await);
     let mut stream = js.get_stream(stream).await.expect("the stream");
     stream.info().await.expect("stream info").state.messages as usize
 }

@@ -58,7 +58,12 @@ impl Service {
                 format!("127.0.0.1:{metrics_port}"),
             ),
         ];
-        all.extend(common_env(database_url, nats_url, env));
+        all.extend(common_env(
+            database_url,
+            nats_url,
+            &crate::NATS_INGRESS,
+            env,
+        ));
         Service::spawn("ingress", all, port, admin_port, metrics_port)
     }
 
@@ -73,7 +78,7 @@ impl Service {
                 format!("127.0.0.1:{metrics_port}"),
             ),
         ];
-        all.extend(common_env(database_url, nats_url, env));
+        all.extend(common_env(database_url, nats_url, &crate::NATS_WORKER, env));
         Service::spawn("worker", all, port, 0, metrics_port)
     }
 
@@ -152,7 +157,12 @@ impl Drop for Service {
     }
 }
 
-fn common_env(database_url: &str, nats_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+fn common_env(
+    database_url: &str,
+    nats_url: &str,
+    nats_user: &crate::NatsUser,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut env = vec![
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("NATS_URL".to_owned(), nats_url.to_owned()),
@@ -161,7 +171,13 @@ fn common_env(database_url: &str, nats_url: &str, extra: &[(&str, &str)]) -> Vec
             std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
         ),
     ];
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.extend(
+        nats_user
+            .env()
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     env
 }
 

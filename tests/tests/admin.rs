@@ -244,7 +244,7 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
     // The worker takes the deletion events in its stride: every event is acknowledged
     // without a retry, a change in another directory after them is applied, and
     // nothing was dead-lettered.
-    let js = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
+    let js = async_nats::jetstream::new(scim_tests::NATS_WORKER.connect(&nats.url).await);
     let info = eventually(
         Duration::from_secs(30),
         "every event acknowledged",

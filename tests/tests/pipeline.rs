@@ -220,7 +220,8 @@ async fn a_nats_outage_during_writes_loses_no_event() {
 #[tokio::test]
 async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowing() {
     let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
-    let js = jetstream::new(async_nats::connect(&sys.nats.url).await.unwrap());
+    // As the relay would, with a bug: only its user may publish events.
+    let js = jetstream::new(scim_tests::NATS_INGRESS.connect(&sys.nats.url).await);
     // An event the worker can never apply: the database refuses its member record as
     // it refuses a value too long for its index (which was once retried forever).
     sys.db.refuse_member("poison@x.com", "54000").await;
@@ -380,4 +381,45 @@ async fn a_database_outage_delays_events_without_losing_or_dead_lettering_them()
         0,
         "an outage never dead-letters an event"
     );
+}
+
+#[tokio::test]
+async fn only_the_relay_publishes_events_and_a_subscriber_only_reads_its_own() {
+    let sys = start(&[]).await;
+    let r = sys.scim.create_user(&okta_user("a@x.com", "A", "X")).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    member_reaches(&sys.db, &id, "active", 1).await;
+    // A subscriber reads the events, through a consumer of its own.
+    let read = read_stream(&sys.nats.url, STREAM, 1).await;
+    assert_eq!(read[0].payload["resource_id"], id.as_str());
+
+    // Neither a subscriber nor the worker can put an event into the stream.
+    let forged = format!("scim.v1.{}.user.deleted", Uuid::now_v7());
+    for user in [scim_tests::NATS_SUBSCRIBER, scim_tests::NATS_WORKER] {
+        let mut js = jetstream::new(user.connect(&sys.nats.url).await);
+        js.set_timeout(Duration::from_secs(2));
+        let published = match js.publish(forged.clone(), "{}".into()).await {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
+        };
+        assert!(!published, "{} published an event", user.user);
+    }
+    assert_eq!(scim_tests::stream_len(&sys.nats.url, STREAM).await, 1);
+
+    // A subscriber cannot touch the worker's consumer, and nobody gets in unnamed.
+    let mut js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
+    js.set_timeout(Duration::from_secs(2));
+    assert!(
+        js.get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
+            "member-sync",
+            STREAM
+        )
+        .await
+        .is_err()
+    );
+    let anonymous = async_nats::ConnectOptions::new()
+        .connect(sys.nats.url.as_str())
+        .await;
+    assert!(anonymous.is_err(), "a client without credentials connected");
 }

@@ -161,8 +161,7 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
     let nats = Arc::new(Mutex::new(NatsServer::cluster(3)));
     let nats_url = NatsServer::cluster_url(&nats.lock().unwrap());
     // The JetStream cluster elects its leader before the services may use it.
-    let servers = scim_shared::nats::server_addrs(&nats_url).unwrap();
-    let js = async_nats::jetstream::new(async_nats::connect(servers).await.unwrap());
+    let js = async_nats::jetstream::new(scim_tests::NATS_INGRESS.connect(&nats_url).await);
     eventually(
         Duration::from_secs(60),
         "a JetStream cluster with R3 streams",
@@ -274,12 +273,14 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
 
     // Everything published and applied: the outbox is empty and the workers have
     // acknowledged every event (killed workers' deliveries come back after ack_wait).
+    // The worker's consumer, as the worker may see it.
+    let worker_js = async_nats::jetstream::new(scim_tests::NATS_WORKER.connect(&nats_url).await);
     eventually(Duration::from_secs(120), "the pipeline drained", || async {
         let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
             .fetch_one(&db.pool)
             .await
             .ok()?;
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer = worker_js
             .get_consumer_from_stream("member-sync", STREAM)
             .await
             .ok()?;

@@ -66,9 +66,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         shutdown.clone(),
     ));
     let js = async_nats::jetstream::new(nats);
-    scim_shared::nats::ensure_streams(&js, config.nats.nats_stream_replicas)
-        .await
-        .context("setting up JetStream streams")?;
+    // The ingress's relay sets the streams up: the worker may only read them.
+    if !scim_shared::nats::wait_for_streams(&js, &shutdown).await {
+        return Ok(());
+    }
     let (metrics, registry) = metrics::Metrics::new();
     if !config.metrics_addr.is_empty() {
         let listener = tokio::net::TcpListener::bind(&config.metrics_addr)

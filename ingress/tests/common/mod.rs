@@ -8,7 +8,7 @@ use scim_shared::config::{DatabaseConfig, NatsConfig};
 use scim_shared::event::STREAM;
 use scim_tests::client::Scim;
 use scim_tests::process::OPERATOR_TOKEN;
-use scim_tests::{NatsServer, Received, TestDb, eventually, read_stream, stream_len};
+use scim_tests::{NATS_INGRESS, NatsServer, Received, TestDb, eventually, read_stream, stream_len};
 use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -75,6 +75,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         nats: NatsConfig {
             nats_url: nats.url.clone(),
             nats_stream_replicas: 1,
+            credentials: NATS_INGRESS.credentials(),
         },
         run_migrations: true,
         max_body_bytes: 64 * 1024,
