@@ -16,6 +16,7 @@ use scim_shared::filter::sql::USERS;
 use scim_shared::patch;
 use scim_shared::projection::Projection;
 use scim_shared::schema::{ResourceSchema, USER};
+use scim_shared::telemetry::current_traceparent;
 use scim_shared::user::{Meta, User, groups_json};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -272,7 +273,8 @@ async fn create(
         stored.version,
         resource.clone(),
         None,
-    );
+    )
+    .traced(current_traceparent());
     let write = Write {
         directory,
         user: stored,
@@ -469,7 +471,8 @@ async fn update_with(
             next.version,
             resource.clone(),
             Some(previous),
-        );
+        )
+        .traced(current_traceparent());
         let write = Write {
             directory,
             user: next,
@@ -515,7 +518,8 @@ async fn remove(
             version + 1,
             resource,
             None,
-        );
+        )
+        .traced(current_traceparent());
         let mut tx = state.pool.begin().await?;
         if users::delete(&mut tx, directory, id, version, &event).await? {
             tx.commit().await?;

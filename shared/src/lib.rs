@@ -8,8 +8,9 @@ pub mod controls;
 #[cfg(feature = "service")]
 pub mod db;
 pub mod error;
+/// The event contract, from its own crate (what subscribers use too).
 #[cfg(feature = "service")]
-pub mod event;
+pub use scim_events as event;
 pub mod filter;
 pub mod group;
 #[cfg(feature = "service")]

@@ -423,3 +423,180 @@ async fn only_the_relay_publishes_events_and_a_subscriber_only_reads_its_own() {
         .await;
     assert!(anonymous.is_err(), "a client without credentials connected");
 }
+
+/// Every user of the directory, and every group with its members, read through SCIM
+/// and made comparable with a copy kept from events.
+async fn directory_through_scim(s: &Scim) -> scim_events::copy::DirectoryCopy {
+    use scim_events::copy::{CopiedGroup, DirectoryCopy, comparable};
+    let mut copy = DirectoryCopy::default();
+    let id = |v: &Value| Uuid::try_parse(v["id"].as_str().unwrap()).unwrap();
+    let mut start = 1;
+    loop {
+        let page = s
+            .send(
+                reqwest::Method::GET,
+                &format!("/Users?startIndex={start}&count=1000"),
+                None,
+            )
+            .await;
+        let users = page.body["Resources"].as_array().unwrap().clone();
+        for user in &users {
+            copy.users.insert(id(user), comparable(user));
+        }
+        start += users.len();
+        if users.is_empty() || start > page.body["totalResults"].as_u64().unwrap() as usize {
+            break;
+        }
+    }
+    let groups = s
+        .send(reqwest::Method::GET, "/Groups?count=1000", None)
+        .await;
+    for group in groups.body["Resources"].as_array().unwrap() {
+        let members = group["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| Uuid::try_parse(m["value"].as_str().unwrap()).unwrap())
+            .collect();
+        let resource = comparable(group);
+        copy.groups
+            .insert(id(group), CopiedGroup { resource, members });
+    }
+    copy
+}
+
+#[tokio::test]
+async fn a_subscriber_following_the_rule_keeps_a_copy_equal_to_the_directory() {
+    use scim_events::copy::DirectoryCopy;
+    use scim_events::subscriber::{self, Failure, Settings};
+    use std::sync::{Arc, Mutex};
+    let sys = start(&[]).await;
+    let s = &sys.scim;
+    let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
+
+    // The subscriber, from the crate: a consumer of its own on this directory's events.
+    let js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
+    let mut settings = Settings::new("directory-copy");
+    settings.filter = format!("scim.v1.{dir}.>");
+    settings.retry_delay = Duration::from_millis(300);
+    let consumer = eventually(Duration::from_secs(20), "the consumer", || {
+        let (js, settings) = (js.clone(), settings.clone());
+        async move { subscriber::consumer(&js, &settings).await.ok() }
+    })
+    .await;
+    let copy = Arc::new(Mutex::new(DirectoryCopy::default()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reader = {
+        let copy = copy.clone();
+        let mut failed_once = false;
+        tokio::spawn(async move {
+            let mut positions = scim_events::Positions::new();
+            subscriber::run(
+                &consumer,
+                &settings,
+                &mut positions,
+                async {
+                    stopped.await.ok();
+                },
+                |event| {
+                    // The first membership event fails once: the events of its group behind
+                    // it come early and wait, as after any redelivery.
+                    let retry = !failed_once && event.type_is("group.members_added");
+                    failed_once |= retry;
+                    let copy = copy.clone();
+                    async move {
+                        if retry {
+                            return Err(Failure::Retry("once, for the test".into()));
+                        }
+                        copy.lock().unwrap().apply(&event);
+                        Ok(())
+                    }
+                },
+            )
+            .await
+        })
+    };
+
+    // Okta users: created, updated by PUT, deactivated, reactivated.
+    let mut users = Vec::new();
+    for i in 0..6 {
+        let u = s
+            .create_user(&okta_user(&format!("u{i}@x.com"), "U", "X"))
+            .await;
+        users.push(u.body["id"].as_str().unwrap().to_owned());
+    }
+    s.replace_user(&users[0], &okta_user("u0@x.com", "Renamed", "X"))
+        .await;
+    let active = |a: bool| json!([{"op": "replace", "value": {"active": a}}]);
+    s.patch_user(&users[1], active(false)).await;
+    s.patch_user(&users[2], active(false)).await;
+    s.patch_user(&users[2], active(true)).await;
+    let refs = |ids: &[String]| -> Vec<Value> { ids.iter().map(|i| json!({"value": i})).collect() };
+    // Entra: a group created with its members (group.created, then members_added).
+    let eng = s
+        .create_group(&json!({"displayName": "Eng", "members": refs(&users[..3])}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Okta: a PUT that renames and replaces the members (updated, added, removed).
+    let put = json!({"displayName": "Engineering", "members": refs(&users[2..5])});
+    let r = s
+        .send(reqwest::Method::PUT, &format!("/Groups/{eng}"), Some(&put))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // More than 1,000 members at once: two members_added events.
+    let many: Vec<String> = futures::future::join_all((0..1001).map(|i| async move {
+        let u = s
+            .create_user(&okta_user(&format!("m{i}@x.com"), "M", "X"))
+            .await;
+        u.body["id"].as_str().unwrap().to_owned()
+    }))
+    .await;
+    let all = s.create_group(&json!({"displayName": "All"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = json!([{"op": "add", "path": "members", "value": refs(&many)}]);
+    assert_eq!(
+        s.patch_group(&all, add).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // A group deleted with members (members_removed, then deleted); a user deleted
+    // while in a group (no membership event); a member removed by filter.
+    let doomed = s
+        .create_group(&json!({"displayName": "Doomed", "members": refs(&users[..2])}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .send(reqwest::Method::DELETE, &format!("/Groups/{doomed}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.delete_user(&users[3]).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let remove = json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[4])}]);
+    assert_eq!(
+        s.patch_group(&eng, remove).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let directory = directory_through_scim(s).await;
+    assert_eq!(directory.users.len(), 1006);
+    eventually(
+        Duration::from_secs(30),
+        "the copy to equal the directory",
+        || async {
+            let copy = copy.lock().unwrap();
+            (copy.users == directory.users && copy.groups == directory.groups).then_some(())
+        },
+    )
+    .await;
+    let _ = stop.send(());
+    reader.await.unwrap().unwrap();
+}

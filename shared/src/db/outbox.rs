@@ -130,7 +130,8 @@ pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::E
 }
 
 /// Writes events in order, in one statement (for changes made by several statements
-/// in one transaction; single-statement writes embed their event instead).
+/// in one transaction; single-statement writes embed their event instead). An event
+/// without a trace context gets the current one.
 pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
@@ -143,7 +144,11 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
         ids.push(e.id);
         subjects.push(e.subject());
         payloads.push(serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(err.into()))?);
-        traces.push(e.traceparent.as_deref());
+        traces.push(
+            e.traceparent
+                .clone()
+                .or_else(crate::telemetry::current_traceparent),
+        );
     }
     sqlx::query(
         "INSERT INTO outbox (event_id, subject, payload, traceparent)

@@ -1,5 +1,17 @@
-//! Provisioning events, contract v1 (see `docs/events.md` and `docs/events.v1.schema.json`).
-//! Events are public: fields are only ever added, never renamed or retyped, within v1.
+//! The provisioning events of the SCIM service, contract v1 (`docs/events.md`,
+//! `docs/events.v1.schema.json`): what the ingress and the worker publish, and what a
+//! subscribing service reads, in one place. Fields are only ever added, never renamed
+//! or retyped, within v1; event types may be added, and a subscriber must ignore the
+//! ones it does not know ([`ResourceType::Unknown`], [`Action::Unknown`]).
+
+pub mod copy;
+pub mod kind;
+pub mod order;
+#[cfg(feature = "subscriber")]
+pub mod subscriber;
+
+pub use kind::Kind;
+pub use order::{Positions, Verdict};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -17,10 +29,10 @@ pub const DEAD_LETTER_STREAM: &str = "SCIM_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "scim.dlq.>";
 
 /// Most member ids one membership event lists; larger changes are split over several
-/// events with the same resource version.
+/// events, each at the next version.
 pub const MEMBER_IDS_PER_EVENT: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ResourceType {
     User,
     Group,
@@ -28,6 +40,9 @@ pub enum ResourceType {
     Team,
     /// Directory settings that affect derived state, such as the team mapping mode.
     Directory,
+    /// A resource type a later release of the contract added: ignore its events.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ResourceType {
@@ -37,6 +52,7 @@ impl ResourceType {
             ResourceType::Group => "group",
             ResourceType::Team => "team",
             ResourceType::Directory => "directory",
+            ResourceType::Unknown => "unknown",
         }
     }
 }
@@ -63,6 +79,9 @@ pub enum Action {
     TokenCreated,
     /// A directory's SCIM bearer token was revoked.
     TokenRevoked,
+    /// An action a later release of the contract added: ignore it.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Action {
@@ -80,6 +99,7 @@ impl Action {
             Action::MappingChanged => "mapping_changed",
             Action::TokenCreated => "token_created",
             Action::TokenRevoked => "token_revoked",
+            Action::Unknown => "unknown",
         }
     }
 
@@ -157,8 +177,14 @@ impl Event {
             member_ids: None,
             cause: None,
             actor: None,
-            traceparent: crate::telemetry::current_traceparent(),
+            traceparent: None,
         }
+    }
+
+    /// With the W3C trace context of the change (the ingress and the worker set it).
+    pub fn traced(mut self, traceparent: Option<String>) -> Event {
+        self.traceparent = traceparent;
+        self
     }
 
     pub fn with_previous(mut self, previous: Map<String, Value>) -> Event {
@@ -179,6 +205,11 @@ impl Event {
     pub fn with_cause(mut self, cause: Value) -> Event {
         self.cause = Some(cause);
         self
+    }
+
+    /// Whether the event's type is `t` (`"user.created"` and so on).
+    pub fn type_is(&self, t: &str) -> bool {
+        self.event_type == t
     }
 
     /// `scim.v1.<directory_id>.user.created`: subscribers filter by directory, type or both.

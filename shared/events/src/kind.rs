@@ -1,0 +1,137 @@
+//! What an event says, by type: one enum of every event type of contract v1, each with
+//! what that type carries, so a subscriber matches on it instead of comparing strings.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{Action, Event, ResourceType};
+
+/// An event's meaning ([`Event::kind`]). Resources are the SCIM representations (users,
+/// groups) or the documented objects (teams, directories), as published.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind<'e> {
+    UserCreated(&'e Value),
+    UserUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    UserDeactivated(&'e Value, Option<&'e Map<String, Value>>),
+    UserReactivated(&'e Value, Option<&'e Map<String, Value>>),
+    /// The user's last representation. It left every group with it: no
+    /// `group.members_removed` is published for that.
+    UserDeleted(&'e Value),
+    /// The group without its members (`GroupMembersAdded` follows for them).
+    GroupCreated(&'e Value),
+    GroupUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    GroupMembersAdded(&'e [Uuid]),
+    GroupMembersRemoved(&'e [Uuid]),
+    /// Preceded by `GroupMembersRemoved` for everyone who was in it.
+    GroupDeleted(&'e Value),
+    TeamCreated(&'e Value),
+    /// A team membership came into effect; `cause` says why.
+    TeamMemberAdded(&'e Value, Option<&'e Value>),
+    /// A team membership ended or was suspended; `cause` says why.
+    TeamMemberRemoved(&'e Value, Option<&'e Value>),
+    TeamMappingChanged(&'e Value, Option<&'e Map<String, Value>>),
+    DirectoryCreated(&'e Value),
+    DirectoryUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    DirectoryMappingChanged(&'e Value, Option<&'e Map<String, Value>>),
+    DirectoryTokenCreated(&'e Value),
+    DirectoryTokenRevoked(&'e Value),
+    /// Preceded by `UserDeleted` for every user; the directory's groups and teams end
+    /// with it.
+    DirectoryDeleted(&'e Value),
+    /// A type this release of the crate does not know (a later release of the contract
+    /// added it): ignore it.
+    Other,
+}
+
+impl Event {
+    pub fn kind(&self) -> Kind<'_> {
+        use Action as A;
+        use ResourceType as R;
+        let (resource, previous, members) = (
+            &self.resource,
+            self.previous.as_ref(),
+            self.member_ids.as_deref().unwrap_or_default(),
+        );
+        let cause = self.cause.as_ref();
+        match (self.resource_type, self.action) {
+            (R::User, A::Created) => Kind::UserCreated(resource),
+            (R::User, A::Updated) => Kind::UserUpdated(resource, previous),
+            (R::User, A::Deactivated) => Kind::UserDeactivated(resource, previous),
+            (R::User, A::Reactivated) => Kind::UserReactivated(resource, previous),
+            (R::User, A::Deleted) => Kind::UserDeleted(resource),
+            (R::Group, A::Created) => Kind::GroupCreated(resource),
+            (R::Group, A::Updated) => Kind::GroupUpdated(resource, previous),
+            (R::Group, A::MembersAdded) => Kind::GroupMembersAdded(members),
+            (R::Group, A::MembersRemoved) => Kind::GroupMembersRemoved(members),
+            (R::Group, A::Deleted) => Kind::GroupDeleted(resource),
+            (R::Team, A::Created) => Kind::TeamCreated(resource),
+            (R::Team, A::MemberAdded) => Kind::TeamMemberAdded(resource, cause),
+            (R::Team, A::MemberRemoved) => Kind::TeamMemberRemoved(resource, cause),
+            (R::Team, A::MappingChanged) => Kind::TeamMappingChanged(resource, previous),
+            (R::Directory, A::Created) => Kind::DirectoryCreated(resource),
+            (R::Directory, A::Updated) => Kind::DirectoryUpdated(resource, previous),
+            (R::Directory, A::MappingChanged) => Kind::DirectoryMappingChanged(resource, previous),
+            (R::Directory, A::TokenCreated) => Kind::DirectoryTokenCreated(resource),
+            (R::Directory, A::TokenRevoked) => Kind::DirectoryTokenRevoked(resource),
+            (R::Directory, A::Deleted) => Kind::DirectoryDeleted(resource),
+            _ => Kind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_documented_type_has_its_kind_and_unknown_ones_are_other() {
+        let event = |t: &str| -> Event {
+            let (resource_type, action) = t.split_once('.').unwrap();
+            let resource_type = format!(
+                "{}{}",
+                &resource_type[..1].to_uppercase(),
+                &resource_type[1..]
+            );
+            serde_json::from_value(json!({
+                "id": Uuid::nil(), "type": t, "contract_version": 1, "directory_id": Uuid::nil(),
+                "resource_type": resource_type, "resource_id": Uuid::nil(), "action": action,
+                "resource_version": 1, "time": "2026-12-02T00:00:00Z", "resource": {},
+                "member_ids": [Uuid::nil()],
+            }))
+            .unwrap()
+        };
+        let documented = [
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.reactivated",
+            "user.deleted",
+            "group.created",
+            "group.updated",
+            "group.members_added",
+            "group.members_removed",
+            "group.deleted",
+            "team.created",
+            "team.member_added",
+            "team.member_removed",
+            "team.mapping_changed",
+            "directory.created",
+            "directory.updated",
+            "directory.mapping_changed",
+            "directory.token_created",
+            "directory.token_revoked",
+            "directory.deleted",
+        ];
+        for t in documented {
+            assert_ne!(event(t).kind(), Kind::Other, "{t}");
+        }
+        assert_eq!(
+            event("group.members_added").kind(),
+            Kind::GroupMembersAdded(&[Uuid::nil()])
+        );
+        // A type or resource a later release adds still parses, and is Other.
+        assert_eq!(event("user.renamed").kind(), Kind::Other);
+        assert_eq!(event("device.created").kind(), Kind::Other);
+    }
+}
