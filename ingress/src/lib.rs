@@ -334,6 +334,7 @@ impl Application {
             database_url: config.database.database_url.clone(),
             js: async_nats::jetstream::new(nats.clone()),
             stream_replicas: config.nats.nats_stream_replicas,
+            retention_days: config.nats.events_retention_days,
             batch_size: config.relay_batch_size,
             idle_poll: Duration::from_millis(20),
             published: metrics.events_published.clone(),

@@ -36,6 +36,8 @@ pub struct Relay {
     pub database_url: String,
     pub js: jetstream::Context,
     pub stream_replicas: usize,
+    /// Days the event stream keeps events.
+    pub retention_days: u32,
     pub batch_size: i64,
     /// How long to wait before looking again when the outbox is empty.
     pub idle_poll: Duration,
@@ -123,7 +125,7 @@ impl Relay {
             }
         }
         tracing::info!("outbox relay is the leader");
-        ensure_streams(&self.js, self.stream_replicas).await?;
+        ensure_streams(&self.js, self.stream_replicas, self.retention_days).await?;
         let mut delays = backoff();
         loop {
             let batch = outbox::oldest(&mut conn, self.batch_size).await?;

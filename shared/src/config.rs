@@ -26,6 +26,10 @@ pub struct NatsConfig {
     /// Replicas of the event streams: 1 for a single server, 3 on a cluster.
     #[arg(long, env = "NATS_STREAM_REPLICAS", default_value_t = 1)]
     pub nats_stream_replicas: usize,
+    /// Days the event stream keeps events: how long a subscriber may be away and still
+    /// catch up from the stream (older state: the directory snapshot).
+    #[arg(long, env = "EVENTS_RETENTION_DAYS", default_value_t = 7)]
+    pub events_retention_days: u32,
     #[command(flatten)]
     pub credentials: NatsCredentials,
 }

@@ -93,13 +93,14 @@ pub async fn wait_for_streams(
 pub async fn ensure_streams(
     js: &jetstream::Context,
     replicas: usize,
+    retention_days: u32,
 ) -> Result<(), jetstream::context::CreateStreamError> {
     js.create_or_update_stream(stream::Config {
         name: STREAM.into(),
         subjects: vec![SUBJECTS.into()],
         retention: stream::RetentionPolicy::Limits,
         storage: stream::StorageType::File,
-        max_age: Duration::from_secs(7 * 24 * 3600),
+        max_age: Duration::from_secs(u64::from(retention_days.max(1)) * 24 * 3600),
         duplicate_window: Duration::from_secs(120),
         num_replicas: replicas,
         ..Default::default()

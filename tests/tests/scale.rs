@@ -165,7 +165,7 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
     eventually(
         Duration::from_secs(60),
         "a JetStream cluster with R3 streams",
-        || async { scim_shared::nats::ensure_streams(&js, 3).await.ok() },
+        || async { scim_shared::nats::ensure_streams(&js, 3, 7).await.ok() },
     )
     .await;
     let env = [("NATS_STREAM_REPLICAS", "3")];

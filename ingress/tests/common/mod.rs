@@ -75,6 +75,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         nats: NatsConfig {
             nats_url: nats.url.clone(),
             nats_stream_replicas: 1,
+            events_retention_days: 7,
             credentials: NATS_INGRESS.credentials(),
         },
         run_migrations: true,
