@@ -60,7 +60,7 @@ fn meta(state: &AppState, directory: Uuid, stored: &StoredGroup) -> Meta {
 
 /// The group's representation, with `members` when they are given (with their
 /// `display` when the projection asks for it).
-fn representation(
+pub(crate) fn representation(
     state: &AppState,
     directory: Uuid,
     stored: &StoredGroup,

@@ -135,6 +135,9 @@ impl Relay {
                 }
                 continue;
             }
+            // A snapshot's start waits for this batch to be published and removed from
+            // the outbox (or starts before it), never sees it half done.
+            outbox::publishing(&mut conn, true).await?;
             let (outcomes, failure) = self.publish(&batch).await;
             let mut published = Vec::with_capacity(outcomes.len());
             let mut refused = Vec::new();
@@ -153,6 +156,7 @@ impl Relay {
             }
             outbox::remove(&mut conn, &published).await?;
             outbox::park(&mut conn, &refused).await?;
+            outbox::publishing(&mut conn, false).await?;
             self.published.inc_by(published.len() as u64);
             self.parked.inc_by(refused.len() as u64);
             match failure {

@@ -176,9 +176,19 @@ pub fn created_event(
         team.0,
         Action::Created,
         version,
-        json!({"id": team.0, "name": team.1, "groups": groups}),
+        resource(team.0, team.1, groups),
         None,
     )
+}
+
+/// A team as events and snapshots show it.
+pub fn resource(id: Uuid, name: &str, groups: &[String]) -> Value {
+    json!({"id": id, "name": name, "groups": groups})
+}
+
+/// A team's member as team events and snapshots show it.
+pub fn member(id: Uuid, scim_user_id: Option<Uuid>, email: Option<&str>) -> Value {
+    json!({"id": id, "scim_user_id": scim_user_id, "email": email})
 }
 
 pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &Change) -> Event {
@@ -196,7 +206,7 @@ pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &
         json!({
             "id": team.0,
             "name": team.1,
-            "member": {"id": member.id, "scim_user_id": member.scim_user_id, "email": member.email},
+            "member": self::member(member.id, member.scim_user_id, member.email.as_deref()),
         }),
         None,
     )

@@ -600,3 +600,114 @@ async fn a_subscriber_following_the_rule_keeps_a_copy_equal_to_the_directory() {
     let _ = stop.send(());
     reader.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_subscriber_starts_from_a_snapshot_taken_during_writes_and_misses_nothing() {
+    use async_nats::jetstream::consumer::DeliverPolicy;
+    use scim_events::subscriber::{self, Settings};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let sys = start(&[]).await;
+    let s = sys.scim.clone();
+    let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
+    let refs = |ids: &[String]| -> Vec<Value> { ids.iter().map(|i| json!({"value": i})).collect() };
+    let id = |r: &scim_tests::client::Reply| r.body["id"].as_str().unwrap().to_owned();
+
+    // A directory that existed before the subscriber did.
+    let mut users = Vec::new();
+    for i in 0..60 {
+        users.push(id(&s
+            .create_user(&okta_user(&format!("old{i}@x.com"), "O", "X"))
+            .await));
+    }
+    let group = id(&s
+        .create_group(&json!({"displayName": "Old", "members": refs(&users[..40])}))
+        .await);
+    s.delete_user(&users[0]).await;
+
+    // Writes keep coming while the snapshot is taken, and after.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (s, stop, group, users) = (s.clone(), stop.clone(), group.clone(), users.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let new = s
+                    .create_user(&okta_user(&format!("new{i}@x.com"), "N", "X"))
+                    .await;
+                let new = new.body["id"].as_str().unwrap().to_owned();
+                let add = json!([{"op": "add", "path": "members", "value": [{"value": new}]}]);
+                s.patch_group(&group, add).await;
+                let old = &users[1 + i % 50];
+                let remove =
+                    json!([{"op": "remove", "path": format!("members[value eq \"{old}\"]")}]);
+                s.patch_group(&group, remove).await;
+                if i % 7 == 3 {
+                    s.delete_user(&users[1 + i % 50]).await;
+                }
+                i += 1;
+            }
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let snapshot = reqwest::Client::new()
+        .get(format!(
+            "{}/admin/v1/directories/{dir}/snapshot",
+            sys.ingress.admin_url()
+        ))
+        .bearer_auth(scim_tests::process::OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snapshot.headers()["content-type"], "application/x-ndjson");
+    let text = snapshot.text().await.unwrap();
+    let loaded = scim_events::snapshot::load(text.lines()).unwrap();
+    assert!(loaded.start_after_sequence > 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    let rounds = writer.await.unwrap();
+    assert!(rounds > 0, "no writes ran beside the snapshot");
+
+    // From the snapshot and the stream after it, the same directory.
+    let js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
+    let mut settings = Settings::new("bootstrapped");
+    settings.filter = format!("scim.v1.{dir}.>");
+    settings.deliver = DeliverPolicy::ByStartSequence {
+        start_sequence: loaded.start_after_sequence + 1,
+    };
+    let consumer = subscriber::consumer(&js, &settings).await.unwrap();
+    let copy = Arc::new(Mutex::new(loaded.copy));
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    let reader = {
+        let copy = copy.clone();
+        let mut positions = loaded.positions;
+        tokio::spawn(async move {
+            subscriber::run(
+                &consumer,
+                &settings,
+                &mut positions,
+                async {
+                    finished.await.ok();
+                },
+                |event| {
+                    copy.lock().unwrap().apply(&event);
+                    async { Ok(()) }
+                },
+            )
+            .await
+        })
+    };
+    let directory = directory_through_scim(&s).await;
+    eventually(
+        Duration::from_secs(30),
+        "the copy to equal the directory",
+        || async {
+            let copy = copy.lock().unwrap();
+            (copy.users == directory.users && copy.groups == directory.groups).then_some(())
+        },
+    )
+    .await;
+    let _ = done.send(());
+    reader.await.unwrap().unwrap();
+}

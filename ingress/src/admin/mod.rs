@@ -6,6 +6,7 @@
 mod dead_letters;
 mod directories;
 mod parked;
+mod snapshot;
 mod teams;
 mod tokens;
 mod views;
@@ -102,6 +103,7 @@ pub fn router(state: AppState, operators: Operators) -> Router {
         .merge(directories::router())
         .merge(dead_letters::router())
         .merge(parked::router())
+        .merge(snapshot::router())
         .merge(tokens::router())
         .merge(teams::router())
         .merge(views::router())

@@ -130,6 +130,14 @@ enum DirectoryCommand {
         #[command(flatten)]
         directory: DirectoryRef,
     },
+    /// Write the directory's snapshot to standard output: its users, groups, memberships,
+    /// teams and team members, one JSON line each, stamped with the event stream's
+    /// sequence it is consistent with (docs/events.md, "Starting on an existing
+    /// directory").
+    Snapshot {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
     /// Delete a directory with all its data; its members are deprovisioned (with events).
     Delete {
         #[command(flatten)]
@@ -327,6 +335,28 @@ impl Admin {
         })
     }
 
+    /// Copies what a GET answers to standard output as it arrives.
+    async fn download(&self, path: &str) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut res = self
+            .http
+            .get(format!("{}/admin/v1{path}", self.url))
+            .bearer_auth(&self.token)
+            .header("x-admin-actor", &self.actor)
+            .send()
+            .await
+            .with_context(|| format!("reaching the admin API at {}", self.url))?;
+        if !res.status().is_success() {
+            bail!("{}: {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        let mut out = std::io::stdout().lock();
+        while let Some(chunk) = res.chunk().await? {
+            out.write_all(&chunk)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+
     async fn team_id(&self, team: &TeamRef) -> anyhow::Result<String> {
         let teams = self
             .call(
@@ -384,6 +414,9 @@ async fn main() -> anyhow::Result<()> {
         bail!("set ADMIN_TOKEN (or --admin-token) to an operator token of the ingress");
     }
     let out = run(&admin, command).await?;
+    if out.written {
+        return Ok(());
+    }
     if cli.json {
         println!("{}", out.value);
     } else {
@@ -392,10 +425,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A command's result: the API's JSON and how to show it to a person.
+/// A command's result: the API's JSON and how to show it to a person, unless the
+/// command wrote its output itself.
 struct Output {
     value: Value,
     text: String,
+    written: bool,
 }
 
 fn rows(value: &Value, row: impl Fn(&Value) -> String) -> String {
@@ -421,6 +456,17 @@ async fn run(admin: &Admin, command: ApiCommand) -> anyhow::Result<Output> {
     let value;
     let text = match command {
         ApiCommand::Directory { command } => match command {
+            DirectoryCommand::Snapshot { directory } => {
+                // JSON lines as they come, whatever --json says: a snapshot may be large.
+                admin
+                    .download(&format!("{}/snapshot", dir(&directory)))
+                    .await?;
+                return Ok(Output {
+                    value: Value::Null,
+                    text: String::new(),
+                    written: true,
+                });
+            }
             DirectoryCommand::Create { name, idp } => {
                 value = admin
                     .call(
@@ -767,5 +813,9 @@ async fn run(admin: &Admin, command: ApiCommand) -> anyhow::Result<Output> {
             })
         }
     };
-    Ok(Output { value, text })
+    Ok(Output {
+        value,
+        text,
+        written: false,
+    })
 }

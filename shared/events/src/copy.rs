@@ -28,6 +28,24 @@ pub struct CopiedGroup {
 }
 
 impl DirectoryCopy {
+    /// A user as a snapshot holds it.
+    pub fn load_user(&mut self, id: Uuid, resource: &Value) {
+        self.users.insert(id, comparable(resource));
+    }
+
+    /// A group as a snapshot holds it, without members ([`DirectoryCopy::load_members`]).
+    pub fn load_group(&mut self, id: Uuid, resource: &Value) {
+        self.groups.entry(id).or_default().resource = comparable(resource);
+    }
+
+    pub fn load_members(&mut self, group: Uuid, members: &[Uuid]) {
+        self.groups
+            .entry(group)
+            .or_default()
+            .members
+            .extend(members);
+    }
+
     /// Applies one event of the directory; events must come in the order of
     /// [`crate::order`] (each resource's versions one after the other).
     pub fn apply(&mut self, event: &Event) {

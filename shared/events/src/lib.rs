@@ -7,6 +7,7 @@
 pub mod copy;
 pub mod kind;
 pub mod order;
+pub mod snapshot;
 #[cfg(feature = "subscriber")]
 pub mod subscriber;
 

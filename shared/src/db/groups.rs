@@ -48,9 +48,9 @@ impl StoredGroup {
     }
 }
 
-const COLUMNS: &str = "id, resource, version, created_at, updated_at";
+pub(super) const COLUMNS: &str = "id, resource, version, created_at, updated_at";
 
-fn from_row(row: &PgRow) -> Result<StoredGroup, sqlx::Error> {
+pub(super) fn from_row(row: &PgRow) -> Result<StoredGroup, sqlx::Error> {
     let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
     Ok(StoredGroup {
         id: row.try_get("id")?,

@@ -6,6 +6,7 @@ pub mod failure;
 pub mod groups;
 pub mod outbox;
 pub mod request_log;
+pub mod snapshot;
 pub mod teams;
 pub mod users;
 

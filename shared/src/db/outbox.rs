@@ -32,6 +32,42 @@ pub async fn oldest(conn: &mut PgConnection, limit: i64) -> Result<Vec<Pending>,
     .await
 }
 
+/// Arbitrary, fixed: the advisory lock a relay holds (shared) while it publishes a batch
+/// and removes it from the outbox, and a snapshot takes (exclusively) for the instant it
+/// starts ([`snapshot_start`]).
+const PUBLISHING: i64 = 0x5c1d_7e1a_7002;
+
+/// Takes (`true`) or releases the publishing lock, shared, on the relay's connection.
+pub async fn publishing(conn: &mut PgConnection, held: bool) -> Result<(), sqlx::Error> {
+    let sql = if held {
+        "SELECT pg_advisory_lock_shared($1)"
+    } else {
+        "SELECT pg_advisory_unlock_shared($1)"
+    };
+    sqlx::query(sql).bind(PUBLISHING).execute(conn).await?;
+    Ok(())
+}
+
+/// Holds every relay between batches while `start` runs: what the stream holds then is
+/// exactly what was removed from the outbox. A snapshot reads the stream's last sequence
+/// and takes its database snapshot inside `start`, so every event after that sequence
+/// is either after the snapshot or still in the outbox the snapshot sees.
+pub async fn snapshot_start<T>(
+    lock: &mut PgConnection,
+    start: impl AsyncFnOnce() -> T,
+) -> Result<T, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(PUBLISHING)
+        .execute(&mut *lock)
+        .await?;
+    let started = start().await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(PUBLISHING)
+        .execute(lock)
+        .await?;
+    Ok(started)
+}
+
 /// An event the relay set aside ([`park`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Parked {

@@ -35,7 +35,7 @@ pub struct StoredUser {
 /// trip. Each group's name is a scalar subquery on the group's primary key: unlike a
 /// join, the planner cannot turn it into a scan of the directory's groups, whatever
 /// its statistics say.
-const COLUMNS: &str = "id, resource, version, created_at, updated_at,
+pub(super) const COLUMNS: &str = "id, resource, version, created_at, updated_at,
     (SELECT coalesce(json_agg(json_build_object('id', gm.group_id, 'display',
          (SELECT g.display_name FROM scim_groups g WHERE g.directory_id = gm.directory_id AND g.id = gm.group_id))
          ORDER BY gm.group_id), '[]')
@@ -75,7 +75,7 @@ pub fn now() -> OffsetDateTime {
         .unwrap_or(t)
 }
 
-fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
+pub(super) fn from_row(row: &PgRow) -> Result<StoredUser, sqlx::Error> {
     let Json(attrs): Json<Map<String, Value>> = row.try_get("resource")?;
     let Head {
         id,
