@@ -55,5 +55,7 @@ for run in $(seq 1 "$RUNS"); do
   psql "$DATABASE_URL" -qc "CHECKPOINT"
   echo "== run $run of $RUNS, $(date -u +%H:%M:%S) UTC"
   gauge
-  target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY"
+  # A subscriber on the event crate, and the admin API for the snapshot's rate.
+  (source .run/subscriber.env && source .run/admin.env &&
+    target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY")
 done

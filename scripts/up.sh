@@ -49,6 +49,10 @@ SCIM_NATS_INGRESS_PASSWORD=$SCIM_NATS_INGRESS_PASSWORD SCIM_NATS_WORKER_PASSWORD
   nohup "$NATS_SERVER_BIN" -c "$RUN/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "${NATS_STORE_DIR:-$RUN/nats}" >"$RUN/logs/nats.log" 2>&1 &
 echo $! >"$RUN/nats.pid"
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
+# What a subscribing service on this machine logs in with (the example of
+# docs/events.md: source .run/subscriber.env).
+(umask 077; printf 'export NATS_URL=%s\nexport NATS_USER=scim-subscriber\nexport NATS_PASSWORD=%s\n' \
+  "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" >"$RUN/subscriber.env")
 
 # PostgreSQL: the service database.
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable}
@@ -103,7 +107,8 @@ Try it:
   curl -H 'Authorization: Bearer {d['token']['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
 Administer it (directories, tokens, teams, request log):
   source .run/admin.env && {sys.argv[2]}/scimctl directory list
-Subscribe to the events (docs/events.md):
-  NATS {nats_url}, user scim-subscriber, password {subscriber_password}
+Subscribe to the events (docs/events.md): NATS {nats_url}, user scim-subscriber,
+password {subscriber_password}; for example
+  source .run/subscriber.env && cargo run -p scim-events --example directory_copy
 Stop everything: scripts/down.sh""")
 PY

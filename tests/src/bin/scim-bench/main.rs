@@ -16,10 +16,15 @@
 //! of both runs side by side with what A was answered.
 //!
 //! It creates its own directory through DATABASE_URL (the system's database) and watches
-//! the `members` and `team_members` tables there to time the worker. Every answer is
+//! the `members` and `team_members` tables there to time the worker. After the users
+//! workload it prints how long events took to reach a subscriber on the `scim-events`
+//! crate (with NATS_URL, NATS_USER and NATS_PASSWORD of a subscriber user), how fast the
+//! directory's snapshot streams (with ADMIN_URL and ADMIN_TOKEN), and how fast the relay
+//! empties an outbox of `--relay-events` events. Every answer is
 //! checked (status, and the count or id the workload needs); `errors` counts the rest.
 
 mod cpu;
+mod events;
 mod load;
 mod neighbours;
 
@@ -74,6 +79,10 @@ struct Args {
     memberships: usize,
     #[arg(long, default_value_t = 256)]
     patch_size: usize,
+    /// Users workload: events of ~600 bytes put in the outbox at once at the end, to time
+    /// the relay publishing them (0: none).
+    #[arg(long, default_value_t = 100_000)]
+    relay_events: i64,
     /// Seconds to wait for the worker after the last response.
     #[arg(long, default_value_t = 120)]
     worker_timeout: u64,
@@ -544,6 +553,8 @@ async fn main() -> anyhow::Result<()> {
     if args.workload == Workload::Neighbours {
         return neighbours::run(&args, &pool, &target).await;
     }
+    // A subscriber on the scim-events crate, as another service would run one.
+    let subscriber = events::Subscriber::start(dir.id);
     lifecycle(n, Load::closed(c), &target, "").await?;
     worker_applies(
         &pool,
@@ -553,5 +564,14 @@ async fn main() -> anyhow::Result<()> {
         "member deactivations",
         args.worker_timeout,
     )
-    .await
+    .await?;
+    // Created, updated, deactivated: three events a user.
+    if let Some(subscriber) = subscriber {
+        subscriber.finish(3 * n, Duration::from_secs(args.worker_timeout));
+    }
+    events::snapshot_rate(dir.id).await?;
+    if args.relay_events > 0 {
+        events::relay_rate(&pool, args.relay_events).await?;
+    }
+    Ok(())
 }
