@@ -45,59 +45,70 @@ impl Service {
 
     /// Starts the ingress with extra environment.
     pub fn ingress_with(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
-        let (port, admin_port, metrics_port) = (free_port(), free_port(), free_port());
-        let mut all = vec![
-            ("LISTEN_ADDR".to_owned(), format!("127.0.0.1:{port}")),
-            (
-                "ADMIN_LISTEN_ADDR".to_owned(),
-                format!("127.0.0.1:{admin_port}"),
-            ),
-            ("ADMIN_TOKEN".to_owned(), OPERATOR_TOKEN.to_owned()),
-            (
-                "METRICS_ADDR".to_owned(),
-                format!("127.0.0.1:{metrics_port}"),
-            ),
-        ];
-        all.extend(common_env(
-            database_url,
-            nats_url,
-            &crate::NATS_INGRESS,
-            env,
-        ));
-        Service::spawn("ingress", all, port, admin_port, metrics_port)
+        Service::spawn("ingress", 3, |ports| {
+            let mut all = vec![
+                ("LISTEN_ADDR".to_owned(), format!("127.0.0.1:{}", ports[0])),
+                (
+                    "ADMIN_LISTEN_ADDR".to_owned(),
+                    format!("127.0.0.1:{}", ports[1]),
+                ),
+                ("ADMIN_TOKEN".to_owned(), OPERATOR_TOKEN.to_owned()),
+                ("METRICS_ADDR".to_owned(), format!("127.0.0.1:{}", ports[2])),
+            ];
+            all.extend(common_env(
+                database_url,
+                nats_url,
+                &crate::NATS_INGRESS,
+                env,
+            ));
+            all
+        })
     }
 
     /// Starts a worker with the given extra environment; waits until its health
-    /// endpoint listens (on `port`).
+    /// endpoint listens.
     pub fn worker(database_url: &str, nats_url: &str, env: &[(&str, &str)]) -> Service {
-        let (port, metrics_port) = (free_port(), free_port());
-        let mut all = vec![
-            ("WORKER_HEALTH_ADDR".to_owned(), format!("127.0.0.1:{port}")),
-            (
-                "WORKER_METRICS_ADDR".to_owned(),
-                format!("127.0.0.1:{metrics_port}"),
-            ),
-        ];
-        all.extend(common_env(database_url, nats_url, &crate::NATS_WORKER, env));
-        Service::spawn("worker", all, port, 0, metrics_port)
+        Service::spawn("worker", 2, |ports| {
+            let mut all = vec![
+                (
+                    "WORKER_HEALTH_ADDR".to_owned(),
+                    format!("127.0.0.1:{}", ports[0]),
+                ),
+                (
+                    "WORKER_METRICS_ADDR".to_owned(),
+                    format!("127.0.0.1:{}", ports[1]),
+                ),
+            ];
+            all.extend(common_env(database_url, nats_url, &crate::NATS_WORKER, env));
+            all
+        })
     }
 
+    /// Starts `binary` on `n` free ports (the first the one it is ready on, then the
+    /// admin API's for the ingress, and the metrics'), with the environment `env` gives
+    /// for them. A free port can be taken by another test's process before the service
+    /// binds it: then it starts again, on other ports.
     fn spawn(
         binary: &'static str,
-        env: Vec<(String, String)>,
-        port: u16,
-        admin_port: u16,
-        metrics_port: u16,
+        n: usize,
+        env: impl Fn(&[u16]) -> Vec<(String, String)>,
     ) -> Service {
-        let child = start(binary, &env, port);
-        Service {
-            child,
-            port,
-            admin_port,
-            metrics_port,
-            binary,
-            env,
+        for _ in 0..5 {
+            let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+            let env = env(&ports);
+            if let Some(child) = start(binary, &env, ports[0]) {
+                let port_at = |i: usize| ports.get(i).copied().unwrap_or_default();
+                return Service {
+                    child,
+                    port: ports[0],
+                    admin_port: if n == 3 { port_at(1) } else { 0 },
+                    metrics_port: port_at(n - 1),
+                    binary,
+                    env,
+                };
+            }
         }
+        panic!("{binary} did not start: every port it was given was taken");
     }
 
     /// Kills the process at once (SIGKILL), as a crashed node would die.
@@ -108,7 +119,8 @@ impl Service {
 
     /// Starts the process again, on the same ports, after [`Service::kill`].
     pub fn restart(&mut self) {
-        self.child = start(self.binary, &self.env, self.port);
+        self.child = start(self.binary, &self.env, self.port)
+            .unwrap_or_else(|| panic!("{} did not start again on {}", self.binary, self.port));
     }
 
     /// The Prometheus metrics text.
@@ -181,19 +193,28 @@ fn common_env(
     env
 }
 
-/// Starts `binary` with `env` and waits until it listens on `port`.
-fn start(binary: &str, env: &[(String, String)], port: u16) -> Child {
-    let child = Command::new(self::binary(binary))
+/// Starts `binary` with `env` and waits until it listens on `port`; `None` if it exited
+/// first (a port it was given was taken).
+fn start(binary: &str, env: &[(String, String)], port: u16) -> Option<Child> {
+    let mut child = Command::new(self::binary(binary))
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-    assert!(
-        wait_for_port(port, Duration::from_secs(30)),
-        "{binary} did not start listening on {port}"
-    );
-    child
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if wait_for_port(port, Duration::from_millis(100)) {
+            // Listening on the first port, and still alive after binding the others.
+            std::thread::sleep(Duration::from_millis(100));
+            return child.try_wait().ok().flatten().is_none().then_some(child);
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+    }
+    let _ = child.kill();
+    panic!("{binary} did not start listening on {port}");
 }
 
 /// Runs `scimctl` with `args` against an admin API: its standard output, or its
