@@ -204,16 +204,22 @@ fn start(binary: &str, env: &[(String, String)], port: u16) -> Option<Child> {
         .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
-        if wait_for_port(port, Duration::from_millis(100)) {
-            // Listening on the first port, and still alive after binding the others.
+        let listening = wait_for_port(port, Duration::from_millis(100));
+        if listening {
+            // Listening on the first port: alive still after binding the others?
             std::thread::sleep(Duration::from_millis(100));
-            return child.try_wait().ok().flatten().is_none().then_some(child);
         }
-        if child.try_wait().ok().flatten().is_some() {
-            return None;
+        match child.try_wait() {
+            Ok(None) if listening => return Some(child),
+            Ok(None) => {}
+            _ => {
+                let _ = child.wait();
+                return None;
+            }
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("{binary} did not start listening on {port}");
 }
 
