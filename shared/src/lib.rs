@@ -27,8 +27,6 @@ pub mod schema;
 #[cfg(feature = "service")]
 pub mod shutdown;
 #[cfg(feature = "service")]
-pub mod team;
-#[cfg(feature = "service")]
 pub mod telemetry;
 pub mod user;
 

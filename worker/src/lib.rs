@@ -1,9 +1,7 @@
 //! The worker: consumes provisioning events and applies them to the product's data.
 
 pub mod consumer;
-pub mod members;
 pub mod metrics;
-pub mod teams;
 
 use anyhow::Context;
 use clap::Parser;

@@ -273,7 +273,7 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
     change(&db, dir, Some(b), None).await;
     let (c, _) = change(&db, other_dir, None, Some(jane(true, "C"))).await;
 
-    let t = |directory, user, version| worker::members::Touched {
+    let t = |directory, user, version| scim_product::members::Touched {
         directory,
         user,
         version,
@@ -288,7 +288,7 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
         t(dir, a, 2),
     ];
     assert_eq!(
-        worker::members::apply_users(&db.pool, &batch)
+        scim_product::members::apply_users(&db.pool, &batch)
             .await
             .unwrap(),
         3
@@ -306,7 +306,7 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
         Some(("active".into(), 1))
     );
     assert_eq!(
-        worker::members::apply_users(&db.pool, &batch)
+        scim_product::members::apply_users(&db.pool, &batch)
             .await
             .unwrap(),
         0,

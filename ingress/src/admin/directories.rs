@@ -4,11 +4,11 @@
 use axum::extract::{Extension, Path, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use scim_product::teams::plan::split_attribute;
 use scim_shared::controls::normalize_domains;
 use scim_shared::db::directories::{self, Controls, Summary};
 use scim_shared::db::{outbox, users};
 use scim_shared::event::{Action, Event, ResourceType};
-use scim_shared::team::split_attribute;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -359,7 +359,7 @@ async fn set_team_mapping(
     }
     let mut tx = state.pool.begin().await?;
     let before = locked(&mut tx, &id).await?;
-    let (_, version) = scim_shared::db::teams::set_team_attribute(
+    let (_, version) = scim_product::teams::store::set_team_attribute(
         &mut tx,
         before.directory.id,
         body.attribute.as_deref(),

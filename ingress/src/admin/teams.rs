@@ -6,10 +6,10 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use scim_shared::db::teams::{self, Membership, Source, Team};
+use scim_product::teams::plan::{Change, created_event, member_event};
+use scim_product::teams::store::{self as teams, Membership, Source, Team};
 use scim_shared::event::{Action, Event, ResourceType};
 use scim_shared::limits::{KEY_BYTES, TEAM_NAME_BYTES};
-use scim_shared::team::{Change, member_event};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -89,7 +89,7 @@ async fn create(
     }
     let team = teams::create(&mut *tx, dir, name).await?;
     let version = team_version(&mut tx, team.id).await?;
-    let event = scim_shared::team::created_event(dir, (team.id, &team.name), version, &[]);
+    let event = created_event(dir, (team.id, &team.name), version, &[]);
     record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(team_json(&team, &[]))))

@@ -3,8 +3,9 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use scim_product::teams::store as teams;
+use scim_shared::db::audit;
 use scim_shared::db::request_log::{self, StatusFilter};
-use scim_shared::db::{audit, teams};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -7,7 +7,6 @@ pub mod groups;
 pub mod outbox;
 pub mod request_log;
 pub mod snapshot;
-pub mod teams;
 pub mod users;
 
 use crate::config::DatabaseConfig;

@@ -1,6 +1,6 @@
 //! SQL for teams, their group mappings and memberships. Provisioned memberships are
-//! written only by the worker's reconciliation (`worker::teams`), which locks the
-//! members it recomputes; manual memberships only by team administration.
+//! written only by reconciliation ([`super::reconcile`]), which locks the members it
+//! recomputes; manual memberships only by team administration.
 
 use sqlx::{PgConnection, PgExecutor, Row};
 use std::collections::HashMap;
@@ -80,23 +80,6 @@ pub async fn create(
         id,
         name: name.to_owned(),
     })
-}
-
-pub async fn by_name(
-    db: impl PgExecutor<'_>,
-    directory: Uuid,
-    name: &str,
-) -> Result<Option<Team>, sqlx::Error> {
-    let id: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM teams WHERE directory_id = $1 AND name = $2")
-            .bind(directory)
-            .bind(name)
-            .fetch_optional(db)
-            .await?;
-    Ok(id.map(|id| Team {
-        id,
-        name: name.to_owned(),
-    }))
 }
 
 /// The directory's teams with their mapped group names, by name.

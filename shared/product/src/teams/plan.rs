@@ -3,9 +3,9 @@
 //! membership is in effect while it is not suspended; events follow effect, so a
 //! subscriber tracking `team.member_added`/`member_removed` sees who can act in a team.
 
-use crate::db::teams::{LockedMember, Membership, Source};
-use crate::event::{Action, Event, ResourceType};
-use crate::limits::TEAM_NAME_BYTES;
+use super::store::{LockedMember, Membership, Source};
+use scim_shared::event::{Action, Event, ResourceType};
+use scim_shared::limits::TEAM_NAME_BYTES;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;

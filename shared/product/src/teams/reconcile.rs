@@ -3,8 +3,9 @@
 //! events. The members are locked first, so whichever reconciliation runs last read
 //! the newest state: duplicates and stale events change nothing.
 
-use scim_shared::db::{outbox, teams};
-use scim_shared::team::{self, Mapping, Target};
+use super::plan::{self as team, Mapping, Target};
+use super::store as teams;
+use scim_shared::db::outbox;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;

@@ -1,0 +1,6 @@
+//! Teams: how they follow the directory (a mapping of group names, or a user attribute)
+//! and what people add by hand.
+
+pub mod plan;
+pub mod reconcile;
+pub mod store;
