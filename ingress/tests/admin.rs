@@ -114,6 +114,11 @@ async fn data_the_database_refuses_is_a_400_not_an_outage() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
+    // A member status that is none of the three is the request's mistake.
+    let path = format!("/directories/{id}/members?status=gone");
+    let (status, body) = admin(&app, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("active"), "{body}");
     let groups = format!(
         "/directories/{id}/teams/{}/groups",
         team["id"].as_str().unwrap()

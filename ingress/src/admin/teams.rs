@@ -6,7 +6,8 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use scim_product::teams::plan::{Change, created_event, member_event};
+use scim_product::members::MemberStatus;
+use scim_product::teams::plan::{Cause, Change, created_event, member_event};
 use scim_product::teams::store::{self as teams, Membership, Source, Team};
 use scim_shared::event::{Action, Event, ResourceType};
 use scim_shared::limits::{KEY_BYTES, TEAM_NAME_BYTES};
@@ -200,7 +201,7 @@ async fn add_member(
         member: member.id,
         source: Source::Manual,
         via: Vec::new(),
-        suspended: member.status != "active",
+        suspended: member.status != MemberStatus::Active,
     };
     teams::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;
     let details = json!({"team": team.name, "email": email});
@@ -210,7 +211,7 @@ async fn add_member(
             team: team.id,
             member,
             added: true,
-            cause: json!({"reason": "manual", "source": "manual"}),
+            cause: Cause::manual(),
         };
         let event = member_event(dir, (team.id, &team.name), version, &change);
         record(&mut tx, &actor, dir, event, details.clone()).await?;

@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
 use scim_shared::db::audit;
 use scim_shared::db::request_log::{self, StatusFilter};
@@ -60,7 +61,7 @@ async fn requests(
 #[serde(deny_unknown_fields)]
 struct MembersQuery {
     /// `active`, `deactivated` or `removed`; all when absent.
-    status: Option<String>,
+    status: Option<MemberStatus>,
     offset: Option<i64>,
     limit: Option<i64>,
 }
@@ -71,18 +72,10 @@ async fn members(
     Path(id): Path<String>,
     Query(q): Query<MembersQuery>,
 ) -> Result<Json<Value>, AdminError> {
-    if let Some(s) = &q.status
-        && !["active", "deactivated", "removed"].contains(&s.as_str())
-    {
-        return Err(AdminError::Invalid(
-            "status must be active, deactivated or removed".into(),
-        ));
-    }
     let limit = limit(q.limit)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let dir = existing(&state.pool, &id).await?;
-    let rows =
-        teams::directory_members(&state.pool, dir, q.status.as_deref(), offset, limit).await?;
+    let rows = teams::directory_members(&state.pool, dir, q.status, offset, limit).await?;
     Ok(Json(serde_json::to_value(rows).unwrap_or_default()))
 }
 

@@ -9,23 +9,50 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+/// A member's status: the `members.status` column, the admin API's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Can sign in.
     Active,
     /// Lost access: deactivated in the identity provider.
     Deactivated,
     /// Deleted in the identity provider; the row stays as a tombstone holding the
-    /// version, so a late event cannot bring the member back. Personal data is cleared.
+    /// version, so a late event cannot bring the member back, and the email it was
+    /// known by, nothing else of it.
     Removed,
 }
 
-impl Status {
-    fn as_str(self) -> &'static str {
+impl MemberStatus {
+    pub const ALL: [MemberStatus; 3] = [
+        MemberStatus::Active,
+        MemberStatus::Deactivated,
+        MemberStatus::Removed,
+    ];
+
+    /// As the column holds it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Status::Active => "active",
-            Status::Deactivated => "deactivated",
-            Status::Removed => "removed",
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+            MemberStatus::Removed => "removed",
         }
+    }
+
+    /// From the column.
+    pub fn from_column(
+        row: &sqlx::postgres::PgRow,
+        column: &str,
+    ) -> Result<MemberStatus, sqlx::Error> {
+        use sqlx::Row;
+        let text: String = row.try_get(column)?;
+        MemberStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: column.into(),
+                source: format!("no member status {text:?}").into(),
+            })
     }
 }
 
@@ -36,7 +63,7 @@ pub struct Profile {
     pub display_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    pub status: Status,
+    pub status: MemberStatus,
 }
 
 impl Profile {
@@ -72,9 +99,9 @@ impl Profile {
             given_name,
             family_name,
             status: if user.active() {
-                Status::Active
+                MemberStatus::Active
             } else {
-                Status::Deactivated
+                MemberStatus::Deactivated
             },
         }
     }
@@ -85,7 +112,7 @@ impl Profile {
             display_name: None,
             given_name: None,
             family_name: None,
-            status: Status::Removed,
+            status: MemberStatus::Removed,
         }
     }
 }
@@ -203,7 +230,7 @@ mod tests {
         }));
         assert_eq!(p.email.as_deref(), Some("jane@x.com"));
         assert_eq!(p.display_name.as_deref(), Some("Jane D"));
-        assert_eq!(p.status, Status::Active);
+        assert_eq!(p.status, MemberStatus::Active);
     }
 
     #[test]
@@ -213,7 +240,7 @@ mod tests {
         );
         assert_eq!(p.email.as_deref(), Some("jane@x.com"));
         assert_eq!(p.display_name.as_deref(), Some("Jane Doe"));
-        assert_eq!(p.status, Status::Deactivated);
+        assert_eq!(p.status, MemberStatus::Deactivated);
         let p = profile(json!({"userName": "jdoe"}));
         assert_eq!((p.email, p.display_name), (None, None));
     }

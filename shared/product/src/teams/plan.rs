@@ -4,8 +4,10 @@
 //! subscriber tracking `team.member_added`/`member_removed` sees who can act in a team.
 
 use super::store::{LockedMember, Membership, Source};
+use crate::members::MemberStatus;
 use scim_shared::event::{Action, Event, ResourceType};
 use scim_shared::limits::TEAM_NAME_BYTES;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -67,7 +69,49 @@ pub struct Change {
     pub team: Uuid,
     pub member: LockedMember,
     pub added: bool,
-    pub cause: Value,
+    pub cause: Cause,
+}
+
+/// Why a team membership came into or went out of effect: a team event's `cause`
+/// (docs/events.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    pub reason: Reason,
+    pub source: Source,
+    /// Group mapping: the mapped group names that hold (or held) the member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Attribute mapping: the attribute, and the values that name the team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+impl Cause {
+    /// Added or removed by hand.
+    pub fn manual() -> Cause {
+        Cause {
+            reason: Reason::Manual,
+            source: Source::Manual,
+            groups: None,
+            attribute: None,
+            values: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    MappedGroup,
+    MappedAttribute,
+    Manual,
+    /// No mapped group or attribute value holds the member any more.
+    Unmapped,
+    UserDeactivated,
+    UserReactivated,
+    UserDeleted,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,7 +128,7 @@ pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -
     let mut plan = Plan::default();
     for target in targets {
         let member = target.member;
-        let suspended = member.status != "active";
+        let suspended = member.status != MemberStatus::Active;
         let rows: Vec<&Membership> = current.iter().filter(|m| m.member == member.id).collect();
         let mut after: Vec<Membership> = Vec::new();
         for row in &rows {
@@ -129,14 +173,14 @@ pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -
                 .iter()
                 .chain(rows.iter().copied())
                 .find(|r| r.team == team);
-            let reason = match (now, member.status.as_str(), granted.map(|r| r.source)) {
-                (true, _, _) if rows.iter().any(|r| r.team == team) => "user_reactivated",
-                (true, _, Some(Source::Manual)) => "manual",
-                (true, _, _) if matches!(mapping, Mapping::Groups) => "mapped_group",
-                (true, _, _) => "mapped_attribute",
-                (false, "deactivated", _) => "user_deactivated",
-                (false, "removed", _) => "user_deleted",
-                (false, _, _) => "unmapped",
+            let reason = match (now, member.status, granted.map(|r| r.source)) {
+                (true, _, _) if rows.iter().any(|r| r.team == team) => Reason::UserReactivated,
+                (true, _, Some(Source::Manual)) => Reason::Manual,
+                (true, _, _) if matches!(mapping, Mapping::Groups) => Reason::MappedGroup,
+                (true, _, _) => Reason::MappedAttribute,
+                (false, MemberStatus::Deactivated, _) => Reason::UserDeactivated,
+                (false, MemberStatus::Removed, _) => Reason::UserDeleted,
+                (false, _, _) => Reason::Unmapped,
             };
             plan.changes.push(Change {
                 team,
@@ -150,18 +194,26 @@ pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -
 }
 
 /// Why a membership came into or went out of effect, and through what.
-fn cause(mapping: &Mapping, reason: &str, row: Option<&Membership>) -> Value {
+fn cause(mapping: &Mapping, reason: Reason, row: Option<&Membership>) -> Cause {
     let via = row.map(|r| r.via.clone()).unwrap_or_default();
+    let mut cause = Cause {
+        reason,
+        source: Source::Provisioned,
+        groups: None,
+        attribute: None,
+        values: None,
+    };
     match (mapping, row.map(|r| r.source)) {
-        (_, Some(Source::Manual)) => json!({"reason": reason, "source": "manual"}),
-        (Mapping::Groups, _) => json!({"reason": reason, "source": "provisioned", "groups": via}),
+        (_, Some(Source::Manual)) => cause.source = Source::Manual,
+        (Mapping::Groups, _) => cause.groups = Some(via),
         (Mapping::Attribute(attr), _) => {
-            json!({"reason": reason, "source": "provisioned", "attribute": attr, "values": via})
+            cause.attribute = Some(attr.clone());
+            cause.values = Some(via);
         }
     }
+    cause
 }
 
-/// `team.member_added` / `team.member_removed`.
 /// `team.created`: the team with its mapped group names, whoever made it (an admin, or
 /// the worker on an attribute value's first use).
 pub fn created_event(
@@ -191,6 +243,7 @@ pub fn member(id: Uuid, scim_user_id: Option<Uuid>, email: Option<&str>) -> Valu
     json!({"id": id, "scim_user_id": scim_user_id, "email": email})
 }
 
+/// `team.member_added` / `team.member_removed`.
 pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &Change) -> Event {
     let member = &change.member;
     Event::new(
@@ -210,18 +263,19 @@ pub fn member_event(directory: Uuid, team: (Uuid, &str), version: i64, change: &
         }),
         None,
     )
-    .with_cause(change.cause.clone())
+    // A struct of strings and lists always serializes.
+    .with_cause(serde_json::to_value(&change.cause).unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn member(status: &str) -> LockedMember {
+    fn member(status: MemberStatus) -> LockedMember {
         LockedMember {
             id: Uuid::from_u128(1),
             scim_user_id: Some(Uuid::from_u128(2)),
-            status: status.into(),
+            status,
             email: Some("a@x.com".into()),
         }
     }
@@ -252,7 +306,7 @@ mod tests {
 
     #[test]
     fn joining_a_mapped_group_adds_with_the_group_as_cause() {
-        let m = member("active");
+        let m = member(MemberStatus::Active);
         let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["Eng"])])], &[]);
         assert_eq!(
             p.upserts,
@@ -260,8 +314,9 @@ mod tests {
         );
         assert_eq!(p.changes.len(), 1);
         assert!(p.changes[0].added);
+        // As team events carry it.
         assert_eq!(
-            p.changes[0].cause,
+            serde_json::to_value(&p.changes[0].cause).unwrap(),
             json!({"reason": "mapped_group", "source": "provisioned", "groups": ["Eng"]})
         );
         // Applying the same target again changes nothing.
@@ -275,7 +330,7 @@ mod tests {
 
     #[test]
     fn leaving_one_of_two_mapped_groups_keeps_the_team_quietly() {
-        let m = member("active");
+        let m = member(MemberStatus::Active);
         let current = [row(1, Source::Provisioned, &["A", "B"], false)];
         let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["B"])])], &current);
         assert_eq!(p.upserts, vec![row(1, Source::Provisioned, &["B"], false)]);
@@ -284,7 +339,7 @@ mod tests {
 
     #[test]
     fn provisioning_never_removes_a_manual_membership() {
-        let m = member("active");
+        let m = member(MemberStatus::Active);
         let current = [
             row(1, Source::Manual, &[], false),
             row(1, Source::Provisioned, &["A"], false),
@@ -297,7 +352,7 @@ mod tests {
             "still a member through the manual row"
         );
         let p = plan(&Mapping::Groups, &[target(&m, &[])], &current[1..]);
-        assert_eq!(p.changes[0].cause["reason"], "unmapped");
+        assert_eq!(p.changes[0].cause.reason, Reason::Unmapped);
         assert!(!p.changes[0].added);
     }
 
@@ -307,7 +362,7 @@ mod tests {
             row(1, Source::Manual, &[], false),
             row(2, Source::Provisioned, &["G"], false),
         ];
-        let off = member("deactivated");
+        let off = member(MemberStatus::Deactivated);
         let p = plan(&Mapping::Groups, &[target(&off, &[(2, &["G"])])], &active);
         assert!(p.deletes.is_empty());
         assert_eq!(
@@ -321,22 +376,25 @@ mod tests {
         assert!(
             p.changes
                 .iter()
-                .all(|c| !c.added && c.cause["reason"] == "user_deactivated")
+                .all(|c| !c.added && c.cause.reason == Reason::UserDeactivated)
         );
-        let on = member("active");
+        let on = member(MemberStatus::Active);
         let back = plan(&Mapping::Groups, &[target(&on, &[(2, &["G"])])], &p.upserts);
         assert_eq!(back.upserts, active.to_vec());
-        let reasons: Vec<&Value> = back.changes.iter().map(|c| &c.cause["reason"]).collect();
-        assert_eq!(reasons, [&json!("user_reactivated"); 2]);
+        let reasons: Vec<Reason> = back.changes.iter().map(|c| c.cause.reason).collect();
+        assert_eq!(reasons, [Reason::UserReactivated; 2]);
     }
 
     #[test]
     fn attribute_mapping_names_the_attribute() {
-        let m = member("active");
+        let m = member(MemberStatus::Active);
         let mapping = Mapping::Attribute("urn:acme:2.0:User:group".into());
         let p = plan(&mapping, &[target(&m, &[(1, &["Sales"])])], &[]);
-        assert_eq!(p.changes[0].cause["attribute"], "urn:acme:2.0:User:group");
-        assert_eq!(p.changes[0].cause["values"], json!(["Sales"]));
+        assert_eq!(
+            serde_json::to_value(&p.changes[0].cause).unwrap(),
+            json!({"reason": "mapped_attribute", "source": "provisioned",
+                   "attribute": "urn:acme:2.0:User:group", "values": ["Sales"]})
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! written only by reconciliation ([`super::reconcile`]), which locks the members it
 //! recomputes; manual memberships only by team administration.
 
+use crate::members::MemberStatus;
 use sqlx::{PgConnection, PgExecutor, Row};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -13,7 +14,8 @@ pub struct Team {
 }
 
 /// Where a team membership comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Added in the product; provisioning never removes it.
     Manual,
@@ -55,8 +57,7 @@ pub struct LockedMember {
     pub id: Uuid,
     /// `None` for members made by hand in the product.
     pub scim_user_id: Option<Uuid>,
-    /// `active`, `deactivated` or `removed`.
-    pub status: String,
+    pub status: MemberStatus,
     pub email: Option<String>,
 }
 
@@ -187,7 +188,7 @@ pub async fn lock_members(
             Ok(LockedMember {
                 id: r.try_get("id")?,
                 scim_user_id: r.try_get("scim_user_id")?,
-                status: r.try_get("status")?,
+                status: MemberStatus::from_column(r, "status")?,
                 email: r.try_get("email")?,
             })
         })
@@ -482,7 +483,7 @@ pub struct TeamMember {
     pub scim_user_id: Option<Uuid>,
     pub email: Option<String>,
     pub display_name: Option<String>,
-    pub member_status: String,
+    pub member_status: MemberStatus,
     pub source: &'static str,
     pub via: Vec<String>,
     pub suspended: bool,
@@ -507,7 +508,7 @@ pub async fn team_members(
                 scim_user_id: r.try_get("scim_user_id")?,
                 email: r.try_get("email")?,
                 display_name: r.try_get("display_name")?,
-                member_status: r.try_get("status")?,
+                member_status: MemberStatus::from_column(r, "status")?,
                 source: Source::parse(r.try_get("source")?).as_str(),
                 via: r.try_get("via")?,
                 suspended: r.try_get("suspended")?,
@@ -535,7 +536,7 @@ pub async fn member_by_email(
         return Ok(LockedMember {
             id: row.try_get("id")?,
             scim_user_id: row.try_get("scim_user_id")?,
-            status: row.try_get("status")?,
+            status: MemberStatus::from_column(&row, "status")?,
             email: row.try_get("email")?,
         });
     }
@@ -551,7 +552,7 @@ pub async fn member_by_email(
     Ok(LockedMember {
         id,
         scim_user_id: None,
-        status: "active".into(),
+        status: MemberStatus::Active,
         email: Some(email.to_owned()),
     })
 }
@@ -563,7 +564,7 @@ pub struct MemberView {
     pub scim_user_id: Option<Uuid>,
     pub email: Option<String>,
     pub display_name: Option<String>,
-    pub status: String,
+    pub status: MemberStatus,
     /// Teams the member is in now (suspended memberships left out).
     pub teams: Vec<String>,
 }
@@ -572,7 +573,7 @@ pub struct MemberView {
 pub async fn directory_members(
     db: impl PgExecutor<'_>,
     directory: Uuid,
-    status: Option<&str>,
+    status: Option<MemberStatus>,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<MemberView>, sqlx::Error> {
@@ -586,7 +587,7 @@ pub async fn directory_members(
          GROUP BY m.id ORDER BY m.email NULLS LAST, m.id OFFSET $3 LIMIT $4",
     )
     .bind(directory)
-    .bind(status)
+    .bind(status.map(MemberStatus::as_str))
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
@@ -598,7 +599,7 @@ pub async fn directory_members(
                 scim_user_id: r.try_get("scim_user_id")?,
                 email: r.try_get("email")?,
                 display_name: r.try_get("display_name")?,
-                status: r.try_get("status")?,
+                status: MemberStatus::from_column(r, "status")?,
                 teams: r.try_get("teams")?,
             })
         })
