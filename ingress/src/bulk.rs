@@ -19,7 +19,6 @@ use crate::auth::DirectoryId;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
 
-pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// Most operations in one bulk request (advertised in `/ServiceProviderConfig`).
 pub const MAX_OPERATIONS: usize = 1000;
@@ -454,6 +453,8 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
     fn ops(v: Value) -> Result<BulkRequest, ScimError> {
         parse(&json!({"schemas": [BULK_REQUEST], "Operations": v}))

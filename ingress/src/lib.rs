@@ -2,22 +2,22 @@
 //! requests, writes each change with its outbox event in one transaction, and relays
 //! committed events to JetStream.
 
-pub mod admin;
-pub mod auth;
-pub mod batch;
-pub mod bulk;
-pub mod discovery;
-pub mod error;
-pub mod etag;
-pub mod extract;
-pub mod groups;
-pub mod list;
-pub mod metrics;
-pub mod quota;
-pub mod relay;
-pub mod request_log;
-pub mod search;
-pub mod users;
+mod admin;
+mod auth;
+mod batch;
+mod bulk;
+mod discovery;
+mod error;
+mod etag;
+mod extract;
+mod groups;
+mod list;
+mod metrics;
+mod quota;
+mod relay;
+mod request_log;
+mod search;
+mod users;
 
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
@@ -125,7 +125,7 @@ pub struct Config {
 /// so it is one reference-counted pointer: cloning the parts bumped a dozen counters
 /// that both cores write to.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub(crate) struct AppState(Arc<Shared>);
 
 impl std::ops::Deref for AppState {
     type Target = Shared;
@@ -135,7 +135,7 @@ impl std::ops::Deref for AppState {
     }
 }
 
-pub struct Shared {
+pub(crate) struct Shared {
     pub pool: PgPool,
     /// Connections for lists and searches, each statement time-limited
     /// ([`db::connect_bounded`]).
@@ -210,7 +210,7 @@ pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
         ))
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let traced = scim_shared::telemetry::exporting();
     Router::new()
         .merge(scim_api(&state, true))

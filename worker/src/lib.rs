@@ -1,7 +1,7 @@
 //! The worker: consumes provisioning events and applies them to the product's data.
 
 pub mod consumer;
-pub mod metrics;
+mod metrics;
 
 use anyhow::Context;
 use clap::Parser;
