@@ -208,6 +208,11 @@ impl Event {
         self
     }
 
+    /// Whether an update changed the top-level attribute `name` (it is in `previous`).
+    pub fn changed(&self, name: &str) -> bool {
+        self.previous.as_ref().is_some_and(|p| p.contains_key(name))
+    }
+
     /// Whether the event's type is `t` (`"user.created"` and so on).
     pub fn type_is(&self, t: &str) -> bool {
         self.event_type == t

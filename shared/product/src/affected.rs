@@ -3,7 +3,7 @@
 //! event twice, or late, leaves the same state.
 
 use scim_shared::db::{groups, users as db_users};
-use scim_shared::event::{Action, Event, ResourceType};
+use scim_shared::event::{Event, Kind};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,53 +47,53 @@ pub enum Work {
 /// What an event asks the worker to reconcile.
 pub fn parse(payload: &[u8]) -> Result<Work, serde_json::Error> {
     let event: Event = serde_json::from_slice(payload)?;
-    let directory = event.directory_id;
-    let names = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(|g| g.get("groups"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+    Ok(work(&event))
+}
+
+/// What `event` asks to bring up to date.
+pub fn work(event: &Event) -> Work {
+    let (directory, id) = (event.directory_id, event.resource_id);
+    // A list of group names, as team events carry them.
+    let names = |list: Option<&Value>| -> Vec<String> {
+        list.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     };
-    Ok(match (event.resource_type, event.action) {
-        (ResourceType::User, _) => Work::Users {
+    match event.kind() {
+        Kind::UserCreated(_)
+        | Kind::UserUpdated(..)
+        | Kind::UserDeactivated(..)
+        | Kind::UserReactivated(..)
+        | Kind::UserDeleted(_) => Work::Users {
             directory,
-            users: vec![(event.resource_id, event.resource_version)],
+            users: vec![(id, event.resource_version)],
         },
-        (ResourceType::Group, Action::MembersAdded | Action::MembersRemoved) => Work::Membership {
+        Kind::GroupMembersAdded(users) | Kind::GroupMembersRemoved(users) => Work::Membership {
             directory,
-            group: event.resource_id,
-            joined: event.action == Action::MembersAdded,
-            users: event.member_ids.unwrap_or_default(),
+            group: id,
+            joined: matches!(event.kind(), Kind::GroupMembersAdded(_)),
+            users: users.to_vec(),
         },
-        (ResourceType::Group, Action::Updated)
-            if event
-                .previous
-                .as_ref()
-                .is_some_and(|p| p.contains_key("displayName")) =>
-        {
-            Work::Group {
-                directory,
-                group: event.resource_id,
-            }
-        }
-        (ResourceType::Team, Action::MappingChanged) => {
-            let previous = event.previous.map(Value::Object);
-            let mut groups = names(Some(&event.resource));
-            groups.extend(names(previous.as_ref()));
+        // A rename can change which mapping holds the group's members.
+        Kind::GroupUpdated(..) if event.changed("displayName") => Work::Group {
+            directory,
+            group: id,
+        },
+        Kind::TeamMappingChanged(resource, previous) => {
+            let mut groups = names(resource.get("groups"));
+            groups.extend(names(previous.and_then(|p| p.get("groups"))));
             Work::Team {
                 directory,
-                team: event.resource_id,
+                team: id,
                 groups,
             }
         }
-        (ResourceType::Directory, Action::MappingChanged) => Work::Directory { directory },
+        Kind::DirectoryMappingChanged(..) => Work::Directory { directory },
         _ => Work::Nothing,
-    })
+    }
 }
 
 /// Applies the work of several events: member records first, then teams.
@@ -171,4 +171,56 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
         reconcile::reconcile(pool, directory, &users).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_shared::event::{Action, ResourceType};
+    use serde_json::json;
+
+    fn event(resource_type: ResourceType, action: Action, resource: Value) -> Event {
+        Event::new(
+            Uuid::nil(),
+            resource_type,
+            Uuid::from_u128(1),
+            action,
+            2,
+            resource,
+            None,
+        )
+    }
+
+    #[test]
+    fn each_event_asks_for_what_it_can_have_changed() {
+        let mapping = event(
+            ResourceType::Team,
+            Action::MappingChanged,
+            json!({"groups": ["B"]}),
+        )
+        .with_previous(json!({"groups": ["A"]}).as_object().unwrap().clone());
+        assert_eq!(
+            work(&mapping),
+            Work::Team {
+                directory: Uuid::nil(),
+                team: Uuid::from_u128(1),
+                groups: vec!["B".into(), "A".into()],
+            }
+        );
+        let renamed = event(ResourceType::Group, Action::Updated, json!({}))
+            .with_previous(json!({"displayName": "Old"}).as_object().unwrap().clone());
+        assert!(matches!(work(&renamed), Work::Group { .. }));
+        let retagged = event(ResourceType::Group, Action::Updated, json!({}))
+            .with_previous(json!({"externalId": "x"}).as_object().unwrap().clone());
+        assert_eq!(work(&retagged), Work::Nothing);
+        let left = event(ResourceType::Group, Action::MembersRemoved, json!({}))
+            .with_member_ids(vec![Uuid::from_u128(9)]);
+        assert!(
+            matches!(work(&left), Work::Membership { joined: false, ref users, .. } if users.len() == 1)
+        );
+        let deleted = event(ResourceType::User, Action::Deleted, json!({}));
+        assert!(
+            matches!(work(&deleted), Work::Users { ref users, .. } if users == &[(Uuid::from_u128(1), 2)])
+        );
+    }
 }
