@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scim_shared::group::Group;
-use scim_shared::user::User;
+use scim_core::group::Group;
+use scim_core::user::User;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

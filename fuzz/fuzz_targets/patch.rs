@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scim_shared::group::{Group, patch as group_patch};
-use scim_shared::patch;
-use scim_shared::user::User;
+use scim_core::group::{Group, patch as group_patch};
+use scim_core::patch;
+use scim_core::user::User;
 use serde_json::{Value, json};
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::ApiError;
-use scim_shared::db::failure::Failure;
+use scim_store::failure::Failure;
 
 /// A kind of request that runs many at a time.
 pub trait Batch: Send + Sync + 'static {

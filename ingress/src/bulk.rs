@@ -9,7 +9,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
-use scim_shared::ScimError;
+use scim_core::ScimError;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tower::ServiceExt;
@@ -469,7 +469,7 @@ mod tests {
         let e = |v| ops(v).unwrap_err();
         assert_eq!(
             e(json!([{"method": "POST", "path": "/Users", "data": {}}])).scim_type(),
-            Some(scim_shared::ScimType::InvalidValue)
+            Some(scim_core::ScimType::InvalidValue)
         );
         assert!(
             e(json!([{"method": "GET", "path": "/Users/x"}]))

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use scim_shared::ScimError;
-use scim_shared::schema::{
+use scim_core::ScimError;
+use scim_core::schema::{
     GROUP, RESOURCE_TYPE_SCHEMA, ResourceSchema, SCHEMA_SCHEMA, SCHEMAS,
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
 };
@@ -130,7 +130,7 @@ async fn resource_type(
 
 fn schema_resource(
     base: &str,
-    (id, name, description, attrs): (&str, &str, &str, &[scim_shared::schema::Attribute]),
+    (id, name, description, attrs): (&str, &str, &str, &[scim_core::schema::Attribute]),
 ) -> Value {
     json!({
         "schemas": [SCHEMA_SCHEMA],

@@ -2,10 +2,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use scim_shared::db::failure::Failure;
-use scim_shared::db::users::USER_NAME_UNIQUE;
-use scim_shared::error::error_body;
-use scim_shared::{ScimError, ScimType};
+use scim_core::error::error_body;
+use scim_core::{ScimError, ScimType};
+use scim_store::failure::Failure;
+use scim_store::users::USER_NAME_UNIQUE;
 
 use crate::extract::SCIM_CONTENT_TYPE;
 

@@ -4,7 +4,7 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
-use scim_shared::ScimError;
+use scim_core::ScimError;
 
 /// Whether an `If-Match`/`If-None-Match` value lists `version` (or is `*`).
 fn lists(header: &str, version: i64) -> bool {

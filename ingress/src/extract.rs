@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use scim_shared::ScimError;
+use scim_core::ScimError;
 use serde_json::Value;
 
 use crate::error::ApiError;

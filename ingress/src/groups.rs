@@ -7,17 +7,18 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use scim_shared::ScimError;
-use scim_shared::db::groups::{self, StoredGroup};
-use scim_shared::db::outbox;
-use scim_shared::event::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
-use scim_shared::filter::sql::GROUPS;
-use scim_shared::group::patch::{self as group_patch, MemberChange, MemberDelta};
-use scim_shared::group::{Group, Members, Reference};
-use scim_shared::patch;
-use scim_shared::projection::Projection;
-use scim_shared::schema::{GROUP, ResourceSchema};
-use scim_shared::user::Meta;
+use scim_core::ScimError;
+use scim_core::filter::sql::GROUPS;
+use scim_core::group::patch::{self as group_patch, MemberChange, MemberDelta};
+use scim_core::group::{Group, Members, Reference};
+use scim_core::patch;
+use scim_core::projection::Projection;
+use scim_core::schema::{GROUP, ResourceSchema};
+use scim_core::user::Meta;
+use scim_events::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
+use scim_service::telemetry::current_traceparent;
+use scim_store::groups::{self, StoredGroup};
+use scim_store::outbox;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashMap};
@@ -263,6 +264,7 @@ fn numbered(
                 representation(state, directory, &group, None, &Projection::All),
                 None,
             )
+            .traced(current_traceparent())
         };
         events.push(match step {
             Step::Group(action) => event(action),

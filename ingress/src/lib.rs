@@ -25,8 +25,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Router, middleware};
 use clap::Parser;
-use scim_shared::config::{DatabaseConfig, NatsConfig};
-use scim_shared::{db, limits};
+use scim_core::limits;
+use scim_service::config::NatsConfig;
+use scim_store as db;
+use scim_store::DatabaseConfig;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,7 +172,7 @@ impl Shared {
         &self,
         resource_type: &str,
         attrs: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), scim_shared::ScimError> {
+    ) -> Result<(), scim_core::ScimError> {
         limits::check_resource(resource_type, attrs, self.max_resource_bytes)
     }
 
@@ -211,7 +213,7 @@ pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
-    let traced = scim_shared::telemetry::exporting();
+    let traced = scim_service::telemetry::exporting();
     Router::new()
         .merge(scim_api(&state, true))
         .route("/healthz", get(|| async { "ok" }))
@@ -254,14 +256,14 @@ fn request_span(req: &axum::http::Request<axum::body::Body>, traced: bool) -> tr
             })
             .collect();
         span.record("otel.name", format!("{} {}", req.method(), route.join("/")));
-        scim_shared::telemetry::record_trace_id(&span);
+        scim_service::telemetry::record_trace_id(&span);
     }
     span
 }
 
 /// Ready when Postgres answers and NATS is connected.
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match scim_shared::health::readiness(&state.pool, &state.nats).await {
+    match scim_service::health::readiness(&state.pool, &state.nats).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(down) => (StatusCode::SERVICE_UNAVAILABLE, down),
     }
@@ -294,7 +296,7 @@ pub struct Application {
     /// The admin API's listener and router, when operator tokens are configured.
     admin: Option<(TcpListener, Router)>,
     /// The metrics listener and what it serves, unless turned off.
-    metrics: Option<(TcpListener, Arc<scim_shared::metrics::Registry>)>,
+    metrics: Option<(TcpListener, Arc<scim_service::metrics::Registry>)>,
     state: AppState,
     request_writer: tokio::task::JoinHandle<()>,
     relay: relay::Relay,
@@ -319,7 +321,7 @@ impl Application {
         )
         .await
         .context("connecting to Postgres")?;
-        let nats = scim_shared::nats::connect(&config.nats, "scim-ingress").await?;
+        let nats = scim_service::nats::connect(&config.nats, "scim-ingress").await?;
         check_broker(&nats, config.max_resource_bytes).await?;
         let listener = TcpListener::bind(&config.listen_addr)
             .await
@@ -429,7 +431,7 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
         if let Some((listener, registry)) = self.metrics {
-            tokio::spawn(scim_shared::metrics::serve(
+            tokio::spawn(scim_service::metrics::serve(
                 listener,
                 registry,
                 shutdown.clone(),

@@ -3,11 +3,11 @@
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use scim_shared::ScimError;
-use scim_shared::filter::sql::{Condition, Order, ResourceSql, compile_filter, compile_sort};
-use scim_shared::filter::{self, AttrPath, Filter};
-use scim_shared::projection::Projection;
-use scim_shared::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
+use scim_core::ScimError;
+use scim_core::filter::sql::{Condition, Order, ResourceSql, compile_filter, compile_sort};
+use scim_core::filter::{self, AttrPath, Filter};
+use scim_core::projection::Projection;
+use scim_core::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -226,7 +226,7 @@ mod tests {
 
     fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, ScimError> {
         ListQuery::parse(
-            &scim_shared::schema::USER,
+            &scim_core::schema::USER,
             &pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -252,13 +252,12 @@ mod tests {
             "count": 7,
             "attributes": ["userName", "name.givenName"],
         });
-        let q = ListQuery::from_search_body(&scim_shared::schema::USER, &body).unwrap();
+        let q = ListQuery::from_search_body(&scim_core::schema::USER, &body).unwrap();
         assert!(q.filter.is_some());
         assert_eq!((q.start_index, q.count), (3, 7));
         assert!(matches!(q.projection, Projection::Only(ref t) if t.len() == 2));
         assert!(
-            ListQuery::from_search_body(&scim_shared::schema::USER, &serde_json::json!([]))
-                .is_err()
+            ListQuery::from_search_body(&scim_core::schema::USER, &serde_json::json!([])).is_err()
         );
     }
 
@@ -289,7 +288,7 @@ mod tests {
         ] {
             assert_eq!(
                 q(&bad).unwrap_err().scim_type(),
-                Some(scim_shared::ScimType::InvalidValue),
+                Some(scim_core::ScimType::InvalidValue),
                 "{bad:?}"
             );
         }
@@ -304,7 +303,7 @@ mod tests {
         assert!(q(&[("attributes", "userName"), ("excludedAttributes", "name")]).is_err());
         assert_eq!(
             q(&[("filter", "userName eq")]).unwrap_err().scim_type(),
-            Some(scim_shared::ScimType::InvalidFilter)
+            Some(scim_core::ScimType::InvalidFilter)
         );
     }
 }

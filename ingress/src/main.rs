@@ -8,10 +8,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let telemetry = scim_shared::telemetry::init("scim-ingress");
+    let telemetry = scim_service::telemetry::init("scim-ingress");
     let app = Application::build(config).await?;
     tracing::info!(base_url = app.base_url(), "ingress listening");
-    let served = app.run(scim_shared::shutdown::on_signal()).await;
+    let served = app.run(scim_service::shutdown::on_signal()).await;
     telemetry.shutdown();
     served
 }

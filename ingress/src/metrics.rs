@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use scim_shared::metrics::{Registry, latency_buckets};
+use scim_service::metrics::{Registry, latency_buckets};
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -166,7 +166,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 pub async fn watch_outbox(state: AppState, every: Duration, shutdown: CancellationToken) {
     loop {
         let backlog = match state.pool.acquire().await {
-            Ok(mut conn) => scim_shared::db::outbox::backlog(&mut conn).await,
+            Ok(mut conn) => scim_store::outbox::backlog(&mut conn).await,
             Err(e) => Err(e),
         };
         match backlog {

@@ -13,9 +13,9 @@ use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::{self, ErrorCode, message::PublishMessage};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use prometheus_client::metrics::counter::Counter;
-use scim_shared::db::outbox::{self, Pending};
-use scim_shared::nats::ensure_streams;
-use scim_shared::telemetry::TRACEPARENT;
+use scim_service::nats::ensure_streams;
+use scim_service::telemetry::TRACEPARENT;
+use scim_store::outbox::{self, Pending};
 use sqlx::{Connection, PgConnection};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -109,7 +109,7 @@ impl Relay {
 
     async fn lead(&self, shutdown: &CancellationToken) -> Result<(), RelayError> {
         // This connection only reads and deletes the outbox, by index (see `outbox`).
-        let options = scim_shared::db::connect_options(&self.database_url, "scim-relay")?
+        let options = scim_store::connect_options(&self.database_url, "scim-relay")?
             .options([("enable_seqscan", "off")]);
         let mut conn = PgConnection::connect_with(&options).await?;
         loop {

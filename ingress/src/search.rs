@@ -6,8 +6,8 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use scim_shared::schema::{GROUP, USER};
-use scim_shared::{ScimError, ScimType};
+use scim_core::schema::{GROUP, USER};
+use scim_core::{ScimError, ScimType};
 
 use crate::AppState;
 use crate::auth::DirectoryId;

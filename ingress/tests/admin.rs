@@ -674,7 +674,7 @@ async fn request_log_entries_expire_after_the_configured_days() {
     .execute(&app.db.pool)
     .await
     .unwrap();
-    let expired = scim_shared::db::request_log::expire(&app.db.pool, 30, 100)
+    let expired = scim_store::request_log::expire(&app.db.pool, 30, 100)
         .await
         .unwrap();
     assert_eq!(expired, 1);

@@ -208,7 +208,7 @@ async fn writes_succeed_while_nats_is_down_and_are_published_after() {
         "events wait in the outbox"
     );
     let mut conn = app.db.pool.acquire().await.unwrap();
-    let backlog = scim_shared::db::outbox::backlog(&mut conn).await.unwrap();
+    let backlog = scim_store::outbox::backlog(&mut conn).await.unwrap();
     assert_eq!(backlog.waiting, 10, "the backlog metric counts them");
     let oldest = backlog.oldest_seconds;
     assert!(oldest > 0.0, "and ages the oldest: {oldest}");
@@ -584,7 +584,7 @@ async fn migrating_a_database_a_newer_release_migrated_further_succeeds() {
     .execute(&db.pool)
     .await
     .unwrap();
-    scim_shared::db::migrate(&db.pool)
+    scim_store::migrate(&db.pool)
         .await
         .expect("migrating a database a newer release migrated");
 }

@@ -5,15 +5,15 @@
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use scim_shared::db::users::{self, StoredUser, UserWrite};
-use scim_shared::event::{Action, Event, ResourceType};
-use scim_shared::filter::{
+use scim_core::filter::{
     eval::matches_user,
     parse,
     sql::{self, compile_filter},
 };
-use scim_shared::schema::ENTERPRISE_USER_SCHEMA as ENT;
-use scim_shared::user::{Meta, User, rfc3339};
+use scim_core::schema::ENTERPRISE_USER_SCHEMA as ENT;
+use scim_core::user::{Meta, User, rfc3339};
+use scim_events::{Action, Event, ResourceType};
+use scim_store::users::{self, StoredUser, UserWrite};
 use scim_tests::TestDb;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -223,7 +223,7 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                     dir,
                     Some(&condition),
                     &sql::Order::default(),
-                    scim_shared::db::PageBounds {
+                    scim_store::PageBounds {
                         offset: 0,
                         limit: 1000,
                         max_bytes: usize::MAX,

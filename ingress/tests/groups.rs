@@ -5,7 +5,7 @@ mod common;
 
 use common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
-use scim_shared::db::groups;
+use scim_store::groups;
 use scim_tests::client::okta_user;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

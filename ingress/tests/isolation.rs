@@ -182,7 +182,7 @@ async fn the_ingress_refuses_to_start_when_nats_cannot_carry_its_largest_event()
     assert!(err.contains("max_payload (262144 bytes)"), "{err}");
     assert!(err.contains("lower MAX_RESOURCE_BYTES to at most"), "{err}");
     // Within what the server carries, it starts.
-    config.max_resource_bytes = scim_shared::limits::largest_resource(262144);
+    config.max_resource_bytes = scim_core::limits::largest_resource(262144);
     assert!(ingress::Application::build(config).await.is_ok());
 }
 
@@ -470,7 +470,7 @@ async fn one_directorys_slow_filters_neither_take_the_database_nor_hold_up_other
 
     // More attribute tests than the bound: refused before it reaches the database.
     let refused = s
-        .find_users(&slow_filter(scim_shared::limits::FILTER_TERMS + 1))
+        .find_users(&slow_filter(scim_core::limits::FILTER_TERMS + 1))
         .await;
     assert_scim_error(&refused, 400, "attribute tests");
     assert_eq!(refused.body["scimType"], "invalidFilter");

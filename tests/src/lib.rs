@@ -10,7 +10,7 @@
 pub mod client;
 pub mod process;
 
-use scim_shared::db::{self, directories};
+use scim_store::{self as db, directories};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -210,8 +210,8 @@ pub const NATS_SUBSCRIBER: NatsUser = NatsUser {
 };
 
 impl NatsUser {
-    pub fn credentials(&self) -> scim_shared::config::NatsCredentials {
-        scim_shared::config::NatsCredentials {
+    pub fn credentials(&self) -> scim_service::config::NatsCredentials {
+        scim_service::config::NatsCredentials {
             nats_user: self.user.into(),
             nats_password: self.password.into(),
             ..Default::default()
@@ -225,8 +225,8 @@ impl NatsUser {
 
     /// A client logged in as this user to the server(s) at `urls` (comma-separated).
     pub async fn connect(&self, urls: &str) -> async_nats::Client {
-        let servers = scim_shared::nats::server_addrs(urls).expect("NATS URLs");
-        scim_shared::nats::options(&self.credentials())
+        let servers = scim_service::nats::server_addrs(urls).expect("NATS URLs");
+        scim_service::nats::options(&self.credentials())
             .await
             .expect("NATS options")
             .connect(servers)

@@ -3,7 +3,7 @@
 
 use async_nats::jetstream;
 use reqwest::StatusCode;
-use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
+use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::{Service, scimctl};
 use scim_tests::{NatsServer, TestDb, eventually, metric, read_stream};

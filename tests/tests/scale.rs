@@ -5,7 +5,7 @@
 //! directory, and member records and team memberships equal what the directory says.
 
 use reqwest::{Method, StatusCode};
-use scim_shared::event::{DEAD_LETTER_STREAM, STREAM};
+use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::okta_user;
 use scim_tests::process::{Service, scimctl};
 use scim_tests::{NatsServer, TestDb, eventually, stream_len};
@@ -165,7 +165,7 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
     eventually(
         Duration::from_secs(60),
         "a JetStream cluster with R3 streams",
-        || async { scim_shared::nats::ensure_streams(&js, 3, 7).await.ok() },
+        || async { scim_service::nats::ensure_streams(&js, 3, 7).await.ok() },
     )
     .await;
     let env = [("NATS_STREAM_REPLICAS", "3")];

@@ -2,7 +2,7 @@
 //! by the real worker, through mappings set with the real `scimctl`.
 
 use reqwest::{Method, StatusCode};
-use scim_shared::event::STREAM;
+use scim_events::STREAM;
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::{Service, scimctl};
 use scim_tests::{NatsServer, TestDb, eventually};

@@ -4,10 +4,10 @@
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage};
 use futures::StreamExt;
+use scim_events::STREAM;
 use scim_product::affected::{self, Work, apply};
-use scim_shared::db::failure::Failure;
-use scim_shared::event::STREAM;
-use scim_shared::telemetry::{TRACEPARENT, parent_from, record_trace_id};
+use scim_service::telemetry::{TRACEPARENT, parent_from, record_trace_id};
+use scim_store::failure::Failure;
 use serde_json::json;
 use sqlx::PgPool;
 use std::time::Duration;

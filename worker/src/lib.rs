@@ -5,8 +5,9 @@ mod metrics;
 
 use anyhow::Context;
 use clap::Parser;
-use scim_shared::config::{DatabaseConfig, NatsConfig};
-use scim_shared::db;
+use scim_service::config::NatsConfig;
+use scim_store as db;
+use scim_store::DatabaseConfig;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Parser)]
@@ -53,7 +54,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if config.run_migrations {
         db::migrate(&pool).await.context("migrating the database")?;
     }
-    let nats = scim_shared::nats::connect(&config.nats, "scim-worker").await?;
+    let nats = scim_service::nats::connect(&config.nats, "scim-worker").await?;
     let health = tokio::net::TcpListener::bind(&config.health_addr)
         .await
         .with_context(|| format!("binding {}", config.health_addr))?;
@@ -65,7 +66,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     ));
     let js = async_nats::jetstream::new(nats);
     // The ingress's relay sets the streams up: the worker may only read them.
-    if !scim_shared::nats::wait_for_streams(&js, &shutdown).await {
+    if !scim_service::nats::wait_for_streams(&js, &shutdown).await {
         return Ok(());
     }
     let (metrics, registry) = metrics::Metrics::new();
@@ -74,7 +75,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .await
             .with_context(|| format!("binding {}", config.metrics_addr))?;
         tracing::info!(addr = %listener.local_addr()?, "metrics listening");
-        tokio::spawn(scim_shared::metrics::serve(
+        tokio::spawn(scim_service::metrics::serve(
             listener,
             std::sync::Arc::new(registry),
             shutdown.clone(),
@@ -115,7 +116,7 @@ async fn serve_health(
         .route(
             "/readyz",
             get(move || async move {
-                match scim_shared::health::readiness(&pool, &nats).await {
+                match scim_service::health::readiness(&pool, &nats).await {
                     Ok(()) => (StatusCode::OK, "ready"),
                     Err(down) => (StatusCode::SERVICE_UNAVAILABLE, down),
                 }

@@ -5,8 +5,8 @@ use async_nats::jetstream::{self, AckKind};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use scim_shared::event::STREAM;
-use scim_shared::metrics::{Registry, latency_buckets};
+use scim_events::STREAM;
+use scim_service::metrics::{Registry, latency_buckets};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 

@@ -1,9 +1,9 @@
 //! The worker's effect on member records, one event at a time, against a real database.
 //! Events come from the real outbox, as the ingress wrote them.
 
-use scim_shared::db::users::{self, StoredUser};
-use scim_shared::event::{Action, Event, ResourceType, previous};
-use scim_shared::user::User;
+use scim_core::user::User;
+use scim_events::{Action, Event, ResourceType, previous};
+use scim_store::users::{self, StoredUser};
 use scim_tests::TestDb;
 use serde_json::json;
 use sqlx::Row;

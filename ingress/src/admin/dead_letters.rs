@@ -5,9 +5,9 @@
 use axum::extract::{Extension, Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use scim_shared::db::audit;
-use scim_shared::event::DEAD_LETTER_STREAM;
-use scim_shared::telemetry::TRACEPARENT;
+use scim_events::DEAD_LETTER_STREAM;
+use scim_service::telemetry::TRACEPARENT;
+use scim_store::audit;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -98,7 +98,7 @@ async fn replay(
     // A new message id: the original is within JetStream's duplicate window at most.
     let event_id = described["event_id"].as_str().unwrap_or("unknown");
     headers.insert("Nats-Msg-Id", format!("{event_id}-replay-{seq}").as_str());
-    if let Some(tp) = scim_shared::telemetry::current_traceparent() {
+    if let Some(tp) = scim_service::telemetry::current_traceparent() {
         headers.insert(TRACEPARENT, tp.as_str());
     }
     js.publish_with_headers(subject.to_owned(), headers, payload.to_owned().into())

@@ -4,11 +4,11 @@
 use axum::extract::{Extension, Path, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use scim_core::controls::normalize_domains;
+use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
-use scim_shared::controls::normalize_domains;
-use scim_shared::db::directories::{self, Controls, Summary};
-use scim_shared::db::{outbox, users};
-use scim_shared::event::{Action, Event, ResourceType};
+use scim_store::directories::{self, Controls, Summary};
+use scim_store::{outbox, users};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -200,6 +200,7 @@ async fn remove(
                 )
                 .with_cause(json!({"reason": "directory_deleted", "source": "admin"}))
                 .with_actor(&actor.0)
+                .traced(scim_service::telemetry::current_traceparent())
             })
             .collect();
         outbox::insert(&mut *tx, &events).await?;

@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use scim_shared::db::failure::Failure;
-use scim_shared::db::{audit, outbox};
-use scim_shared::event::Event;
+use scim_events::Event;
+use scim_store::failure::Failure;
+use scim_store::{audit, outbox};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -244,7 +244,10 @@ async fn record(
         &details,
     )
     .await?;
-    outbox::insert(tx, &[event.with_actor(&actor.0)]).await
+    let event = event
+        .with_actor(&actor.0)
+        .traced(scim_service::telemetry::current_traceparent());
+    outbox::insert(tx, &[event]).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use axum::extract::{Extension, Path, Query, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use scim_shared::db::{audit, outbox};
+use scim_store::{audit, outbox};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -33,8 +33,8 @@ fn describe(p: &outbox::Parked) -> Value {
         "subject": p.subject,
         "directory_id": directory_of(&p.subject),
         "bytes": p.bytes,
-        "created_at": scim_shared::user::rfc3339(p.created_at),
-        "parked_at": scim_shared::user::rfc3339(p.parked_at),
+        "created_at": scim_core::user::rfc3339(p.created_at),
+        "parked_at": scim_core::user::rfc3339(p.parked_at),
         "reason": p.reason,
     })
 }

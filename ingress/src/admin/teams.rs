@@ -6,11 +6,11 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
+use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
 use scim_product::teams::store::{self as teams, Membership, Source, Team};
-use scim_shared::event::{Action, Event, ResourceType};
-use scim_shared::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -216,14 +216,8 @@ async fn add_member(
         let event = member_event(dir, (team.id, &team.name), version, &change);
         record(&mut tx, &actor, dir, event, details.clone()).await?;
     } else {
-        scim_shared::db::audit::record(
-            &mut *tx,
-            &actor.0,
-            "team.member_added",
-            Some(dir),
-            &details,
-        )
-        .await?;
+        scim_store::audit::record(&mut *tx, &actor.0, "team.member_added", Some(dir), &details)
+            .await?;
     }
     tx.commit().await?;
     Ok(Json(

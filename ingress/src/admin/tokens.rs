@@ -6,8 +6,8 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use scim_shared::db::directories::{self, IssuedToken, MAX_LIVE_TOKENS, Summary};
-use scim_shared::event::{Action, Event, ResourceType};
+use scim_events::{Action, Event, ResourceType};
+use scim_store::directories::{self, IssuedToken, MAX_LIVE_TOKENS, Summary};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 

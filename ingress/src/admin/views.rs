@@ -5,8 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
-use scim_shared::db::audit;
-use scim_shared::db::request_log::{self, StatusFilter};
+use scim_store::audit;
+use scim_store::request_log::{self, StatusFilter};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -5,8 +5,8 @@
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use reqwest::{Method, StatusCode};
-use scim_shared::config::DatabaseConfig;
-use scim_shared::db;
+use scim_store as db;
+use scim_store::DatabaseConfig;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

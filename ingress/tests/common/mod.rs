@@ -4,8 +4,9 @@
 
 use ingress::{Application, Config};
 use reqwest::{Method, StatusCode};
-use scim_shared::config::{DatabaseConfig, NatsConfig};
-use scim_shared::event::STREAM;
+use scim_events::STREAM;
+use scim_service::config::NatsConfig;
+use scim_store::DatabaseConfig;
 use scim_tests::client::Scim;
 use scim_tests::process::OPERATOR_TOKEN;
 use scim_tests::{NATS_INGRESS, NatsServer, Received, TestDb, eventually, read_stream, stream_len};

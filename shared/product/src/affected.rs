@@ -2,8 +2,8 @@
 //! write is recomputed from the directory's current state ([`apply`]), so applying an
 //! event twice, or late, leaves the same state.
 
-use scim_shared::db::{groups, users as db_users};
-use scim_shared::event::{Event, Kind};
+use scim_events::{Event, Kind};
+use scim_store::{groups, users as db_users};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,7 +176,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scim_shared::event::{Action, ResourceType};
+    use scim_events::{Action, ResourceType};
     use serde_json::json;
 
     fn event(resource_type: ResourceType, action: Action, resource: Value) -> Event {

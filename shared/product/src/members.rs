@@ -2,8 +2,8 @@
 //! a trigger: the worker re-reads the users and writes the members they imply, guarded
 //! by the users' versions, so duplicates and stale events change nothing.
 
-use scim_shared::db::users;
-use scim_shared::user::User;
+use scim_core::user::User;
+use scim_store::users;
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};

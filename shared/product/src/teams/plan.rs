@@ -5,8 +5,8 @@
 
 use super::store::{LockedMember, Membership, Source};
 use crate::members::MemberStatus;
-use scim_shared::event::{Action, Event, ResourceType};
-use scim_shared::limits::TEAM_NAME_BYTES;
+use scim_core::limits::TEAM_NAME_BYTES;
+use scim_events::{Action, Event, ResourceType};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};

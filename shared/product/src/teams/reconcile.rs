@@ -5,7 +5,7 @@
 
 use super::plan::{self as team, Mapping, Target};
 use super::store as teams;
-use scim_shared::db::outbox;
+use scim_store::outbox;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;

@@ -21,9 +21,9 @@ pub struct Subscriber {
 
 /// NATS as the subscriber user of `scripts/up.sh` reaches it: NATS_URL, NATS_USER,
 /// NATS_PASSWORD; `None` when they are not set.
-pub fn subscriber_login() -> Option<(String, scim_shared::config::NatsCredentials)> {
+pub fn subscriber_login() -> Option<(String, scim_service::config::NatsCredentials)> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let credentials = scim_shared::config::NatsCredentials {
+    let credentials = scim_service::config::NatsCredentials {
         nats_user: var("NATS_USER")?,
         nats_password: var("NATS_PASSWORD")?,
         ..Default::default()
@@ -46,7 +46,7 @@ impl Subscriber {
                 return;
             };
             rt.block_on(async move {
-                let Ok(options) = scim_shared::nats::options(&credentials).await else {
+                let Ok(options) = scim_service::nats::options(&credentials).await else {
                     return;
                 };
                 let Ok(client) = options.connect(url).await else {

@@ -32,7 +32,7 @@ use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
 use load::{Call, Conn, Target};
 use scim_product::teams::store as teams;
-use scim_shared::db::{self, directories};
+use scim_store::{self as db, directories};
 use scim_tests::client::okta_user;
 use serde::Deserialize;
 use serde_json::json;
@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     ingress_url: String,
     #[command(flatten)]
-    database: scim_shared::config::DatabaseConfig,
+    database: scim_store::DatabaseConfig,
     /// Users to provision.
     #[arg(long, default_value_t = 10_000)]
     users: usize,

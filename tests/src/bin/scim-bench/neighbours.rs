@@ -5,7 +5,7 @@
 //! run; the figures are printed, not asserted.
 
 use http::{Method, StatusCode};
-use scim_shared::db::directories;
+use scim_store::directories;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,20 +4,6 @@
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
-pub struct DatabaseConfig {
-    /// PostgreSQL connection URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable"
-    )]
-    pub database_url: String,
-    /// Largest number of pooled database connections per process.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
-    pub database_max_connections: u32,
-}
-
-#[derive(Debug, Clone, Args)]
 pub struct NatsConfig {
     /// NATS server URL (JetStream enabled, server 2.10 or newer); several servers of a
     /// cluster may be listed, comma-separated.

@@ -5,8 +5,8 @@
 
 use super::PageBounds;
 use super::PgQuery;
-use crate::filter::sql::{Condition, Order};
-use crate::group::{Group, Reference};
+use scim_core::filter::sql::{Condition, Order};
+use scim_core::group::{Group, Reference};
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;

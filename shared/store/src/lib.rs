@@ -9,9 +9,8 @@ pub mod request_log;
 pub mod snapshot;
 pub mod users;
 
-use crate::config::DatabaseConfig;
-use crate::filter::sql::{Bind, Condition, Order};
 use futures::TryStreamExt;
+use scim_core::filter::sql::{Bind, Condition, Order};
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -29,6 +28,22 @@ use uuid::Uuid;
 /// Postgres judged the generic plan dearer than a custom one and planned the
 /// statement afresh on every execution, which cost more than running it.
 /// `application` names the connections in `pg_stat_activity`.
+/// Where the database is and how many connections a process keeps, read once at
+/// start-up (flattened into each binary's configuration).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/scim?sslmode=disable"
+    )]
+    pub database_url: String,
+    /// Largest number of pooled database connections per process.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
 pub async fn connect(config: &DatabaseConfig, application: &str) -> Result<PgPool, sqlx::Error> {
     pool(config, application, config.database_max_connections, None).await
 }

@@ -1,8 +1,8 @@
 //! NATS connection and the JetStream streams every binary relies on.
 
 use crate::config::{NatsConfig, NatsCredentials};
-use crate::event::{DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, STREAM, SUBJECTS};
 use async_nats::jetstream::{self, stream};
+use scim_events::{DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, STREAM, SUBJECTS};
 use std::time::Duration;
 
 /// Connects without failing when the server is down: the client keeps retrying in the

@@ -5,10 +5,10 @@
 
 use super::PageBounds;
 use super::{PgQuery, PgQueryScalar};
-use crate::event::Event;
-use crate::filter::sql::{Condition, Order};
-use crate::group::Reference;
-use crate::user::{StoredAttrs, User};
+use scim_core::filter::sql::{Condition, Order};
+use scim_core::group::Reference;
+use scim_core::user::{StoredAttrs, User};
+use scim_events::Event;
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;

@@ -6,7 +6,7 @@
 //! "a few rows", while its file stays as large as the biggest backlog ever was, and a
 //! plan by the statistics read the whole file (81 MB, seconds) for every batch.
 
-use crate::event::Event;
+use scim_events::Event;
 use sqlx::{Connection, PgConnection, PgExecutor};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -166,8 +166,8 @@ pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::E
 }
 
 /// Writes events in order, in one statement (for changes made by several statements
-/// in one transaction; single-statement writes embed their event instead). An event
-/// without a trace context gets the current one.
+/// in one transaction; single-statement writes embed their event instead), each with
+/// the trace context it was given ([`Event::traced`]).
 pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
@@ -180,11 +180,7 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
         ids.push(e.id);
         subjects.push(e.subject());
         payloads.push(serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(err.into()))?);
-        traces.push(
-            e.traceparent
-                .clone()
-                .or_else(crate::telemetry::current_traceparent),
-        );
+        traces.push(e.traceparent.clone());
     }
     sqlx::query(
         "INSERT INTO outbox (event_id, subject, payload, traceparent)

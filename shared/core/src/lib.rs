@@ -1,0 +1,16 @@
+//! SCIM 2.0 (RFC 7643, RFC 7644) as this service speaks it, as pure functions and
+//! types: no database, no network, no runtime. The schema table drives normalization,
+//! filters and PATCH alike, so they agree on names, types and case rules.
+
+pub mod controls;
+pub mod error;
+pub mod filter;
+pub mod group;
+pub mod limits;
+pub mod patch;
+pub mod projection;
+pub mod redact;
+pub mod schema;
+pub mod user;
+
+pub use error::{ScimError, ScimType};
