@@ -3,7 +3,7 @@
 # (dropped and created again) and an empty JetStream store, brought up by scripts/up.sh
 # (release build). Before each run it measures the machine with pgbench, because a shared
 # 2-core machine's speed moves by a third within an hour and the figures move with it
-# (docs/benchmarks.md). It replaces whatever scripts/up.sh had started and stops the
+# (docs/benchmarks-history.md). It replaces whatever scripts/up.sh had started and stops the
 # system at the end; the demo's database and JetStream store are left as they were.
 #
 #   RUNS          runs (default 3)
@@ -30,7 +30,7 @@ trap 'scripts/down.sh >/dev/null 2>&1 || true; rm -rf "$NATS_STORE_DIR"' EXIT
 mkdir -p .run/logs
 
 # The gauge: read-only pgbench on a small table (about 40,000/s on the machine of
-# docs/benchmarks.md at full speed).
+# docs/benchmarks-history.md at full speed).
 gauge() {
   command -v pgbench >/dev/null || { echo "no pgbench: no machine gauge"; return; }
   create_database "$gauge_url"

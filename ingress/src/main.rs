@@ -1,7 +1,7 @@
 use clap::Parser;
 use ingress::{Application, Config};
 
-// glibc's allocator spent ~15 % of the ingress's CPU under load (docs/benchmarks.md).
+// glibc's allocator spent ~15 % of the ingress's CPU under load (docs/benchmarks-history.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

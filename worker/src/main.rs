@@ -1,6 +1,6 @@
 use clap::Parser;
 
-// glibc's allocator spent ~15 % of the ingress's CPU under load (docs/benchmarks.md).
+// glibc's allocator spent ~15 % of the ingress's CPU under load (docs/benchmarks-history.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
