@@ -1,9 +1,8 @@
 //! The admin API in-process: directories, token lifecycle, trusted domains, seats,
 //! the request log, audit, and deleting a directory with its events.
 
-mod common;
 
-use common::{TestApp, admin, admin_as, published_events, spawn_app};
+use crate::common::{TestApp, admin, admin_as, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::event_schema;

@@ -1,6 +1,4 @@
 //! The ingress in-process on port 0, against a fresh database and its own nats-server.
-// Each test crate uses a different part of this module.
-#![allow(dead_code)]
 
 use ingress::{Application, Config};
 use reqwest::{Method, StatusCode};

@@ -2,9 +2,8 @@
 //! `tests/fixtures/entra` is replayed against a fresh directory (format in
 //! `tests/fixtures/README.md`).
 
-mod common;
 
-use common::spawn_app;
+use crate::common::spawn_app;
 use reqwest::Method;
 use serde_json::{Map, Value};
 use std::collections::HashMap;

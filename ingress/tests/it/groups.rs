@@ -1,9 +1,8 @@
 //! `/Groups` over HTTP: the push sequences Okta and Entra send, membership events, and
 //! bad input that must change nothing.
 
-mod common;
 
-use common::{TestApp, published_events, spawn_app};
+use crate::common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_store::groups;
 use scim_tests::client::okta_user;

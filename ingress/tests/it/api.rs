@@ -1,9 +1,8 @@
 //! The ingress over HTTP, in-process on port 0, against a fresh database and a real
 //! nats-server per test.
 
-mod common;
 
-use common::{outbox_subjects, published_events, spawn_app};
+use crate::common::{outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::metric;

@@ -1,0 +1,9 @@
+//! End-to-end tests, one binary: the real `ingress`, `worker` and `scimctl` binaries as
+//! processes, real nats-servers and a fresh Postgres database per test, one module per
+//! area. The scale-out test runs alone (.config/nextest.toml).
+
+mod admin;
+mod pipeline;
+mod scale;
+mod teams;
+mod traces;
