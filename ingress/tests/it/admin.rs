@@ -1,7 +1,6 @@
 //! The admin API in-process: directories, token lifecycle, trusted domains, seats,
 //! the request log, audit, and deleting a directory with its events.
 
-
 use crate::common::{TestApp, admin, admin_as, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};

@@ -1,7 +1,6 @@
 //! The ingress over HTTP, in-process on port 0, against a fresh database and a real
 //! nats-server per test.
 
-
 use crate::common::{outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};

@@ -2,7 +2,6 @@
 //! `tests/fixtures/entra` is replayed against a fresh directory (format in
 //! `tests/fixtures/README.md`).
 
-
 use crate::common::spawn_app;
 use reqwest::Method;
 use serde_json::{Map, Value};

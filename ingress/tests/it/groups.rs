@@ -1,7 +1,6 @@
 //! `/Groups` over HTTP: the push sequences Okta and Entra send, membership events, and
 //! bad input that must change nothing.
 
-
 use crate::common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_store::groups;

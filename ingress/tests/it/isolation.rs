@@ -3,8 +3,7 @@
 //! pages, floods), its own request gets the error and every other request, of its own
 //! directory or another's, succeeds. Through the real ingress, Postgres and NATS.
 
-
-use crate::common::{TestApp, spawn_app, spawn_app_with};
+use crate::common::{TestApp, admin, published_events, spawn_app, spawn_app_with, test_config};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Reply, Scim, okta_user};
@@ -172,7 +171,7 @@ async fn a_resource_over_the_size_limit_is_413_naming_its_largest_attribute() {
 async fn the_ingress_refuses_to_start_when_nats_cannot_carry_its_largest_event() {
     let db = scim_tests::TestDb::new().await;
     let small = scim_tests::NatsServer::start_with_config("max_payload: 262144\n");
-    let mut config = crate::common::test_config(&db, &small);
+    let mut config = test_config(&db, &small);
     config.max_resource_bytes = 128 * 1024;
     let err = match ingress::Application::build(config.clone()).await {
         Ok(_) => panic!("the ingress started with a max_payload too small for its events"),
@@ -213,14 +212,14 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     let b = other
         .create_user(&okta_user("b@example.com", "B", "B"))
         .await;
-    let published = crate::common::published_events(&app).await;
+    let published = published_events(&app).await;
     let ids: Vec<&Value> = published
         .iter()
         .map(|e| &e.payload["resource_id"])
         .collect();
     assert_eq!(ids, [&a.body["id"], &b.body["id"]], "both events behind it");
 
-    let (status, parked) = crate::common::admin(&app, Method::GET, "/outbox/parked", None).await;
+    let (status, parked) = admin(&app, Method::GET, "/outbox/parked", None).await;
     assert_eq!(status, StatusCode::OK);
     let parked = parked.as_array().unwrap().clone();
     assert_eq!(parked.len(), 1, "{parked:?}");
@@ -230,10 +229,7 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     let reason = parked[0]["reason"].as_str().unwrap();
     assert!(reason.contains("max payload"), "{reason}");
     let of_other = format!("/outbox/parked?directory={}", directory_of(&other));
-    assert_eq!(
-        crate::common::admin(&app, Method::GET, &of_other, None).await.1,
-        json!([])
-    );
+    assert_eq!(admin(&app, Method::GET, &of_other, None).await.1, json!([]));
     let metrics = reqwest::get(&app.metrics)
         .await
         .unwrap()
@@ -247,7 +243,7 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
 
     // Re-published while NATS still refuses it, it is set aside again, under a new seq.
     let path = format!("/outbox/parked/{seq}/republish");
-    let (status, body) = crate::common::admin(&app, Method::POST, &path, None).await;
+    let (status, body) = admin(&app, Method::POST, &path, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let again = body["outbox_seq"].as_i64().unwrap();
     assert!(again > seq);
@@ -255,18 +251,16 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
         std::time::Duration::from_secs(10),
         "set aside again",
         || async {
-            let list = crate::common::admin(&app, Method::GET, "/outbox/parked", None)
-                .await
-                .1;
+            let list = admin(&app, Method::GET, "/outbox/parked", None).await.1;
             (list[0]["seq"] == again).then_some(())
         },
     )
     .await;
-    let (status, _) = crate::common::admin(&app, Method::POST, &path, None).await;
+    let (status, _) = admin(&app, Method::POST, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the old seq is gone");
 
     // Discarded, it is gone for good; both actions are audited.
-    let (status, _) = crate::common::admin(
+    let (status, _) = admin(
         &app,
         Method::DELETE,
         &format!("/outbox/parked/{again}"),
@@ -275,12 +269,10 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        crate::common::admin(&app, Method::GET, "/outbox/parked", None)
-            .await
-            .1,
+        admin(&app, Method::GET, "/outbox/parked", None).await.1,
         json!([])
     );
-    let audit = crate::common::admin(&app, Method::GET, "/audit", None).await.1;
+    let audit = admin(&app, Method::GET, "/audit", None).await.1;
     let actions: Vec<&str> = audit
         .as_array()
         .unwrap()
@@ -305,10 +297,9 @@ async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
     .execute(&app.db.pool)
     .await
     .unwrap();
-    let (status, body) =
-        crate::common::admin(&app, Method::POST, "/outbox/parked/7/republish", None).await;
+    let (status, body) = admin(&app, Method::POST, "/outbox/parked/7/republish", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let published = crate::common::published_events(&app).await;
+    let published = published_events(&app).await;
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].subject, subject);
     assert_eq!(
@@ -316,9 +307,7 @@ async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
         Some(event_id.to_string().as_str())
     );
     assert_eq!(
-        crate::common::admin(&app, Method::GET, "/outbox/parked", None)
-            .await
-            .1,
+        admin(&app, Method::GET, "/outbox/parked", None).await.1,
         json!([])
     );
 }
