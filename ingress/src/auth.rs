@@ -27,7 +27,8 @@ use crate::metrics::Idp;
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryId(pub Uuid);
 
-/// The token that authenticated a request, put in response extensions for the log.
+/// The token that authenticated a request, put in its extensions (for `/Bulk`, which
+/// logs each operation) and its response's (for the request log).
 #[derive(Debug, Clone, Copy)]
 pub struct TokenId(pub Uuid);
 
@@ -173,6 +174,7 @@ pub async fn require_token(
     }
     req.extensions_mut().insert(DirectoryId(caller.directory));
     req.extensions_mut().insert::<Controls>(caller.controls);
+    req.extensions_mut().insert(TokenId(caller.token));
     let mut res = next.run(req).await;
     res.extensions_mut().insert(TokenId(caller.token));
     res.extensions_mut().insert(Idp(caller.idp));

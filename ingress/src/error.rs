@@ -70,9 +70,11 @@ fn refused_data(code: &str, constraint: Option<&str>) -> ScimError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, body) = match &self {
+impl ApiError {
+    /// The error's status and SCIM Error body; what is not the client's to know goes
+    /// to the log instead.
+    pub fn status_and_body(&self) -> (u16, serde_json::Value) {
+        match self {
             ApiError::Scim(e) => (e.status(), e.to_body()),
             ApiError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
@@ -106,7 +108,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %e, "internal error");
                 (500, error_body(500, None, "internal server error"))
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let detail = body["detail"].as_str().unwrap_or_default().to_owned();
         let mut res = (

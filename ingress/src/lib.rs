@@ -4,26 +4,22 @@
 
 mod admin;
 mod auth;
-mod batch;
-mod bulk;
-mod discovery;
+mod commands;
 mod error;
 mod etag;
 mod extract;
-mod groups;
-mod list;
 mod metrics;
 mod quota;
 mod relay;
+mod representation;
 mod request_log;
-mod search;
-mod users;
+mod scim;
 
 use anyhow::Context;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Router, middleware};
 use clap::Parser;
 use scim_core::limits;
 use scim_service::config::NatsConfig;
@@ -147,7 +143,7 @@ pub(crate) struct Shared {
     pub list_page_bytes: usize,
     pub nats: async_nats::Client,
     pub tokens: auth::TokenCache,
-    pub users: users::Batches,
+    pub users: commands::users::Batches,
     pub requests: request_log::RequestLog,
     pub metrics: metrics::Metrics,
     /// Largest request body accepted (advertised as the bulk payload limit).
@@ -182,40 +178,10 @@ impl Shared {
     }
 }
 
-/// The SCIM routes of a directory, behind its bearer token and logged; `/Bulk` runs
-/// its operations through these routes without `/Bulk` itself.
-pub(crate) fn scim_api(state: &AppState, with_bulk: bool) -> Router<AppState> {
-    let mut routes = users::router()
-        .merge(groups::router())
-        .merge(search::router())
-        .merge(discovery::router());
-    if with_bulk {
-        routes = routes.merge(bulk::router());
-    }
-    routes
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            quota::limit_rate,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::map_response(error::scim_error_bodies))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_log::record,
-        ))
-}
-
 pub(crate) fn router(state: AppState) -> Router {
     let traced = scim_service::telemetry::exporting();
     Router::new()
-        .merge(scim_api(&state, true))
+        .merge(scim::routes(&state))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(error::not_found)
@@ -349,7 +315,7 @@ impl Application {
             metrics.request_log_dropped.clone(),
         );
         let state = AppState(Arc::new(Shared {
-            users: users::Batches::start(&pool),
+            users: commands::users::Batches::start(&pool),
             requests,
             metrics,
             max_body_bytes: config.max_body_bytes,

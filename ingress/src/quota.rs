@@ -86,6 +86,19 @@ impl Quotas {
         }
     }
 
+    /// Counts one request (or one operation of a `/Bulk` request) of the directory
+    /// against its rate: `429` with the seconds to wait past it.
+    pub fn admit_request(&self, directory: Uuid) -> Result<(), ApiError> {
+        self.admit(directory)
+            .map_err(|wait| ApiError::TooManyRequests {
+                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+                detail: format!(
+                    "this directory sends more than {} requests a second; retry later",
+                    self.settings.rate
+                ),
+            })
+    }
+
     /// Takes one request from the directory's allowance, or says how long to wait.
     fn admit(&self, directory: Uuid) -> Result<(), Duration> {
         let Settings { rate, burst, .. } = self.settings;
@@ -188,15 +201,9 @@ pub async fn limit_rate(State(state): State<AppState>, req: Request, next: Next)
     let Some(DirectoryId(directory)) = req.extensions().get::<DirectoryId>().copied() else {
         return next.run(req).await;
     };
-    match state.quotas.admit(directory) {
+    match state.quotas.admit_request(directory) {
         Ok(()) => next.run(req).await,
-        Err(wait) => axum::response::IntoResponse::into_response(ApiError::TooManyRequests {
-            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-            detail: format!(
-                "this directory sends more than {} requests a second; retry later",
-                state.quotas.settings.rate
-            ),
-        }),
+        Err(e) => axum::response::IntoResponse::into_response(e),
     }
 }
 

@@ -60,7 +60,7 @@ impl RequestLog {
         (log, writer)
     }
 
-    fn record(&self, entry: Entry) {
+    pub(crate) fn record(&self, entry: Entry) {
         if self.queue.try_send(entry).is_err() {
             self.dropped.inc();
         }

@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{Actor, AdminError, Body, parse_id, record};
-use crate::AppState;
 use crate::auth::announce_change;
+use crate::{AppState, commands};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -187,20 +187,10 @@ async fn remove(
             .await?
             .into_iter()
             .map(|(_, u)| {
-                let (id, version) = (u.id, u.version);
-                let resource = crate::users::representation(&state, dir, u).0;
-                Event::new(
-                    dir,
-                    ResourceType::User,
-                    id,
-                    Action::Deleted,
-                    version + 1,
-                    resource,
-                    None,
-                )
-                .with_cause(json!({"reason": "directory_deleted", "source": "admin"}))
-                .with_actor(&actor.0)
-                .traced(scim_service::telemetry::current_traceparent())
+                commands::users::deleted(&state, dir, u)
+                    .with_cause(json!({"reason": "directory_deleted", "source": "admin"}))
+                    .with_actor(&actor.0)
+                    .traced(scim_service::telemetry::current_traceparent())
             })
             .collect();
         outbox::insert(&mut *tx, &events).await?;

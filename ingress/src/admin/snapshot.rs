@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::directories::{existing, resource};
 use super::{Actor, AdminError};
-use crate::{AppState, groups, users};
+use crate::{AppState, representation};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/admin/v1/directories/{id}/snapshot", get(take))
@@ -140,7 +140,7 @@ async fn write(
     while let Some(user) = all.next().await {
         let user = user?;
         let resource_version = user.version;
-        let (resource, _) = users::representation(state, directory, user);
+        let (resource, _) = representation::user(state, directory, user);
         lines
             .send(&Line::User {
                 resource,
@@ -152,7 +152,7 @@ async fn write(
     let mut all = snapshot::groups(&mut *conn, directory);
     while let Some(group) = all.next().await {
         let group = group?;
-        let resource = groups::representation(state, directory, &group, None, &Projection::All);
+        let resource = representation::group(state, directory, &group, None, &Projection::All);
         let resource_version = group.version;
         lines
             .send(&Line::Group {

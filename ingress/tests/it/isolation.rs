@@ -8,6 +8,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Reply, Scim, okta_user};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn assert_scim_error(reply: &Reply, status: u16, detail_has: &str) {
     assert_eq!(reply.status.as_u16(), status, "{:?}", reply.body);
@@ -247,14 +248,10 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let again = body["outbox_seq"].as_i64().unwrap();
     assert!(again > seq);
-    scim_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "set aside again",
-        || async {
-            let list = admin(&app, Method::GET, "/outbox/parked", None).await.1;
-            (list[0]["seq"] == again).then_some(())
-        },
-    )
+    scim_tests::eventually(Duration::from_secs(10), "set aside again", || async {
+        let list = admin(&app, Method::GET, "/outbox/parked", None).await.1;
+        (list[0]["seq"] == again).then_some(())
+    })
     .await;
     let (status, _) = admin(&app, Method::POST, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the old seq is gone");
@@ -326,7 +323,7 @@ async fn data_postgres_refuses_fails_only_its_own_request_not_its_batch_mates() 
     // The refused requests go out in the middle of a burst, so that they share batches
     // (one statement each) with other requests of both directories.
     let bad = async {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
         let rename = json!([{"op": "replace", "path": "userName", "value": "long@example.com"}]);
         let (long, odd) = (
             okta_user("long@example.com", "L", "L"),
@@ -368,7 +365,7 @@ async fn a_terminated_database_connection_is_a_503_to_retry_never_a_500() {
             .execute(&app.db.pool)
             .await
             .unwrap();
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
     let id = &id;
@@ -575,4 +572,76 @@ async fn a_directory_past_its_rate_gets_429s_and_another_is_not_held_back() {
         assert!((1..=3).contains(&wait), "{wait}");
     }
     assert!(calm.iter().all(|r| r.status == StatusCode::OK));
+}
+
+#[tokio::test]
+async fn each_bulk_operation_counts_against_the_rate_and_is_logged_as_a_request() {
+    let app = spawn_app_with(|c| {
+        c.directory_rate_limit = 0.5;
+        c.directory_rate_burst = 4.0;
+    })
+    .await;
+    let operations: Vec<Value> = (0..8)
+        .map(|i| {
+            json!({"method": "POST", "bulkId": format!("u{i}"), "path": "/Users",
+                   "data": okta_user(&format!("b{i}@x.com"), "B", "B")})
+        })
+        .collect();
+    let r = app
+        .scim
+        .send(
+            Method::POST,
+            "/Bulk",
+            Some(&json!({"Operations": operations})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let results = r.body["Operations"].as_array().unwrap();
+    let created = results.iter().filter(|o| o["status"] == "201").count();
+    // The bulk request took one of the burst of 4, its operations the rest (and at
+    // most one more refilled meanwhile).
+    assert!((3..=4).contains(&created), "{created} of 8 created");
+    for refused in results.iter().filter(|o| o["status"] != "201") {
+        assert_eq!(refused["status"], "429", "{refused}");
+        let detail = refused["response"]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("more than 0.5 requests a second"),
+            "{detail}"
+        );
+    }
+    // Stored: exactly the users whose operations were admitted.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM scim_users")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, created as i64);
+
+    let dir = app.scim.base_url.rsplit('/').next().unwrap().to_owned();
+    let entries = scim_tests::eventually(Duration::from_secs(5), "nine log entries", || async {
+        let path = format!("/directories/{dir}/requests?limit=100");
+        let (_, all) = admin(&app, Method::GET, &path, None).await;
+        let all = all.as_array()?.clone();
+        (all.len() >= 9).then_some(all)
+    })
+    .await;
+    let operations: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["path"] == format!("/scim/v2/{dir}/Users"))
+        .collect();
+    assert_eq!(operations.len(), 8, "{entries:?}");
+    assert_eq!(
+        operations.iter().filter(|e| e["status"] == 201).count(),
+        created
+    );
+    assert!(
+        operations
+            .iter()
+            .filter(|e| e["status"] == 429)
+            .all(|e| e["detail"].as_str().unwrap().contains("requests a second"))
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["path"] == format!("/scim/v2/{dir}/Bulk") && e["status"] == 200)
+    );
 }

@@ -1,31 +1,37 @@
 //! `POST /Bulk` (RFC 7644 §3.7): many operations in one request, for large pushes.
-//! Each operation is sent through the same routes as a single request (same
-//! validation, controls, transaction and event), in order, except that an operation
-//! naming `bulkId:<id>` of a resource another operation creates waits for it.
+//! Each operation calls the same command as a single request would (same validation,
+//! controls, transaction and events), counts against the directory's rate and is in
+//! the request log as one; they run in order, except that an operation naming
+//! `bulkId:<id>` of a resource another operation creates waits for it.
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::extract::Extension;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use scim_core::ScimError;
+use scim_core::group::Group;
+use scim_core::patch;
+use scim_core::user::User;
+use scim_store::request_log::Entry;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
-use tower::ServiceExt;
+use std::time::Instant;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::DirectoryId;
+use crate::auth::TokenId;
+use crate::commands::{Scope, groups, users};
 use crate::error::ApiError;
+use crate::etag::IfMatch;
 use crate::extract::{ScimJson, scim};
+use crate::representation;
 
-pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// Most operations in one bulk request (advertised in `/ServiceProviderConfig`).
-pub const MAX_OPERATIONS: usize = 1000;
-/// Largest response body of one operation read back (a group with its members).
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-
-pub fn router() -> Router<AppState> {
+pub(crate) const MAX_OPERATIONS: usize = 1000;
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/scim/v2/{directory_id}/Bulk", post(bulk))
 }
 
@@ -326,14 +332,12 @@ fn entry(
 }
 
 async fn bulk(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    headers: HeaderMap,
+    scope: Scope,
+    token: Option<Extension<TokenId>>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let request = parse(&body)?;
-    let routes = crate::scim_api(&state, false).with_state(state.clone());
-    let base = format!("/scim/v2/{directory}");
+    let token = token.map(|Extension(TokenId(id))| id);
     let (order, failed) = schedule(&request.operations);
     let mut results: Vec<Option<Value>> = vec![None; request.operations.len()];
     let mut errors = 0;
@@ -361,29 +365,54 @@ async fn bulk(
             continue;
         }
         let op = resolve(op, &created);
-        let (status, location, version, body) = run(&routes, &headers, &base, &op).await?;
-        // Every response entry but a failed POST's names the resource.
-        let location = location.or_else(|| {
-            (op.method != Method::POST).then(|| format!("{}{}", state.base_url(directory), op.path))
+        let at = OffsetDateTime::now_utc();
+        let started = Instant::now();
+        let outcome = match scope.state.quotas.admit_request(scope.directory) {
+            Ok(()) => run(&scope, &op).await,
+            Err(e) => Err(e),
+        };
+        let (status, error) = match &outcome {
+            Ok(done) => (done.status.as_u16(), None),
+            Err(e) => {
+                let (status, body) = e.status_and_body();
+                (status, Some(body))
+            }
+        };
+        scope.state.requests.record(Entry {
+            directory_id: scope.directory,
+            token,
+            at,
+            method: op.method.to_string(),
+            path: format!("/scim/v2/{}{}", scope.directory, op.path),
+            status,
+            duration_ms: started.elapsed().as_secs_f32() * 1000.0,
+            detail: error
+                .as_ref()
+                .and_then(|b| b["detail"].as_str())
+                .map(str::to_owned),
         });
-        let ok = (200..300).contains(&status);
-        if let Some(b) = &op.bulk_id {
-            match (&body, ok) {
-                (Some(body), true) if op.method == Method::POST => {
-                    if let Some(id) = body["id"].as_str() {
-                        created.insert(b.clone(), id.to_owned());
-                    }
+        let entry = match outcome {
+            Ok(done) => {
+                if let (Some(b), Some(id)) = (&op.bulk_id, done.created) {
+                    created.insert(b.clone(), id.to_string());
                 }
-                (_, false) => {
+                let location = done.location.unwrap_or_else(|| {
+                    format!("{}{}", scope.state.base_url(scope.directory), op.path)
+                });
+                entry(&op, status, Some(location), done.version, None)
+            }
+            Err(_) => {
+                errors += 1;
+                if let Some(b) = &op.bulk_id {
                     failed_ids.insert(b.clone());
                 }
-                _ => {}
+                // A failed POST names no resource; any other operation names its path's.
+                let location = (op.method != Method::POST)
+                    .then(|| format!("{}{}", scope.state.base_url(scope.directory), op.path));
+                entry(&op, status, location, None, error)
             }
-        }
-        if !ok {
-            errors += 1;
-        }
-        results[i] = Some(entry(&op, status, location, version, body.filter(|_| !ok)));
+        };
+        results[i] = Some(entry);
     }
     let operations: Vec<Value> = results.into_iter().flatten().collect();
     Ok(scim(
@@ -393,61 +422,107 @@ async fn bulk(
     ))
 }
 
-/// Sends one operation through the SCIM routes; returns its status, location,
-/// version and body.
-async fn run(
-    routes: &Router,
-    headers: &HeaderMap,
-    base: &str,
-    op: &Operation,
-) -> Result<(u16, Option<String>, Option<String>, Option<Value>), ApiError> {
-    let mut req = Request::builder()
-        .method(op.method.clone())
-        .uri(format!("{base}{}", op.path))
-        .header(header::CONTENT_TYPE, "application/scim+json");
-    if let Some(token) = headers.get(header::AUTHORIZATION) {
-        req = req.header(header::AUTHORIZATION, token.clone());
+/// What an operation that succeeded did.
+struct Done {
+    status: StatusCode,
+    /// The id of the resource a POST created.
+    created: Option<Uuid>,
+    /// Where the resource is, when the command said.
+    location: Option<String>,
+    /// Its ETag after the change (none after a deletion).
+    version: Option<String>,
+}
+
+impl Done {
+    fn user(status: StatusCode, saved: &users::Saved) -> Done {
+        Done {
+            status,
+            created: None,
+            location: saved.location().map(str::to_owned),
+            version: Some(saved.etag.clone()),
+        }
     }
-    if let Some(v) = op
-        .version
-        .as_deref()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
-        req = req.header(header::IF_MATCH, v);
+
+    fn group(status: StatusCode, scope: &Scope, saved: &groups::Saved) -> Done {
+        let meta = representation::group_meta(&scope.state, scope.directory, &saved.group);
+        Done {
+            status,
+            created: None,
+            version: Some(meta.etag()),
+            location: Some(meta.location),
+        }
     }
-    let body = op
-        .data
-        .as_ref()
-        .map_or_else(Body::empty, |d| Body::from(d.to_string()));
-    let req = req
-        .body(body)
-        .map_err(|e| ApiError::Internal(format!("building a bulk operation: {e}")))?;
-    let res = routes
-        .clone()
-        .oneshot(req)
-        .await
-        .map_err(|e| ApiError::Internal(format!("running a bulk operation: {e}")))?;
-    let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let version = res
-        .headers()
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = to_bytes(res.into_body(), MAX_RESPONSE_BYTES)
-        .await
-        .map_err(|e| ApiError::Internal(format!("reading a bulk operation's response: {e}")))?;
-    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let location = location.or_else(|| {
-        body.as_ref()
-            .and_then(|b| b["meta"]["location"].as_str())
-            .map(str::to_owned)
-    });
-    Ok((status, location, version, body))
+
+    fn deleted() -> Done {
+        Done {
+            status: StatusCode::NO_CONTENT,
+            created: None,
+            location: None,
+            version: None,
+        }
+    }
+}
+
+/// Runs one operation (its path validated by [`parse`], its references resolved) with
+/// the command a single request of its method and path calls; answers as that request
+/// would, but never with a body: a bulk response carries only errors.
+async fn run(scope: &Scope, op: &Operation) -> Result<Done, ApiError> {
+    let if_match = IfMatch::from_version(op.version.as_deref());
+    let data = || op.data.clone().unwrap_or_default();
+    let mut path = op.path.trim_start_matches('/').split('/');
+    match (path.next().unwrap_or_default(), path.next(), &op.method) {
+        ("Users", None, &Method::POST) => {
+            let saved = users::create(scope, User::from_request(data())?).await?;
+            Ok(Done {
+                created: Some(saved.id),
+                ..Done::user(StatusCode::CREATED, &saved)
+            })
+        }
+        ("Users", Some(id), &Method::PUT) => {
+            let new = User::from_request(data())?;
+            let saved = users::replace(scope, users::id(id)?, &if_match, new).await?;
+            Ok(Done::user(StatusCode::OK, &saved))
+        }
+        ("Users", Some(id), &Method::PATCH) => {
+            let operations = patch::parse_request(data())?;
+            let saved = users::patch(scope, users::id(id)?, &if_match, &operations).await?;
+            Ok(Done::user(StatusCode::OK, &saved))
+        }
+        ("Users", Some(id), &Method::DELETE) => {
+            users::delete(scope, users::id(id)?, &if_match).await?;
+            Ok(Done::deleted())
+        }
+        ("Groups", None, &Method::POST) => {
+            let (group, members) = Group::from_request(data())?;
+            let saved = groups::create(scope, group, members, false).await?;
+            Ok(Done {
+                created: Some(saved.group.id),
+                ..Done::group(StatusCode::CREATED, scope, &saved)
+            })
+        }
+        ("Groups", Some(id), &Method::PUT) => {
+            let (new, members) = Group::from_request(data())?;
+            let id = groups::id(id)?;
+            let saved = groups::replace(scope, id, &if_match, new, members, false).await?;
+            Ok(Done::group(StatusCode::OK, scope, &saved))
+        }
+        // As a single PATCH of a group without a projection answers: 204.
+        ("Groups", Some(id), &Method::PATCH) => {
+            let operations = patch::parse_request(data())?;
+            let saved =
+                groups::patch(scope, groups::id(id)?, &if_match, &operations, false).await?;
+            Ok(Done::group(StatusCode::NO_CONTENT, scope, &saved))
+        }
+        ("Groups", Some(id), &Method::DELETE) => {
+            groups::delete(scope, groups::id(id)?, &if_match).await?;
+            Ok(Done::deleted())
+        }
+        _ => Err(ScimError::invalid_value(format!(
+            "{} {} is not an operation /Bulk runs",
+            op.method, op.path
+        ))
+        .into()),
+    }
 }
 
 #[cfg(test)]

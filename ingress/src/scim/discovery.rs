@@ -15,12 +15,13 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use super::bulk::MAX_OPERATIONS;
+use super::list::{MAX_COUNT, list_response};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::scim;
-use crate::list::{MAX_COUNT, list_response};
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/scim/v2/{directory_id}/ServiceProviderConfig",
@@ -53,7 +54,7 @@ async fn service_provider_config(
         "patch": {"supported": true},
         "bulk": {
             "supported": true,
-            "maxOperations": crate::bulk::MAX_OPERATIONS,
+            "maxOperations": MAX_OPERATIONS,
             "maxPayloadSize": state.max_body_bytes,
         },
         "filter": {"supported": true, "maxResults": MAX_COUNT},

@@ -9,14 +9,14 @@ use axum::routing::post;
 use scim_core::schema::{GROUP, USER};
 use scim_core::{ScimError, ScimType};
 
+use super::list::{ListQuery, Listed, list_response};
+use super::{groups, users};
 use crate::AppState;
 use crate::auth::DirectoryId;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
-use crate::list::{ListQuery, Listed, list_response};
-use crate::{groups, users};
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/scim/v2/{directory_id}/.search", post(search))
 }
 

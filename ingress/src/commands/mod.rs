@@ -1,0 +1,26 @@
+//! What each change to a directory's users and groups does, whoever asks for it (a
+//! SCIM request, an operation of `/Bulk`, the admin API): the controls it must pass,
+//! the events it records with it, how it is batched with others' changes, and the
+//! version it leaves. HTTP is not here: a handler extracts the request, calls a
+//! command and renders what it returns.
+
+mod batch;
+pub(crate) mod groups;
+pub(crate) mod users;
+
+use scim_store::directories::Controls;
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// Where a change is made: one directory, under its controls (trusted domains, seat
+/// limit) as its token's caller saw them.
+#[derive(Clone)]
+pub(crate) struct Scope {
+    pub state: AppState,
+    pub directory: Uuid,
+    pub controls: Controls,
+}
+
+/// Optimistic writes retried this often before the client is told to retry (503).
+const WRITE_ATTEMPTS: usize = 5;

@@ -1,0 +1,84 @@
+//! How a stored user or group is shown: the SCIM resource and ETag that responses,
+//! events and snapshots all carry, located under the directory's base URL.
+
+use scim_core::group::{Members, Reference};
+use scim_core::projection::Projection;
+use scim_core::user::{Meta, groups_json};
+use scim_store::groups::StoredGroup;
+use scim_store::users::StoredUser;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// The user's resource and ETag. It takes the stored user: a read renders what it
+/// read and is done with it.
+pub(crate) fn user(state: &AppState, directory: Uuid, stored: StoredUser) -> (Value, String) {
+    let meta = user_meta(
+        state,
+        directory,
+        stored.id,
+        stored.version,
+        stored.created,
+        stored.last_modified,
+    );
+    let etag = meta.etag();
+    let mut resource = stored.user.into_resource(&stored.id.to_string(), &meta);
+    if !stored.groups.is_empty() {
+        resource["groups"] = groups_json(&stored.groups, &groups_url(state, directory));
+    }
+    (resource, etag)
+}
+
+pub(crate) fn user_meta(
+    state: &AppState,
+    directory: Uuid,
+    id: Uuid,
+    version: i64,
+    created: OffsetDateTime,
+    last_modified: OffsetDateTime,
+) -> Meta {
+    Meta {
+        created,
+        last_modified,
+        location: format!("{}/Users/{id}", state.base_url(directory)),
+        version,
+    }
+}
+
+/// Where a user's `groups` point.
+pub(crate) fn groups_url(state: &AppState, directory: Uuid) -> String {
+    format!("{}/Groups", state.base_url(directory))
+}
+
+pub(crate) fn group_meta(state: &AppState, directory: Uuid, stored: &StoredGroup) -> Meta {
+    Meta {
+        created: stored.created,
+        last_modified: stored.last_modified,
+        location: format!("{}/Groups/{}", state.base_url(directory), stored.id),
+        version: stored.version,
+    }
+}
+
+/// The group's resource, with `members` when they are given (with their `display`
+/// when the projection asks for it).
+pub(crate) fn group(
+    state: &AppState,
+    directory: Uuid,
+    stored: &StoredGroup,
+    members: Option<&[Reference]>,
+    projection: &Projection,
+) -> Value {
+    let users_url = format!("{}/Users", state.base_url(directory));
+    let members = members.map(|list| Members {
+        list,
+        users_url: &users_url,
+        display: projection.requests("members", "display"),
+    });
+    stored.group.to_resource(
+        &stored.id.to_string(),
+        &group_meta(state, directory, stored),
+        members.as_ref(),
+    )
+}
