@@ -1,90 +1,93 @@
 //! The worker's effect on member records, one event at a time, against a real database.
-//! Events come from the real outbox, as the ingress wrote them.
+//! Changes are made through the real ingress, as an identity provider makes them, and
+//! each event is taken from the stream it was published to.
 
-use scim_core::user::User;
-use scim_events::{Action, Event, ResourceType, previous};
-use scim_store::users::{self, StoredUser};
-use scim_tests::TestDb;
-use serde_json::json;
+use reqwest::StatusCode;
+use scim_events::{Action, Event, ResourceType, STREAM};
+use scim_tests::client::Scim;
+use scim_tests::process::Service;
+use scim_tests::{NatsServer, TestDb, eventually, read_stream, stream_len};
+use serde_json::{Value, json};
 use sqlx::Row;
+use std::time::Duration;
 use uuid::Uuid;
 use worker::consumer::{HandleError, handle};
 
-/// Makes a change the way the ingress does (row and outbox event in one statement)
-/// and returns the user id and the event's payload.
+/// The ingress process with its database and NATS server: where the events come from.
+struct Ingress {
+    db: TestDb,
+    nats: NatsServer,
+    service: Service,
+}
+
+impl Ingress {
+    async fn start() -> Ingress {
+        let db = TestDb::new().await;
+        let nats = NatsServer::start();
+        let service = Service::ingress(&db.url, &nats.url);
+        Ingress { db, nats, service }
+    }
+
+    /// A new directory, and a SCIM client holding its token.
+    async fn directory(&self, name: &str) -> (Uuid, Scim) {
+        let (dir, token) = self.db.directory(name).await;
+        let base = format!("{}/scim/v2/{dir}", self.service.base_url());
+        (dir, Scim::new(base, token))
+    }
+
+    /// The event the ingress published for `user` at `version`, as published.
+    async fn event(&self, user: Uuid, version: i64) -> Vec<u8> {
+        let what = format!("the event of user {user} at version {version}");
+        eventually(Duration::from_secs(15), &what, || async {
+            let published = stream_len(&self.nats.url, STREAM).await;
+            read_stream(&self.nats.url, STREAM, published)
+                .await
+                .into_iter()
+                .map(|m| m.payload)
+                .find(|e| e["resource_id"] == user.to_string() && e["resource_version"] == version)
+                .map(|e| serde_json::to_vec(&e).expect("an event serializes"))
+        })
+        .await
+    }
+}
+
+/// The user's version, from its representation.
+fn version(resource: &Value) -> i64 {
+    resource["meta"]["version"]
+        .as_str()
+        .and_then(|v| v.trim_start_matches("W/").trim_matches('"').parse().ok())
+        .expect("a versioned resource")
+}
+
+/// Creates (no `id`), replaces (`id` and `body`) or deletes (`id` alone) a user through
+/// the ingress; returns the user id and the event the change published.
 async fn change(
-    db: &TestDb,
-    dir: Uuid,
+    ingress: &Ingress,
+    scim: &Scim,
     id: Option<Uuid>,
-    body: Option<serde_json::Value>,
+    body: Option<Value>,
 ) -> (Uuid, Vec<u8>) {
-    let event = match (id, body) {
+    let (id, version) = match (id, body) {
         (None, Some(body)) => {
-            let new = StoredUser::new(User::from_request(body).unwrap());
-            let event = Event::new(
-                dir,
-                ResourceType::User,
-                new.id,
-                Action::Created,
-                new.version,
-                json!({}),
-                None,
-            );
-            let row = users::UserWrite {
-                directory_id: dir,
-                user: &new,
-                event: &event,
-            };
-            assert_eq!(users::insert_many(&db.pool, &[row]).await.unwrap(), [true]);
-            event
+            let r = scim.create_user(&body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            let id = r.body["id"].as_str().and_then(|i| Uuid::try_parse(i).ok());
+            (id.expect("an id"), version(&r.body))
         }
         (Some(id), Some(body)) => {
-            let before = users::get(&db.pool, dir, id).await.unwrap().unwrap();
-            let next = before.next(User::from_request(body).unwrap());
-            let action = Action::for_update(before.user.active(), next.user.active());
-            let previous = previous(
-                (before.user.attrs(), before.user.schemas()),
-                (next.user.attrs(), next.user.schemas()),
-            );
-            let event = Event::new(
-                dir,
-                ResourceType::User,
-                id,
-                action,
-                next.version,
-                json!({}),
-                Some(previous),
-            );
-            let row = users::UserWrite {
-                directory_id: dir,
-                user: &next,
-                event: &event,
-            };
-            assert_eq!(users::update_many(&db.pool, &[row]).await.unwrap(), [true]);
-            event
+            let r = scim.replace_user(&id.to_string(), &body).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            (id, version(&r.body))
         }
         (Some(id), None) => {
-            let last = users::get(&db.pool, dir, id).await.unwrap().unwrap();
-            let event = Event::new(
-                dir,
-                ResourceType::User,
-                id,
-                Action::Deleted,
-                last.version + 1,
-                json!({}),
-                None,
-            );
-            let mut conn = db.pool.acquire().await.unwrap();
-            assert!(
-                users::delete(&mut conn, dir, id, last.version, &event)
-                    .await
-                    .unwrap()
-            );
-            event
+            let last = version(&scim.get_user(&id.to_string()).await.body);
+            let r = scim.delete_user(&id.to_string()).await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+            (id, last + 1)
         }
-        (None, None) => unreachable!(),
+        (None, None) => unreachable!("a change is a create, a replace or a delete"),
     };
-    (event.resource_id, serde_json::to_vec(&event).unwrap())
+    (id, ingress.event(id, version).await)
 }
 
 #[derive(Debug, PartialEq)]
@@ -117,12 +120,13 @@ fn jane(active: bool, display: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn creates_updates_deactivates_and_removes_the_member() {
-    let db = TestDb::new().await;
-    let (dir, _) = db.directory("acme").await;
-    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
+    let ingress = Ingress::start().await;
+    let db = &ingress.db;
+    let (_, scim) = ingress.directory("acme").await;
+    let (id, created) = change(&ingress, &scim, None, Some(jane(true, "Jane"))).await;
     handle(&db.pool, &created).await.unwrap();
     assert_eq!(
-        member(&db, id).await,
+        member(db, id).await,
         Some(Member {
             email: Some("jane@x.com".into()),
             display_name: Some("Jane".into()),
@@ -130,19 +134,19 @@ async fn creates_updates_deactivates_and_removes_the_member() {
             version: 1
         })
     );
-    let (_, deactivated) = change(&db, dir, Some(id), Some(jane(false, "Jane"))).await;
+    let (_, deactivated) = change(&ingress, &scim, Some(id), Some(jane(false, "Jane"))).await;
     handle(&db.pool, &deactivated).await.unwrap();
-    assert_eq!(member(&db, id).await.unwrap().status, "deactivated");
-    let (_, reactivated) = change(&db, dir, Some(id), Some(jane(true, "Jane R"))).await;
+    assert_eq!(member(db, id).await.unwrap().status, "deactivated");
+    let (_, reactivated) = change(&ingress, &scim, Some(id), Some(jane(true, "Jane R"))).await;
     handle(&db.pool, &reactivated).await.unwrap();
     assert_eq!(
-        member(&db, id).await.unwrap().display_name.as_deref(),
+        member(db, id).await.unwrap().display_name.as_deref(),
         Some("Jane R")
     );
-    let (_, deleted) = change(&db, dir, Some(id), None).await;
+    let (_, deleted) = change(&ingress, &scim, Some(id), None).await;
     handle(&db.pool, &deleted).await.unwrap();
     assert_eq!(
-        member(&db, id).await,
+        member(db, id).await,
         Some(Member {
             email: Some("jane@x.com".into()),
             display_name: None,
@@ -155,9 +159,10 @@ async fn creates_updates_deactivates_and_removes_the_member() {
 
 #[tokio::test]
 async fn a_duplicate_delivery_changes_nothing() {
-    let db = TestDb::new().await;
-    let (dir, _) = db.directory("acme").await;
-    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
+    let ingress = Ingress::start().await;
+    let db = &ingress.db;
+    let (_, scim) = ingress.directory("acme").await;
+    let (id, created) = change(&ingress, &scim, None, Some(jane(true, "Jane"))).await;
     handle(&db.pool, &created).await.unwrap();
     let stamp = || async {
         sqlx::query_scalar::<_, time::OffsetDateTime>(
@@ -172,30 +177,32 @@ async fn a_duplicate_delivery_changes_nothing() {
     handle(&db.pool, &created).await.unwrap();
     handle(&db.pool, &created).await.unwrap();
     assert_eq!(stamp().await, before, "the row was not rewritten");
-    assert_eq!(member(&db, id).await.unwrap().version, 1);
+    assert_eq!(member(db, id).await.unwrap().version, 1);
 }
 
 #[tokio::test]
 async fn a_late_event_never_undoes_a_newer_deactivation_or_deletion() {
-    let db = TestDb::new().await;
-    let (dir, _) = db.directory("acme").await;
-    let (id, created) = change(&db, dir, None, Some(jane(true, "Jane"))).await;
-    let (_, renamed) = change(&db, dir, Some(id), Some(jane(true, "Jane Updated"))).await;
-    let (_, deactivated) = change(&db, dir, Some(id), Some(jane(false, "Jane Updated"))).await;
+    let ingress = Ingress::start().await;
+    let db = &ingress.db;
+    let (_, scim) = ingress.directory("acme").await;
+    let (id, created) = change(&ingress, &scim, None, Some(jane(true, "Jane"))).await;
+    let (_, renamed) = change(&ingress, &scim, Some(id), Some(jane(true, "Jane Updated"))).await;
+    let (_, deactivated) =
+        change(&ingress, &scim, Some(id), Some(jane(false, "Jane Updated"))).await;
     // Delivered newest first.
     handle(&db.pool, &deactivated).await.unwrap();
     handle(&db.pool, &renamed).await.unwrap();
     handle(&db.pool, &created).await.unwrap();
-    let m = member(&db, id).await.unwrap();
+    let m = member(db, id).await.unwrap();
     assert_eq!((m.status.as_str(), m.version), ("deactivated", 3));
 
-    let (_, deleted) = change(&db, dir, Some(id), None).await;
+    let (_, deleted) = change(&ingress, &scim, Some(id), None).await;
     handle(&db.pool, &deleted).await.unwrap();
     for late in [&created, &renamed, &deactivated] {
         handle(&db.pool, late).await.unwrap();
     }
     assert_eq!(
-        member(&db, id).await.unwrap().status,
+        member(db, id).await.unwrap().status,
         "removed",
         "no resurrection"
     );
@@ -203,7 +210,8 @@ async fn a_late_event_never_undoes_a_newer_deactivation_or_deletion() {
 
 #[tokio::test]
 async fn malformed_events_are_poison_and_database_refusals_are_failures() {
-    let db = TestDb::new().await;
+    let ingress = Ingress::start().await;
+    let db = &ingress.db;
     assert!(matches!(
         handle(&db.pool, b"{not an event").await,
         Err(HandleError::Poison(_))
@@ -211,7 +219,7 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
     // An event whose data the database refuses fails (retried up to the attempt
     // limit, then dead-lettered), whatever the refusal: a constraint, a value too long
     // for its index, a malformed value. Only an outage is transient.
-    let (dir, _) = db.directory("acme").await;
+    let (_, scim) = ingress.directory("acme").await;
     for (sqlstate, failed) in [
         ("23514", true),
         ("54000", true),
@@ -222,7 +230,7 @@ async fn malformed_events_are_poison_and_database_refusals_are_failures() {
         let email = format!("poison-{sqlstate}@x.com");
         db.refuse_member(&email, sqlstate).await;
         let user = json!({"userName": email, "emails": [{"value": email}]});
-        let (_, event) = change(&db, dir, None, Some(user)).await;
+        let (_, event) = change(&ingress, &scim, None, Some(user)).await;
         let err = handle(&db.pool, &event).await.unwrap_err();
         match failed {
             true => assert!(matches!(err, HandleError::Failed(_)), "{sqlstate}: {err:?}"),
@@ -258,20 +266,21 @@ async fn events_of_a_deleted_directory_apply_and_write_nothing() {
 
 #[tokio::test]
 async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
-    let db = TestDb::new().await;
-    let (dir, _) = db.directory("acme").await;
-    let (other_dir, _) = db.directory("other").await;
-    let (a, _) = change(&db, dir, None, Some(jane(true, "A"))).await;
-    change(&db, dir, Some(a), Some(jane(false, "A"))).await;
+    let ingress = Ingress::start().await;
+    let db = &ingress.db;
+    let (dir, scim) = ingress.directory("acme").await;
+    let (other_dir, other) = ingress.directory("other").await;
+    let (a, _) = change(&ingress, &scim, None, Some(jane(true, "A"))).await;
+    change(&ingress, &scim, Some(a), Some(jane(false, "A"))).await;
     let (b, _) = change(
-        &db,
-        dir,
+        &ingress,
+        &scim,
         None,
         Some(json!({"userName": "b@x.com", "emails": [{"value": "b@x.com"}]})),
     )
     .await;
-    change(&db, dir, Some(b), None).await;
-    let (c, _) = change(&db, other_dir, None, Some(jane(true, "C"))).await;
+    change(&ingress, &scim, Some(b), None).await;
+    let (c, _) = change(&ingress, &other, None, Some(jane(true, "C"))).await;
 
     let t = |directory, user, version| scim_product::members::Touched {
         directory,
@@ -294,15 +303,15 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
         3
     );
     assert_eq!(
-        member(&db, a).await.map(|m| (m.status, m.version)),
+        member(db, a).await.map(|m| (m.status, m.version)),
         Some(("deactivated".into(), 2))
     );
     assert_eq!(
-        member(&db, b).await.map(|m| (m.status, m.version)),
+        member(db, b).await.map(|m| (m.status, m.version)),
         Some(("removed".into(), 2))
     );
     assert_eq!(
-        member(&db, c).await.map(|m| (m.status, m.version)),
+        member(db, c).await.map(|m| (m.status, m.version)),
         Some(("active".into(), 1))
     );
     assert_eq!(
