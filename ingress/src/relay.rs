@@ -20,9 +20,6 @@ use sqlx::{Connection, PgConnection};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Arbitrary, fixed: the advisory lock that elects the publishing relay.
-const LEADER_LOCK: i64 = 0x5c1d_7e1a_7001;
-
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error("database: {0}")]
@@ -113,11 +110,7 @@ impl Relay {
             .options([("enable_seqscan", "off")]);
         let mut conn = PgConnection::connect_with(&options).await?;
         loop {
-            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(LEADER_LOCK)
-                .fetch_one(&mut conn)
-                .await?;
-            if leader {
+            if outbox::try_lead(&mut conn).await? {
                 break;
             }
             if !pause(shutdown, Duration::from_secs(1)).await {

@@ -169,12 +169,7 @@ async fn remove(
     let mut tx = state.pool.begin().await?;
     let summary = locked(&mut tx, &id).await?;
     let dir = summary.directory.id;
-    sqlx::query(
-        "UPDATE tokens SET revoked_at = now() WHERE directory_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(dir)
-    .execute(&mut *tx)
-    .await?;
+    directories::revoke_all_tokens(&mut *tx, dir).await?;
     tx.commit().await?;
     announce_change(&state, dir).await;
 

@@ -313,6 +313,20 @@ pub async fn revoke_token(
     Ok(done.rows_affected() == 1)
 }
 
+/// Revokes every live token of the directory (before it is deleted).
+pub async fn revoke_all_tokens(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tokens SET revoked_at = now() WHERE directory_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(directory_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The caller a presented token identifies, or `None` for an unknown, malformed or
 /// revoked token. The secret is compared in constant time.
 pub async fn authenticate(

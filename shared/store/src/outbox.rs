@@ -11,6 +11,18 @@ use sqlx::{Connection, PgConnection, PgExecutor};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
+/// Arbitrary, fixed: the advisory lock that elects the publishing relay.
+const LEADER_LOCK: i64 = 0x5c1d_7e1a_7001;
+
+/// Whether this connection now leads the relays (it holds the lock until it closes):
+/// one relay publishes at a time, so each resource's events leave in order.
+pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(LEADER_LOCK)
+        .fetch_one(conn)
+        .await
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Pending {
     pub seq: i64,
