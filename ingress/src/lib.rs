@@ -180,7 +180,7 @@ impl Shared {
 
 pub(crate) fn router(state: AppState) -> Router {
     let traced = scim_service::telemetry::exporting();
-    Router::new()
+    let routes = Router::new()
         .merge(scim::routes(&state))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -192,7 +192,11 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::http::header::AUTHORIZATION,
         ]))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .with_state(state)
+        .with_state(state);
+    // Paths are read as identity providers send them before anything routes them.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_request(scim::normalize_path))
 }
 
 /// The span of a SCIM request: method and path only. The query (filters name people)

@@ -20,6 +20,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::path::endpoint;
 use crate::AppState;
 use crate::auth::TokenId;
 use crate::commands::{Scope, groups, users};
@@ -123,6 +124,18 @@ fn operation(op: &Value) -> Result<Operation, String> {
         }
     };
     let path = text("path").ok_or("path is required")?;
+    // The endpoint's name in any case, as in a single request's path.
+    let path = match path
+        .strip_prefix('/')
+        .map(|p| p.split_once('/').unwrap_or((p, "")))
+    {
+        Some((name, rest)) => match endpoint(name) {
+            Some(name) if rest.is_empty() => format!("/{name}"),
+            Some(name) => format!("/{name}/{rest}"),
+            None => path,
+        },
+        None => path,
+    };
     let resource = path
         .trim_start_matches('/')
         .split('/')
@@ -577,7 +590,11 @@ mod tests {
             .collect();
         assert_eq!(e(json!(many)).status(), 413);
         assert!(parse(&json!({"failOnErrors": 0, "Operations": []})).is_err());
-        let ok = parse(&json!({"failonerrors": 2, "operations": [{"method": "patch", "path": "/Groups/g", "data": {}, "version": "W/\"3\""}]})).unwrap();
+        let ok = parse(&json!({"failonerrors": 2, "operations": [{"method": "patch", "path": "/groups/g", "data": {}, "version": "W/\"3\""}]})).unwrap();
+        assert_eq!(
+            ok.operations[0].path, "/Groups/g",
+            "endpoint names in any case"
+        );
         assert_eq!(ok.fail_on_errors, Some(2));
         assert_eq!(
             (

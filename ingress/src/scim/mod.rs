@@ -5,6 +5,7 @@ mod bulk;
 mod discovery;
 mod groups;
 mod list;
+mod path;
 mod search;
 mod users;
 
@@ -17,6 +18,8 @@ use crate::auth::DirectoryId;
 use crate::commands::Scope;
 use crate::error::ApiError;
 use crate::{AppState, auth, error, metrics, quota, request_log};
+
+pub(crate) use path::normalize as normalize_path;
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     users::router()

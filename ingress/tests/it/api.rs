@@ -1122,6 +1122,63 @@ async fn requests_carrying_entras_tenant_url_flag_work() {
     );
 }
 
+#[tokio::test]
+async fn base_urls_pasted_with_a_trailing_slash_and_endpoints_in_any_case_work() {
+    let app = spawn_app().await;
+    // The base URL as an admin pastes it, with a slash the client then doubles.
+    let pasted = Scim::new(format!("{}/", app.scim.base_url), &app.scim.token);
+    let r = pasted
+        .send(
+            Method::POST,
+            "/users",
+            Some(&okta_user("slash@x.com", "S", "X")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.headers["location"].to_str().unwrap(),
+        format!("{}/Users/{id}", app.scim.base_url),
+        "the location is where the routes spell it"
+    );
+    for path in [
+        format!("/Users/{id}/"),
+        format!("/USERS/{id}"),
+        "/users?filter=userName%20eq%20%22slash@x.com%22".to_owned(),
+        "/serviceproviderconfig".to_owned(),
+        "/Schemas/".to_owned(),
+        "/groups".to_owned(),
+    ] {
+        let r = pasted.send(Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    }
+    let r = pasted
+        .send(
+            Method::GET,
+            "/users?filter=userName%20eq%20%22slash@x.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "the query survives the rewrite");
+    let r = pasted
+        .patch_user(
+            &format!("{id}/"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["active"]),
+        (StatusCode::OK, &json!(false))
+    );
+    // Tolerant about spelling, not about meaning: an unknown endpoint is still 404.
+    let r = pasted.send(Method::GET, "/userz", None).await;
+    assert_scim_error(&r, 404, None);
+    let r = pasted
+        .send(Method::DELETE, &format!("/users/{id}/"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
 /// userName, familyName, and emails as (value, primary).
 type Person = (
     &'static str,
