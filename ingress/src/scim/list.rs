@@ -105,7 +105,7 @@ impl ListQuery {
                 .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
         };
         let filter = match get("filter") {
-            Some(f) if !f.trim().is_empty() => Some(filter::parse(f)?),
+            Some(f) if !f.trim().is_empty() => Some(filter::parse(f)?.expand_shorthands(resource)),
             _ => None,
         };
         let descending = match get("sortOrder").map(str::trim) {

@@ -1179,6 +1179,66 @@ async fn base_urls_pasted_with_a_trailing_slash_and_endpoints_in_any_case_work()
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
 
+#[tokio::test]
+async fn filters_as_clients_in_the_wild_write_them_find_what_they_mean() {
+    let app = spawn_app().await;
+    let mut jane = okta_user("jane@x.com", "Jane", "Young");
+    jane["externalId"] = json!("jyoung");
+    jane["emails"] =
+        json!([{"value": "jane@x.com", "primary": true}, {"value": "J.Young@Home.example"}]);
+    let jane = app.scim.create_user(&jane).await.body["id"].clone();
+    app.scim
+        .create_user(&okta_user("omar@x.com", "Omar", "O"))
+        .await;
+    app.scim
+        .create_group(&json!({"displayName": "Email"}))
+        .await;
+    let found = |filter: &'static str| {
+        let scim = app.scim.clone();
+        async move {
+            let r = scim.find_users(filter).await;
+            assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+            r.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["userName"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Values without quotes are strings.
+    assert_eq!(found("externalId eq jyoung").await, ["jane@x.com"]);
+    assert_eq!(found("userName sw O").await, ["omar@x.com"]);
+    assert_eq!(found("userName eq jane@x.com").await, ["jane@x.com"]);
+    // `email` is any of the user's email values, compared as emails are.
+    assert_eq!(
+        found("email eq \"j.young@home.example\"").await,
+        ["jane@x.com"]
+    );
+    assert_eq!(found("email eq jane@x.com").await, ["jane@x.com"]);
+    assert_eq!(
+        found("email co \"x.com\"").await,
+        ["jane@x.com", "omar@x.com"]
+    );
+    let r = app
+        .scim
+        .send(
+            Method::POST,
+            "/.search",
+            Some(&json!({"filter": "email eq \"jane@x.com\""})),
+        )
+        .await;
+    assert_eq!(
+        r.body["totalResults"], 1,
+        "groups have no email: {}",
+        r.body
+    );
+    assert_eq!(r.body["Resources"][0]["id"], jane);
+    // Tolerant about spelling, never about meaning: unknown names are still errors.
+    let r = app.scim.find_users("mail eq jane@x.com").await;
+    assert_scim_error(&r, 400, Some("invalidFilter"));
+}
+
 /// userName, familyName, and emails as (value, primary).
 type Person = (
     &'static str,

@@ -249,6 +249,9 @@ pub struct ResourceSchema {
     pub core_urn: &'static str,
     pub attributes: &'static [Attribute],
     pub extensions: &'static [(&'static str, &'static [Attribute])],
+    /// Names filters may use for a sub-attribute, as clients in the wild write them:
+    /// (shorthand, attribute, sub-attribute).
+    pub filter_shorthands: &'static [(&'static str, &'static str, &'static str)],
 }
 
 pub const USER: ResourceSchema = ResourceSchema {
@@ -256,6 +259,9 @@ pub const USER: ResourceSchema = ResourceSchema {
     core_urn: USER_SCHEMA,
     attributes: USER_ATTRIBUTES,
     extensions: &[(ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_ATTRIBUTES)],
+    // Clients set up to identify users by email (as Cal.com's Okta guide has admins
+    // do) may look them up by `email eq "…"`: any of the user's email values.
+    filter_shorthands: &[("email", "emails", "value")],
 };
 
 pub const GROUP: ResourceSchema = ResourceSchema {
@@ -263,6 +269,7 @@ pub const GROUP: ResourceSchema = ResourceSchema {
     core_urn: GROUP_SCHEMA,
     attributes: GROUP_ATTRIBUTES,
     extensions: &[],
+    filter_shorthands: &[],
 };
 
 /// Finds an attribute by name, case-insensitively (RFC 7643 §2.1).

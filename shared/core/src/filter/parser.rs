@@ -83,6 +83,12 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | ':' | '.')
 }
 
+/// A character of a word: a name, a number, or a comparison value written without
+/// quotes (`jane@x.com`, `00u1abc`, `2024-01-01T00:00:00Z`).
+fn is_word_char(c: char) -> bool {
+    is_name_char(c) || matches!(c, '@' | '+')
+}
+
 fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
     let mut tokens = Vec::new();
     let bytes = input.as_bytes();
@@ -131,24 +137,21 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
                 }
                 tokens.push(Token::Str(s));
             }
-            c if c == '-' || c.is_ascii_digit() => {
+            c if is_word_char(c) => {
                 let start = i;
-                while i < bytes.len()
-                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                {
+                while i < bytes.len() && is_word_char(bytes[i] as char) {
                     i += 1;
                 }
-                let n: serde_json::Number = input[start..i].parse().map_err(|_| {
-                    ScimError::invalid_filter(format!("invalid number {:?}", &input[start..i]))
-                })?;
-                tokens.push(Token::Num(n));
-            }
-            c if is_name_char(c) => {
-                let start = i;
-                while i < bytes.len() && is_name_char(bytes[i] as char) {
-                    i += 1;
-                }
-                tokens.push(Token::Name(input[start..i].to_owned()));
+                let word = &input[start..i];
+                // A word that starts like a number is one when it parses as one;
+                // otherwise it is a name, or a value written without quotes.
+                let number = (c == '-' || c.is_ascii_digit())
+                    .then(|| word.parse::<serde_json::Number>().ok())
+                    .flatten();
+                tokens.push(match number {
+                    Some(n) => Token::Num(n),
+                    None => Token::Name(word.to_owned()),
+                });
             }
             _ => {
                 let ch = input[i..].chars().next().unwrap_or('?');
@@ -314,6 +317,8 @@ impl Parser {
                     Some(Token::Name(n)) if n.eq_ignore_ascii_case("true") => Value::Bool(true),
                     Some(Token::Name(n)) if n.eq_ignore_ascii_case("false") => Value::Bool(false),
                     Some(Token::Name(n)) if n.eq_ignore_ascii_case("null") => Value::Null,
+                    // A value without quotes, as some clients send: a string.
+                    Some(Token::Name(word)) => Value::Str(word),
                     _ => return Err(ScimError::invalid_filter("expected a comparison value")),
                 };
                 Ok(Filter::Compare { path, op, value })
@@ -396,6 +401,38 @@ mod tests {
             panic!()
         };
         assert_eq!(value, Value::Str("a \"b\" é".into()));
+    }
+
+    #[test]
+    fn values_without_quotes_are_strings_unless_they_are_literals() {
+        let value = |f: &str| match parse(f).unwrap() {
+            Filter::Compare { value, .. } => value,
+            other => panic!("{f}: {other:?}"),
+        };
+        for (filter, expected) in [
+            ("externalId eq jyoung", Value::Str("jyoung".into())),
+            ("userName sw O", Value::Str("O".into())),
+            (
+                "userName eq jane.doe+x@x.com",
+                Value::Str("jane.doe+x@x.com".into()),
+            ),
+            ("externalId eq 00u1abc-9", Value::Str("00u1abc-9".into())),
+            (
+                "meta.lastModified gt 2024-01-01T00:00:00Z",
+                Value::Str("2024-01-01T00:00:00Z".into()),
+            ),
+            ("active eq False", Value::Bool(false)),
+            ("title eq null", Value::Null),
+            ("x eq -12", Value::Num((-12).into())),
+            (
+                "x eq 1.5e3",
+                Value::Num(serde_json::Number::from_f64(1500.0).unwrap()),
+            ),
+        ] {
+            assert_eq!(value(filter), expected, "{filter}");
+        }
+        let both = parse("externalId eq jyoung and (userName sw O)").unwrap();
+        assert!(matches!(both, Filter::And(..)));
     }
 
     #[test]
