@@ -4,11 +4,10 @@
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage};
 use futures::StreamExt;
-use scim_events::STREAM;
+use scim_events::{DeadLetter, STREAM};
 use scim_product::affected::{self, Work, apply};
 use scim_service::telemetry::{TRACEPARENT, parent_from, record_trace_id};
 use scim_store::failure::Failure;
-use serde_json::json;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -261,18 +260,18 @@ async fn dead_letter(
         settings.name,
         original.strip_prefix("scim.").unwrap_or(original)
     );
-    let body = json!({
-        "reason": reason,
-        "consumer": settings.name,
-        "attempts": attempt,
-        "subject": original,
-        "payload": String::from_utf8_lossy(&msg.payload),
-    });
+    let body = DeadLetter {
+        reason: reason.to_owned(),
+        consumer: settings.name.clone(),
+        attempts: attempt,
+        subject: original.to_owned(),
+        payload: String::from_utf8_lossy(&msg.payload).into_owned(),
+    };
     tracing::error!(subject = original, attempt, reason, "dead-lettering event");
     let published = match js
         .send_publish(
             subject,
-            PublishMessage::build().payload(body.to_string().into()),
+            PublishMessage::build().payload(serde_json::to_vec(&body).unwrap_or_default().into()),
         )
         .await
     {

@@ -5,11 +5,11 @@
 use axum::extract::{Extension, Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use scim_events::DEAD_LETTER_STREAM;
+use scim_admin_api::{DeadLetter as View, Replayed};
+use scim_events::{DEAD_LETTER_STREAM, DeadLetter, Event};
 use scim_service::telemetry::TRACEPARENT;
 use scim_store::audit;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{Actor, AdminError};
 use crate::AppState;
@@ -24,21 +24,31 @@ fn nats(e: impl std::fmt::Display) -> AdminError {
     AdminError::Unavailable(format!("NATS: {e}"))
 }
 
-/// A dead letter as the worker wrote it, with its place in the stream.
-fn describe(seq: u64, letter: &Value) -> Value {
-    let event: Value = letter["payload"]
-        .as_str()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or(Value::Null);
-    json!({
-        "seq": seq,
-        "subject": letter["subject"],
-        "reason": letter["reason"],
-        "attempts": letter["attempts"],
-        "consumer": letter["consumer"],
-        "event_id": event["id"],
-        "event_type": event["type"],
-        "directory_id": event["directory_id"],
+/// A dead letter as the worker wrote it, with its place in the stream and, when its
+/// payload is an event, which.
+fn describe(seq: u64, letter: &DeadLetter) -> View {
+    let event = serde_json::from_str::<Event>(&letter.payload).ok();
+    View {
+        seq,
+        subject: letter.subject.clone(),
+        reason: letter.reason.clone(),
+        attempts: letter.attempts,
+        consumer: letter.consumer.clone(),
+        event_id: event.as_ref().map(|e| e.id),
+        event_type: event.as_ref().map(|e| e.event_type.clone()),
+        directory_id: event.map(|e| e.directory_id),
+    }
+}
+
+/// A message of the dead-letter stream; one that is not a dead letter is described as
+/// such, so it is seen and can be dealt with.
+fn letter(payload: &[u8]) -> DeadLetter {
+    serde_json::from_slice(payload).unwrap_or_else(|e| DeadLetter {
+        reason: format!("not a dead letter this release reads: {e}"),
+        consumer: String::new(),
+        attempts: 0,
+        subject: String::new(),
+        payload: String::from_utf8_lossy(payload).into_owned(),
     })
 }
 
@@ -52,7 +62,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<View>>, AdminError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let js = async_nats::jetstream::new(state.nats.clone());
     let mut stream = js.get_stream(DEAD_LETTER_STREAM).await.map_err(nats)?;
@@ -62,12 +72,11 @@ async fn list(
     while seq <= info.last_sequence && out.len() < limit && info.messages > 0 {
         // Gaps (deleted letters) are skipped.
         if let Ok(message) = stream.get_raw_message(seq).await {
-            let letter: Value = serde_json::from_slice(&message.payload).unwrap_or(Value::Null);
-            out.push(describe(seq, &letter));
+            out.push(describe(seq, &letter(&message.payload)));
         }
         seq += 1;
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
 /// Publishes the dead letter's event again on its original subject, then removes the
@@ -76,7 +85,7 @@ async fn replay(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(seq): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Replayed>, AdminError> {
     let seq: u64 = seq
         .parse()
         .map_err(|_| AdminError::NotFound(format!("no dead letter {seq:?}")))?;
@@ -86,37 +95,36 @@ async fn replay(
         .get_raw_message(seq)
         .await
         .map_err(|_| AdminError::NotFound(format!("no dead letter {seq}")))?;
-    let letter: Value = serde_json::from_slice(&message.payload).unwrap_or(Value::Null);
-    let (Some(subject), Some(payload)) = (letter["subject"].as_str(), letter["payload"].as_str())
-    else {
-        return Err(AdminError::Invalid(format!(
-            "dead letter {seq} does not hold a subject and a payload"
-        )));
-    };
+    let letter: DeadLetter = serde_json::from_slice(&message.payload).map_err(|e| {
+        AdminError::Invalid(format!(
+            "dead letter {seq} is not one this release reads: {e}"
+        ))
+    })?;
     let described = describe(seq, &letter);
     let mut headers = async_nats::HeaderMap::new();
     // A new message id: the original is within JetStream's duplicate window at most.
-    let event_id = described["event_id"].as_str().unwrap_or("unknown");
+    let event_id = described
+        .event_id
+        .map_or_else(|| "unknown".to_owned(), |id| id.to_string());
     headers.insert("Nats-Msg-Id", format!("{event_id}-replay-{seq}").as_str());
     if let Some(tp) = scim_service::telemetry::current_traceparent() {
         headers.insert(TRACEPARENT, tp.as_str());
     }
-    js.publish_with_headers(subject.to_owned(), headers, payload.to_owned().into())
+    js.publish_with_headers(letter.subject, headers, letter.payload.into())
         .await
         .map_err(nats)?
         .await
         .map_err(nats)?;
     stream.delete_message(seq).await.map_err(nats)?;
-    let directory = described["directory_id"]
-        .as_str()
-        .and_then(|d| uuid::Uuid::try_parse(d).ok());
     audit::record(
         &state.pool,
         &actor.0,
         "dead_letter.replayed",
-        directory,
-        &described,
+        described.directory_id,
+        &serde_json::to_value(&described).unwrap_or_default(),
     )
     .await?;
-    Ok(Json(json!({"replayed": described})))
+    Ok(Json(Replayed {
+        replayed: described,
+    }))
 }

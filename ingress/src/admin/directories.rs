@@ -4,12 +4,15 @@
 use axum::extract::{Extension, Path, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use scim_admin_api::{
+    CreatedDirectory, DeletedDirectory, Directory, NewDirectory, Removed, SeatLimit, TeamMapping,
+    TrustedDomains,
+};
 use scim_core::controls::normalize_domains;
 use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
 use scim_store::directories::{self, Controls, Summary};
 use scim_store::{outbox, users};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -45,10 +48,24 @@ pub(super) fn resource(s: &Summary) -> Value {
 }
 
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
-fn view(state: &AppState, s: &Summary) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or_default();
-    v["scim_base_url"] = state.base_url(s.directory.id).into();
-    v
+fn view(state: &AppState, s: &Summary) -> Result<Directory, AdminError> {
+    let idp = s.directory.idp.parse().map_err(AdminError::Corrupt)?;
+    Ok(Directory {
+        id: s.directory.id,
+        name: s.directory.name.clone(),
+        idp,
+        seat_limit: s.controls.seat_limit,
+        trusted_domains: s.controls.trusted_domains.clone(),
+        team_attribute: s.team_attribute.clone(),
+        created_at: s.created_at,
+        last_request_at: s.last_request_at,
+        users: s.users,
+        active_users: s.active_users,
+        groups: s.groups,
+        teams: s.teams,
+        version: s.version,
+        scim_base_url: state.base_url(s.directory.id),
+    })
 }
 
 /// The directory, locked for a change of its settings; 404 if there is none.
@@ -75,32 +92,24 @@ pub(super) async fn existing(
     }
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<Directory>>, AdminError> {
     let all = directories::list(&state.pool).await?;
-    Ok(Json(all.iter().map(|s| view(&state, s)).collect()))
+    Ok(Json(
+        all.iter()
+            .map(|s| view(&state, s))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     let id = parse_id(&id, "directory")?;
     let found = directories::show(&state.pool, id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no directory {id}")))?;
-    Ok(Json(view(&state, &found)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewDirectory {
-    name: String,
-    #[serde(default = "generic")]
-    idp: String,
-}
-
-fn generic() -> String {
-    "generic".into()
+    Ok(Json(view(&state, &found)?))
 }
 
 /// Creates a directory with its first token: the SCIM base URL and bearer token an
@@ -109,20 +118,16 @@ async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(new): Body<NewDirectory>,
-) -> Result<(axum::http::StatusCode, Json<Value>), AdminError> {
+) -> Result<(axum::http::StatusCode, Json<CreatedDirectory>), AdminError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(AdminError::Invalid(
             "name must be 1 to 200 characters".into(),
         ));
     }
-    if !["okta", "entra", "generic"].contains(&new.idp.as_str()) {
-        return Err(AdminError::Invalid(
-            "idp must be okta, entra or generic".into(),
-        ));
-    }
+    let idp = new.idp.as_str();
     let mut tx = state.pool.begin().await?;
-    let dir = directories::create(&mut *tx, name, &new.idp).await?;
+    let dir = directories::create(&mut *tx, name, idp).await?;
     let token = directories::issue_token(&mut *tx, dir.id).await?;
     let version = directories::bump_version(&mut tx, dir.id).await?;
     let mut summary = directories::show(&mut *tx, dir.id)
@@ -142,16 +147,18 @@ async fn create(
         &actor,
         dir.id,
         event,
-        json!({"name": name, "idp": new.idp}),
+        json!({"name": name, "idp": idp}),
     )
     .await?;
     // The first token is announced as every later one is: subscribers learn the ids a
     // later `directory.token_revoked` names.
     summary.version = super::tokens::announce_token(&mut tx, &actor, &summary, &token).await?;
     tx.commit().await?;
-    let mut body = view(&state, &summary);
-    body["token"] = serde_json::to_value(&token).unwrap_or_default();
-    Ok((axum::http::StatusCode::CREATED, Json(body)))
+    let created = CreatedDirectory {
+        directory: view(&state, &summary)?,
+        token,
+    };
+    Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
 
 /// Users whose deletion events are built and written together.
@@ -165,7 +172,7 @@ async fn remove(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<DeletedDirectory>, AdminError> {
     let mut tx = state.pool.begin().await?;
     let summary = locked(&mut tx, &id).await?;
     let dir = summary.directory.id;
@@ -199,11 +206,20 @@ async fn remove(
         resource(&summary),
         None,
     );
-    let details = json!({"name": summary.directory.name, "users": summary.users, "groups": summary.groups, "teams": summary.teams});
-    record(&mut tx, &actor, dir, event, details.clone()).await?;
+    let removed = Removed {
+        name: summary.directory.name.clone(),
+        users: summary.users,
+        groups: summary.groups,
+        teams: summary.teams,
+    };
+    let details = serde_json::to_value(&removed).unwrap_or_default();
+    record(&mut tx, &actor, dir, event, details).await?;
     directories::delete(&mut tx, dir).await?;
     tx.commit().await?;
-    Ok(Json(json!({"deleted": dir, "removed": details})))
+    Ok(Json(DeletedDirectory {
+        deleted: dir,
+        removed,
+    }))
 }
 
 /// Records a change of settings from `before` to `after` (both locked in `tx`).
@@ -213,7 +229,7 @@ async fn settings_changed(
     actor: &Actor,
     before: &Summary,
     after: &Summary,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     let (old, new) = (resource(before), resource(after));
     let previous: Map<String, Value> = old
         .as_object()
@@ -223,7 +239,7 @@ async fn settings_changed(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if previous.is_empty() {
-        return Ok(Json(view(state, after)));
+        return Ok(Json(view(state, after)?));
     }
     let dir = after.directory.id;
     let action = if previous.contains_key("team_attribute") {
@@ -255,14 +271,7 @@ async fn settings_changed(
     .await?;
     tx.commit().await?;
     announce_change(state, dir).await;
-    Ok(Json(view(state, after)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeatLimit {
-    /// `null` removes the limit.
-    seat_limit: Option<i32>,
+    Ok(Json(view(state, after)?))
 }
 
 async fn set_seat_limit(
@@ -270,7 +279,7 @@ async fn set_seat_limit(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(body): Body<SeatLimit>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     if body.seat_limit.is_some_and(|n| n < 0) {
         return Err(AdminError::Invalid(
             "seat_limit must be 0 or more, or null".into(),
@@ -279,19 +288,12 @@ async fn set_seat_limit(
     change_controls(&state, &actor, &id, |c| c.seat_limit = body.seat_limit).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TrustedDomains {
-    /// Empty accepts users on any domain.
-    domains: Vec<String>,
-}
-
 async fn set_trusted_domains(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(body): Body<TrustedDomains>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     let domains = normalize_domains(&body.domains)
         .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))?;
     change_controls(&state, &actor, &id, |c| c.trusted_domains = domains).await
@@ -303,7 +305,7 @@ async fn change_controls(
     actor: &Actor,
     id: &str,
     change: impl FnOnce(&mut Controls),
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     let mut tx = state.pool.begin().await?;
     let before = locked(&mut tx, id).await?;
     let mut controls = before.controls.clone();
@@ -321,21 +323,13 @@ async fn change_controls(
     settings_changed(state, tx, actor, &before, &after).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TeamMapping {
-    /// A URN-qualified extension attribute whose values name teams; `null` maps by
-    /// group names.
-    attribute: Option<String>,
-}
-
 /// Chooses how provisioning assigns teams; the worker re-evaluates the directory.
 async fn set_team_mapping(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(body): Body<TeamMapping>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Directory>, AdminError> {
     if let Some(a) = &body.attribute
         && split_attribute(a).is_none()
     {

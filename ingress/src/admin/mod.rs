@@ -17,10 +17,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use scim_admin_api::ErrorBody;
 use scim_events::Event;
 use scim_store::failure::Failure;
 use scim_store::{audit, outbox};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use std::sync::Arc;
@@ -137,6 +138,9 @@ pub enum AdminError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Unavailable(String),
+    /// Stored data this release cannot read: ours to fix, never the caller's.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 impl IntoResponse for AdminError {
@@ -147,6 +151,13 @@ impl IntoResponse for AdminError {
             AdminError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
             AdminError::Invalid(_) => (StatusCode::BAD_REQUEST, self.to_string()),
             AdminError::Conflict(_) => (StatusCode::CONFLICT, self.to_string()),
+            AdminError::Corrupt(e) => {
+                tracing::error!(error = %e, "admin request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
+            }
             AdminError::Unavailable(e) => {
                 tracing::warn!(error = %e, "admin request failed");
                 (StatusCode::SERVICE_UNAVAILABLE, self.to_string())
@@ -178,7 +189,7 @@ impl IntoResponse for AdminError {
                 }
             },
         };
-        let mut res = (status, Json(json!({"error": message}))).into_response();
+        let mut res = (status, Json(ErrorBody { error: message })).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
@@ -193,7 +204,7 @@ async fn json_error_bodies(res: Response) -> Response {
     match crate::error::framework_error(res, "application/json").await {
         Ok((status, detail, res)) => {
             let (parts, _) = res.into_parts();
-            let mut res = (status, Json(json!({"error": detail}))).into_response();
+            let mut res = (status, Json(ErrorBody { error: detail })).into_response();
             for (name, value) in &parts.headers {
                 if name != header::CONTENT_TYPE {
                     res.headers_mut().insert(name, value.clone());

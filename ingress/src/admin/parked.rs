@@ -5,9 +5,9 @@
 use axum::extract::{Extension, Path, Query, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use scim_admin_api::{Discarded, ParkedEvent, Republished};
 use scim_store::{audit, outbox};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Actor, AdminError};
@@ -26,17 +26,17 @@ struct ListQuery {
     directory: Option<Uuid>,
 }
 
-fn describe(p: &outbox::Parked) -> Value {
-    json!({
-        "seq": p.seq,
-        "event_id": p.event_id,
-        "subject": p.subject,
-        "directory_id": directory_of(&p.subject),
-        "bytes": p.bytes,
-        "created_at": scim_core::user::rfc3339(p.created_at),
-        "parked_at": scim_core::user::rfc3339(p.parked_at),
-        "reason": p.reason,
-    })
+fn describe(p: &outbox::Parked) -> ParkedEvent {
+    ParkedEvent {
+        seq: p.seq,
+        event_id: p.event_id,
+        subject: p.subject.clone(),
+        directory_id: directory_of(&p.subject),
+        bytes: p.bytes,
+        created_at: p.created_at,
+        parked_at: p.parked_at,
+        reason: p.reason.clone(),
+    }
 }
 
 /// `scim.v1.<directory>.user.created` → the directory.
@@ -51,7 +51,7 @@ fn directory_of(subject: &str) -> Option<Uuid> {
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<ParkedEvent>>, AdminError> {
     let parked = outbox::parked(&state.pool, q.directory).await?;
     Ok(Json(parked.iter().map(describe).collect()))
 }
@@ -69,7 +69,7 @@ async fn audited<T>(
     raw: &str,
     action: &str,
     act: impl AsyncFnOnce(&mut sqlx::PgConnection, i64) -> Result<T, sqlx::Error>,
-) -> Result<(Value, T), AdminError> {
+) -> Result<(ParkedEvent, T), AdminError> {
     let seq = seq(raw)?;
     let mut tx = state.pool.begin().await?;
     let parked = outbox::parked_one(&mut tx, seq)
@@ -77,8 +77,8 @@ async fn audited<T>(
         .ok_or_else(|| AdminError::NotFound(format!("no event set aside as {seq}")))?;
     let done = act(&mut tx, seq).await?;
     let described = describe(&parked);
-    let directory = directory_of(&parked.subject);
-    audit::record(&mut *tx, &actor.0, action, directory, &described).await?;
+    let details = serde_json::to_value(&described).unwrap_or_default();
+    audit::record(&mut *tx, &actor.0, action, described.directory_id, &details).await?;
     tx.commit().await?;
     Ok((described, done))
 }
@@ -89,7 +89,7 @@ async fn republish(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Republished>, AdminError> {
     let (described, outbox_seq) = audited(
         &state,
         &actor,
@@ -98,9 +98,13 @@ async fn republish(
         async |tx, seq| outbox::republish(tx, seq).await,
     )
     .await?;
-    Ok(Json(
-        json!({"republished": described, "outbox_seq": outbox_seq}),
-    ))
+    // The event is locked from its reading to its move: it was there to move.
+    let outbox_seq =
+        outbox_seq.ok_or_else(|| AdminError::NotFound(format!("no event set aside as {raw:?}")))?;
+    Ok(Json(Republished {
+        republished: described,
+        outbox_seq,
+    }))
 }
 
 /// Deletes the event for good; subscribers will never see it.
@@ -108,10 +112,12 @@ async fn discard(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Discarded>, AdminError> {
     let (described, ()) = audited(&state, &actor, &raw, "outbox.discarded", async |tx, seq| {
         outbox::discard(tx, seq).await
     })
     .await?;
-    Ok(Json(json!({"discarded": described})))
+    Ok(Json(Discarded {
+        discarded: described,
+    }))
 }

@@ -6,13 +6,13 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team as TeamView, TeamMember};
 use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
 use scim_product::teams::store::{self as teams, Membership, Source, Team};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -33,8 +33,13 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn team_json(team: &Team, groups: &[String]) -> Value {
-    json!({"id": team.id, "name": team.name, "groups": groups})
+/// The team as the API shows it (and team events carry it): with its mapped groups.
+fn view(team: &Team, groups: &[String]) -> TeamView {
+    TeamView {
+        id: team.id,
+        name: team.name.clone(),
+        groups: groups.to_vec(),
+    }
 }
 
 /// The directory's team with this id, with its mapped groups; 404 if none.
@@ -54,16 +59,10 @@ async fn find(
 async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<TeamView>>, AdminError> {
     let dir = existing(&state.pool, &id).await?;
     let all = teams::list(&state.pool, dir).await?;
-    Ok(Json(all.iter().map(|(t, g)| team_json(t, g)).collect()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTeam {
-    name: String,
+    Ok(Json(all.iter().map(|(t, g)| view(t, g)).collect()))
 }
 
 /// Creates a team; 200 with the existing one if the directory has a team of that name.
@@ -72,7 +71,7 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(new): Body<NewTeam>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+) -> Result<(StatusCode, Json<TeamView>), AdminError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > TEAM_NAME_BYTES {
         return Err(AdminError::Invalid(format!(
@@ -86,14 +85,14 @@ async fn create(
         .into_iter()
         .find(|(t, _)| t.name == name)
     {
-        return Ok((StatusCode::OK, Json(team_json(&team, &groups))));
+        return Ok((StatusCode::OK, Json(view(&team, &groups))));
     }
     let team = teams::create(&mut *tx, dir, name).await?;
     let version = team_version(&mut tx, team.id).await?;
     let event = created_event(dir, (team.id, &team.name), version, &[]);
     record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(team_json(&team, &[]))))
+    Ok((StatusCode::CREATED, Json(view(&team, &[]))))
 }
 
 /// Raises the team's version by one and returns it.
@@ -102,19 +101,12 @@ async fn team_version(tx: &mut PgConnection, team: Uuid) -> Result<i64, sqlx::Er
     Ok(versions.get(&team).map_or(1, |(_, v)| *v))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Groups {
-    /// Group names spelled exactly as in the identity provider; empty unmaps.
-    groups: Vec<String>,
-}
-
 async fn map_groups(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path((id, team_id)): Path<(String, String)>,
-    Body(body): Body<Groups>,
-) -> Result<Json<Value>, AdminError> {
+    Body(body): Body<GroupMapping>,
+) -> Result<Json<TeamView>, AdminError> {
     let mut groups = body.groups;
     if groups.iter().any(|g| g.is_empty()) {
         return Err(AdminError::Invalid("group names cannot be empty".into()));
@@ -139,7 +131,7 @@ async fn map_groups(
             team.id,
             Action::MappingChanged,
             version,
-            team_json(&team, &groups),
+            serde_json::to_value(view(&team, &groups)).unwrap_or_default(),
             None,
         )
         .with_previous(serde_json::Map::from_iter([(
@@ -156,24 +148,17 @@ async fn map_groups(
         .await?;
     }
     tx.commit().await?;
-    Ok(Json(team_json(&team, &groups)))
+    Ok(Json(view(&team, &groups)))
 }
 
 async fn members(
     State(state): State<AppState>,
     Path((id, team_id)): Path<(String, String)>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<TeamMember>>, AdminError> {
     let mut conn = state.pool.acquire().await?;
     let dir = existing(&mut *conn, &id).await?;
     let (team, _) = find(&mut conn, dir, &team_id).await?;
-    let rows = teams::team_members(&mut *conn, team.id).await?;
-    Ok(Json(serde_json::to_value(rows).unwrap_or_default()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewMember {
-    email: String,
+    Ok(Json(teams::team_members(&mut *conn, team.id).await?))
 }
 
 /// Adds a member by hand (suspended while the member is not active); provisioning
@@ -183,7 +168,7 @@ async fn add_member(
     Extension(actor): Extension<Actor>,
     Path((id, team_id)): Path<(String, String)>,
     Body(body): Body<NewMember>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<AddedMember>, AdminError> {
     let email = body.email.trim();
     if !email.contains('@') {
         return Err(AdminError::Invalid(format!(
@@ -220,7 +205,10 @@ async fn add_member(
             .await?;
     }
     tx.commit().await?;
-    Ok(Json(
-        json!({"team": team.id, "email": email, "source": "manual", "suspended": row.suspended}),
-    ))
+    Ok(Json(AddedMember {
+        team: team.id,
+        email: email.to_owned(),
+        source: Source::Manual,
+        suspended: row.suspended,
+    }))
 }

@@ -6,9 +6,10 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
+use scim_admin_api::{NewToken, Token};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::directories::{self, IssuedToken, MAX_LIVE_TOKENS, Summary};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 
 use super::directories::{existing, locked, resource};
@@ -28,17 +29,16 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<Token>>, AdminError> {
     let dir = existing(&state.pool, &id).await?;
-    let tokens = directories::tokens(&state.pool, dir).await?;
-    Ok(Json(serde_json::to_value(tokens).unwrap_or_default()))
+    Ok(Json(directories::tokens(&state.pool, dir).await?))
 }
 
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), AdminError> {
+) -> Result<(StatusCode, Json<NewToken>), AdminError> {
     let mut tx = state.pool.begin().await?;
     let dir = locked(&mut tx, &id).await?;
     let dir_id = dir.directory.id;
@@ -50,9 +50,11 @@ async fn create(
     let token = directories::issue_token(&mut *tx, dir_id).await?;
     announce_token(&mut tx, &actor, &dir, &token).await?;
     tx.commit().await?;
-    let mut body = serde_json::to_value(&token).unwrap_or_default();
-    body["scim_base_url"] = state.base_url(dir_id).into();
-    Ok((StatusCode::CREATED, Json(body)))
+    let new = NewToken {
+        token,
+        scim_base_url: state.base_url(dir_id),
+    };
+    Ok((StatusCode::CREATED, Json(new)))
 }
 
 /// Records a new token of the directory: its audit record and `directory.token_created`

@@ -3,12 +3,12 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use scim_admin_api::{AuditRecord, Member, RequestEntry};
 use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
 use scim_store::audit;
 use scim_store::request_log::{self, StatusFilter};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::directories::existing;
 use super::{AdminError, parse_id};
@@ -47,14 +47,15 @@ async fn requests(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<RequestsQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<RequestEntry>>, AdminError> {
     let status = StatusFilter::parse(q.status.as_deref().unwrap_or_default()).ok_or_else(|| {
         AdminError::Invalid("status must be a status code, a class such as 4xx, or errors".into())
     })?;
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
-    let entries = request_log::recent(&state.pool, dir, status, limit).await?;
-    Ok(Json(serde_json::to_value(entries).unwrap_or_default()))
+    Ok(Json(
+        request_log::recent(&state.pool, dir, status, limit).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -71,12 +72,12 @@ async fn members(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<MembersQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<Member>>, AdminError> {
     let limit = limit(q.limit)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let dir = existing(&state.pool, &id).await?;
-    let rows = teams::directory_members(&state.pool, dir, q.status, offset, limit).await?;
-    Ok(Json(serde_json::to_value(rows).unwrap_or_default()))
+    let members = teams::directory_members(&state.pool, dir, q.status, offset, limit).await?;
+    Ok(Json(members))
 }
 
 #[derive(Deserialize)]
@@ -90,12 +91,13 @@ struct AuditQuery {
 async fn audit_log(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Vec<AuditRecord>>, AdminError> {
     let directory = q
         .directory
         .as_deref()
         .map(|d| parse_id(d, "directory"))
         .transpose()?;
-    let records = audit::recent(&state.pool, directory, limit(q.limit)?).await?;
-    Ok(Json(serde_json::to_value(records).unwrap_or_default()))
+    Ok(Json(
+        audit::recent(&state.pool, directory, limit(q.limit)?).await?,
+    ))
 }

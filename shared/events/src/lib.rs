@@ -29,6 +29,20 @@ pub const SUBJECTS: &str = "scim.v1.>";
 pub const DEAD_LETTER_STREAM: &str = "SCIM_DEAD_LETTERS";
 pub const DEAD_LETTER_SUBJECTS: &str = "scim.dlq.>";
 
+/// A message of the dead-letter stream: an event a consumer gave up on, as it was
+/// delivered, with why. The worker writes it; the admin API lists and replays it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub reason: String,
+    /// The consumer that gave up.
+    pub consumer: String,
+    pub attempts: i64,
+    /// The subject the event was published on, where a replay publishes it again.
+    pub subject: String,
+    /// The event as delivered (not necessarily valid JSON: it may be why it failed).
+    pub payload: String,
+}
+
 /// Most member ids one membership event lists; larger changes are split over several
 /// events, each at the next version.
 pub const MEMBER_IDS_PER_EVENT: usize = 1000;

@@ -1,13 +1,14 @@
 //! The audit log of admin actions: who did what, when.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize)]
+/// An admin action (the admin API's contract).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub id: Uuid,
     #[serde(with = "time::serde::rfc3339")]

@@ -1,7 +1,7 @@
 //! Directories, their controls and their SCIM bearer tokens.
 
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
@@ -15,7 +15,7 @@ const SECRET_BYTES: usize = 32;
 /// Live tokens a directory may hold at once: enough to rotate without a gap.
 pub const MAX_LIVE_TOKENS: i64 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directory {
     pub id: Uuid,
     pub name: String,
@@ -23,7 +23,7 @@ pub struct Directory {
 }
 
 /// What a SCIM request needs to know about its directory besides its id.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Controls {
     /// Most active users; `None` for no limit.
     pub seat_limit: Option<i32>,
@@ -31,17 +31,13 @@ pub struct Controls {
     pub trusted_domains: Vec<String>,
 }
 
-/// A directory as the admin API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A directory with its settings and counts.
+#[derive(Debug, Clone)]
 pub struct Summary {
-    #[serde(flatten)]
     pub directory: Directory,
-    #[serde(flatten)]
     pub controls: Controls,
     pub team_attribute: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_request_at: Option<OffsetDateTime>,
     pub users: i64,
     pub active_users: i64,
@@ -50,8 +46,8 @@ pub struct Summary {
     pub version: i64,
 }
 
-/// A token as listed: never its secret.
-#[derive(Debug, Clone, Serialize)]
+/// A token as listed: never its secret (the admin API's contract).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenInfo {
     pub id: Uuid,
     /// The token's first characters, enough to tell tokens apart.
@@ -64,8 +60,9 @@ pub struct TokenInfo {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
-/// A newly issued token: the only time the plain text exists.
-#[derive(Debug, Clone, Serialize)]
+/// A newly issued token: the only time the plain text exists (the admin API's
+/// contract).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IssuedToken {
     pub id: Uuid,
     pub prefix: String,

@@ -1,12 +1,13 @@
 //! The SCIM request log an admin reads to see what the identity provider sent and what
 //! it was told.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A SCIM request as answered (the admin API's contract, which leaves out the token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub directory_id: Uuid,
     /// The token that authenticated the request; `None` when none did.

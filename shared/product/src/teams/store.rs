@@ -14,7 +14,9 @@ pub struct Team {
 }
 
 /// Where a team membership comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Added in the product; provisioning never removes it.
@@ -476,15 +478,15 @@ pub async fn provisioned_users(
     .await
 }
 
-/// A team member as administration shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A team member as administration shows it (the admin API's contract).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TeamMember {
     pub member_id: Uuid,
     pub scim_user_id: Option<Uuid>,
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub member_status: MemberStatus,
-    pub source: &'static str,
+    pub source: Source,
     pub via: Vec<String>,
     pub suspended: bool,
 }
@@ -509,7 +511,7 @@ pub async fn team_members(
                 email: r.try_get("email")?,
                 display_name: r.try_get("display_name")?,
                 member_status: MemberStatus::from_column(r, "status")?,
-                source: Source::parse(r.try_get("source")?).as_str(),
+                source: Source::parse(r.try_get("source")?),
                 via: r.try_get("via")?,
                 suspended: r.try_get("suspended")?,
             })
@@ -557,8 +559,9 @@ pub async fn member_by_email(
     })
 }
 
-/// A member of the product as administration shows it: state and teams in effect.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A member of the product as administration shows it (the admin API's contract):
+/// state and teams in effect.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MemberView {
     pub id: Uuid,
     pub scim_user_id: Option<Uuid>,

@@ -1,0 +1,132 @@
+//! Directories, their controls and their SCIM bearer tokens.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::IssuedToken;
+
+/// The kind of identity provider a directory connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Idp {
+    Okta,
+    Entra,
+    #[default]
+    Generic,
+}
+
+impl Idp {
+    pub const ALL: [Idp; 3] = [Idp::Okta, Idp::Entra, Idp::Generic];
+
+    /// As the API and the database spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Idp::Okta => "okta",
+            Idp::Entra => "entra",
+            Idp::Generic => "generic",
+        }
+    }
+}
+
+impl std::str::FromStr for Idp {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Idp, String> {
+        Idp::ALL
+            .into_iter()
+            .find(|i| i.as_str() == s)
+            .ok_or_else(|| format!("no identity provider kind {s:?}"))
+    }
+}
+
+/// `POST /directories`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDirectory {
+    pub name: String,
+    #[serde(default)]
+    pub idp: Idp,
+}
+
+/// A directory: settings, counts and the SCIM base URL its identity provider uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Directory {
+    pub id: Uuid,
+    pub name: String,
+    pub idp: Idp,
+    /// Most active users; `None` for no limit.
+    pub seat_limit: Option<i32>,
+    /// Email domains users must be on; empty accepts any.
+    pub trusted_domains: Vec<String>,
+    /// The user attribute whose values name teams; `None` when teams follow groups.
+    pub team_attribute: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_request_at: Option<OffsetDateTime>,
+    pub users: i64,
+    pub active_users: i64,
+    pub groups: i64,
+    pub teams: i64,
+    /// Raised by every change of the directory's settings (its events' version).
+    pub version: i64,
+    pub scim_base_url: String,
+}
+
+/// `POST /directories` answers the directory with its first token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedDirectory {
+    #[serde(flatten)]
+    pub directory: Directory,
+    pub token: IssuedToken,
+}
+
+/// `DELETE /directories/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeletedDirectory {
+    pub deleted: Uuid,
+    pub removed: Removed,
+}
+
+/// What a deleted directory held.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Removed {
+    pub name: String,
+    pub users: i64,
+    pub groups: i64,
+    pub teams: i64,
+}
+
+/// `PUT /directories/{id}/seat-limit`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatLimit {
+    /// `None` removes the limit.
+    pub seat_limit: Option<i32>,
+}
+
+/// `PUT /directories/{id}/trusted-domains`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedDomains {
+    /// Empty accepts users on any domain.
+    pub domains: Vec<String>,
+}
+
+/// `PUT /directories/{id}/team-mapping`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMapping {
+    /// A URN-qualified extension attribute whose values name teams; `None` maps by
+    /// group names.
+    pub attribute: Option<String>,
+}
+
+/// `POST /directories/{id}/tokens`: the token, and where to use it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewToken {
+    #[serde(flatten)]
+    pub token: IssuedToken,
+    pub scim_base_url: String,
+}

@@ -1,0 +1,28 @@
+//! The admin API's contract: the body of every request to `/admin/v1` and of every
+//! answer, as the ingress's handlers write them and `scimctl` reads them. Changing a
+//! type here changes both sides at once; the README's "Admin API and scimctl" lists the
+//! endpoints.
+
+mod directories;
+mod teams;
+mod undelivered;
+
+pub use directories::{
+    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken, Removed, SeatLimit,
+    TeamMapping, TrustedDomains,
+};
+pub use teams::{AddedMember, GroupMapping, NewMember, NewTeam, Team};
+pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished};
+
+// Rows the API shows as their owners read them: their types are the contract.
+pub use scim_product::members::MemberStatus;
+pub use scim_product::teams::store::{MemberView as Member, Source, TeamMember};
+pub use scim_store::audit::Record as AuditRecord;
+pub use scim_store::directories::{IssuedToken, TokenInfo as Token};
+pub use scim_store::request_log::Entry as RequestEntry;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}

@@ -1,0 +1,170 @@
+//! `scimctl directory`: directories, one per identity-provider connection, and their
+//! controls.
+
+use anyhow::bail;
+use clap::Subcommand;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use scim_admin_api::{
+    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, SeatLimit, TeamMapping,
+    TrustedDomains,
+};
+
+use crate::DirectoryRef;
+use crate::client::Admin;
+use crate::output::{Output, rows};
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create a directory and print its SCIM base URL and a bearer token (shown only now).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "generic", value_parser = idp())]
+        idp: Idp,
+    },
+    List,
+    /// Settings, counts, SCIM base URL and last request time.
+    Show {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
+    /// Write the directory's snapshot to standard output: its users, groups, memberships,
+    /// teams and team members, one JSON line each, stamped with the event stream's
+    /// sequence it is consistent with (docs/events.md, "Starting on an existing
+    /// directory").
+    Snapshot {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
+    /// Delete a directory with all its data; its members are deprovisioned (with events).
+    Delete {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Limit the active users (seats); --unlimited removes the limit.
+    Seats {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(
+            long,
+            conflicts_with = "unlimited",
+            required_unless_present = "unlimited"
+        )]
+        limit: Option<i32>,
+        #[arg(long)]
+        unlimited: bool,
+    },
+    /// Accept only users with emails on these domains (repeat --domain; none accepts any).
+    TrustedDomains {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    /// Choose how provisioning assigns teams: by group names mapped to teams (the
+    /// default), or by the values of a user attribute, creating teams on first use.
+    TeamMapping {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        /// A URN-qualified extension attribute, e.g.
+        /// urn:acme:scim:schemas:2.0:User:group. Omit to map by groups.
+        #[arg(long)]
+        attribute: Option<String>,
+    },
+}
+
+/// The identity provider kinds, as the API spells them.
+fn idp() -> impl TypedValueParser<Value = Idp> {
+    PossibleValuesParser::new(Idp::ALL.map(Idp::as_str)).try_map(|s| s.parse::<Idp>())
+}
+
+pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
+    Ok(match command {
+        Command::Create { name, idp } => {
+            let new = NewDirectory { name, idp };
+            let created: CreatedDirectory = admin.post("/directories", Some(&new)).await?;
+            let d = &created.directory;
+            let text = format!(
+                "directory:     {} ({})\nSCIM base URL: {}\nbearer token:  {}\nThe token is shown only now; store it in the identity provider.",
+                d.name, d.id, d.scim_base_url, created.token.token
+            );
+            Output::new(&created, text)
+        }
+        Command::List => {
+            let all: Vec<Directory> = admin.get("/directories").await?;
+            let text = rows(&all, |d| {
+                format!(
+                    "{}  {:<7} {:<30} users {:>7} (active {:>7})  groups {:>5}  teams {:>4}",
+                    d.id,
+                    d.idp.as_str(),
+                    d.name,
+                    d.users,
+                    d.active_users,
+                    d.groups,
+                    d.teams
+                )
+            });
+            Output::new(&all, text)
+        }
+        Command::Show { directory } => {
+            let found: Directory = admin.get(&directory.path()).await?;
+            Output::new(&found, serde_json::to_string_pretty(&found)?)
+        }
+        Command::Snapshot { directory } => {
+            // JSON lines as they come, whatever --json says: a snapshot may be large.
+            admin
+                .download(&format!("{}/snapshot", directory.path()))
+                .await?;
+            Output::Written
+        }
+        Command::Delete { directory, yes } => {
+            if !yes {
+                bail!(
+                    "deleting a directory removes all its data and deprovisions its members; add --yes"
+                );
+            }
+            let deleted: DeletedDirectory = admin.delete(&directory.path()).await?;
+            let r = &deleted.removed;
+            let text = format!(
+                "deleted directory {} ({}): {} users, {} groups, {} teams",
+                r.name, deleted.deleted, r.users, r.groups, r.teams
+            );
+            Output::new(&deleted, text)
+        }
+        Command::Seats {
+            directory, limit, ..
+        } => {
+            let path = format!("{}/seat-limit", directory.path());
+            let changed: Directory = admin.put(&path, &SeatLimit { seat_limit: limit }).await?;
+            let text = match changed.seat_limit {
+                Some(n) => format!("at most {n} active users ({} now)", changed.active_users),
+                None => "no seat limit".into(),
+            };
+            Output::new(&changed, text)
+        }
+        Command::TrustedDomains { directory, domains } => {
+            let path = format!("{}/trusted-domains", directory.path());
+            let changed: Directory = admin.put(&path, &TrustedDomains { domains }).await?;
+            let text = match changed.trusted_domains.as_slice() {
+                [] => "users on any domain are accepted".to_owned(),
+                domains => format!("users must have emails on: {}", domains.join(", ")),
+            };
+            Output::new(&changed, text)
+        }
+        Command::TeamMapping {
+            directory,
+            attribute,
+        } => {
+            let path = format!("{}/team-mapping", directory.path());
+            let changed: Directory = admin.put(&path, &TeamMapping { attribute }).await?;
+            let text = match &changed.team_attribute {
+                Some(a) => format!("teams now follow the user attribute {a}"),
+                None => "teams now follow the group mappings".into(),
+            };
+            Output::new(&changed, text)
+        }
+    })
+}

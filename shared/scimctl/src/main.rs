@@ -1,0 +1,153 @@
+//! `scimctl`: the operator's command line. Everything but `migrate` goes through the
+//! ingress's admin API (`ADMIN_URL`, authenticated with `ADMIN_TOKEN`), so every change
+//! is audited and announced like any other admin action.
+
+mod client;
+mod directory;
+mod logs;
+mod output;
+mod team;
+mod token;
+mod undelivered;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use scim_store::DatabaseConfig;
+use uuid::Uuid;
+
+use client::Admin;
+
+#[derive(Parser)]
+#[command(name = "scimctl", about = "Administer the SCIM provisioning service")]
+struct Cli {
+    /// The ingress's admin API.
+    #[arg(
+        long,
+        env = "ADMIN_URL",
+        default_value = "http://127.0.0.1:8090",
+        global = true
+    )]
+    admin_url: String,
+    /// An operator token (the first, if several are given comma-separated).
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        default_value = "",
+        hide_env_values = true,
+        global = true
+    )]
+    admin_token: String,
+    /// Who you are, for the audit log.
+    #[arg(long, env = "SCIMCTL_ACTOR", global = true)]
+    actor: Option<String>,
+    /// Print the API's JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations (directly against the database).
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    #[command(flatten)]
+    Api(ApiCommand),
+}
+
+/// The commands that go through the admin API.
+#[derive(Subcommand)]
+enum ApiCommand {
+    /// Directories: one per identity-provider connection.
+    Directory {
+        #[command(subcommand)]
+        command: directory::Command,
+    },
+    /// A directory's SCIM bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::Command,
+    },
+    /// Teams and how provisioning fills them.
+    Team {
+        #[command(subcommand)]
+        command: team::Command,
+    },
+    /// The directory's SCIM requests, newest first.
+    Requests(logs::Requests),
+    /// The product's members of a directory and their teams.
+    Members(logs::Members),
+    /// Events the worker gave up on.
+    DeadLetters {
+        #[command(subcommand)]
+        command: undelivered::DeadLetters,
+    },
+    /// Events the relay set aside because NATS refused them for good.
+    Outbox {
+        #[command(subcommand)]
+        command: undelivered::Outbox,
+    },
+    /// Admin actions, newest first.
+    Audit(logs::Audit),
+}
+
+/// The directory a command is about.
+#[derive(Args)]
+struct DirectoryRef {
+    /// The directory's id.
+    #[arg(long)]
+    directory: Uuid,
+}
+
+impl DirectoryRef {
+    /// The directory's path in the admin API.
+    fn path(&self) -> String {
+        format!("/directories/{}", self.directory)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Migrate { database } => {
+            let pool = scim_store::connect(&database, "scimctl")
+                .await
+                .context("connecting to Postgres")?;
+            scim_store::migrate(&pool).await?;
+            println!("migrations applied");
+            return Ok(());
+        }
+        Command::Api(command) => command,
+    };
+    let token = cli
+        .admin_token
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        bail!("set ADMIN_TOKEN (or --admin-token) to an operator token of the ingress");
+    }
+    let actor = cli
+        .actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "scimctl".into());
+    let admin = Admin::new(&cli.admin_url, token, actor);
+    let output = match command {
+        ApiCommand::Directory { command } => directory::run(&admin, command).await?,
+        ApiCommand::Token { command } => token::run(&admin, command).await?,
+        ApiCommand::Team { command } => team::run(&admin, command).await?,
+        ApiCommand::Requests(args) => logs::requests(&admin, args).await?,
+        ApiCommand::Members(args) => logs::members(&admin, args).await?,
+        ApiCommand::DeadLetters { command } => undelivered::dead_letters(&admin, command).await?,
+        ApiCommand::Outbox { command } => undelivered::outbox(&admin, command).await?,
+        ApiCommand::Audit(args) => logs::audit(&admin, args).await?,
+    };
+    output.print(cli.json);
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! `scimctl team`: teams and how provisioning fills them.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team, TeamMember};
+
+use crate::DirectoryRef;
+use crate::client::Admin;
+use crate::output::{Output, or_dash, rows};
+
+#[derive(Args)]
+pub(crate) struct TeamRef {
+    #[command(flatten)]
+    directory: DirectoryRef,
+    /// The team's name.
+    #[arg(long)]
+    team: String,
+}
+
+impl TeamRef {
+    /// The team's path in the API, found by its name.
+    async fn path(&self, admin: &Admin) -> anyhow::Result<String> {
+        let teams: Vec<Team> = admin.get(&self.teams()).await?;
+        let team = teams
+            .iter()
+            .find(|t| t.name == self.team)
+            .with_context(|| {
+                format!(
+                    "no team {:?} in directory {}",
+                    self.team, self.directory.directory
+                )
+            })?;
+        Ok(format!("{}/{}", self.teams(), team.id))
+    }
+
+    fn teams(&self) -> String {
+        format!("{}/teams", self.directory.path())
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create a team (or find it, if the directory has one of that name).
+    Create {
+        #[command(flatten)]
+        team: TeamRef,
+    },
+    List {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
+    /// Set the group names mapped to a team, spelled exactly as in the identity
+    /// provider (repeat --group; none removes the mapping). Members of those groups join.
+    Map {
+        #[command(flatten)]
+        team: TeamRef,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    /// Add a member by hand; provisioning never removes such a membership.
+    AddMember {
+        #[command(flatten)]
+        team: TeamRef,
+        #[arg(long)]
+        email: String,
+    },
+    /// List a team's members with the source of each membership.
+    Members {
+        #[command(flatten)]
+        team: TeamRef,
+    },
+}
+
+pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
+    Ok(match command {
+        Command::Create { team } => {
+            let new = NewTeam {
+                name: team.team.clone(),
+            };
+            let created: Team = admin.post(&team.teams(), Some(&new)).await?;
+            let text = format!("team {} ({})", created.name, created.id);
+            Output::new(&created, text)
+        }
+        Command::List { directory } => {
+            let teams: Vec<Team> = admin.get(&format!("{}/teams", directory.path())).await?;
+            let text = rows(&teams, |t| {
+                format!("{}  {:<30} groups {:?}", t.id, t.name, t.groups)
+            });
+            Output::new(&teams, text)
+        }
+        Command::Map { team, groups } => {
+            let path = format!("{}/groups", team.path(admin).await?);
+            let mapped: Team = admin.put(&path, &GroupMapping { groups }).await?;
+            let text = format!("team {} maps groups {:?}", mapped.name, mapped.groups);
+            Output::new(&mapped, text)
+        }
+        Command::AddMember { team, email } => {
+            let path = format!("{}/members", team.path(admin).await?);
+            let added: AddedMember = admin.post(&path, Some(&NewMember { email })).await?;
+            let text = format!(
+                "{} is a member of {} (added by hand{})",
+                added.email,
+                team.team,
+                if added.suspended {
+                    "; suspended while the member is not active"
+                } else {
+                    ""
+                }
+            );
+            Output::new(&added, text)
+        }
+        Command::Members { team } => {
+            let path = format!("{}/members", team.path(admin).await?);
+            let members: Vec<TeamMember> = admin.get(&path).await?;
+            let text = rows(&members, |m| {
+                format!(
+                    "{:<40} {:<12} {:<11} {}{}",
+                    or_dash(m.email.as_ref()),
+                    m.member_status.as_str(),
+                    m.source.as_str(),
+                    m.via.join(", "),
+                    if m.suspended { " (suspended)" } else { "" },
+                )
+            });
+            Output::new(&members, text)
+        }
+    })
+}
