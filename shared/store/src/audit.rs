@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::PgExecutor;
 use sqlx::types::Json;
-use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -27,14 +27,14 @@ pub async fn record(
     directory_id: Option<Uuid>,
     details: &Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_log (id, actor, action, directory_id, details) VALUES ($1, $2, $3, $4, $5)",
+        Uuid::now_v7(),
+        actor,
+        action,
+        directory_id,
+        Json(details) as _
     )
-    .bind(Uuid::now_v7())
-    .bind(actor)
-    .bind(action)
-    .bind(directory_id)
-    .bind(Json(details))
     .execute(db)
     .await?;
     Ok(())
@@ -46,24 +46,14 @@ pub async fn recent(
     directory_id: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Record>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, directory_id, details FROM audit_log
-         WHERE $1::uuid IS NULL OR directory_id = $1 ORDER BY id DESC LIMIT $2",
+    sqlx::query_as!(
+        Record,
+        r#"SELECT id, at, actor, action, directory_id, details
+           FROM audit_log
+           WHERE $1::uuid IS NULL OR directory_id = $1 ORDER BY id DESC LIMIT $2"#,
+        directory_id as Option<Uuid>,
+        limit
     )
-    .bind(directory_id)
-    .bind(limit)
     .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Record {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                directory_id: r.try_get("directory_id")?,
-                details: r.try_get::<Json<Value>, _>("details")?.0,
-            })
-        })
-        .collect()
+    .await
 }

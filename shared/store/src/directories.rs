@@ -3,8 +3,7 @@
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -89,12 +88,14 @@ pub async fn create(
     idp: &str,
 ) -> Result<Directory, sqlx::Error> {
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO directories (id, name, idp) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(name)
-        .bind(idp)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO directories (id, name, idp) VALUES ($1, $2, $3)",
+        id,
+        name,
+        idp
+    )
+    .execute(db)
+    .await?;
     Ok(Directory {
         id,
         name: name.to_owned(),
@@ -102,67 +103,74 @@ pub async fn create(
     })
 }
 
-const SUMMARY: &str = "SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.team_attribute,
-        d.created_at, d.last_request_at, d.version,
-        (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS users,
-        (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS active_users,
-        (SELECT count(*) FROM scim_groups g WHERE g.directory_id = d.id) AS groups,
-        (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS teams
-    FROM directories d";
-
-fn summary(r: &PgRow) -> Result<Summary, sqlx::Error> {
-    Ok(Summary {
-        directory: Directory {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            idp: r.try_get("idp")?,
-        },
-        controls: Controls {
-            seat_limit: r.try_get("seat_limit")?,
-            trusted_domains: r.try_get("trusted_domains")?,
-        },
-        team_attribute: r.try_get("team_attribute")?,
-        created_at: r.try_get("created_at")?,
-        last_request_at: r.try_get("last_request_at")?,
-        users: r.try_get("users")?,
-        active_users: r.try_get("active_users")?,
-        groups: r.try_get("groups")?,
-        teams: r.try_get("teams")?,
-        version: r.try_get("version")?,
-    })
+/// The directory `id`, or every directory (oldest first) when `id` is `None`, with
+/// its counts.
+async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summary>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.team_attribute,
+                d.created_at, d.last_request_at, d.version,
+                (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS "users!",
+                (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS "active_users!",
+                (SELECT count(*) FROM scim_groups g WHERE g.directory_id = d.id) AS "groups!",
+                (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
+           FROM directories d
+           WHERE $1::uuid IS NULL OR d.id = $1
+           ORDER BY d.id"#,
+        id as Option<Uuid>
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Summary {
+            directory: Directory {
+                id: r.id,
+                name: r.name,
+                idp: r.idp,
+            },
+            controls: Controls {
+                seat_limit: r.seat_limit,
+                trusted_domains: r.trusted_domains,
+            },
+            team_attribute: r.team_attribute,
+            created_at: r.created_at,
+            last_request_at: r.last_request_at,
+            users: r.users,
+            active_users: r.active_users,
+            groups: r.groups,
+            teams: r.teams,
+            version: r.version,
+        })
+        .collect())
 }
 
 /// Every directory, oldest first.
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<Summary>, sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} ORDER BY d.id")))
-        .fetch_all(db)
-        .await?;
-    rows.iter().map(summary).collect()
+    summaries(db, None).await
 }
 
 pub async fn show(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Summary>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} WHERE d.id = $1")))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    row.as_ref().map(summary).transpose()
+    Ok(summaries(db, Some(id)).await?.pop())
 }
 
 pub async fn exists(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directories WHERE id = $1)")
-        .bind(id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM directories WHERE id = $1) AS "exists!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Locks the directory's row against concurrent changes of its settings (not against
 /// SCIM writes) and returns its summary.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Summary>, sqlx::Error> {
-    let found: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM directories WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let found = sqlx::query_scalar!(
+        "SELECT id FROM directories WHERE id = $1 FOR NO KEY UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     match found {
         Some(_) => show(conn, id).await,
         None => Ok(None),
@@ -175,13 +183,13 @@ pub async fn set_controls(
     id: Uuid,
     controls: &Controls,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE directories SET seat_limit = $2, trusted_domains = $3, version = version + 1
          WHERE id = $1 RETURNING version",
+        id,
+        controls.seat_limit,
+        &controls.trusted_domains
     )
-    .bind(id)
-    .bind(controls.seat_limit)
-    .bind(&controls.trusted_domains)
     .fetch_one(conn)
     .await
 }
@@ -189,10 +197,10 @@ pub async fn set_controls(
 /// Bumps a locked directory's version (for announced changes stored elsewhere, such as
 /// tokens); returns it.
 pub async fn bump_version(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE directories SET version = version + 1 WHERE id = $1 RETURNING version",
+        id
     )
-    .bind(id)
     .fetch_one(conn)
     .await
 }
@@ -202,14 +210,13 @@ pub async fn bump_version(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx
 /// the lock that waits for membership changes in flight.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     super::groups::lock_memberships(&mut *conn, id, true).await?;
-    for sql in [
-        "DELETE FROM scim_group_members WHERE directory_id = $1",
-        "DELETE FROM request_log WHERE directory_id = $1",
-    ] {
-        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
-    }
-    sqlx::query("DELETE FROM directories WHERE id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM scim_group_members WHERE directory_id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM request_log WHERE directory_id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM directories WHERE id = $1", id)
         .execute(conn)
         .await?;
     Ok(())
@@ -222,19 +229,21 @@ pub async fn seats_locked(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    let limit: Option<Option<i32>> =
-        sqlx::query_scalar("SELECT seat_limit FROM directories WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let limit = sqlx::query_scalar!(
+        "SELECT seat_limit FROM directories WHERE id = $1 FOR NO KEY UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(Some(limit)) = limit else {
         return Ok(None);
     };
-    let in_use: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM scim_users WHERE directory_id = $1 AND active")
-            .bind(id)
-            .fetch_one(conn)
-            .await?;
+    let in_use = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "in_use!" FROM scim_users WHERE directory_id = $1 AND active"#,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
     Ok(Some((i64::from(limit), in_use)))
 }
 
@@ -247,12 +256,15 @@ pub async fn issue_token(
     let mut secret = [0u8; SECRET_BYTES];
     rand::rng().fill_bytes(&mut secret);
     let secret_hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    sqlx::query("INSERT INTO tokens (id, directory_id, secret_sha256) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(directory_id)
-        .bind(Sha256::digest(secret_hex.as_bytes()).as_slice())
-        .execute(db)
-        .await?;
+    let digest = Sha256::digest(secret_hex.as_bytes());
+    sqlx::query!(
+        "INSERT INTO tokens (id, directory_id, secret_sha256) VALUES ($1, $2, $3)",
+        id,
+        directory_id,
+        digest.as_slice()
+    )
+    .execute(db)
+    .await?;
     Ok(IssuedToken {
         id,
         prefix: token_prefix(id),
@@ -261,10 +273,12 @@ pub async fn issue_token(
 }
 
 pub async fn live_tokens(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM tokens WHERE directory_id = $1 AND revoked_at IS NULL")
-        .bind(directory_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "live!" FROM tokens WHERE directory_id = $1 AND revoked_at IS NULL"#,
+        directory_id
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// The directory's tokens, newest first, revoked ones included.
@@ -272,25 +286,23 @@ pub async fn tokens(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
 ) -> Result<Vec<TokenInfo>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT id, created_at, last_used_at, revoked_at FROM tokens
          WHERE directory_id = $1 ORDER BY created_at DESC, id",
+        directory_id
     )
-    .bind(directory_id)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let id: Uuid = r.try_get("id")?;
-            Ok(TokenInfo {
-                id,
-                prefix: token_prefix(id),
-                created_at: r.try_get("created_at")?,
-                last_used_at: r.try_get("last_used_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| TokenInfo {
+            id: r.id,
+            prefix: token_prefix(r.id),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
         })
-        .collect()
+        .collect())
 }
 
 /// Revokes a live token of the directory; false if it has no such live token.
@@ -299,12 +311,12 @@ pub async fn revoke_token(
     directory_id: Uuid,
     token_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE tokens SET revoked_at = now()
          WHERE id = $1 AND directory_id = $2 AND revoked_at IS NULL",
+        token_id,
+        directory_id
     )
-    .bind(token_id)
-    .bind(directory_id)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -315,10 +327,10 @@ pub async fn revoke_all_tokens(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE tokens SET revoked_at = now() WHERE directory_id = $1 AND revoked_at IS NULL",
+        directory_id
     )
-    .bind(directory_id)
     .execute(db)
     .await?;
     Ok(())
@@ -340,29 +352,28 @@ pub async fn authenticate(
     let Ok(id) = Uuid::try_parse(id) else {
         return Ok(None);
     };
-    let row = sqlx::query(
+    let row = sqlx::query!(
         "SELECT t.directory_id, t.secret_sha256, d.idp, d.seat_limit, d.trusted_domains
          FROM tokens t JOIN directories d ON d.id = t.directory_id
          WHERE t.id = $1 AND t.revoked_at IS NULL",
+        id
     )
-    .bind(id)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let stored: Vec<u8> = row.try_get("secret_sha256")?;
     let presented = Sha256::digest(secret.as_bytes());
-    if !bool::from(presented.as_slice().ct_eq(&stored)) {
+    if !bool::from(presented.as_slice().ct_eq(&row.secret_sha256)) {
         return Ok(None);
     }
     Ok(Some(Authenticated {
-        directory: row.try_get("directory_id")?,
-        idp: row.try_get("idp")?,
+        directory: row.directory_id,
+        idp: row.idp,
         token: id,
         controls: Controls {
-            seat_limit: row.try_get("seat_limit")?,
-            trusted_domains: row.try_get("trusted_domains")?,
+            seat_limit: row.seat_limit,
+            trusted_domains: row.trusted_domains,
         },
     }))
 }

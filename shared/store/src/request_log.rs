@@ -2,7 +2,7 @@
 //! it was told.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{PgExecutor, Row};
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
         durations.push(e.duration_ms);
         details.push(e.detail.as_deref());
     }
-    sqlx::query(
+    sqlx::query!(
         "WITH input AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
                                   $6::int2[], $7::float4[], $8::text[])
@@ -64,15 +64,15 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
          UPDATE tokens t SET last_used_at = l.at
          FROM (SELECT token_id, max(at) AS at FROM input WHERE token_id IS NOT NULL GROUP BY token_id) l
          WHERE t.id = l.token_id AND (t.last_used_at IS NULL OR t.last_used_at <= l.at - interval '1 second')",
+        &dirs,
+        &tokens as &[Option<Uuid>],
+        &ats,
+        &methods as &[&str],
+        &paths as &[&str],
+        &statuses,
+        &durations,
+        &details as &[Option<&str>]
     )
-    .bind(dirs)
-    .bind(tokens)
-    .bind(ats)
-    .bind(methods)
-    .bind(paths)
-    .bind(statuses)
-    .bind(durations)
-    .bind(details)
     .execute(db)
     .await?;
     Ok(())
@@ -131,42 +131,41 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let (low, high) = status.range();
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT at, method, path, status, duration_ms, detail FROM request_log
          WHERE directory_id = $1 AND status BETWEEN $2 AND $3
          ORDER BY at DESC LIMIT $4",
+        directory_id,
+        low,
+        high,
+        limit
     )
-    .bind(directory_id)
-    .bind(low)
-    .bind(high)
-    .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Entry {
-                directory_id,
-                token: None,
-                at: r.try_get("at")?,
-                method: r.try_get("method")?,
-                path: r.try_get("path")?,
-                status: r.try_get::<i16, _>("status")? as u16,
-                duration_ms: r.try_get("duration_ms")?,
-                detail: r.try_get("detail")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| Entry {
+            directory_id,
+            token: None,
+            at: r.at,
+            method: r.method,
+            path: r.path,
+            status: r.status as u16,
+            duration_ms: r.duration_ms,
+            detail: r.detail,
         })
-        .collect()
+        .collect())
 }
 
 /// Deletes entries older than `days`, at most `batch` of them; returns how many.
 /// Entries have no key: they are found by time and deleted by their place in the table.
 pub async fn expire(db: impl PgExecutor<'_>, days: u32, batch: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM request_log WHERE ctid = ANY(ARRAY(
              SELECT ctid FROM request_log WHERE at < now() - make_interval(days => $1) LIMIT $2))",
+        days as i32,
+        batch
     )
-    .bind(days as i32)
-    .bind(batch)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
