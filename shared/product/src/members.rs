@@ -39,20 +39,26 @@ impl MemberStatus {
         }
     }
 
-    /// From the column.
-    pub fn from_column(
-        row: &sqlx::postgres::PgRow,
-        column: &str,
-    ) -> Result<MemberStatus, sqlx::Error> {
-        use sqlx::Row;
-        let text: String = row.try_get(column)?;
-        MemberStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| sqlx::Error::ColumnDecode {
-                index: column.into(),
-                source: format!("no member status {text:?}").into(),
-            })
+    fn parse(text: &str) -> Option<MemberStatus> {
+        MemberStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The `members.status` column holds the status as text.
+impl sqlx::Type<sqlx::Postgres> for MemberStatus {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for MemberStatus {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        MemberStatus::parse(text).ok_or_else(|| format!("no member status {text:?}").into())
     }
 }
 
@@ -150,7 +156,7 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
         };
         rows.push(dir, user, profile, version);
     }
-    let written = sqlx::query(
+    let written = sqlx::query!(
         "INSERT INTO members (id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
          SELECT r.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
              AS r(id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
@@ -167,16 +173,16 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
              family_name = EXCLUDED.family_name, status = EXCLUDED.status, scim_version = EXCLUDED.scim_version,
              updated_at = now()
          WHERE members.scim_version < EXCLUDED.scim_version",
+        &rows.ids,
+        &rows.directories,
+        &rows.users,
+        &rows.emails as &[Option<String>],
+        &rows.display_names as &[Option<String>],
+        &rows.given_names as &[Option<String>],
+        &rows.family_names as &[Option<String>],
+        &rows.statuses as &[&str],
+        &rows.versions
     )
-    .bind(rows.ids)
-    .bind(rows.directories)
-    .bind(rows.users)
-    .bind(rows.emails)
-    .bind(rows.display_names)
-    .bind(rows.given_names)
-    .bind(rows.family_names)
-    .bind(rows.statuses)
-    .bind(rows.versions)
     .execute(pool)
     .await?
     .rows_affected();

@@ -4,7 +4,6 @@
 //! up instead of losing each other's members.
 
 use super::PageBounds;
-use super::PgQuery;
 use scim_core::filter::sql::{Condition, Order};
 use scim_core::group::{Group, Reference};
 use serde_json::{Map, Value};
@@ -61,26 +60,24 @@ pub(super) fn from_row(row: &PgRow) -> Result<StoredGroup, sqlx::Error> {
     })
 }
 
-fn bind_group<'q>(q: PgQuery<'q>, directory_id: Uuid, g: &StoredGroup) -> PgQuery<'q> {
-    q.bind(directory_id)
-        .bind(g.id)
-        .bind(g.group.display_name().to_owned())
-        .bind(g.group.external_id().map(str::to_owned))
-        .bind(Json(g.group.attrs().clone()))
-        .bind(g.version)
-        .bind(g.last_modified)
-}
-
 pub async fn insert(
     conn: &mut PgConnection,
     directory_id: Uuid,
     g: &StoredGroup,
 ) -> Result<(), sqlx::Error> {
-    let q = sqlx::query(
+    sqlx::query!(
         "INSERT INTO scim_groups (directory_id, id, display_name, external_id, resource, version, updated_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    );
-    bind_group(q, directory_id, g).execute(conn).await?;
+        directory_id,
+        g.id,
+        g.group.display_name(),
+        g.group.external_id(),
+        Json(g.group.attrs()) as _,
+        g.version,
+        g.last_modified
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -90,11 +87,19 @@ pub async fn write(
     directory_id: Uuid,
     g: &StoredGroup,
 ) -> Result<(), sqlx::Error> {
-    let q = sqlx::query(
+    sqlx::query!(
         "UPDATE scim_groups SET display_name = $3, external_id = $4, resource = $5, version = $6, updated_at = $7
          WHERE directory_id = $1 AND id = $2",
-    );
-    bind_group(q, directory_id, g).execute(conn).await?;
+        directory_id,
+        g.id,
+        g.group.display_name(),
+        g.group.external_id(),
+        Json(g.group.attrs()) as _,
+        g.version,
+        g.last_modified
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -137,11 +142,13 @@ pub async fn delete(
     directory_id: Uuid,
     id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM scim_groups WHERE directory_id = $1 AND id = $2")
-        .bind(directory_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM scim_groups WHERE directory_id = $1 AND id = $2",
+        directory_id,
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -155,12 +162,22 @@ pub async fn lock_memberships(
     directory_id: Uuid,
     exclusive: bool,
 ) -> Result<(), sqlx::Error> {
-    let sql = if exclusive {
-        "SELECT pg_advisory_xact_lock(hashtext('scim_group_members'), hashtext($1::text))"
+    let directory = directory_id.to_string();
+    if exclusive {
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtext('scim_group_members'), hashtext($1))",
+            directory
+        )
+        .fetch_one(conn)
+        .await?;
     } else {
-        "SELECT pg_advisory_xact_lock_shared(hashtext('scim_group_members'), hashtext($1::text))"
-    };
-    sqlx::query(sql).bind(directory_id).execute(conn).await?;
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock_shared(hashtext('scim_group_members'), hashtext($1))",
+            directory
+        )
+        .fetch_one(conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -172,13 +189,13 @@ pub async fn lock_users(
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     lock_memberships(conn, directory_id, false).await?;
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT u.id FROM unnest($2::uuid[]) AS t(id)
          JOIN scim_users u ON u.directory_id = $1 AND u.id = t.id
          ORDER BY u.id",
+        directory_id,
+        ids
     )
-    .bind(directory_id)
-    .bind(ids)
     .fetch_all(conn)
     .await
 }
@@ -194,15 +211,15 @@ pub async fn add_members(
     group_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut added: Vec<Uuid> = sqlx::query_scalar(
+    let mut added = sqlx::query_scalar!(
         "INSERT INTO scim_group_members (directory_id, group_id, user_id)
          SELECT $1, $2, t.id FROM unnest($3::uuid[]) AS t(id)
          WHERE NOT EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.group_id = $2 AND gm.user_id = t.id)
          RETURNING user_id",
+        directory_id,
+        group_id,
+        ids
     )
-    .bind(directory_id)
-    .bind(group_id)
-    .bind(ids)
     .fetch_all(conn)
     .await?;
     added.sort();
@@ -217,14 +234,14 @@ pub async fn remove_members(
     group_id: Uuid,
     ids: Option<&[Uuid]>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut removed: Vec<Uuid> = sqlx::query_scalar(
+    let mut removed = sqlx::query_scalar!(
         "DELETE FROM scim_group_members
          WHERE directory_id = $1 AND group_id = $2 AND ($3::uuid[] IS NULL OR user_id = ANY($3))
          RETURNING user_id",
+        directory_id,
+        group_id,
+        ids as Option<&[Uuid]>
     )
-    .bind(directory_id)
-    .bind(group_id)
-    .bind(ids)
     .fetch_all(conn)
     .await?;
     removed.sort();
@@ -237,11 +254,11 @@ pub async fn member_ids(
     directory_id: Uuid,
     group_id: Uuid,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT user_id FROM scim_group_members WHERE directory_id = $1 AND group_id = $2 ORDER BY user_id",
+        directory_id,
+        group_id
     )
-    .bind(directory_id)
-    .bind(group_id)
     .fetch_all(db)
     .await
 }
@@ -252,27 +269,25 @@ pub async fn members(
     directory_id: Uuid,
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
-    let rows = sqlx::query(
-        // The user's name by primary key per member (see `users::COLUMNS`).
-        "SELECT gm.group_id, gm.user_id AS id,
+    // The user's name by primary key per member (see `users::COLUMNS`).
+    let rows = sqlx::query!(
+        r#"SELECT gm.group_id, gm.user_id AS id,
                 (SELECT coalesce(u.resource->>'displayName', u.user_name) FROM scim_users u
-                 WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id) AS display
+                 WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id) AS "display!"
          FROM scim_group_members gm
          WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
-         ORDER BY gm.group_id, gm.user_id",
+         ORDER BY gm.group_id, gm.user_id"#,
+        directory_id,
+        group_ids
     )
-    .bind(directory_id)
-    .bind(group_ids)
     .fetch_all(db)
     .await?;
     let mut out: HashMap<Uuid, Vec<Reference>> = HashMap::new();
     for row in rows {
-        out.entry(row.try_get("group_id")?)
-            .or_default()
-            .push(Reference {
-                id: row.try_get("id")?,
-                display: row.try_get("display")?,
-            });
+        out.entry(row.group_id).or_default().push(Reference {
+            id: row.id,
+            display: row.display,
+        });
     }
     Ok(out)
 }

@@ -1,4 +1,11 @@
 //! PostgreSQL access: the pool, migrations, and SQL for each resource in its module.
+//!
+//! Static statements are sqlx's query macros, checked at compile time against the
+//! committed `.sqlx/` (scripts/sqlx-prepare.sh). Two kinds stay checked at run time:
+//! list pages, whose filters are built from fixed fragments and bind parameters
+//! ([`page`]); and the statements that read or write a whole user or group, which
+//! share their column list and one row decoder ([`users::from_row`],
+//! [`groups::from_row`]) with those pages, so a list and a single read cannot drift.
 
 pub mod audit;
 pub mod directories;

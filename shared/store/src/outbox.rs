@@ -8,7 +8,6 @@
 
 use scim_events::Event;
 use sqlx::{Connection, PgConnection, PgExecutor};
-use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// Arbitrary, fixed: the advisory lock that elects the publishing relay.
@@ -17,13 +16,13 @@ const LEADER_LOCK: i64 = 0x5c1d_7e1a_7001;
 /// Whether this connection now leads the relays (it holds the lock until it closes):
 /// one relay publishes at a time, so each resource's events leave in order.
 pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LEADER_LOCK)
+    let led = sqlx::query_scalar!("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
         .fetch_one(conn)
-        .await
+        .await?;
+    Ok(led == Some(true))
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Pending {
     pub seq: i64,
     pub event_id: Uuid,
@@ -36,10 +35,12 @@ pub struct Pending {
 
 /// The oldest unpublished events, in commit order for any one resource.
 pub async fn oldest(conn: &mut PgConnection, limit: i64) -> Result<Vec<Pending>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, event_id, subject, payload::text AS payload, traceparent FROM outbox ORDER BY seq LIMIT $1",
+    sqlx::query_as!(
+        Pending,
+        r#"SELECT seq, event_id, subject, payload::text AS "payload!", traceparent
+           FROM outbox ORDER BY seq LIMIT $1"#,
+        limit
     )
-    .bind(limit)
     .fetch_all(conn)
     .await
 }
@@ -51,12 +52,15 @@ const PUBLISHING: i64 = 0x5c1d_7e1a_7002;
 
 /// Takes (`true`) or releases the publishing lock, shared, on the relay's connection.
 pub async fn publishing(conn: &mut PgConnection, held: bool) -> Result<(), sqlx::Error> {
-    let sql = if held {
-        "SELECT pg_advisory_lock_shared($1)"
+    if held {
+        sqlx::query!("SELECT pg_advisory_lock_shared($1)", PUBLISHING)
+            .fetch_one(conn)
+            .await?;
     } else {
-        "SELECT pg_advisory_unlock_shared($1)"
-    };
-    sqlx::query(sql).bind(PUBLISHING).execute(conn).await?;
+        sqlx::query!("SELECT pg_advisory_unlock_shared($1)", PUBLISHING)
+            .fetch_one(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -68,20 +72,18 @@ pub async fn snapshot_start<T>(
     lock: &mut PgConnection,
     start: impl AsyncFnOnce() -> T,
 ) -> Result<T, sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(PUBLISHING)
-        .execute(&mut *lock)
+    sqlx::query!("SELECT pg_advisory_lock($1)", PUBLISHING)
+        .fetch_one(&mut *lock)
         .await?;
     let started = start().await;
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(PUBLISHING)
-        .execute(lock)
+    sqlx::query!("SELECT pg_advisory_unlock($1)", PUBLISHING)
+        .fetch_one(lock)
         .await?;
     Ok(started)
 }
 
 /// An event the relay set aside ([`park`]).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Parked {
     pub seq: i64,
     pub event_id: Uuid,
@@ -100,7 +102,7 @@ pub async fn park(conn: &mut PgConnection, rows: &[(i64, String)]) -> Result<(),
         return Ok(());
     }
     let (seqs, reasons): (Vec<i64>, Vec<String>) = rows.iter().cloned().unzip();
-    sqlx::query(
+    sqlx::query!(
         "WITH moved AS (
              DELETE FROM outbox WHERE seq = ANY($1)
              RETURNING seq, event_id, subject, payload, traceparent, created_at
@@ -109,69 +111,69 @@ pub async fn park(conn: &mut PgConnection, rows: &[(i64, String)]) -> Result<(),
          SELECT m.seq, m.event_id, m.subject, m.payload, m.traceparent, m.created_at, r.reason
          FROM moved m JOIN unnest($1::int8[], $2::text[]) AS r(seq, reason) ON r.seq = m.seq
          ON CONFLICT (seq) DO NOTHING",
+        &seqs,
+        &reasons
     )
-    .bind(seqs)
-    .bind(reasons)
     .execute(conn)
     .await?;
     Ok(())
 }
-
-const PARKED: &str = "SELECT seq, event_id, subject, octet_length(payload::text) AS bytes, created_at, parked_at, reason
-     FROM outbox_parked";
 
 /// The events set aside, oldest first; of one directory when given.
 pub async fn parked(
     db: impl PgExecutor<'_>,
     directory: Option<Uuid>,
 ) -> Result<Vec<Parked>, sqlx::Error> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{PARKED} WHERE $1::uuid IS NULL OR subject LIKE 'scim.v1.' || $1::text || '.%' ORDER BY seq"
-        )
-    });
-    sqlx::query_as(SQL.as_str())
-        .bind(directory)
-        .fetch_all(db)
-        .await
+    sqlx::query_as!(
+        Parked,
+        r#"SELECT seq, event_id, subject, octet_length(payload::text) AS "bytes!", created_at,
+                  parked_at, reason
+           FROM outbox_parked
+           WHERE $1::uuid IS NULL OR subject LIKE 'scim.v1.' || $1::text || '.%' ORDER BY seq"#,
+        directory as Option<Uuid>
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The event set aside as `seq`, locked until the transaction ends.
 pub async fn parked_one(conn: &mut PgConnection, seq: i64) -> Result<Option<Parked>, sqlx::Error> {
-    static SQL: LazyLock<String> = LazyLock::new(|| format!("{PARKED} WHERE seq = $1 FOR UPDATE"));
-    sqlx::query_as(SQL.as_str())
-        .bind(seq)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Parked,
+        r#"SELECT seq, event_id, subject, octet_length(payload::text) AS "bytes!", created_at,
+                  parked_at, reason
+           FROM outbox_parked WHERE seq = $1 FOR UPDATE"#,
+        seq
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Puts a set-aside event back at the end of the outbox, for the relay to publish
 /// again (and set aside again if it still cannot). Returns its new outbox seq, or
 /// `None` if no event is set aside under `seq`.
 pub async fn republish(db: impl PgExecutor<'_>, seq: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "WITH p AS (DELETE FROM outbox_parked WHERE seq = $1 RETURNING *)
          INSERT INTO outbox (event_id, subject, payload, traceparent, created_at)
          SELECT event_id, subject, payload, traceparent, created_at FROM p
          RETURNING seq",
+        seq
     )
-    .bind(seq)
     .fetch_optional(db)
     .await
 }
 
 /// Deletes a set-aside event for good.
 pub async fn discard(db: impl PgExecutor<'_>, seq: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM outbox_parked WHERE seq = $1")
-        .bind(seq)
+    sqlx::query!("DELETE FROM outbox_parked WHERE seq = $1", seq)
         .execute(db)
         .await?;
     Ok(())
 }
 
 pub async fn remove(conn: &mut PgConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM outbox WHERE seq = ANY($1)")
-        .bind(seqs)
+    sqlx::query!("DELETE FROM outbox WHERE seq = ANY($1)", seqs)
         .execute(conn)
         .await?;
     Ok(())
@@ -194,17 +196,17 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
         payloads.push(serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(err.into()))?);
         traces.push(e.traceparent.clone());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (event_id, subject, payload, traceparent)
          SELECT id, subject, payload::json, traceparent
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
              WITH ORDINALITY AS t(id, subject, payload, traceparent, n)
          ORDER BY n",
+        &ids,
+        &subjects,
+        &payloads,
+        &traces as &[Option<String>]
     )
-    .bind(ids)
-    .bind(subjects)
-    .bind(payloads)
-    .bind(traces)
     .execute(db)
     .await?;
     Ok(())
@@ -220,21 +222,18 @@ pub struct Backlog {
 
 pub async fn backlog(conn: &mut PgConnection) -> Result<Backlog, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    sqlx::query("SET LOCAL enable_seqscan = off")
+    sqlx::query!("SET LOCAL enable_seqscan = off")
         .execute(&mut *tx)
         .await?;
-    let (waiting, oldest_seconds, parked) = sqlx::query_as(
-        "SELECT count(*),
-                coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox ORDER BY seq LIMIT 1))::float8, 0),
-                (SELECT count(*) FROM outbox_parked)
-         FROM outbox",
+    let backlog = sqlx::query_as!(
+        Backlog,
+        r#"SELECT count(*) AS "waiting!",
+                coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox ORDER BY seq LIMIT 1))::float8, 0) AS "oldest_seconds!",
+                (SELECT count(*) FROM outbox_parked) AS "parked!"
+           FROM outbox"#
     )
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Backlog {
-        waiting,
-        oldest_seconds,
-        parked,
-    })
+    Ok(backlog)
 }

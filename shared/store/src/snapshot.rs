@@ -3,7 +3,7 @@
 //! The large parts are streams: a million users never sit in memory at once.
 
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -13,13 +13,11 @@ use super::users::{self, StoredUser};
 /// Makes the transaction just begun on `tx` the snapshot's: read only, one view of the
 /// database throughout, fixed now.
 pub async fn fix(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    for sql in [
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-        // The first query fixes the view.
-        "SELECT 1",
-    ] {
-        sqlx::query(sql).execute(&mut *tx).await?;
-    }
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    // The first query fixes the view.
+    sqlx::query!("SELECT 1 AS fixed").fetch_one(tx).await?;
     Ok(())
 }
 
@@ -64,12 +62,13 @@ pub fn memberships(
     conn: &mut PgConnection,
     directory: Uuid,
 ) -> BoxStream<'_, Result<(Uuid, Uuid), sqlx::Error>> {
-    sqlx::query_as(
+    sqlx::query!(
         "SELECT group_id, user_id FROM scim_group_members WHERE directory_id = $1
          ORDER BY group_id, user_id",
+        directory
     )
-    .bind(directory)
     .fetch(conn)
+    .map_ok(|r| (r.group_id, r.user_id))
     .boxed()
 }
 
@@ -83,30 +82,21 @@ pub struct Team {
 }
 
 pub async fn teams(conn: &mut PgConnection, directory: Uuid) -> Result<Vec<Team>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT t.id, t.name, t.version,
-                coalesce(array_agg(m.group_name ORDER BY m.group_name)
-                         FILTER (WHERE m.group_name IS NOT NULL), '{}') AS groups
-         FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
-         WHERE t.directory_id = $1 GROUP BY t.id ORDER BY t.id",
+    sqlx::query_as!(
+        Team,
+        r#"SELECT t.id, t.name, t.version,
+                  coalesce(array_agg(m.group_name ORDER BY m.group_name)
+                           FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!"
+           FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
+           WHERE t.directory_id = $1 GROUP BY t.id ORDER BY t.id"#,
+        directory
     )
-    .bind(directory)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Team {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                groups: r.try_get("groups")?,
-                version: r.try_get("version")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// A membership of a team, with its member as team events show it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TeamMember {
     pub team_id: Uuid,
     pub member_id: Uuid,
@@ -120,12 +110,13 @@ pub fn team_members(
     conn: &mut PgConnection,
     directory: Uuid,
 ) -> BoxStream<'_, Result<TeamMember, sqlx::Error>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TeamMember,
         "SELECT tm.team_id, m.id AS member_id, m.scim_user_id, m.email, tm.source, tm.suspended
          FROM team_members tm JOIN teams t ON t.id = tm.team_id JOIN members m ON m.id = tm.member_id
          WHERE t.directory_id = $1 ORDER BY tm.team_id, m.id, tm.source",
+        directory
     )
-    .bind(directory)
     .fetch(conn)
     .boxed()
 }
@@ -136,13 +127,15 @@ pub async fn pending(
     conn: &mut PgConnection,
     directory: Uuid,
 ) -> Result<Vec<(String, Uuid, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT payload->>'resource_type', (payload->>'resource_id')::uuid,
-                (payload->>'resource_version')::int8
-         FROM outbox WHERE subject LIKE 'scim.v1.' || $1::text || '.%' ORDER BY seq",
+    sqlx::query!(
+        r#"SELECT payload->>'resource_type' AS "resource_type!",
+                  (payload->>'resource_id')::uuid AS "resource_id!",
+                  (payload->>'resource_version')::int8 AS "resource_version!"
+           FROM outbox WHERE subject LIKE 'scim.v1.' || $1::text || '.%' ORDER BY seq"#,
+        directory.to_string()
     )
-    .bind(directory)
     .fetch(conn)
+    .map_ok(|r| (r.resource_type, r.resource_id, r.resource_version))
     .try_collect()
     .await
 }

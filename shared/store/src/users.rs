@@ -4,7 +4,7 @@
 //! if the user is still at the version the caller read.
 
 use super::PageBounds;
-use super::{PgQuery, PgQueryScalar};
+use super::PgQueryScalar;
 use scim_core::filter::sql::{Condition, Order};
 use scim_core::group::Reference;
 use scim_core::user::{StoredAttrs, User};
@@ -396,38 +396,43 @@ pub async fn delete(
     event: &Event,
 ) -> Result<bool, sqlx::Error> {
     super::groups::lock_memberships(&mut *conn, directory_id, true).await?;
-    let q = sqlx::query(
+    let deleted = sqlx::query!(
         "WITH u AS (
              DELETE FROM scim_users WHERE directory_id = $1 AND id = $2 AND version = $3
              RETURNING 1
          )
          INSERT INTO outbox (event_id, subject, payload, traceparent) SELECT $4, $5, $6, $7 FROM u",
+        directory_id,
+        id,
+        version,
+        event.id,
+        event.subject(),
+        Json(event) as _,
+        event.traceparent.as_deref()
     )
-    .bind(directory_id)
-    .bind(id)
-    .bind(version);
-    if bind_event(q, event)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        != 1
-    {
+    .execute(&mut *conn)
+    .await?;
+    if deleted.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM scim_group_members WHERE directory_id = $1 AND user_id = $2")
-        .bind(directory_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM scim_group_members WHERE directory_id = $1 AND user_id = $2",
+        directory_id,
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(true)
 }
 
 /// The ids of all of a directory's users.
 pub async fn ids(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM scim_users WHERE directory_id = $1 ORDER BY id")
-        .bind(directory_id)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar!(
+        "SELECT id FROM scim_users WHERE directory_id = $1 ORDER BY id",
+        directory_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// One page of a directory's users matching `condition` (whose placeholders start at
@@ -451,14 +456,6 @@ pub async fn list(
     )
     .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
-}
-
-/// Binds the next four parameters: event id, subject, payload, trace context.
-fn bind_event<'q>(q: PgQuery<'q>, event: &Event) -> PgQuery<'q> {
-    q.bind(event.id)
-        .bind(event.subject())
-        .bind(Json(event.clone()))
-        .bind(event.traceparent.clone())
 }
 
 #[cfg(test)]

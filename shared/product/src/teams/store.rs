@@ -3,7 +3,7 @@
 //! recomputes; manual memberships only by team administration.
 
 use crate::members::MemberStatus;
-use sqlx::{PgConnection, PgExecutor, Row};
+use sqlx::{PgConnection, PgExecutor};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -33,12 +33,28 @@ impl Source {
         }
     }
 
-    fn parse(s: &str) -> Source {
-        if s == "manual" {
-            Source::Manual
-        } else {
-            Source::Provisioned
-        }
+    fn parse(text: &str) -> Option<Source> {
+        [Source::Manual, Source::Provisioned]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// The `team_members.source` column holds the source as text.
+impl sqlx::Type<sqlx::Postgres> for Source {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Source {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Source::parse(text).ok_or_else(|| format!("no membership source {text:?}").into())
     }
 }
 
@@ -69,14 +85,14 @@ pub async fn create(
     directory: Uuid,
     name: &str,
 ) -> Result<Team, sqlx::Error> {
-    let id: Uuid = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO teams (id, directory_id, name) VALUES ($1, $2, $3)
          ON CONFLICT (directory_id, name) DO UPDATE SET name = EXCLUDED.name
          RETURNING id",
+        Uuid::now_v7(),
+        directory,
+        name
     )
-    .bind(Uuid::now_v7())
-    .bind(directory)
-    .bind(name)
     .fetch_one(db)
     .await?;
     Ok(Team {
@@ -90,25 +106,26 @@ pub async fn list(
     db: impl PgExecutor<'_>,
     directory: Uuid,
 ) -> Result<Vec<(Team, Vec<String>)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT t.id, t.name, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS groups
-         FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
-         WHERE t.directory_id = $1 GROUP BY t.id, t.name ORDER BY t.name",
+    let rows = sqlx::query!(
+        r#"SELECT t.id, t.name, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!"
+           FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
+           WHERE t.directory_id = $1 GROUP BY t.id, t.name ORDER BY t.name"#,
+        directory
     )
-    .bind(directory)
     .fetch_all(db)
     .await?;
-    rows.iter()
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            Ok((
+            (
                 Team {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
+                    id: r.id,
+                    name: r.name,
                 },
-                r.try_get("groups")?,
-            ))
+                r.groups,
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// Replaces the team's mapped group names; returns the previous ones.
@@ -118,20 +135,20 @@ pub async fn set_group_mapping(
     team: Uuid,
     names: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut previous: Vec<String> = sqlx::query_scalar(
+    let mut previous = sqlx::query_scalar!(
         "DELETE FROM team_group_mappings WHERE team_id = $1 RETURNING group_name",
+        team
     )
-    .bind(team)
     .fetch_all(&mut *conn)
     .await?;
     previous.sort();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO team_group_mappings (team_id, directory_id, group_name)
          SELECT $1, $2, name FROM unnest($3::text[]) AS t(name) ON CONFLICT DO NOTHING",
+        team,
+        directory,
+        names
     )
-    .bind(team)
-    .bind(directory)
-    .bind(names)
     .execute(conn)
     .await?;
     Ok(previous)
@@ -142,11 +159,13 @@ pub async fn team_attribute(
     db: impl PgExecutor<'_>,
     directory: Uuid,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT team_attribute FROM directories WHERE id = $1")
-        .bind(directory)
-        .fetch_optional(db)
-        .await
-        .map(Option::flatten)
+    sqlx::query_scalar!(
+        "SELECT team_attribute FROM directories WHERE id = $1",
+        directory
+    )
+    .fetch_optional(db)
+    .await
+    .map(Option::flatten)
 }
 
 /// Switches the directory to attribute mapping (`Some`) or group mapping (`None`);
@@ -157,13 +176,13 @@ pub async fn set_team_attribute(
     attribute: Option<&str>,
 ) -> Result<(Option<String>, i64), sqlx::Error> {
     let previous = team_attribute(&mut *conn, directory).await?;
-    let version = sqlx::query_scalar(
+    let version = sqlx::query_scalar!(
         "UPDATE directories
          SET version = version + (team_attribute IS DISTINCT FROM $2)::int, team_attribute = $2
          WHERE id = $1 RETURNING version",
+        directory,
+        attribute
     )
-    .bind(directory)
-    .bind(attribute)
     .fetch_one(conn)
     .await?;
     Ok((previous, version))
@@ -176,25 +195,16 @@ pub async fn lock_members(
     directory: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<LockedMember>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, scim_user_id, status, email FROM members
-         WHERE directory_id = $1 AND scim_user_id = ANY($2)
-         ORDER BY scim_user_id FOR UPDATE",
+    sqlx::query_as!(
+        LockedMember,
+        r#"SELECT id, scim_user_id, status AS "status: MemberStatus", email FROM members
+           WHERE directory_id = $1 AND scim_user_id = ANY($2)
+           ORDER BY scim_user_id FOR UPDATE"#,
+        directory,
+        users
     )
-    .bind(directory)
-    .bind(users)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LockedMember {
-                id: r.try_get("id")?,
-                scim_user_id: r.try_get("scim_user_id")?,
-                status: MemberStatus::from_column(r, "status")?,
-                email: r.try_get("email")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// For each user: the teams whose mapped names match groups the user is in, with
@@ -207,24 +217,25 @@ pub async fn mapped_groups(
     // Starts from the users' memberships and looks each group up by primary key, so
     // the cost follows the users asked about, not the directory's size, whatever the
     // planner's statistics say.
-    let rows = sqlx::query(
-        "WITH theirs AS MATERIALIZED (
+    let rows = sqlx::query!(
+        r#"WITH theirs AS MATERIALIZED (
              SELECT gm.user_id,
                     (SELECT g.display_name FROM scim_groups g
                      WHERE g.directory_id = gm.directory_id AND g.id = gm.group_id) AS group_name
              FROM scim_group_members gm
              WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)
          )
-         SELECT DISTINCT theirs.user_id, m.team_id, m.group_name
-         FROM theirs JOIN team_group_mappings m ON m.directory_id = $1 AND m.group_name = theirs.group_name",
+         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, m.group_name
+         FROM theirs JOIN team_group_mappings m ON m.directory_id = $1 AND m.group_name = theirs.group_name"#,
+        directory,
+        users
     )
-    .bind(directory)
-    .bind(users)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.user_id, r.team_id, r.group_name))
+        .collect())
 }
 
 /// Each user's value of the extension attribute `attr` of schema `urn`, as stored.
@@ -235,22 +246,17 @@ pub async fn attribute_values(
     urn: &str,
     attr: &str,
 ) -> Result<Vec<(Uuid, serde_json::Value)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, resource->$3->$4 AS value FROM scim_users
-         WHERE directory_id = $1 AND id = ANY($2) AND resource->$3->$4 IS NOT NULL",
+    let rows = sqlx::query!(
+        r#"SELECT id, resource->$3->$4 AS "value!" FROM scim_users
+           WHERE directory_id = $1 AND id = ANY($2) AND resource->$3->$4 IS NOT NULL"#,
+        directory,
+        users,
+        urn,
+        attr
     )
-    .bind(directory)
-    .bind(users)
-    .bind(urn)
-    .bind(attr)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let sqlx::types::Json(v): sqlx::types::Json<serde_json::Value> = r.try_get("value")?;
-            Ok((r.try_get("id")?, v))
-        })
-        .collect()
+    Ok(rows.into_iter().map(|r| (r.id, r.value)).collect())
 }
 
 /// The teams with these names, created where missing (attribute mapping), and which
@@ -261,30 +267,31 @@ pub async fn ensure(
     names: &[String],
 ) -> Result<(HashMap<String, Uuid>, Vec<(Uuid, String)>), sqlx::Error> {
     let ids: Vec<Uuid> = names.iter().map(|_| Uuid::now_v7()).collect();
-    let created = sqlx::query(
+    let created = sqlx::query!(
         "INSERT INTO teams (id, directory_id, name)
          SELECT id, $2, name FROM unnest($1::uuid[], $3::text[]) AS t(id, name)
          ORDER BY name
          ON CONFLICT (directory_id, name) DO NOTHING
          RETURNING id, name",
+        &ids,
+        directory,
+        names
     )
-    .bind(ids)
-    .bind(directory)
-    .bind(names)
     .fetch_all(&mut *conn)
     .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let rows = sqlx::query("SELECT name, id FROM teams WHERE directory_id = $1 AND name = ANY($2)")
-        .bind(directory)
-        .bind(names)
-        .fetch_all(conn)
-        .await?;
-    let all = rows
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    .into_iter()
+    .map(|r| (r.id, r.name))
+    .collect();
+    let all = sqlx::query!(
+        "SELECT name, id FROM teams WHERE directory_id = $1 AND name = ANY($2)",
+        directory,
+        names
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.name, r.id))
+    .collect();
     Ok((all, created))
 }
 
@@ -293,23 +300,14 @@ pub async fn memberships(
     conn: &mut PgConnection,
     members: &[Uuid],
 ) -> Result<Vec<Membership>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT team_id, member_id, source, via, suspended FROM team_members WHERE member_id = ANY($1)",
+    sqlx::query_as!(
+        Membership,
+        r#"SELECT team_id AS team, member_id AS member, source AS "source: Source", via, suspended
+           FROM team_members WHERE member_id = ANY($1)"#,
+        members
     )
-    .bind(members)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Membership {
-                team: r.try_get("team_id")?,
-                member: r.try_get("member_id")?,
-                source: Source::parse(r.try_get("source")?),
-                via: r.try_get("via")?,
-                suspended: r.try_get("suspended")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// Writes memberships (insert or update) and deletes others, set-based.
@@ -321,13 +319,13 @@ pub async fn write_memberships(
     if !deletes.is_empty() {
         let (teams, members, sources) =
             unzip3(deletes.iter().map(|(t, m, s)| (*t, *m, s.as_str())));
-        sqlx::query(
+        sqlx::query!(
             "DELETE FROM team_members tm USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(team_id, member_id, source)
              WHERE tm.team_id = d.team_id AND tm.member_id = d.member_id AND tm.source = d.source",
+            &teams,
+            &members,
+            &sources as &[&str]
         )
-        .bind(teams)
-        .bind(members)
-        .bind(sources)
         .execute(&mut *conn)
         .await?;
     }
@@ -343,7 +341,7 @@ pub async fn write_memberships(
             .map(|m| serde_json::to_string(&m.via).unwrap_or_else(|_| "[]".into()))
             .collect();
         let suspended: Vec<bool> = upserts.iter().map(|m| m.suspended).collect();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO team_members (team_id, member_id, source, via, suspended)
              SELECT team_id, member_id, source,
                     ARRAY(SELECT jsonb_array_elements_text(via::jsonb)), suspended
@@ -351,12 +349,12 @@ pub async fn write_memberships(
                   AS t(team_id, member_id, source, via, suspended)
              ON CONFLICT (team_id, member_id, source) DO UPDATE
              SET via = EXCLUDED.via, suspended = EXCLUDED.suspended",
+            &teams,
+            &members,
+            &sources as &[&str],
+            &via,
+            &suspended
         )
-        .bind(teams)
-        .bind(members)
-        .bind(sources)
-        .bind(via)
-        .bind(suspended)
         .execute(conn)
         .await?;
     }
@@ -382,24 +380,20 @@ pub async fn bump_versions(
     counts: &[(Uuid, i64)],
 ) -> Result<HashMap<Uuid, (String, i64)>, sqlx::Error> {
     let (teams, ns): (Vec<Uuid>, Vec<i64>) = counts.iter().copied().unzip();
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "UPDATE teams t SET version = t.version + c.n
          FROM (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS c(id, n) ORDER BY id) c
          WHERE t.id = c.id
          RETURNING t.id, t.name, t.version",
+        &teams,
+        &ns
     )
-    .bind(teams)
-    .bind(ns)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                (r.try_get("name")?, r.try_get("version")?),
-            ))
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.name, r.version)))
+        .collect())
 }
 
 /// Whether joining the group can change anyone's teams: the directory maps teams by
@@ -409,19 +403,19 @@ pub async fn joining_can_matter(
     directory: Uuid,
     group: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let can: Option<bool> = sqlx::query_scalar(
+    let can = sqlx::query_scalar!(
         "SELECT d.team_attribute IS NULL AND (g.id IS NULL OR EXISTS (
                     SELECT 1 FROM team_group_mappings m
                     WHERE m.directory_id = d.id AND m.group_name = g.display_name))
          FROM directories d
          LEFT JOIN scim_groups g ON g.directory_id = d.id AND g.id = $2
          WHERE d.id = $1",
+        directory,
+        group
     )
-    .bind(directory)
-    .bind(group)
     .fetch_optional(db)
     .await?;
-    Ok(can.unwrap_or(false))
+    Ok(can.flatten().unwrap_or(false))
 }
 
 /// The users among `users` that are in a group or have a team membership.
@@ -430,14 +424,14 @@ pub async fn with_team_state(
     directory: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT t.id FROM unnest($2::uuid[]) AS t(id)
-         WHERE EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.user_id = t.id AND gm.directory_id = $1)
-            OR EXISTS (SELECT 1 FROM members m JOIN team_members tm ON tm.member_id = m.id
-                       WHERE m.directory_id = $1 AND m.scim_user_id = t.id)",
+    sqlx::query_scalar!(
+        r#"SELECT t.id AS "id!" FROM unnest($2::uuid[]) AS t(id)
+           WHERE EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.user_id = t.id AND gm.directory_id = $1)
+              OR EXISTS (SELECT 1 FROM members m JOIN team_members tm ON tm.member_id = m.id
+                         WHERE m.directory_id = $1 AND m.scim_user_id = t.id)"#,
+        directory,
+        users
     )
-    .bind(directory)
-    .bind(users)
     .fetch_all(db)
     .await
 }
@@ -448,13 +442,13 @@ pub async fn users_in_groups_named(
     directory: Uuid,
     names: &[String],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT DISTINCT gm.user_id FROM scim_group_members gm
          JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
          WHERE g.directory_id = $1 AND g.display_name = ANY($2)",
+        directory,
+        names
     )
-    .bind(directory)
-    .bind(names)
     .fetch_all(db)
     .await
 }
@@ -465,15 +459,15 @@ pub async fn provisioned_users(
     directory: Uuid,
     team: Option<Uuid>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT m.scim_user_id FROM team_members tm
-         JOIN members m ON m.id = tm.member_id
-         JOIN teams t ON t.id = tm.team_id
-         WHERE t.directory_id = $1 AND ($2::uuid IS NULL OR t.id = $2)
-           AND tm.source = 'provisioned' AND m.scim_user_id IS NOT NULL",
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT m.scim_user_id AS "scim_user_id!" FROM team_members tm
+           JOIN members m ON m.id = tm.member_id
+           JOIN teams t ON t.id = tm.team_id
+           WHERE t.directory_id = $1 AND ($2::uuid IS NULL OR t.id = $2)
+             AND tm.source = 'provisioned' AND m.scim_user_id IS NOT NULL"#,
+        directory,
+        team as Option<Uuid>
     )
-    .bind(directory)
-    .bind(team)
     .fetch_all(db)
     .await
 }
@@ -495,28 +489,17 @@ pub async fn team_members(
     db: impl PgExecutor<'_>,
     team: Uuid,
 ) -> Result<Vec<TeamMember>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status, tm.source, tm.via, tm.suspended
-         FROM team_members tm JOIN members m ON m.id = tm.member_id
-         WHERE tm.team_id = $1 ORDER BY m.email, tm.source",
+    sqlx::query_as!(
+        TeamMember,
+        r#"SELECT m.id AS member_id, m.scim_user_id, m.email, m.display_name,
+                  m.status AS "member_status: MemberStatus", tm.source AS "source: Source", tm.via,
+                  tm.suspended
+           FROM team_members tm JOIN members m ON m.id = tm.member_id
+           WHERE tm.team_id = $1 ORDER BY m.email, tm.source"#,
+        team
     )
-    .bind(team)
     .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TeamMember {
-                member_id: r.try_get("id")?,
-                scim_user_id: r.try_get("scim_user_id")?,
-                email: r.try_get("email")?,
-                display_name: r.try_get("display_name")?,
-                member_status: MemberStatus::from_column(r, "status")?,
-                source: Source::parse(r.try_get("source")?),
-                via: r.try_get("via")?,
-                suspended: r.try_get("suspended")?,
-            })
-        })
-        .collect()
+    .await
 }
 
 /// The directory's member with this email (case-insensitively), created as a member
@@ -526,29 +509,26 @@ pub async fn member_by_email(
     directory: Uuid,
     email: &str,
 ) -> Result<LockedMember, sqlx::Error> {
-    let found = sqlx::query(
-        "SELECT id, scim_user_id, status, email FROM members WHERE directory_id = $1 AND lower(email) = lower($2)
-         ORDER BY (status = 'active') DESC, id LIMIT 1 FOR UPDATE",
+    let found = sqlx::query_as!(
+        LockedMember,
+        r#"SELECT id, scim_user_id, status AS "status: MemberStatus", email FROM members
+           WHERE directory_id = $1 AND lower(email) = lower($2)
+           ORDER BY (status = 'active') DESC, id LIMIT 1 FOR UPDATE"#,
+        directory,
+        email
     )
-    .bind(directory)
-    .bind(email)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(row) = found {
-        return Ok(LockedMember {
-            id: row.try_get("id")?,
-            scim_user_id: row.try_get("scim_user_id")?,
-            status: MemberStatus::from_column(&row, "status")?,
-            email: row.try_get("email")?,
-        });
+    if let Some(member) = found {
+        return Ok(member);
     }
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO members (id, directory_id, email, status, scim_version) VALUES ($1, $2, $3, 'active', 0)",
+        id,
+        directory,
+        email
     )
-    .bind(id)
-    .bind(directory)
-    .bind(email)
     .execute(conn)
     .await?;
     Ok(LockedMember {
@@ -580,31 +560,20 @@ pub async fn directory_members(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<MemberView>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status,
-                coalesce(array_agg(t.name ORDER BY t.name) FILTER (WHERE t.name IS NOT NULL AND NOT tm.suspended), '{}') AS teams
-         FROM members m
-         LEFT JOIN team_members tm ON tm.member_id = m.id
-         LEFT JOIN teams t ON t.id = tm.team_id
-         WHERE m.directory_id = $1 AND ($2::text IS NULL OR m.status = $2)
-         GROUP BY m.id ORDER BY m.email NULLS LAST, m.id OFFSET $3 LIMIT $4",
+    sqlx::query_as!(
+        MemberView,
+        r#"SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status AS "status: MemberStatus",
+                  coalesce(array_agg(t.name ORDER BY t.name) FILTER (WHERE t.name IS NOT NULL AND NOT tm.suspended), '{}') AS "teams!"
+           FROM members m
+           LEFT JOIN team_members tm ON tm.member_id = m.id
+           LEFT JOIN teams t ON t.id = tm.team_id
+           WHERE m.directory_id = $1 AND ($2::text IS NULL OR m.status = $2)
+           GROUP BY m.id ORDER BY m.email NULLS LAST, m.id OFFSET $3 LIMIT $4"#,
+        directory,
+        status.map(MemberStatus::as_str),
+        offset,
+        limit
     )
-    .bind(directory)
-    .bind(status.map(MemberStatus::as_str))
-    .bind(offset)
-    .bind(limit)
     .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(MemberView {
-                id: r.try_get("id")?,
-                scim_user_id: r.try_get("scim_user_id")?,
-                email: r.try_get("email")?,
-                display_name: r.try_get("display_name")?,
-                status: MemberStatus::from_column(r, "status")?,
-                teams: r.try_get("teams")?,
-            })
-        })
-        .collect()
+    .await
 }
