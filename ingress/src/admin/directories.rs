@@ -242,7 +242,7 @@ async fn settings_changed(
         return Ok(Json(view(state, after)?));
     }
     let dir = after.directory.id;
-    let action = if previous.contains_key("team_attribute") {
+    let action = if before.team_attribute != after.team_attribute {
         Action::MappingChanged
     } else {
         Action::Updated

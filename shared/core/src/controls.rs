@@ -2,24 +2,15 @@
 //! Pure rules; the ingress reads the settings and counts.
 
 use crate::ScimError;
-use crate::user::User;
-use serde_json::Value;
+use crate::user::{User, fold_email};
 use std::collections::BTreeSet;
 
 /// The user's email addresses, lower-cased: every `emails[].value`, and `userName` when
 /// it is an address (Okta's default unique identifier).
 fn addresses(user: &User) -> BTreeSet<String> {
-    let mut found: BTreeSet<String> = user
-        .attrs()
-        .get("emails")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("value").and_then(Value::as_str))
-        .map(str::to_lowercase)
-        .collect();
+    let mut found: BTreeSet<String> = user.email_values().into_iter().collect();
     if user.user_name().contains('@') {
-        found.insert(user.user_name().to_lowercase());
+        found.insert(fold_email(user.user_name()));
     }
     found
 }
@@ -89,7 +80,7 @@ pub fn over_capacity(limit: i64, in_use: i64) -> ScimError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn user(v: Value) -> User {
         User::from_request(v).unwrap()

@@ -111,17 +111,39 @@ impl User {
         &self.attrs
     }
 
-    /// The lower-cased `value` of each email, as indexed for `emails.value eq` lookups
-    /// (filters lower-case their operand with [`fold_email`] too).
-    pub fn email_values(&self) -> Vec<String> {
+    /// The user's email addresses as sent, in order: each `emails[]` entry with a
+    /// `value`, and whether it is marked primary. The one reading of `emails` that
+    /// lookups, controls and member records all use.
+    pub fn emails(&self) -> impl Iterator<Item = Email<'_>> {
         self.attrs
             .get("emails")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|e| e.get("value").and_then(Value::as_str))
-            .map(fold_email)
-            .collect()
+            .filter_map(|e| {
+                Some(Email {
+                    value: e.get("value")?.as_str()?,
+                    primary: e.get("primary") == Some(&Value::Bool(true)),
+                })
+            })
+    }
+
+    /// The address a person is reached at: the primary email, else the first, else
+    /// the `userName` when it is an address.
+    pub fn main_email(&self) -> Option<&str> {
+        let mut emails = self.emails().peekable();
+        let first = emails.peek().map(|e| e.value);
+        emails
+            .find(|e| e.primary)
+            .map(|e| e.value)
+            .or(first)
+            .or_else(|| Some(self.user_name()).filter(|n| n.contains('@')))
+    }
+
+    /// The folded `value` of each email ([`fold_email`]), as indexed for
+    /// `emails.value eq` lookups (filters fold their operand too).
+    pub fn email_values(&self) -> Vec<String> {
+        self.emails().map(|e| fold_email(e.value)).collect()
     }
 
     pub fn into_attrs(self) -> Map<String, Value> {
@@ -314,6 +336,13 @@ impl<'de> Deserialize<'de> for Name<'de> {
 pub fn canonical_user_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     name.trim().nfc().collect()
+}
+
+/// One of a user's email addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Email<'a> {
+    pub value: &'a str,
+    pub primary: bool,
 }
 
 /// How email values compare: case-insensitively (RFC 7643 gives `emails.value`
@@ -542,6 +571,28 @@ mod tests {
             .map(|k| format!("{}: {}", json!(k), attrs[k.as_str()]))
             .collect();
         format!("{{{}}}", entries.join(", "))
+    }
+
+    #[test]
+    fn the_main_email_is_the_primary_else_the_first_else_an_address_user_name() {
+        let main = |v: Value| {
+            User::from_request(v)
+                .unwrap()
+                .main_email()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            main(
+                json!({"userName": "j", "emails": [{"value": "a@x.com"}, {"value": "b@x.com", "primary": true}]})
+            ),
+            Some("b@x.com".into())
+        );
+        assert_eq!(
+            main(json!({"userName": "j", "emails": [{"value": "a@x.com"}, {"type": "work"}]})),
+            Some("a@x.com".into())
+        );
+        assert_eq!(main(json!({"userName": "j@x.com"})), Some("j@x.com".into()));
+        assert_eq!(main(json!({"userName": "jdoe"})), None);
     }
 
     #[test]

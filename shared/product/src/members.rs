@@ -76,17 +76,7 @@ impl Profile {
     pub fn from_user(user: &User) -> Profile {
         let a = user.attrs();
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-        let emails = a
-            .get("emails")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let email = emails
-            .iter()
-            .find(|e| e.get("primary") == Some(&Value::Bool(true)))
-            .or_else(|| emails.first())
-            .and_then(|e| text(e.get("value")))
-            .or_else(|| Some(user.user_name().to_owned()).filter(|n| n.contains('@')));
+        let email = user.main_email().map(str::to_owned);
         let given_name = text(a.get("name").and_then(|n| n.get("givenName")));
         let family_name = text(a.get("name").and_then(|n| n.get("familyName")));
         let display_name = text(a.get("displayName"))
