@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures::StreamExt;
 use scim_core::ScimError;
-use scim_store::directories::{self, Authenticated, Controls};
+use scim_store::directories::{self, Authenticated, Controls, TokenCheck};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,9 +59,13 @@ impl TokenCache {
 
     fn get(&self, key: &[u8; 32]) -> Option<Authenticated> {
         let entries = self.entries.lock().ok()?;
+        // Trusted for the cache's time, and never past the token's expiry.
+        let now = time::OffsetDateTime::now_utc();
         entries
             .get(key)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .filter(|(caller, at)| {
+                at.elapsed() < self.ttl && caller.expires_at.is_none_or(|e| e > now)
+            })
             .map(|(caller, _)| caller.clone())
     }
 
@@ -84,22 +88,22 @@ impl TokenCache {
         }
     }
 
-    /// The caller `token` identifies, from the cache or the database, and whether the
-    /// cache answered.
+    /// What `token` is, from the cache or the database, and whether the cache
+    /// answered.
     pub async fn authenticate(
         &self,
         pool: &sqlx::PgPool,
         token: &str,
-    ) -> Result<(Option<Authenticated>, bool), sqlx::Error> {
+    ) -> Result<(TokenCheck, bool), sqlx::Error> {
         let key = Self::key(token);
         if let Some(caller) = self.get(&key) {
-            return Ok((Some(caller), true));
+            return Ok((TokenCheck::Valid(caller), true));
         }
-        let caller = directories::authenticate(pool, token).await?;
-        if let Some(caller) = &caller {
+        let check = directories::authenticate(pool, token).await?;
+        if let TokenCheck::Valid(caller) = &check {
             self.put(key, caller.clone());
         }
-        Ok((caller, false))
+        Ok((check, false))
     }
 
     /// Forgets directories as replicas announce changes to them, until NATS closes the
@@ -165,9 +169,18 @@ pub async fn require_token(
         ))
     };
     let token = bearer_token(req.headers()).ok_or_else(unauthorized)?;
-    let (caller, cached) = state.tokens.authenticate(&state.pool, token).await?;
+    let (check, cached) = state.tokens.authenticate(&state.pool, token).await?;
     state.metrics.token_cache(cached);
-    let caller = caller.ok_or_else(unauthorized)?;
+    let caller = match check {
+        TokenCheck::Valid(caller) => caller,
+        TokenCheck::Expired => {
+            return Err(ScimError::Unauthorized(
+                "the bearer token expired: issue a new one for this directory and update the identity provider".into(),
+            )
+            .into());
+        }
+        TokenCheck::Refused => return Err(unauthorized()),
+    };
     // A token is only good under its own directory's base URL.
     if directory_of(req.uri().path()) != Some(caller.directory) {
         return Err(unauthorized());
@@ -212,10 +225,35 @@ mod tests {
     fn caller(directory: Uuid) -> Authenticated {
         Authenticated {
             directory,
+            expires_at: None,
             idp: "okta".into(),
             token: Uuid::new_v4(),
             controls: Controls::default(),
         }
+    }
+
+    #[test]
+    fn a_cached_token_is_not_trusted_past_its_expiry() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        let now = time::OffsetDateTime::now_utc();
+        let (live, expired) = (TokenCache::key("live"), TokenCache::key("expired"));
+        let dir = Uuid::new_v4();
+        cache.put(
+            live,
+            Authenticated {
+                expires_at: Some(now + time::Duration::hours(1)),
+                ..caller(dir)
+            },
+        );
+        cache.put(
+            expired,
+            Authenticated {
+                expires_at: Some(now - time::Duration::seconds(1)),
+                ..caller(dir)
+            },
+        );
+        assert!(cache.get(&live).is_some());
+        assert_eq!(cache.get(&expired), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod relay;
 mod representation;
 mod request_log;
 mod scim;
+mod token_expiry;
 
 use anyhow::Context;
 use axum::Router;
@@ -114,6 +115,13 @@ pub struct Config {
     /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
     pub metrics_addr: String,
+    /// Days before its expiry that a SCIM token is announced
+    /// (`directory.token_expiring`) and counted in `scim_tokens_expiring`.
+    #[arg(long, env = "TOKEN_EXPIRY_WARNING_DAYS", default_value_t = 14)]
+    pub token_expiry_warning_days: u32,
+    /// Seconds between looks for tokens that expire soon.
+    #[arg(long, env = "TOKEN_EXPIRY_CHECK_SECONDS", default_value_t = 300)]
+    pub token_expiry_check_seconds: u64,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -270,6 +278,7 @@ pub struct Application {
     state: AppState,
     request_writer: tokio::task::JoinHandle<()>,
     relay: relay::Relay,
+    token_expiry: token_expiry::Settings,
     grace: Duration,
     base_url: String,
 }
@@ -365,6 +374,10 @@ impl Application {
             state,
             request_writer,
             relay,
+            token_expiry: token_expiry::Settings {
+                window: Duration::from_secs(u64::from(config.token_expiry_warning_days) * 86_400),
+                every: Duration::from_secs(config.token_expiry_check_seconds.max(1)),
+            },
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             base_url,
         })
@@ -412,6 +425,11 @@ impl Application {
             Duration::from_secs(10),
             shutdown.clone(),
         ));
+        let expiry_watch = tokio::spawn(token_expiry::watch(
+            self.state.clone(),
+            self.token_expiry,
+            shutdown.clone(),
+        ));
         let follower = {
             let state = self.state.clone();
             tokio::spawn(async move { state.tokens.follow_changes(state.nats.clone()).await })
@@ -435,6 +453,7 @@ impl Application {
         }
         follower.abort();
         outbox_watch.abort();
+        expiry_watch.abort();
         // The servers are gone, and with them every handle on the request log: the
         // writer stores what is queued and stops.
         let drained = async {

@@ -59,6 +59,8 @@ pub struct Metrics {
     pub events_parked: Counter,
     pub token_cache: Family<CacheLabels, Counter>,
     pub request_log_dropped: Counter,
+    pub tokens_expiring: Gauge,
+    pub tokens_expired: Gauge,
 }
 
 impl Metrics {
@@ -73,6 +75,8 @@ impl Metrics {
             events_parked: Counter::default(),
             token_cache: Family::default(),
             request_log_dropped: Counter::default(),
+            tokens_expiring: Gauge::default(),
+            tokens_expired: Gauge::default(),
         };
         let mut r = Registry::with_prefix("scim");
         r.register("requests", "SCIM requests answered", m.requests.clone());
@@ -115,6 +119,16 @@ impl Metrics {
             "request_log_dropped",
             "Request log entries dropped because the writer fell behind",
             m.request_log_dropped.clone(),
+        );
+        r.register(
+            "tokens_expiring",
+            "Live SCIM tokens that expire within TOKEN_EXPIRY_WARNING_DAYS: rotate them",
+            m.tokens_expiring.clone(),
+        );
+        r.register(
+            "tokens_expired",
+            "SCIM tokens past their expiry and not revoked: identity providers holding one get 401s",
+            m.tokens_expired.clone(),
         );
         (m, r)
     }

@@ -131,7 +131,7 @@ impl TestDb {
         let dir = directories::create(&self.pool, name, "okta")
             .await
             .expect("creating a directory");
-        let token = directories::issue_token(&self.pool, dir.id)
+        let token = directories::issue_token(&self.pool, dir.id, None)
             .await
             .expect("issuing a token");
         (dir.id, token.token)

@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The directory in events: its settings, without counts.
-pub(super) fn resource(s: &Summary) -> Value {
+pub(crate) fn resource(s: &Summary) -> Value {
     json!({
         "id": s.directory.id,
         "name": s.directory.name,
@@ -128,7 +128,7 @@ async fn create(
     let idp = new.idp.as_str();
     let mut tx = state.pool.begin().await?;
     let dir = directories::create(&mut *tx, name, idp).await?;
-    let token = directories::issue_token(&mut *tx, dir.id).await?;
+    let token = directories::issue_token(&mut *tx, dir.id, None).await?;
     let version = directories::bump_version(&mut tx, dir.id).await?;
     let mut summary = directories::show(&mut *tx, dir.id)
         .await?

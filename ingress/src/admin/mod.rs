@@ -11,6 +11,9 @@ mod teams;
 mod tokens;
 mod views;
 
+pub(crate) use directories::resource as directory_resource;
+pub(crate) use tokens::token_json;
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -226,13 +229,35 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
         let Json(value) = Json::<Value>::from_request(req, state)
             .await
             .map_err(|e: JsonRejection| AdminError::Invalid(e.body_text()))?;
-        if crate::extract::has_nul(&value) {
-            return Err(AdminError::Invalid(crate::extract::NUL_REFUSED.into()));
-        }
-        serde_json::from_value(value)
-            .map(Body)
-            .map_err(|e| AdminError::Invalid(format!("invalid request body: {e}")))
+        decode(value).map(Body)
     }
+}
+
+/// A JSON body that may be left out (then the type's default).
+pub struct OptionalBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AdminError::Invalid(e.body_text()))?;
+        if bytes.trim_ascii().is_empty() {
+            return Ok(OptionalBody(T::default()));
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AdminError::Invalid(format!("invalid JSON: {e}")))?;
+        decode(value).map(OptionalBody)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdminError> {
+    if crate::extract::has_nul(&value) {
+        return Err(AdminError::Invalid(crate::extract::NUL_REFUSED.into()));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| AdminError::Invalid(format!("invalid request body: {e}")))
 }
 
 fn parse_id(raw: &str, what: &str) -> Result<Uuid, AdminError> {

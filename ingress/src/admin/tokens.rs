@@ -6,14 +6,14 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use scim_admin_api::{NewToken, Token};
+use scim_admin_api::{NewToken, Token, TokenRequest};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::directories::{self, IssuedToken, MAX_LIVE_TOKENS, Summary};
 use serde_json::json;
 use sqlx::PgConnection;
 
 use super::directories::{existing, locked, resource};
-use super::{Actor, AdminError, parse_id, record};
+use super::{Actor, AdminError, OptionalBody, parse_id, record};
 use crate::AppState;
 use crate::auth::announce_change;
 
@@ -38,7 +38,16 @@ async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
+    OptionalBody(request): OptionalBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewToken>), AdminError> {
+    if request
+        .expires_at
+        .is_some_and(|e| e <= time::OffsetDateTime::now_utc())
+    {
+        return Err(AdminError::Invalid(
+            "expires_at must be in the future".into(),
+        ));
+    }
     let mut tx = state.pool.begin().await?;
     let dir = locked(&mut tx, &id).await?;
     let dir_id = dir.directory.id;
@@ -47,7 +56,7 @@ async fn create(
             "the directory already has {MAX_LIVE_TOKENS} live tokens; revoke one first"
         )));
     }
-    let token = directories::issue_token(&mut *tx, dir_id).await?;
+    let token = directories::issue_token(&mut *tx, dir_id, request.expires_at).await?;
     announce_token(&mut tx, &actor, &dir, &token).await?;
     tx.commit().await?;
     let new = NewToken {
@@ -69,7 +78,7 @@ pub(super) async fn announce_token(
     let dir_id = dir.directory.id;
     let version = directories::bump_version(tx, dir_id).await?;
     let mut res = resource(dir);
-    res["token"] = json!({"id": token.id, "prefix": token.prefix});
+    res["token"] = token_json(token.id, &token.prefix, token.expires_at);
     let event = Event::new(
         dir_id,
         ResourceType::Directory,
@@ -81,6 +90,15 @@ pub(super) async fn announce_token(
     );
     record(tx, actor, dir_id, event, json!({"token": token.prefix})).await?;
     Ok(version)
+}
+
+/// A token in directory events: which one (never its secret) and when it expires.
+pub(crate) fn token_json(
+    id: uuid::Uuid,
+    prefix: &str,
+    expires_at: Option<time::OffsetDateTime>,
+) -> serde_json::Value {
+    json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::user::rfc3339)})
 }
 
 /// Revokes a token; every replica stops accepting it at once.
@@ -99,14 +117,16 @@ async fn revoke(
         )));
     }
     let version = directories::bump_version(&mut tx, dir_id).await?;
-    let prefix = directories::tokens(&mut *tx, dir_id)
+    let revoked = directories::tokens(&mut *tx, dir_id)
         .await?
         .into_iter()
-        .find(|t| t.id == token_id)
-        .map(|t| t.prefix)
+        .find(|t| t.id == token_id);
+    let prefix = revoked
+        .as_ref()
+        .map(|t| t.prefix.clone())
         .unwrap_or_default();
     let mut res = resource(&dir);
-    res["token"] = json!({"id": token_id, "prefix": prefix});
+    res["token"] = token_json(token_id, &prefix, revoked.and_then(|t| t.expires_at));
     let event = Event::new(
         dir_id,
         ResourceType::Directory,

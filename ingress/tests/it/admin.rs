@@ -1,7 +1,7 @@
 //! The admin API in-process: directories, token lifecycle, trusted domains, seats,
 //! the request log, audit, and deleting a directory with its events.
 
-use crate::common::{TestApp, admin, admin_as, published_events, spawn_app};
+use crate::common::{TestApp, admin, admin_as, published_events, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::event_schema;
@@ -238,6 +238,111 @@ async fn tokens_rotate_with_two_live_and_a_revoked_token_is_refused_at_once() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "already revoked");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_once() {
+    let app = spawn_app().await;
+    let (dir, first) = directory(&app, "Expiring").await;
+    let tokens = format!("/directories/{dir}/tokens");
+    let first_id = admin(&app, Method::GET, &tokens, None).await.1[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin(&app, Method::DELETE, &format!("{tokens}/{first_id}"), None).await;
+    let past = json!({"expires_at": "2020-01-01T00:00:00Z"});
+    let (status, body) = admin(&app, Method::POST, &tokens, Some(past)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("future"), "{body}");
+
+    // Two tokens that expire in a day: within the warning window.
+    let in_a_day = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let in_a_day = in_a_day
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mut issued = Vec::new();
+    for _ in 0..2 {
+        let request = json!({"expires_at": in_a_day});
+        let (status, body) = admin(&app, Method::POST, &tokens, Some(request)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(body["expires_at"].is_string(), "{body}");
+        issued.push(body);
+    }
+    let live = Scim::new(&first.base_url, issued[0]["token"].as_str().unwrap());
+    assert_eq!(list_users_status(&live).await, StatusCode::OK);
+    // Time passes for the other one before its first use.
+    sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(issued[1]["id"].as_str().unwrap()).unwrap())
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let expired = Scim::new(&first.base_url, issued[1]["token"].as_str().unwrap());
+    let r = expired.send(Method::GET, "/Users?count=1", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("expired"), "{detail}");
+    // A wrong secret under the same token id is not told anything about the token.
+    let mut forged = issued[1]["token"].as_str().unwrap().to_owned();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    let r = Scim::new(&first.base_url, forged)
+        .send(Method::GET, "/Users?count=1", None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!r.body["detail"].as_str().unwrap().contains("expired"));
+    // The admin sees why in the request log, and the list says it expired.
+    scim_tests::eventually(Duration::from_secs(5), "the 401 logged", || async {
+        let path = format!("/directories/{dir}/requests?status=401");
+        let (_, entries) = admin(&app, Method::GET, &path, None).await;
+        entries
+            .as_array()?
+            .iter()
+            .any(|e| e["detail"].as_str().is_some_and(|d| d.contains("expired")))
+            .then_some(())
+    })
+    .await;
+    let (_, listed) = admin(&app, Method::GET, &tokens, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["revoked_at"].is_string() || t["expires_at"].is_string()),
+        "{listed}"
+    );
+
+    // The live one is announced once, with its expiry; the expired one is counted.
+    let announced = scim_tests::eventually(Duration::from_secs(10), "the announcement", || async {
+        let events = published_events(&app).await;
+        let found: Vec<Value> = events
+            .into_iter()
+            .map(|e| e.payload)
+            .filter(|e| e["type"] == "directory.token_expiring")
+            .collect();
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert_eq!(announced[0]["resource"]["token"]["id"], issued[0]["id"]);
+    assert!(announced[0]["resource"]["token"]["expires_at"].is_string());
+    assert!(
+        event_schema().is_valid(&announced[0]),
+        "the announcement follows the contract"
+    );
+    let metrics = reqwest::get(&app.metrics)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        scim_tests::metric(&metrics, "scim_tokens_expiring"),
+        Some(1.0)
+    );
+    assert_eq!(
+        scim_tests::metric(&metrics, "scim_tokens_expired"),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]
@@ -650,7 +755,8 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
 
 #[tokio::test]
 async fn request_log_entries_expire_after_the_configured_days() {
-    let app = spawn_app().await;
+    // The writer's own expiry keeps a year, so only the call below removes the entry.
+    let app = spawn_app_with(|c| c.request_log_days = 365).await;
     let (dir, scim) = directory(&app, "Old").await;
     list_users_status(&scim).await;
     scim_tests::eventually(Duration::from_secs(5), "one entry", || async {

@@ -95,6 +95,8 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         request_log_days: 30,
         request_log_query_values: false,
         metrics_addr: "127.0.0.1:0".into(),
+        token_expiry_warning_days: 14,
+        token_expiry_check_seconds: 1,
         shutdown_grace_seconds: 2,
     }
 }

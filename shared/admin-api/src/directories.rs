@@ -123,6 +123,16 @@ pub struct TeamMapping {
     pub attribute: Option<String>,
 }
 
+/// `POST /directories/{id}/tokens` (the body may be left out: a token that does not
+/// expire).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// When the token stops working; in the future.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// `POST /directories/{id}/tokens`: the token, and where to use it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewToken {

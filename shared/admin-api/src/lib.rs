@@ -9,7 +9,7 @@ mod undelivered;
 
 pub use directories::{
     CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken, Removed, SeatLimit,
-    TeamMapping, TrustedDomains,
+    TeamMapping, TokenRequest, TrustedDomains,
 };
 pub use teams::{AddedMember, GroupMapping, NewMember, NewTeam, Team};
 pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished};

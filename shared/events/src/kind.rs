@@ -35,6 +35,8 @@ pub enum Kind<'e> {
     DirectoryMappingChanged(&'e Value, Option<&'e Map<String, Value>>),
     DirectoryTokenCreated(&'e Value),
     DirectoryTokenRevoked(&'e Value),
+    /// A token expires soon: `resource.token.expires_at`.
+    DirectoryTokenExpiring(&'e Value),
     /// Preceded by `UserDeleted` for every user; the directory's groups and teams end
     /// with it.
     DirectoryDeleted(&'e Value),
@@ -73,6 +75,7 @@ impl Event {
             (R::Directory, A::MappingChanged) => Kind::DirectoryMappingChanged(resource, previous),
             (R::Directory, A::TokenCreated) => Kind::DirectoryTokenCreated(resource),
             (R::Directory, A::TokenRevoked) => Kind::DirectoryTokenRevoked(resource),
+            (R::Directory, A::TokenExpiring) => Kind::DirectoryTokenExpiring(resource),
             (R::Directory, A::Deleted) => Kind::DirectoryDeleted(resource),
             _ => Kind::Other,
         }
@@ -121,6 +124,7 @@ mod tests {
             "directory.mapping_changed",
             "directory.token_created",
             "directory.token_revoked",
+            "directory.token_expiring",
             "directory.deleted",
         ];
         for t in documented {

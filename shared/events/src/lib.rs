@@ -94,6 +94,9 @@ pub enum Action {
     TokenCreated,
     /// A directory's SCIM bearer token was revoked.
     TokenRevoked,
+    /// A directory's SCIM bearer token expires soon (`resource.token.expires_at`): once
+    /// per token, within the warning window.
+    TokenExpiring,
     /// An action a later release of the contract added: ignore it.
     #[serde(other)]
     Unknown,
@@ -114,6 +117,7 @@ impl Action {
             Action::MappingChanged => "mapping_changed",
             Action::TokenCreated => "token_created",
             Action::TokenRevoked => "token_revoked",
+            Action::TokenExpiring => "token_expiring",
             Action::Unknown => "unknown",
         }
     }

@@ -57,6 +57,9 @@ pub struct TokenInfo {
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// When it stops working; `None` for never.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A newly issued token: the only time the plain text exists (the admin API's
@@ -66,12 +69,17 @@ pub struct IssuedToken {
     pub id: Uuid,
     pub prefix: String,
     pub token: String,
+    /// When it stops working; `None` for never.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A caller a token identifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     pub directory: Uuid,
+    /// When the token stops working; `None` for never.
+    pub expires_at: Option<OffsetDateTime>,
     /// The directory's identity provider kind.
     pub idp: String,
     pub token: Uuid,
@@ -247,10 +255,12 @@ pub async fn seats_locked(
     Ok(Some((i64::from(limit), in_use)))
 }
 
-/// Issues a token for a directory: `scim_<token id, 32 hex><secret, 64 hex>`.
+/// Issues a token for a directory: `scim_<token id, 32 hex><secret, 64 hex>`, working
+/// until `expires_at` (or for good).
 pub async fn issue_token(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
+    expires_at: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, sqlx::Error> {
     let id = Uuid::new_v4();
     let mut secret = [0u8; SECRET_BYTES];
@@ -258,10 +268,11 @@ pub async fn issue_token(
     let secret_hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let digest = Sha256::digest(secret_hex.as_bytes());
     sqlx::query!(
-        "INSERT INTO tokens (id, directory_id, secret_sha256) VALUES ($1, $2, $3)",
+        "INSERT INTO tokens (id, directory_id, secret_sha256, expires_at) VALUES ($1, $2, $3, $4)",
         id,
         directory_id,
-        digest.as_slice()
+        digest.as_slice(),
+        expires_at
     )
     .execute(db)
     .await?;
@@ -269,12 +280,14 @@ pub async fn issue_token(
         id,
         prefix: token_prefix(id),
         token: format!("{TOKEN_PREFIX}{}{secret_hex}", id.simple()),
+        expires_at,
     })
 }
 
 pub async fn live_tokens(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "live!" FROM tokens WHERE directory_id = $1 AND revoked_at IS NULL"#,
+        r#"SELECT count(*) AS "live!" FROM tokens
+           WHERE directory_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"#,
         directory_id
     )
     .fetch_one(db)
@@ -287,7 +300,7 @@ pub async fn tokens(
     directory_id: Uuid,
 ) -> Result<Vec<TokenInfo>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT id, created_at, last_used_at, revoked_at FROM tokens
+        "SELECT id, created_at, last_used_at, revoked_at, expires_at FROM tokens
          WHERE directory_id = $1 ORDER BY created_at DESC, id",
         directory_id
     )
@@ -301,6 +314,7 @@ pub async fn tokens(
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            expires_at: r.expires_at,
         })
         .collect())
 }
@@ -336,39 +350,53 @@ pub async fn revoke_all_tokens(
     Ok(())
 }
 
-/// The caller a presented token identifies, or `None` for an unknown, malformed or
-/// revoked token. The secret is compared in constant time.
-pub async fn authenticate(
-    pool: &PgPool,
-    token: &str,
-) -> Result<Option<Authenticated>, sqlx::Error> {
+/// What a presented token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// A live token: its caller.
+    Valid(Authenticated),
+    /// A token of a directory that expired: refused, and the caller is told why.
+    Expired,
+    /// Unknown, malformed, revoked, or with the wrong secret.
+    Refused,
+}
+
+/// What a presented token is. The secret is compared in constant time, and only a
+/// token whose secret matches is ever called expired.
+pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx::Error> {
     let Some(rest) = token.strip_prefix(TOKEN_PREFIX) else {
-        return Ok(None);
+        return Ok(TokenCheck::Refused);
     };
     if rest.len() != 32 + 2 * SECRET_BYTES || !rest.is_ascii() {
-        return Ok(None);
+        return Ok(TokenCheck::Refused);
     }
     let (id, secret) = rest.split_at(32);
     let Ok(id) = Uuid::try_parse(id) else {
-        return Ok(None);
+        return Ok(TokenCheck::Refused);
     };
     let row = sqlx::query!(
-        "SELECT t.directory_id, t.secret_sha256, d.idp, d.seat_limit, d.trusted_domains
-         FROM tokens t JOIN directories d ON d.id = t.directory_id
-         WHERE t.id = $1 AND t.revoked_at IS NULL",
+        r#"SELECT t.directory_id, t.secret_sha256, t.expires_at,
+                  t.expires_at IS NOT NULL AND t.expires_at <= now() AS "expired!",
+                  d.idp, d.seat_limit, d.trusted_domains
+           FROM tokens t JOIN directories d ON d.id = t.directory_id
+           WHERE t.id = $1 AND t.revoked_at IS NULL"#,
         id
     )
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        return Ok(None);
+        return Ok(TokenCheck::Refused);
     };
     let presented = Sha256::digest(secret.as_bytes());
     if !bool::from(presented.as_slice().ct_eq(&row.secret_sha256)) {
-        return Ok(None);
+        return Ok(TokenCheck::Refused);
     }
-    Ok(Some(Authenticated {
+    if row.expired {
+        return Ok(TokenCheck::Expired);
+    }
+    Ok(TokenCheck::Valid(Authenticated {
         directory: row.directory_id,
+        expires_at: row.expires_at,
         idp: row.idp,
         token: id,
         controls: Controls {
@@ -376,4 +404,57 @@ pub async fn authenticate(
             trusted_domains: row.trusted_domains,
         },
     }))
+}
+
+/// A live token within the warning window of its expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiring {
+    pub directory: Uuid,
+    pub id: Uuid,
+    pub prefix: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Claims the live tokens that expire within `window_seconds` and were not announced
+/// yet, in `conn`'s transaction: each is claimed once, by whichever replica asks first.
+pub async fn claim_expiring(
+    conn: &mut PgConnection,
+    window_seconds: f64,
+) -> Result<Vec<Expiring>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"UPDATE tokens SET expiry_announced_at = now()
+           WHERE revoked_at IS NULL AND expiry_announced_at IS NULL
+             AND expires_at > now() AND expires_at <= now() + make_interval(secs => $1)
+           RETURNING directory_id, id, expires_at AS "expires_at!""#,
+        window_seconds
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Expiring {
+            directory: r.directory_id,
+            id: r.id,
+            prefix: token_prefix(r.id),
+            expires_at: r.expires_at,
+        })
+        .collect())
+}
+
+/// Live tokens that expire within `window_seconds`, and tokens past their expiry that
+/// nobody revoked (identity providers still holding one get 401s).
+pub async fn expiry_counts(
+    db: impl PgExecutor<'_>,
+    window_seconds: f64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE expires_at > now()
+                                   AND expires_at <= now() + make_interval(secs => $1)) AS "expiring!",
+                  count(*) FILTER (WHERE expires_at <= now()) AS "expired!"
+           FROM tokens WHERE revoked_at IS NULL AND expires_at IS NOT NULL"#,
+        window_seconds
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.expiring, row.expired))
 }

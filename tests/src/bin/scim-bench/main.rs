@@ -530,7 +530,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = db::connect(&args.database, "scim-bench").await?;
     let dir =
         directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), "okta").await?;
-    let token = directories::issue_token(&pool, dir.id).await?;
+    let token = directories::issue_token(&pool, dir.id, None).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
     let (n, c) = (args.users, args.concurrency);
     println!("{n} users, {c} in flight, directory {}", dir.id);

@@ -65,7 +65,7 @@ impl Hostile {
 async fn hostile_directory(pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Result<Target> {
     let dir =
         directories::create(pool, &format!("hostile-{}", uuid::Uuid::new_v4()), "okta").await?;
-    let token = directories::issue_token(pool, dir.id).await?;
+    let token = directories::issue_token(pool, dir.id, None).await?;
     sqlx::query(
         "INSERT INTO scim_users (directory_id, id, user_name, active, resource, email_values,
                                  version, created_at, updated_at)
