@@ -10,7 +10,7 @@ use scim_core::projection::Projection;
 use scim_events::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
 use scim_service::telemetry::current_traceparent;
 use scim_store::groups::{self, StoredGroup};
-use scim_store::outbox;
+use scim_store::{memberships, outbox};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashSet};
@@ -47,7 +47,7 @@ pub(crate) async fn members(
     directory: Uuid,
     group: Uuid,
 ) -> Result<Vec<Reference>, ApiError> {
-    let mut all = groups::members(db, directory, &[group]).await?;
+    let mut all = memberships::of_groups(db, directory, &[group]).await?;
     Ok(all.remove(&group).unwrap_or_default())
 }
 
@@ -86,7 +86,7 @@ async fn known_users(
     }
     ids.sort();
     ids.dedup();
-    let known = groups::lock_users(conn, directory, &ids).await?;
+    let known = memberships::lock_users(conn, directory, &ids).await?;
     if known.len() == ids.len() && unknown.is_empty() {
         return Ok(known);
     }
@@ -188,7 +188,7 @@ pub(crate) async fn create(
     .await?;
     // Members first (no foreign key ties them to the group row): the group is stored
     // at the version of its last event.
-    let added = groups::add_members(&mut tx, directory, stored.id, &ids).await?;
+    let added = memberships::add(&mut tx, directory, stored.id, &ids).await?;
     let mut steps = vec![Step::Group(Action::Created)];
     steps.extend(member_steps(Action::MembersAdded, &added));
     let (stored, events) = numbered(state, directory, stored, steps);
@@ -248,7 +248,7 @@ async fn update(
     let (new, changes) = change(&existing.group)?;
     state.check_size("group", new.attrs())?;
     let current = if group_patch::needs_current(&changes) {
-        let ids = groups::member_ids(&mut *tx, directory, id).await?;
+        let ids = memberships::ids(&mut *tx, directory, id).await?;
         Some(
             ids.iter()
                 .map(Uuid::to_string)
@@ -288,12 +288,12 @@ async fn write_change(
     let removed = if remove.is_empty() {
         Vec::new()
     } else {
-        groups::remove_members(conn, directory, existing.id, Some(&remove)).await?
+        memberships::remove(conn, directory, existing.id, Some(&remove)).await?
     };
     let added = if add.is_empty() {
         Vec::new()
     } else {
-        groups::add_members(conn, directory, existing.id, &add).await?
+        memberships::add(conn, directory, existing.id, &add).await?
     };
     let attrs_changed = new != existing.group;
     if !attrs_changed && added.is_empty() && removed.is_empty() {
@@ -323,7 +323,7 @@ pub(crate) async fn delete(scope: &Scope, id: Uuid, if_match: &IfMatch) -> Resul
         .await?
         .ok_or_else(not_found)?;
     if_match.check(existing.version)?;
-    let removed = groups::remove_members(&mut tx, directory, id, None).await?;
+    let removed = memberships::remove(&mut tx, directory, id, None).await?;
     groups::delete(&mut tx, directory, id).await?;
     // The deletion's events take the next version numbers.
     let mut steps: Vec<Step> = member_steps(Action::MembersRemoved, &removed).collect();

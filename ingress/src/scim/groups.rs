@@ -12,6 +12,7 @@ use scim_core::patch;
 use scim_core::projection::Projection;
 use scim_core::schema::{GROUP, ResourceSchema};
 use scim_store::groups::{self, StoredGroup};
+use scim_store::memberships;
 use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -158,7 +159,7 @@ impl Listed for Groups {
         .await?;
         let mut members = if query.projection.returns("members") && !page.is_empty() {
             let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
-            Some(groups::members(&state.lists, directory, &ids).await?)
+            Some(memberships::of_groups(&state.lists, directory, &ids).await?)
         } else {
             None
         };

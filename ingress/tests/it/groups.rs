@@ -3,7 +3,7 @@
 
 use crate::common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
-use scim_store::groups;
+use scim_store::memberships;
 use scim_tests::client::okta_user;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -444,10 +444,12 @@ async fn a_user_deleted_during_a_group_change_leaves_no_dangling_member() {
     // What a PATCH adding the user does, held open.
     let mut tx = app.db.pool.begin().await.unwrap();
     assert_eq!(
-        groups::lock_users(&mut tx, dir, &[user]).await.unwrap(),
+        memberships::lock_users(&mut tx, dir, &[user])
+            .await
+            .unwrap(),
         [user]
     );
-    groups::add_members(&mut tx, dir, group, &[user])
+    memberships::add(&mut tx, dir, group, &[user])
         .await
         .unwrap();
 

@@ -3,7 +3,7 @@
 //! event twice, or late, leaves the same state.
 
 use scim_events::{Event, Kind};
-use scim_store::{groups, users as db_users};
+use scim_store::{memberships, users as db_users};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,7 +132,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Group { directory, group } => {
-                let members = groups::member_ids(pool, *directory, *group).await?;
+                let members = memberships::ids(pool, *directory, *group).await?;
                 affected.entry(*directory).or_default().extend(members);
             }
             Work::Team {

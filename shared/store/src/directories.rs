@@ -217,7 +217,7 @@ pub async fn bump_version(conn: &mut PgConnection, id: Uuid) -> Result<i64, sqlx
 /// have no foreign key (migrations 0003 and 0008), so they go first, memberships under
 /// the lock that waits for membership changes in flight.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    super::groups::lock_memberships(&mut *conn, id, true).await?;
+    super::memberships::lock(&mut *conn, id, true).await?;
     sqlx::query!("DELETE FROM scim_group_members WHERE directory_id = $1", id)
         .execute(&mut *conn)
         .await?;

@@ -5,12 +5,11 @@
 
 use super::PageBounds;
 use scim_core::filter::sql::{Condition, Order};
-use scim_core::group::{Group, Reference};
+use scim_core::group::Group;
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, Row};
-use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -136,7 +135,8 @@ async fn read(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Deletes the group; the caller removed its members first ([`remove_members`]).
+/// Deletes the group; the caller removed its members first
+/// ([`super::memberships::remove`]).
 pub async fn delete(
     conn: &mut PgConnection,
     directory_id: Uuid,
@@ -150,146 +150,6 @@ pub async fn delete(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Takes the directory's membership lock until the transaction ends: shared by group
-/// changes that add members, exclusive for deleting a user. A user deletion thus waits
-/// for the additions in flight and removes what they added, and an addition after it
-/// finds the user gone. One advisory lock in memory, unlike locking each user row
-/// (what a foreign key would do), which rewrites the users' pages.
-pub async fn lock_memberships(
-    conn: &mut PgConnection,
-    directory_id: Uuid,
-    exclusive: bool,
-) -> Result<(), sqlx::Error> {
-    let directory = directory_id.to_string();
-    if exclusive {
-        sqlx::query!(
-            "SELECT pg_advisory_xact_lock(hashtext('scim_group_members'), hashtext($1))",
-            directory
-        )
-        .fetch_one(conn)
-        .await?;
-    } else {
-        sqlx::query!(
-            "SELECT pg_advisory_xact_lock_shared(hashtext('scim_group_members'), hashtext($1))",
-            directory
-        )
-        .fetch_one(conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// The directory's users among `ids`, with the membership lock held (shared) until
-/// the transaction ends, so they stay users while it adds them to a group.
-pub async fn lock_users(
-    conn: &mut PgConnection,
-    directory_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    lock_memberships(conn, directory_id, false).await?;
-    sqlx::query_scalar!(
-        "SELECT u.id FROM unnest($2::uuid[]) AS t(id)
-         JOIN scim_users u ON u.directory_id = $1 AND u.id = t.id
-         ORDER BY u.id",
-        directory_id,
-        ids
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// Adds the users (distinct, locked with [`lock_users`]) to a group the caller holds
-/// ([`lock`], or just inserted) in one statement; returns those that were not members
-/// already. The group lock is what makes the plain anti-join safe: no other change of
-/// this group's members can commit in between (and it writes a quarter less WAL than
-/// `ON CONFLICT DO NOTHING`).
-pub async fn add_members(
-    conn: &mut PgConnection,
-    directory_id: Uuid,
-    group_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut added = sqlx::query_scalar!(
-        "INSERT INTO scim_group_members (directory_id, group_id, user_id)
-         SELECT $1, $2, t.id FROM unnest($3::uuid[]) AS t(id)
-         WHERE NOT EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.group_id = $2 AND gm.user_id = t.id)
-         RETURNING user_id",
-        directory_id,
-        group_id,
-        ids
-    )
-    .fetch_all(conn)
-    .await?;
-    added.sort();
-    Ok(added)
-}
-
-/// Removes the users in one statement (all members with `None`); returns those that
-/// were members.
-pub async fn remove_members(
-    conn: &mut PgConnection,
-    directory_id: Uuid,
-    group_id: Uuid,
-    ids: Option<&[Uuid]>,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut removed = sqlx::query_scalar!(
-        "DELETE FROM scim_group_members
-         WHERE directory_id = $1 AND group_id = $2 AND ($3::uuid[] IS NULL OR user_id = ANY($3))
-         RETURNING user_id",
-        directory_id,
-        group_id,
-        ids as Option<&[Uuid]>
-    )
-    .fetch_all(conn)
-    .await?;
-    removed.sort();
-    Ok(removed)
-}
-
-/// The ids of a group's members.
-pub async fn member_ids(
-    db: impl PgExecutor<'_>,
-    directory_id: Uuid,
-    group_id: Uuid,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT user_id FROM scim_group_members WHERE directory_id = $1 AND group_id = $2 ORDER BY user_id",
-        directory_id,
-        group_id
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// The members of each of the groups, with the users' display names, for responses.
-pub async fn members(
-    db: impl PgExecutor<'_>,
-    directory_id: Uuid,
-    group_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
-    // The user's name by primary key per member (see `users::COLUMNS`).
-    let rows = sqlx::query!(
-        r#"SELECT gm.group_id, gm.user_id AS id,
-                (SELECT coalesce(u.resource->>'displayName', u.user_name) FROM scim_users u
-                 WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id) AS "display!"
-         FROM scim_group_members gm
-         WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
-         ORDER BY gm.group_id, gm.user_id"#,
-        directory_id,
-        group_ids
-    )
-    .fetch_all(db)
-    .await?;
-    let mut out: HashMap<Uuid, Vec<Reference>> = HashMap::new();
-    for row in rows {
-        out.entry(row.group_id).or_default().push(Reference {
-            id: row.id,
-            display: row.display,
-        });
-    }
-    Ok(out)
 }
 
 /// One page of a directory's groups matching `condition` (placeholders from `$2`), in

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod directories;
 pub mod failure;
 pub mod groups;
+pub mod memberships;
 pub mod outbox;
 pub mod request_log;
 pub mod snapshot;

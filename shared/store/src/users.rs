@@ -387,7 +387,7 @@ impl UserRow {
 /// Deletes the user if it is still at `version`, with its event, and takes it out of
 /// every group. Returns false, writing nothing, if it is not at that version. Run it
 /// in a transaction: it first waits for group changes in flight
-/// (`groups::lock_memberships`), so the memberships it deletes include theirs.
+/// (`memberships::lock`), so the memberships it deletes include theirs.
 pub async fn delete(
     conn: &mut PgConnection,
     directory_id: Uuid,
@@ -395,7 +395,7 @@ pub async fn delete(
     version: i64,
     event: &Event,
 ) -> Result<bool, sqlx::Error> {
-    super::groups::lock_memberships(&mut *conn, directory_id, true).await?;
+    super::memberships::lock(&mut *conn, directory_id, true).await?;
     let deleted = sqlx::query!(
         "WITH u AS (
              DELETE FROM scim_users WHERE directory_id = $1 AND id = $2 AND version = $3
