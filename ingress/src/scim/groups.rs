@@ -56,7 +56,7 @@ fn respond(
     members: Option<&[Reference]>,
     projection: &Projection,
 ) -> Response {
-    let mut resource = representation::group(state, directory, stored, members, projection);
+    let mut resource = representation::group(state, directory, stored, members);
     projection.apply(&mut resource);
     let etag = representation::group_meta(state, directory, stored).etag();
     scim(status, &resource, Some(etag))
@@ -169,8 +169,7 @@ impl Listed for Groups {
                 let list = members
                     .as_mut()
                     .map(|m| m.remove(&g.id).unwrap_or_default());
-                let mut resource =
-                    representation::group(state, directory, g, list.as_deref(), &query.projection);
+                let mut resource = representation::group(state, directory, g, list.as_deref());
                 query.projection.apply(&mut resource);
                 resource
             })

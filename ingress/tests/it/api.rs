@@ -869,6 +869,31 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         attr("id").is_none() && attr("meta").is_none(),
         "common attributes are not schema attributes"
     );
+    let group = s
+        .send(
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
+            None,
+        )
+        .await
+        .body;
+    let members = group["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "members")
+        .unwrap();
+    let display = members["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "display")
+        .unwrap();
+    assert_eq!(
+        (&display["returned"], &display["mutability"]),
+        (&json!("default"), &json!("readOnly")),
+        "a member's display is returned as RFC 7643 says"
+    );
 
     assert_scim_error(
         &s.send(Method::GET, "/Schemas/urn:nope", None).await,

@@ -121,9 +121,14 @@ async fn okta_group_push_sequence() {
             .unwrap()
             .ends_with(&format!("/Users/{}", ids[0]))
     );
+    assert_eq!(first["display"], "U 0", "display is returned by default");
+    let undisplayed = get_group(&app, &gid, "?excludedAttributes=members.display").await;
     assert!(
-        first.get("display").is_none(),
-        "display is returned on request"
+        undisplayed["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.get("display").is_none() && m["value"].is_string())
     );
     let named = get_group(&app, &gid, "?attributes=members.value,members.display").await;
     assert!(named.get("displayName").is_none());
@@ -135,6 +140,23 @@ async fn okta_group_push_sequence() {
         .unwrap()
         .clone();
     assert_eq!(shown, json!({"value": ids[0], "display": "U 0"}));
+    // A member's display follows the user's name: a rename shows in every group.
+    let r = s
+        .patch_user(
+            &ids[0],
+            json!([{"op": "replace", "path": "displayName", "value": "Ann Renamed"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let renamed = get_group(&app, &gid, "?attributes=members.value,members.display").await;
+    let displays: std::collections::HashMap<&str, &str> = renamed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["value"].as_str().unwrap(), m["display"].as_str().unwrap()))
+        .collect();
+    assert_eq!(displays[ids[0].as_str()], "Ann Renamed");
+    assert_eq!(displays[ids[1].as_str()], "U 1", "others keep theirs");
     let bare = get_group(&app, &gid, "?excludedAttributes=members").await;
     assert!(bare.get("members").is_none());
     assert_eq!(bare["displayName"], "Engineering");

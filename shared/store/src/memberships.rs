@@ -67,8 +67,9 @@ pub async fn add(
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut added = sqlx::query_scalar!(
-        "INSERT INTO scim_group_members (directory_id, group_id, user_id)
-         SELECT $1, $2, t.id FROM unnest($3::uuid[]) AS t(id)
+        "INSERT INTO scim_group_members (directory_id, group_id, user_id, display)
+         SELECT $1, $2, u.id, scim_member_display(u.resource, u.user_name)
+         FROM unnest($3::uuid[]) AS t(id) JOIN scim_users u ON u.directory_id = $1 AND u.id = t.id
          WHERE NOT EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.group_id = $2 AND gm.user_id = t.id)
          RETURNING user_id",
         directory_id,
@@ -124,11 +125,14 @@ pub async fn of_groups(
     directory_id: Uuid,
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
-    // The user's name by primary key per member (see `users::COLUMNS`).
+    // The display stored with each membership (migration 0012): no lookup per member,
+    // but for a member the previous release added during an upgrade.
     let rows = sqlx::query!(
         r#"SELECT gm.group_id, gm.user_id AS id,
-                (SELECT coalesce(u.resource->>'displayName', u.user_name) FROM scim_users u
-                 WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id) AS "display!"
+                  coalesce(gm.display,
+                           (SELECT scim_member_display(u.resource, u.user_name) FROM scim_users u
+                            WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id),
+                           '') AS "display!"
          FROM scim_group_members gm
          WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
          ORDER BY gm.group_id, gm.user_id"#,

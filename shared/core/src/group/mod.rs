@@ -21,8 +21,6 @@ pub struct Members<'a> {
     pub list: &'a [Reference],
     /// Where member `$ref`s point: the directory's `/Users` URL.
     pub users_url: &'a str,
-    /// Whether to show each member's `display` (returned only on request).
-    pub display: bool,
 }
 
 /// A reference between a group and a user, as responses show it: a group's member,
@@ -119,15 +117,12 @@ impl Group {
                 .list
                 .iter()
                 .map(|m| {
-                    let mut member = serde_json::json!({
+                    serde_json::json!({
                         "value": m.id.to_string(),
+                        "display": m.display,
                         "type": "User",
                         "$ref": format!("{}/{}", members.users_url, m.id),
-                    });
-                    if members.display {
-                        member["display"] = m.display.clone().into();
-                    }
-                    member
+                    })
                 })
                 .collect();
             out.insert("members".into(), Value::Array(list));
@@ -235,20 +230,16 @@ mod tests {
             display: "Ann".into(),
         };
         let list = [m];
-        let mut members = Members {
+        let members = Members {
             list: &list,
             users_url: "http://h/Users",
-            display: false,
         };
         let r = g.to_resource("1", &meta, Some(&members));
         assert_eq!(
             r["members"][0]["$ref"],
             format!("http://h/Users/{}", uuid::Uuid::nil())
         );
-        assert!(r["members"][0].get("display").is_none());
-        members.display = true;
-        let shown = g.to_resource("1", &meta, Some(&members));
-        assert_eq!(shown["members"][0]["display"], "Ann");
+        assert_eq!(r["members"][0]["display"], "Ann");
         assert_eq!(r["meta"]["resourceType"], "Group");
     }
 }
