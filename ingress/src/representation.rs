@@ -2,6 +2,7 @@
 //! events and snapshots all carry, located under the directory's base URL.
 
 use scim_core::group::{Members, Reference};
+use scim_core::projection::Projection;
 use scim_core::user::{Meta, groups_json};
 use scim_store::groups::StoredGroup;
 use scim_store::users::StoredUser;
@@ -60,17 +61,20 @@ pub(crate) fn group_meta(state: &AppState, directory: Uuid, stored: &StoredGroup
     }
 }
 
-/// The group's resource, with `members` when they are given.
+/// The group's resource, with `members` when they are given (with their `display`
+/// when the projection asks for it).
 pub(crate) fn group(
     state: &AppState,
     directory: Uuid,
     stored: &StoredGroup,
     members: Option<&[Reference]>,
+    projection: &Projection,
 ) -> Value {
     let users_url = format!("{}/Users", state.base_url(directory));
     let members = members.map(|list| Members {
         list,
         users_url: &users_url,
+        display: projection.requests("members", "display"),
     });
     stored.group.to_resource(
         &stored.id.to_string(),

@@ -6,6 +6,7 @@ use scim_core::ScimError;
 use scim_core::group::patch::{self as group_patch, MemberChange, MemberDelta};
 use scim_core::group::{Group, Reference};
 use scim_core::patch::Operation;
+use scim_core::projection::Projection;
 use scim_events::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
 use scim_service::telemetry::current_traceparent;
 use scim_store::groups::{self, StoredGroup};
@@ -153,7 +154,7 @@ fn numbered(
                 group.id,
                 action,
                 group.version,
-                representation::group(state, directory, &group, None),
+                representation::group(state, directory, &group, None, &Projection::All),
                 None,
             )
             .traced(current_traceparent())

@@ -56,7 +56,7 @@ fn respond(
     members: Option<&[Reference]>,
     projection: &Projection,
 ) -> Response {
-    let mut resource = representation::group(state, directory, stored, members);
+    let mut resource = representation::group(state, directory, stored, members, projection);
     projection.apply(&mut resource);
     let etag = representation::group_meta(state, directory, stored).etag();
     scim(status, &resource, Some(etag))
@@ -169,7 +169,8 @@ impl Listed for Groups {
                 let list = members
                     .as_mut()
                     .map(|m| m.remove(&g.id).unwrap_or_default());
-                let mut resource = representation::group(state, directory, g, list.as_deref());
+                let mut resource =
+                    representation::group(state, directory, g, list.as_deref(), &query.projection);
                 query.projection.apply(&mut resource);
                 resource
             })

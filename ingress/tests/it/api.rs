@@ -891,8 +891,8 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         .unwrap();
     assert_eq!(
         (&display["returned"], &display["mutability"]),
-        (&json!("default"), &json!("readOnly")),
-        "a member's display is returned as RFC 7643 says"
+        (&json!("request"), &json!("readOnly")),
+        "/Schemas says a member's display is returned on request"
     );
 
     assert_scim_error(

@@ -68,6 +68,17 @@ impl Projection {
         }
     }
 
+    /// Whether `attributes` names `name` or its sub-attribute `sub` (for attributes
+    /// returned only on request).
+    pub fn requests(&self, name: &str, sub: &str) -> bool {
+        match self {
+            Projection::Only(targets) => targets
+                .iter()
+                .any(|t| t.key == name && t.sub.as_deref().is_none_or(|s| s == sub)),
+            _ => false,
+        }
+    }
+
     /// Applies the projection to a rendered resource.
     pub fn apply(&self, resource: &mut Value) {
         let Value::Object(obj) = resource else { return };
@@ -287,5 +298,9 @@ mod tests {
         assert!(parse(None, Some("members.display")).returns("members"));
         assert!(parse(Some("members.value"), None).returns("members"));
         assert!(!parse(Some("displayName"), None).returns("members"));
+        assert!(parse(Some("members"), None).requests("members", "display"));
+        assert!(parse(Some("members.display"), None).requests("members", "display"));
+        assert!(!parse(Some("members.value"), None).requests("members", "display"));
+        assert!(!parse(None, None).requests("members", "display"));
     }
 }

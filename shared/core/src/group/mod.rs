@@ -21,6 +21,8 @@ pub struct Members<'a> {
     pub list: &'a [Reference],
     /// Where member `$ref`s point: the directory's `/Users` URL.
     pub users_url: &'a str,
+    /// Whether to show each member's `display` (returned only on request).
+    pub display: bool,
 }
 
 /// A reference between a group and a user, as responses show it: a group's member,
@@ -117,12 +119,15 @@ impl Group {
                 .list
                 .iter()
                 .map(|m| {
-                    serde_json::json!({
+                    let mut member = serde_json::json!({
                         "value": m.id.to_string(),
-                        "display": m.display,
                         "type": "User",
                         "$ref": format!("{}/{}", members.users_url, m.id),
-                    })
+                    });
+                    if members.display {
+                        member["display"] = m.display.clone().into();
+                    }
+                    member
                 })
                 .collect();
             out.insert("members".into(), Value::Array(list));
@@ -230,16 +235,20 @@ mod tests {
             display: "Ann".into(),
         };
         let list = [m];
-        let members = Members {
+        let mut members = Members {
             list: &list,
             users_url: "http://h/Users",
+            display: false,
         };
         let r = g.to_resource("1", &meta, Some(&members));
         assert_eq!(
             r["members"][0]["$ref"],
             format!("http://h/Users/{}", uuid::Uuid::nil())
         );
-        assert_eq!(r["members"][0]["display"], "Ann");
+        assert!(r["members"][0].get("display").is_none());
+        members.display = true;
+        let shown = g.to_resource("1", &meta, Some(&members));
+        assert_eq!(shown["members"][0]["display"], "Ann");
         assert_eq!(r["meta"]["resourceType"], "Group");
     }
 }
