@@ -2,13 +2,13 @@
 //! whichever replica finds it first) and counted in gauges, so that an operator rotates
 //! it before the identity provider starts getting 401s.
 
-use scim_events::{Action, Event, ResourceType};
+use scim_events::Action;
 use scim_store::directories;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::admin::{directory_resource, token_json};
+use crate::admin::token_event;
 
 /// How tokens near their expiry are found.
 #[derive(Debug, Clone, Copy)]
@@ -52,16 +52,11 @@ async fn announce(state: &AppState, window_seconds: f64) -> Result<usize, sqlx::
             continue;
         };
         let version = directories::bump_version(&mut tx, token.directory).await?;
-        let mut resource = directory_resource(&dir);
-        resource["token"] = token_json(token.id, &token.prefix, Some(token.expires_at));
-        let event = Event::new(
-            token.directory,
-            ResourceType::Directory,
-            token.directory,
+        let event = token_event(
+            &dir,
             Action::TokenExpiring,
             version,
-            resource,
-            None,
+            (token.id, &token.prefix, Some(token.expires_at)),
         );
         scim_store::outbox::insert(&mut *tx, &[event]).await?;
     }

@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The directory in events: its settings, without counts.
-pub(crate) fn resource(s: &Summary) -> Value {
+pub(super) fn resource(s: &Summary) -> Value {
     json!({
         "id": s.directory.id,
         "name": s.directory.name,

@@ -11,8 +11,7 @@ mod teams;
 mod tokens;
 mod views;
 
-pub(crate) use directories::resource as directory_resource;
-pub(crate) use tokens::token_json;
+pub(crate) use tokens::token_event;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};

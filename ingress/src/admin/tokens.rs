@@ -77,28 +77,38 @@ pub(super) async fn announce_token(
 ) -> Result<i64, sqlx::Error> {
     let dir_id = dir.directory.id;
     let version = directories::bump_version(tx, dir_id).await?;
-    let mut res = resource(dir);
-    res["token"] = token_json(token.id, &token.prefix, token.expires_at);
-    let event = Event::new(
-        dir_id,
-        ResourceType::Directory,
-        dir_id,
+    let event = token_event(
+        dir,
         Action::TokenCreated,
         version,
-        res,
-        None,
+        (token.id, &token.prefix, token.expires_at),
     );
     record(tx, actor, dir_id, event, json!({"token": token.prefix})).await?;
     Ok(version)
 }
 
-/// A token in directory events: which one (never its secret) and when it expires.
-pub(crate) fn token_json(
-    id: uuid::Uuid,
-    prefix: &str,
-    expires_at: Option<time::OffsetDateTime>,
-) -> serde_json::Value {
-    json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::user::rfc3339)})
+/// A directory event about one of its tokens (`directory.token_created`,
+/// `token_revoked`, `token_expiring`): the directory, with the token as `token`, which
+/// one (id and prefix, never its secret) and when it expires.
+pub(crate) fn token_event(
+    dir: &Summary,
+    action: Action,
+    version: i64,
+    (id, prefix, expires_at): (uuid::Uuid, &str, Option<time::OffsetDateTime>),
+) -> Event {
+    let mut res = resource(dir);
+    res["token"] =
+        json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::user::rfc3339)});
+    let dir_id = dir.directory.id;
+    Event::new(
+        dir_id,
+        ResourceType::Directory,
+        dir_id,
+        action,
+        version,
+        res,
+        None,
+    )
 }
 
 /// Revokes a token; every replica stops accepting it at once.
@@ -125,16 +135,12 @@ async fn revoke(
         .as_ref()
         .map(|t| t.prefix.clone())
         .unwrap_or_default();
-    let mut res = resource(&dir);
-    res["token"] = token_json(token_id, &prefix, revoked.and_then(|t| t.expires_at));
-    let event = Event::new(
-        dir_id,
-        ResourceType::Directory,
-        dir_id,
+    let expires_at = revoked.and_then(|t| t.expires_at);
+    let event = token_event(
+        &dir,
         Action::TokenRevoked,
         version,
-        res,
-        None,
+        (token_id, &prefix, expires_at),
     );
     record(&mut tx, &actor, dir_id, event, json!({"token": prefix})).await?;
     tx.commit().await?;
