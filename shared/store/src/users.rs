@@ -265,14 +265,13 @@ pub async fn update_many(
                  version = i.version, updated_at = i.at
              FROM input i JOIN locked l ON l.directory_id = i.directory_id AND l.id = i.id
              WHERE s.directory_id = i.directory_id AND s.id = i.id AND s.version = i.version - 1
-             RETURNING i.n
+             RETURNING i.n, s.directory_id, s.id, scim_member_display(s.resource, s.user_name) AS display
          ), shown AS (
              -- Each group of a renamed user shows its new name (migration 0012).
-             UPDATE scim_group_members gm
-             SET display = scim_member_display(i.resource::jsonb, i.user_name)
-             FROM input i JOIN u ON u.n = i.n
-             WHERE gm.user_id = i.id AND gm.directory_id = i.directory_id
-               AND gm.display IS DISTINCT FROM scim_member_display(i.resource::jsonb, i.user_name)
+             UPDATE scim_group_members gm SET display = u.display
+             FROM u
+             WHERE gm.user_id = u.id AND gm.directory_id = u.directory_id
+               AND gm.display IS DISTINCT FROM u.display
          )
          INSERT INTO outbox (event_id, subject, payload, traceparent)
          SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.n = i.n ORDER BY i.n
