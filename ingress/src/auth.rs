@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::metrics::Idp;
 
 /// The authenticated directory, put in request extensions for handlers.
 #[derive(Debug, Clone, Copy)]
@@ -188,15 +187,17 @@ pub async fn require_token(
     req.extensions_mut().insert(DirectoryId(caller.directory));
     req.extensions_mut().insert::<Controls>(caller.controls);
     req.extensions_mut().insert(TokenId(caller.token));
+    req.extensions_mut().insert(caller.idp);
     let mut res = next.run(req).await;
     res.extensions_mut().insert(TokenId(caller.token));
-    res.extensions_mut().insert(Idp(caller.idp));
+    res.extensions_mut().insert(caller.idp);
     Ok(res)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scim_core::profile::Idp;
 
     #[test]
     fn finds_the_directory_in_scim_paths_only() {
@@ -226,7 +227,7 @@ mod tests {
         Authenticated {
             directory,
             expires_at: None,
-            idp: "okta".into(),
+            idp: Idp::Okta,
             token: Uuid::new_v4(),
             controls: Controls::default(),
         }

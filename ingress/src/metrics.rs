@@ -10,6 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use scim_core::profile::Idp;
 use scim_service::metrics::{Registry, latency_buckets};
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
@@ -39,10 +40,6 @@ pub struct CacheLabels {
     /// `hit` or `miss`.
     pub result: String,
 }
-
-/// The directory kind of an authenticated request, put in response extensions.
-#[derive(Debug, Clone)]
-pub struct Idp(pub String);
 
 fn latency_histogram() -> Histogram {
     Histogram::new(latency_buckets())
@@ -161,10 +158,13 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     m.latency
         .get_or_create(&route)
         .observe(started.elapsed().as_secs_f64());
+    // The directory kind of an authenticated request (`auth::require_token` puts it in
+    // the response's extensions).
     let idp = res
         .extensions()
         .get::<Idp>()
-        .map_or_else(|| "unauthenticated".to_owned(), |i| i.0.clone());
+        .map_or("unauthenticated", |i| i.as_str())
+        .to_owned();
     m.requests
         .get_or_create(&RequestLabels {
             route: route.route,

@@ -3,6 +3,7 @@
 
 use scim_core::group::{Members, Reference};
 use scim_core::projection::Projection;
+use scim_core::schema::Returned;
 use scim_core::user::{Meta, groups_json};
 use scim_store::groups::StoredGroup;
 use scim_store::users::StoredUser;
@@ -61,20 +62,30 @@ pub(crate) fn group_meta(state: &AppState, directory: Uuid, stored: &StoredGroup
     }
 }
 
-/// The group's resource, with `members` when they are given (with their `display`
-/// when the projection asks for it).
+/// A group's members as a response lists them: who, and whether each one's `display`
+/// is returned unless asked for (the directory's [`Profile`](scim_core::profile::Profile)).
+pub(crate) struct MemberList<'a> {
+    pub list: &'a [Reference],
+    pub display: Returned,
+}
+
+/// The group's resource, with `members` when they are given.
 pub(crate) fn group(
     state: &AppState,
     directory: Uuid,
     stored: &StoredGroup,
-    members: Option<&[Reference]>,
+    members: Option<MemberList<'_>>,
     projection: &Projection,
 ) -> Value {
     let users_url = format!("{}/Users", state.base_url(directory));
-    let members = members.map(|list| Members {
-        list,
+    let members = members.map(|m| Members {
+        list: m.list,
         users_url: &users_url,
-        display: projection.requests("members", "display"),
+        // Shown by default, an exclusion is the projection's to apply.
+        display: match m.display {
+            Returned::Default => true,
+            Returned::Request => projection.requests("members", "display"),
+        },
     });
     stored.group.to_resource(
         &stored.id.to_string(),

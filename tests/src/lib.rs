@@ -10,6 +10,7 @@
 pub mod client;
 pub mod process;
 
+use scim_core::profile::Idp;
 use scim_store::{self as db, directories};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::TcpListener;
@@ -127,8 +128,14 @@ impl TestDb {
     }
 
     /// Creates a directory with a token; returns (directory id, token).
+    /// An Okta directory and its token.
     pub async fn directory(&self, name: &str) -> (Uuid, String) {
-        let dir = directories::create(&self.pool, name, "okta")
+        self.directory_for(name, Idp::Okta).await
+    }
+
+    /// A directory of identity-provider kind `idp` and its token.
+    pub async fn directory_for(&self, name: &str, idp: Idp) -> (Uuid, String) {
+        let dir = directories::create(&self.pool, name, idp)
             .await
             .expect("creating a directory");
         let token = directories::issue_token(&self.pool, dir.id, None)

@@ -48,12 +48,11 @@ pub(super) fn resource(s: &Summary) -> Value {
 }
 
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
-fn view(state: &AppState, s: &Summary) -> Result<Directory, AdminError> {
-    let idp = s.directory.idp.parse().map_err(AdminError::Corrupt)?;
-    Ok(Directory {
+fn view(state: &AppState, s: &Summary) -> Directory {
+    Directory {
         id: s.directory.id,
         name: s.directory.name.clone(),
-        idp,
+        idp: s.directory.idp,
         seat_limit: s.controls.seat_limit,
         trusted_domains: s.controls.trusted_domains.clone(),
         team_attribute: s.team_attribute.clone(),
@@ -65,7 +64,7 @@ fn view(state: &AppState, s: &Summary) -> Result<Directory, AdminError> {
         teams: s.teams,
         version: s.version,
         scim_base_url: state.base_url(s.directory.id),
-    })
+    }
 }
 
 /// The directory, locked for a change of its settings; 404 if there is none.
@@ -94,11 +93,7 @@ pub(super) async fn existing(
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<Directory>>, AdminError> {
     let all = directories::list(&state.pool).await?;
-    Ok(Json(
-        all.iter()
-            .map(|s| view(&state, s))
-            .collect::<Result<_, _>>()?,
-    ))
+    Ok(Json(all.iter().map(|s| view(&state, s)).collect()))
 }
 
 async fn show(
@@ -109,7 +104,7 @@ async fn show(
     let found = directories::show(&state.pool, id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no directory {id}")))?;
-    Ok(Json(view(&state, &found)?))
+    Ok(Json(view(&state, &found)))
 }
 
 /// Creates a directory with its first token: the SCIM base URL and bearer token an
@@ -125,7 +120,7 @@ async fn create(
             "name must be 1 to 200 characters".into(),
         ));
     }
-    let idp = new.idp.as_str();
+    let idp = new.idp;
     let mut tx = state.pool.begin().await?;
     let dir = directories::create(&mut *tx, name, idp).await?;
     let token = directories::issue_token(&mut *tx, dir.id, None).await?;
@@ -155,7 +150,7 @@ async fn create(
     summary.version = super::tokens::announce_token(&mut tx, &actor, &summary, &token).await?;
     tx.commit().await?;
     let created = CreatedDirectory {
-        directory: view(&state, &summary)?,
+        directory: view(&state, &summary),
         token,
     };
     Ok((axum::http::StatusCode::CREATED, Json(created)))
@@ -239,7 +234,7 @@ async fn settings_changed(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if previous.is_empty() {
-        return Ok(Json(view(state, after)?));
+        return Ok(Json(view(state, after)));
     }
     let dir = after.directory.id;
     let action = if before.team_attribute != after.team_attribute {
@@ -271,7 +266,7 @@ async fn settings_changed(
     .await?;
     tx.commit().await?;
     announce_change(state, dir).await;
-    Ok(Json(view(state, after)?))
+    Ok(Json(view(state, after)))
 }
 
 async fn set_seat_limit(

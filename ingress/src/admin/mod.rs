@@ -140,9 +140,6 @@ pub enum AdminError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Unavailable(String),
-    /// Stored data this release cannot read: ours to fix, never the caller's.
-    #[error("stored data cannot be read: {0}")]
-    Corrupt(String),
 }
 
 impl IntoResponse for AdminError {
@@ -153,13 +150,6 @@ impl IntoResponse for AdminError {
             AdminError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
             AdminError::Invalid(_) => (StatusCode::BAD_REQUEST, self.to_string()),
             AdminError::Conflict(_) => (StatusCode::CONFLICT, self.to_string()),
-            AdminError::Corrupt(e) => {
-                tracing::error!(error = %e, "admin request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error".to_owned(),
-                )
-            }
             AdminError::Unavailable(e) => {
                 tracing::warn!(error = %e, "admin request failed");
                 (StatusCode::SERVICE_UNAVAILABLE, self.to_string())

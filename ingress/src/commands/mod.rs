@@ -8,6 +8,7 @@ mod batch;
 pub(crate) mod groups;
 pub(crate) mod users;
 
+use scim_core::profile::Profile;
 use scim_store::directories::Controls;
 use uuid::Uuid;
 
@@ -20,6 +21,8 @@ pub(crate) struct Scope {
     pub state: AppState,
     pub directory: Uuid,
     pub controls: Controls,
+    /// What the directory's identity provider expects where providers differ.
+    pub profile: Profile,
 }
 
 /// Optimistic writes retried this often before the client is told to retry (503).

@@ -2,13 +2,14 @@
 //! same schema table that drives validation, filtering and PATCH, so they cannot drift.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use scim_core::ScimError;
+use scim_core::profile::{Idp, Profile};
 use scim_core::schema::{
-    GROUP, RESOURCE_TYPE_SCHEMA, ResourceSchema, SCHEMA_SCHEMA, SCHEMAS,
+    GROUP, GROUP_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceSchema, Returned, SCHEMA_SCHEMA, SCHEMAS,
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
 };
 use serde_json::{Value, json};
@@ -132,23 +133,49 @@ async fn resource_type(
 fn schema_resource(
     base: &str,
     (id, name, description, attrs): (&str, &str, &str, &[scim_core::schema::Attribute]),
+    profile: Profile,
 ) -> Value {
+    let mut attributes = schema_attributes(attrs);
+    if id == GROUP_SCHEMA {
+        member_display(&mut attributes, profile.member_display);
+    }
     json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": id,
         "name": name,
         "description": description,
-        "attributes": schema_attributes(attrs),
+        "attributes": attributes,
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
     })
 }
 
+/// When a member's `display` is returned is the directory's profile's to say.
+fn member_display(group_attributes: &mut Value, returned: Returned) {
+    let named = |name: &'static str| move |a: &&mut Value| a["name"] == name;
+    let display = group_attributes
+        .as_array_mut()
+        .and_then(|attrs| attrs.iter_mut().find(named("members")))
+        .and_then(|m| m["subAttributes"].as_array_mut())
+        .and_then(|subs| subs.iter_mut().find(named("display")));
+    if let Some(display) = display {
+        display["returned"] = match returned {
+            Returned::Default => "default",
+            Returned::Request => "request",
+        }
+        .into();
+    }
+}
+
 async fn schemas(
     State(state): State<AppState>,
+    Extension(idp): Extension<Idp>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Response {
     let base = base(&state, &params);
-    let all: Vec<Value> = SCHEMAS.iter().map(|s| schema_resource(&base, *s)).collect();
+    let all: Vec<Value> = SCHEMAS
+        .iter()
+        .map(|s| schema_resource(&base, *s, idp.profile()))
+        .collect();
     scim(
         StatusCode::OK,
         &list_response(all.len() as i64, 1, all),
@@ -158,6 +185,7 @@ async fn schemas(
 
 async fn schema(
     State(state): State<AppState>,
+    Extension(idp): Extension<Idp>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = params.get("id").map(String::as_str).unwrap_or_default();
@@ -167,7 +195,7 @@ async fn schema(
         .ok_or_else(|| ApiError::from(ScimError::NotFound("no such schema".into())))?;
     Ok(scim(
         StatusCode::OK,
-        &schema_resource(&base(&state, &params), *found),
+        &schema_resource(&base(&state, &params), *found, idp.profile()),
         None,
     ))
 }

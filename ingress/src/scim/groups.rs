@@ -2,7 +2,7 @@
 //! ([`crate::commands::groups`]) and renders what it returns, projected.
 
 use axum::Router;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,13 +19,12 @@ use uuid::Uuid;
 
 use super::list::{ListQuery, Listed, list, search};
 use crate::AppState;
-use crate::auth::DirectoryId;
 use crate::commands::Scope;
 use crate::commands::groups::{self as command, Saved, id, members, not_found};
 use crate::error::ApiError;
 use crate::etag::{self, IfMatch};
 use crate::extract::{ScimJson, scim};
-use crate::representation;
+use crate::representation::{self, MemberList};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -50,24 +49,38 @@ fn path_id(params: &HashMap<String, String>) -> Result<Uuid, ApiError> {
 /// A response with the group as it now is, projected.
 fn respond(
     status: StatusCode,
-    state: &AppState,
-    directory: Uuid,
+    scope: &Scope,
     stored: &StoredGroup,
     members: Option<&[Reference]>,
     projection: &Projection,
 ) -> Response {
-    let mut resource = representation::group(state, directory, stored, members, projection);
-    projection.apply(&mut resource);
-    let etag = representation::group_meta(state, directory, stored).etag();
+    let resource = render(scope, stored, members, projection);
+    let etag = representation::group_meta(&scope.state, scope.directory, stored).etag();
     scim(status, &resource, Some(etag))
+}
+
+/// The group's resource as the directory's identity provider is shown it, projected.
+fn render(
+    scope: &Scope,
+    stored: &StoredGroup,
+    members: Option<&[Reference]>,
+    projection: &Projection,
+) -> Value {
+    let members = members.map(|list| MemberList {
+        list,
+        display: scope.profile.member_display,
+    });
+    let mut resource =
+        representation::group(&scope.state, scope.directory, stored, members, projection);
+    projection.apply(&mut resource);
+    resource
 }
 
 /// [`respond`] with what a command returned.
 fn saved(status: StatusCode, scope: &Scope, saved: &Saved, projection: &Projection) -> Response {
     respond(
         status,
-        &scope.state,
-        scope.directory,
+        scope,
         &saved.group,
         saved.members.as_deref(),
         projection,
@@ -92,12 +105,12 @@ async fn create(
 }
 
 async fn fetch(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    scope: Scope,
     Path(params): Path<HashMap<String, String>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (state, directory) = (&scope.state, scope.directory);
     let projection = ListQuery::projection(&GROUP, &query)?;
     let id = path_id(&params)?;
     let (stored, members) = if projection.returns("members") {
@@ -119,13 +132,12 @@ async fn fetch(
         (stored.ok_or_else(not_found)?, None)
     };
     if etag::not_modified(&headers, stored.version) {
-        let etag = representation::group_meta(&state, directory, &stored).etag();
+        let etag = representation::group_meta(state, directory, &stored).etag();
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     Ok(respond(
         StatusCode::OK,
-        &state,
-        directory,
+        &scope,
         &stored,
         members.as_deref(),
         &projection,
@@ -141,12 +153,12 @@ impl Listed for Groups {
     /// The total number of matching groups and the page at `offset`, rendered and
     /// projected; members are loaded (in one query) only when they are returned.
     async fn page(
-        state: &AppState,
-        directory: Uuid,
+        scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
+        let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&GROUPS)?;
         let _turn = state.quotas.list_turn(directory).await?;
         let (total, page) = groups::list(
@@ -169,10 +181,7 @@ impl Listed for Groups {
                 let list = members
                     .as_mut()
                     .map(|m| m.remove(&g.id).unwrap_or_default());
-                let mut resource =
-                    representation::group(state, directory, g, list.as_deref(), &query.projection);
-                query.projection.apply(&mut resource);
-                resource
+                render(scope, g, list.as_deref(), &query.projection)
             })
             .collect();
         Ok((total, resources))

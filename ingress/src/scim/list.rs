@@ -1,6 +1,6 @@
 //! List query parameters and the ListResponse envelope (RFC 7644 §3.4.2).
 
-use axum::extract::{Extension, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_core::ScimError;
@@ -10,10 +10,8 @@ use scim_core::projection::Projection;
 use scim_core::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use uuid::Uuid;
 
-use crate::AppState;
-use crate::auth::DirectoryId;
+use crate::commands::Scope;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
 
@@ -24,8 +22,7 @@ pub trait Listed {
     /// The total number of matching resources and the page at `offset`, rendered and
     /// projected.
     fn page(
-        state: &AppState,
-        directory: Uuid,
+        scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
@@ -34,33 +31,22 @@ pub trait Listed {
 
 /// `GET /{Resources}?filter=…&startIndex=…&count=…`.
 pub async fn list<R: Listed>(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    scope: Scope,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    respond::<R>(&state, directory, ListQuery::parse(R::SCHEMA, &params)?).await
+    respond::<R>(&scope, ListQuery::parse(R::SCHEMA, &params)?).await
 }
 
 /// `POST /{Resources}/.search`: a list whose parameters travel in the body.
 pub async fn search<R: Listed>(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
+    scope: Scope,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
-    respond::<R>(
-        &state,
-        directory,
-        ListQuery::from_search_body(R::SCHEMA, &body)?,
-    )
-    .await
+    respond::<R>(&scope, ListQuery::from_search_body(R::SCHEMA, &body)?).await
 }
 
-async fn respond<R: Listed>(
-    state: &AppState,
-    directory: Uuid,
-    query: ListQuery,
-) -> Result<Response, ApiError> {
-    let (total, resources) = R::page(state, directory, &query, query.offset(), query.count).await?;
+async fn respond<R: Listed>(scope: &Scope, query: ListQuery) -> Result<Response, ApiError> {
+    let (total, resources) = R::page(scope, &query, query.offset(), query.count).await?;
     Ok(scim(
         StatusCode::OK,
         &list_response(total, query.start_index, resources),

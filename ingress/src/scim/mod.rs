@@ -12,6 +12,7 @@ mod users;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::{Router, middleware};
+use scim_core::profile::Idp;
 use scim_store::directories::Controls;
 
 use crate::auth::DirectoryId;
@@ -54,11 +55,13 @@ impl FromRequestParts<AppState> for Scope {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Scope, ApiError> {
         let directory = parts.extensions.get::<DirectoryId>().map(|d| d.0);
         let controls = parts.extensions.get::<Controls>().cloned();
-        match (directory, controls) {
-            (Some(directory), Some(controls)) => Ok(Scope {
+        let idp = parts.extensions.get::<Idp>().copied();
+        match (directory, controls, idp) {
+            (Some(directory), Some(controls), Some(idp)) => Ok(Scope {
                 state: state.clone(),
                 directory,
                 controls,
+                profile: idp.profile(),
             }),
             // Only a route outside `auth::require_token` could get here.
             _ => Err(ApiError::Internal(

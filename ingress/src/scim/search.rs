@@ -2,7 +2,6 @@
 //! Users and Groups, users first, each in creation order.
 
 use axum::Router;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
@@ -12,7 +11,7 @@ use scim_core::{ScimError, ScimType};
 use super::list::{ListQuery, Listed, list_response};
 use super::{groups, users};
 use crate::AppState;
-use crate::auth::DirectoryId;
+use crate::commands::Scope;
 use crate::error::ApiError;
 use crate::extract::{ScimJson, scim};
 
@@ -22,11 +21,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// A filter naming an attribute that only one resource type has matches nothing of
 /// the other type; only a filter that neither type understands is `invalidFilter`.
-async fn search(
-    State(state): State<AppState>,
-    Extension(DirectoryId(directory)): Extension<DirectoryId>,
-    ScimJson(body): ScimJson,
-) -> Result<Response, ApiError> {
+async fn search(scope: Scope, ScimJson(body): ScimJson) -> Result<Response, ApiError> {
     let user_query = ListQuery::from_search_body(&USER, &body)?;
     let group_query = ListQuery::from_search_body(&GROUP, &body)?;
     if user_query.sort.is_some() {
@@ -36,9 +31,8 @@ async fn search(
         .into());
     }
     let (offset, count) = (user_query.offset(), user_query.count);
-    let users = invalid_filter_as_none(
-        users::Users::page(&state, directory, &user_query, offset, count).await,
-    )?;
+    let users =
+        invalid_filter_as_none(users::Users::page(&scope, &user_query, offset, count).await)?;
     let users_apply = users.is_some();
     let (users_total, mut resources) = users.unwrap_or_default();
     let group_offset = (offset - users_total).max(0);
@@ -50,7 +44,7 @@ async fn search(
         count - resources.len() as i64
     };
     let groups = invalid_filter_as_none(
-        groups::Groups::page(&state, directory, &group_query, group_offset, group_count).await,
+        groups::Groups::page(&scope, &group_query, group_offset, group_count).await,
     )?;
     if !users_apply && groups.is_none() {
         return Err(ScimError::invalid_filter(

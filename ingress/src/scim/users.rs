@@ -125,12 +125,12 @@ impl Listed for Users {
 
     /// The total number of matching users and the page at `offset`, rendered and projected.
     async fn page(
-        state: &AppState,
-        directory: Uuid,
+        scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
     ) -> Result<(i64, Vec<Value>), ApiError> {
+        let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&USERS)?;
         let _turn = state.quotas.list_turn(directory).await?;
         let (total, page) = users::list(

@@ -891,8 +891,8 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         .unwrap();
     assert_eq!(
         (&display["returned"], &display["mutability"]),
-        (&json!("request"), &json!("readOnly")),
-        "/Schemas says a member's display is returned on request"
+        (&json!("default"), &json!("readOnly")),
+        "/Schemas tells an Okta directory that a member's display is returned by default"
     );
 
     assert_scim_error(

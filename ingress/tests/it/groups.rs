@@ -3,6 +3,7 @@
 
 use crate::common::{TestApp, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
+use scim_core::profile::Idp;
 use scim_store::memberships;
 use scim_tests::client::okta_user;
 use serde_json::{Value, json};
@@ -121,10 +122,13 @@ async fn okta_group_push_sequence() {
             .unwrap()
             .ends_with(&format!("/Users/{}", ids[0]))
     );
-    assert!(
-        first.get("display").is_none(),
-        "display is returned on request"
+    assert_eq!(
+        first["display"], "U 0",
+        "Okta's profile shows display by default"
     );
+    let hidden = get_group(&app, &gid, "?excludedAttributes=members.display").await;
+    assert!(hidden["members"][0].get("display").is_none());
+    assert!(hidden["members"][0].get("value").is_some());
     let named = get_group(&app, &gid, "?attributes=members.value,members.display").await;
     assert!(named.get("displayName").is_none());
     let shown = named["members"]
@@ -395,6 +399,60 @@ async fn unknown_members_are_named_and_nothing_of_the_request_is_applied() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// A generic client (a strict test harness, say) compares the members it sent, without
+/// `display`, with what it reads back: its profile returns display only on request,
+/// and its `/Schemas` says so, while a named provider's says `default`.
+#[tokio::test]
+async fn member_display_follows_the_directorys_provider_profile() {
+    let app = spawn_app().await;
+    let (dir, token) = app.db.directory_for("generic", Idp::Generic).await;
+    let base = app.scim.base_url.rsplit_once('/').unwrap().0.to_owned();
+    let generic = scim_tests::client::Scim::new(format!("{base}/{dir}"), token);
+    let user = generic.create_user(&okta_user("g@x.com", "G", "H")).await;
+    let uid = user.body["id"].as_str().unwrap();
+    let group = generic
+        .create_group(&json!({"displayName": "G", "members": [{"value": uid}]}))
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:?}", group.body);
+    let member = &group.body["members"][0];
+    assert_eq!(member["value"], uid);
+    assert!(member.get("display").is_none(), "{member}");
+    let gid = group.body["id"].as_str().unwrap();
+    let asked = generic
+        .send(
+            Method::GET,
+            &format!("/Groups/{gid}?attributes=members.display"),
+            None,
+        )
+        .await;
+    assert_eq!(asked.body["members"][0]["display"], "G H");
+
+    let display_returned = |scim: &scim_tests::client::Scim| {
+        let scim = scim.clone();
+        async move {
+            let r = scim
+                .send(Method::GET, &format!("/Schemas/{GROUP}"), None)
+                .await;
+            let members = r.body["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "members")
+                .unwrap()
+                .clone();
+            members["subAttributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "display")
+                .unwrap()["returned"]
+                .clone()
+        }
+    };
+    assert_eq!(display_returned(&generic).await, "request");
+    assert_eq!(display_returned(&app.scim).await, "default");
 }
 
 /// A user id from another directory: as unknown here as a made-up one.

@@ -5,40 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::IssuedToken;
-
-/// The kind of identity provider a directory connects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Idp {
-    Okta,
-    Entra,
-    #[default]
-    Generic,
-}
-
-impl Idp {
-    pub const ALL: [Idp; 3] = [Idp::Okta, Idp::Entra, Idp::Generic];
-
-    /// As the API and the database spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Idp::Okta => "okta",
-            Idp::Entra => "entra",
-            Idp::Generic => "generic",
-        }
-    }
-}
-
-impl std::str::FromStr for Idp {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Idp, String> {
-        Idp::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| format!("no identity provider kind {s:?}"))
-    }
-}
+pub use scim_core::profile::Idp;
 
 /// `POST /directories`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

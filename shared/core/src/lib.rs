@@ -8,6 +8,7 @@ pub mod filter;
 pub mod group;
 pub mod limits;
 pub mod patch;
+pub mod profile;
 pub mod projection;
 pub mod redact;
 pub mod schema;

@@ -217,8 +217,7 @@ fn key_is_attr_path(key: &str) -> bool {
         .ok()
         .and_then(|p| p.attr.urn.clone())
         .is_some_and(|urn| {
-            schema::extension_attributes(&urn).is_some()
-                || urn.eq_ignore_ascii_case(schema::USER_SCHEMA)
+            schema::extension_attributes(&urn).is_some() || schema::USER.is_core(&urn)
         })
 }
 
@@ -238,10 +237,7 @@ fn resolve(path: &filter::AttrPath) -> Result<Resolved, ScimError> {
         return Ok(Resolved::Known(r));
     }
     match &path.urn {
-        Some(urn)
-            if !urn.eq_ignore_ascii_case(schema::USER_SCHEMA)
-                && schema::extension_attributes(urn).is_none() =>
-        {
+        Some(urn) if !schema::USER.is_core(urn) && schema::extension_attributes(urn).is_none() => {
             Ok(Resolved::Opaque {
                 urn: urn.clone(),
                 attr: path.attr.clone(),
@@ -696,6 +692,32 @@ mod tests {
         );
         let u = patch(&u, json!([{"op": "remove", "path": "emails"}])).unwrap();
         assert!(!u.attrs().contains_key("emails"));
+    }
+
+    #[test]
+    fn draft_schema_urns_in_paths_and_keys_mean_the_rfc_schemas() {
+        let u = patch(
+            &user(),
+            json!([
+                {"op": "replace", "path": "urn:scim:schemas:extension:enterprise:2.0:department", "value": "S"},
+                {"op": "replace", "path": "urn:scim:schemas:core:2.0:title", "value": "Lead"},
+                {"op": "add", "value": {"urn:scim:schemas:extension:enterprise:2.0": {"costCenter": "cc"}}},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            u.attrs()[ENT],
+            json!({"department": "S", "costCenter": "cc"})
+        );
+        assert_eq!(u.attrs()["title"], "Lead");
+        assert_eq!(u.schemas().len(), 2, "no extension of the alias's name");
+        // An unknown attribute under an alias is as unknown as under the RFC's URN.
+        let err = patch(
+            &user(),
+            json!([{"op": "replace", "path": "urn:scim:schemas:core:2.0:nope", "value": "x"}]),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type(), Some(ScimType::InvalidPath));
     }
 
     #[test]

@@ -228,9 +228,11 @@ pub const GROUP_ATTRIBUTES: &[Attribute] = &[
 ];
 
 /// Members are users (nested groups are not supported). A member's `display` is stored
-/// with the membership and kept current, so asking for it costs a big group's read
-/// nothing; it is still returned only on request, because a client that compares the
-/// members it patched with what it reads back (scim2-tester does) never sends it.
+/// with the membership and kept current, so showing it costs a big group's read
+/// nothing. Whether it is returned by default is the directory's
+/// [`Profile`](crate::profile::Profile)'s to say (a client that compares the members it
+/// patched with what it reads back, as scim2-tester does, never sends it); this table
+/// says `request`, the answer for a generic client.
 const MEMBER_SUBS: &[Attribute] = &[
     exact(attr("value", Kind::String)),
     exact(reference("$ref", &["User"])),
@@ -254,6 +256,9 @@ pub struct ResourceSchema {
     /// Names filters may use for a sub-attribute, as clients in the wild write them:
     /// (shorthand, attribute, sub-attribute).
     pub filter_shorthands: &'static [(&'static str, &'static str, &'static str)],
+    /// Schema URNs clients send in place of the RFC's (draft and SCIM 1.x spellings, as
+    /// OneLogin's templates write them): (alias, canonical URN).
+    pub urn_aliases: &'static [(&'static str, &'static str)],
 }
 
 pub const USER: ResourceSchema = ResourceSchema {
@@ -264,6 +269,24 @@ pub const USER: ResourceSchema = ResourceSchema {
     // Clients set up to identify users by email (as Cal.com's Okta guide has admins
     // do) may look them up by `email eq "…"`: any of the user's email values.
     filter_shorthands: &[("email", "emails", "value")],
+    urn_aliases: &[
+        ("urn:scim:schemas:core:2.0", USER_SCHEMA),
+        ("urn:scim:schemas:core:2.0:User", USER_SCHEMA),
+        ("urn:scim:schemas:core:1.0", USER_SCHEMA),
+        ("urn:ietf:params:scim:schemas:core:2.0", USER_SCHEMA),
+        (
+            "urn:scim:schemas:extension:enterprise:2.0",
+            ENTERPRISE_USER_SCHEMA,
+        ),
+        (
+            "urn:scim:schemas:extension:enterprise:2.0:User",
+            ENTERPRISE_USER_SCHEMA,
+        ),
+        (
+            "urn:scim:schemas:extension:enterprise:1.0",
+            ENTERPRISE_USER_SCHEMA,
+        ),
+    ],
 };
 
 pub const GROUP: ResourceSchema = ResourceSchema {
@@ -272,6 +295,12 @@ pub const GROUP: ResourceSchema = ResourceSchema {
     attributes: GROUP_ATTRIBUTES,
     extensions: &[],
     filter_shorthands: &[],
+    urn_aliases: &[
+        ("urn:scim:schemas:core:2.0", GROUP_SCHEMA),
+        ("urn:scim:schemas:core:2.0:Group", GROUP_SCHEMA),
+        ("urn:scim:schemas:core:1.0", GROUP_SCHEMA),
+        ("urn:ietf:params:scim:schemas:core:2.0", GROUP_SCHEMA),
+    ],
 };
 
 /// Finds an attribute by name, case-insensitively (RFC 7643 §2.1).
@@ -307,8 +336,22 @@ impl Resolved {
 }
 
 impl ResourceSchema {
+    /// The URN `urn` stands for: itself, or the canonical URN of an alias.
+    fn unalias<'a>(&self, urn: &'a str) -> &'a str {
+        self.urn_aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(urn))
+            .map_or(urn, |(_, canonical)| canonical)
+    }
+
+    /// Whether `urn` names this resource's core schema (in any case, or by an alias).
+    pub fn is_core(&self, urn: &str) -> bool {
+        self.unalias(urn).eq_ignore_ascii_case(self.core_urn)
+    }
+
     /// The canonical URN and attributes of one of this resource's extensions.
     pub fn extension(&self, urn: &str) -> Option<(&'static str, &'static [Attribute])> {
+        let urn = self.unalias(urn);
         self.extensions
             .iter()
             .find(|(u, _)| u.eq_ignore_ascii_case(urn))
@@ -319,7 +362,7 @@ impl ResourceSchema {
     pub fn resolve(&self, urn: Option<&str>, attr: &str, sub: Option<&str>) -> Option<Resolved> {
         let (extension, attrs) = match urn {
             None => (None, self.attributes),
-            Some(u) if u.eq_ignore_ascii_case(self.core_urn) => (None, self.attributes),
+            Some(u) if self.is_core(u) => (None, self.attributes),
             Some(u) => {
                 let (urn, attrs) = self.extension(u)?;
                 (Some(urn), attrs)

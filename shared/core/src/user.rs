@@ -35,7 +35,7 @@ impl User {
                 continue;
             }
             if key.len() > 4 && schema::is_urn(&key) {
-                if key.eq_ignore_ascii_case(USER_SCHEMA) {
+                if schema::USER.is_core(&key) {
                     // Core attributes wrapped in their own schema URN: fold them in.
                     let Value::Object(core) = value else {
                         return Err(ScimError::invalid_value(format!(
@@ -516,6 +516,34 @@ mod tests {
         assert_eq!(u.attrs()[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "m1");
         assert_eq!(u.attrs()["urn:example:product:2.0:User"]["group"], "eng");
         assert_eq!(u.schemas().len(), 3);
+    }
+
+    /// OneLogin's SCIM JSON templates write the draft URNs (`urn:scim:schemas:…`); they
+    /// mean the RFC's schemas, so their attributes are validated and stored as those.
+    #[test]
+    fn draft_schema_urns_mean_the_rfc_schemas() {
+        let u = User::from_request(json!({
+            "schemas": ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"],
+            "userName": "a@x.com",
+            "urn:scim:schemas:core:2.0": {"title": "Engineer"},
+            "urn:scim:schemas:extension:enterprise:2.0": {"department": "R&D", "manager": "m1"},
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(u.attrs().clone()),
+            json!({
+                "userName": "a@x.com",
+                "title": "Engineer",
+                ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": {"value": "m1"}},
+            })
+        );
+        assert_eq!(u.schemas(), [USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+        // Still validated as the RFC's: a wrong type under an alias is an error.
+        let bad = User::from_request(json!({
+            "userName": "a",
+            "urn:scim:schemas:extension:enterprise:1.0": {"department": 5},
+        }));
+        assert!(bad.is_err());
     }
 
     /// A read writes the representation from the stored text; it must be the resource

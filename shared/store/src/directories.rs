@@ -1,6 +1,7 @@
 //! Directories, their controls and their SCIM bearer tokens.
 
 use rand::RngCore;
+use scim_core::profile::Idp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -18,7 +19,7 @@ pub const MAX_LIVE_TOKENS: i64 = 2;
 pub struct Directory {
     pub id: Uuid,
     pub name: String,
-    pub idp: String,
+    pub idp: Idp,
 }
 
 /// What a SCIM request needs to know about its directory besides its id.
@@ -81,9 +82,16 @@ pub struct Authenticated {
     /// When the token stops working; `None` for never.
     pub expires_at: Option<OffsetDateTime>,
     /// The directory's identity provider kind.
-    pub idp: String,
+    pub idp: Idp,
     pub token: Uuid,
     pub controls: Controls,
+}
+
+/// The `idp` column, which only ever holds a kind's spelling (a CHECK constraint).
+fn idp(column: &str) -> Result<Idp, sqlx::Error> {
+    column
+        .parse()
+        .map_err(|e: String| sqlx::Error::Decode(e.into()))
 }
 
 fn token_prefix(id: Uuid) -> String {
@@ -93,21 +101,21 @@ fn token_prefix(id: Uuid) -> String {
 pub async fn create(
     db: impl PgExecutor<'_>,
     name: &str,
-    idp: &str,
+    idp: Idp,
 ) -> Result<Directory, sqlx::Error> {
     let id = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO directories (id, name, idp) VALUES ($1, $2, $3)",
         id,
         name,
-        idp
+        idp.as_str()
     )
     .execute(db)
     .await?;
     Ok(Directory {
         id,
         name: name.to_owned(),
-        idp: idp.to_owned(),
+        idp,
     })
 }
 
@@ -128,28 +136,29 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Summary {
-            directory: Directory {
-                id: r.id,
-                name: r.name,
-                idp: r.idp,
-            },
-            controls: Controls {
-                seat_limit: r.seat_limit,
-                trusted_domains: r.trusted_domains,
-            },
-            team_attribute: r.team_attribute,
-            created_at: r.created_at,
-            last_request_at: r.last_request_at,
-            users: r.users,
-            active_users: r.active_users,
-            groups: r.groups,
-            teams: r.teams,
-            version: r.version,
+    rows.into_iter()
+        .map(|r| {
+            Ok(Summary {
+                directory: Directory {
+                    id: r.id,
+                    name: r.name,
+                    idp: idp(&r.idp)?,
+                },
+                controls: Controls {
+                    seat_limit: r.seat_limit,
+                    trusted_domains: r.trusted_domains,
+                },
+                team_attribute: r.team_attribute,
+                created_at: r.created_at,
+                last_request_at: r.last_request_at,
+                users: r.users,
+                active_users: r.active_users,
+                groups: r.groups,
+                teams: r.teams,
+                version: r.version,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Every directory, oldest first.
@@ -397,7 +406,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
     Ok(TokenCheck::Valid(Authenticated {
         directory: row.directory_id,
         expires_at: row.expires_at,
-        idp: row.idp,
+        idp: idp(&row.idp)?,
         token: id,
         controls: Controls {
             seat_limit: row.seat_limit,

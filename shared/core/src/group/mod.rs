@@ -6,7 +6,7 @@ pub mod patch;
 
 use crate::error::ScimError;
 use crate::limits::{self, KEY_BYTES};
-use crate::schema::GROUP_SCHEMA;
+use crate::schema::{self, GROUP_SCHEMA};
 use crate::user::Meta;
 use serde_json::{Map, Value};
 
@@ -34,6 +34,25 @@ pub struct Reference {
     pub display: String,
 }
 
+/// The body's entries, with core attributes wrapped in the core schema's URN (or an
+/// alias of it) unwrapped in place.
+fn flatten_core(obj: Map<String, Value>) -> Result<Vec<(String, Value)>, ScimError> {
+    let mut entries = Vec::with_capacity(obj.len());
+    for (key, value) in obj {
+        if !(key.len() > 4 && schema::is_urn(&key) && schema::GROUP.is_core(&key)) {
+            entries.push((key, value));
+            continue;
+        }
+        let Value::Object(core) = value else {
+            return Err(ScimError::invalid_value(format!(
+                "{GROUP_SCHEMA} must be an object"
+            )));
+        };
+        entries.extend(core);
+    }
+    Ok(entries)
+}
+
 impl Group {
     /// Validates and normalizes a client's Group representation (POST, PUT, or the
     /// result of a PATCH), returning it with the member ids it lists, if it has a
@@ -45,7 +64,7 @@ impl Group {
         };
         let mut attrs = Map::new();
         let mut members = None;
-        for (key, value) in obj {
+        for (key, value) in flatten_core(obj)? {
             match key.to_ascii_lowercase().as_str() {
                 "displayname" => match value {
                     Value::String(s) => {
@@ -198,6 +217,20 @@ mod tests {
         assert_eq!(members, Some(vec!["u1".to_owned(), "u2".to_owned()]));
         let (_, none) = Group::from_request(json!({"displayName": "x"})).unwrap();
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn core_attributes_under_the_core_urn_or_an_alias_are_unwrapped() {
+        for urn in [GROUP_SCHEMA, "urn:scim:schemas:core:2.0"] {
+            let (g, members) = Group::from_request(json!({
+                urn: {"displayName": "Eng", "members": [{"value": "u1"}]},
+            }))
+            .unwrap();
+            assert_eq!(g.display_name(), "Eng", "{urn}");
+            assert_eq!(g.attrs().len(), 1, "{urn}: nothing else is kept");
+            assert_eq!(members, Some(vec!["u1".to_owned()]));
+        }
+        assert!(Group::from_request(json!({GROUP_SCHEMA: "Eng"})).is_err());
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn apply_path(
         .attr
         .urn
         .as_deref()
-        .is_none_or(|u| u.eq_ignore_ascii_case(schema::GROUP_SCHEMA));
+        .is_none_or(|u| schema::GROUP.is_core(u));
     match (
         core_urn,
         name.as_str(),

@@ -31,6 +31,7 @@ mod neighbours;
 use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
 use load::{Call, Conn, Target};
+use scim_core::profile::Idp;
 use scim_product::teams::store as teams;
 use scim_store::{self as db, directories};
 use scim_tests::client::okta_user;
@@ -529,7 +530,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pool = db::connect(&args.database, "scim-bench").await?;
     let dir =
-        directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), "okta").await?;
+        directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), Idp::Okta).await?;
     let token = directories::issue_token(&pool, dir.id, None).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
     let (n, c) = (args.users, args.concurrency);

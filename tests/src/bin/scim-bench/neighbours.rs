@@ -5,6 +5,7 @@
 //! run; the figures are printed, not asserted.
 
 use http::{Method, StatusCode};
+use scim_core::profile::Idp;
 use scim_store::directories;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -63,8 +64,12 @@ impl Hostile {
 /// read, and 1,000 users of 100 KB of incompressible text that sort first, for the
 /// pages.
 async fn hostile_directory(pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Result<Target> {
-    let dir =
-        directories::create(pool, &format!("hostile-{}", uuid::Uuid::new_v4()), "okta").await?;
+    let dir = directories::create(
+        pool,
+        &format!("hostile-{}", uuid::Uuid::new_v4()),
+        Idp::Okta,
+    )
+    .await?;
     let token = directories::issue_token(pool, dir.id, None).await?;
     sqlx::query(
         "INSERT INTO scim_users (directory_id, id, user_name, active, resource, email_values,
