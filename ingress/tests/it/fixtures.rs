@@ -1,25 +1,27 @@
-//! Golden identity-provider fixtures: every file under `tests/fixtures/okta` and
-//! `tests/fixtures/entra` is replayed against a fresh directory (format in
-//! `tests/fixtures/README.md`).
+//! Golden identity-provider fixtures: every file under `tests/fixtures/<kind>/` is
+//! replayed against a fresh directory of that identity-provider kind, so each runs
+//! under its provider's profile (format in `tests/fixtures/README.md`).
 
 use crate::common::spawn_app;
 use reqwest::Method;
+use scim_core::profile::Idp;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-fn fixture_files() -> Vec<PathBuf> {
+/// Each fixture with the identity-provider kind its folder names.
+fn fixture_files() -> Vec<(Idp, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let mut files = Vec::new();
-    for idp in ["okta", "entra"] {
-        for entry in std::fs::read_dir(root.join(idp)).expect("a fixtures directory") {
+    for idp in Idp::ALL {
+        for entry in std::fs::read_dir(root.join(idp.as_str())).expect("a fixtures directory") {
             let path = entry.expect("a directory entry").path();
             if path.extension().is_some_and(|e| e == "json") {
-                files.push(path);
+                files.push((idp, path));
             }
         }
     }
-    files.sort();
+    files.sort_by(|a, b| a.1.cmp(&b.1));
     files
 }
 
@@ -52,20 +54,24 @@ fn mismatch(expected: &Value, actual: Option<&Value>, at: &str) -> Option<String
 #[tokio::test]
 async fn identity_provider_fixtures_get_the_expected_answers() {
     let files = fixture_files();
-    assert!(files.len() >= 10, "fixtures are missing: {files:?}");
+    for idp in Idp::ALL {
+        assert!(
+            files.iter().filter(|(i, _)| *i == idp).count() >= 3,
+            "{idp} fixtures are missing"
+        );
+    }
     let app = spawn_app().await;
     let mut failures = Vec::new();
-    for file in &files {
-        let name = file
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+    for (idp, file) in &files {
+        let name = format!(
+            "{idp}/{}",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        );
         let fixture: Value =
             serde_json::from_str(&std::fs::read_to_string(file).expect("reading a fixture"))
                 .unwrap_or_else(|e| panic!("{name}: invalid JSON: {e}"));
         // Each fixture gets its own directory, so fixtures cannot see each other.
-        let (dir, token) = app.db.directory(&name).await;
+        let (dir, token) = app.db.directory_for(&name, *idp).await;
         let base = format!("{}/scim/v2/{dir}", app.base);
         let mut saved: HashMap<String, String> = HashMap::new();
         for (i, step) in fixture["steps"]
