@@ -2,23 +2,26 @@
 //! same schema table that drives validation, filtering and PATCH, so they cannot drift.
 
 use axum::Router;
-use axum::extract::{Extension, Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use scim_core::ScimError;
-use scim_core::profile::{Idp, Profile};
+use scim_core::limits::TEAM_NAME_BYTES;
+use scim_core::profile::Profile;
 use scim_core::schema::{
     GROUP, GROUP_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceSchema, Returned, SCHEMA_SCHEMA, SCHEMAS,
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
 };
+use scim_product::teams::plan::split_attribute;
+use scim_product::teams::store as teams;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 use super::bulk::MAX_OPERATIONS;
 use super::list::{MAX_COUNT, list_response};
 use crate::AppState;
+use crate::commands::Scope;
 use crate::error::ApiError;
 use crate::extract::scim;
 
@@ -37,18 +40,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/scim/v2/{directory_id}/Schemas/{id}", get(schema))
 }
 
-fn base(state: &AppState, params: &HashMap<String, String>) -> String {
-    let directory = params
-        .get("directory_id")
-        .and_then(|d| Uuid::try_parse(d).ok())
-        .unwrap_or_default();
-    state.base_url(directory)
-}
-
-async fn service_provider_config(
-    State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
-) -> Response {
+async fn service_provider_config(scope: Scope) -> Response {
+    let state = &scope.state;
     let body = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
@@ -71,7 +64,7 @@ async fn service_provider_config(
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",
-            "location": format!("{}/ServiceProviderConfig", base(&state, &params)),
+            "location": format!("{}/ServiceProviderConfig", state.base_url(scope.directory)),
         },
     });
     scim(StatusCode::OK, &body, None)
@@ -80,42 +73,121 @@ async fn service_provider_config(
 /// The resource types served, in discovery order.
 const RESOURCE_TYPES: [(&ResourceSchema, &str); 2] = [(&USER, "User Account"), (&GROUP, "Group")];
 
-fn resource_type_json(base: &str, (schema, description): (&ResourceSchema, &str)) -> Value {
-    let extensions: Vec<Value> = schema
-        .extensions
-        .iter()
-        .map(|(urn, _)| json!({"schema": urn, "required": false}))
-        .collect();
-    json!({
-        "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": schema.name,
-        "name": schema.name,
-        "endpoint": format!("/{}s", schema.name),
-        "description": description,
-        "schema": schema.core_urn,
-        "schemaExtensions": extensions,
-        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{}", schema.name)},
-    })
+/// What discovery tells one directory's client: where its resources are, its
+/// provider's profile, and the product's extension attribute when the directory's
+/// teams are named by one (an extension schema it accepts beyond the RFC's).
+struct Discovery {
+    base: String,
+    profile: Profile,
+    product: Option<(String, String)>,
 }
 
-async fn resource_types(
-    State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
-) -> Response {
-    let base = base(&state, &params);
-    let types: Vec<Value> = RESOURCE_TYPES
-        .iter()
-        .map(|t| resource_type_json(&base, *t))
-        .collect();
-    scim(
+impl Discovery {
+    async fn of(scope: &Scope) -> Result<Discovery, ApiError> {
+        let attribute = teams::team_attribute(&scope.state.pool, scope.directory).await?;
+        let product = attribute
+            .as_deref()
+            .and_then(split_attribute)
+            .map(|(urn, attr)| (urn.to_owned(), attr.to_owned()));
+        Ok(Discovery {
+            base: scope.state.base_url(scope.directory),
+            profile: scope.profile,
+            product,
+        })
+    }
+
+    fn resource_type(&self, (schema, description): (&ResourceSchema, &str)) -> Value {
+        let mut extensions: Vec<Value> = schema
+            .extensions
+            .iter()
+            .map(|(urn, _)| json!({"schema": urn, "required": false}))
+            .collect();
+        if let (true, Some((urn, _))) = (schema.name == USER.name, &self.product) {
+            extensions.push(json!({"schema": urn, "required": false}));
+        }
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": schema.name,
+            "name": schema.name,
+            "endpoint": format!("/{}s", schema.name),
+            "description": description,
+            "schema": schema.core_urn,
+            "schemaExtensions": extensions,
+            "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/{}", self.base, schema.name)},
+        })
+    }
+
+    fn resource_types(&self) -> Vec<Value> {
+        RESOURCE_TYPES
+            .iter()
+            .map(|t| self.resource_type(*t))
+            .collect()
+    }
+
+    /// Every schema, the product's extension last.
+    fn schemas(&self) -> Vec<Value> {
+        let mut all: Vec<Value> = SCHEMAS.iter().map(|s| self.schema(*s)).collect();
+        all.extend(self.product_schema());
+        all
+    }
+
+    fn schema(
+        &self,
+        (id, name, description, attrs): (&str, &str, &str, &[scim_core::schema::Attribute]),
+    ) -> Value {
+        let mut attributes = schema_attributes(attrs);
+        if id == GROUP_SCHEMA {
+            member_display(&mut attributes, self.profile.member_display);
+        }
+        self.schema_json(id, name, description, attributes)
+    }
+
+    /// The extension holding the attribute the directory's teams are named by: kept as
+    /// sent, a team name or a list of them.
+    fn product_schema(&self) -> Option<Value> {
+        let (urn, attr) = self.product.as_ref()?;
+        let attribute = json!({
+            "name": attr,
+            "type": "string",
+            "multiValued": false,
+            "description": format!("the name of the user's team (a list of names is accepted too), at most {TEAM_NAME_BYTES} bytes each"),
+            "required": false,
+            "caseExact": true,
+            "mutability": "readWrite",
+            "returned": "default",
+            "uniqueness": "none",
+        });
+        Some(self.schema_json(
+            urn,
+            "Product",
+            "The product's user extension: the attribute this directory's teams are named by",
+            json!([attribute]),
+        ))
+    }
+
+    fn schema_json(&self, id: &str, name: &str, description: &str, attributes: Value) -> Value {
+        json!({
+            "schemas": [SCHEMA_SCHEMA],
+            "id": id,
+            "name": name,
+            "description": description,
+            "attributes": attributes,
+            "meta": {"resourceType": "Schema", "location": format!("{}/Schemas/{id}", self.base)},
+        })
+    }
+}
+
+async fn resource_types(scope: Scope) -> Result<Response, ApiError> {
+    let types = Discovery::of(&scope).await?.resource_types();
+    Ok(scim(
         StatusCode::OK,
         &list_response(types.len() as i64, 1, types),
         None,
-    )
+    ))
 }
 
 async fn resource_type(
-    State(state): State<AppState>,
+    scope: Scope,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = params.get("id").map(String::as_str).unwrap_or_default();
@@ -123,30 +195,8 @@ async fn resource_type(
         .iter()
         .find(|(schema, _)| schema.name == id)
         .ok_or_else(|| ApiError::from(ScimError::NotFound("no such resource type".into())))?;
-    Ok(scim(
-        StatusCode::OK,
-        &resource_type_json(&base(&state, &params), *found),
-        None,
-    ))
-}
-
-fn schema_resource(
-    base: &str,
-    (id, name, description, attrs): (&str, &str, &str, &[scim_core::schema::Attribute]),
-    profile: Profile,
-) -> Value {
-    let mut attributes = schema_attributes(attrs);
-    if id == GROUP_SCHEMA {
-        member_display(&mut attributes, profile.member_display);
-    }
-    json!({
-        "schemas": [SCHEMA_SCHEMA],
-        "id": id,
-        "name": name,
-        "description": description,
-        "attributes": attributes,
-        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
-    })
+    let discovery = Discovery::of(&scope).await?;
+    Ok(scim(StatusCode::OK, &discovery.resource_type(*found), None))
 }
 
 /// When a member's `display` is returned is the directory's profile's to say.
@@ -166,36 +216,25 @@ fn member_display(group_attributes: &mut Value, returned: Returned) {
     }
 }
 
-async fn schemas(
-    State(state): State<AppState>,
-    Extension(idp): Extension<Idp>,
-    Path(params): Path<HashMap<String, String>>,
-) -> Response {
-    let base = base(&state, &params);
-    let all: Vec<Value> = SCHEMAS
-        .iter()
-        .map(|s| schema_resource(&base, *s, idp.profile()))
-        .collect();
-    scim(
+async fn schemas(scope: Scope) -> Result<Response, ApiError> {
+    let all = Discovery::of(&scope).await?.schemas();
+    Ok(scim(
         StatusCode::OK,
         &list_response(all.len() as i64, 1, all),
         None,
-    )
+    ))
 }
 
 async fn schema(
-    State(state): State<AppState>,
-    Extension(idp): Extension<Idp>,
+    scope: Scope,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = params.get("id").map(String::as_str).unwrap_or_default();
-    let found = SCHEMAS
-        .iter()
-        .find(|s| s.0.eq_ignore_ascii_case(id))
+    let found = Discovery::of(&scope)
+        .await?
+        .schemas()
+        .into_iter()
+        .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(id)))
         .ok_or_else(|| ApiError::from(ScimError::NotFound("no such schema".into())))?;
-    Ok(scim(
-        StatusCode::OK,
-        &schema_resource(&base(&state, &params), *found, idp.profile()),
-        None,
-    ))
+    Ok(scim(StatusCode::OK, &found, None))
 }

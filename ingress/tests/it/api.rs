@@ -778,6 +778,38 @@ async fn extension_attributes_are_kept_returned_patched_and_filterable() {
     assert_eq!(found.body["Resources"][0]["id"], id.as_str());
 }
 
+/// A directory whose teams are named by an attribute of the product's extension
+/// accepts that extension: discovery lists it for that directory only.
+#[tokio::test]
+async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let directory: uuid::Uuid = s.base_url.rsplit('/').next().unwrap().parse().unwrap();
+    let urn = "urn:acme:scim:schemas:2.0:User";
+    let extensions = || async {
+        s.send(Method::GET, "/ResourceTypes/User", None).await.body["schemaExtensions"].clone()
+    };
+    assert_eq!(extensions().await.as_array().unwrap().len(), 1);
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    scim_product::teams::store::set_team_attribute(
+        &mut conn,
+        directory,
+        Some(&format!("{urn}:group")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        extensions().await[1],
+        json!({"schema": urn, "required": false})
+    );
+    let schema = s.send(Method::GET, &format!("/Schemas/{urn}"), None).await;
+    assert_eq!(schema.status, StatusCode::OK, "{:?}", schema.body);
+    assert_eq!(schema.body["attributes"][0]["name"], "group");
+    assert_eq!(schema.body["attributes"][0]["type"], "string");
+    let all = s.send(Method::GET, "/Schemas", None).await;
+    assert_eq!(all.body["totalResults"], 4);
+}
+
 #[tokio::test]
 async fn discovery_describes_exactly_what_the_server_supports() {
     let app = spawn_app().await;
