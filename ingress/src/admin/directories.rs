@@ -43,7 +43,15 @@ pub(super) fn resource(s: &Summary) -> Value {
         "idp": s.directory.idp,
         "seat_limit": s.controls.seat_limit,
         "trusted_domains": s.controls.trusted_domains,
-        "team_attribute": s.team_attribute,
+        "team_mode": s.team_mapping.mode(),
+        "team_attribute": match &s.team_mapping {
+            TeamMapping::Attribute { attribute } => Some(attribute),
+            _ => None,
+        },
+        "mirror_pattern": match &s.team_mapping {
+            TeamMapping::Mirrored { pattern } => pattern.as_ref(),
+            _ => None,
+        },
     })
 }
 
@@ -55,7 +63,7 @@ fn view(state: &AppState, s: &Summary) -> Directory {
         idp: s.directory.idp,
         seat_limit: s.controls.seat_limit,
         trusted_domains: s.controls.trusted_domains.clone(),
-        team_attribute: s.team_attribute.clone(),
+        team_mapping: s.team_mapping.clone(),
         created_at: s.created_at,
         last_request_at: s.last_request_at,
         users: s.users,
@@ -237,7 +245,7 @@ async fn settings_changed(
         return Ok(Json(view(state, after)));
     }
     let dir = after.directory.id;
-    let action = if before.team_attribute != after.team_attribute {
+    let action = if before.team_mapping != after.team_mapping {
         Action::MappingChanged
     } else {
         Action::Updated
@@ -323,25 +331,27 @@ async fn set_team_mapping(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    Body(body): Body<TeamMapping>,
+    Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Directory>, AdminError> {
-    if let Some(a) = &body.attribute
-        && split_attribute(a).is_none()
-    {
-        return Err(AdminError::Invalid(format!(
-            "{a:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
-        )));
+    match &mapping {
+        TeamMapping::Attribute { attribute } if split_attribute(attribute).is_none() => {
+            return Err(AdminError::Invalid(format!(
+                "{attribute:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
+            )));
+        }
+        TeamMapping::Mirrored { pattern: Some(p) } if p.trim().is_empty() || p.len() > 200 => {
+            return Err(AdminError::Invalid(
+                "mirror_pattern must be 1 to 200 characters, or left out to mirror every group"
+                    .into(),
+            ));
+        }
+        _ => {}
     }
     let mut tx = state.pool.begin().await?;
     let before = locked(&mut tx, &id).await?;
-    let (_, version) = scim_product::teams::store::set_team_attribute(
-        &mut tx,
-        before.directory.id,
-        body.attribute.as_deref(),
-    )
-    .await?;
+    let version = directories::set_team_mapping(&mut tx, before.directory.id, &mapping).await?;
     let after = Summary {
-        team_attribute: body.attribute,
+        team_mapping: mapping,
         version,
         ..before.clone()
     };

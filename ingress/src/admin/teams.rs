@@ -12,6 +12,7 @@ use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
 use scim_product::teams::store::{self as teams, Membership, Source, Team};
+use scim_store::directories::TeamMapping;
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -120,7 +121,15 @@ async fn map_groups(
     groups.sort();
     groups.dedup();
     let mut tx = state.pool.begin().await?;
-    let dir = locked(&mut tx, &id).await?.directory.id;
+    let summary = locked(&mut tx, &id).await?;
+    if summary.team_mapping != TeamMapping::Mapped {
+        return Err(AdminError::Conflict(format!(
+            "this directory's teams are {}: group-name mappings would have no effect; \
+             switch to mapped mode first (scimctl directory team-mapping --mode mapped)",
+            summary.team_mapping.mode()
+        )));
+    }
+    let dir = summary.directory.id;
     let (team, _) = find(&mut tx, dir, &team_id).await?;
     let previous = teams::set_group_mapping(&mut tx, dir, team.id, &groups).await?;
     if previous != groups {
@@ -161,6 +170,23 @@ async fn members(
     Ok(Json(teams::team_members(&mut *conn, team.id).await?))
 }
 
+/// Refuses a manual membership change where the identity provider owns team membership.
+fn owned_by_provider(mapping: &TeamMapping) -> Result<(), AdminError> {
+    if !mapping.owns_membership() {
+        return Ok(());
+    }
+    Err(AdminError::Conflict(format!(
+        "team membership in this directory is owned by its identity provider (team mode {}): \
+         change the person's groups{} there, or switch to mapped mode \
+         (scimctl directory team-mapping --mode mapped) to manage members by hand",
+        mapping.mode(),
+        match mapping {
+            TeamMapping::Attribute { .. } => " or team attribute",
+            _ => "",
+        }
+    )))
+}
+
 /// Adds a member by hand (suspended while the member is not active); provisioning
 /// never removes such a membership. Announced when it puts the member in the team.
 async fn add_member(
@@ -176,7 +202,9 @@ async fn add_member(
         )));
     }
     let mut tx = state.pool.begin().await?;
-    let dir = locked(&mut tx, &id).await?.directory.id;
+    let summary = locked(&mut tx, &id).await?;
+    owned_by_provider(&summary.team_mapping)?;
+    let dir = summary.directory.id;
     let (team, _) = find(&mut tx, dir, &team_id).await?;
     let member = teams::member_by_email(&mut tx, dir, email).await?;
     let current = teams::memberships(&mut tx, &[member.id]).await?;

@@ -14,7 +14,7 @@ use scim_core::schema::{
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
 };
 use scim_product::teams::plan::split_attribute;
-use scim_product::teams::store as teams;
+use scim_store::directories::{self, TeamMapping};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -84,11 +84,13 @@ struct Discovery {
 
 impl Discovery {
     async fn of(scope: &Scope) -> Result<Discovery, ApiError> {
-        let attribute = teams::team_attribute(&scope.state.pool, scope.directory).await?;
-        let product = attribute
-            .as_deref()
-            .and_then(split_attribute)
-            .map(|(urn, attr)| (urn.to_owned(), attr.to_owned()));
+        let mapping = directories::team_mapping(&scope.state.pool, scope.directory).await?;
+        let product = match &mapping {
+            TeamMapping::Attribute { attribute } => {
+                split_attribute(attribute).map(|(urn, attr)| (urn.to_owned(), attr.to_owned()))
+            }
+            _ => None,
+        };
         Ok(Discovery {
             base: scope.state.base_url(scope.directory),
             profile: scope.profile,

@@ -782,6 +782,7 @@ async fn extension_attributes_are_kept_returned_patched_and_filterable() {
 /// accepts that extension: discovery lists it for that directory only.
 #[tokio::test]
 async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
+    use scim_store::directories::TeamMapping;
     let app = spawn_app().await;
     let s = &app.scim;
     let directory: uuid::Uuid = s.base_url.rsplit('/').next().unwrap().parse().unwrap();
@@ -791,13 +792,12 @@ async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
     };
     assert_eq!(extensions().await.as_array().unwrap().len(), 1);
     let mut conn = app.db.pool.acquire().await.unwrap();
-    scim_product::teams::store::set_team_attribute(
-        &mut conn,
-        directory,
-        Some(&format!("{urn}:group")),
-    )
-    .await
-    .unwrap();
+    let attribute = TeamMapping::Attribute {
+        attribute: format!("{urn}:group"),
+    };
+    scim_store::directories::set_team_mapping(&mut conn, directory, &attribute)
+        .await
+        .unwrap();
     assert_eq!(
         extensions().await[1],
         json!({"schema": urn, "required": false})

@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 use crate::IssuedToken;
 pub use scim_core::profile::Idp;
+/// `PUT /directories/{id}/team-mapping`, and a directory's team mode.
+pub use scim_store::directories::TeamMapping;
 
 /// `POST /directories`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,8 +28,10 @@ pub struct Directory {
     pub seat_limit: Option<i32>,
     /// Email domains users must be on; empty accepts any.
     pub trusted_domains: Vec<String>,
-    /// The user attribute whose values name teams; `None` when teams follow groups.
-    pub team_attribute: Option<String>,
+    /// How provisioning assigns teams: `team_mode`, with `team_attribute` or
+    /// `mirror_pattern` where the mode has one.
+    #[serde(flatten)]
+    pub team_mapping: TeamMapping,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -79,15 +83,6 @@ pub struct SeatLimit {
 pub struct TrustedDomains {
     /// Empty accepts users on any domain.
     pub domains: Vec<String>,
-}
-
-/// `PUT /directories/{id}/team-mapping`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TeamMapping {
-    /// A URN-qualified extension attribute whose values name teams; `None` maps by
-    /// group names.
-    pub attribute: Option<String>,
 }
 
 /// `POST /directories/{id}/tokens` (the body may be left out: a token that does not

@@ -24,7 +24,13 @@ pub enum Kind<'e> {
     GroupMembersRemoved(&'e [Uuid]),
     /// Preceded by `GroupMembersRemoved` for everyone who was in it.
     GroupDeleted(&'e Value),
+    /// A team an admin made, or one provisioning made (an attribute value's first use,
+    /// a mirrored group's push: `resource.group`).
     TeamCreated(&'e Value),
+    /// A mirrored team took its group's new name (`previous.name`).
+    TeamRenamed(&'e Value, Option<&'e Map<String, Value>>),
+    /// The team ended with every membership in it (no `team.member_removed` follows).
+    TeamDeleted(&'e Value),
     /// A team membership came into effect; `cause` says why.
     TeamMemberAdded(&'e Value, Option<&'e Value>),
     /// A team membership ended or was suspended; `cause` says why.
@@ -67,6 +73,8 @@ impl Event {
             (R::Group, A::MembersRemoved) => Kind::GroupMembersRemoved(members),
             (R::Group, A::Deleted) => Kind::GroupDeleted(resource),
             (R::Team, A::Created) => Kind::TeamCreated(resource),
+            (R::Team, A::Renamed) => Kind::TeamRenamed(resource, previous),
+            (R::Team, A::Deleted) => Kind::TeamDeleted(resource),
             (R::Team, A::MemberAdded) => Kind::TeamMemberAdded(resource, cause),
             (R::Team, A::MemberRemoved) => Kind::TeamMemberRemoved(resource, cause),
             (R::Team, A::MappingChanged) => Kind::TeamMappingChanged(resource, previous),

@@ -80,6 +80,8 @@ pub enum Action {
     Deactivated,
     Reactivated,
     Deleted,
+    /// A team took its group's new name (mirrored teams); `previous.name` was the old.
+    Renamed,
     /// Users joined a group (`member_ids`).
     MembersAdded,
     /// Users left a group (`member_ids`).
@@ -110,6 +112,7 @@ impl Action {
             Action::Deactivated => "deactivated",
             Action::Reactivated => "reactivated",
             Action::Deleted => "deleted",
+            Action::Renamed => "renamed",
             Action::MembersAdded => "members_added",
             Action::MembersRemoved => "members_removed",
             Action::MemberAdded => "member_added",

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use crate::members::{self, Touched};
-use crate::teams::{reconcile, store as db_teams};
+use crate::teams::{mirror, reconcile, store as db_teams};
+use scim_store::directories::{self, TeamMapping};
 
 /// What an event asks to bring up to date.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +30,9 @@ pub enum Work {
         joined: bool,
         users: Vec<Uuid>,
     },
-    /// Every member of a group: a rename can change which mapping holds them.
+    /// A group was pushed, renamed or deleted: its mirrored team follows (in mirrored
+    /// mode), and its members' teams are recomputed (a rename can change which
+    /// mapping holds them).
     Group { directory: Uuid, group: Uuid },
     /// A team's mapping changed: its provisioned members, and the members of the
     /// groups it named before or names now.
@@ -79,6 +82,10 @@ pub fn work(event: &Event) -> Work {
         },
         // A rename can change which mapping holds the group's members.
         Kind::GroupUpdated(..) if event.changed("displayName") => Work::Group {
+            directory,
+            group: id,
+        },
+        Kind::GroupCreated(_) | Kind::GroupDeleted(_) => Work::Group {
             directory,
             group: id,
         },
@@ -132,6 +139,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Group { directory, group } => {
+                mirror::sync(pool, *directory, Some(&[*group])).await?;
                 let members = memberships::ids(pool, *directory, *group).await?;
                 affected.entry(*directory).or_default().extend(members);
             }
@@ -145,6 +153,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Directory { directory } => {
+                mirror::sync(pool, *directory, None).await?;
                 let mut users = db_users::ids(pool, *directory).await?;
                 users.extend(db_teams::provisioned_users(pool, *directory, None).await?);
                 affected.entry(*directory).or_default().extend(users);
@@ -159,7 +168,8 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     // membership, unless teams follow an attribute: the others (every new user, for
     // one) need no recomputation.
     for (directory, users) in user_events {
-        let users = if db_teams::team_attribute(pool, directory).await?.is_some() {
+        let mapping = directories::team_mapping(pool, directory).await?;
+        let users = if matches!(mapping, TeamMapping::Attribute { .. }) {
             users
         } else {
             db_teams::with_team_state(pool, directory, &users).await?
@@ -210,6 +220,8 @@ mod tests {
         let renamed = event(ResourceType::Group, Action::Updated, json!({}))
             .with_previous(json!({"displayName": "Old"}).as_object().unwrap().clone());
         assert!(matches!(work(&renamed), Work::Group { .. }));
+        let pushed = event(ResourceType::Group, Action::Created, json!({}));
+        assert!(matches!(work(&pushed), Work::Group { .. }));
         let retagged = event(ResourceType::Group, Action::Updated, json!({}))
             .with_previous(json!({"externalId": "x"}).as_object().unwrap().clone());
         assert_eq!(work(&retagged), Work::Nothing);

@@ -64,15 +64,22 @@ pub(crate) enum Command {
         #[arg(long = "domain")]
         domains: Vec<String>,
     },
-    /// Choose how provisioning assigns teams: by group names mapped to teams (the
-    /// default), or by the values of a user attribute, creating teams on first use.
+    /// Choose how provisioning assigns teams: `mapped` (teams map group names, the
+    /// default), `mirrored` (each pushed group is a team) or `attribute` (a user
+    /// attribute's values name teams). See the README's Teams section.
     TeamMapping {
         #[command(flatten)]
         directory: DirectoryRef,
-        /// A URN-qualified extension attribute, e.g.
-        /// urn:acme:scim:schemas:2.0:User:group. Omit to map by groups.
+        #[arg(long, value_parser = ["mapped", "mirrored", "attribute"])]
+        mode: Option<String>,
+        /// `attribute` mode: a URN-qualified extension attribute, e.g.
+        /// urn:acme:scim:schemas:2.0:User:group (implies --mode attribute).
         #[arg(long)]
         attribute: Option<String>,
+        /// `mirrored` mode: only groups whose names match, `*` for any characters
+        /// (e.g. "app-*"); case is ignored.
+        #[arg(long)]
+        pattern: Option<String>,
     },
 }
 
@@ -156,13 +163,34 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
         }
         Command::TeamMapping {
             directory,
+            mode,
             attribute,
+            pattern,
         } => {
+            let mapping = match (mode.as_deref(), attribute, pattern) {
+                (None | Some("mapped"), None, None) => TeamMapping::Mapped,
+                (None | Some("attribute"), Some(attribute), None) => {
+                    TeamMapping::Attribute { attribute }
+                }
+                (Some("mirrored"), None, pattern) => TeamMapping::Mirrored { pattern },
+                (Some("attribute"), None, _) => bail!("--mode attribute needs --attribute"),
+                _ => {
+                    bail!("--attribute goes with --mode attribute, --pattern with --mode mirrored")
+                }
+            };
             let path = format!("{}/team-mapping", directory.path());
-            let changed: Directory = admin.put(&path, &TeamMapping { attribute }).await?;
-            let text = match &changed.team_attribute {
-                Some(a) => format!("teams now follow the user attribute {a}"),
-                None => "teams now follow the group mappings".into(),
+            let changed: Directory = admin.put(&path, &mapping).await?;
+            let text = match &changed.team_mapping {
+                TeamMapping::Mapped => "teams now follow the group names mapped to them".into(),
+                TeamMapping::Mirrored { pattern: None } => {
+                    "every pushed group is now a team, with the group's members".into()
+                }
+                TeamMapping::Mirrored { pattern: Some(p) } => format!(
+                    "every pushed group whose name matches {p:?} is now a team, with the group's members"
+                ),
+                TeamMapping::Attribute { attribute } => {
+                    format!("teams now follow the user attribute {attribute}")
+                }
             };
             Output::new(&changed, text)
         }

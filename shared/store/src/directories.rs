@@ -31,12 +31,119 @@ pub struct Controls {
     pub trusted_domains: Vec<String>,
 }
 
+/// How a directory's provisioning assigns teams: its team mode and that mode's
+/// setting, as the admin API, events and the `directories` columns (`team_mode`,
+/// `team_attribute`, `mirror_pattern`) spell them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "team_mode", rename_all = "lowercase")]
+pub enum TeamMapping {
+    /// Admins map teams to exact group names (the Cal.com way).
+    #[default]
+    Mapped,
+    /// Each pushed group is a team, with exactly the group's members (the Teamup way);
+    /// with a pattern, only groups whose names match it (`*` for any characters, case
+    /// ignored).
+    Mirrored {
+        #[serde(
+            rename = "mirror_pattern",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        pattern: Option<String>,
+    },
+    /// The values of this URN-qualified extension attribute name the teams (the
+    /// Calendly way).
+    Attribute {
+        #[serde(rename = "team_attribute")]
+        attribute: String,
+    },
+}
+
+impl TeamMapping {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            TeamMapping::Mapped => "mapped",
+            TeamMapping::Mirrored { .. } => "mirrored",
+            TeamMapping::Attribute { .. } => "attribute",
+        }
+    }
+
+    /// Whether the identity provider owns team membership: manual changes are refused.
+    pub fn owns_membership(&self) -> bool {
+        !matches!(self, TeamMapping::Mapped)
+    }
+
+    /// From the `directories` columns, which a CHECK constraint keeps consistent.
+    pub fn from_columns(
+        mode: &str,
+        attribute: Option<String>,
+        pattern: Option<String>,
+    ) -> Result<TeamMapping, sqlx::Error> {
+        match (mode, attribute) {
+            ("mapped", _) => Ok(TeamMapping::Mapped),
+            ("mirrored", _) => Ok(TeamMapping::Mirrored { pattern }),
+            ("attribute", Some(attribute)) => Ok(TeamMapping::Attribute { attribute }),
+            (mode, _) => Err(sqlx::Error::Decode(
+                format!("no team mode {mode:?} with these settings").into(),
+            )),
+        }
+    }
+
+    fn columns(&self) -> (&'static str, Option<&str>, Option<&str>) {
+        match self {
+            TeamMapping::Mapped => ("mapped", None, None),
+            TeamMapping::Mirrored { pattern } => ("mirrored", None, pattern.as_deref()),
+            TeamMapping::Attribute { attribute } => ("attribute", Some(attribute), None),
+        }
+    }
+}
+
+/// The directory's team mapping.
+pub async fn team_mapping(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+) -> Result<TeamMapping, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT team_mode, team_attribute, mirror_pattern FROM directories WHERE id = $1",
+        directory
+    )
+    .fetch_optional(db)
+    .await?;
+    match row {
+        Some(r) => TeamMapping::from_columns(&r.team_mode, r.team_attribute, r.mirror_pattern),
+        None => Ok(TeamMapping::Mapped),
+    }
+}
+
+/// Sets the directory's team mapping; returns its settings version (raised when the
+/// mapping changed).
+pub async fn set_team_mapping(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    mapping: &TeamMapping,
+) -> Result<i64, sqlx::Error> {
+    let (mode, attribute, pattern) = mapping.columns();
+    sqlx::query_scalar!(
+        "UPDATE directories
+         SET version = version + ((team_mode, team_attribute, mirror_pattern)
+                         IS DISTINCT FROM ($2::text, $3::text, $4::text))::int,
+             team_mode = $2, team_attribute = $3, mirror_pattern = $4
+         WHERE id = $1 RETURNING version",
+        directory,
+        mode,
+        attribute,
+        pattern
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// A directory with its settings and counts.
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub directory: Directory,
     pub controls: Controls,
-    pub team_attribute: Option<String>,
+    pub team_mapping: TeamMapping,
     pub created_at: OffsetDateTime,
     pub last_request_at: Option<OffsetDateTime>,
     pub users: i64,
@@ -123,7 +230,8 @@ pub async fn create(
 /// its counts.
 async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summary>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.team_attribute,
+        r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
+                d.team_mode, d.team_attribute, d.mirror_pattern,
                 d.created_at, d.last_request_at, d.version,
                 (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS "users!",
                 (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS "active_users!",
@@ -148,7 +256,11 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                     seat_limit: r.seat_limit,
                     trusted_domains: r.trusted_domains,
                 },
-                team_attribute: r.team_attribute,
+                team_mapping: TeamMapping::from_columns(
+                    &r.team_mode,
+                    r.team_attribute,
+                    r.mirror_pattern,
+                )?,
                 created_at: r.created_at,
                 last_request_at: r.last_request_at,
                 users: r.users,

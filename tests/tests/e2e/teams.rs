@@ -417,7 +417,7 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     assert_eq!(mapping[0]["previous"], json!({"groups": []}));
     assert_eq!(
         mapping[2]["previous"],
-        json!({"team_attribute": format!("{EXT}:group")})
+        json!({"team_mode": "attribute", "team_attribute": format!("{EXT}:group")})
     );
     let versions: Vec<i64> = mapping[1..]
         .iter()
@@ -485,4 +485,173 @@ async fn a_deleted_users_team_events_name_the_email_it_was_known_by() {
         .unwrap();
     assert_eq!(removed["cause"]["reason"], "user_deleted");
     assert_eq!(removed["resource"]["member"]["email"], users[0].1.as_str());
+}
+
+impl System {
+    /// The directory's team names, through `scimctl team list --json`.
+    fn team_names(&self) -> BTreeSet<String> {
+        let out = self.ctl(&["team", "list", "--directory", "DIR", "--json"]);
+        let teams: Vec<Value> = serde_json::from_str(&out).expect("scimctl JSON");
+        teams
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    async fn teams_become(&self, want: &[&str]) {
+        let want: BTreeSet<String> = want.iter().map(|n| (*n).to_owned()).collect();
+        eventually(Duration::from_secs(30), "the directory's teams", || async {
+            (self.team_names() == want).then_some(())
+        })
+        .await;
+    }
+}
+
+/// The Teamup way, with Okta's request shapes: pushed groups whose names match the
+/// pattern are teams with exactly their members; a rename renames the team and keeps
+/// its members; deleting the group deletes the team; the identity provider owns
+/// membership; leaving the mode and coming back refills the same teams.
+#[tokio::test]
+async fn mirrored_groups_are_teams_that_follow_their_groups() {
+    let sys = start().await;
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mirrored",
+        "--pattern",
+        "app-*",
+    ]);
+    let users = sys.users("m", 40).await;
+    let gid = sys.group("app-Support", &[]).await;
+    for chunk in users[..30].chunks(16) {
+        sys.patch(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": refs(chunk)}]),
+        )
+        .await;
+    }
+    sys.group("Everyone", &users).await;
+    sys.team_becomes("app-Support", &provisioned(&users[..30]))
+        .await;
+    let path = format!("members[value eq \"{}\"]", users[0].0);
+    sys.patch(&gid, json!([{"op": "remove", "path": path}]))
+        .await;
+    sys.team_becomes("app-Support", &provisioned(&users[1..30]))
+        .await;
+    sys.teams_become(&["app-Support"]).await;
+
+    // Okta renames with a path-less replace: the team follows, members kept.
+    sys.patch(
+        &gid,
+        json!([{"op": "replace", "value": {"id": gid, "displayName": "app-Customer Support"}}]),
+    )
+    .await;
+    sys.teams_become(&["app-Customer Support"]).await;
+    sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
+        .await;
+
+    // Deactivation suspends, reactivation restores.
+    let active = |on: bool| json!([{"op": "replace", "value": {"active": on}}]);
+    assert_eq!(
+        sys.scim.patch_user(&users[1].0, active(false)).await.status,
+        StatusCode::OK
+    );
+    sys.team_becomes("app-Customer Support", &provisioned(&users[2..30]))
+        .await;
+    assert_eq!(
+        sys.scim.patch_user(&users[1].0, active(true)).await.status,
+        StatusCode::OK
+    );
+    sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
+        .await;
+
+    // The identity provider owns membership: a manual add is refused, saying why.
+    let refused = sys
+        .try_ctl(&[
+            "team",
+            "add-member",
+            "--directory",
+            "DIR",
+            "--team",
+            "app-Customer Support",
+            "--email",
+            &users[35].1,
+        ])
+        .unwrap_err();
+    assert!(
+        refused.contains("owned by its identity provider"),
+        "{refused}"
+    );
+
+    // Out of mirrored mode the team stays, without provisioned members; back, refilled.
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mapped",
+    ]);
+    sys.team_becomes("app-Customer Support", &BTreeSet::new())
+        .await;
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mirrored",
+    ]);
+    sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
+        .await;
+    // Without a pattern every group is a team.
+    sys.team_becomes("Everyone", &provisioned(&users)).await;
+
+    let r = sys
+        .scim
+        .send(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    sys.teams_become(&["Everyone"]).await;
+
+    let events = all_events(&sys).await;
+    let lifecycle: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| {
+            e["resource_type"] == "Team" && !e["type"].as_str().unwrap().starts_with("team.member_")
+        })
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["resource"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            ("team.created", "app-Support"),
+            ("team.renamed", "app-Customer Support"),
+            ("team.created", "Everyone"),
+            ("team.deleted", "app-Customer Support"),
+        ]
+    );
+    let created = events.iter().find(|e| e["type"] == "team.created").unwrap();
+    assert_eq!(
+        created["resource"]["group"],
+        json!({"id": gid, "name": "app-Support"})
+    );
+    let renamed = events.iter().find(|e| e["type"] == "team.renamed").unwrap();
+    assert_eq!(renamed["previous"], json!({"name": "app-Support"}));
+    let joined = events
+        .iter()
+        .find(|e| e["type"] == "team.member_added")
+        .unwrap();
+    assert_eq!(
+        joined["cause"],
+        json!({"reason": "mirrored_group", "source": "provisioned", "groups": ["app-Support"]})
+    );
 }

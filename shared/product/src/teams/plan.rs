@@ -7,25 +7,11 @@ use super::store::{LockedMember, Membership, Source};
 use crate::members::MemberStatus;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_events::{Action, Event, ResourceType};
+use scim_store::directories::TeamMapping;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-/// How a directory derives teams.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mapping {
-    /// Admins map teams to exact group names.
-    Groups,
-    /// The values of this URN-qualified extension attribute name the teams.
-    Attribute(String),
-}
-
-impl Mapping {
-    pub fn from_setting(attribute: Option<String>) -> Mapping {
-        attribute.map_or(Mapping::Groups, Mapping::Attribute)
-    }
-}
 
 /// `urn:acme:scim:schemas:2.0:User:group` → (`urn:acme:scim:schemas:2.0:User`, `group`).
 pub fn split_attribute(path: &str) -> Option<(&str, &str)> {
@@ -105,6 +91,8 @@ impl Cause {
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     MappedGroup,
+    /// The member is in the group the team mirrors.
+    MirroredGroup,
     MappedAttribute,
     Manual,
     /// No mapped group or attribute value holds the member any more.
@@ -124,7 +112,7 @@ pub struct Plan {
 /// What to write so the members' memberships match their targets: provisioned rows
 /// follow the target exactly; manual rows are only suspended or restored; every row of
 /// a member who is not active is suspended (and restored as it was on reactivation).
-pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -> Plan {
+pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership]) -> Plan {
     let mut plan = Plan::default();
     for target in targets {
         let member = target.member;
@@ -176,8 +164,11 @@ pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -
             let reason = match (now, member.status, granted.map(|r| r.source)) {
                 (true, _, _) if rows.iter().any(|r| r.team == team) => Reason::UserReactivated,
                 (true, _, Some(Source::Manual)) => Reason::Manual,
-                (true, _, _) if matches!(mapping, Mapping::Groups) => Reason::MappedGroup,
-                (true, _, _) => Reason::MappedAttribute,
+                (true, _, _) => match mapping {
+                    TeamMapping::Mapped => Reason::MappedGroup,
+                    TeamMapping::Mirrored { .. } => Reason::MirroredGroup,
+                    TeamMapping::Attribute { .. } => Reason::MappedAttribute,
+                },
                 (false, MemberStatus::Deactivated, _) => Reason::UserDeactivated,
                 (false, MemberStatus::Removed, _) => Reason::UserDeleted,
                 (false, _, _) => Reason::Unmapped,
@@ -194,7 +185,7 @@ pub fn plan(mapping: &Mapping, targets: &[Target<'_>], current: &[Membership]) -
 }
 
 /// Why a membership came into or went out of effect, and through what.
-fn cause(mapping: &Mapping, reason: Reason, row: Option<&Membership>) -> Cause {
+fn cause(mapping: &TeamMapping, reason: Reason, row: Option<&Membership>) -> Cause {
     let via = row.map(|r| r.via.clone()).unwrap_or_default();
     let mut cause = Cause {
         reason,
@@ -205,9 +196,9 @@ fn cause(mapping: &Mapping, reason: Reason, row: Option<&Membership>) -> Cause {
     };
     match (mapping, row.map(|r| r.source)) {
         (_, Some(Source::Manual)) => cause.source = Source::Manual,
-        (Mapping::Groups, _) => cause.groups = Some(via),
-        (Mapping::Attribute(attr), _) => {
-            cause.attribute = Some(attr.clone());
+        (TeamMapping::Mapped | TeamMapping::Mirrored { .. }, _) => cause.groups = Some(via),
+        (TeamMapping::Attribute { attribute }, _) => {
+            cause.attribute = Some(attribute.clone());
             cause.values = Some(via);
         }
     }
@@ -307,7 +298,7 @@ mod tests {
     #[test]
     fn joining_a_mapped_group_adds_with_the_group_as_cause() {
         let m = member(MemberStatus::Active);
-        let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["Eng"])])], &[]);
+        let p = plan(&TeamMapping::Mapped, &[target(&m, &[(1, &["Eng"])])], &[]);
         assert_eq!(
             p.upserts,
             vec![row(1, Source::Provisioned, &["Eng"], false)]
@@ -321,7 +312,7 @@ mod tests {
         );
         // Applying the same target again changes nothing.
         let again = plan(
-            &Mapping::Groups,
+            &TeamMapping::Mapped,
             &[target(&m, &[(1, &["Eng"])])],
             &p.upserts,
         );
@@ -332,7 +323,11 @@ mod tests {
     fn leaving_one_of_two_mapped_groups_keeps_the_team_quietly() {
         let m = member(MemberStatus::Active);
         let current = [row(1, Source::Provisioned, &["A", "B"], false)];
-        let p = plan(&Mapping::Groups, &[target(&m, &[(1, &["B"])])], &current);
+        let p = plan(
+            &TeamMapping::Mapped,
+            &[target(&m, &[(1, &["B"])])],
+            &current,
+        );
         assert_eq!(p.upserts, vec![row(1, Source::Provisioned, &["B"], false)]);
         assert!(p.changes.is_empty() && p.deletes.is_empty());
     }
@@ -344,14 +339,14 @@ mod tests {
             row(1, Source::Manual, &[], false),
             row(1, Source::Provisioned, &["A"], false),
         ];
-        let p = plan(&Mapping::Groups, &[target(&m, &[])], &current);
+        let p = plan(&TeamMapping::Mapped, &[target(&m, &[])], &current);
         assert_eq!(p.deletes, vec![(team(1), m.id, Source::Provisioned)]);
         assert!(p.upserts.is_empty());
         assert!(
             p.changes.is_empty(),
             "still a member through the manual row"
         );
-        let p = plan(&Mapping::Groups, &[target(&m, &[])], &current[1..]);
+        let p = plan(&TeamMapping::Mapped, &[target(&m, &[])], &current[1..]);
         assert_eq!(p.changes[0].cause.reason, Reason::Unmapped);
         assert!(!p.changes[0].added);
     }
@@ -363,7 +358,11 @@ mod tests {
             row(2, Source::Provisioned, &["G"], false),
         ];
         let off = member(MemberStatus::Deactivated);
-        let p = plan(&Mapping::Groups, &[target(&off, &[(2, &["G"])])], &active);
+        let p = plan(
+            &TeamMapping::Mapped,
+            &[target(&off, &[(2, &["G"])])],
+            &active,
+        );
         assert!(p.deletes.is_empty());
         assert_eq!(
             p.upserts,
@@ -379,7 +378,11 @@ mod tests {
                 .all(|c| !c.added && c.cause.reason == Reason::UserDeactivated)
         );
         let on = member(MemberStatus::Active);
-        let back = plan(&Mapping::Groups, &[target(&on, &[(2, &["G"])])], &p.upserts);
+        let back = plan(
+            &TeamMapping::Mapped,
+            &[target(&on, &[(2, &["G"])])],
+            &p.upserts,
+        );
         assert_eq!(back.upserts, active.to_vec());
         let reasons: Vec<Reason> = back.changes.iter().map(|c| c.cause.reason).collect();
         assert_eq!(reasons, [Reason::UserReactivated; 2]);
@@ -388,7 +391,9 @@ mod tests {
     #[test]
     fn attribute_mapping_names_the_attribute() {
         let m = member(MemberStatus::Active);
-        let mapping = Mapping::Attribute("urn:acme:2.0:User:group".into());
+        let mapping = TeamMapping::Attribute {
+            attribute: "urn:acme:2.0:User:group".into(),
+        };
         let p = plan(&mapping, &[target(&m, &[(1, &["Sales"])])], &[]);
         assert_eq!(
             serde_json::to_value(&p.changes[0].cause).unwrap(),

@@ -3,8 +3,9 @@
 //! events. The members are locked first, so whichever reconciliation runs last read
 //! the newest state: duplicates and stale events change nothing.
 
-use super::plan::{self as team, Mapping, Target};
+use super::plan::{self as team, Target};
 use super::store as teams;
+use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
@@ -39,7 +40,7 @@ async fn reconcile_chunk(
     if locked.is_empty() {
         return Ok(0);
     }
-    let mapping = Mapping::from_setting(teams::team_attribute(&mut *conn, directory).await?);
+    let mapping = directories::team_mapping(&mut *conn, directory).await?;
     let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
     let (mut desired, created) = desired_teams(conn, directory, &mapping, &user_ids).await?;
     let targets: Vec<Target<'_>> = locked
@@ -100,14 +101,18 @@ async fn reconcile_chunk(
 async fn desired_teams(
     conn: &mut PgConnection,
     directory: Uuid,
-    mapping: &Mapping,
+    mapping: &TeamMapping,
     users: &[Uuid],
 ) -> Result<(Desired, Vec<(Uuid, String)>), sqlx::Error> {
     let mut desired = Desired::new();
     let mut created = Vec::new();
     match mapping {
-        Mapping::Groups => {
-            for (user, team, group) in teams::mapped_groups(conn, directory, users).await? {
+        TeamMapping::Mapped | TeamMapping::Mirrored { .. } => {
+            let held = match mapping {
+                TeamMapping::Mapped => teams::mapped_groups(conn, directory, users).await?,
+                _ => teams::mirrored_groups(conn, directory, users).await?,
+            };
+            for (user, team, group) in held {
                 desired
                     .entry(user)
                     .or_default()
@@ -119,8 +124,8 @@ async fn desired_teams(
                 via.sort();
             }
         }
-        Mapping::Attribute(path) => {
-            let Some((urn, attr)) = team::split_attribute(path) else {
+        TeamMapping::Attribute { attribute } => {
+            let Some((urn, attr)) = team::split_attribute(attribute) else {
                 return Ok((desired, created));
             };
             let values = teams::attribute_values(conn, directory, users, urn, attr).await?;

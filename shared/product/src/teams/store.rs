@@ -58,6 +58,133 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Source {
     }
 }
 
+/// A team that mirrors a SCIM group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorTeam {
+    pub id: Uuid,
+    pub group: Uuid,
+    pub name: String,
+}
+
+/// Makes the directory's mirror syncs take turns (until the transaction ends).
+pub async fn lock_mirroring(conn: &mut PgConnection, directory: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('mirror:' || $1::uuid::text, 0))",
+        directory
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The directory's groups (those in `scope`, or all).
+pub async fn groups_to_mirror(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    scope: Option<&[Uuid]>,
+) -> Result<Vec<super::mirror::Group>, sqlx::Error> {
+    sqlx::query_as!(
+        super::mirror::Group,
+        r#"SELECT id, display_name AS name FROM scim_groups
+           WHERE directory_id = $1 AND ($2::uuid[] IS NULL OR id = ANY($2))
+           ORDER BY id"#,
+        directory,
+        scope as Option<&[Uuid]>
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The teams mirroring a group in `scope` (or any), and every team of the directory
+/// by name with the group it mirrors.
+#[allow(clippy::type_complexity)]
+pub async fn mirrored_teams(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    scope: Option<&[Uuid]>,
+) -> Result<(Vec<MirrorTeam>, HashMap<String, (Uuid, Option<Uuid>)>), sqlx::Error> {
+    let all = sqlx::query!(
+        "SELECT id, name, group_id FROM teams WHERE directory_id = $1 ORDER BY id",
+        directory
+    )
+    .fetch_all(conn)
+    .await?;
+    let mirrored = all
+        .iter()
+        .filter_map(|t| {
+            let group = t.group_id?;
+            scope
+                .is_none_or(|s| s.contains(&group))
+                .then(|| MirrorTeam {
+                    id: t.id,
+                    group,
+                    name: t.name.clone(),
+                })
+        })
+        .collect();
+    let names = all
+        .into_iter()
+        .map(|t| (t.name, (t.id, t.group_id)))
+        .collect();
+    Ok((mirrored, names))
+}
+
+/// A new team mirroring `group`, at version 1 (its `team.created`).
+pub async fn create_mirrored(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    name: &str,
+    group: Uuid,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO teams (id, directory_id, name, group_id, version) VALUES ($1, $2, $3, $4, 1)
+         RETURNING id",
+        Uuid::now_v7(),
+        directory,
+        name,
+        group
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The team now mirrors `group`; returns its new version.
+pub async fn adopt(conn: &mut PgConnection, team: Uuid, group: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE teams SET group_id = $2, version = version + 1 WHERE id = $1 RETURNING version",
+        team,
+        group
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Renames the team; returns its new version.
+pub async fn rename(conn: &mut PgConnection, team: Uuid, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE teams SET name = $2, version = version + 1 WHERE id = $1 RETURNING version",
+        team,
+        name
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Deletes the team with its memberships and mappings; returns the version its
+/// `team.deleted` takes and the group it mirrored.
+pub async fn delete(
+    conn: &mut PgConnection,
+    team: Uuid,
+) -> Result<(i64, Option<Uuid>), sqlx::Error> {
+    let row = sqlx::query!(
+        "DELETE FROM teams WHERE id = $1 RETURNING version + 1 AS \"version!\", group_id",
+        team
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.version, row.group_id))
+}
+
 /// One row of `team_members`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -154,40 +281,6 @@ pub async fn set_group_mapping(
     Ok(previous)
 }
 
-/// The attribute whose values name a directory's teams; `None` for group mapping.
-pub async fn team_attribute(
-    db: impl PgExecutor<'_>,
-    directory: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT team_attribute FROM directories WHERE id = $1",
-        directory
-    )
-    .fetch_optional(db)
-    .await
-    .map(Option::flatten)
-}
-
-/// Switches the directory to attribute mapping (`Some`) or group mapping (`None`);
-/// returns the previous setting and the directory's new version.
-pub async fn set_team_attribute(
-    conn: &mut PgConnection,
-    directory: Uuid,
-    attribute: Option<&str>,
-) -> Result<(Option<String>, i64), sqlx::Error> {
-    let previous = team_attribute(&mut *conn, directory).await?;
-    let version = sqlx::query_scalar!(
-        "UPDATE directories
-         SET version = version + (team_attribute IS DISTINCT FROM $2)::int, team_attribute = $2
-         WHERE id = $1 RETURNING version",
-        directory,
-        attribute
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok((previous, version))
-}
-
 /// Locks the members provisioned from these users, in user order (the order every
 /// member write uses, so concurrent reconciliations cannot deadlock).
 pub async fn lock_members(
@@ -235,6 +328,30 @@ pub async fn mapped_groups(
     Ok(rows
         .into_iter()
         .map(|r| (r.user_id, r.team_id, r.group_name))
+        .collect())
+}
+
+/// For each user: the mirrored teams of the groups the user is in, with the group's
+/// name.
+pub async fn mirrored_groups(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT gm.user_id, t.id AS team_id, g.display_name
+           FROM scim_group_members gm
+           JOIN teams t ON t.directory_id = gm.directory_id AND t.group_id = gm.group_id
+           JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
+           WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)"#,
+        directory,
+        users
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.user_id, r.team_id, r.display_name))
         .collect())
 }
 
@@ -397,16 +514,21 @@ pub async fn bump_versions(
 }
 
 /// Whether joining the group can change anyone's teams: the directory maps teams by
-/// group name and the group, if it still exists, has a mapped name.
+/// group name and the group, if it still exists, has a mapped name; or it mirrors
+/// groups and the group, if it still exists, has its team.
 pub async fn joining_can_matter(
     db: impl PgExecutor<'_>,
     directory: Uuid,
     group: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let can = sqlx::query_scalar!(
-        "SELECT d.team_attribute IS NULL AND (g.id IS NULL OR EXISTS (
+        "SELECT CASE d.team_mode
+                  WHEN 'mapped' THEN g.id IS NULL OR EXISTS (
                     SELECT 1 FROM team_group_mappings m
-                    WHERE m.directory_id = d.id AND m.group_name = g.display_name))
+                    WHERE m.directory_id = d.id AND m.group_name = g.display_name)
+                  WHEN 'mirrored' THEN g.id IS NULL OR EXISTS (
+                    SELECT 1 FROM teams t WHERE t.directory_id = d.id AND t.group_id = g.id)
+                  ELSE false END
          FROM directories d
          LEFT JOIN scim_groups g ON g.directory_id = d.id AND g.id = $2
          WHERE d.id = $1",

@@ -1,0 +1,17 @@
+-- How a directory's provisioning assigns teams (scim_store::directories::TeamMode):
+-- mapped (admins map teams to group names), mirrored (each pushed group is a team,
+-- optionally only groups whose names match mirror_pattern) or attribute (the values
+-- of team_attribute name the teams).
+ALTER TABLE directories ADD COLUMN team_mode text NOT NULL DEFAULT 'mapped'
+    CHECK (team_mode IN ('mapped', 'mirrored', 'attribute'));
+UPDATE directories SET team_mode = 'attribute' WHERE team_attribute IS NOT NULL;
+ALTER TABLE directories ADD COLUMN mirror_pattern text;
+ALTER TABLE directories ADD CONSTRAINT directories_team_mode_settings CHECK (
+    (team_mode = 'attribute') = (team_attribute IS NOT NULL)
+    AND (mirror_pattern IS NULL OR team_mode = 'mirrored'));
+
+-- The SCIM group a mirrored team mirrors: created on the group's push, renamed with
+-- it, deleted with it. Kept when the directory leaves mirrored mode, so returning to
+-- it finds the same teams.
+ALTER TABLE teams ADD COLUMN group_id uuid;
+CREATE UNIQUE INDEX teams_group ON teams (directory_id, group_id) WHERE group_id IS NOT NULL;
