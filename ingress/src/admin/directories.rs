@@ -45,11 +45,15 @@ pub(super) fn resource(s: &Summary) -> Value {
         "trusted_domains": s.controls.trusted_domains,
         "team_mode": s.team_mapping.mode(),
         "team_attribute": match &s.team_mapping {
-            TeamMapping::Attribute { attribute } => Some(attribute),
+            TeamMapping::Attribute { attribute, .. } => Some(attribute),
             _ => None,
         },
         "mirror_pattern": match &s.team_mapping {
             TeamMapping::Mirrored { pattern } => pattern.as_ref(),
+            _ => None,
+        },
+        "unmapped_values": match &s.team_mapping {
+            TeamMapping::Attribute { unmapped, .. } => Some(unmapped.as_str()),
             _ => None,
         },
     })
@@ -334,7 +338,7 @@ async fn set_team_mapping(
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Directory>, AdminError> {
     match &mapping {
-        TeamMapping::Attribute { attribute } if split_attribute(attribute).is_none() => {
+        TeamMapping::Attribute { attribute, .. } if split_attribute(attribute).is_none() => {
             return Err(AdminError::Invalid(format!(
                 "{attribute:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
             )));

@@ -6,15 +6,18 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team as TeamView, TeamMember};
+use scim_admin_api::{
+    AddedMember, GroupMapping, NewMember, NewTeam, Team as TeamView, TeamMember, ValueTable,
+};
 use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
-use scim_product::teams::store::{self as teams, Membership, Source, Team};
-use scim_store::directories::TeamMapping;
+use scim_product::teams::store::{self as teams, Membership, Source, Team, ValueRow};
+use scim_store::directories::{self, TeamMapping};
 use serde_json::json;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::directories::{existing, locked};
@@ -32,6 +35,108 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/teams/{team_id}/members",
             get(members).post(add_member),
         )
+        .route(
+            "/admin/v1/directories/{id}/team-values",
+            get(value_table).put(set_value_table),
+        )
+}
+
+fn table_view(rows: &[ValueRow]) -> ValueTable {
+    ValueTable {
+        values: rows
+            .iter()
+            .map(|r| (r.value.clone(), r.team_name.clone()))
+            .collect(),
+    }
+}
+
+async fn value_table(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ValueTable>, AdminError> {
+    let mut conn = state.pool.acquire().await?;
+    let dir = existing(&mut *conn, &id).await?;
+    Ok(Json(table_view(
+        &teams::value_table(&mut *conn, dir).await?,
+    )))
+}
+
+/// Replaces attribute mode's value table; the worker re-evaluates the directory.
+async fn set_value_table(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(table): Body<ValueTable>,
+) -> Result<Json<ValueTable>, AdminError> {
+    if let Some(bad) = table
+        .values
+        .keys()
+        .find(|v| v.trim().is_empty() || v.len() > KEY_BYTES)
+    {
+        return Err(AdminError::Invalid(format!(
+            "{bad:?}: a value must be 1 to {KEY_BYTES} bytes, as the identity provider sends it"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    if !matches!(summary.team_mapping, TeamMapping::Attribute { .. }) {
+        return Err(AdminError::Conflict(format!(
+            "this directory's teams are {}: a value table would have no effect; \
+             switch to attribute mode first (scimctl directory team-mapping --mode attribute --attribute URN)",
+            summary.team_mapping.mode()
+        )));
+    }
+    let dir = summary.directory.id;
+    let existing: HashMap<String, Uuid> = teams::list(&mut *tx, dir)
+        .await?
+        .into_iter()
+        .map(|(t, _)| (t.name, t.id))
+        .collect();
+    let mut rows = Vec::with_capacity(table.values.len());
+    let mut missing = Vec::new();
+    for (value, team) in &table.values {
+        match existing.get(team) {
+            Some(id) => rows.push((value.clone(), *id)),
+            None => missing.push(team.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        missing.dedup();
+        return Err(AdminError::Invalid(format!(
+            "no team {}: create it first (scimctl team create)",
+            missing.join(", ")
+        )));
+    }
+    let previous = table_view(&teams::set_value_table(&mut tx, dir, &rows).await?);
+    if previous != table {
+        let version = directories::bump_version(&mut tx, dir).await?;
+        let mut resource = super::directories::resource(&summary);
+        resource["team_values"] = json!(table.values);
+        let event = Event::new(
+            dir,
+            ResourceType::Directory,
+            dir,
+            Action::MappingChanged,
+            version,
+            resource,
+            None,
+        )
+        .with_previous(serde_json::Map::from_iter([(
+            "team_values".to_owned(),
+            json!(previous.values),
+        )]));
+        record(
+            &mut tx,
+            &actor,
+            dir,
+            event,
+            json!({"team_values": table.values, "previous": previous.values}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(table))
 }
 
 /// The team as the API shows it (and team events carry it): with its mapped groups.

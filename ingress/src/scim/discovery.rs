@@ -86,7 +86,7 @@ impl Discovery {
     async fn of(scope: &Scope) -> Result<Discovery, ApiError> {
         let mapping = directories::team_mapping(&scope.state.pool, scope.directory).await?;
         let product = match &mapping {
-            TeamMapping::Attribute { attribute } => {
+            TeamMapping::Attribute { attribute, .. } => {
                 split_attribute(attribute).map(|(urn, attr)| (urn.to_owned(), attr.to_owned()))
             }
             _ => None,

@@ -794,6 +794,7 @@ async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
     let mut conn = app.db.pool.acquire().await.unwrap();
     let attribute = TeamMapping::Attribute {
         attribute: format!("{urn}:group"),
+        unmapped: Default::default(),
     };
     scim_store::directories::set_team_mapping(&mut conn, directory, &attribute)
         .await

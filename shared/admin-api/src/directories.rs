@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::IssuedToken;
 pub use scim_core::profile::Idp;
 /// `PUT /directories/{id}/team-mapping`, and a directory's team mode.
-pub use scim_store::directories::TeamMapping;
+pub use scim_store::directories::{TeamMapping, Unmapped};
 
 /// `POST /directories`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

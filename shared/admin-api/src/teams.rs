@@ -44,3 +44,12 @@ pub struct AddedMember {
     /// While the member is not active, the membership is held but not in effect.
     pub suspended: bool,
 }
+
+/// `GET`/`PUT /directories/{id}/team-values`: attribute mode's value table, from each
+/// attribute value (exactly as the identity provider sends it) to the name of an
+/// existing team; several values may name one team.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueTable {
+    pub values: std::collections::BTreeMap<String, String>,
+}

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
     CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, SeatLimit, TeamMapping,
-    TrustedDomains,
+    TrustedDomains, Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -80,6 +80,10 @@ pub(crate) enum Command {
         /// (e.g. "app-*"); case is ignored.
         #[arg(long)]
         pattern: Option<String>,
+        /// `attribute` mode: what a value the value table does not map does: names a
+        /// team made on first use (`create`, the default) or no team (`ignore`).
+        #[arg(long, value_parser = ["create", "ignore"])]
+        unmapped: Option<String>,
     },
 }
 
@@ -166,17 +170,26 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             mode,
             attribute,
             pattern,
+            unmapped,
         } => {
-            let mapping = match (mode.as_deref(), attribute, pattern) {
-                (None | Some("mapped"), None, None) => TeamMapping::Mapped,
-                (None | Some("attribute"), Some(attribute), None) => {
-                    TeamMapping::Attribute { attribute }
+            let ignore = match unmapped.as_deref() {
+                None => None,
+                Some("ignore") => Some(Unmapped::Ignore),
+                Some(_) => Some(Unmapped::Create),
+            };
+            let mapping = match (mode.as_deref(), attribute, pattern, ignore) {
+                (None | Some("mapped"), None, None, None) => TeamMapping::Mapped,
+                (None | Some("attribute"), Some(attribute), None, unmapped) => {
+                    TeamMapping::Attribute {
+                        attribute,
+                        unmapped: unmapped.unwrap_or_default(),
+                    }
                 }
-                (Some("mirrored"), None, pattern) => TeamMapping::Mirrored { pattern },
-                (Some("attribute"), None, _) => bail!("--mode attribute needs --attribute"),
-                _ => {
-                    bail!("--attribute goes with --mode attribute, --pattern with --mode mirrored")
-                }
+                (Some("mirrored"), None, pattern, None) => TeamMapping::Mirrored { pattern },
+                (Some("attribute"), None, ..) => bail!("--mode attribute needs --attribute"),
+                _ => bail!(
+                    "--attribute and --unmapped go with --mode attribute, --pattern with --mode mirrored"
+                ),
             };
             let path = format!("{}/team-mapping", directory.path());
             let changed: Directory = admin.put(&path, &mapping).await?;
@@ -188,9 +201,16 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 TeamMapping::Mirrored { pattern: Some(p) } => format!(
                     "every pushed group whose name matches {p:?} is now a team, with the group's members"
                 ),
-                TeamMapping::Attribute { attribute } => {
-                    format!("teams now follow the user attribute {attribute}")
-                }
+                TeamMapping::Attribute {
+                    attribute,
+                    unmapped,
+                } => format!(
+                    "teams now follow the user attribute {attribute} (through the value table; other values {})",
+                    match unmapped {
+                        Unmapped::Create => "name a team, made on first use",
+                        Unmapped::Ignore => "are ignored",
+                    }
+                ),
             };
             Output::new(&changed, text)
         }

@@ -1,8 +1,8 @@
 //! `scimctl team`: teams and how provisioning fills them.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team, TeamMember};
+use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team, TeamMember, ValueTable};
 
 use crate::DirectoryRef;
 use crate::client::Admin;
@@ -69,6 +69,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         team: TeamRef,
     },
+    /// Show attribute mode's value table, or replace it: each `--set "VALUE=TEAM"` maps
+    /// an attribute value, exactly as the identity provider sends it, to an existing
+    /// team (several values may map to one team); `--clear` empties it.
+    Values {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long = "set", value_name = "VALUE=TEAM")]
+        set: Vec<String>,
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
+    },
 }
 
 pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
@@ -108,6 +119,36 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 }
             );
             Output::new(&added, text)
+        }
+        Command::Values {
+            directory,
+            set,
+            clear,
+        } => {
+            let path = format!("{}/team-values", directory.path());
+            let table: ValueTable = if set.is_empty() && !clear {
+                admin.get(&path).await?
+            } else {
+                let mut values = std::collections::BTreeMap::new();
+                for row in &set {
+                    let Some((value, team)) = row.rsplit_once('=') else {
+                        bail!("--set {row:?}: write it as VALUE=TEAM");
+                    };
+                    values.insert(value.to_owned(), team.to_owned());
+                }
+                admin.put(&path, &ValueTable { values }).await?
+            };
+            let text = if table.values.is_empty() {
+                "the value table is empty".to_owned()
+            } else {
+                table
+                    .values
+                    .iter()
+                    .map(|(value, team)| format!("{value:<40} -> {team}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Output::new(&table, text)
         }
         Command::Members { team } => {
             let path = format!("{}/members", team.path(admin).await?);

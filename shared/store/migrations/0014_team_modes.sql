@@ -15,3 +15,16 @@ ALTER TABLE directories ADD CONSTRAINT directories_team_mode_settings CHECK (
 -- it finds the same teams.
 ALTER TABLE teams ADD COLUMN group_id uuid;
 CREATE UNIQUE INDEX teams_group ON teams (directory_id, group_id) WHERE group_id IS NOT NULL;
+
+-- Attribute mode's value table (the Calendly way): an attribute value, as the identity
+-- provider sends it, names an existing team; several values may name one team. A value
+-- not in the table makes a team of its name, or is ignored (unmapped_values).
+ALTER TABLE directories ADD COLUMN unmapped_values text NOT NULL DEFAULT 'create'
+    CHECK (unmapped_values IN ('create', 'ignore'));
+CREATE TABLE team_value_mappings (
+    directory_id  uuid NOT NULL REFERENCES directories (id) ON DELETE CASCADE,
+    value         text NOT NULL,
+    team_id       uuid NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    PRIMARY KEY (directory_id, value)
+);
+CREATE INDEX team_value_mappings_team ON team_value_mappings (team_id);

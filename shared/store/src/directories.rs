@@ -52,11 +52,34 @@ pub enum TeamMapping {
         pattern: Option<String>,
     },
     /// The values of this URN-qualified extension attribute name the teams (the
-    /// Calendly way).
+    /// Calendly way), through the directory's value table where it has a row.
     Attribute {
         #[serde(rename = "team_attribute")]
         attribute: String,
+        /// What a value without a row in the value table does.
+        #[serde(rename = "unmapped_values", default)]
+        unmapped: Unmapped,
     },
+}
+
+/// Attribute mode: what a value that the value table does not map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    /// Names a team, made on the value's first use.
+    #[default]
+    Create,
+    /// Names no team.
+    Ignore,
+}
+
+impl Unmapped {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unmapped::Create => "create",
+            Unmapped::Ignore => "ignore",
+        }
+    }
 }
 
 impl TeamMapping {
@@ -78,22 +101,33 @@ impl TeamMapping {
         mode: &str,
         attribute: Option<String>,
         pattern: Option<String>,
+        unmapped: &str,
     ) -> Result<TeamMapping, sqlx::Error> {
+        let unmapped = match unmapped {
+            "ignore" => Unmapped::Ignore,
+            _ => Unmapped::Create,
+        };
         match (mode, attribute) {
             ("mapped", _) => Ok(TeamMapping::Mapped),
             ("mirrored", _) => Ok(TeamMapping::Mirrored { pattern }),
-            ("attribute", Some(attribute)) => Ok(TeamMapping::Attribute { attribute }),
+            ("attribute", Some(attribute)) => Ok(TeamMapping::Attribute {
+                attribute,
+                unmapped,
+            }),
             (mode, _) => Err(sqlx::Error::Decode(
                 format!("no team mode {mode:?} with these settings").into(),
             )),
         }
     }
 
-    fn columns(&self) -> (&'static str, Option<&str>, Option<&str>) {
+    fn columns(&self) -> (&'static str, Option<&str>, Option<&str>, &'static str) {
         match self {
-            TeamMapping::Mapped => ("mapped", None, None),
-            TeamMapping::Mirrored { pattern } => ("mirrored", None, pattern.as_deref()),
-            TeamMapping::Attribute { attribute } => ("attribute", Some(attribute), None),
+            TeamMapping::Mapped => ("mapped", None, None, "create"),
+            TeamMapping::Mirrored { pattern } => ("mirrored", None, pattern.as_deref(), "create"),
+            TeamMapping::Attribute {
+                attribute,
+                unmapped,
+            } => ("attribute", Some(attribute), None, unmapped.as_str()),
         }
     }
 }
@@ -104,13 +138,19 @@ pub async fn team_mapping(
     directory: Uuid,
 ) -> Result<TeamMapping, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT team_mode, team_attribute, mirror_pattern FROM directories WHERE id = $1",
+        "SELECT team_mode, team_attribute, mirror_pattern, unmapped_values FROM directories
+         WHERE id = $1",
         directory
     )
     .fetch_optional(db)
     .await?;
     match row {
-        Some(r) => TeamMapping::from_columns(&r.team_mode, r.team_attribute, r.mirror_pattern),
+        Some(r) => TeamMapping::from_columns(
+            &r.team_mode,
+            r.team_attribute,
+            r.mirror_pattern,
+            &r.unmapped_values,
+        ),
         None => Ok(TeamMapping::Mapped),
     }
 }
@@ -122,17 +162,18 @@ pub async fn set_team_mapping(
     directory: Uuid,
     mapping: &TeamMapping,
 ) -> Result<i64, sqlx::Error> {
-    let (mode, attribute, pattern) = mapping.columns();
+    let (mode, attribute, pattern, unmapped) = mapping.columns();
     sqlx::query_scalar!(
         "UPDATE directories
-         SET version = version + ((team_mode, team_attribute, mirror_pattern)
-                         IS DISTINCT FROM ($2::text, $3::text, $4::text))::int,
-             team_mode = $2, team_attribute = $3, mirror_pattern = $4
+         SET version = version + ((team_mode, team_attribute, mirror_pattern, unmapped_values)
+                         IS DISTINCT FROM ($2::text, $3::text, $4::text, $5::text))::int,
+             team_mode = $2, team_attribute = $3, mirror_pattern = $4, unmapped_values = $5
          WHERE id = $1 RETURNING version",
         directory,
         mode,
         attribute,
-        pattern
+        pattern,
+        unmapped
     )
     .fetch_one(conn)
     .await
@@ -231,7 +272,7 @@ pub async fn create(
 async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summary>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
-                d.team_mode, d.team_attribute, d.mirror_pattern,
+                d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version,
                 (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS "users!",
                 (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS "active_users!",
@@ -260,6 +301,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                     &r.team_mode,
                     r.team_attribute,
                     r.mirror_pattern,
+                    &r.unmapped_values,
                 )?,
                 created_at: r.created_at,
                 last_request_at: r.last_request_at,

@@ -417,7 +417,7 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     assert_eq!(mapping[0]["previous"], json!({"groups": []}));
     assert_eq!(
         mapping[2]["previous"],
-        json!({"team_mode": "attribute", "team_attribute": format!("{EXT}:group")})
+        json!({"team_mode": "attribute", "team_attribute": format!("{EXT}:group"), "unmapped_values": "create"})
     );
     let versions: Vec<i64> = mapping[1..]
         .iter()
@@ -653,5 +653,154 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
     assert_eq!(
         joined["cause"],
         json!({"reason": "mirrored_group", "source": "provisioned", "groups": ["app-Support"]})
+    );
+}
+
+/// The Calendly way, with Okta's request shapes: a custom attribute carries the user's
+/// group; the value table maps several values to one existing team; values not in it
+/// make a team of their name, or are ignored, as the admin chooses; membership is the
+/// identity provider's.
+#[tokio::test]
+async fn an_attribute_value_table_maps_values_to_existing_teams() {
+    const EXT: &str = "urn:acme:scim:schemas:2.0:User";
+    let sys = start().await;
+    let attribute = format!("{EXT}:group");
+    // A value table only means something in attribute mode.
+    let early = sys
+        .try_ctl(&["team", "values", "--directory", "DIR", "--set", "A=B"])
+        .unwrap_err();
+    assert!(early.contains("would have no effect"), "{early}");
+    sys.ctl(&[
+        "team",
+        "create",
+        "--directory",
+        "DIR",
+        "--team",
+        "Customer Success",
+    ]);
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "attribute",
+        "--attribute",
+        &attribute,
+    ]);
+    let missing = sys
+        .try_ctl(&[
+            "team",
+            "values",
+            "--directory",
+            "DIR",
+            "--set",
+            "Sales EMEA=Sales",
+        ])
+        .unwrap_err();
+    assert!(missing.contains("no team Sales"), "{missing}");
+    sys.ctl(&[
+        "team",
+        "values",
+        "--directory",
+        "DIR",
+        "--set",
+        "Customer Success EMEA=Customer Success",
+        "--set",
+        "Customer Success US=Customer Success",
+    ]);
+    let shown: Value =
+        serde_json::from_str(&sys.ctl(&["team", "values", "--directory", "DIR", "--json"]))
+            .unwrap();
+    assert_eq!(shown["values"]["Customer Success US"], "Customer Success");
+
+    let users = sys.users("cs", 3).await;
+    for ((id, _), value) in
+        users
+            .iter()
+            .zip(["Customer Success EMEA", "Customer Success US", "Interns"])
+    {
+        let r = sys
+            .scim
+            .patch_user(
+                id,
+                json!([{"op": "add", "path": attribute, "value": value}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    sys.team_becomes("Customer Success", &provisioned(&users[..2]))
+        .await;
+    sys.team_becomes("Interns", &provisioned(&users[2..])).await;
+
+    // Unmapped values ignored from now on: the value-named team loses its members.
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--attribute",
+        &attribute,
+        "--unmapped",
+        "ignore",
+    ]);
+    sys.team_becomes("Interns", &BTreeSet::new()).await;
+    sys.team_becomes("Customer Success", &provisioned(&users[..2]))
+        .await;
+
+    // The identity provider owns membership, and group mappings would do nothing.
+    let add = sys
+        .try_ctl(&[
+            "team",
+            "add-member",
+            "--directory",
+            "DIR",
+            "--team",
+            "Interns",
+            "--email",
+            &users[2].1,
+        ])
+        .unwrap_err();
+    assert!(
+        add.contains("owned by its identity provider (team mode attribute)"),
+        "{add}"
+    );
+    let map = sys
+        .try_ctl(&[
+            "team",
+            "map",
+            "--directory",
+            "DIR",
+            "--team",
+            "Interns",
+            "--group",
+            "Interns",
+        ])
+        .unwrap_err();
+    assert!(map.contains("would have no effect"), "{map}");
+
+    let events = all_events(&sys).await;
+    let joined = events
+        .iter()
+        .find(|e| {
+            e["type"] == "team.member_added"
+                && e["resource"]["member"]["email"] == users[0].1.as_str()
+        })
+        .unwrap();
+    assert_eq!(
+        joined["cause"],
+        json!({"reason": "mapped_attribute", "source": "provisioned", "attribute": attribute, "values": ["Customer Success EMEA"]})
+    );
+    let table = events
+        .iter()
+        .find(|e| {
+            e["type"] == "directory.mapping_changed"
+                && e.get("previous")
+                    .is_some_and(|p| p.get("team_values").is_some())
+        })
+        .unwrap();
+    assert_eq!(
+        table["resource"]["team_values"]["Customer Success EMEA"],
+        "Customer Success"
     );
 }

@@ -7,10 +7,10 @@ use super::store::{LockedMember, Membership, Source};
 use crate::members::MemberStatus;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_events::{Action, Event, ResourceType};
-use scim_store::directories::TeamMapping;
+use scim_store::directories::{TeamMapping, Unmapped};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// `urn:acme:scim:schemas:2.0:User:group` → (`urn:acme:scim:schemas:2.0:User`, `group`).
@@ -38,6 +38,33 @@ pub fn team_names(value: &Value) -> Vec<String> {
     names
         .into_iter()
         .filter(|n| !n.is_empty() && n.len() <= TEAM_NAME_BYTES)
+        .collect()
+}
+
+/// Where an attribute value leads in attribute mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueTeam {
+    /// The team the value table maps the value to.
+    Mapped(Uuid),
+    /// The team named after the value (made on first use).
+    Named(String),
+}
+
+/// The teams a user's attribute values lead to: through the value table where it has
+/// the value (exactly as the identity provider sends it), else the team named after the
+/// value, unless unmapped values are ignored.
+pub fn value_teams(
+    values: &[String],
+    table: &HashMap<String, Uuid>,
+    unmapped: Unmapped,
+) -> Vec<(String, ValueTeam)> {
+    values
+        .iter()
+        .filter_map(|value| match (table.get(value), unmapped) {
+            (Some(team), _) => Some((value.clone(), ValueTeam::Mapped(*team))),
+            (None, Unmapped::Create) => Some((value.clone(), ValueTeam::Named(value.clone()))),
+            (None, Unmapped::Ignore) => None,
+        })
         .collect()
 }
 
@@ -197,7 +224,7 @@ fn cause(mapping: &TeamMapping, reason: Reason, row: Option<&Membership>) -> Cau
     match (mapping, row.map(|r| r.source)) {
         (_, Some(Source::Manual)) => cause.source = Source::Manual,
         (TeamMapping::Mapped | TeamMapping::Mirrored { .. }, _) => cause.groups = Some(via),
-        (TeamMapping::Attribute { attribute }, _) => {
+        (TeamMapping::Attribute { attribute, .. }, _) => {
             cause.attribute = Some(attribute.clone());
             cause.values = Some(via);
         }
@@ -393,6 +420,7 @@ mod tests {
         let m = member(MemberStatus::Active);
         let mapping = TeamMapping::Attribute {
             attribute: "urn:acme:2.0:User:group".into(),
+            unmapped: Unmapped::Create,
         };
         let p = plan(&mapping, &[target(&m, &[(1, &["Sales"])])], &[]);
         assert_eq!(
@@ -417,5 +445,36 @@ mod tests {
             Some(("urn:acme:scim:schemas:2.0:User", "group"))
         );
         assert_eq!(split_attribute("group"), None);
+    }
+
+    #[test]
+    fn a_value_table_maps_several_values_to_one_team_and_unmapped_values_follow_the_setting() {
+        let cs = Uuid::from_u128(7);
+        let table: HashMap<String, Uuid> = [
+            ("Customer Success EMEA".to_owned(), cs),
+            ("Customer Success US".to_owned(), cs),
+        ]
+        .into();
+        let values = ["Customer Success EMEA".to_owned(), "Interns".to_owned()];
+        assert_eq!(
+            value_teams(&values, &table, Unmapped::Create),
+            [
+                ("Customer Success EMEA".to_owned(), ValueTeam::Mapped(cs)),
+                ("Interns".to_owned(), ValueTeam::Named("Interns".into())),
+            ]
+        );
+        assert_eq!(
+            value_teams(&values, &table, Unmapped::Ignore),
+            [("Customer Success EMEA".to_owned(), ValueTeam::Mapped(cs))]
+        );
+        // As sent: another spelling is another value.
+        assert!(
+            value_teams(
+                &["customer success emea".to_owned()],
+                &table,
+                Unmapped::Ignore
+            )
+            .is_empty()
+        );
     }
 }

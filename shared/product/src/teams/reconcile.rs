@@ -3,7 +3,7 @@
 //! events. The members are locked first, so whichever reconciliation runs last read
 //! the newest state: duplicates and stale events change nothing.
 
-use super::plan::{self as team, Target};
+use super::plan::{self as team, Target, ValueTeam};
 use super::store as teams;
 use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
@@ -124,24 +124,48 @@ async fn desired_teams(
                 via.sort();
             }
         }
-        TeamMapping::Attribute { attribute } => {
+        TeamMapping::Attribute {
+            attribute,
+            unmapped,
+        } => {
             let Some((urn, attr)) = team::split_attribute(attribute) else {
                 return Ok((desired, created));
             };
+            let table = teams::value_table(&mut *conn, directory).await?;
+            let table: HashMap<String, Uuid> =
+                table.into_iter().map(|row| (row.value, row.team)).collect();
             let values = teams::attribute_values(conn, directory, users, urn, attr).await?;
-            let per_user: Vec<(Uuid, Vec<String>)> = values
+            let per_user: Vec<(Uuid, Vec<(String, ValueTeam)>)> = values
                 .iter()
-                .map(|(user, v)| (*user, team::team_names(v)))
+                .map(|(user, v)| {
+                    (
+                        *user,
+                        team::value_teams(&team::team_names(v), &table, *unmapped),
+                    )
+                })
                 .collect();
-            let mut names: Vec<String> = per_user.iter().flat_map(|(_, n)| n.clone()).collect();
+            let mut names: Vec<String> = per_user
+                .iter()
+                .flat_map(|(_, teams)| teams)
+                .filter_map(|(_, t)| match t {
+                    ValueTeam::Named(name) => Some(name.clone()),
+                    ValueTeam::Mapped(_) => None,
+                })
+                .collect();
             names.sort();
             names.dedup();
             let ids;
             (ids, created) = teams::ensure(conn, directory, &names).await?;
-            for (user, names) in per_user {
-                for name in names {
-                    if let Some(team) = ids.get(&name) {
-                        desired.entry(user).or_default().insert(*team, vec![name]);
+            for (user, teams) in per_user {
+                for (value, target) in teams {
+                    let team = match target {
+                        ValueTeam::Mapped(team) => Some(team),
+                        ValueTeam::Named(name) => ids.get(&name).copied(),
+                    };
+                    if let Some(team) = team {
+                        let via = desired.entry(user).or_default().entry(team).or_default();
+                        via.push(value);
+                        via.sort();
                     }
                 }
             }

@@ -185,6 +185,58 @@ pub async fn delete(
     Ok((row.version, row.group_id))
 }
 
+/// A row of attribute mode's value table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ValueRow {
+    /// The attribute value, exactly as the identity provider sends it.
+    pub value: String,
+    pub team: Uuid,
+    pub team_name: String,
+}
+
+/// The directory's value table, by value.
+pub async fn value_table(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+) -> Result<Vec<ValueRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ValueRow,
+        r#"SELECT v.value, v.team_id AS team, t.name AS team_name
+           FROM team_value_mappings v JOIN teams t ON t.id = v.team_id
+           WHERE v.directory_id = $1 ORDER BY v.value"#,
+        directory
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces the directory's value table with `rows` (value, team); returns the previous
+/// table.
+pub async fn set_value_table(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    rows: &[(String, Uuid)],
+) -> Result<Vec<ValueRow>, sqlx::Error> {
+    let previous = value_table(&mut *conn, directory).await?;
+    sqlx::query!(
+        "DELETE FROM team_value_mappings WHERE directory_id = $1",
+        directory
+    )
+    .execute(&mut *conn)
+    .await?;
+    let (values, teams): (Vec<String>, Vec<Uuid>) = rows.iter().cloned().unzip();
+    sqlx::query!(
+        "INSERT INTO team_value_mappings (directory_id, value, team_id)
+         SELECT $1, value, team FROM unnest($2::text[], $3::uuid[]) AS r(value, team)",
+        directory,
+        &values,
+        &teams
+    )
+    .execute(conn)
+    .await?;
+    Ok(previous)
+}
+
 /// One row of `team_members`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
