@@ -4,11 +4,13 @@
 
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{delete, get, patch, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AddedMember, GroupMapping, NewMember, NewTeam, Team as TeamView, TeamMember, ValueTable,
+    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team as TeamView, TeamMember,
+    ValueTable,
 };
+use scim_core::controls::check_email;
 use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
@@ -32,8 +34,16 @@ pub fn router() -> Router<AppState> {
             put(map_groups),
         )
         .route(
+            "/admin/v1/directories/{id}/teams/{team_id}",
+            patch(rename).delete(remove),
+        )
+        .route(
             "/admin/v1/directories/{id}/teams/{team_id}/members",
             get(members).post(add_member),
+        )
+        .route(
+            "/admin/v1/directories/{id}/teams/{team_id}/members/{member_id}",
+            delete(remove_member),
         )
         .route(
             "/admin/v1/directories/{id}/team-values",
@@ -145,6 +155,7 @@ fn view(team: &Team, groups: &[String]) -> TeamView {
         id: team.id,
         name: team.name.clone(),
         groups: groups.to_vec(),
+        mirrors: team.group,
     }
 }
 
@@ -179,11 +190,7 @@ async fn create(
     Body(new): Body<NewTeam>,
 ) -> Result<(StatusCode, Json<TeamView>), AdminError> {
     let name = new.name.trim();
-    if name.is_empty() || name.len() > TEAM_NAME_BYTES {
-        return Err(AdminError::Invalid(format!(
-            "name must be 1 to {TEAM_NAME_BYTES} bytes"
-        )));
-    }
+    check_team_name(name)?;
     let mut tx = state.pool.begin().await?;
     let dir = locked(&mut tx, &id).await?.directory.id;
     if let Some((team, groups)) = teams::list(&mut *tx, dir)
@@ -199,6 +206,183 @@ async fn create(
     record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view(&team, &[]))))
+}
+
+fn check_team_name(name: &str) -> Result<(), AdminError> {
+    if name.is_empty() || name.len() > TEAM_NAME_BYTES {
+        return Err(AdminError::Invalid(format!(
+            "name must be 1 to {TEAM_NAME_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses changing a mirrored team by hand while the directory mirrors groups: its
+/// name and life are its group's.
+fn mirrored_by_provider(mapping: &TeamMapping, team: &Team) -> Result<(), AdminError> {
+    if matches!(mapping, TeamMapping::Mirrored { .. }) && team.group.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "team {:?} mirrors a group of the identity provider: rename or delete the group \
+             there, and the team follows",
+            team.name
+        )));
+    }
+    Ok(())
+}
+
+/// Renames a team (`team.renamed`). Group-name mappings are by group name, so they are
+/// unaffected.
+async fn rename(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, team_id)): Path<(String, String)>,
+    Body(new): Body<NewTeam>,
+) -> Result<Json<TeamView>, AdminError> {
+    let name = new.name.trim();
+    check_team_name(name)?;
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    let dir = summary.directory.id;
+    let (team, groups) = find(&mut tx, dir, &team_id).await?;
+    mirrored_by_provider(&summary.team_mapping, &team)?;
+    if team.name == name {
+        return Ok(Json(view(&team, &groups)));
+    }
+    let taken = teams::list(&mut *tx, dir)
+        .await?
+        .into_iter()
+        .any(|(t, _)| t.name == name);
+    if taken {
+        return Err(AdminError::Conflict(format!(
+            "the directory already has a team {name:?}"
+        )));
+    }
+    let version = teams::rename(&mut tx, team.id, name).await?;
+    let renamed = Team {
+        name: name.to_owned(),
+        ..team.clone()
+    };
+    let event = Event::new(
+        dir,
+        ResourceType::Team,
+        team.id,
+        Action::Renamed,
+        version,
+        serde_json::to_value(view(&renamed, &groups)).unwrap_or_default(),
+        None,
+    )
+    .with_previous(serde_json::Map::from_iter([(
+        "name".to_owned(),
+        json!(team.name),
+    )]));
+    record(
+        &mut tx,
+        &actor,
+        dir,
+        event,
+        json!({"team": name, "previous": team.name}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(view(&renamed, &groups)))
+}
+
+/// Deletes a team with every membership in it (`team.deleted`).
+async fn remove(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, team_id)): Path<(String, String)>,
+) -> Result<StatusCode, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    let dir = summary.directory.id;
+    let (team, groups) = find(&mut tx, dir, &team_id).await?;
+    mirrored_by_provider(&summary.team_mapping, &team)?;
+    let (version, _) = teams::delete(&mut tx, team.id).await?;
+    let event = Event::new(
+        dir,
+        ResourceType::Team,
+        team.id,
+        Action::Deleted,
+        version,
+        serde_json::to_value(view(&team, &groups)).unwrap_or_default(),
+        None,
+    );
+    record(&mut tx, &actor, dir, event, json!({"team": team.name})).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a membership added by hand (`team.member_removed`, cause `manual`, when the
+/// member leaves the team by it). A provisioned membership is the identity provider's.
+async fn remove_member(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((id, team_id, member_id)): Path<(String, String, String)>,
+) -> Result<Json<RemovedMember>, AdminError> {
+    let member_id = parse_id(&member_id, "member")?;
+    let mut tx = state.pool.begin().await?;
+    let summary = locked(&mut tx, &id).await?;
+    owned_by_provider(&summary.team_mapping)?;
+    let dir = summary.directory.id;
+    let (team, _) = find(&mut tx, dir, &team_id).await?;
+    let member = teams::lock_member(&mut tx, dir, member_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no member {member_id} in directory {dir}")))?;
+    let rows: Vec<Membership> = teams::memberships(&mut tx, &[member.id])
+        .await?
+        .into_iter()
+        .filter(|m| m.team == team.id)
+        .collect();
+    let manual = rows.iter().find(|r| r.source == Source::Manual);
+    let provisioned = rows.iter().find(|r| r.source == Source::Provisioned);
+    let Some(manual) = manual else {
+        return Err(match provisioned {
+            Some(_) => AdminError::Conflict(format!(
+                "{} is in {} through the identity provider ({}): remove them from the group there",
+                member.email.as_deref().unwrap_or("the member"),
+                team.name,
+                rows.iter()
+                    .flat_map(|r| r.via.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => AdminError::NotFound(format!(
+                "{} is not a member of {} added by hand",
+                member.email.as_deref().unwrap_or("the member"),
+                team.name
+            )),
+        });
+    };
+    let leaves = !manual.suspended && provisioned.is_none_or(|p| p.suspended);
+    teams::remove_manual(&mut tx, team.id, member.id).await?;
+    let details = json!({"team": team.name, "email": member.email});
+    if leaves {
+        let version = team_version(&mut tx, team.id).await?;
+        let change = Change {
+            team: team.id,
+            member: member.clone(),
+            added: false,
+            cause: Cause::manual(),
+        };
+        let event = member_event(dir, (team.id, &team.name), version, &change);
+        record(&mut tx, &actor, dir, event, details).await?;
+    } else {
+        scim_store::audit::record(
+            &mut *tx,
+            &actor.0,
+            "team.member_removed",
+            Some(dir),
+            &details,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(RemovedMember {
+        team: team.id,
+        member: member.id,
+        still_provisioned: provisioned.is_some(),
+    }))
 }
 
 /// Raises the team's version by one and returns it.
@@ -301,11 +485,7 @@ async fn add_member(
     Body(body): Body<NewMember>,
 ) -> Result<Json<AddedMember>, AdminError> {
     let email = body.email.trim();
-    if !email.contains('@') {
-        return Err(AdminError::Invalid(format!(
-            "{email:?} is not an email address"
-        )));
-    }
+    check_email(email).map_err(AdminError::Invalid)?;
     let mut tx = state.pool.begin().await?;
     let summary = locked(&mut tx, &id).await?;
     owned_by_provider(&summary.team_mapping)?;

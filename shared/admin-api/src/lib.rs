@@ -11,7 +11,7 @@ pub use directories::{
     CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken, Removed, SeatLimit,
     TeamMapping, TokenRequest, TrustedDomains, Unmapped,
 };
-pub use teams::{AddedMember, GroupMapping, NewMember, NewTeam, Team, ValueTable};
+pub use teams::{AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team, ValueTable};
 pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished};
 
 // Rows the API shows as their owners read them: their types are the contract.

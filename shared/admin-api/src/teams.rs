@@ -11,9 +11,13 @@ pub struct Team {
     pub id: Uuid,
     pub name: String,
     pub groups: Vec<String>,
+    /// Mirrored mode: the id of the SCIM group the team mirrors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors: Option<Uuid>,
 }
 
-/// `POST /directories/{id}/teams`.
+/// `POST /directories/{id}/teams`, and `PATCH /directories/{id}/teams/{team}` (a
+/// rename).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
@@ -33,6 +37,15 @@ pub struct GroupMapping {
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub email: String,
+}
+
+/// A member removed by hand (`DELETE /directories/{id}/teams/{team}/members/{member}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemovedMember {
+    pub team: Uuid,
+    pub member: Uuid,
+    /// Whether the member is still in the team through provisioning.
+    pub still_provisioned: bool,
 }
 
 /// A member added by hand.

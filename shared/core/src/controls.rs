@@ -19,6 +19,33 @@ fn domain(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
 }
 
+/// Whether `email` is an address a person could be reached at: one `@`, a local part,
+/// and a domain with a dot; no spaces; at most 254 bytes (RFC 5321's path limit).
+pub fn check_email(email: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("{email:?} is not an email address: {why}"));
+    if email.len() > 254 {
+        return bad("longer than 254 bytes");
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains spaces");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad("no @");
+    };
+    if local.is_empty() || domain.contains('@') {
+        return bad("it needs exactly one @ with a name before it");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+    {
+        return bad("the domain is not a domain name");
+    }
+    Ok(())
+}
+
 /// Normalizes an admin's list of domains: lower case, no `@` or surrounding dots,
 /// sorted, without repeats. `Err` names an entry that is not a domain name.
 pub fn normalize_domains(domains: &[String]) -> Result<Vec<String>, String> {
@@ -84,6 +111,26 @@ mod tests {
 
     fn user(v: Value) -> User {
         User::from_request(v).unwrap()
+    }
+
+    #[test]
+    fn emails_are_checked_for_what_reaches_a_person() {
+        for good in ["jane@acme.com", "j.doe+teams@sub.acme.co.uk"] {
+            assert_eq!(check_email(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "jane",
+            "@acme.com",
+            "jane@",
+            "jane@acme",
+            "jane@@acme.com",
+            "ja ne@acme.com",
+            "jane@acme..com",
+            "jane@-acme.com",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+        assert!(check_email(&format!("{}@acme.com", "x".repeat(250))).is_err());
     }
 
     #[test]

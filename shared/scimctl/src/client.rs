@@ -96,6 +96,14 @@ impl Admin {
         self.call(Method::PUT, path, Some(body)).await
     }
 
+    pub(crate) async fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
     /// A DELETE that answers a body.
     pub(crate) async fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         self.call(Method::DELETE, path, NO_BODY).await

@@ -57,12 +57,16 @@ pub(crate) enum Command {
         #[arg(long)]
         unlimited: bool,
     },
-    /// Accept only users with emails on these domains (repeat --domain; none accepts any).
+    /// Accept only users with emails on these domains (repeat --domain), or, with
+    /// --clear, users on any domain.
     TrustedDomains {
         #[command(flatten)]
         directory: DirectoryRef,
         #[arg(long = "domain")]
         domains: Vec<String>,
+        /// Accept users on any domain (clears the list; needed to say so explicitly).
+        #[arg(long, conflicts_with = "domains")]
+        clear: bool,
     },
     /// Choose how provisioning assigns teams: `mapped` (teams map group names, the
     /// default), `mirrored` (each pushed group is a team) or `attribute` (a user
@@ -156,7 +160,16 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             };
             Output::new(&changed, text)
         }
-        Command::TrustedDomains { directory, domains } => {
+        Command::TrustedDomains {
+            directory,
+            domains,
+            clear,
+        } => {
+            if domains.is_empty() && !clear {
+                bail!(
+                    "name the trusted domains with --domain (repeat it), or pass --clear to accept users on any domain"
+                );
+            }
             let path = format!("{}/trusted-domains", directory.path());
             let changed: Directory = admin.put(&path, &TrustedDomains { domains }).await?;
             let text = match changed.trusted_domains.as_slice() {

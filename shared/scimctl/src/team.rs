@@ -2,7 +2,9 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use scim_admin_api::{AddedMember, GroupMapping, NewMember, NewTeam, Team, TeamMember, ValueTable};
+use scim_admin_api::{
+    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team, TeamMember, ValueTable,
+};
 
 use crate::DirectoryRef;
 use crate::client::Admin;
@@ -57,6 +59,27 @@ pub(crate) enum Command {
         #[arg(long = "group")]
         groups: Vec<String>,
     },
+    /// Rename a team (a mirrored team follows its group's name instead).
+    Rename {
+        #[command(flatten)]
+        team: TeamRef,
+        /// The new name.
+        #[arg(long)]
+        to: String,
+    },
+    /// Delete a team with every membership in it.
+    Delete {
+        #[command(flatten)]
+        team: TeamRef,
+    },
+    /// Remove a member added by hand (in mapped mode; a provisioned membership is the
+    /// identity provider's).
+    RemoveMember {
+        #[command(flatten)]
+        team: TeamRef,
+        #[arg(long)]
+        email: String,
+    },
     /// Add a member by hand; provisioning never removes such a membership.
     AddMember {
         #[command(flatten)]
@@ -104,6 +127,43 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             let mapped: Team = admin.put(&path, &GroupMapping { groups }).await?;
             let text = format!("team {} maps groups {:?}", mapped.name, mapped.groups);
             Output::new(&mapped, text)
+        }
+        Command::Rename { team, to } => {
+            let path = team.path(admin).await?;
+            let renamed: Team = admin.patch(&path, &NewTeam { name: to }).await?;
+            let text = format!("team {} is now {}", team.team, renamed.name);
+            Output::new(&renamed, text)
+        }
+        Command::Delete { team } => {
+            let path = team.path(admin).await?;
+            admin.delete_empty(&path).await?;
+            let deleted = serde_json::json!({"team": team.team, "deleted": true});
+            Output::new(&deleted, format!("team {} deleted", team.team))
+        }
+        Command::RemoveMember { team, email } => {
+            let path = format!("{}/members", team.path(admin).await?);
+            let members: Vec<TeamMember> = admin.get(&path).await?;
+            let member = members
+                .iter()
+                .find(|m| {
+                    m.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+                })
+                .with_context(|| format!("{email} is not a member of {}", team.team))?;
+            let removed: RemovedMember = admin
+                .delete(&format!("{path}/{}", member.member_id))
+                .await?;
+            let text = format!(
+                "{email} is no longer a member of {} by hand{}",
+                team.team,
+                if removed.still_provisioned {
+                    " (still a member through the identity provider)"
+                } else {
+                    ""
+                }
+            );
+            Output::new(&removed, text)
         }
         Command::AddMember { team, email } => {
             let path = format!("{}/members", team.path(admin).await?);

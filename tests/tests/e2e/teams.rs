@@ -804,3 +804,149 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
         "Customer Success"
     );
 }
+
+/// Everything an admin does to teams by hand, through the real scimctl: rename,
+/// delete, remove a mistaken manual member (not a provisioned one), emails checked, and
+/// clearing the trusted domains only when asked to in so many words.
+#[tokio::test]
+async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
+    let sys = start().await;
+    sys.map("Engineering", &["Engineering"]);
+    let users = sys.users("h", 2).await;
+    sys.group("Engineering", &users[..1]).await;
+    sys.team_becomes("Engineering", &provisioned(&users[..1]))
+        .await;
+
+    let bad = sys
+        .try_ctl(&[
+            "team",
+            "add-member",
+            "--directory",
+            "DIR",
+            "--team",
+            "Engineering",
+            "--email",
+            "jane@acme",
+        ])
+        .unwrap_err();
+    assert!(bad.contains("not an email address"), "{bad}");
+    // A mistaken manual member, and a manual membership of someone provisioned too.
+    sys.ctl(&[
+        "team",
+        "add-member",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--email",
+        &users[1].1,
+    ]);
+    sys.ctl(&[
+        "team",
+        "add-member",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--email",
+        &users[0].1,
+    ]);
+    let both: BTreeSet<(String, String)> = [
+        (users[0].1.clone(), "manual".to_owned()),
+        (users[0].1.clone(), "provisioned".to_owned()),
+        (users[1].1.clone(), "manual".to_owned()),
+    ]
+    .into();
+    sys.team_becomes("Engineering", &both).await;
+    sys.ctl(&[
+        "team",
+        "remove-member",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--email",
+        &users[1].1,
+    ]);
+    sys.ctl(&[
+        "team",
+        "remove-member",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--email",
+        &users[0].1,
+    ]);
+    sys.team_becomes("Engineering", &provisioned(&users[..1]))
+        .await;
+    let provisioned_only = sys
+        .try_ctl(&[
+            "team",
+            "remove-member",
+            "--directory",
+            "DIR",
+            "--team",
+            "Engineering",
+            "--email",
+            &users[0].1,
+        ])
+        .unwrap_err();
+    assert!(
+        provisioned_only.contains("through the identity provider"),
+        "{provisioned_only}"
+    );
+
+    // A rename keeps members and mappings; a delete ends the team.
+    sys.ctl(&[
+        "team",
+        "rename",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--to",
+        "Eng",
+    ]);
+    sys.teams_become(&["Eng"]).await;
+    sys.team_becomes("Eng", &provisioned(&users[..1])).await;
+    let listed: Vec<Value> =
+        serde_json::from_str(&sys.ctl(&["team", "list", "--directory", "DIR", "--json"])).unwrap();
+    assert_eq!(listed[0]["groups"], json!(["Engineering"]));
+    sys.ctl(&["team", "delete", "--directory", "DIR", "--team", "Eng"]);
+    sys.teams_become(&[]).await;
+
+    let silent = sys
+        .try_ctl(&["directory", "trusted-domains", "--directory", "DIR"])
+        .unwrap_err();
+    assert!(silent.contains("--clear"), "{silent}");
+    sys.ctl(&[
+        "directory",
+        "trusted-domains",
+        "--directory",
+        "DIR",
+        "--clear",
+    ]);
+
+    let events = all_events(&sys).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e["resource_type"] == "Team")
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "team.created",
+            "team.mapping_changed",
+            "team.member_added",
+            "team.member_added",
+            "team.member_removed",
+            "team.renamed",
+            "team.deleted"
+        ],
+        "the provisioned member never left: the manual rows on top of it changed nothing in effect"
+    );
+    let renamed = events.iter().find(|e| e["type"] == "team.renamed").unwrap();
+    assert_eq!(renamed["previous"], json!({"name": "Engineering"}));
+}

@@ -5,6 +5,7 @@
 
 use super::plan::{self as team, Target, ValueTeam};
 use super::store as teams;
+use crate::members::MemberStatus;
 use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
 use sqlx::{PgConnection, PgPool};
@@ -36,20 +37,29 @@ async fn reconcile_chunk(
     directory: Uuid,
     users: &[Uuid],
 ) -> Result<usize, sqlx::Error> {
-    let locked = teams::lock_members(conn, directory, users).await?;
+    let mut locked = teams::lock_members(conn, directory, users).await?;
     if locked.is_empty() {
         return Ok(0);
     }
     let mapping = directories::team_mapping(&mut *conn, directory).await?;
     let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
+    // A user deleted since its member record was last brought up to date (another
+    // event's reconciliation can run before the deletion's) is a removed member: its
+    // memberships end for that reason, whichever event gets here first.
+    let deleted = teams::deleted_users(&mut *conn, directory, &user_ids).await?;
+    for member in &mut locked {
+        if member.scim_user_id.is_some_and(|u| deleted.contains(&u)) {
+            member.status = MemberStatus::Removed;
+        }
+    }
     let (mut desired, created) = desired_teams(conn, directory, &mapping, &user_ids).await?;
     let targets: Vec<Target<'_>> = locked
         .iter()
         .map(|member| Target {
             member,
             // A deleted user keeps no provisioned team.
-            teams: match member.status.as_str() {
-                "removed" => BTreeMap::new(),
+            teams: match member.status {
+                MemberStatus::Removed => BTreeMap::new(),
                 _ => member
                     .scim_user_id
                     .and_then(|u| desired.remove(&u))

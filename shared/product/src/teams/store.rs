@@ -11,6 +11,8 @@ use uuid::Uuid;
 pub struct Team {
     pub id: Uuid,
     pub name: String,
+    /// The SCIM group a mirrored team mirrors.
+    pub group: Option<Uuid>,
 }
 
 /// Where a team membership comes from.
@@ -170,6 +172,39 @@ pub async fn rename(conn: &mut PgConnection, team: Uuid, name: &str) -> Result<i
     .await
 }
 
+/// Removes a member's manual membership of the team; returns whether there was one.
+pub async fn remove_manual(
+    conn: &mut PgConnection,
+    team: Uuid,
+    member: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let removed = sqlx::query!(
+        "DELETE FROM team_members WHERE team_id = $1 AND member_id = $2 AND source = 'manual'",
+        team,
+        member
+    )
+    .execute(conn)
+    .await?;
+    Ok(removed.rows_affected() > 0)
+}
+
+/// The directory's member with this id, locked.
+pub async fn lock_member(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    member: Uuid,
+) -> Result<Option<LockedMember>, sqlx::Error> {
+    sqlx::query_as!(
+        LockedMember,
+        r#"SELECT id, scim_user_id, status AS "status: MemberStatus", email FROM members
+           WHERE directory_id = $1 AND id = $2 FOR UPDATE"#,
+        directory,
+        member
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// Deletes the team with its memberships and mappings; returns the version its
 /// `team.deleted` takes and the group it mirrored.
 pub async fn delete(
@@ -277,6 +312,7 @@ pub async fn create(
     Ok(Team {
         id,
         name: name.to_owned(),
+        group: None,
     })
 }
 
@@ -286,7 +322,7 @@ pub async fn list(
     directory: Uuid,
 ) -> Result<Vec<(Team, Vec<String>)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT t.id, t.name, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!"
+        r#"SELECT t.id, t.name, t.group_id, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!"
            FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
            WHERE t.directory_id = $1 GROUP BY t.id, t.name ORDER BY t.name"#,
         directory
@@ -300,6 +336,7 @@ pub async fn list(
                 Team {
                     id: r.id,
                     name: r.name,
+                    group: r.group_id,
                 },
                 r.groups,
             )
@@ -350,6 +387,23 @@ pub async fn lock_members(
     )
     .fetch_all(conn)
     .await
+}
+
+/// Those of `users` that the directory no longer has.
+pub async fn deleted_users(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+    let gone = sqlx::query_scalar!(
+        r#"SELECT u AS "u!" FROM unnest($2::uuid[]) AS u
+           WHERE NOT EXISTS (SELECT 1 FROM scim_users s WHERE s.directory_id = $1 AND s.id = u)"#,
+        directory,
+        users
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(gone.into_iter().collect())
 }
 
 /// For each user: the teams whose mapped names match groups the user is in, with
