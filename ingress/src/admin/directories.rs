@@ -2,7 +2,7 @@
 //! domains, team mapping mode).
 
 use axum::extract::{Extension, Path, State};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
     CreatedDirectory, DeletedDirectory, Directory, NewDirectory, Removed, SeatLimit, TeamMapping,
@@ -11,6 +11,7 @@ use scim_admin_api::{
 use scim_core::controls::normalize_domains;
 use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
+use scim_product::teams::preview::Preview;
 use scim_store::directories::{self, Controls, Summary};
 use scim_store::{outbox, users};
 use serde_json::{Map, Value, json};
@@ -32,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/directories/{id}/team-mapping",
             put(set_team_mapping),
+        )
+        .route(
+            "/admin/v1/directories/{id}/team-mapping/preview",
+            post(preview_team_mapping),
         )
 }
 
@@ -337,6 +342,28 @@ async fn set_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Directory>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let (before, after) = change_team_mapping(&mut tx, &id, mapping).await?;
+    settings_changed(&state, tx, &actor, &before, &after).await
+}
+
+/// What switching the team mode would do, without doing it.
+async fn preview_team_mapping(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(mapping): Body<TeamMapping>,
+) -> Result<Json<Preview>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let (_, after) = change_team_mapping(&mut tx, &id, mapping).await?;
+    super::teams::preview_and_undo(tx, after.directory.id).await
+}
+
+/// Checks the new team mapping and sets it within `tx`; the directory before and after.
+async fn change_team_mapping(
+    tx: &mut sqlx::PgConnection,
+    id: &str,
+    mapping: TeamMapping,
+) -> Result<(Summary, Summary), AdminError> {
     match &mapping {
         TeamMapping::Attribute { attribute, .. } if split_attribute(attribute).is_none() => {
             return Err(AdminError::Invalid(format!(
@@ -351,13 +378,12 @@ async fn set_team_mapping(
         }
         _ => {}
     }
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, &id).await?;
-    let version = directories::set_team_mapping(&mut tx, before.directory.id, &mapping).await?;
+    let before = locked(&mut *tx, id).await?;
+    let version = directories::set_team_mapping(&mut *tx, before.directory.id, &mapping).await?;
     let after = Summary {
         team_mapping: mapping,
         version,
         ..before.clone()
     };
-    settings_changed(&state, tx, &actor, &before, &after).await
+    Ok((before, after))
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
     AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team as TeamView, TeamMember,
@@ -15,8 +15,9 @@ use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
+use scim_product::teams::preview::{self, Preview};
 use scim_product::teams::store::{self as teams, Membership, Source, Team, ValueRow};
-use scim_store::directories::{self, TeamMapping};
+use scim_store::directories::{self, Summary, TeamMapping};
 use serde_json::json;
 use sqlx::PgConnection;
 use std::collections::HashMap;
@@ -49,6 +50,14 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/team-values",
             get(value_table).put(set_value_table),
         )
+        .route(
+            "/admin/v1/directories/{id}/team-values/preview",
+            post(preview_value_table),
+        )
+        .route(
+            "/admin/v1/directories/{id}/teams/{team_id}/groups/preview",
+            post(preview_group_mapping),
+        )
 }
 
 fn table_view(rows: &[ValueRow]) -> ValueTable {
@@ -78,6 +87,57 @@ async fn set_value_table(
     Path(id): Path<String>,
     Body(table): Body<ValueTable>,
 ) -> Result<Json<ValueTable>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let (summary, previous) = change_value_table(&mut tx, &id, &table).await?;
+    if previous != table {
+        let dir = summary.directory.id;
+        let version = directories::bump_version(&mut tx, dir).await?;
+        let mut resource = super::directories::resource(&summary);
+        resource["team_values"] = json!(table.values);
+        let event = Event::new(
+            dir,
+            ResourceType::Directory,
+            dir,
+            Action::MappingChanged,
+            version,
+            resource,
+            None,
+        )
+        .with_previous(serde_json::Map::from_iter([(
+            "team_values".to_owned(),
+            json!(previous.values),
+        )]));
+        record(
+            &mut tx,
+            &actor,
+            dir,
+            event,
+            json!({"team_values": table.values, "previous": previous.values}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(table))
+}
+
+/// What this value table would do, without doing it.
+async fn preview_value_table(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(table): Body<ValueTable>,
+) -> Result<Json<Preview>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let (summary, _) = change_value_table(&mut tx, &id, &table).await?;
+    preview_and_undo(tx, summary.directory.id).await
+}
+
+/// Checks the value table and sets it within `tx`: the directory, and the previous
+/// table.
+async fn change_value_table(
+    tx: &mut PgConnection,
+    id: &str,
+    table: &ValueTable,
+) -> Result<(Summary, ValueTable), AdminError> {
     if let Some(bad) = table
         .values
         .keys()
@@ -87,8 +147,7 @@ async fn set_value_table(
             "{bad:?}: a value must be 1 to {KEY_BYTES} bytes, as the identity provider sends it"
         )));
     }
-    let mut tx = state.pool.begin().await?;
-    let summary = locked(&mut tx, &id).await?;
+    let summary = locked(&mut *tx, id).await?;
     if !matches!(summary.team_mapping, TeamMapping::Attribute { .. }) {
         return Err(AdminError::Conflict(format!(
             "this directory's teams are {}: a value table would have no effect; \
@@ -118,35 +177,8 @@ async fn set_value_table(
             missing.join(", ")
         )));
     }
-    let previous = table_view(&teams::set_value_table(&mut tx, dir, &rows).await?);
-    if previous != table {
-        let version = directories::bump_version(&mut tx, dir).await?;
-        let mut resource = super::directories::resource(&summary);
-        resource["team_values"] = json!(table.values);
-        let event = Event::new(
-            dir,
-            ResourceType::Directory,
-            dir,
-            Action::MappingChanged,
-            version,
-            resource,
-            None,
-        )
-        .with_previous(serde_json::Map::from_iter([(
-            "team_values".to_owned(),
-            json!(previous.values),
-        )]));
-        record(
-            &mut tx,
-            &actor,
-            dir,
-            event,
-            json!({"team_values": table.values, "previous": previous.values}),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Json(table))
+    let previous = table_view(&teams::set_value_table(&mut *tx, dir, &rows).await?);
+    Ok((summary, previous))
 }
 
 /// The team as the API shows it (and team events carry it): with its mapped groups.
@@ -397,30 +429,8 @@ async fn map_groups(
     Path((id, team_id)): Path<(String, String)>,
     Body(body): Body<GroupMapping>,
 ) -> Result<Json<TeamView>, AdminError> {
-    let mut groups = body.groups;
-    if groups.iter().any(|g| g.is_empty()) {
-        return Err(AdminError::Invalid("group names cannot be empty".into()));
-    }
-    if let Some(long) = groups.iter().find(|g| g.len() > KEY_BYTES) {
-        return Err(AdminError::Invalid(format!(
-            "a group name is {} bytes long; group names are at most {KEY_BYTES}",
-            long.len()
-        )));
-    }
-    groups.sort();
-    groups.dedup();
     let mut tx = state.pool.begin().await?;
-    let summary = locked(&mut tx, &id).await?;
-    if summary.team_mapping != TeamMapping::Mapped {
-        return Err(AdminError::Conflict(format!(
-            "this directory's teams are {}: group-name mappings would have no effect; \
-             switch to mapped mode first (scimctl directory team-mapping --mode mapped)",
-            summary.team_mapping.mode()
-        )));
-    }
-    let dir = summary.directory.id;
-    let (team, _) = find(&mut tx, dir, &team_id).await?;
-    let previous = teams::set_group_mapping(&mut tx, dir, team.id, &groups).await?;
+    let (dir, team, groups, previous) = change_group_mapping(&mut tx, &id, &team_id, body).await?;
     if previous != groups {
         let version = team_version(&mut tx, team.id).await?;
         let event = Event::new(
@@ -447,6 +457,62 @@ async fn map_groups(
     }
     tx.commit().await?;
     Ok(Json(view(&team, &groups)))
+}
+
+/// What mapping these group names to the team would do, without doing it.
+async fn preview_group_mapping(
+    State(state): State<AppState>,
+    Path((id, team_id)): Path<(String, String)>,
+    Body(body): Body<GroupMapping>,
+) -> Result<Json<Preview>, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let (dir, ..) = change_group_mapping(&mut tx, &id, &team_id, body).await?;
+    preview_and_undo(tx, dir).await
+}
+
+/// Applies a change made (uncommitted) in `tx` as the worker would, tells what that
+/// did, and undoes it all.
+pub(super) async fn preview_and_undo(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    directory: Uuid,
+) -> Result<Json<Preview>, AdminError> {
+    let preview = preview::run(&mut tx, directory).await?;
+    tx.rollback().await?;
+    Ok(Json(preview))
+}
+
+/// Checks the group names and maps them to the team within `tx`: the directory, the
+/// team, its new and its previous group names.
+async fn change_group_mapping(
+    tx: &mut PgConnection,
+    id: &str,
+    team_id: &str,
+    body: GroupMapping,
+) -> Result<(Uuid, Team, Vec<String>, Vec<String>), AdminError> {
+    let mut groups = body.groups;
+    if groups.iter().any(|g| g.is_empty()) {
+        return Err(AdminError::Invalid("group names cannot be empty".into()));
+    }
+    if let Some(long) = groups.iter().find(|g| g.len() > KEY_BYTES) {
+        return Err(AdminError::Invalid(format!(
+            "a group name is {} bytes long; group names are at most {KEY_BYTES}",
+            long.len()
+        )));
+    }
+    groups.sort();
+    groups.dedup();
+    let summary = locked(&mut *tx, id).await?;
+    if summary.team_mapping != TeamMapping::Mapped {
+        return Err(AdminError::Conflict(format!(
+            "this directory's teams are {}: group-name mappings would have no effect; \
+             switch to mapped mode first (scimctl directory team-mapping --mode mapped)",
+            summary.team_mapping.mode()
+        )));
+    }
+    let dir = summary.directory.id;
+    let (team, _) = find(&mut *tx, dir, team_id).await?;
+    let previous = teams::set_group_mapping(&mut *tx, dir, team.id, &groups).await?;
+    Ok((dir, team, groups, previous))
 }
 
 async fn members(

@@ -3,7 +3,7 @@
 //! event twice, or late, leaves the same state.
 
 use scim_events::{Event, Kind};
-use scim_store::{memberships, users as db_users};
+use scim_store::memberships;
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -154,8 +154,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
             }
             Work::Directory { directory } => {
                 mirror::sync(pool, *directory, None).await?;
-                let mut users = db_users::ids(pool, *directory).await?;
-                users.extend(db_teams::provisioned_users(pool, *directory, None).await?);
+                let users = reconcile::everyone(&mut *pool.acquire().await?, *directory).await?;
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Nothing => {}

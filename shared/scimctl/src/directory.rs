@@ -5,13 +5,13 @@ use anyhow::bail;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, SeatLimit, TeamMapping,
-    TrustedDomains, Unmapped,
+    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, Preview, SeatLimit,
+    TeamMapping, TrustedDomains, Unmapped,
 };
 
 use crate::DirectoryRef;
 use crate::client::Admin;
-use crate::output::{Output, rows};
+use crate::output::{self, Output, rows};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -88,6 +88,10 @@ pub(crate) enum Command {
         /// team made on first use (`create`, the default) or no team (`ignore`).
         #[arg(long, value_parser = ["create", "ignore"])]
         unmapped: Option<String>,
+        /// Show which teams would be made, renamed or deleted and who would join or
+        /// leave, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -184,6 +188,7 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             attribute,
             pattern,
             unmapped,
+            dry_run,
         } => {
             let ignore = match unmapped.as_deref() {
                 None => None,
@@ -205,6 +210,12 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 ),
             };
             let path = format!("{}/team-mapping", directory.path());
+            if dry_run {
+                let preview: Preview = admin
+                    .post(&format!("{path}/preview"), Some(&mapping))
+                    .await?;
+                return Ok(output::preview(&preview));
+            }
             let changed: Directory = admin.put(&path, &mapping).await?;
             let text = match &changed.team_mapping {
                 TeamMapping::Mapped => "teams now follow the group names mapped to them".into(),

@@ -34,6 +34,31 @@ impl Output {
     }
 }
 
+/// A preview of a team change, for a person: teams made, renamed and deleted, who joins
+/// and who leaves, and what is kept.
+pub(crate) fn preview(p: &scim_admin_api::Preview) -> Output {
+    let mut lines = vec!["dry run: nothing was changed".to_owned()];
+    if p.is_empty() {
+        lines.push("no team or membership would change".into());
+    }
+    lines.extend(p.created.iter().map(|t| format!("create team {t}")));
+    lines.extend(
+        p.renamed
+            .iter()
+            .map(|r| format!("rename team {} to {}", r.from, r.to)),
+    );
+    lines.extend(p.deleted.iter().map(|t| format!("delete team {t}")));
+    let people = |side: &std::collections::BTreeMap<String, Vec<String>>, verb: &str| {
+        side.iter()
+            .map(|(team, who)| format!("{verb} {team} ({}): {}", who.len(), who.join(", ")))
+            .collect::<Vec<_>>()
+    };
+    lines.extend(people(&p.joined, "join"));
+    lines.extend(people(&p.left, "leave"));
+    lines.extend(people(&p.manual_kept, "kept, added by hand in"));
+    Output::new(p, lines.join("\n"))
+}
+
 /// One line per item, or `(none)`.
 pub(crate) fn rows<T>(items: &[T], row: impl Fn(&T) -> String) -> String {
     if items.is_empty() {

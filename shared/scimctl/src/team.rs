@@ -3,12 +3,13 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use scim_admin_api::{
-    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team, TeamMember, ValueTable,
+    AddedMember, GroupMapping, NewMember, NewTeam, Preview, RemovedMember, Team, TeamMember,
+    ValueTable,
 };
 
 use crate::DirectoryRef;
 use crate::client::Admin;
-use crate::output::{Output, or_dash, rows};
+use crate::output::{self, Output, or_dash, rows};
 
 #[derive(Args)]
 pub(crate) struct TeamRef {
@@ -58,6 +59,9 @@ pub(crate) enum Command {
         team: TeamRef,
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// Show who would join or leave, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Rename a team (a mirrored team follows its group's name instead).
     Rename {
@@ -102,6 +106,10 @@ pub(crate) enum Command {
         set: Vec<String>,
         #[arg(long, conflicts_with = "set")]
         clear: bool,
+        /// With --set or --clear: show which teams would be made and who would join or
+        /// leave, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -122,8 +130,17 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             });
             Output::new(&teams, text)
         }
-        Command::Map { team, groups } => {
+        Command::Map {
+            team,
+            groups,
+            dry_run,
+        } => {
             let path = format!("{}/groups", team.path(admin).await?);
+            if dry_run {
+                let body = GroupMapping { groups };
+                let preview: Preview = admin.post(&format!("{path}/preview"), Some(&body)).await?;
+                return Ok(output::preview(&preview));
+            }
             let mapped: Team = admin.put(&path, &GroupMapping { groups }).await?;
             let text = format!("team {} maps groups {:?}", mapped.name, mapped.groups);
             Output::new(&mapped, text)
@@ -184,6 +201,7 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             directory,
             set,
             clear,
+            dry_run,
         } => {
             let path = format!("{}/team-values", directory.path());
             let table: ValueTable = if set.is_empty() && !clear {
@@ -196,7 +214,13 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                     };
                     values.insert(value.to_owned(), team.to_owned());
                 }
-                admin.put(&path, &ValueTable { values }).await?
+                let table = ValueTable { values };
+                if dry_run {
+                    let preview: Preview =
+                        admin.post(&format!("{path}/preview"), Some(&table)).await?;
+                    return Ok(output::preview(&preview));
+                }
+                admin.put(&path, &table).await?
             };
             let text = if table.values.is_empty() {
                 "the value table is empty".to_owned()

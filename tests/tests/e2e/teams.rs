@@ -950,3 +950,84 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     let renamed = events.iter().find(|e| e["type"] == "team.renamed").unwrap();
     assert_eq!(renamed["previous"], json!({"name": "Engineering"}));
 }
+
+/// A dry run shows what a mode switch would do, from the directory's current state,
+/// changes nothing, and the real switch then does exactly that.
+#[tokio::test]
+async fn a_preview_shows_what_the_switch_then_does() {
+    let sys = start().await;
+    sys.map("Engineering", &["Engineering"]);
+    let users = sys.users("p", 4).await;
+    sys.group("Engineering", &users[..2]).await;
+    sys.group("Design", &users[2..]).await;
+    sys.ctl(&[
+        "team",
+        "add-member",
+        "--directory",
+        "DIR",
+        "--team",
+        "Engineering",
+        "--email",
+        &users[3].1,
+    ]);
+    let mut engineering = provisioned(&users[..2]);
+    engineering.insert((users[3].1.clone(), "manual".to_owned()));
+    sys.team_becomes("Engineering", &engineering).await;
+    let events_before = all_events(&sys).await.len();
+
+    let out = sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mirrored",
+        "--dry-run",
+        "--json",
+    ]);
+    let preview: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(preview["created"], json!(["Design"]), "{preview}");
+    let design: BTreeSet<String> = users[2..].iter().map(|(_, e)| e.clone()).collect();
+    let joined: BTreeSet<String> =
+        serde_json::from_value(preview["joined"]["Design"].clone()).unwrap();
+    assert_eq!(joined, design);
+    assert!(
+        preview["joined"].get("Engineering").is_none(),
+        "already in: {preview}"
+    );
+    assert_eq!(preview["manual_kept"]["Engineering"], json!([users[3].1]));
+    let text = sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mirrored",
+        "--dry-run",
+    ]);
+    assert!(
+        text.contains("create team Design") && text.contains("nothing was changed"),
+        "{text}"
+    );
+
+    // Nothing happened.
+    assert_eq!(sys.team_names(), ["Engineering".to_owned()].into());
+    let shown: Value =
+        serde_json::from_str(&sys.ctl(&["directory", "show", "--directory", "DIR", "--json"]))
+            .unwrap();
+    assert_eq!(shown["team_mode"], "mapped");
+    assert_eq!(all_events(&sys).await.len(), events_before);
+
+    // The switch does what the preview said.
+    sys.ctl(&[
+        "directory",
+        "team-mapping",
+        "--directory",
+        "DIR",
+        "--mode",
+        "mirrored",
+    ]);
+    sys.team_becomes("Design", &provisioned(&users[2..])).await;
+    sys.team_becomes("Engineering", &engineering).await;
+    sys.teams_become(&["Design", "Engineering"]).await;
+}

@@ -9,7 +9,7 @@ use scim_events::{Action, Event, ResourceType};
 use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -134,20 +134,31 @@ pub async fn sync(
     scope: Option<&[Uuid]>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let (touched, _) = sync_in(&mut tx, directory, scope).await?;
+    tx.commit().await?;
+    Ok(touched)
+}
+
+/// [`sync`] within the caller's transaction; also returns the events it wrote.
+pub async fn sync_in(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    scope: Option<&[Uuid]>,
+) -> Result<(Vec<Uuid>, Vec<Event>), sqlx::Error> {
     let TeamMapping::Mirrored { pattern } = directories::team_mapping(&mut *tx, directory).await?
     else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    teams::lock_mirroring(&mut tx, directory).await?;
-    let groups = teams::groups_to_mirror(&mut tx, directory, scope).await?;
-    let (mirrored, names) = teams::mirrored_teams(&mut tx, directory, scope).await?;
+    teams::lock_mirroring(tx, directory).await?;
+    let groups = teams::groups_to_mirror(tx, directory, scope).await?;
+    let (mirrored, names) = teams::mirrored_teams(tx, directory, scope).await?;
     let steps = plan(pattern.as_deref(), &groups, &mirrored, &names);
     let mut events = Vec::with_capacity(steps.len());
     let mut touched = Vec::new();
     for step in &steps {
         let event = match step {
             Step::Create { group, name } => {
-                let team = teams::create_mirrored(&mut tx, directory, name, group.id).await?;
+                let team = teams::create_mirrored(tx, directory, name, group.id).await?;
                 touched.push(group.id);
                 event(
                     directory,
@@ -159,7 +170,7 @@ pub async fn sync(
                 )
             }
             Step::Adopt { team, group } => {
-                let version = teams::adopt(&mut tx, *team, group.id).await?;
+                let version = teams::adopt(tx, *team, group.id).await?;
                 touched.push(group.id);
                 let previous = json!({"group": null});
                 event(
@@ -177,7 +188,7 @@ pub async fn sync(
                 from,
                 to,
             } => {
-                let version = teams::rename(&mut tx, *team, to).await?;
+                let version = teams::rename(tx, *team, to).await?;
                 event(
                     directory,
                     *team,
@@ -188,7 +199,7 @@ pub async fn sync(
                 )
             }
             Step::Delete { team, name } => {
-                let (version, group) = teams::delete(&mut tx, *team).await?;
+                let (version, group) = teams::delete(tx, *team).await?;
                 touched.extend(group);
                 event(
                     directory,
@@ -203,8 +214,7 @@ pub async fn sync(
         events.push(event);
     }
     outbox::insert(&mut *tx, &events).await?;
-    tx.commit().await?;
-    Ok(touched)
+    Ok((touched, events))
 }
 
 fn event(

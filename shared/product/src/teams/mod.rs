@@ -3,5 +3,6 @@
 
 pub mod mirror;
 pub mod plan;
+pub mod preview;
 pub mod reconcile;
 pub mod store;

@@ -6,8 +6,9 @@
 use super::plan::{self as team, Target, ValueTeam};
 use super::store as teams;
 use crate::members::MemberStatus;
+use scim_events::Event;
 use scim_store::directories::{self, TeamMapping};
-use scim_store::outbox;
+use scim_store::{outbox, users as db_users};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -16,30 +17,50 @@ use uuid::Uuid;
 /// mapping change touches a whole directory.
 const CHUNK: usize = 1000;
 
-/// Brings the team memberships of these users of `directory` up to date. Returns the
-/// number of memberships that came into or went out of effect.
-pub async fn reconcile(
-    pool: &PgPool,
-    directory: Uuid,
-    users: &[Uuid],
-) -> Result<usize, sqlx::Error> {
-    let mut changed = 0;
+/// Brings the team memberships of these users of `directory` up to date, a chunk per
+/// transaction.
+pub async fn reconcile(pool: &PgPool, directory: Uuid, users: &[Uuid]) -> Result<(), sqlx::Error> {
     for chunk in users.chunks(CHUNK) {
         let mut tx = pool.begin().await?;
-        changed += reconcile_chunk(&mut tx, directory, chunk).await?;
+        reconcile_chunk(&mut tx, directory, chunk).await?;
         tx.commit().await?;
     }
-    Ok(changed)
+    Ok(())
 }
 
+/// [`reconcile`] within the caller's transaction (a preview's, which is rolled back);
+/// returns the events it wrote.
+pub async fn reconcile_in(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<Event>, sqlx::Error> {
+    let mut events = Vec::new();
+    for chunk in users.chunks(CHUNK) {
+        events.extend(reconcile_chunk(conn, directory, chunk).await?);
+    }
+    Ok(events)
+}
+
+/// Every user whose teams a change of the directory's team mode can change: its users,
+/// and the users behind its provisioned memberships.
+pub async fn everyone(conn: &mut PgConnection, directory: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut users = db_users::ids(&mut *conn, directory).await?;
+    users.extend(teams::provisioned_users(&mut *conn, directory, None).await?);
+    users.sort_unstable();
+    users.dedup();
+    Ok(users)
+}
+
+/// Recomputes one chunk of users and writes the difference; returns the events written.
 async fn reconcile_chunk(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<usize, sqlx::Error> {
+) -> Result<Vec<Event>, sqlx::Error> {
     let mut locked = teams::lock_members(conn, directory, users).await?;
     if locked.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mapping = directories::team_mapping(&mut *conn, directory).await?;
     let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
@@ -72,7 +93,7 @@ async fn reconcile_chunk(
     let plan = team::plan(&mapping, &targets, &current);
     teams::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
     if plan.changes.is_empty() && created.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // A team made here is announced before its first members.
     let mut counts: BTreeMap<Uuid, i64> = created.iter().map(|(team, _)| (*team, 1)).collect();
@@ -103,7 +124,7 @@ async fn reconcile_chunk(
         }
     }
     outbox::insert(&mut *conn, &events).await?;
-    Ok(plan.changes.len())
+    Ok(events)
 }
 
 /// Each user's target teams with what grants them, under the directory's mapping, and

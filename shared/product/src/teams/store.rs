@@ -172,6 +172,48 @@ pub async fn rename(conn: &mut PgConnection, team: Uuid, name: &str) -> Result<i
     .await
 }
 
+/// The members in effect of each mirrored team (a preview's view of what deleting one
+/// would end), by team: its name and the members' emails.
+pub async fn effective_members(
+    conn: &mut PgConnection,
+    directory: Uuid,
+) -> Result<std::collections::BTreeMap<Uuid, (String, Vec<String>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT t.id, t.name, array_agg(DISTINCT coalesce(m.email, m.id::text)) AS "emails!"
+           FROM teams t
+           JOIN team_members tm ON tm.team_id = t.id AND NOT tm.suspended
+           JOIN members m ON m.id = tm.member_id
+           WHERE t.directory_id = $1 AND t.group_id IS NOT NULL
+           GROUP BY t.id, t.name"#,
+        directory
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.name, r.emails)))
+        .collect())
+}
+
+/// Every membership added by hand in the directory: (team name, member email).
+pub async fn manual_memberships(
+    conn: &mut PgConnection,
+    directory: Uuid,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT t.name, coalesce(m.email, m.id::text) AS "email!"
+           FROM team_members tm
+           JOIN teams t ON t.id = tm.team_id
+           JOIN members m ON m.id = tm.member_id
+           WHERE t.directory_id = $1 AND tm.source = 'manual'
+           ORDER BY t.name, 2"#,
+        directory
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.email)).collect())
+}
+
 /// Removes a member's manual membership of the team; returns whether there was one.
 pub async fn remove_manual(
     conn: &mut PgConnection,
