@@ -188,6 +188,7 @@ fn view(team: &Team, groups: &[String]) -> TeamView {
         name: team.name.clone(),
         groups: groups.to_vec(),
         mirrors: team.group,
+        pinned: team.pinned.clone(),
     }
 }
 
@@ -431,7 +432,13 @@ async fn map_groups(
 ) -> Result<Json<TeamView>, AdminError> {
     let mut tx = state.pool.begin().await?;
     let (dir, team, groups, previous) = change_group_mapping(&mut tx, &id, &team_id, body).await?;
-    if previous != groups {
+    let (team, _) = find(&mut tx, dir, &team.id.to_string()).await?;
+    let previous_names: Vec<String> = previous.iter().map(|(name, _)| name.clone()).collect();
+    let now: Vec<(String, Option<Uuid>)> = groups
+        .iter()
+        .map(|g| (g.clone(), team.pinned.get(g).copied()))
+        .collect();
+    if previous != now {
         let version = team_version(&mut tx, team.id).await?;
         let event = Event::new(
             dir,
@@ -444,14 +451,14 @@ async fn map_groups(
         )
         .with_previous(serde_json::Map::from_iter([(
             "groups".to_owned(),
-            json!(previous),
+            json!(previous_names),
         )]));
         record(
             &mut tx,
             &actor,
             dir,
             event,
-            json!({"team": team.name, "groups": groups, "previous": previous}),
+            json!({"team": team.name, "groups": groups, "pinned": team.pinned, "previous": previous_names}),
         )
         .await?;
     }
@@ -488,7 +495,7 @@ async fn change_group_mapping(
     id: &str,
     team_id: &str,
     body: GroupMapping,
-) -> Result<(Uuid, Team, Vec<String>, Vec<String>), AdminError> {
+) -> Result<(Uuid, Team, Vec<String>, Vec<(String, Option<Uuid>)>), AdminError> {
     let mut groups = body.groups;
     if groups.iter().any(|g| g.is_empty()) {
         return Err(AdminError::Invalid("group names cannot be empty".into()));
@@ -511,7 +518,33 @@ async fn change_group_mapping(
     }
     let dir = summary.directory.id;
     let (team, _) = find(&mut *tx, dir, team_id).await?;
-    let previous = teams::set_group_mapping(&mut *tx, dir, team.id, &groups).await?;
+    let mut mappings: Vec<(String, Option<Uuid>)> =
+        groups.iter().map(|g| (g.clone(), None)).collect();
+    if body.pin {
+        let found = teams::groups_named(&mut *tx, dir, &groups).await?;
+        for (name, pin) in &mut mappings {
+            let ids: Vec<Uuid> = found
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, id)| *id)
+                .collect();
+            *pin = Some(match ids.as_slice() {
+                [id] => *id,
+                [] => {
+                    return Err(AdminError::Invalid(format!(
+                        "no pushed group is named {name:?} to pin to: push it first, or map the name unpinned"
+                    )));
+                }
+                _ => {
+                    return Err(AdminError::Invalid(format!(
+                        "{} groups are named {name:?}: a pin needs exactly one",
+                        ids.len()
+                    )));
+                }
+            });
+        }
+    }
+    let previous = teams::set_group_mapping(&mut *tx, dir, team.id, &mappings).await?;
     Ok((dir, team, groups, previous))
 }
 

@@ -14,6 +14,10 @@ pub struct Team {
     /// Mirrored mode: the id of the SCIM group the team mirrors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirrors: Option<Uuid>,
+    /// Mapped names pinned to the group they matched (by its id): they follow it through
+    /// renames.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pinned: std::collections::BTreeMap<String, Uuid>,
 }
 
 /// `POST /directories/{id}/teams`, and `PATCH /directories/{id}/teams/{team}` (a
@@ -30,6 +34,10 @@ pub struct NewTeam {
 pub struct GroupMapping {
     /// Group names spelled exactly as in the identity provider; empty unmaps.
     pub groups: Vec<String>,
+    /// Pin each name to the one group that has it now, so a later rename of that group
+    /// keeps the team (instead of matching whatever group has the name).
+    #[serde(default)]
+    pub pin: bool,
 }
 
 /// `POST /directories/{id}/teams/{team}/members`.

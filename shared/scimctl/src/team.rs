@@ -59,6 +59,10 @@ pub(crate) enum Command {
         team: TeamRef,
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// Pin each name to the one pushed group that has it now: a later rename of that
+        /// group keeps the team (unpinned, a name matches whatever group has it).
+        #[arg(long)]
+        pin: bool,
         /// Show who would join or leave, and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -113,6 +117,24 @@ pub(crate) enum Command {
     },
 }
 
+/// A team on one line: its name, what fills it, and its id.
+fn describe(t: &Team) -> String {
+    let groups: Vec<String> = t
+        .groups
+        .iter()
+        .map(|g| match t.pinned.get(g) {
+            Some(id) => format!("{g:?} (pinned to group {id})"),
+            None => format!("{g:?}"),
+        })
+        .collect();
+    let fill = match (t.mirrors, groups.is_empty()) {
+        (Some(group), _) => format!("mirrors group {group}"),
+        (None, true) => "no groups mapped".to_owned(),
+        (None, false) => format!("groups {}", groups.join(", ")),
+    };
+    format!("{:<30} {fill}  [{}]", t.name, t.id)
+}
+
 pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
     Ok(match command {
         Command::Create { team } => {
@@ -125,25 +147,22 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
         }
         Command::List { directory } => {
             let teams: Vec<Team> = admin.get(&format!("{}/teams", directory.path())).await?;
-            let text = rows(&teams, |t| {
-                format!("{}  {:<30} groups {:?}", t.id, t.name, t.groups)
-            });
-            Output::new(&teams, text)
+            Output::new(&teams, rows(&teams, describe))
         }
         Command::Map {
             team,
             groups,
+            pin,
             dry_run,
         } => {
             let path = format!("{}/groups", team.path(admin).await?);
+            let body = GroupMapping { groups, pin };
             if dry_run {
-                let body = GroupMapping { groups };
                 let preview: Preview = admin.post(&format!("{path}/preview"), Some(&body)).await?;
                 return Ok(output::preview(&preview));
             }
-            let mapped: Team = admin.put(&path, &GroupMapping { groups }).await?;
-            let text = format!("team {} maps groups {:?}", mapped.name, mapped.groups);
-            Output::new(&mapped, text)
+            let mapped: Team = admin.put(&path, &body).await?;
+            Output::new(&mapped, describe(&mapped))
         }
         Command::Rename { team, to } => {
             let path = team.path(admin).await?;

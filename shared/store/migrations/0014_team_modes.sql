@@ -28,3 +28,8 @@ CREATE TABLE team_value_mappings (
     PRIMARY KEY (directory_id, value)
 );
 CREATE INDEX team_value_mappings_team ON team_value_mappings (team_id);
+
+-- Mapped mode: a mapping pinned to the group it matched follows that group through
+-- renames (matched by id); an unpinned one matches any group of its name.
+ALTER TABLE team_group_mappings ADD COLUMN group_id uuid;
+CREATE INDEX team_group_mappings_group ON team_group_mappings (group_id) WHERE group_id IS NOT NULL;

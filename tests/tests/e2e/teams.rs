@@ -1031,3 +1031,104 @@ async fn a_preview_shows_what_the_switch_then_does() {
     sys.team_becomes("Engineering", &engineering).await;
     sys.teams_become(&["Design", "Engineering"]).await;
 }
+
+/// A name mapping follows the name; a pinned one follows the group it matched, so a
+/// rename in the identity provider keeps the team's members.
+#[tokio::test]
+async fn a_pinned_mapping_survives_a_rename_and_a_name_mapping_does_not() {
+    let sys = start().await;
+    let users = sys.users("pin", 2).await;
+    let support = sys.group("Support", &users[..1]).await;
+    let sales = sys.group("Sales", &users[1..]).await;
+    let early = sys
+        .try_ctl(&[
+            "team",
+            "map",
+            "--directory",
+            "DIR",
+            "--team",
+            "Nobody",
+            "--group",
+            "Nope",
+            "--pin",
+        ])
+        .unwrap_err();
+    assert!(
+        early.contains("no team") || early.contains("no pushed group"),
+        "{early}"
+    );
+    sys.ctl(&[
+        "team",
+        "create",
+        "--directory",
+        "DIR",
+        "--team",
+        "Support team",
+    ]);
+    sys.ctl(&[
+        "team",
+        "create",
+        "--directory",
+        "DIR",
+        "--team",
+        "Sales team",
+    ]);
+    let unpushed = sys
+        .try_ctl(&[
+            "team",
+            "map",
+            "--directory",
+            "DIR",
+            "--team",
+            "Support team",
+            "--group",
+            "Nope",
+            "--pin",
+        ])
+        .unwrap_err();
+    assert!(
+        unpushed.contains("no pushed group is named \"Nope\""),
+        "{unpushed}"
+    );
+    sys.ctl(&[
+        "team",
+        "map",
+        "--directory",
+        "DIR",
+        "--team",
+        "Support team",
+        "--group",
+        "Support",
+        "--pin",
+    ]);
+    sys.ctl(&[
+        "team",
+        "map",
+        "--directory",
+        "DIR",
+        "--team",
+        "Sales team",
+        "--group",
+        "Sales",
+    ]);
+    sys.team_becomes("Support team", &provisioned(&users[..1]))
+        .await;
+    sys.team_becomes("Sales team", &provisioned(&users[1..]))
+        .await;
+    let listed = sys.ctl(&["team", "list", "--directory", "DIR"]);
+    assert!(
+        listed.contains(&format!("\"Support\" (pinned to group {support})")),
+        "{listed}"
+    );
+
+    for (group, name) in [(&support, "Customer Support"), (&sales, "Sales EMEA")] {
+        sys.patch(
+            group,
+            json!([{"op": "replace", "path": "displayName", "value": name}]),
+        )
+        .await;
+    }
+    sys.team_becomes("Sales team", &BTreeSet::new()).await;
+    sys.team_becomes("Support team", &provisioned(&users[..1]))
+        .await;
+}

@@ -4,7 +4,7 @@
 
 use crate::members::MemberStatus;
 use sqlx::{PgConnection, PgExecutor};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Team {
     pub name: String,
     /// The SCIM group a mirrored team mirrors.
     pub group: Option<Uuid>,
+    /// Mapped mode: the mapped names pinned to the group they matched, with its id.
+    pub pinned: BTreeMap<String, Uuid>,
 }
 
 /// Where a team membership comes from.
@@ -355,6 +357,7 @@ pub async fn create(
         id,
         name: name.to_owned(),
         group: None,
+        pinned: BTreeMap::new(),
     })
 }
 
@@ -364,7 +367,10 @@ pub async fn list(
     directory: Uuid,
 ) -> Result<Vec<(Team, Vec<String>)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT t.id, t.name, t.group_id, coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!"
+        r#"SELECT t.id, t.name, t.group_id,
+                  coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_name IS NOT NULL), '{}') AS "groups!",
+                  coalesce(array_agg(m.group_name ORDER BY m.group_name) FILTER (WHERE m.group_id IS NOT NULL), '{}') AS "pinned_names!",
+                  coalesce(array_agg(m.group_id ORDER BY m.group_name) FILTER (WHERE m.group_id IS NOT NULL), '{}') AS "pinned_ids!"
            FROM teams t LEFT JOIN team_group_mappings m ON m.team_id = t.id
            WHERE t.directory_id = $1 GROUP BY t.id, t.name ORDER BY t.name"#,
         directory
@@ -379,6 +385,7 @@ pub async fn list(
                     id: r.id,
                     name: r.name,
                     group: r.group_id,
+                    pinned: r.pinned_names.into_iter().zip(r.pinned_ids).collect(),
                 },
                 r.groups,
             )
@@ -386,30 +393,53 @@ pub async fn list(
         .collect())
 }
 
-/// Replaces the team's mapped group names; returns the previous ones.
+/// Replaces the team's group mappings: each name, pinned to a group id or not;
+/// returns the previous ones.
 pub async fn set_group_mapping(
     conn: &mut PgConnection,
     directory: Uuid,
     team: Uuid,
-    names: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut previous = sqlx::query_scalar!(
-        "DELETE FROM team_group_mappings WHERE team_id = $1 RETURNING group_name",
+    mappings: &[(String, Option<Uuid>)],
+) -> Result<Vec<(String, Option<Uuid>)>, sqlx::Error> {
+    let mut previous: Vec<(String, Option<Uuid>)> = sqlx::query!(
+        "DELETE FROM team_group_mappings WHERE team_id = $1 RETURNING group_name, group_id",
         team
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.group_name, r.group_id))
+    .collect();
     previous.sort();
+    let (names, ids): (Vec<String>, Vec<Option<Uuid>>) = mappings.iter().cloned().unzip();
     sqlx::query!(
-        "INSERT INTO team_group_mappings (team_id, directory_id, group_name)
-         SELECT $1, $2, name FROM unnest($3::text[]) AS t(name) ON CONFLICT DO NOTHING",
+        "INSERT INTO team_group_mappings (team_id, directory_id, group_name, group_id)
+         SELECT $1, $2, name, id FROM unnest($3::text[], $4::uuid[]) AS t(name, id)
+         ON CONFLICT DO NOTHING",
         team,
         directory,
-        names
+        &names,
+        &ids as &[Option<Uuid>]
     )
     .execute(conn)
     .await?;
     Ok(previous)
+}
+
+/// The directory's groups with these exact names: (name, id).
+pub async fn groups_named(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    names: &[String],
+) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT display_name, id FROM scim_groups WHERE directory_id = $1 AND display_name = ANY($2)",
+        directory,
+        names
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.display_name, r.id)).collect())
 }
 
 /// Locks the members provisioned from these users, in user order (the order every
@@ -460,14 +490,16 @@ pub async fn mapped_groups(
     // planner's statistics say.
     let rows = sqlx::query!(
         r#"WITH theirs AS MATERIALIZED (
-             SELECT gm.user_id,
+             SELECT gm.user_id, gm.group_id,
                     (SELECT g.display_name FROM scim_groups g
                      WHERE g.directory_id = gm.directory_id AND g.id = gm.group_id) AS group_name
              FROM scim_group_members gm
              WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)
          )
-         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, m.group_name
-         FROM theirs JOIN team_group_mappings m ON m.directory_id = $1 AND m.group_name = theirs.group_name"#,
+         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, theirs.group_name AS "group_name!"
+         FROM theirs JOIN team_group_mappings m ON m.directory_id = $1
+           AND (m.group_id = theirs.group_id
+                OR (m.group_id IS NULL AND m.group_name = theirs.group_name))"#,
         directory,
         users
     )
@@ -673,7 +705,8 @@ pub async fn joining_can_matter(
         "SELECT CASE d.team_mode
                   WHEN 'mapped' THEN g.id IS NULL OR EXISTS (
                     SELECT 1 FROM team_group_mappings m
-                    WHERE m.directory_id = d.id AND m.group_name = g.display_name)
+                    WHERE m.directory_id = d.id
+                      AND (m.group_id = g.id OR (m.group_id IS NULL AND m.group_name = g.display_name)))
                   WHEN 'mirrored' THEN g.id IS NULL OR EXISTS (
                     SELECT 1 FROM teams t WHERE t.directory_id = d.id AND t.group_id = g.id)
                   ELSE false END
