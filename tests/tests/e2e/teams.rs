@@ -1131,4 +1131,15 @@ async fn a_pinned_mapping_survives_a_rename_and_a_name_mapping_does_not() {
     sys.team_becomes("Sales team", &BTreeSet::new()).await;
     sys.team_becomes("Support team", &provisioned(&users[..1]))
         .await;
+    let left: Vec<Value> = team_events(&sys)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "team.member_removed")
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the name mapping lost its member: {left:?}"
+    );
+    assert_eq!(left[0]["resource"]["name"], "Sales team");
 }
