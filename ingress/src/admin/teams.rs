@@ -598,6 +598,7 @@ async fn add_member(
         member: member.id,
         source: Source::Manual,
         via: Vec::new(),
+        via_groups: Vec::new(),
         suspended: member.status != MemberStatus::Active,
     };
     teams::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;

@@ -33,3 +33,7 @@ CREATE INDEX team_value_mappings_team ON team_value_mappings (team_id);
 -- renames (matched by id); an unpinned one matches any group of its name.
 ALTER TABLE team_group_mappings ADD COLUMN group_id uuid;
 CREATE INDEX team_group_mappings_group ON team_group_mappings (group_id) WHERE group_id IS NOT NULL;
+
+-- For provisioned memberships of group modes: the ids of the groups behind `via`'s
+-- names (team events' cause.group_ids).
+ALTER TABLE team_members ADD COLUMN via_groups uuid[] NOT NULL DEFAULT '{}';

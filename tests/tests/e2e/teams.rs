@@ -201,7 +201,7 @@ async fn okta_group_push_fills_the_mapped_team() {
     let first = &team_events[0];
     assert_eq!(
         first["cause"],
-        json!({"reason": "mapped_group", "source": "provisioned", "groups": ["Engineering"]})
+        json!({"reason": "mapped_group", "source": "provisioned", "groups": ["Engineering"], "group_ids": [gid]})
     );
     assert_eq!(first["resource"]["name"], "Engineering");
     let versions: BTreeSet<i64> = team_events
@@ -652,7 +652,7 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
         .unwrap();
     assert_eq!(
         joined["cause"],
-        json!({"reason": "mirrored_group", "source": "provisioned", "groups": ["app-Support"]})
+        json!({"reason": "mirrored_group", "source": "provisioned", "groups": ["app-Support"], "group_ids": [gid]})
     );
 }
 

@@ -68,12 +68,21 @@ pub fn value_teams(
         .collect()
 }
 
+/// What grants a provisioned membership: the mapped group names (with the groups' ids)
+/// or the attribute values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Via {
+    pub names: Vec<String>,
+    /// Group modes: the ids of the groups named.
+    pub groups: Vec<Uuid>,
+}
+
 /// A member's target: the teams it should be in through provisioning, each with what
 /// grants it.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
     pub member: &'a LockedMember,
-    pub teams: BTreeMap<Uuid, Vec<String>>,
+    pub teams: BTreeMap<Uuid, Via>,
 }
 
 /// A change in effect of one membership.
@@ -91,9 +100,12 @@ pub struct Change {
 pub struct Cause {
     pub reason: Reason,
     pub source: Source,
-    /// Group mapping: the mapped group names that hold (or held) the member.
+    /// Group modes: the names of the groups that hold (or held) the member.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// Group modes: those groups' ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<Uuid>>,
     /// Attribute mapping: the attribute, and the values that name the team.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
@@ -108,6 +120,7 @@ impl Cause {
             reason: Reason::Manual,
             source: Source::Manual,
             groups: None,
+            group_ids: None,
             attribute: None,
             values: None,
         }
@@ -164,7 +177,8 @@ pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership
                 team: *team,
                 member: member.id,
                 source: Source::Provisioned,
-                via: via.clone(),
+                via: via.names.clone(),
+                via_groups: via.groups.clone(),
                 suspended,
             });
         }
@@ -214,16 +228,22 @@ pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership
 /// Why a membership came into or went out of effect, and through what.
 fn cause(mapping: &TeamMapping, reason: Reason, row: Option<&Membership>) -> Cause {
     let via = row.map(|r| r.via.clone()).unwrap_or_default();
+    let via_groups = row.map(|r| r.via_groups.clone()).unwrap_or_default();
     let mut cause = Cause {
         reason,
         source: Source::Provisioned,
         groups: None,
+        group_ids: None,
         attribute: None,
         values: None,
     };
     match (mapping, row.map(|r| r.source)) {
         (_, Some(Source::Manual)) => cause.source = Source::Manual,
-        (TeamMapping::Mapped | TeamMapping::Mirrored { .. }, _) => cause.groups = Some(via),
+        (TeamMapping::Mapped | TeamMapping::Mirrored { .. }, _) => {
+            cause.groups = Some(via);
+            // Memberships written before group ids were kept have none.
+            cause.group_ids = (!via_groups.is_empty()).then_some(via_groups);
+        }
         (TeamMapping::Attribute { attribute, .. }, _) => {
             cause.attribute = Some(attribute.clone());
             cause.values = Some(via);
@@ -308,6 +328,7 @@ mod tests {
             member: Uuid::from_u128(1),
             source,
             via: via.iter().map(|s| s.to_string()).collect(),
+            via_groups: Vec::new(),
             suspended,
         }
     }
@@ -317,7 +338,13 @@ mod tests {
             member: m,
             teams: teams
                 .iter()
-                .map(|(t, via)| (team(*t), via.iter().map(|s| s.to_string()).collect()))
+                .map(|(t, via)| {
+                    let via = Via {
+                        names: via.iter().map(|s| s.to_string()).collect(),
+                        groups: Vec::new(),
+                    };
+                    (team(*t), via)
+                })
                 .collect(),
         }
     }

@@ -3,7 +3,7 @@
 //! events. The members are locked first, so whichever reconciliation runs last read
 //! the newest state: duplicates and stale events change nothing.
 
-use super::plan::{self as team, Target, ValueTeam};
+use super::plan::{self as team, Target, ValueTeam, Via};
 use super::store as teams;
 use crate::members::MemberStatus;
 use scim_events::Event;
@@ -143,16 +143,13 @@ async fn desired_teams(
                 TeamMapping::Mapped => teams::mapped_groups(conn, directory, users).await?,
                 _ => teams::mirrored_groups(conn, directory, users).await?,
             };
-            for (user, team, group) in held {
-                desired
-                    .entry(user)
-                    .or_default()
-                    .entry(team)
-                    .or_default()
-                    .push(group);
-            }
-            for via in desired.values_mut().flat_map(|t| t.values_mut()) {
-                via.sort();
+            let mut held = held;
+            // In name order, so `via` lists names and ids alike sorted.
+            held.sort_by(|a, b| (&a.2, a.3).cmp(&(&b.2, b.3)));
+            for (user, team, name, group) in held {
+                let via = desired.entry(user).or_default().entry(team).or_default();
+                via.names.push(name);
+                via.groups.push(group);
             }
         }
         TeamMapping::Attribute {
@@ -195,8 +192,8 @@ async fn desired_teams(
                     };
                     if let Some(team) = team {
                         let via = desired.entry(user).or_default().entry(team).or_default();
-                        via.push(value);
-                        via.sort();
+                        via.names.push(value);
+                        via.names.sort();
                     }
                 }
             }
@@ -206,4 +203,4 @@ async fn desired_teams(
 }
 
 /// Each user's target teams, each with what grants it.
-type Desired = HashMap<Uuid, BTreeMap<Uuid, Vec<String>>>;
+type Desired = HashMap<Uuid, BTreeMap<Uuid, Via>>;

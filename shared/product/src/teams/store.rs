@@ -324,6 +324,8 @@ pub struct Membership {
     pub source: Source,
     /// The mapped group names or attribute values behind a provisioned membership.
     pub via: Vec<String>,
+    /// Group modes: the ids of the groups `via` names.
+    pub via_groups: Vec<Uuid>,
     pub suspended: bool,
 }
 
@@ -484,7 +486,7 @@ pub async fn mapped_groups(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, Uuid, String, Uuid)>, sqlx::Error> {
     // Starts from the users' memberships and looks each group up by primary key, so
     // the cost follows the users asked about, not the directory's size, whatever the
     // planner's statistics say.
@@ -496,7 +498,8 @@ pub async fn mapped_groups(
              FROM scim_group_members gm
              WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)
          )
-         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, theirs.group_name AS "group_name!"
+         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, theirs.group_name AS "group_name!",
+                theirs.group_id AS "group_id!"
          FROM theirs JOIN team_group_mappings m ON m.directory_id = $1
            AND (m.group_id = theirs.group_id
                 OR (m.group_id IS NULL AND m.group_name = theirs.group_name))"#,
@@ -507,7 +510,7 @@ pub async fn mapped_groups(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.user_id, r.team_id, r.group_name))
+        .map(|r| (r.user_id, r.team_id, r.group_name, r.group_id))
         .collect())
 }
 
@@ -517,9 +520,9 @@ pub async fn mirrored_groups(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, Uuid, String, Uuid)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT gm.user_id, t.id AS team_id, g.display_name
+        r#"SELECT gm.user_id, t.id AS team_id, g.display_name, g.id AS group_id
            FROM scim_group_members gm
            JOIN teams t ON t.directory_id = gm.directory_id AND t.group_id = gm.group_id
            JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
@@ -531,7 +534,7 @@ pub async fn mirrored_groups(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.user_id, r.team_id, r.display_name))
+        .map(|r| (r.user_id, r.team_id, r.display_name, r.group_id))
         .collect())
 }
 
@@ -599,7 +602,8 @@ pub async fn memberships(
 ) -> Result<Vec<Membership>, sqlx::Error> {
     sqlx::query_as!(
         Membership,
-        r#"SELECT team_id AS team, member_id AS member, source AS "source: Source", via, suspended
+        r#"SELECT team_id AS team, member_id AS member, source AS "source: Source", via, via_groups,
+                  suspended
            FROM team_members WHERE member_id = ANY($1)"#,
         members
     )
@@ -637,19 +641,26 @@ pub async fn write_memberships(
             .iter()
             .map(|m| serde_json::to_string(&m.via).unwrap_or_else(|_| "[]".into()))
             .collect();
+        let via_groups: Vec<String> = upserts
+            .iter()
+            .map(|m| serde_json::to_string(&m.via_groups).unwrap_or_else(|_| "[]".into()))
+            .collect();
         let suspended: Vec<bool> = upserts.iter().map(|m| m.suspended).collect();
         sqlx::query!(
-            "INSERT INTO team_members (team_id, member_id, source, via, suspended)
+            "INSERT INTO team_members (team_id, member_id, source, via, via_groups, suspended)
              SELECT team_id, member_id, source,
-                    ARRAY(SELECT jsonb_array_elements_text(via::jsonb)), suspended
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[])
-                  AS t(team_id, member_id, source, via, suspended)
+                    ARRAY(SELECT jsonb_array_elements_text(via::jsonb)),
+                    ARRAY(SELECT jsonb_array_elements_text(via_groups::jsonb)::uuid), suspended
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bool[])
+                  AS t(team_id, member_id, source, via, via_groups, suspended)
              ON CONFLICT (team_id, member_id, source) DO UPDATE
-             SET via = EXCLUDED.via, suspended = EXCLUDED.suspended",
+             SET via = EXCLUDED.via, via_groups = EXCLUDED.via_groups,
+                 suspended = EXCLUDED.suspended",
             &teams,
             &members,
             &sources as &[&str],
             &via,
+            &via_groups,
             &suspended
         )
         .execute(conn)
