@@ -145,11 +145,15 @@ async fn desired_teams(
             };
             let mut held = held;
             // In name order, so `via` lists names and ids alike sorted.
-            held.sort_by(|a, b| (&a.2, a.3).cmp(&(&b.2, b.3)));
-            for (user, team, name, group) in held {
-                let via = desired.entry(user).or_default().entry(team).or_default();
-                via.names.push(name);
-                via.groups.push(group);
+            held.sort_by(|a, b| (&a.name, a.group).cmp(&(&b.name, b.group)));
+            for h in held {
+                let via = desired
+                    .entry(h.user)
+                    .or_default()
+                    .entry(h.team)
+                    .or_default();
+                via.names.push(h.name);
+                via.groups.push(h.group);
             }
         }
         TeamMapping::Attribute {

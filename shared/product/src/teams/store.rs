@@ -480,17 +480,28 @@ pub async fn deleted_users(
     Ok(gone.into_iter().collect())
 }
 
-/// For each user: the teams whose mapped names match groups the user is in, with
-/// those names.
+/// A user's team through one of the user's groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub user: Uuid,
+    pub team: Uuid,
+    /// The group's name and id.
+    pub name: String,
+    pub group: Uuid,
+}
+
+/// For each user: the teams whose mapped names match groups the user is in (or whose
+/// pinned mappings name them).
 pub async fn mapped_groups(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, String, Uuid)>, sqlx::Error> {
+) -> Result<Vec<Held>, sqlx::Error> {
     // Starts from the users' memberships and looks each group up by primary key, so
     // the cost follows the users asked about, not the directory's size, whatever the
     // planner's statistics say.
-    let rows = sqlx::query!(
+    sqlx::query_as!(
+        Held,
         r#"WITH theirs AS MATERIALIZED (
              SELECT gm.user_id, gm.group_id,
                     (SELECT g.display_name FROM scim_groups g
@@ -498,8 +509,8 @@ pub async fn mapped_groups(
              FROM scim_group_members gm
              WHERE gm.directory_id = $1 AND gm.user_id = ANY($2)
          )
-         SELECT DISTINCT theirs.user_id AS "user_id!", m.team_id, theirs.group_name AS "group_name!",
-                theirs.group_id AS "group_id!"
+         SELECT DISTINCT theirs.user_id AS "user!", m.team_id AS team,
+                theirs.group_name AS "name!", theirs.group_id AS "group!"
          FROM theirs JOIN team_group_mappings m ON m.directory_id = $1
            AND (m.group_id = theirs.group_id
                 OR (m.group_id IS NULL AND m.group_name = theirs.group_name))"#,
@@ -507,11 +518,7 @@ pub async fn mapped_groups(
         users
     )
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.user_id, r.team_id, r.group_name, r.group_id))
-        .collect())
+    .await
 }
 
 /// For each user: the mirrored teams of the groups the user is in, with the group's
@@ -520,9 +527,10 @@ pub async fn mirrored_groups(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, String, Uuid)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT gm.user_id, t.id AS team_id, g.display_name, g.id AS group_id
+) -> Result<Vec<Held>, sqlx::Error> {
+    sqlx::query_as!(
+        Held,
+        r#"SELECT gm.user_id AS user, t.id AS team, g.display_name AS name, g.id AS group
            FROM scim_group_members gm
            JOIN teams t ON t.directory_id = gm.directory_id AND t.group_id = gm.group_id
            JOIN scim_groups g ON g.directory_id = gm.directory_id AND g.id = gm.group_id
@@ -531,11 +539,7 @@ pub async fn mirrored_groups(
         users
     )
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.user_id, r.team_id, r.display_name, r.group_id))
-        .collect())
+    .await
 }
 
 /// Each user's value of the extension attribute `attr` of schema `urn`, as stored.
