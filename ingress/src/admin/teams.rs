@@ -11,7 +11,7 @@ use scim_admin_api::{
     ValueTable,
 };
 use scim_core::controls::check_email;
-use scim_core::limits::{KEY_BYTES, TEAM_NAME_BYTES};
+use scim_core::limits::{KEY_BYTES, MAPPING_ROWS, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
@@ -138,13 +138,19 @@ async fn change_value_table(
     id: &str,
     table: &ValueTable,
 ) -> Result<(Summary, ValueTable), AdminError> {
+    if table.values.len() > MAPPING_ROWS {
+        return Err(AdminError::Invalid(format!(
+            "the value table has {} rows; it may have at most {MAPPING_ROWS}",
+            table.values.len()
+        )));
+    }
     if let Some(bad) = table
         .values
         .keys()
-        .find(|v| v.trim().is_empty() || v.len() > KEY_BYTES)
+        .find(|v| v.trim().is_empty() || v.len() > TEAM_NAME_BYTES)
     {
         return Err(AdminError::Invalid(format!(
-            "{bad:?}: a value must be 1 to {KEY_BYTES} bytes, as the identity provider sends it"
+            "{bad:?}: a value must be 1 to {TEAM_NAME_BYTES} bytes, as the identity provider sends it (a longer value names no team)"
         )));
     }
     let summary = locked(&mut *tx, id).await?;
@@ -497,6 +503,12 @@ async fn change_group_mapping(
     body: GroupMapping,
 ) -> Result<(Uuid, Team, Vec<String>, Vec<(String, Option<Uuid>)>), AdminError> {
     let mut groups = body.groups;
+    if groups.len() > MAPPING_ROWS {
+        return Err(AdminError::Invalid(format!(
+            "{} group names; a team maps at most {MAPPING_ROWS}",
+            groups.len()
+        )));
+    }
     if groups.iter().any(|g| g.is_empty()) {
         return Err(AdminError::Invalid("group names cannot be empty".into()));
     }

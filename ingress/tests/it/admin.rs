@@ -797,3 +797,65 @@ async fn request_log_entries_expire_after_the_configured_days() {
         .collect();
     assert_eq!(paths, ["/scim/v2/".to_owned() + &dir + "/Users?count=1"]);
 }
+
+/// A team mapping travels whole in one event: its size is bounded where it enters, and
+/// a setting that would do nothing in the directory's mode is refused, saying so.
+#[tokio::test]
+async fn team_mappings_are_bounded_and_refused_where_they_would_do_nothing() {
+    let app = spawn_app().await;
+    let (dir, _) = directory(&app, "bounded").await;
+    let (status, team) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{dir}/teams"),
+        Some(json!({"name": "Eng"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let groups: Vec<String> = (0..501).map(|i| format!("g{i}")).collect();
+    let path = format!(
+        "/directories/{dir}/teams/{}/groups",
+        team["id"].as_str().unwrap()
+    );
+    let (status, body) = admin(&app, Method::PUT, &path, Some(json!({"groups": groups}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("at most 500"),
+        "{body}"
+    );
+
+    let values: serde_json::Map<String, Value> =
+        (0..501).map(|i| (format!("v{i}"), json!("Eng"))).collect();
+    let table = format!("/directories/{dir}/team-values");
+    let (status, body) = admin(&app, Method::PUT, &table, Some(json!({"values": values}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &table,
+        Some(json!({"values": {"v": "Eng"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("would have no effect"),
+        "{body}"
+    );
+
+    let mode = format!("/directories/{dir}/team-mapping");
+    for bad in [
+        json!({"team_mode": "attribute", "team_attribute": "group"}),
+        json!({"team_mode": "mirrored", "mirror_pattern": "x".repeat(201)}),
+        json!({"team_mode": "sideways"}),
+        json!({"attribute": "urn:acme:2.0:User:group"}),
+    ] {
+        let (status, body) = admin(&app, Method::PUT, &mode, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["team_mode"], "mapped", "nothing was changed: {shown}");
+}

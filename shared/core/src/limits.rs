@@ -20,6 +20,13 @@ pub const KEY_BYTES: usize = 1024;
 /// team; longer values name no team).
 pub const TEAM_NAME_BYTES: usize = 200;
 
+/// Most rows of one team mapping: group names mapped to one team, or attribute
+/// values in a directory's value table. The mapping travels whole, with its previous
+/// version, in one event (`team.mapping_changed`, `directory.mapping_changed`), which must
+/// fit NATS's `max_payload`; values are at most [`TEAM_NAME_BYTES`] (a longer value names
+/// no team), group names at most [`KEY_BYTES`].
+pub const MAPPING_ROWS: usize = 500;
+
 /// Longest filter accepted, in bytes; the deepest nesting of parentheses, `not` and
 /// value paths; and the most attribute tests one filter makes (each one a condition
 /// Postgres evaluates per row read, a substring scan for `co`, `sw` and `ew`).
