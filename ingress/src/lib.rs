@@ -14,6 +14,7 @@ mod relay;
 mod representation;
 mod request_log;
 mod scim;
+mod setup;
 mod token_expiry;
 
 use anyhow::Context;
@@ -180,6 +181,11 @@ impl Shared {
         limits::check_resource(resource_type, attrs, self.max_resource_bytes)
     }
 
+    /// The public URL every link this service hands out starts with.
+    pub(crate) fn public_base_url(&self) -> &str {
+        &self.public_base_url
+    }
+
     /// A directory's SCIM base URL: what an admin pastes into the identity provider.
     pub fn base_url(&self, directory: Uuid) -> String {
         format!("{}/scim/v2/{directory}", self.public_base_url)
@@ -190,6 +196,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let traced = scim_service::telemetry::exporting();
     let routes = Router::new()
         .merge(scim::routes(&state))
+        .merge(setup::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(error::not_found)
@@ -198,6 +205,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(move |req: &_| request_span(req, traced)))
         .layer(SetSensitiveRequestHeadersLayer::new([
             axum::http::header::AUTHORIZATION,
+            axum::http::header::COOKIE,
         ]))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state);

@@ -6,6 +6,7 @@
 mod dead_letters;
 mod directories;
 mod parked;
+mod setup_links;
 mod snapshot;
 mod teams;
 mod tokens;
@@ -109,6 +110,7 @@ pub fn router(state: AppState, operators: Operators) -> Router {
         .merge(snapshot::router())
         .merge(tokens::router())
         .merge(teams::router())
+        .merge(setup_links::router())
         .merge(views::router())
         .route_layer(middleware::from_fn_with_state(operators, require_operator))
         .route("/healthz", axum::routing::get(|| async { "ok" }))

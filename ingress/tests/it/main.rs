@@ -8,3 +8,4 @@ mod filter_property;
 mod fixtures;
 mod groups;
 mod isolation;
+mod setup;

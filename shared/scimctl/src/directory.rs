@@ -5,8 +5,8 @@ use anyhow::bail;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, Preview, SeatLimit,
-    TeamMapping, TrustedDomains, Unmapped,
+    CreatedDirectory, DeletedDirectory, Directory, Idp, IssuedSetupLink, NewDirectory,
+    NewSetupLink, Preview, SeatLimit, SetupLink, TeamMapping, TrustedDomains, Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -67,6 +67,31 @@ pub(crate) enum Command {
         /// Accept users on any domain (clears the list; needed to say so explicitly).
         #[arg(long, conflicts_with = "domains")]
         clear: bool,
+    },
+    /// Issue a setup link for the customer's IT admin (shown only now): it opens the
+    /// directory's setup page, and expires (72h unless --expires says otherwise).
+    SetupLink {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        /// Make it stop working after this long: 72h, 7d (at most 30 days).
+        #[arg(long, value_parser = crate::token::lifetime)]
+        expires: Option<time::Duration>,
+        /// Let the page change the directory's trusted domains and seat limit.
+        #[arg(long)]
+        allow_controls: bool,
+    },
+    /// List the directory's setup links (never their secrets).
+    SetupLinks {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
+    /// Revoke a setup link: its sessions end at once.
+    RevokeSetupLink {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        /// The link's id (from `directory setup-links`).
+        #[arg(long)]
+        link: uuid::Uuid,
     },
     /// Choose how provisioning assigns teams: `mapped` (teams map group names, the
     /// default), `mirrored` (each pushed group is a team) or `attribute` (a user
@@ -181,6 +206,56 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 domains => format!("users must have emails on: {}", domains.join(", ")),
             };
             Output::new(&changed, text)
+        }
+        Command::SetupLink {
+            directory,
+            expires,
+            allow_controls,
+        } => {
+            let new = NewSetupLink {
+                expires_at: expires.map(|d| time::OffsetDateTime::now_utc() + d),
+                allow_controls,
+            };
+            let path = format!("{}/setup-links", directory.path());
+            let issued: IssuedSetupLink = admin.post(&path, Some(&new)).await?;
+            let text = format!(
+                "setup link: {}\nexpires:    {}\nThe link is shown only now. Send it to the customer's IT admin over a secure channel; anyone holding it can set up this directory until it expires or is revoked (scimctl directory revoke-setup-link --link {}).",
+                issued.url,
+                output::at(issued.expires_at),
+                issued.link.id
+            );
+            Output::new(&issued, text)
+        }
+        Command::SetupLinks { directory } => {
+            let links: Vec<SetupLink> = admin
+                .get(&format!("{}/setup-links", directory.path()))
+                .await?;
+            let text = rows(&links, |l| {
+                let state = match (l.revoked_at, l.first_used_at) {
+                    (Some(r), _) => format!("revoked {}", output::at(r)),
+                    (None, Some(u)) => format!("opened {}", output::at(u)),
+                    (None, None) => "not opened yet".to_owned(),
+                };
+                format!(
+                    "{}  expires {}  {state}{}",
+                    l.id,
+                    output::at(l.expires_at),
+                    if l.allow_controls {
+                        "  may change controls"
+                    } else {
+                        ""
+                    }
+                )
+            });
+            Output::new(&links, text)
+        }
+        Command::RevokeSetupLink { directory, link } => {
+            let path = format!("{}/setup-links/{link}", directory.path());
+            let revoked: SetupLink = admin.delete(&path).await?;
+            Output::new(
+                &revoked,
+                format!("setup link {link} revoked; its sessions ended"),
+            )
         }
         Command::TeamMapping {
             directory,

@@ -81,7 +81,7 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
 
 /// A token's lifetime as an operator writes it: a whole number of days (`d`), hours
 /// (`h`) or minutes (`m`).
-fn lifetime(text: &str) -> Result<Duration, String> {
+pub(crate) fn lifetime(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (number, unit) = text.split_at(split);

@@ -1,0 +1,235 @@
+//! The setup page's sessions (the customer's IT admin's way in): a setup link, issued
+//! by an operator, is exchanged here for a session cookie bound to its directory. The
+//! page itself reads the link from its URL's fragment and posts it, so the secret never
+//! travels in a URL a server sees. Served on the public listener, beside `/scim`: the
+//! customer reaches this host already; the admin API stays internal.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use scim_store::setup::{self, Refused, Session};
+use scim_store::{audit, directories};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// The session cookie: sent only to `/setup`, never to scripts, never cross-site.
+const COOKIE: &str = "scim_setup";
+/// The header a state-changing request repeats the session's CSRF token in.
+const CSRF_HEADER: &str = "x-csrf-token";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/setup/session", post(open).get(current).delete(close))
+}
+
+/// Why a setup request is refused: a JSON `{"error": …}` with its status.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SetupError {
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the request is not from this page (missing or wrong CSRF token)")]
+    Forged,
+    #[error("the database is unavailable; retry")]
+    Database(#[from] sqlx::Error),
+}
+
+impl SetupError {
+    fn refused(why: Refused) -> SetupError {
+        SetupError::Refused(match why {
+            Refused::Unknown => "this setup link or session is not valid: ask for a new link",
+            Refused::Expired => "this setup link has expired: ask for a new one",
+            Refused::Revoked => "this setup link was revoked: ask for a new one",
+        })
+    }
+}
+
+impl IntoResponse for SetupError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            SetupError::Refused(_) => StatusCode::UNAUTHORIZED,
+            SetupError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SetupError::Forged => StatusCode::FORBIDDEN,
+            SetupError::Database(e) => {
+                tracing::warn!(error = %e, "setup request failed");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+/// What the page knows about its session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionView {
+    pub directory: DirectoryRef,
+    /// Repeat it in `X-CSRF-Token` on every change.
+    pub csrf: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub allow_controls: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DirectoryRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    link: String,
+}
+
+async fn view(state: &AppState, session: &Session) -> Result<SessionView, SetupError> {
+    let name = directories::show(&state.pool, session.directory)
+        .await?
+        .map(|s| s.directory.name)
+        .unwrap_or_default();
+    Ok(SessionView {
+        directory: DirectoryRef {
+            id: session.directory,
+            name,
+        },
+        csrf: session.csrf.clone(),
+        expires_at: session.expires_at,
+        allow_controls: session.allow_controls,
+    })
+}
+
+/// The link's actor in the audit log.
+fn actor(session: &Session) -> String {
+    format!("setup link {}", session.link)
+}
+
+/// Exchanges a setup link for a session.
+async fn open(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, SetupError> {
+    let request: OpenRequest = serde_json::from_slice(&body)
+        .map_err(|_| SetupError::Invalid("send {\"link\": \"setup_…\"}".into()))?;
+    let mut tx = state.pool.begin().await?;
+    let (session, secret) = setup::open(&mut tx, &request.link)
+        .await?
+        .map_err(SetupError::refused)?;
+    audit::record(
+        &mut *tx,
+        &actor(&session),
+        "setup.session_opened",
+        Some(session.directory),
+        &json!({"session": session.id}),
+    )
+    .await?;
+    tx.commit().await?;
+    let secure = state.public_base_url().starts_with("https://");
+    let max_age = (session.expires_at - OffsetDateTime::now_utc())
+        .whole_seconds()
+        .max(0);
+    let cookie = format!(
+        "{COOKIE}={secret}; Path=/setup; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut res = (StatusCode::CREATED, Json(view(&state, &session).await?)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+async fn current(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<SessionView>, SetupError> {
+    Ok(Json(view(&state, &session).await?))
+}
+
+/// Signs out: the session ends and the cookie is cleared.
+async fn close(
+    State(state): State<AppState>,
+    Changing(session): Changing,
+) -> Result<Response, SetupError> {
+    setup::close(&state.pool, session.id).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("scim_setup=; Path=/setup; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The request's live session, from its cookie.
+impl FromRequestParts<AppState> for Session {
+    type Rejection = SetupError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Session, SetupError> {
+        let cookie = cookie(&parts.headers).ok_or(SetupError::Refused(
+            "no setup session: open the setup link again",
+        ))?;
+        setup::session(&state.pool, cookie)
+            .await?
+            .map_err(SetupError::refused)
+    }
+}
+
+/// A session whose request repeats its CSRF token: required of every change.
+pub(crate) struct Changing(pub Session);
+
+impl FromRequestParts<AppState> for Changing {
+    type Rejection = SetupError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Changing, SetupError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let same = sent.is_some_and(|s| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                s.as_bytes(),
+                session.csrf.as_bytes(),
+            ))
+        });
+        if !same {
+            return Err(SetupError::Forged);
+        }
+        Ok(Changing(session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; scim_setup=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers), Some("abc"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("scim_setupx=1"));
+        assert_eq!(cookie(&headers), None);
+    }
+}

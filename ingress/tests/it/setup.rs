@@ -1,0 +1,244 @@
+//! Setup links and the setup page's sessions, over HTTP: a link opens one directory's
+//! session and no other; expired and revoked links are refused; revoking ends
+//! sessions; a change without the session's CSRF token is refused; no secret is shown
+//! twice or written where an operator reads.
+
+use crate::common::{TestApp, admin, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A new directory's id.
+async fn directory(app: &TestApp, name: &str) -> String {
+    let (status, body) = admin(
+        app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Issues a setup link: (its id, the secret from its URL's fragment).
+async fn link(app: &TestApp, dir: &str) -> (String, String) {
+    let (status, body) = admin(
+        app,
+        Method::POST,
+        &format!("/directories/{dir}/setup-links"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let url = body["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/setup#setup_", app.base)),
+        "{url}"
+    );
+    let secret = url.split_once('#').unwrap().1.to_owned();
+    (body["link"]["id"].as_str().unwrap().to_owned(), secret)
+}
+
+/// Sends a setup request: (status, Set-Cookie, body).
+async fn setup(
+    app: &TestApp,
+    method: Method,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{}/setup/session", app.base));
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("theme=dark; {c}"));
+    }
+    if let Some(t) = csrf {
+        req = req.header("x-csrf-token", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = res.text().await.unwrap();
+    (
+        status,
+        set_cookie,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// Opens a session with the link: (the cookie to send back, the session's view).
+async fn open(app: &TestApp, secret: &str) -> (String, Value) {
+    let (status, set_cookie, body) =
+        setup(app, Method::POST, None, None, Some(json!({"link": secret}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let set_cookie = set_cookie.unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/setup"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain http here: {set_cookie}"
+    );
+    (set_cookie.split(';').next().unwrap().to_owned(), body)
+}
+
+#[tokio::test]
+async fn a_setup_link_opens_a_session_of_its_own_directory_only() {
+    let app = spawn_app().await;
+    let (a, b) = (
+        directory(&app, "Acme").await,
+        directory(&app, "Globex").await,
+    );
+    let (link_a, secret_a) = link(&app, &a).await;
+    let (_, secret_b) = link(&app, &b).await;
+
+    let (cookie_a, view_a) = open(&app, &secret_a).await;
+    assert_eq!(view_a["directory"], json!({"id": a, "name": "Acme"}));
+    assert!(view_a["csrf"].as_str().unwrap().len() >= 32);
+    let (cookie_b, _) = open(&app, &secret_b).await;
+    // Each cookie is its own directory's, whoever else has one.
+    let (status, _, seen) = setup(&app, Method::GET, Some(&cookie_a), None, None).await;
+    assert_eq!(
+        (status, &seen["directory"]["id"]),
+        (StatusCode::OK, &json!(a))
+    );
+    let (_, _, seen) = setup(&app, Method::GET, Some(&cookie_b), None, None).await;
+    assert_eq!(seen["directory"]["id"], json!(b));
+    // Another directory's link id with this link's secret opens nothing.
+    let forged = format!("setup_{}{}", b.replace('-', ""), &secret_a[6 + 32..]);
+    let (status, _, body) = setup(
+        &app,
+        Method::POST,
+        None,
+        None,
+        Some(json!({"link": forged})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    for bad in [
+        json!({"link": "setup_nope"}),
+        json!({"url": secret_a}),
+        json!("x"),
+    ] {
+        let (status, _, body) = setup(&app, Method::POST, None, None, Some(bad.clone())).await;
+        assert!(status.is_client_error(), "{bad}: {status} {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let (status, _, body) = setup(&app, Method::GET, None, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    // Listed without their secrets; the opening is audited with the link as the actor.
+    let (_, links) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{a}/setup-links"),
+        None,
+    )
+    .await;
+    assert_eq!(links[0]["id"], json!(link_a));
+    assert!(links[0]["first_used_at"].is_string());
+    assert!(!links.to_string().contains(&secret_a[6..]), "{links}");
+    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={a}"), None).await;
+    let text = audit.to_string();
+    assert!(
+        text.contains("setup.session_opened") && text.contains(&format!("setup link {link_a}")),
+        "{text}"
+    );
+    assert!(!text.contains(&secret_a[6..]), "no secret in the audit log");
+}
+
+#[tokio::test]
+async fn expired_and_revoked_links_are_refused_and_revoking_ends_sessions() {
+    let app = spawn_app().await;
+    let dir = directory(&app, "Acme").await;
+    let (expiring, expiring_secret) = link(&app, &dir).await;
+    sqlx::query(
+        "UPDATE setup_links SET expires_at = now() - interval '1 second' WHERE id = $1::uuid",
+    )
+    .bind(&expiring)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (status, _, body) = setup(
+        &app,
+        Method::POST,
+        None,
+        None,
+        Some(json!({"link": expiring_secret})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+
+    let (revoked, secret) = link(&app, &dir).await;
+    let (cookie, _) = open(&app, &secret).await;
+    let (status, body) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/directories/{dir}/setup-links/{revoked}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["revoked_at"].is_string());
+    let (status, _, body) = setup(&app, Method::GET, Some(&cookie), None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session ended with its link: {body}"
+    );
+    let (status, _, body) = setup(
+        &app,
+        Method::POST,
+        None,
+        None,
+        Some(json!({"link": secret})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
+
+    // Links live 30 days at most, and not in the past.
+    for expires_at in ["2001-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
+        let (status, body) = admin(
+            &app,
+            Method::POST,
+            &format!("/directories/{dir}/setup-links"),
+            Some(json!({"expires_at": expires_at})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expires_at}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_without_the_sessions_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    let dir = directory(&app, "Acme").await;
+    let (_, secret) = link(&app, &dir).await;
+    let (cookie, view) = open(&app, &secret).await;
+    let csrf = view["csrf"].as_str().unwrap();
+    for forged in [None, Some("0".repeat(64))] {
+        let (status, _, body) =
+            setup(&app, Method::DELETE, Some(&cookie), forged.as_deref(), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (status, _, _) = setup(&app, Method::GET, Some(&cookie), None, None).await;
+    assert_eq!(status, StatusCode::OK, "a forged request changed nothing");
+    let (status, cleared, _) = setup(&app, Method::DELETE, Some(&cookie), Some(csrf), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(cleared.unwrap().contains("Max-Age=0"));
+    let (status, _, _) = setup(&app, Method::GET, Some(&cookie), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out");
+}

@@ -1,0 +1,30 @@
+//! Setup links: a directory's way in for the customer's IT admin.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use scim_store::setup::LinkInfo as SetupLink;
+
+/// `POST /directories/{id}/setup-links` (the body may be left out: a link that expires
+/// in 72 hours and may not change the directory's controls).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSetupLink {
+    /// When the link stops working; in the future, at most 30 days ahead.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether the page may change the directory's trusted domains and seat limit.
+    #[serde(default)]
+    pub allow_controls: bool,
+}
+
+/// A new setup link: its URL (holding the secret) is shown only now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedSetupLink {
+    /// `{PUBLIC_BASE_URL}/setup#setup_…`: the secret travels in the fragment, which
+    /// browsers never send to a server, so it stays out of every access log.
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub link: SetupLink,
+}
