@@ -457,3 +457,50 @@ async fn the_okta_and_entra_guides_commands_work_and_their_controls_hold() {
     assert_eq!(failures[1]["detail"], refused.as_str());
     assert_eq!(failures[2]["status"], 401);
 }
+
+/// `scimctl directory setup-link --json` prints the URL and when it expires; the link
+/// is listed without its secret and revoked through scimctl.
+#[tokio::test]
+async fn scimctl_issues_lists_and_revokes_setup_links() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let admin = ingress.admin_url();
+    let created = ctl(&admin, &["directory", "create", "--name", "Acme", "--json"]);
+    let dir = created["id"].as_str().unwrap();
+    let issued = ctl(
+        &admin,
+        &[
+            "directory",
+            "setup-link",
+            "--directory",
+            dir,
+            "--expires",
+            "48h",
+            "--json",
+        ],
+    );
+    let url = issued["url"].as_str().unwrap();
+    assert!(url.contains("/setup#setup_"), "{url}");
+    assert!(issued["expires_at"].is_string());
+    let listed = ctl(
+        &admin,
+        &["directory", "setup-links", "--directory", dir, "--json"],
+    );
+    assert_eq!(listed[0]["id"], issued["link"]["id"]);
+    assert!(!listed.to_string().contains(url.split_once('#').unwrap().1));
+    let link = issued["link"]["id"].as_str().unwrap();
+    let revoked = ctl(
+        &admin,
+        &[
+            "directory",
+            "revoke-setup-link",
+            "--directory",
+            dir,
+            "--link",
+            link,
+            "--json",
+        ],
+    );
+    assert!(revoked["revoked_at"].is_string());
+}
