@@ -1,17 +1,14 @@
 //! Directories, their controls and their SCIM bearer tokens.
 
-use rand::RngCore;
+use crate::secret;
 use scim_core::profile::Idp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor, PgPool};
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Tokens start with this, so secret scanners can recognize a leaked one.
 pub const TOKEN_PREFIX: &str = "scim_";
-const SECRET_BYTES: usize = 32;
 /// Live tokens a directory may hold at once: enough to rotate without a gap.
 pub const MAX_LIVE_TOKENS: i64 = 2;
 
@@ -426,10 +423,8 @@ pub async fn issue_token(
     expires_at: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, sqlx::Error> {
     let id = Uuid::new_v4();
-    let mut secret = [0u8; SECRET_BYTES];
-    rand::rng().fill_bytes(&mut secret);
-    let secret_hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    let digest = Sha256::digest(secret_hex.as_bytes());
+    let secret_hex = secret::new();
+    let digest = secret::digest(&secret_hex);
     sqlx::query!(
         "INSERT INTO tokens (id, directory_id, secret_sha256, expires_at) VALUES ($1, $2, $3, $4)",
         id,
@@ -442,7 +437,7 @@ pub async fn issue_token(
     Ok(IssuedToken {
         id,
         prefix: token_prefix(id),
-        token: format!("{TOKEN_PREFIX}{}{secret_hex}", id.simple()),
+        token: secret::join(TOKEN_PREFIX, id, &secret_hex),
         expires_at,
     })
 }
@@ -527,14 +522,7 @@ pub enum TokenCheck {
 /// What a presented token is. The secret is compared in constant time, and only a
 /// token whose secret matches is ever called expired.
 pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx::Error> {
-    let Some(rest) = token.strip_prefix(TOKEN_PREFIX) else {
-        return Ok(TokenCheck::Refused);
-    };
-    if rest.len() != 32 + 2 * SECRET_BYTES || !rest.is_ascii() {
-        return Ok(TokenCheck::Refused);
-    }
-    let (id, secret) = rest.split_at(32);
-    let Ok(id) = Uuid::try_parse(id) else {
+    let Some((id, presented)) = secret::split(token, TOKEN_PREFIX) else {
         return Ok(TokenCheck::Refused);
     };
     let row = sqlx::query!(
@@ -550,8 +538,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
     let Some(row) = row else {
         return Ok(TokenCheck::Refused);
     };
-    let presented = Sha256::digest(secret.as_bytes());
-    if !bool::from(presented.as_slice().ct_eq(&row.secret_sha256)) {
+    if !secret::matches(&presented, &row.secret_sha256) {
         return Ok(TokenCheck::Refused);
     }
     if row.expired {

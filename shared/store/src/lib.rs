@@ -14,6 +14,7 @@ pub mod groups;
 pub mod memberships;
 pub mod outbox;
 pub mod request_log;
+mod secret;
 pub mod setup;
 pub mod snapshot;
 pub mod users;

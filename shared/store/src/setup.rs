@@ -4,11 +4,9 @@
 //! cookie) bound to the link's directory. A session lives while its link is neither
 //! revoked nor expired, and at most [`SESSION_HOURS`].
 
-use rand::RngCore;
+use crate::secret;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
-use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -16,7 +14,6 @@ use uuid::Uuid;
 pub const LINK_PREFIX: &str = "setup_";
 /// Sessions last at most this long, and never past their link.
 pub const SESSION_HOURS: i64 = 12;
-const SECRET_BYTES: usize = 32;
 
 /// A link as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,30 +57,6 @@ pub enum Refused {
     Revoked,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn new_secret() -> String {
-    let mut secret = [0u8; SECRET_BYTES];
-    rand::rng().fill_bytes(&mut secret);
-    hex(&secret)
-}
-
-/// `<prefix><id as 32 hex><secret as 64 hex>` → (id, secret).
-fn split(text: &str, prefix: &str) -> Option<(Uuid, String)> {
-    let rest = text.trim().strip_prefix(prefix)?;
-    if rest.len() != 32 + 2 * SECRET_BYTES || !rest.is_ascii() {
-        return None;
-    }
-    let (id, secret) = rest.split_at(32);
-    Some((Uuid::try_parse(id).ok()?, secret.to_owned()))
-}
-
-fn matches(secret: &str, digest: &[u8]) -> bool {
-    bool::from(Sha256::digest(secret.as_bytes()).as_slice().ct_eq(digest))
-}
-
 pub async fn issue_link(
     db: impl PgExecutor<'_>,
     directory: Uuid,
@@ -91,8 +64,8 @@ pub async fn issue_link(
     allow_controls: bool,
 ) -> Result<IssuedLink, sqlx::Error> {
     let id = Uuid::new_v4();
-    let secret = new_secret();
-    let digest = Sha256::digest(secret.as_bytes());
+    let secret = secret::new();
+    let digest = secret::digest(&secret);
     let info = sqlx::query_as!(
         LinkInfo,
         "INSERT INTO setup_links (id, directory_id, secret_sha256, expires_at, allow_controls)
@@ -108,7 +81,7 @@ pub async fn issue_link(
     .await?;
     Ok(IssuedLink {
         info,
-        secret: format!("{LINK_PREFIX}{}{secret}", id.simple()),
+        secret: secret::join(LINK_PREFIX, id, &secret),
     })
 }
 
@@ -151,7 +124,7 @@ pub async fn open(
     conn: &mut PgConnection,
     link_text: &str,
 ) -> Result<Result<(Session, String), Refused>, sqlx::Error> {
-    let Some((id, secret)) = split(link_text, LINK_PREFIX) else {
+    let Some((id, secret)) = secret::split(link_text, LINK_PREFIX) else {
         return Ok(Err(Refused::Unknown));
     };
     let Some(link) = sqlx::query!(
@@ -165,7 +138,7 @@ pub async fn open(
     else {
         return Ok(Err(Refused::Unknown));
     };
-    if !matches(&secret, &link.secret_sha256) {
+    if !secret::matches(&secret, &link.secret_sha256) {
         return Ok(Err(Refused::Unknown));
     }
     if link.revoked {
@@ -174,13 +147,13 @@ pub async fn open(
     if link.expired {
         return Ok(Err(Refused::Expired));
     }
-    let session_secret = new_secret();
-    let csrf = new_secret();
+    let session_secret = secret::new();
+    let csrf = secret::new();
     let expires_at = link
         .expires_at
         .min(OffsetDateTime::now_utc() + Duration::hours(SESSION_HOURS));
     let session_id = Uuid::new_v4();
-    let digest = Sha256::digest(session_secret.as_bytes());
+    let digest = secret::digest(&session_secret);
     sqlx::query!(
         "INSERT INTO setup_sessions (id, link_id, secret_sha256, csrf, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -217,7 +190,7 @@ pub async fn session(
     db: impl PgExecutor<'_>,
     cookie: &str,
 ) -> Result<Result<Session, Refused>, sqlx::Error> {
-    let Some((id, secret)) = split(cookie, "") else {
+    let Some((id, secret)) = secret::split(cookie, "") else {
         return Ok(Err(Refused::Unknown));
     };
     let Some(row) = sqlx::query!(
@@ -233,7 +206,7 @@ pub async fn session(
     else {
         return Ok(Err(Refused::Unknown));
     };
-    if !matches(&secret, &row.secret_sha256) {
+    if !secret::matches(&secret, &row.secret_sha256) {
         return Ok(Err(Refused::Unknown));
     }
     if row.revoked {
@@ -258,21 +231,4 @@ pub async fn close(db: impl PgExecutor<'_>, session: Uuid) -> Result<(), sqlx::E
         .execute(db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_split_only_in_their_own_shape() {
-        let id = Uuid::new_v4();
-        let secret = "ab".repeat(SECRET_BYTES);
-        let link = format!("{LINK_PREFIX}{}{secret}", id.simple());
-        assert_eq!(split(&link, LINK_PREFIX), Some((id, secret.clone())));
-        assert_eq!(split(&format!(" {link} "), LINK_PREFIX), Some((id, secret)));
-        assert_eq!(split(&link[1..], LINK_PREFIX), None);
-        assert_eq!(split(&format!("{link}0"), LINK_PREFIX), None);
-        assert_eq!(split("scim_whatever", LINK_PREFIX), None);
-    }
 }
