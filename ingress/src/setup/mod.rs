@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scim_store::setup::{self, Refused, Session};
 use scim_store::{audit, directories};
@@ -24,8 +24,12 @@ const COOKIE: &str = "scim_setup";
 /// The header a state-changing request repeats the session's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
 
+mod status;
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/setup/session", post(open).get(current).delete(close))
+    Router::new()
+        .route("/setup/session", post(open).get(current).delete(close))
+        .route("/setup/status", get(status::status))
 }
 
 /// Why a setup request is refused: a JSON `{"error": …}` with its status.

@@ -242,3 +242,96 @@ async fn a_change_without_the_sessions_csrf_token_is_refused() {
     let (status, _, _) = setup(&app, Method::GET, Some(&cookie), None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out");
 }
+
+/// The status panel: waiting for the first request, then the identity provider's test
+/// call with its answer, then users; errors with the detail the provider was given.
+#[tokio::test]
+async fn the_status_panel_follows_the_identity_providers_first_calls() {
+    let app = spawn_app().await;
+    let (status, created) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": "Acme"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let dir = created["id"].as_str().unwrap().to_owned();
+    let scim = scim_tests::client::Scim::new(
+        created["scim_base_url"].as_str().unwrap(),
+        created["token"]["token"].as_str().unwrap(),
+    );
+    let (_, secret) = link(&app, &dir).await;
+    let (cookie, _) = open(&app, &secret).await;
+    let panel = || async {
+        let res = reqwest::Client::new()
+            .get(format!("{}/setup/status", app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()
+    };
+    let first = panel().await;
+    assert_eq!(
+        (&first["stage"], &first["users"]),
+        (&json!("waiting"), &json!(0))
+    );
+    assert!(first["first_request"].is_null());
+
+    // Okta's connection test, then a filter it cannot send, then a user.
+    assert_eq!(
+        scim.send(Method::GET, "/Users?startIndex=1&count=2", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let bad = scim
+        .send(Method::GET, "/Users?filter=nope%20eq%20%22x%22", None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let seen = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the request log",
+        || async {
+            let p = panel().await;
+            (p["recent_errors"].as_array().is_some_and(|e| !e.is_empty())).then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(seen["stage"], "connected");
+    assert_eq!(seen["first_request"]["status"], 200);
+    assert!(
+        seen["first_request"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Users?startIndex=1&count=2"),
+        "{seen}"
+    );
+    assert_eq!(seen["recent_errors"][0]["status"], 400);
+    assert!(
+        seen["recent_errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nope"),
+        "{seen}"
+    );
+
+    let r = scim
+        .create_user(&scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let after = panel().await;
+    assert_eq!(
+        (&after["stage"], &after["users"]),
+        (&json!("provisioning"), &json!(1))
+    );
+
+    let (status, _, _) = setup(&app, Method::GET, None, None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "no panel without a session"
+    );
+}

@@ -157,6 +157,31 @@ pub async fn recent(
         .collect())
 }
 
+/// The directory's oldest entry still kept: the identity provider's first call (its
+/// connection test), unless the log has expired it.
+pub async fn first(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+) -> Result<Option<Entry>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT at, method, path, status, duration_ms, detail FROM request_log
+         WHERE directory_id = $1 ORDER BY at LIMIT 1",
+        directory_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| Entry {
+        directory_id,
+        token: None,
+        at: r.at,
+        method: r.method,
+        path: r.path,
+        status: r.status as u16,
+        duration_ms: r.duration_ms,
+        detail: r.detail,
+    }))
+}
+
 /// Deletes entries older than `days`, at most `batch` of them; returns how many.
 /// Entries have no key: they are found by time and deleted by their place in the table.
 pub async fn expire(db: impl PgExecutor<'_>, days: u32, batch: i64) -> Result<u64, sqlx::Error> {

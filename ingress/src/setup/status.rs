@@ -1,0 +1,90 @@
+//! The setup page's live status: where the customer's identity provider stands with
+//! this directory, from the request log and the directory's counts.
+
+use axum::Json;
+use axum::extract::State;
+use scim_store::directories;
+use scim_store::request_log::{self, Entry, StatusFilter};
+use scim_store::setup::Session;
+use serde::{Deserialize, Serialize};
+
+use super::SetupError;
+use crate::AppState;
+
+/// Errors shown: the newest ones, with the detail the identity provider was given.
+const RECENT_ERRORS: i64 = 10;
+
+/// How far the connection has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Stage {
+    /// No request has arrived yet: the identity provider is not connected.
+    Waiting,
+    /// Requests arrive (the connection test among them), but no user or group yet.
+    Connected,
+    /// Users or groups have been received.
+    Provisioning,
+}
+
+impl Stage {
+    pub(crate) fn of(seen_a_request: bool, users: i64, groups: i64) -> Stage {
+        match (seen_a_request || users + groups > 0, users + groups > 0) {
+            (false, _) => Stage::Waiting,
+            (true, false) => Stage::Connected,
+            (true, true) => Stage::Provisioning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Status {
+    pub stage: Stage,
+    /// The first request kept in the log: usually the identity provider's test call,
+    /// with the answer it got.
+    pub first_request: Option<Entry>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_request_at: Option<time::OffsetDateTime>,
+    pub users: i64,
+    pub active_users: i64,
+    pub groups: i64,
+    /// Newest first, with the detail the identity provider was given.
+    pub recent_errors: Vec<Entry>,
+}
+
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Status>, SetupError> {
+    let dir = session.directory;
+    let summary = directories::show(&state.pool, dir).await?;
+    let first_request = request_log::first(&state.pool, dir).await?;
+    let recent_errors =
+        request_log::recent(&state.pool, dir, StatusFilter::Errors, RECENT_ERRORS).await?;
+    let (users, active_users, groups, last) = summary.map_or((0, 0, 0, None), |s| {
+        (s.users, s.active_users, s.groups, s.last_request_at)
+    });
+    Ok(Json(Status {
+        stage: Stage::of(first_request.is_some() || last.is_some(), users, groups),
+        first_request,
+        last_request_at: last,
+        users,
+        active_users,
+        groups,
+        recent_errors,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stage_follows_what_has_arrived() {
+        assert_eq!(Stage::of(false, 0, 0), Stage::Waiting);
+        assert_eq!(Stage::of(true, 0, 0), Stage::Connected);
+        assert_eq!(Stage::of(true, 3, 0), Stage::Provisioning);
+        assert_eq!(Stage::of(true, 0, 1), Stage::Provisioning);
+        // Users without a request kept in the log (it expired): still provisioning.
+        assert_eq!(Stage::of(false, 2, 0), Stage::Provisioning);
+    }
+}
