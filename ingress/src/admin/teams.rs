@@ -437,14 +437,11 @@ async fn map_groups(
     Body(body): Body<GroupMapping>,
 ) -> Result<Json<TeamView>, AdminError> {
     let mut tx = state.pool.begin().await?;
-    let (dir, team, groups, previous) = change_group_mapping(&mut tx, &id, &team_id, body).await?;
-    let (team, _) = find(&mut tx, dir, &team.id.to_string()).await?;
+    let (dir, team, mappings, previous) =
+        change_group_mapping(&mut tx, &id, &team_id, body).await?;
+    let groups: Vec<String> = mappings.iter().map(|(name, _)| name.clone()).collect();
     let previous_names: Vec<String> = previous.iter().map(|(name, _)| name.clone()).collect();
-    let now: Vec<(String, Option<Uuid>)> = groups
-        .iter()
-        .map(|g| (g.clone(), team.pinned.get(g).copied()))
-        .collect();
-    if previous != now {
+    if previous != mappings {
         let version = team_version(&mut tx, team.id).await?;
         let event = Event::new(
             dir,
@@ -495,13 +492,22 @@ pub(super) async fn preview_and_undo(
 }
 
 /// Checks the group names and maps them to the team within `tx`: the directory, the
-/// team, its new and its previous group names.
+/// team (with its new pins), its new and its previous mappings (name, pinned group),
+/// in name order.
 async fn change_group_mapping(
     tx: &mut PgConnection,
     id: &str,
     team_id: &str,
     body: GroupMapping,
-) -> Result<(Uuid, Team, Vec<String>, Vec<(String, Option<Uuid>)>), AdminError> {
+) -> Result<
+    (
+        Uuid,
+        Team,
+        Vec<(String, Option<Uuid>)>,
+        Vec<(String, Option<Uuid>)>,
+    ),
+    AdminError,
+> {
     let mut groups = body.groups;
     if groups.len() > MAPPING_ROWS {
         return Err(AdminError::Invalid(format!(
@@ -557,7 +563,14 @@ async fn change_group_mapping(
         }
     }
     let previous = teams::set_group_mapping(&mut *tx, dir, team.id, &mappings).await?;
-    Ok((dir, team, groups, previous))
+    let team = Team {
+        pinned: mappings
+            .iter()
+            .filter_map(|(name, pin)| Some((name.clone(), (*pin)?)))
+            .collect(),
+        ..team
+    };
+    Ok((dir, team, mappings, previous))
 }
 
 async fn members(

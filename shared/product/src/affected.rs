@@ -30,10 +30,13 @@ pub enum Work {
         joined: bool,
         users: Vec<Uuid>,
     },
-    /// A group was pushed, renamed or deleted: its mirrored team follows (in mirrored
-    /// mode), and its members' teams are recomputed (a rename can change which
-    /// mapping holds them).
+    /// A group was renamed: its mirrored team follows (in mirrored mode), and its
+    /// members' teams are recomputed (a rename can change which mapping holds them).
     Group { directory: Uuid, group: Uuid },
+    /// A group was pushed or deleted: its mirrored team is made or ends (in mirrored
+    /// mode), and then only the members of a team made or ended are recomputed (in
+    /// other modes the membership events that come with the push say who joined).
+    Mirror { directory: Uuid, group: Uuid },
     /// A team's mapping changed: its provisioned members, and the members of the
     /// groups it named before or names now.
     Team {
@@ -85,7 +88,7 @@ pub fn work(event: &Event) -> Work {
             directory,
             group: id,
         },
-        Kind::GroupCreated(_) | Kind::GroupDeleted(_) => Work::Group {
+        Kind::GroupCreated(_) | Kind::GroupDeleted(_) => Work::Mirror {
             directory,
             group: id,
         },
@@ -142,6 +145,12 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 mirror::sync(pool, *directory, Some(&[*group])).await?;
                 let members = memberships::ids(pool, *directory, *group).await?;
                 affected.entry(*directory).or_default().extend(members);
+            }
+            Work::Mirror { directory, group } => {
+                for touched in mirror::sync(pool, *directory, Some(&[*group])).await? {
+                    let members = memberships::ids(pool, *directory, touched).await?;
+                    affected.entry(*directory).or_default().extend(members);
+                }
             }
             Work::Team {
                 directory,
@@ -220,7 +229,7 @@ mod tests {
             .with_previous(json!({"displayName": "Old"}).as_object().unwrap().clone());
         assert!(matches!(work(&renamed), Work::Group { .. }));
         let pushed = event(ResourceType::Group, Action::Created, json!({}));
-        assert!(matches!(work(&pushed), Work::Group { .. }));
+        assert!(matches!(work(&pushed), Work::Mirror { .. }));
         let retagged = event(ResourceType::Group, Action::Updated, json!({}))
             .with_previous(json!({"externalId": "x"}).as_object().unwrap().clone());
         assert_eq!(work(&retagged), Work::Nothing);
