@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 
-/// The session cookie: sent only to `/setup`, never to scripts, never cross-site.
+/// The session cookie's name ([`set_cookie`] says how it is sent).
 const COOKIE: &str = "scim_setup";
 /// The header a state-changing request repeats the session's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
@@ -134,18 +134,11 @@ async fn open(
     )
     .await?;
     tx.commit().await?;
-    let secure = state.public_base_url().starts_with("https://");
     let max_age = (session.expires_at - OffsetDateTime::now_utc())
         .whole_seconds()
         .max(0);
-    let cookie = format!(
-        "{COOKIE}={secret}; Path=/setup; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if secure { "; Secure" } else { "" }
-    );
     let mut res = (StatusCode::CREATED, Json(view(&state, &session).await?)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    set_cookie(&state, &mut res, &secret, max_age);
     Ok(res)
 }
 
@@ -163,11 +156,22 @@ async fn close(
 ) -> Result<Response, SetupError> {
     setup::close(&state.pool, session.id).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("scim_setup=; Path=/setup; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    set_cookie(&state, &mut res, "", 0);
     Ok(res)
+}
+
+/// Sets the session cookie on `res` (an empty value with no age clears it): sent only
+/// to `/setup`, never to scripts, never cross-site, and only over https where the
+/// service is served so.
+fn set_cookie(state: &AppState, res: &mut Response, value: &str, max_age: i64) {
+    let secure = state.public_base_url().starts_with("https://");
+    let cookie = format!(
+        "{COOKIE}={value}; Path=/setup; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, value);
+    }
 }
 
 fn cookie(headers: &HeaderMap) -> Option<&str> {

@@ -1,7 +1,9 @@
 //! The admin API in-process: directories, token lifecycle, trusted domains, seats,
 //! the request log, audit, and deleting a directory with its events.
 
-use crate::common::{TestApp, admin, admin_as, published_events, spawn_app, spawn_app_with};
+use crate::common::{
+    TestApp, admin, admin_as, metrics_text, published_events, spawn_app, spawn_app_with,
+};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::event_schema;
@@ -329,12 +331,7 @@ async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_
         event_schema().is_valid(&announced[0]),
         "the announcement follows the contract"
     );
-    let metrics = reqwest::get(&app.metrics)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert_eq!(
         scim_tests::metric(&metrics, "scim_tokens_expiring"),
         Some(1.0)

@@ -1,7 +1,7 @@
 //! The ingress over HTTP, in-process on port 0, against a fresh database and a real
 //! nats-server per test.
 
-use crate::common::{outbox_subjects, published_events, spawn_app};
+use crate::common::{member_display_schema, outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::metric;
@@ -902,26 +902,7 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         attr("id").is_none() && attr("meta").is_none(),
         "common attributes are not schema attributes"
     );
-    let group = s
-        .send(
-            Method::GET,
-            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
-            None,
-        )
-        .await
-        .body;
-    let members = group["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "members")
-        .unwrap();
-    let display = members["subAttributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "display")
-        .unwrap();
+    let display = member_display_schema(s).await;
     assert_eq!(
         (&display["returned"], &display["mutability"]),
         (&json!("default"), &json!("readOnly")),

@@ -147,3 +147,35 @@ pub async fn admin_as(
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+/// How the directory's `/Schemas` describes a group member's `display` sub-attribute.
+pub async fn member_display_schema(scim: &Scim) -> Value {
+    let group = scim
+        .send(
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
+            None,
+        )
+        .await
+        .body;
+    let named = |list: &Value, name: &str| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|a| a["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {list}"))
+    };
+    named(
+        &named(&group["attributes"], "members")["subAttributes"],
+        "display",
+    )
+}
+
+/// The metrics endpoint's text.
+pub async fn metrics_text(app: &TestApp) -> String {
+    reqwest::get(&app.metrics)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -1,7 +1,7 @@
 //! `/Groups` over HTTP: the push sequences Okta and Entra send, membership events, and
 //! bad input that must change nothing.
 
-use crate::common::{TestApp, published_events, spawn_app};
+use crate::common::{TestApp, member_display_schema, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
 use scim_core::profile::Idp;
 use scim_store::memberships;
@@ -429,30 +429,11 @@ async fn member_display_follows_the_directorys_provider_profile() {
         .await;
     assert_eq!(asked.body["members"][0]["display"], "G H");
 
-    let display_returned = |scim: &scim_tests::client::Scim| {
-        let scim = scim.clone();
-        async move {
-            let r = scim
-                .send(Method::GET, &format!("/Schemas/{GROUP}"), None)
-                .await;
-            let members = r.body["attributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "members")
-                .unwrap()
-                .clone();
-            members["subAttributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "display")
-                .unwrap()["returned"]
-                .clone()
-        }
-    };
-    assert_eq!(display_returned(&generic).await, "request");
-    assert_eq!(display_returned(&app.scim).await, "default");
+    assert_eq!(member_display_schema(&generic).await["returned"], "request");
+    assert_eq!(
+        member_display_schema(&app.scim).await["returned"],
+        "default"
+    );
 }
 
 /// A user id from another directory: as unknown here as a made-up one.

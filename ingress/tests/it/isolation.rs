@@ -3,7 +3,9 @@
 //! pages, floods), its own request gets the error and every other request, of its own
 //! directory or another's, succeeds. Through the real ingress, Postgres and NATS.
 
-use crate::common::{TestApp, admin, published_events, spawn_app, spawn_app_with, test_config};
+use crate::common::{
+    TestApp, admin, metrics_text, published_events, spawn_app, spawn_app_with, test_config,
+};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use scim_tests::client::{Reply, Scim, okta_user};
@@ -231,12 +233,7 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     assert!(reason.contains("max payload"), "{reason}");
     let of_other = format!("/outbox/parked?directory={}", directory_of(&other));
     assert_eq!(admin(&app, Method::GET, &of_other, None).await.1, json!([]));
-    let metrics = reqwest::get(&app.metrics)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert_eq!(
         scim_tests::metric(&metrics, "scim_events_parked_total"),
         Some(1.0)

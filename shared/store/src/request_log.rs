@@ -131,7 +131,8 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let (low, high) = status.range();
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        Row,
         "SELECT at, method, path, status, duration_ms, detail FROM request_log
          WHERE directory_id = $1 AND status BETWEEN $2 AND $3
          ORDER BY at DESC LIMIT $4",
@@ -142,19 +143,32 @@ pub async fn recent(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Entry {
+    Ok(rows.into_iter().map(|r| r.entry(directory_id)).collect())
+}
+
+/// An entry as read back (the token is not shown).
+struct Row {
+    at: OffsetDateTime,
+    method: String,
+    path: String,
+    status: i16,
+    duration_ms: f32,
+    detail: Option<String>,
+}
+
+impl Row {
+    fn entry(self, directory_id: Uuid) -> Entry {
+        Entry {
             directory_id,
             token: None,
-            at: r.at,
-            method: r.method,
-            path: r.path,
-            status: r.status as u16,
-            duration_ms: r.duration_ms,
-            detail: r.detail,
-        })
-        .collect())
+            at: self.at,
+            method: self.method,
+            path: self.path,
+            status: self.status as u16,
+            duration_ms: self.duration_ms,
+            detail: self.detail,
+        }
+    }
 }
 
 /// The directory's oldest entry still kept: the identity provider's first call (its
@@ -163,23 +177,15 @@ pub async fn first(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
 ) -> Result<Option<Entry>, sqlx::Error> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        Row,
         "SELECT at, method, path, status, duration_ms, detail FROM request_log
          WHERE directory_id = $1 ORDER BY at LIMIT 1",
         directory_id
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| Entry {
-        directory_id,
-        token: None,
-        at: r.at,
-        method: r.method,
-        path: r.path,
-        status: r.status as u16,
-        duration_ms: r.duration_ms,
-        detail: r.detail,
-    }))
+    Ok(row.map(|r| r.entry(directory_id)))
 }
 
 /// Deletes entries older than `days`, at most `batch` of them; returns how many.

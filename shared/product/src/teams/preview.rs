@@ -112,8 +112,8 @@ pub fn summarize(events: &[Event], before: &BTreeMap<Uuid, (String, Vec<String>)
     preview
 }
 
-/// Whether a preview changes nothing.
 impl Preview {
+    /// Whether a preview changes nothing.
     pub fn is_empty(&self) -> bool {
         self.created.is_empty()
             && self.renamed.is_empty()
