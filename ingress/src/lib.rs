@@ -196,7 +196,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let traced = scim_service::telemetry::exporting();
     let routes = Router::new()
         .merge(scim::routes(&state))
-        .merge(setup::routes())
+        .merge(setup::routes(&state))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(error::not_found)

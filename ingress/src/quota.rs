@@ -100,7 +100,7 @@ impl Quotas {
     }
 
     /// Takes one request from the directory's allowance, or says how long to wait.
-    fn admit(&self, directory: Uuid) -> Result<(), Duration> {
+    pub(crate) fn admit(&self, directory: Uuid) -> Result<(), Duration> {
         let Settings { rate, burst, .. } = self.settings;
         if rate <= 0.0 {
             return Ok(());

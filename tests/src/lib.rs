@@ -7,6 +7,7 @@
 //!   starts its own on a free port with its own store directory, with the users and
 //!   permissions of `deploy/nats/permissions.conf`.
 
+pub mod browser;
 pub mod client;
 pub mod process;
 

@@ -102,7 +102,8 @@ async fn require_operator(
     Ok(next.run(req).await)
 }
 
-pub fn router(state: AppState, operators: Operators) -> Router {
+/// Every admin endpoint, before any authentication.
+fn routes() -> Router<AppState> {
     Router::new()
         .merge(directories::router())
         .merge(dead_letters::router())
@@ -112,18 +113,36 @@ pub fn router(state: AppState, operators: Operators) -> Router {
         .merge(teams::router())
         .merge(setup_links::router())
         .merge(views::router())
-        .route_layer(middleware::from_fn_with_state(operators, require_operator))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+}
+
+/// `routes` answering as the admin API does: a JSON error for an unknown endpoint and
+/// for whatever the framework refuses itself.
+fn answering(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(|| async { AdminError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { AdminError::MethodNotAllowed })
         .layer(middleware::map_response(json_error_bodies))
+        .with_state(state)
+}
+
+pub fn router(state: AppState, operators: Operators) -> Router {
+    let routes = routes()
+        .route_layer(middleware::from_fn_with_state(operators, require_operator))
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
+    answering(routes, state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(
             tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
                 header::AUTHORIZATION,
             ]),
         )
-        .with_state(state)
+}
+
+/// The admin API without the operator check, for a caller that authenticates, scopes
+/// and names the actor of each request itself (the setup page, `setup::scoped`): it
+/// must insert the request's [`Actor`].
+pub(crate) fn unchecked(state: AppState) -> Router {
+    answering(routes(), state)
 }
 
 #[derive(Debug, thiserror::Error)]

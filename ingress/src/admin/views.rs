@@ -1,13 +1,14 @@
-//! Read-only views: the SCIM request log, the audit log, and the product's members.
+//! Read-only views: the SCIM request log, the audit log, the directory's group names and
+//! the product's members.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use scim_admin_api::{AuditRecord, Member, RequestEntry};
+use scim_admin_api::{AuditRecord, GroupName, Member, RequestEntry};
 use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
-use scim_store::audit;
 use scim_store::request_log::{self, StatusFilter};
+use scim_store::{audit, groups};
 use serde::Deserialize;
 
 use super::directories::existing;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/directories/{id}/requests", get(requests))
         .route("/admin/v1/directories/{id}/members", get(members))
+        .route("/admin/v1/directories/{id}/groups", get(group_names))
         .route("/admin/v1/audit", get(audit_log))
 }
 
@@ -65,6 +67,23 @@ struct MembersQuery {
     status: Option<MemberStatus>,
     offset: Option<i64>,
     limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+/// The directory's group names in name order (the choices a mapping table offers).
+async fn group_names(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Vec<GroupName>>, AdminError> {
+    let limit = limit(q.limit)?;
+    let dir = existing(&state.pool, &id).await?;
+    Ok(Json(groups::names(&state.pool, dir, limit).await?))
 }
 
 /// The product's members of the directory with the teams each is in.

@@ -8,8 +8,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{any, get, post};
+use axum::{Extension, Json, Router};
 use scim_store::setup::{self, Refused, Session};
 use scim_store::{audit, directories};
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,23 @@ const COOKIE: &str = "scim_setup";
 /// The header a state-changing request repeats the session's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
 
+mod page;
+mod scoped;
 mod status;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/setup", get(page::index))
+        .route("/setup/{asset}", get(page::asset))
         .route("/setup/session", post(open).get(current).delete(close))
         .route("/setup/status", get(status::status))
+        .route(
+            "/setup/api/{*path}",
+            any(scoped::forward).layer(Extension(scoped::AdminApi(
+                crate::admin::unchecked(state.clone())
+                    .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes)),
+            ))),
+        )
 }
 
 /// Why a setup request is refused: a JSON `{"error": …}` with its status.
@@ -41,6 +52,12 @@ pub(crate) enum SetupError {
     Invalid(String),
     #[error("the request is not from this page (missing or wrong CSRF token)")]
     Forged,
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error("the setup page has no such page or action")]
+    NoSuchAction,
+    #[error("too many requests for this directory; retry in {0} s")]
+    TooMany(u64),
     #[error("the database is unavailable; retry")]
     Database(#[from] sqlx::Error),
 }
@@ -60,13 +77,20 @@ impl IntoResponse for SetupError {
         let status = match &self {
             SetupError::Refused(_) => StatusCode::UNAUTHORIZED,
             SetupError::Invalid(_) => StatusCode::BAD_REQUEST,
-            SetupError::Forged => StatusCode::FORBIDDEN,
+            SetupError::Forged | SetupError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            SetupError::NoSuchAction => StatusCode::NOT_FOUND,
+            SetupError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             SetupError::Database(e) => {
                 tracing::warn!(error = %e, "setup request failed");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };
-        (status, Json(json!({"error": self.to_string()}))).into_response()
+        let mut res = (status, Json(json!({"error": self.to_string()}))).into_response();
+        if let SetupError::TooMany(wait) = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        res
     }
 }
 

@@ -39,7 +39,7 @@ async fn link(app: &TestApp, dir: &str) -> (String, String) {
     (body["link"]["id"].as_str().unwrap().to_owned(), secret)
 }
 
-/// Sends a setup request: (status, Set-Cookie, body).
+/// Sends a request to the session endpoint: (status, Set-Cookie, body).
 async fn setup(
     app: &TestApp,
     method: Method,
@@ -47,7 +47,19 @@ async fn setup(
     csrf: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{}/setup/session", app.base));
+    call(app, method, "/setup/session", cookie, csrf, body).await
+}
+
+/// Sends a request to a setup path: (status, Set-Cookie, body).
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{}{path}", app.base));
     if let Some(c) = cookie {
         req = req.header("cookie", format!("theme=dark; {c}"));
     }
@@ -334,4 +346,379 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
         StatusCode::UNAUTHORIZED,
         "no panel without a session"
     );
+}
+
+/// A session on a directory's page: its cookie and CSRF token.
+struct Page<'a> {
+    app: &'a TestApp,
+    cookie: String,
+    csrf: String,
+}
+
+impl Page<'_> {
+    async fn open<'a>(app: &'a TestApp, secret: &str) -> Page<'a> {
+        let (cookie, view) = open(app, secret).await;
+        let csrf = view["csrf"].as_str().unwrap().to_owned();
+        Page { app, cookie, csrf }
+    }
+
+    /// A read of `/setup/api/{path}`.
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, _, body) = call(
+            self.app,
+            Method::GET,
+            &format!("/setup/api/{path}"),
+            Some(&self.cookie),
+            None,
+            None,
+        )
+        .await;
+        (status, body)
+    }
+
+    /// A change through `/setup/api/{path}`, with the session's CSRF token.
+    async fn change(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, _, body) = call(
+            self.app,
+            method,
+            &format!("/setup/api/{path}"),
+            Some(&self.cookie),
+            Some(&self.csrf),
+            body,
+        )
+        .await;
+        (status, body)
+    }
+}
+
+/// A link for a new directory with its first token: (directory, link id, secret, token).
+async fn directory_with_link(app: &TestApp, name: &str, controls: bool) -> (Value, String, String) {
+    let (status, created) = admin(
+        app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": name, "idp": "okta"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let dir = created["id"].as_str().unwrap();
+    let (status, issued) = admin(
+        app,
+        Method::POST,
+        &format!("/directories/{dir}/setup-links"),
+        Some(json!({"allow_controls": controls})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let secret = issued["url"].as_str().unwrap().split_once('#').unwrap().1;
+    (
+        created,
+        issued["link"]["id"].as_str().unwrap().to_owned(),
+        secret.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_page_is_served_under_a_strict_content_security_policy() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for (path, kind) in [
+        ("/setup", "text/html"),
+        ("/setup/setup.js", "text/javascript"),
+        ("/setup/setup.css", "text/css"),
+    ] {
+        let res = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        let text = res.text().await.unwrap();
+        // Nothing is loaded from anywhere else.
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path} names another host"
+        );
+    }
+    let (status, _, body) = call(&app, Method::GET, "/setup/other.js", None, None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
+    let app = spawn_app().await;
+    let (a, link_a, secret_a) = directory_with_link(&app, "Acme", false).await;
+    let (b, _, _) = directory_with_link(&app, "Globex", false).await;
+    let page = Page::open(&app, &secret_a).await;
+    let first = a["token"]["id"].as_str().unwrap();
+
+    let (status, view) = page.get("directory").await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!((&view["id"], &view["idp"]), (&a["id"], &json!("okta")));
+    assert_eq!(view["scim_base_url"], a["scim_base_url"]);
+
+    // A forged request (no CSRF token) issues nothing.
+    let (status, _, body) = call(
+        &app,
+        Method::POST,
+        "/setup/api/tokens",
+        Some(&page.cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (_, tokens) = page.get("tokens").await;
+    assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");
+
+    let (status, issued) = page.change(Method::POST, "tokens", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let token = issued["token"].as_str().unwrap();
+    assert!(token.starts_with("scim_"), "{issued}");
+    let scim = scim_tests::client::Scim::new(a["scim_base_url"].as_str().unwrap(), token);
+    assert_eq!(
+        scim.send(Method::GET, "/Users?count=1", None).await.status,
+        StatusCode::OK
+    );
+    // Shown once: the list has both tokens and neither secret.
+    let (_, tokens) = page.get("tokens").await;
+    assert_eq!(tokens.as_array().unwrap().len(), 2, "{tokens}");
+    assert!(!tokens.to_string().contains(&token[10..]), "{tokens}");
+    let (status, body) = page.change(Method::POST, "tokens", None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "two live tokens at most: {body}"
+    );
+
+    // Rotation: the old token is revoked from the page and stops working at once.
+    let (status, _) = page
+        .change(Method::DELETE, &format!("tokens/{first}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let old = scim_tests::client::Scim::new(
+        a["scim_base_url"].as_str().unwrap(),
+        a["token"]["token"].as_str().unwrap(),
+    );
+    assert_eq!(
+        old.send(Method::GET, "/Users?count=1", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Directory B is out of reach: its token is not found, and still works.
+    let (status, body) = page
+        .change(
+            Method::DELETE,
+            &format!("tokens/{}", b["token"]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let b_scim = scim_tests::client::Scim::new(
+        b["scim_base_url"].as_str().unwrap(),
+        b["token"]["token"].as_str().unwrap(),
+    );
+    assert_eq!(
+        b_scim
+            .send(Method::GET, "/Users?count=1", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // What only an operator does is not on the page.
+    for (method, path) in [
+        (Method::DELETE, "directory"),
+        (Method::GET, "setup-links"),
+        (Method::POST, "setup-links"),
+        (Method::POST, "teams"),
+        (Method::PUT, "team-mapping"),
+        (Method::GET, "snapshot"),
+        (Method::GET, "audit"),
+    ] {
+        let (status, body) = page.change(method.clone(), path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+
+    // Audited, and announced, with the link as the actor.
+    let (_, audit) = admin(
+        &app,
+        Method::GET,
+        &format!("/audit?directory={}", a["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let actor = format!("setup link {link_a}");
+    for action in ["directory.token_created", "directory.token_revoked"] {
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["action"] == action && r["actor"] == actor),
+            "{action} by {actor}: {audit}"
+        );
+    }
+    assert!(!audit.to_string().contains(&token[10..]));
+}
+
+#[tokio::test]
+async fn controls_change_only_through_a_link_that_allows_it() {
+    let app = spawn_app().await;
+    let (plain, _, plain_secret) = directory_with_link(&app, "Acme", false).await;
+    let page = Page::open(&app, &plain_secret).await;
+    for (path, body) in [
+        ("trusted-domains", json!({"domains": ["acme.com"]})),
+        ("seat-limit", json!({"seat_limit": 5})),
+    ] {
+        let (status, answer) = page.change(Method::PUT, path, Some(body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
+    }
+    let (_, view) = page.get("directory").await;
+    assert_eq!(
+        (&view["trusted_domains"], &view["seat_limit"]),
+        (&json!([]), &Value::Null),
+        "unchanged: {view}"
+    );
+    assert_eq!(view["id"], plain["id"]);
+
+    let (_, _, secret) = directory_with_link(&app, "Globex", true).await;
+    let page = Page::open(&app, &secret).await;
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "trusted-domains",
+            Some(json!({"domains": ["Globex.com"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = page
+        .change(Method::PUT, "seat-limit", Some(json!({"seat_limit": 5})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "seat-limit",
+            Some(json!({"seat_limit": "five"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, view) = page.get("directory").await;
+    assert_eq!(
+        (&view["trusted_domains"], &view["seat_limit"]),
+        (&json!(["globex.com"]), &json!(5))
+    );
+}
+
+#[tokio::test]
+async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
+    let app = spawn_app().await;
+    let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
+    let id = dir["id"].as_str().unwrap();
+    let (status, team) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{id}/teams"),
+        Some(json!({"name": "Engineering"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team_id = team["id"].as_str().unwrap();
+    let scim = scim_tests::client::Scim::new(
+        dir["scim_base_url"].as_str().unwrap(),
+        dir["token"]["token"].as_str().unwrap(),
+    );
+    let ann = scim
+        .create_user(&scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee"))
+        .await;
+    let group = scim
+        .create_group(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "eng-all",
+            "members": [{"value": ann.body["id"]}],
+        }))
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:?}", group.body);
+
+    let page = Page::open(&app, &secret).await;
+    let (_, groups) = page.get("groups").await;
+    assert_eq!(groups[0]["display_name"], "eng-all", "{groups}");
+    let (_, teams) = page.get("teams").await;
+    assert_eq!(teams[0]["name"], "Engineering");
+
+    let mapping = json!({"groups": ["eng-all"]});
+    let path = format!("teams/{team_id}/groups");
+    let (status, preview) = page
+        .change(
+            Method::POST,
+            &format!("{path}/preview"),
+            Some(mapping.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    // Who joins needs the worker's member records (the browser test sees them); here the
+    // preview answers, and changes nothing.
+    assert!(
+        preview["joined"].is_object() && preview["left"].is_object(),
+        "{preview}"
+    );
+    let (_, teams) = page.get("teams").await;
+    assert_eq!(teams[0]["groups"], json!([]), "a preview changes nothing");
+
+    let (status, saved) = page.change(Method::PUT, &path, Some(mapping)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["groups"], json!(["eng-all"]));
+    // Another directory's team is out of reach.
+    let (other, _, _) = directory_with_link(&app, "Globex", false).await;
+    let (_, theirs) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{}/teams", other["id"].as_str().unwrap()),
+        Some(json!({"name": "Sales"})),
+    )
+    .await;
+    let theirs = theirs["id"].as_str().unwrap();
+    let (status, body) = page.get(&format!("teams/{theirs}/members")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            &format!("teams/{theirs}/groups"),
+            Some(json!({"groups": ["eng-all"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, members) = page.get(&format!("teams/{team_id}/members")).await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    // A mapping in attribute mode's table is refused in this (mapped) directory.
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "team-values",
+            Some(json!({"values": {"x": "Engineering"}})),
+        )
+        .await;
+    assert!(status.is_client_error(), "{body}");
 }

@@ -22,6 +22,7 @@ pub use scim_product::teams::preview::{Preview, Renamed};
 pub use scim_product::teams::store::{MemberView as Member, Source, TeamMember};
 pub use scim_store::audit::Record as AuditRecord;
 pub use scim_store::directories::{IssuedToken, TokenInfo as Token};
+pub use scim_store::groups::GroupName;
 pub use scim_store::request_log::Entry as RequestEntry;
 
 /// The body of every error answer.

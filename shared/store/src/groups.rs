@@ -173,3 +173,27 @@ pub async fn list(
     .await?;
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
+
+/// A group's id and name: what a mapping table offers to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupName {
+    pub id: Uuid,
+    pub display_name: String,
+}
+
+/// The first `limit` of a directory's group names, in name order.
+pub async fn names(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    limit: i64,
+) -> Result<Vec<GroupName>, sqlx::Error> {
+    sqlx::query_as!(
+        GroupName,
+        "SELECT id, display_name FROM scim_groups WHERE directory_id = $1
+         ORDER BY lower(display_name), id LIMIT $2",
+        directory_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

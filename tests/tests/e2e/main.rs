@@ -5,5 +5,6 @@
 mod admin;
 mod pipeline;
 mod scale;
+mod setup_page;
 mod teams;
 mod traces;

@@ -1,0 +1,158 @@
+//! The setup page's share of the admin API. The page calls `/setup/api/…`; that is the
+//! admin API's `/admin/v1/directories/{the session's directory}/…`, answered by the very
+//! handlers `scimctl` reaches, so every action has one implementation. Only what a
+//! setup link may see and do passes, its changes need the session's CSRF token, the
+//! directory's controls only where the link allows them, and the link is the actor in
+//! the audit log and the events.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{Method, Uri};
+use axum::response::Response;
+use scim_store::setup::Session;
+use tower::ServiceExt;
+
+use super::{Changing, SetupError};
+use crate::AppState;
+use crate::admin::Actor;
+
+/// The admin API, unchecked: reached only through [`forward`].
+#[derive(Clone)]
+pub(super) struct AdminApi(pub Router);
+
+/// What a request below `/setup/api/` may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Read the directory's setup: its settings, tokens (never their secrets), group
+    /// names, teams and their members, the request log.
+    Read,
+    /// Issue and revoke SCIM tokens, map groups and attribute values to teams.
+    Change,
+    /// Change the directory's trusted domains or seat limit: only where the operator
+    /// allowed it when issuing the link.
+    Control,
+}
+
+fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
+    if path.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return None;
+    }
+    let read = method == Method::GET;
+    Some(match (method.as_str(), path) {
+        (_, ["directory" | "groups" | "tokens" | "teams" | "team-values" | "requests"])
+        | (_, ["teams", _, "members"])
+            if read =>
+        {
+            Reach::Read
+        }
+        ("POST", ["tokens"])
+        | ("DELETE", ["tokens", _])
+        | ("PUT", ["teams", _, "groups"])
+        | ("POST", ["teams", _, "groups", "preview"])
+        | ("PUT", ["team-values"])
+        | ("POST", ["team-values", "preview"]) => Reach::Change,
+        ("PUT", ["seat-limit" | "trusted-domains"]) => Reach::Control,
+        _ => return None,
+    })
+}
+
+/// The admin API's path for `path` (below `/setup/api/`) in `directory`, with the query.
+fn admin_uri(directory: uuid::Uuid, path: &[&str], query: Option<&str>) -> Option<Uri> {
+    let mut uri = format!("/admin/v1/directories/{directory}");
+    if path != ["directory"] {
+        for segment in path {
+            uri.push('/');
+            uri.push_str(segment);
+        }
+    }
+    if let Some(q) = query {
+        uri.push('?');
+        uri.push_str(q);
+    }
+    uri.parse().ok()
+}
+
+pub(super) async fn forward(
+    State(state): State<AppState>,
+    axum::Extension(AdminApi(admin)): axum::Extension<AdminApi>,
+    req: Request,
+) -> Result<Response, SetupError> {
+    let (mut parts, body) = req.into_parts();
+    let rest = parts
+        .uri
+        .path()
+        .strip_prefix("/setup/api/")
+        .unwrap_or_default()
+        .to_owned();
+    let path: Vec<&str> = rest.split('/').collect();
+    let reach = reach(&parts.method, &path).ok_or(SetupError::NoSuchAction)?;
+    let session = match reach {
+        Reach::Read => Session::from_request_parts(&mut parts, &state).await?,
+        Reach::Change | Reach::Control => Changing::from_request_parts(&mut parts, &state).await?.0,
+    };
+    if reach == Reach::Control && !session.allow_controls {
+        return Err(SetupError::NotAllowed(
+            "this setup link may not change the directory's trusted domains or seat limit: \
+             ask the service's operator",
+        ));
+    }
+    // The page's requests count against its directory's allowance, as its identity
+    // provider's do: a link holder can slow only their own directory.
+    state
+        .quotas
+        .admit(session.directory)
+        .map_err(|wait| SetupError::TooMany(wait.as_secs_f64().ceil().max(1.0) as u64))?;
+    parts.uri =
+        admin_uri(session.directory, &path, parts.uri.query()).ok_or(SetupError::NoSuchAction)?;
+    // A fresh set: the outer route's path parameter must not reach the admin routes'
+    // own, and nothing else of this request is theirs to read.
+    parts.extensions = axum::http::Extensions::new();
+    parts.extensions.insert(Actor(super::actor(&session)));
+    let res = admin.oneshot(Request::from_parts(parts, body)).await;
+    Ok(res.unwrap_or_else(|never| match never {}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pass_changes_are_named_and_the_rest_is_refused() {
+        let get = Method::GET;
+        assert_eq!(reach(&get, &["directory"]), Some(Reach::Read));
+        assert_eq!(reach(&get, &["teams", "x", "members"]), Some(Reach::Read));
+        assert_eq!(reach(&Method::POST, &["tokens"]), Some(Reach::Change));
+        assert_eq!(
+            reach(&Method::POST, &["teams", "x", "groups", "preview"]),
+            Some(Reach::Change)
+        );
+        assert_eq!(reach(&Method::PUT, &["seat-limit"]), Some(Reach::Control));
+        // What only operators do: delete the directory, create teams, add members by
+        // hand, switch the team mode, issue setup links, read the audit log.
+        assert_eq!(reach(&Method::DELETE, &["directory"]), None);
+        assert_eq!(reach(&Method::POST, &["teams"]), None);
+        assert_eq!(reach(&Method::POST, &["teams", "x", "members"]), None);
+        assert_eq!(reach(&Method::PUT, &["team-mapping"]), None);
+        assert_eq!(reach(&get, &["setup-links"]), None);
+        assert_eq!(reach(&Method::POST, &["setup-links"]), None);
+        assert_eq!(reach(&get, &["snapshot"]), None);
+        assert_eq!(reach(&get, &["teams", "..", "members"]), None);
+        assert_eq!(reach(&get, &["tokens", ""]), None);
+        assert_eq!(reach(&Method::PUT, &["tokens"]), None);
+    }
+
+    #[test]
+    fn the_page_path_is_the_admin_path_in_the_sessions_directory() {
+        let dir = uuid::Uuid::nil();
+        assert_eq!(
+            admin_uri(dir, &["directory"], None).unwrap().to_string(),
+            format!("/admin/v1/directories/{dir}")
+        );
+        assert_eq!(
+            admin_uri(dir, &["teams", "t", "members"], Some("limit=5"))
+                .unwrap()
+                .to_string(),
+            format!("/admin/v1/directories/{dir}/teams/t/members?limit=5")
+        );
+    }
+}
