@@ -92,11 +92,12 @@ done
 SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
 demo=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$RUN/demo.json")
 SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory setup-link --directory "$demo" --json >"$RUN/setup-link.json"
-python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" "$RUN/setup-link.json" <<'PY'
+python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" "$RUN/setup-link.json" "$ADMIN_URL" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 nats_url, subscriber_password = sys.argv[3], sys.argv[4]
 link = json.load(open(sys.argv[5]))
+admin_url = sys.argv[6]
 print(f"""
 SCIM provisioning is up.
   ingress   {d['scim_base_url'].split('/scim/')[0]}   (logs: .run/logs/ingress.log)
@@ -113,6 +114,7 @@ Try it:
   curl -H 'Authorization: Bearer {d['token']['token']}' '{d['scim_base_url']}/Users?startIndex=1&count=2'
 Administer it (directories, tokens, teams, request log):
   source .run/admin.env && {sys.argv[2]}/scimctl directory list
+  or the operator console, {admin_url}/console (sign in with ADMIN_TOKEN from .run/admin.env)
 Subscribe to the events (docs/events.md): NATS {nats_url}, user scim-subscriber,
 password {subscriber_password}; for example
   source .run/subscriber.env && cargo run -p scim-events --example directory_copy

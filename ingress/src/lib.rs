@@ -9,6 +9,7 @@ mod error;
 mod etag;
 mod extract;
 mod metrics;
+mod pages;
 mod quota;
 mod relay;
 mod representation;

@@ -6,6 +6,7 @@
 mod dead_letters;
 mod directories;
 mod parked;
+mod pipeline;
 mod setup_links;
 mod snapshot;
 mod teams;
@@ -108,6 +109,7 @@ fn routes() -> Router<AppState> {
         .merge(directories::router())
         .merge(dead_letters::router())
         .merge(parked::router())
+        .merge(pipeline::router())
         .merge(snapshot::router())
         .merge(tokens::router())
         .merge(teams::router())
@@ -128,7 +130,9 @@ fn answering(routes: Router<AppState>, state: AppState) -> Router {
 pub fn router(state: AppState, operators: Operators) -> Router {
     let routes = routes()
         .route_layer(middleware::from_fn_with_state(operators, require_operator))
-        .route("/healthz", axum::routing::get(|| async { "ok" }));
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        // The console's files hold no data: it signs in with an operator token.
+        .merge(crate::pages::CONSOLE.routes());
     answering(routes, state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(

@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use scim_admin_api::{AuditRecord, GroupName, Member, RequestEntry};
+use scim_admin_api::{AuditRecord, ErrorRate, GroupName, Member, RequestEntry};
 use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
 use scim_store::request_log::{self, StatusFilter};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/directories/{id}/members", get(members))
         .route("/admin/v1/directories/{id}/groups", get(group_names))
         .route("/admin/v1/audit", get(audit_log))
+        .route("/admin/v1/error-rates", get(error_rates))
 }
 
 /// Largest page any view returns.
@@ -84,6 +85,15 @@ async fn group_names(
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(groups::names(&state.pool, dir, limit).await?))
+}
+
+/// Every directory's errors among its latest `limit` requests (100 unless given).
+async fn error_rates(
+    State(state): State<AppState>,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Vec<ErrorRate>>, AdminError> {
+    let last = limit(q.limit)?;
+    Ok(Json(request_log::error_rates(&state.pool, last).await?))
 }
 
 /// The product's members of the directory with the teams each is in.

@@ -24,14 +24,12 @@ const COOKIE: &str = "scim_setup";
 /// The header a state-changing request repeats the session's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
 
-mod page;
 mod scoped;
 mod status;
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/setup", get(page::index))
-        .route("/setup/{asset}", get(page::asset))
+    crate::pages::SETUP
+        .routes()
         .route("/setup/session", post(open).get(current).delete(close))
         .route("/setup/status", get(status::status))
         .route(
@@ -54,7 +52,7 @@ pub(crate) enum SetupError {
     Forged,
     #[error("{0}")]
     NotAllowed(&'static str),
-    #[error("the setup page has no such page or action")]
+    #[error("the setup page has no such action")]
     NoSuchAction,
     #[error("too many requests for this directory; retry in {0} s")]
     TooMany(u64),

@@ -856,3 +856,94 @@ async fn team_mappings_are_bounded_and_refused_where_they_would_do_nothing() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["team_mode"], "mapped", "nothing was changed: {shown}");
 }
+
+#[tokio::test]
+async fn the_console_is_served_on_the_admin_listener_only() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for (asset, kind) in [
+        ("", "text/html"),
+        ("/console.js", "text/javascript"),
+        ("/common.js", "text/javascript"),
+        ("/style.css", "text/css"),
+    ] {
+        crate::common::strict_page(&format!("{}/console{asset}", app.admin), kind).await;
+    }
+    // Not on the public listener; and the page's files give nothing away without a
+    // token: its data comes from the API, which still needs one.
+    let res = http
+        .get(format!("{}/console", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http
+        .get(format!("{}/setup/console.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http
+        .get(format!("{}/admin/v1/pipeline", app.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_pipeline_and_each_directorys_error_rate_are_one_call_each() {
+    let app = spawn_app().await;
+    let (dir, scim) = directory(&app, "Acme").await;
+    let (quiet, _) = directory(&app, "Quiet").await;
+    assert_eq!(
+        scim.send(Method::GET, "/Users?count=1", None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        scim.send(Method::GET, "/Users?filter=nope%20eq%201", None)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let rates = scim_tests::eventually(Duration::from_secs(10), "the request log", || async {
+        let (_, rates) = admin(&app, Method::GET, "/error-rates", None).await;
+        let ours = rates
+            .as_array()?
+            .iter()
+            .find(|r| r["directory_id"] == json!(dir))?
+            .clone();
+        (ours["requests"] == json!(2)).then_some(rates)
+    })
+    .await;
+    let of = |id: &str| {
+        rates
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["directory_id"] == json!(id))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of(&dir)["errors"], 1, "{rates}");
+    assert_eq!(
+        (&of(&quiet)["requests"], &of(&quiet)["errors"]),
+        (&json!(0), &json!(0))
+    );
+    let (_, latest) = admin(&app, Method::GET, "/error-rates?limit=1", None).await;
+    let ours = latest
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["directory_id"] == json!(dir))
+        .unwrap();
+    assert_eq!(ours["requests"], 1, "only the latest: {latest}");
+    let (status, _) = admin(&app, Method::GET, "/error-rates?limit=0", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, pipeline) = admin(&app, Method::GET, "/pipeline", None).await;
+    assert_eq!(status, StatusCode::OK, "{pipeline}");
+    assert!(pipeline["outbox"]["waiting"].is_i64(), "{pipeline}");
+    assert!(pipeline["consumers"].is_array(), "{pipeline}");
+    assert_eq!(pipeline["dead_letters"], 0, "{pipeline}");
+}

@@ -179,3 +179,35 @@ pub async fn metrics_text(app: &TestApp) -> String {
         .await
         .unwrap()
 }
+
+/// Fetches one of the web pages' files and checks it is served as `kind` under a strict
+/// Content-Security-Policy, naming no other host.
+pub async fn strict_page(url: &str, kind: &str) {
+    let res = reqwest::get(url).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{url}");
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(header("content-type").starts_with(kind), "{url}");
+    let csp = header("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{url}: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    let text = res.text().await.unwrap();
+    // Nothing is loaded from anywhere else.
+    assert!(
+        !text.contains("http://") && !text.contains("https://"),
+        "{url} names another host"
+    );
+}

@@ -4,6 +4,7 @@
 //! endpoints.
 
 mod directories;
+mod pipeline;
 mod setup;
 mod teams;
 mod undelivered;
@@ -12,6 +13,7 @@ pub use directories::{
     CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken, Removed, SeatLimit,
     TeamMapping, TokenRequest, TrustedDomains, Unmapped,
 };
+pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};
 pub use teams::{AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team, ValueTable};
 pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished};

@@ -23,6 +23,36 @@ pub struct Entry {
     pub detail: Option<String>,
 }
 
+/// A directory's share of errors among its latest requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRate {
+    pub directory_id: Uuid,
+    /// Its latest requests looked at (fewer than asked when it has made fewer).
+    pub requests: i64,
+    /// Of those, answered 400 or more.
+    pub errors: i64,
+}
+
+/// Every directory's errors among its `last` requests: bounded by `last` per directory
+/// through the newest-first index, however busy the log is.
+pub async fn error_rates(
+    db: impl PgExecutor<'_>,
+    last: i64,
+) -> Result<Vec<ErrorRate>, sqlx::Error> {
+    sqlx::query_as!(
+        ErrorRate,
+        r#"SELECT d.id AS "directory_id!", r.requests AS "requests!", r.errors AS "errors!"
+           FROM directories d CROSS JOIN LATERAL (
+               SELECT count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors
+               FROM (SELECT status FROM request_log WHERE directory_id = d.id
+                     ORDER BY at DESC LIMIT $1) latest) r
+           ORDER BY d.id"#,
+        last
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// Writes entries in one statement (entries of unknown directories are dropped), and
 /// records when each directory and token was last used, to the second: the stored
 /// time moves only when it is a second or more behind, so a busy directory's row is

@@ -3,8 +3,8 @@
 //! area. The scale-out test runs alone (.config/nextest.toml).
 
 mod admin;
+mod pages;
 mod pipeline;
 mod scale;
-mod setup_page;
 mod teams;
 mod traces;

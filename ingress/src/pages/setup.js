@@ -2,7 +2,8 @@
 // through /setup/api (the admin API's share for this directory) and /setup/status.
 // Every value from the server is set as text, never as HTML.
 
-const $ = (id) => document.getElementById(id);
+import { $, el, table, when, say, copy, request } from "./common.js";
+
 const POLL_MS = 3000;
 const IDP_NAMES = { okta: "Okta", entra: "Microsoft Entra ID", generic: "your SCIM 2.0 provider" };
 
@@ -10,49 +11,10 @@ let session = null;
 let directory = null;
 let polling = null;
 
-class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
-}
-
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf;
-  const res = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!res.ok) {
-    throw new ApiError(res.status, (data && data.error) || `the server answered ${res.status}`);
-  }
-  return data;
-}
+// A setup call: every change repeats the session's CSRF token.
+const call = (method, path, body) =>
+  request(method, path, body, method !== "GET" && session ? { "X-CSRF-Token": session.csrf } : {});
 const api = (method, path, body) => call(method, "/setup/api/" + path, body);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "text") node.textContent = v;
-    else if (k === "on") for (const [ev, f] of Object.entries(v)) node.addEventListener(ev, f);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c);
-  return node;
-}
-
-function when(iso) {
-  if (!iso) return "never";
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-function say(node, text, kind = "error") {
-  node.textContent = text;
-  node.className = "message " + (text ? kind : "");
-}
 
 // --- the session -----------------------------------------------------------------
 
@@ -114,18 +76,6 @@ async function loadDirectory() {
 function showSteps(idp) {
   for (const list of document.querySelectorAll("ol[data-idp]")) list.hidden = list.dataset.idp !== idp;
   for (const node of document.querySelectorAll(".idp-name")) node.textContent = IDP_NAMES[idp];
-}
-
-async function copy(button) {
-  const input = $(button.dataset.copy);
-  try {
-    await navigator.clipboard.writeText(input.value);
-    button.textContent = "Copied";
-  } catch {
-    input.select();
-    button.textContent = "Selected: press Ctrl+C";
-  }
-  setTimeout(() => { button.textContent = "Copy"; }, 2500);
 }
 
 // --- tokens ------------------------------------------------------------------------
@@ -319,15 +269,11 @@ async function toggleMembers(button, team, box) {
   }
   const rows = await api("GET", `teams/${team.id}/members`);
   const source = (m) => m.source === "manual" ? "added by hand" : `from ${m.via.join(", ") || "provisioning"}`;
-  box.replaceChildren(rows.length === 0 ? el("p", { class: "muted", text: "No members yet." }) :
-    el("table", {},
-      el("caption", { text: `Members of ${team.name}` }),
-      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Email" }),
-        el("th", { scope: "col", text: "Source" }), el("th", { scope: "col", text: "State" }))),
-      el("tbody", {}, ...rows.map((m) => el("tr", {},
-        el("td", { text: m.email || m.display_name || "" }),
-        el("td", { "data-label": "Source", text: source(m) }),
-        el("td", { "data-label": "State", text: m.suspended ? "suspended (inactive)" : "active" }))))));
+  box.replaceChildren(table(`Members of ${team.name}`, [
+    ["Email", (m) => m.email || m.display_name],
+    ["Source", source],
+    ["State", (m) => m.suspended ? "suspended (inactive)" : "active"],
+  ], rows, "No members yet."));
   button.setAttribute("aria-expanded", "true");
   button.textContent = "Hide members";
 }

@@ -1,0 +1,75 @@
+// What the setup page and the operator console share: JSON calls whose errors carry the
+// server's message, and building the page from server values as text, never as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+// A JSON request; its parsed answer, or an ApiError with the answer's `error`.
+export async function request(method, url, body, headers = {}) {
+  const all = { Accept: "application/json", ...headers };
+  if (body !== undefined) all["Content-Type"] = "application/json";
+  const res = await fetch(url, {
+    method, headers: all, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    throw new ApiError(res.status, (data && data.error) || `the server answered ${res.status}`);
+  }
+  return data;
+}
+
+// An element with attributes (`text` sets its text, `on` its listeners) and children.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") node.textContent = v;
+    else if (k === "on") for (const [ev, f] of Object.entries(v)) node.addEventListener(ev, f);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+// A table of `rows`: `columns` are [heading, cell(row) → text or node].
+export function table(caption, columns, rows, empty = "Nothing yet.") {
+  if (rows.length === 0) return el("p", { class: "muted", text: empty });
+  return el("table", {},
+    el("caption", { text: caption }),
+    el("thead", {}, el("tr", {}, ...columns.map(([h]) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...columns.map(([h, cell]) => {
+      const v = cell(r);
+      const td = el("td", { "data-label": h });
+      if (v instanceof Node) td.append(v); else td.textContent = v ?? "";
+      return td;
+    })))));
+}
+
+export function when(iso) {
+  if (!iso) return "never";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function say(node, text, kind = "error") {
+  node.textContent = text;
+  node.className = "message " + (text ? kind : "");
+}
+
+// Copies the value of the input `button.dataset.copy` names.
+export async function copy(button) {
+  const input = $(button.dataset.copy);
+  try {
+    await navigator.clipboard.writeText(input.value);
+    button.textContent = "Copied";
+  } catch {
+    input.select();
+    button.textContent = "Selected: press Ctrl+C";
+  }
+  setTimeout(() => { button.textContent = "Copy"; }, 2500);
+}
