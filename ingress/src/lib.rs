@@ -161,6 +161,8 @@ pub(crate) struct Shared {
     /// Largest user or group accepted, as JSON ([`limits::check_resource`]).
     pub max_resource_bytes: usize,
     public_base_url: Arc<str>,
+    /// Where sequential list walks resume.
+    pub(crate) walks: scim::resume::Walks,
 }
 
 impl Shared {
@@ -170,6 +172,7 @@ impl Shared {
             offset,
             limit: count,
             max_bytes: self.list_page_bytes,
+            after: None,
         }
     }
 
@@ -355,6 +358,7 @@ impl Application {
             nats,
             tokens: auth::TokenCache::new(Duration::from_secs(config.token_cache_seconds)),
             public_base_url: base_url.clone().into(),
+            walks: Default::default(),
         }));
         let operators = admin::Operators::parse(&config.admin_token);
         let admin = if operators.is_empty() {

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::list::{ListQuery, Listed, list, search};
+use super::resume::{Walk, Walked};
 use crate::AppState;
 use crate::commands::Scope;
 use crate::commands::groups::{self as command, Saved, id, members, not_found};
@@ -161,14 +162,22 @@ impl Listed for Groups {
         let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&GROUPS)?;
         let _turn = state.quotas.list_turn(directory).await?;
+        let walk = Walk::new(
+            &state.walks,
+            directory,
+            Walked::Groups,
+            offset,
+            condition.is_none() && order.is_by_id(),
+        );
         let (total, page) = groups::list(
             &state.lists,
             directory,
             condition.as_ref(),
             &order,
-            state.page_bounds(offset, count),
+            walk.bounds(state.page_bounds(offset, count)),
         )
         .await?;
+        walk.served(page.len(), page.last().map(|r| r.id));
         let mut members = if query.projection.returns("members") && !page.is_empty() {
             let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
             Some(memberships::of_groups(&state.lists, directory, &ids).await?)

@@ -6,6 +6,7 @@ mod discovery;
 mod groups;
 mod list;
 mod path;
+pub(crate) mod resume;
 mod search;
 mod users;
 

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::list::{ListQuery, Listed, list, search};
+use super::resume::{Walk, Walked};
 use crate::AppState;
 use crate::auth::DirectoryId;
 use crate::commands::Scope;
@@ -133,14 +134,22 @@ impl Listed for Users {
         let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&USERS)?;
         let _turn = state.quotas.list_turn(directory).await?;
+        let walk = Walk::new(
+            &state.walks,
+            directory,
+            Walked::Users,
+            offset,
+            condition.is_none() && order.is_by_id(),
+        );
         let (total, page) = users::list(
             &state.lists,
             directory,
             condition.as_ref(),
             &order,
-            state.page_bounds(offset, count),
+            walk.bounds(state.page_bounds(offset, count)),
         )
         .await?;
+        walk.served(page.len(), page.last().map(|r| r.id));
         let resources = page
             .into_iter()
             .map(|u| {

@@ -1644,3 +1644,169 @@ async fn metrics_count_requests_by_route_status_and_directory_kind() {
     assert!(metric(&text, "scim_outbox_events").is_some());
     assert!(metric(&text, "scim_outbox_oldest_event_age_seconds").is_some());
 }
+
+/// The ids and userNames of one page of users, and its totalResults.
+async fn user_page(s: &Scim, start: usize, count: usize) -> (i64, Vec<(String, String)>) {
+    let r = s
+        .send(
+            Method::GET,
+            &format!("/Users?startIndex={start}&count={count}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let rows = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_owned(),
+                u["userName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (r.body["totalResults"].as_i64().unwrap(), rows)
+}
+
+/// Okta's import walks the directory page by page; each page resumes after the last
+/// user of the one before, so a user deleted from an earlier page mid-walk makes no
+/// one be skipped (skipping `startIndex - 1` rows would skip one), and totalResults is
+/// the directory's kept count.
+#[tokio::test]
+async fn an_import_walk_resumes_after_the_previous_page() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    for i in 0..25 {
+        let r = s
+            .create_user(&okta_user(&format!("u{i:02}@acme.com"), "U", "Ser"))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let (total, first) = user_page(s, 1, 10).await;
+    assert_eq!((total, first.len()), (25, 10));
+    // Deprovisioned while the walk is under way: one of the users already read.
+    let r = s.delete_user(&first[3].0).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let (total, second) = user_page(s, 11, 10).await;
+    assert_eq!(total, 24);
+    let (_, third) = user_page(s, 21, 10).await;
+    let seen: Vec<String> = [&first, &second, &third]
+        .iter()
+        .flat_map(|p| p.iter().map(|(_, name)| name.clone()))
+        .collect();
+    let all: Vec<String> = (0..25).map(|i| format!("u{i:02}@acme.com")).collect();
+    assert_eq!(seen, all, "every user once, in creation order");
+
+    // A page asked for out of order skips rows, as before.
+    let (total, jumped) = user_page(s, 5, 3).await;
+    assert_eq!(total, 24);
+    assert_eq!(
+        jumped.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        ["u05@acme.com", "u06@acme.com", "u07@acme.com"]
+    );
+    // A filtered list counts its matches.
+    let r = s
+        .send(Method::GET, "/Users?filter=userName%20sw%20%22u1%22", None)
+        .await;
+    assert_eq!(r.body["totalResults"], 10, "{:?}", r.body);
+}
+
+/// The counts a directory keeps follow every kind of write, and go with the directory.
+#[tokio::test]
+async fn kept_counts_follow_every_write() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let r = s
+            .create_user(&okta_user(&format!("k{i}@acme.com"), "K", "Ept"))
+            .await;
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let bulk = s
+        .send(
+            Method::POST,
+            "/Bulk",
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a",
+                     "data": okta_user("b1@acme.com", "B", "One")},
+                    {"method": "POST", "path": "/Groups", "bulkId": "g",
+                     "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                              "displayName": "Bulk group"}},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{:?}", bulk.body);
+    let g = s
+        .create_group(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Gone",
+        }))
+        .await;
+    s.send(
+        Method::DELETE,
+        &format!("/Groups/{}", g.body["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    s.patch_user(
+        &ids[0],
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await;
+    s.patch_user(
+        &ids[1],
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await;
+    s.patch_user(
+        &ids[1],
+        json!([{"op": "replace", "value": {"active": true}}]),
+    )
+    .await;
+    s.delete_user(&ids[2]).await;
+
+    let dir: Uuid = s.base_url.rsplit('/').next().unwrap().parse().unwrap();
+    let kept: (i64, i64, i64) = sqlx::query_as(
+        "SELECT sum(users)::int8, sum(active_users)::int8, sum(groups)::int8
+         FROM directory_counts WHERE directory_id = $1",
+    )
+    .bind(dir)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let counted: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM scim_users WHERE directory_id = $1),
+                (SELECT count(*) FROM scim_users WHERE directory_id = $1 AND active),
+                (SELECT count(*) FROM scim_groups WHERE directory_id = $1)",
+    )
+    .bind(dir)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, counted);
+    assert_eq!(counted, (6, 5, 1));
+    let r = s.send(Method::GET, "/Groups", None).await;
+    assert_eq!(r.body["totalResults"], 1);
+
+    // Deleting the directory takes its counts with it.
+    let (status, body) = crate::common::admin(
+        &app,
+        Method::DELETE,
+        &format!("/directories/{dir}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM directory_counts WHERE directory_id = $1")
+            .bind(dir)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+}

@@ -227,6 +227,7 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                         offset: 0,
                         limit: 1000,
                         max_bytes: usize::MAX,
+                        after: None,
                     },
                 )
                 .await

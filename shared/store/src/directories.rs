@@ -271,11 +271,13 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version,
-                (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id) AS "users!",
-                (SELECT count(*) FROM scim_users u WHERE u.directory_id = d.id AND u.active) AS "active_users!",
-                (SELECT count(*) FROM scim_groups g WHERE g.directory_id = d.id) AS "groups!",
+                c.users AS "users!", c.active_users AS "active_users!", c.groups AS "groups!",
                 (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
-           FROM directories d
+           FROM directories d CROSS JOIN LATERAL (
+               SELECT coalesce(sum(users), 0)::int8 AS users,
+                      coalesce(sum(active_users), 0)::int8 AS active_users,
+                      coalesce(sum(groups), 0)::int8 AS groups
+               FROM directory_counts WHERE directory_id = d.id) c
            WHERE $1::uuid IS NULL OR d.id = $1
            ORDER BY d.id"#,
         id as Option<Uuid>

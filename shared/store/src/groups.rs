@@ -163,8 +163,11 @@ pub async fn list(
 ) -> Result<(i64, Vec<StoredGroup>), sqlx::Error> {
     let (total, rows) = super::page(
         db,
-        "scim_groups",
-        COLUMNS,
+        super::Listed {
+            table: "scim_groups",
+            columns: COLUMNS,
+            counted: "groups",
+        },
         directory_id,
         condition,
         order,

@@ -122,45 +122,72 @@ pub struct PageBounds {
     pub offset: i64,
     pub limit: i64,
     pub max_bytes: usize,
+    /// The last id of the previous page, when the caller knows it and the order is by
+    /// id: the page resumes after it instead of skipping `offset` rows, so it costs the
+    /// same at the end of a directory as at its start.
+    pub after: Option<Uuid>,
 }
 
-/// One page of a directory's rows of `table` matching `condition` (whose placeholders
-/// start at `$2`), in `order`, with the total count. `table`, `columns` and `order` are
-/// fixed SQL; client values only ever arrive as binds. Rows are read as they arrive
-/// and the page ends at its byte bound, so a page of large resources never sits in
-/// memory whole.
+/// The rows a page lists and the `directory_counts` column that counts them all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listed {
+    pub table: &'static str,
+    pub columns: &'static str,
+    pub counted: &'static str,
+}
+
+/// One page of a directory's rows matching `condition` (whose placeholders start at
+/// `$2`), in `order`, with the total count. Table, columns and order are fixed SQL;
+/// client values only ever arrive as binds. Rows are read as they arrive and the page
+/// ends at its byte bound, so a page of large resources never sits in memory whole.
+/// Without a filter the total is the directory's kept count, not a count of its rows.
 pub(crate) async fn page(
     db: &PgPool,
-    table: &'static str,
-    columns: &'static str,
+    listed: Listed,
     directory_id: Uuid,
     condition: Option<&Condition>,
     order: &Order,
     bounds: PageBounds,
 ) -> Result<(i64, Vec<PgRow>), sqlx::Error> {
+    let Listed {
+        table,
+        columns,
+        counted,
+    } = listed;
     let PageBounds {
         offset,
         limit,
         max_bytes,
+        after,
     } = bounds;
     let filter_sql = condition
         .map(|c| format!(" AND ({})", c.sql))
         .unwrap_or_default();
     let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
-    let (limit_param, offset_param) = (binds.len() + 2, binds.len() + 3);
-    // The window count saves a second query on the common single-page lookup. It runs
-    // over ids only: the page's columns (some are subqueries) are read for its rows
-    // alone, not for every match, each by primary key. As a join the planner could
-    // rather read and sort the whole directory, and did, with a plan made while the
-    // directory was empty and kept until the table was analyzed (Okta's lookups just
-    // after a bulk create: 84 ms each at 100,000 users instead of 0.3 ms).
+    let (limit_param, offset_param, after_param) =
+        (binds.len() + 2, binds.len() + 3, binds.len() + 4);
+    let after = after.filter(|_| order.is_by_id());
+    let (resume_sql, offset) = match after {
+        Some(_) => (format!(" AND id > ${after_param}"), 0),
+        None => (String::new(), offset),
+    };
+    let total_sql = match condition {
+        None => format!(
+            "(SELECT coalesce(sum({counted}), 0)::int8 FROM directory_counts WHERE directory_id = $1)"
+        ),
+        Some(_) => format!("(SELECT count(*) FROM {table} WHERE directory_id = $1{filter_sql})"),
+    };
+    // The page's columns (some are subqueries) are read for its rows alone, each by
+    // primary key, after the page's ids are found. As a join the planner could rather
+    // read and sort the whole directory, and did, with a plan made while the directory
+    // was empty and kept until the table was analyzed (Okta's lookups just after a bulk
+    // create: 84 ms each at 100,000 users instead of 0.3 ms).
     let page_sql = format!(
         "WITH page AS MATERIALIZED (
-             SELECT id AS page_id, count(*) OVER () AS total
-             FROM {table} WHERE directory_id = $1{filter_sql}
+             SELECT id AS page_id FROM {table} WHERE directory_id = $1{filter_sql}{resume_sql}
              ORDER BY {order} LIMIT ${limit_param} OFFSET ${offset_param}
          )
-         SELECT {columns}, (SELECT total FROM page LIMIT 1) AS total
+         SELECT {columns}, {total_sql} AS total
          FROM {table} WHERE directory_id = $1 AND id = ANY (ARRAY(SELECT page_id FROM page))
          ORDER BY {order}",
         order = order.sql()
@@ -171,7 +198,12 @@ pub(crate) async fn page(
     );
     let mut rows = Vec::new();
     let mut bytes = 0;
-    let mut stream = page.bind(limit).bind(offset).fetch(db);
+    let page = page.bind(limit).bind(offset);
+    let page = match after {
+        Some(after) => page.bind(after),
+        None => page,
+    };
+    let mut stream = page.fetch(db);
     while let Some(row) = stream.try_next().await? {
         bytes += row
             .try_get_raw("resource")?
@@ -191,7 +223,7 @@ pub(crate) async fn page(
         return Ok((0, Vec::new()));
     }
     // An empty page past the end (or count=0): the total needs its own query.
-    let count_sql = format!("SELECT count(*) FROM {table} WHERE directory_id = $1{filter_sql}");
+    let count_sql = format!("SELECT {total_sql}");
     let count = binds.iter().fold(
         sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id),
         bind,

@@ -453,8 +453,11 @@ pub async fn list(
 ) -> Result<(i64, Vec<StoredUser>), sqlx::Error> {
     let (total, rows) = super::page(
         db,
-        "scim_users",
-        COLUMNS,
+        super::Listed {
+            table: "scim_users",
+            columns: COLUMNS,
+            counted: "users",
+        },
         directory_id,
         condition,
         order,

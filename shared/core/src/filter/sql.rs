@@ -114,6 +114,12 @@ impl Order {
     pub fn sql(&self) -> &str {
         &self.0
     }
+
+    /// Whether this is the default order, by id alone: a page can then resume after
+    /// the previous page's last id.
+    pub fn is_by_id(&self) -> bool {
+        self.0 == "id"
+    }
 }
 
 impl Default for Order {
