@@ -10,9 +10,15 @@
 #   USERS         users per run (default 100000)
 #   CONCURRENCY   requests in flight (default 32)
 #   BENCH_DATABASE_URL  default postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable
+#
+# scripts/bench.sh --scale runs the scale workload instead (scim-bench --workload scale):
+# Okta's import, page by page, through a directory of SCALE_USERS (default 1000000)
+# users, built once in its own database (SCALE_DATABASE_URL, default …/scim_scale),
+# which later runs reuse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+
 
 RUNS=${RUNS:-3}
 USERS=${USERS:-100000}
@@ -45,6 +51,17 @@ gauge() {
   pgbench -S -M prepared -c 4 -j 2 -T 5 "$gauge_url" 2>/dev/null |
     awk '/^tps/ { printf "machine: pgbench -S %.0f reads/s\n", $3 }'
 }
+
+if [ "${1:-}" = --scale ]; then
+  export DATABASE_URL=${SCALE_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/scim_scale?sslmode=disable}
+  scripts/down.sh >/dev/null 2>&1 || true
+  scripts/up.sh >.run/logs/bench-up.log 2>&1 ||
+    { echo "scripts/up.sh failed; see .run/logs/bench-up.log" >&2; exit 1; }
+  echo "== scale, $(date -u +%H:%M:%S) UTC"
+  gauge
+  target/release/scim-bench --workload scale --users "${SCALE_USERS:-1000000}"
+  exit
+fi
 
 for run in $(seq 1 "$RUNS"); do
   scripts/down.sh >/dev/null 2>&1 || true

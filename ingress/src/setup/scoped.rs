@@ -24,7 +24,7 @@ pub(super) struct AdminApi(pub Router);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
     /// Read the directory's setup: its settings, tokens (never their secrets), group
-    /// names, teams and their members, the request log.
+    /// names, teams and their members (the request log is the status panel's).
     Read,
     /// Issue and revoke SCIM tokens, map groups and attribute values to teams.
     Change,
@@ -39,7 +39,7 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
     }
     let read = method == Method::GET;
     Some(match (method.as_str(), path) {
-        (_, ["directory" | "groups" | "tokens" | "teams" | "team-values" | "requests"])
+        (_, ["directory" | "groups" | "tokens" | "teams" | "team-values"])
         | (_, ["teams", _, "members"])
             if read =>
         {

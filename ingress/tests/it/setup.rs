@@ -692,3 +692,68 @@ async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
         .await;
     assert!(status.is_client_error(), "{body}");
 }
+
+#[tokio::test]
+async fn the_page_edits_an_attribute_directorys_value_table() {
+    let app = spawn_app().await;
+    let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
+    let id = dir["id"].as_str().unwrap();
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{id}/team-mapping"),
+        Some(json!({"team_mode": "attribute", "team_attribute": "urn:acme:scim:schemas:2.0:User:group"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for team in ["Field Ops", "Office"] {
+        let (status, body) = admin(
+            &app,
+            Method::POST,
+            &format!("/directories/{id}/teams"),
+            Some(json!({"name": team})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let page = Page::open(&app, &secret).await;
+    let (_, view) = page.get("directory").await;
+    assert_eq!(view["team_mode"], "attribute");
+
+    let table = json!({"values": {"field": "Field Ops", "FIELD-OPS": "Field Ops", "hq": "Office"}});
+    let (status, preview) = page
+        .change(Method::POST, "team-values/preview", Some(table.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let (_, unchanged) = page.get("team-values").await;
+    assert_eq!(unchanged, json!({"values": {}}), "a preview saves nothing");
+    let (status, body) = page
+        .change(Method::PUT, "team-values", Some(table.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, saved) = page.get("team-values").await;
+    assert_eq!(saved, table);
+    // A value naming no team is refused, and the table stays as it was.
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "team-values",
+            Some(json!({"values": {"x": "Nowhere"}})),
+        )
+        .await;
+    assert!(status.is_client_error(), "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let (_, kept) = page.get("team-values").await;
+    assert_eq!(kept, table);
+    // Group mappings are for mapped mode only.
+    let (_, teams) = page.get("teams").await;
+    let team = teams[0]["id"].as_str().unwrap();
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            &format!("teams/{team}/groups"),
+            Some(json!({"groups": ["x"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}

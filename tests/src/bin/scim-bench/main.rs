@@ -4,6 +4,7 @@
 //!
 //!   scim-bench --ingress-url http://127.0.0.1:8080 --users 100000 --concurrency 32
 //!   scim-bench --workload groups --users 100000 --groups 1000 --memberships 100000
+//!   scim-bench --workload scale --users 1000000
 //!
 //! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
 //! groups workload (Okta's group push): create users, create groups (a tenth of them
@@ -27,6 +28,7 @@ mod cpu;
 mod events;
 mod load;
 mod neighbours;
+mod scale;
 
 use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
@@ -48,6 +50,8 @@ enum Workload {
     /// The users workload in one directory, alone and then beside a directory whose
     /// client sends oversized, slow-filter and huge-list requests.
     Neighbours,
+    /// Okta's import through a directory of `--users` users (built once, kept).
+    Scale,
 }
 
 #[derive(Parser)]
@@ -529,6 +533,9 @@ async fn worker_applies(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pool = db::connect(&args.database, "scim-bench").await?;
+    if args.workload == Workload::Scale {
+        return scale::run(&args, &pool, &args.ingress_url).await;
+    }
     let dir =
         directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), Idp::Okta).await?;
     let token = directories::issue_token(&pool, dir.id, None).await?;
