@@ -397,8 +397,8 @@ async fn groups_workload(
 }
 
 /// One group holding every user (an "everyone" group), filled by 256-member PATCHes
-/// that queue on its lock; then what must stay cheap however large it is: a rename and
-/// a read without members.
+/// that queue on its lock; then what must stay cheap however large it is: a rename,
+/// removing and adding back one member, and a read without members.
 async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> anyhow::Result<()> {
     let everyone = ids(1);
     let e = everyone.clone();
@@ -444,6 +444,22 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
         (call, answered(StatusCode::NO_CONTENT)),
     )
     .await?;
+    // Okta's one-member changes: a person leaves the group, then comes back.
+    let one = users.len().min(50);
+    let (p, u) = (path.clone(), users.clone());
+    let call = move |i: usize| {
+        let remove = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", u[i])}],
+        });
+        Call::with(Method::PATCH, p.as_str(), &remove)
+    };
+    let work = (call, answered(StatusCode::NO_CONTENT));
+    phase("remove-one", one, Load::closed(1), target, work).await?;
+    let (p, u) = (path.clone(), users.clone());
+    let call = move |i: usize| Call::with(Method::PATCH, p.as_str(), &add_members(u[i..=i].iter()));
+    let work = (call, answered(StatusCode::NO_CONTENT));
+    phase("add-one", one, Load::closed(1), target, work).await?;
     let call = move |_: usize| Call::get(format!("{path}?excludedAttributes=members"));
     let work = (call, answered(StatusCode::OK));
     phase(
