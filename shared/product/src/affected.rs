@@ -30,9 +30,14 @@ pub enum Work {
         joined: bool,
         users: Vec<Uuid>,
     },
-    /// A group was renamed: its mirrored team follows (in mirrored mode), and its
-    /// members' teams are recomputed (a rename can change which mapping holds them).
-    Group { directory: Uuid, group: Uuid },
+    /// A group was renamed from `previous`: its mirrored team follows (in mirrored
+    /// mode), and its members' teams are recomputed where the rename can change them (a
+    /// mapping names the old or the new name, or a mirrored team was made or ended).
+    Group {
+        directory: Uuid,
+        group: Uuid,
+        previous: Option<String>,
+    },
     /// A group was pushed or deleted: its mirrored team is made or ends (in mirrored
     /// mode), and then only the members of a team made or ended are recomputed (in
     /// other modes the membership events that come with the push say who joined).
@@ -87,6 +92,12 @@ pub fn work(event: &Event) -> Work {
         Kind::GroupUpdated(..) if event.changed("displayName") => Work::Group {
             directory,
             group: id,
+            previous: event
+                .previous
+                .as_ref()
+                .and_then(|p| p.get("displayName"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
         },
         Kind::GroupCreated(_) | Kind::GroupDeleted(_) => Work::Mirror {
             directory,
@@ -141,10 +152,21 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 }
                 affected.entry(*directory).or_default().extend(users);
             }
-            Work::Group { directory, group } => {
-                mirror::sync(pool, *directory, Some(&[*group])).await?;
-                let members = memberships::ids(pool, *directory, *group).await?;
-                affected.entry(*directory).or_default().extend(members);
+            Work::Group {
+                directory,
+                group,
+                previous,
+            } => {
+                // Renaming a group no mapping names (an "everyone" group of 100,000)
+                // recomputes nobody.
+                let touched = mirror::sync(pool, *directory, Some(&[*group])).await?;
+                if !touched.is_empty()
+                    || db_teams::renaming_can_matter(pool, *directory, *group, previous.as_deref())
+                        .await?
+                {
+                    let members = memberships::ids(pool, *directory, *group).await?;
+                    affected.entry(*directory).or_default().extend(members);
+                }
             }
             Work::Mirror { directory, group } => {
                 for touched in mirror::sync(pool, *directory, Some(&[*group])).await? {
@@ -227,7 +249,10 @@ mod tests {
         );
         let renamed = event(ResourceType::Group, Action::Updated, json!({}))
             .with_previous(json!({"displayName": "Old"}).as_object().unwrap().clone());
-        assert!(matches!(work(&renamed), Work::Group { .. }));
+        assert!(
+            matches!(work(&renamed), Work::Group { ref previous, .. } if previous.as_deref() == Some("Old")),
+            "the previous name travels with the work"
+        );
         let pushed = event(ResourceType::Group, Action::Created, json!({}));
         assert!(matches!(work(&pushed), Work::Mirror { .. }));
         let retagged = event(ResourceType::Group, Action::Updated, json!({}))

@@ -736,6 +736,34 @@ pub async fn joining_can_matter(
     Ok(can.flatten().unwrap_or(false))
 }
 
+/// Whether renaming the group from `previous` can change anyone's teams in mapped mode:
+/// a mapping names its new or its previous name, or is pinned to it. (In mirrored mode
+/// the team follows the group by id; [`super::mirror::sync`] says when one is made or
+/// ends. In attribute mode groups do not make teams.)
+pub async fn renaming_can_matter(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    group: Uuid,
+    previous: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let can = sqlx::query_scalar!(
+        r#"SELECT d.team_mode = 'mapped' AND EXISTS (
+                  SELECT 1 FROM team_group_mappings m
+                  LEFT JOIN scim_groups g ON g.directory_id = d.id AND g.id = $2
+                  WHERE m.directory_id = d.id
+                    AND (m.group_id = $2
+                         OR (m.group_id IS NULL AND (m.group_name = g.display_name OR m.group_name = $3))))
+                AS "can!"
+           FROM directories d WHERE d.id = $1"#,
+        directory,
+        group,
+        previous
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(can.unwrap_or(false))
+}
+
 /// The users among `users` that are in a group or have a team membership.
 pub async fn with_team_state(
     db: impl PgExecutor<'_>,
