@@ -59,7 +59,9 @@ pub async fn lock_users(
 /// ([`super::groups::lock`], or just inserted) in one statement; returns those that were not members
 /// already. The group lock is what makes the plain anti-join safe: no other change of
 /// this group's members can commit in between (and it writes a quarter less WAL than
-/// `ON CONFLICT DO NOTHING`).
+/// `ON CONFLICT DO NOTHING`). The lateral lookups (a `LIMIT` keeps the planner from
+/// flattening them) probe the indexes once per user named: a plan cached while the
+/// group was small hashed all of its members instead, 27 ms to add one to 100,000.
 pub async fn add(
     conn: &mut PgConnection,
     directory_id: Uuid,
@@ -69,8 +71,12 @@ pub async fn add(
     let mut added = sqlx::query_scalar!(
         "INSERT INTO scim_group_members (directory_id, group_id, user_id, display)
          SELECT $1, $2, u.id, scim_member_display(u.resource, u.user_name)
-         FROM unnest($3::uuid[]) AS t(id) JOIN scim_users u ON u.directory_id = $1 AND u.id = t.id
-         WHERE NOT EXISTS (SELECT 1 FROM scim_group_members gm WHERE gm.group_id = $2 AND gm.user_id = t.id)
+         FROM unnest($3::uuid[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT id, resource, user_name FROM scim_users
+                             WHERE directory_id = $1 AND id = t.id LIMIT 1) u
+         LEFT JOIN LATERAL (SELECT 1 AS member FROM scim_group_members gm
+                            WHERE gm.group_id = $2 AND gm.user_id = t.id LIMIT 1) m ON true
+         WHERE m.member IS NULL
          RETURNING user_id",
         directory_id,
         group_id,
