@@ -408,8 +408,12 @@ pub async fn seats_locked(
     let Some(Some(limit)) = limit else {
         return Ok(None);
     };
+    // The kept count (migration 0016): every statement that changes who is active adds
+    // to it in its own transaction, so under the lock it is as exact as counting the
+    // directory's users, without reading them all on every create.
     let in_use = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "in_use!" FROM scim_users WHERE directory_id = $1 AND active"#,
+        r#"SELECT coalesce(sum(active_users), 0)::int8 AS "in_use!"
+           FROM directory_counts WHERE directory_id = $1"#,
         id
     )
     .fetch_one(conn)

@@ -398,7 +398,8 @@ async fn groups_workload(
 
 /// One group holding every user (an "everyone" group), filled by 256-member PATCHes
 /// that queue on its lock; then what must stay cheap however large it is: a rename,
-/// removing and adding back one member, and a read without members.
+/// removing and adding back one member, and a read without members (one at a time,
+/// then many at once).
 async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> anyhow::Result<()> {
     let everyone = ids(1);
     let e = everyone.clone();
@@ -460,8 +461,17 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
     let call = move |i: usize| Call::with(Method::PATCH, p.as_str(), &add_members(u[i..=i].iter()));
     let work = (call, answered(StatusCode::NO_CONTENT));
     phase("add-one", one, Load::closed(1), target, work).await?;
-    let call = move |_: usize| Call::get(format!("{path}?excludedAttributes=members"));
-    let work = (call, answered(StatusCode::OK));
+    let bare = Arc::new(format!("{path}?excludedAttributes=members"));
+    let b = bare.clone();
+    let work = (
+        move |_: usize| Call::get(b.as_str()),
+        answered(StatusCode::OK),
+    );
+    phase("get-big-one", 200, Load::closed(1), target, work).await?;
+    let work = (
+        move |_: usize| Call::get(bare.as_str()),
+        answered(StatusCode::OK),
+    );
     phase(
         "get-big-bare",
         500,
