@@ -9,6 +9,8 @@
 #   RUNS          runs (default 3)
 #   USERS         users per run (default 100000)
 #   CONCURRENCY   requests in flight (default 32)
+#   CATCH_UP      set (to anything): stop the worker for each run's lifecycle and start the subscriber
+#                 after it; both catch up on the backlog and the run prints how fast
 #   BENCH_DATABASE_URL  default postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable
 #
 # scripts/bench.sh --scale runs the scale workload instead (scim-bench --workload scale):
@@ -74,5 +76,6 @@ for run in $(seq 1 "$RUNS"); do
   gauge
   # A subscriber on the event crate, and the admin API for the snapshot's rate.
   (source .run/subscriber.env && source .run/admin.env &&
-    target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY")
+    target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY" \
+      ${CATCH_UP:+--catch-up-worker "$(cat .run/worker.pid)"})
 done

@@ -17,6 +17,7 @@ pub struct Subscriber {
     stop: oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
     delays_ms: Arc<Mutex<Vec<f64>>>,
+    started: Instant,
 }
 
 /// NATS as the subscriber user of `scripts/up.sh` reaches it: NATS_URL, NATS_USER,
@@ -87,17 +88,23 @@ impl Subscriber {
             stop,
             thread,
             delays_ms,
+            started: Instant::now(),
         })
     }
 
     /// Waits until `expected` events arrived (or `timeout`), stops, and prints the
     /// delays.
-    pub fn finish(self, expected: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+    /// Waits for `expected` events (or `timeout`), prints what arrived, and returns how
+    /// many did and how many seconds after the subscriber started the last one came.
+    pub fn finish(self, expected: usize, timeout: Duration) -> (usize, f64) {
+        let waiting = Instant::now();
+        let deadline = waiting + timeout;
         let count = || self.delays_ms.lock().map(|d| d.len()).unwrap_or(0);
         while count() < expected && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
+        let waited = waiting.elapsed().as_secs_f64();
+        let since_start = self.started.elapsed().as_secs_f64();
         let _ = self.stop.send(());
         let _ = self.thread.join();
         let mut delays = self.delays_ms.lock().map(|d| d.clone()).unwrap_or_default();
@@ -109,12 +116,14 @@ impl Subscriber {
                 .unwrap_or(0.0)
         };
         println!(
-            "subscriber   {} of {expected} events, change to callback p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "subscriber   {} of {expected} events, change to callback p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+             the last {waited:.2} s after the workload",
             delays.len(),
             pct(0.5),
             pct(0.99),
-            pct(1.0)
+            pct(1.0),
         );
+        (delays.len(), since_start)
     }
 }
 

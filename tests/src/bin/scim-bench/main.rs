@@ -21,7 +21,9 @@
 //! workload it prints how long events took to reach a subscriber on the `scim-events`
 //! crate (with NATS_URL, NATS_USER and NATS_PASSWORD of a subscriber user), how fast the
 //! directory's snapshot streams (with ADMIN_URL and ADMIN_TOKEN), and how fast the relay
-//! empties an outbox of `--relay-events` events. Every answer is
+//! empties an outbox of `--relay-events` events. With `--catch-up-worker <pid>` the worker
+//! is stopped through the lifecycle and the subscriber starts after it: the run prints
+//! how fast each catches up on the backlog. Every answer is
 //! checked (status, and the count or id the workload needs); `errors` counts the rest.
 
 mod cpu;
@@ -89,6 +91,11 @@ struct Args {
     /// the relay publishing them (0: none).
     #[arg(long, default_value_t = 100_000)]
     relay_events: i64,
+    /// Users workload: the worker's process id. The worker is stopped (SIGSTOP) for the
+    /// whole lifecycle and resumed after it, and the subscriber starts only then: both
+    /// catch up on the backlog, and the run prints how fast.
+    #[arg(long)]
+    catch_up_worker: Option<u32>,
     /// Seconds to wait for the worker after the last response.
     #[arg(long, default_value_t = 120)]
     worker_timeout: u64,
@@ -523,6 +530,16 @@ async fn lifecycle(
 
 /// Waits until `count_sql` (over `$1`, the directory) reaches `expected` and prints
 /// how long after the last response that was.
+/// Stops (`-STOP`) or resumes (`-CONT`) a process.
+fn signal(pid: u32, how: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args([how, &pid.to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill {how} {pid} failed");
+    Ok(())
+}
+
+/// Returns how long it took.
 async fn worker_applies(
     pool: &sqlx::PgPool,
     directory: uuid::Uuid,
@@ -530,7 +547,7 @@ async fn worker_applies(
     expected: usize,
     what: &str,
     timeout_secs: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Duration> {
     let last_response = Instant::now();
     let deadline = last_response + Duration::from_secs(timeout_secs);
     loop {
@@ -539,15 +556,16 @@ async fn worker_applies(
             .fetch_one(pool)
             .await?;
         if done as usize >= expected {
+            let took = last_response.elapsed();
             println!(
                 "worker      all {expected} {what} applied {:.2} s after the last response",
-                last_response.elapsed().as_secs_f64()
+                took.as_secs_f64()
             );
-            return Ok(());
+            return Ok(took);
         }
         if Instant::now() > deadline {
             println!("worker      only {done} of {expected} {what} applied after {timeout_secs} s");
-            return Ok(());
+            return Ok(last_response.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -588,10 +606,20 @@ async fn main() -> anyhow::Result<()> {
     if args.workload == Workload::Neighbours {
         return neighbours::run(&args, &pool, &target).await;
     }
-    // A subscriber on the scim-events crate, as another service would run one.
-    let subscriber = events::Subscriber::start(dir.id);
+    // A subscriber on the scim-events crate, as another service would run one; when
+    // catching up, it starts after the lifecycle, from the stream's start.
+    let catch_up = args.catch_up_worker;
+    let mut subscriber = None;
+    match catch_up {
+        Some(pid) => signal(pid, "-STOP")?,
+        None => subscriber = events::Subscriber::start(dir.id),
+    }
     lifecycle(n, Load::closed(c), &target, "").await?;
-    worker_applies(
+    if let Some(pid) = catch_up {
+        subscriber = events::Subscriber::start(dir.id);
+        signal(pid, "-CONT")?;
+    }
+    let applied = worker_applies(
         &pool,
         dir.id,
         "SELECT count(*) FROM members WHERE directory_id = $1 AND status = 'deactivated' AND scim_version = 3",
@@ -601,8 +629,22 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     // Created, updated, deactivated: three events a user.
+    let events = 3 * n;
+    if catch_up.is_some() {
+        println!(
+            "catch-up    worker: {events} events in {:.2} s, {:.0} events/s",
+            applied.as_secs_f64(),
+            events as f64 / applied.as_secs_f64()
+        );
+    }
     if let Some(subscriber) = subscriber {
-        subscriber.finish(3 * n, Duration::from_secs(args.worker_timeout));
+        let (received, took) = subscriber.finish(events, Duration::from_secs(args.worker_timeout));
+        if catch_up.is_some() {
+            println!(
+                "catch-up    subscriber: {received} events in {took:.2} s from its start, beside the worker: {:.0} events/s",
+                received as f64 / took.max(0.001)
+            );
+        }
     }
     events::snapshot_rate(dir.id).await?;
     if args.relay_events > 0 {
