@@ -89,9 +89,9 @@ impl Quotas {
     /// Counts one request (or one operation of a `/Bulk` request) of the directory
     /// against its rate: `429` with the seconds to wait past it.
     pub fn admit_request(&self, directory: Uuid) -> Result<(), ApiError> {
-        self.admit(directory)
-            .map_err(|wait| ApiError::TooManyRequests {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+        self.admit_or_retry_after(directory)
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                retry_after,
                 detail: format!(
                     "this directory sends more than {} requests a second; retry later",
                     self.settings.rate
@@ -99,8 +99,15 @@ impl Quotas {
             })
     }
 
+    /// Takes one request from the directory's allowance, or says in whole seconds (a
+    /// `Retry-After`, at least 1) how long to wait.
+    pub(crate) fn admit_or_retry_after(&self, directory: Uuid) -> Result<(), u64> {
+        self.admit(directory)
+            .map_err(|wait| wait.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
     /// Takes one request from the directory's allowance, or says how long to wait.
-    pub(crate) fn admit(&self, directory: Uuid) -> Result<(), Duration> {
+    fn admit(&self, directory: Uuid) -> Result<(), Duration> {
         let Settings { rate, burst, .. } = self.settings;
         if rate <= 0.0 {
             return Ok(());

@@ -11,17 +11,13 @@ use scim_service::telemetry::TRACEPARENT;
 use scim_store::audit;
 use serde::Deserialize;
 
-use super::{Actor, AdminError};
+use super::{Actor, AdminError, nats};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/dead-letters", get(list))
         .route("/admin/v1/dead-letters/{seq}/replay", post(replay))
-}
-
-fn nats(e: impl std::fmt::Display) -> AdminError {
-    AdminError::Unavailable(format!("NATS: {e}"))
 }
 
 /// A dead letter as the worker wrote it, with its place in the stream and, when its

@@ -215,6 +215,11 @@ impl IntoResponse for AdminError {
     }
 }
 
+/// NATS failing an admin request (a stream read, a publish): 503, retry.
+fn nats(e: impl std::fmt::Display) -> AdminError {
+    AdminError::Unavailable(format!("NATS: {e}"))
+}
+
 /// Gives every error the framework answers itself (a path segment or query parameter
 /// that does not parse, say) the admin API's JSON error body, as the handlers' have.
 async fn json_error_bodies(res: Response) -> Response {

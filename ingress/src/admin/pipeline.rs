@@ -9,15 +9,11 @@ use scim_admin_api::{ConsumerLag, Pipeline};
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_store::outbox;
 
-use super::AdminError;
+use super::{AdminError, nats};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/pipeline", get(pipeline))
-}
-
-fn nats(e: impl std::fmt::Display) -> AdminError {
-    AdminError::Unavailable(format!("NATS: {e}"))
 }
 
 async fn pipeline(State(state): State<AppState>) -> Result<Json<Pipeline>, AdminError> {

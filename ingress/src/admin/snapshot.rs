@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::directories::{existing, resource};
-use super::{Actor, AdminError};
+use super::{Actor, AdminError, nats};
 use crate::{AppState, representation};
 
 pub fn router() -> axum::Router<AppState> {
@@ -76,10 +76,6 @@ async fn take(
         Body::from_stream(body),
     )
         .into_response())
-}
-
-fn nats(e: impl std::fmt::Display) -> AdminError {
-    AdminError::Unavailable(format!("NATS: {e}"))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -100,8 +100,8 @@ pub(super) async fn forward(
     // provider's do: a link holder can slow only their own directory.
     state
         .quotas
-        .admit(session.directory)
-        .map_err(|wait| SetupError::TooMany(wait.as_secs_f64().ceil().max(1.0) as u64))?;
+        .admit_or_retry_after(session.directory)
+        .map_err(SetupError::TooMany)?;
     parts.uri =
         admin_uri(session.directory, &path, parts.uri.query()).ok_or(SetupError::NoSuchAction)?;
     // A fresh set: the outer route's path parameter must not reach the admin routes'
