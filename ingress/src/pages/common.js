@@ -44,7 +44,8 @@ export function table(caption, columns, rows, empty = "Nothing yet.") {
     el("thead", {}, el("tr", {}, ...columns.map(([h]) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...columns.map(([h, cell]) => {
       const v = cell(r);
-      const td = el("td", { "data-label": h });
+      // The label a narrow screen shows before the value; none for an action column.
+      const td = el("td", h ? { "data-label": h } : {});
       if (v instanceof Node) td.append(v); else td.textContent = v ?? "";
       return td;
     })))));

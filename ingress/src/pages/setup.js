@@ -81,19 +81,14 @@ function showSteps(idp) {
 // --- tokens ------------------------------------------------------------------------
 
 async function loadTokens() {
-  const tokens = await api("GET", "tokens");
-  const live = tokens.filter((t) => !t.revoked_at);
-  const body = $("tokens").tBodies[0];
-  body.replaceChildren(...live.map((t) => el("tr", {},
-    el("td", {}, el("code", { text: t.prefix + "…" })),
-    el("td", { "data-label": "Created", text: when(t.created_at) }),
-    el("td", { "data-label": "Last used", text: when(t.last_used_at) }),
-    el("td", { "data-label": "Expires", text: t.expires_at ? when(t.expires_at) : "never" }),
-    el("td", {}, revokeButton(t)),
-  )));
-  if (live.length === 0) {
-    body.append(el("tr", {}, el("td", { colspan: "5", text: "No live token: generate one." })));
-  }
+  const live = (await api("GET", "tokens")).filter((t) => !t.revoked_at);
+  $("tokens").replaceChildren(table("Live tokens", [
+    ["Token", (t) => el("code", { text: t.prefix + "…" })],
+    ["Created", (t) => when(t.created_at)],
+    ["Last used", (t) => when(t.last_used_at)],
+    ["Expires", (t) => t.expires_at ? when(t.expires_at) : "never"],
+    ["", revokeButton],
+  ], live, "No live token: generate one."));
 }
 
 function revokeButton(token) {
@@ -285,9 +280,9 @@ let rows = 0;
 
 async function loadValues(teams) {
   teamNames = teams.map((t) => t.name);
-  const table = await api("GET", "team-values");
+  const saved = await api("GET", "team-values");
   const body = $("value-table").querySelector("tbody");
-  body.replaceChildren(...Object.entries(table.values).map(([v, t]) => valueRow(v, t)));
+  body.replaceChildren(...Object.entries(saved.values).map(([v, t]) => valueRow(v, t)));
 }
 
 function valueRow(value = "", team = "") {
