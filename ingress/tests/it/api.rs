@@ -1697,6 +1697,9 @@ async fn an_import_walk_resumes_after_the_previous_page() {
         .collect();
     let all: Vec<String> = (0..25).map(|i| format!("u{i:02}@acme.com")).collect();
     assert_eq!(seen, all, "every user once, in creation order");
+    // The page after the last one (the walk read 25 users, one since deleted) is empty,
+    // and still counts the directory.
+    assert_eq!(user_page(s, 26, 10).await, (24, Vec::new()));
 
     // A page asked for out of order skips rows, as before.
     let (total, jumped) = user_page(s, 5, 3).await;

@@ -122,9 +122,10 @@ pub struct PageBounds {
     pub offset: i64,
     pub limit: i64,
     pub max_bytes: usize,
-    /// The last id of the previous page, when the caller knows it and the order is by
-    /// id: the page resumes after it instead of skipping `offset` rows, so it costs the
-    /// same at the end of a directory as at its start.
+    /// The last id of the previous page, when the caller knows it: a page of a whole
+    /// list (no filter) in the default order (by id) resumes after it instead of
+    /// skipping `offset` rows, so it costs the same at the end of a directory as at its
+    /// start. Ignored otherwise.
     pub after: Option<Uuid>,
 }
 
@@ -166,16 +167,25 @@ pub(crate) async fn page(
     let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
     let (limit_param, offset_param, after_param) =
         (binds.len() + 2, binds.len() + 3, binds.len() + 4);
-    let after = after.filter(|_| order.is_by_id());
-    let (resume_sql, offset) = match after {
+    // Resuming is for the default order of a whole list: a filtered list's total is
+    // counted over its matches, which the rows after `after` are not.
+    let after = after.filter(|_| condition.is_none() && order.is_by_id());
+    let (resume_sql, skip) = match after {
         Some(_) => (format!(" AND id > ${after_param}"), 0),
         None => (String::new(), offset),
     };
-    let total_sql = match condition {
-        None => format!(
-            "(SELECT coalesce(sum({counted}), 0)::int8 FROM directory_counts WHERE directory_id = $1)"
+    // Without a filter, the directory's kept count. With one, the window count over
+    // the matches, in the pass that finds the page (a single-match lookup, Okta's most
+    // common request, reads its index entry once); it runs over ids only.
+    let kept = format!(
+        "(SELECT coalesce(sum({counted}), 0)::int8 FROM directory_counts WHERE directory_id = $1)"
+    );
+    let (window_sql, total_sql) = match condition {
+        None => ("", kept.clone()),
+        Some(_) => (
+            ", count(*) OVER () AS total",
+            "(SELECT total FROM page LIMIT 1)".to_owned(),
         ),
-        Some(_) => format!("(SELECT count(*) FROM {table} WHERE directory_id = $1{filter_sql})"),
     };
     // The page's columns (some are subqueries) are read for its rows alone, each by
     // primary key, after the page's ids are found. As a join the planner could rather
@@ -184,7 +194,7 @@ pub(crate) async fn page(
     // create: 84 ms each at 100,000 users instead of 0.3 ms).
     let page_sql = format!(
         "WITH page AS MATERIALIZED (
-             SELECT id AS page_id FROM {table} WHERE directory_id = $1{filter_sql}{resume_sql}
+             SELECT id AS page_id{window_sql} FROM {table} WHERE directory_id = $1{filter_sql}{resume_sql}
              ORDER BY {order} LIMIT ${limit_param} OFFSET ${offset_param}
          )
          SELECT {columns}, {total_sql} AS total
@@ -198,7 +208,7 @@ pub(crate) async fn page(
     );
     let mut rows = Vec::new();
     let mut bytes = 0;
-    let page = page.bind(limit).bind(offset);
+    let page = page.bind(limit).bind(skip);
     let page = match after {
         Some(after) => page.bind(after),
         None => page,
@@ -219,11 +229,15 @@ pub(crate) async fn page(
         let total: i64 = first.try_get("total")?;
         return Ok((total, rows));
     }
-    if limit > 0 && offset == 0 {
+    // An empty first page is an empty list; an empty resumed page is past its end.
+    if limit > 0 && offset == 0 && after.is_none() {
         return Ok((0, Vec::new()));
     }
     // An empty page past the end (or count=0): the total needs its own query.
-    let count_sql = format!("SELECT {total_sql}");
+    let count_sql = match condition {
+        None => format!("SELECT {kept}"),
+        Some(_) => format!("SELECT count(*) FROM {table} WHERE directory_id = $1{filter_sql}"),
+    };
     let count = binds.iter().fold(
         sqlx::query(AssertSqlSafe(count_sql)).bind(directory_id),
         bind,
