@@ -167,7 +167,7 @@ impl Listed for Groups {
             directory,
             Walked::Groups,
             offset,
-            condition.is_none() && order.is_by_id(),
+            scim_store::resumable(condition.as_ref(), &order),
         );
         let (total, page) = groups::list(
             &state.lists,

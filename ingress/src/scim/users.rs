@@ -139,7 +139,7 @@ impl Listed for Users {
             directory,
             Walked::Users,
             offset,
-            condition.is_none() && order.is_by_id(),
+            scim_store::resumable(condition.as_ref(), &order),
         );
         let (total, page) = users::list(
             &state.lists,

@@ -122,11 +122,17 @@ pub struct PageBounds {
     pub offset: i64,
     pub limit: i64,
     pub max_bytes: usize,
-    /// The last id of the previous page, when the caller knows it: a page of a whole
-    /// list (no filter) in the default order (by id) resumes after it instead of
-    /// skipping `offset` rows, so it costs the same at the end of a directory as at its
-    /// start. Ignored otherwise.
+    /// The last id of the previous page, when the caller knows it: a [`resumable`] page
+    /// resumes after it instead of skipping `offset` rows, so it costs the same at the
+    /// end of a directory as at its start. Ignored otherwise.
     pub after: Option<Uuid>,
+}
+
+/// Whether a page of this list can resume after the previous page's last id
+/// ([`PageBounds::after`]): a whole list (a filtered one's total counts its matches,
+/// which the rows after an id are not) in the default order, by id.
+pub fn resumable(condition: Option<&Condition>, order: &Order) -> bool {
+    condition.is_none() && order.is_by_id()
 }
 
 /// The rows a page lists and the `directory_counts` column that counts them all.
@@ -167,9 +173,7 @@ pub(crate) async fn page(
     let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
     let (limit_param, offset_param, after_param) =
         (binds.len() + 2, binds.len() + 3, binds.len() + 4);
-    // Resuming is for the default order of a whole list: a filtered list's total is
-    // counted over its matches, which the rows after `after` are not.
-    let after = after.filter(|_| condition.is_none() && order.is_by_id());
+    let after = after.filter(|_| resumable(condition, order));
     let (resume_sql, skip) = match after {
         Some(_) => (format!(" AND id > ${after_param}"), 0),
         None => (String::new(), offset),
