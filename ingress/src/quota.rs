@@ -42,29 +42,32 @@ pub struct Quotas {
     /// per customer organization).
     buckets: Mutex<HashMap<Uuid, Bucket>>,
     lists: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
-    /// Each directory's list time, in seconds.
-    list_time: Mutex<HashMap<Uuid, Bucket>>,
+    /// Each directory's list time, in seconds; shared with the turns, which charge it
+    /// when they end (a turn can outlive the handler: a group's members are read as the
+    /// response is written).
+    list_time: Arc<Mutex<HashMap<Uuid, Bucket>>>,
 }
 
 /// A turn to run a list: the directory's other lists wait while it is held, and the
 /// time it was held is charged to the directory when it ends.
-pub struct ListTurn<'q> {
-    quotas: &'q Quotas,
+pub struct ListTurn {
+    settings: Settings,
+    list_time: Arc<Mutex<HashMap<Uuid, Bucket>>>,
     directory: Uuid,
     started: Instant,
     _permit: OwnedSemaphorePermit,
 }
 
-impl Drop for ListTurn<'_> {
+impl Drop for ListTurn {
     fn drop(&mut self) {
         let Settings {
             list_share,
             list_wait,
             ..
-        } = self.quotas.settings;
+        } = self.settings;
         let now = Instant::now();
         let spent = now.duration_since(self.started).as_secs_f64();
-        let mut time = lock(&self.quotas.list_time);
+        let mut time = lock(&self.list_time);
         let bucket = time
             .entry(self.directory)
             .or_insert_with(|| Bucket::full(list_wait.as_secs_f64(), now));
@@ -82,7 +85,7 @@ impl Quotas {
             settings,
             buckets: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
-            list_time: Mutex::new(HashMap::new()),
+            list_time: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -121,7 +124,7 @@ impl Quotas {
 
     /// Waits for the directory's turn to run a list, at most the list wait; refused at
     /// once while the directory's lists have spent more than their share of time.
-    pub async fn list_turn(&self, directory: Uuid) -> Result<ListTurn<'_>, ApiError> {
+    pub async fn list_turn(&self, directory: Uuid) -> Result<ListTurn, ApiError> {
         let Settings {
             list_share,
             list_wait,
@@ -147,7 +150,8 @@ impl Quotas {
             .clone();
         match tokio::time::timeout(list_wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(ListTurn {
-                quotas: self,
+                settings: self.settings,
+                list_time: self.list_time.clone(),
                 directory,
                 started: Instant::now(),
                 _permit: permit,

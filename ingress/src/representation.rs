@@ -1,7 +1,7 @@
 //! How a stored user or group is shown: the SCIM resource and ETag that responses,
 //! events and snapshots all carry, located under the directory's base URL.
 
-use scim_core::group::{Members, Reference};
+use scim_core::group::MemberShape;
 use scim_core::projection::Projection;
 use scim_core::schema::Returned;
 use scim_core::user::{Meta, groups_json};
@@ -62,34 +62,32 @@ pub(crate) fn group_meta(state: &AppState, directory: Uuid, stored: &StoredGroup
     }
 }
 
-/// A group's members as a response lists them: who, and whether each one's `display`
-/// is returned unless asked for (the directory's [`Profile`](scim_core::profile::Profile)).
-pub(crate) struct MemberList<'a> {
-    pub list: &'a [Reference],
-    pub display: Returned,
-}
-
-/// The group's resource, with `members` when they are given.
-pub(crate) fn group(
-    state: &AppState,
-    directory: Uuid,
-    stored: &StoredGroup,
-    members: Option<MemberList<'_>>,
-    projection: &Projection,
-) -> Value {
-    let users_url = format!("{}/Users", state.base_url(directory));
-    let members = members.map(|m| Members {
-        list: m.list,
-        users_url: &users_url,
-        // Shown by default, an exclusion is the projection's to apply.
-        display: match m.display {
-            Returned::Default => true,
-            Returned::Request => projection.requests("members", "display"),
-        },
-    });
+/// The group's resource, without members (see [`member_shape`]).
+pub(crate) fn group(state: &AppState, directory: Uuid, stored: &StoredGroup) -> Value {
     stored.group.to_resource(
         &stored.id.to_string(),
         &group_meta(state, directory, stored),
-        members.as_ref(),
     )
+}
+
+/// How a response shows each member of the directory's groups, or `None` when the
+/// projection leaves members out. `display` is returned by default or only on
+/// request, as the directory's [`Profile`](scim_core::profile::Profile) says.
+pub(crate) fn member_shape(
+    state: &AppState,
+    directory: Uuid,
+    display: Returned,
+    projection: &Projection,
+) -> Option<MemberShape> {
+    let sub = |name| projection.returns_sub("members", name);
+    projection.returns("members").then(|| MemberShape {
+        users_url: format!("{}/Users", state.base_url(directory)),
+        value: sub("value"),
+        kind: sub("type"),
+        reference: sub("$ref"),
+        display: match display {
+            Returned::Default => sub("display"),
+            Returned::Request => projection.requests("members", "display"),
+        },
+    })
 }

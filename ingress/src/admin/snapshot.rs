@@ -11,7 +11,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use scim_core::projection::Projection;
 use scim_events::snapshot::Line;
 use scim_events::{CONTRACT_VERSION, MEMBER_IDS_PER_EVENT, ResourceType, STREAM};
 use scim_product::teams::plan as team;
@@ -148,7 +147,7 @@ async fn write(
     let mut all = snapshot::groups(&mut *conn, directory);
     while let Some(group) = all.next().await {
         let group = group?;
-        let resource = representation::group(state, directory, &group, None, &Projection::All);
+        let resource = representation::group(state, directory, &group);
         let resource_version = group.version;
         lines
             .send(&Line::Group {

@@ -6,7 +6,6 @@ use scim_core::ScimError;
 use scim_core::group::patch::{self as group_patch, MemberChange, MemberDelta};
 use scim_core::group::{Group, Reference};
 use scim_core::patch::Operation;
-use scim_core::projection::Projection;
 use scim_events::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
 use scim_service::telemetry::current_traceparent;
 use scim_store::groups::{self, StoredGroup};
@@ -41,14 +40,15 @@ pub(crate) fn not_found() -> ApiError {
     ScimError::NotFound("no such group in this directory".into()).into()
 }
 
-/// The members of one group.
-pub(crate) async fn members(
+/// The members of one group, all of them: a write's response shows those its request
+/// named (`POST`, `PUT`; bounded by the body's size), or, for a `PATCH` that asks for
+/// them, what the group has.
+async fn members(
     db: &mut PgConnection,
     directory: Uuid,
     group: Uuid,
 ) -> Result<Vec<Reference>, ApiError> {
-    let mut all = memberships::of_groups(db, directory, &[group]).await?;
-    Ok(all.remove(&group).unwrap_or_default())
+    Ok(memberships::of_group(db, directory, group, Uuid::nil(), i64::MAX).await?)
 }
 
 /// [`members`], read only when `wanted`.
@@ -154,7 +154,7 @@ fn numbered(
                 group.id,
                 action,
                 group.version,
-                representation::group(state, directory, &group, None, &Projection::All),
+                representation::group(state, directory, &group),
                 None,
             )
             .traced(current_traceparent())

@@ -7,25 +7,25 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use scim_core::filter::sql::GROUPS;
-use scim_core::group::{Group, Reference};
+use scim_core::group::{Group, MemberShape};
 use scim_core::patch;
 use scim_core::projection::Projection;
 use scim_core::schema::{GROUP, ResourceSchema};
 use scim_store::groups::{self, StoredGroup};
-use scim_store::memberships;
 use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::list::{ListQuery, Listed, list, search};
+use super::list::{ListQuery, Listed, Page, list, search};
+use super::members::{self, Members};
 use super::resume::{Walk, Walked};
 use crate::AppState;
 use crate::commands::Scope;
-use crate::commands::groups::{self as command, Saved, id, members, not_found};
+use crate::commands::groups::{self as command, Saved, id, not_found};
 use crate::error::ApiError;
 use crate::etag::{self, IfMatch};
-use crate::extract::{ScimJson, scim};
-use crate::representation::{self, MemberList};
+use crate::extract::ScimJson;
+use crate::representation;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -47,45 +47,41 @@ fn path_id(params: &HashMap<String, String>) -> Result<Uuid, ApiError> {
     id(params.get("id").map_or("", String::as_str))
 }
 
-/// A response with the group as it now is, projected.
-fn respond(
-    status: StatusCode,
-    scope: &Scope,
-    stored: &StoredGroup,
-    members: Option<&[Reference]>,
-    projection: &Projection,
-) -> Response {
-    let resource = render(scope, stored, members, projection);
-    let etag = representation::group_meta(&scope.state, scope.directory, stored).etag();
-    scim(status, &resource, Some(etag))
+/// How this directory's responses show each member, or `None` when the projection
+/// leaves them out.
+fn shape(scope: &Scope, projection: &Projection) -> Option<MemberShape> {
+    representation::member_shape(
+        &scope.state,
+        scope.directory,
+        scope.profile.member_display,
+        projection,
+    )
 }
 
-/// The group's resource as the directory's identity provider is shown it, projected.
+/// The group's resource as the directory's identity provider is shown it, projected,
+/// with a hole for its members when a response shows them.
 fn render(
     scope: &Scope,
     stored: &StoredGroup,
-    members: Option<&[Reference]>,
     projection: &Projection,
+    members: Option<&mut Members>,
 ) -> Value {
-    let members = members.map(|list| MemberList {
-        list,
-        display: scope.profile.member_display,
-    });
-    let mut resource =
-        representation::group(&scope.state, scope.directory, stored, members, projection);
+    let mut resource = representation::group(&scope.state, scope.directory, stored);
     projection.apply(&mut resource);
+    if let Some(members) = members {
+        members.punch(&mut resource, stored.id);
+    }
     resource
 }
 
-/// [`respond`] with what a command returned.
-fn saved(status: StatusCode, scope: &Scope, saved: &Saved, projection: &Projection) -> Response {
-    respond(
-        status,
-        scope,
-        &saved.group,
-        saved.members.as_deref(),
-        projection,
-    )
+/// A response with the group as a command left it, projected.
+fn saved(status: StatusCode, scope: &Scope, saved: Saved, projection: &Projection) -> Response {
+    let mut members = shape(scope, projection)
+        .zip(saved.members)
+        .map(|(shape, list)| Members::given(shape, list));
+    let resource = render(scope, &saved.group, projection, members.as_mut());
+    let etag = representation::group_meta(&scope.state, scope.directory, &saved.group).etag();
+    members::respond(status, &resource, Some(etag), members)
 }
 
 async fn create(
@@ -97,8 +93,8 @@ async fn create(
     let (group, members) = Group::from_request(body)?;
     let with_members = projection.returns("members");
     let created = command::create(&scope, group, members, with_members).await?;
-    let mut res = saved(StatusCode::CREATED, &scope, &created, &projection);
     let meta = representation::group_meta(&scope.state, scope.directory, &created.group);
+    let mut res = saved(StatusCode::CREATED, &scope, created, &projection);
     if let Ok(location) = meta.location.parse() {
         res.headers_mut().insert(header::LOCATION, location);
     }
@@ -114,34 +110,28 @@ async fn fetch(
     let (state, directory) = (&scope.state, scope.directory);
     let projection = ListQuery::projection(&GROUP, &query)?;
     let id = path_id(&params)?;
-    let (stored, members) = if projection.returns("members") {
-        // Members can be 100,000 rows: read like a list, on the lists' connections, in
-        // the directory's turn, within the lists' time limit.
-        let _turn = state.quotas.list_turn(directory).await?;
-        let mut conn = state.lists.acquire().await?;
-        let stored = groups::get(&mut *conn, directory, id)
-            .await?
-            .ok_or_else(not_found)?;
-        let members = if etag::not_modified(&headers, stored.version) {
-            None
-        } else {
-            Some(members(&mut conn, directory, stored.id).await?)
-        };
-        (stored, members)
-    } else {
-        let stored = groups::get(&state.pool, directory, id).await?;
-        (stored.ok_or_else(not_found)?, None)
+    let shape = shape(&scope, &projection);
+    // Members can be 100,000: read like a list, in the directory's turn.
+    let turn = match shape {
+        Some(_) => Some(state.quotas.list_turn(directory).await?),
+        None => None,
     };
+    let stored = groups::get(&state.pool, directory, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let etag = representation::group_meta(state, directory, &stored).etag();
     if etag::not_modified(&headers, stored.version) {
-        let etag = representation::group_meta(state, directory, &stored).etag();
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    Ok(respond(
+    let mut members = shape
+        .zip(turn)
+        .map(|(shape, turn)| Members::read(shape, &state.lists, directory, turn));
+    let resource = render(&scope, &stored, &projection, members.as_mut());
+    Ok(members::respond(
         StatusCode::OK,
-        &scope,
-        &stored,
-        members.as_deref(),
-        &projection,
+        &resource,
+        Some(etag),
+        members,
     ))
 }
 
@@ -151,17 +141,17 @@ pub(crate) struct Groups;
 impl Listed for Groups {
     const SCHEMA: &'static ResourceSchema = &GROUP;
 
-    /// The total number of matching groups and the page at `offset`, rendered and
-    /// projected; members are loaded (in one query) only when they are returned.
+    /// The page at `offset`, with its groups' members written in as the response is
+    /// sent when they are shown.
     async fn page(
         scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
-    ) -> Result<(i64, Vec<Value>), ApiError> {
+    ) -> Result<Page, ApiError> {
         let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&GROUPS)?;
-        let _turn = state.quotas.list_turn(directory).await?;
+        let turn = state.quotas.list_turn(directory).await?;
         let walk = Walk::new(
             &state.walks,
             directory,
@@ -178,22 +168,18 @@ impl Listed for Groups {
         )
         .await?;
         walk.served(page.len(), page.last().map(|r| r.id));
-        let mut members = if query.projection.returns("members") && !page.is_empty() {
-            let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
-            Some(memberships::of_groups(&state.lists, directory, &ids).await?)
-        } else {
-            None
-        };
+        // The turn lasts until the members are written.
+        let mut members = shape(scope, &query.projection)
+            .map(|shape| Members::read(shape, &state.lists, directory, turn));
         let resources = page
             .iter()
-            .map(|g| {
-                let list = members
-                    .as_mut()
-                    .map(|m| m.remove(&g.id).unwrap_or_default());
-                render(scope, g, list.as_deref(), &query.projection)
-            })
+            .map(|g| render(scope, g, &query.projection, members.as_mut()))
             .collect();
-        Ok((total, resources))
+        Ok(Page {
+            total,
+            resources,
+            members,
+        })
     }
 }
 
@@ -210,7 +196,7 @@ async fn replace(
     let if_match = IfMatch::from_headers(&headers);
     let with_members = projection.returns("members");
     let replaced = command::replace(&scope, id, &if_match, new, members, with_members).await?;
-    Ok(saved(StatusCode::OK, &scope, &replaced, &projection))
+    Ok(saved(StatusCode::OK, &scope, replaced, &projection))
 }
 
 /// PATCH answers `204 No Content`, as Okta and Entra document for groups (RFC 7644
@@ -234,7 +220,7 @@ async fn modify(
         let etag = representation::group_meta(&scope.state, scope.directory, &patched.group).etag();
         return Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag)]).into_response());
     }
-    Ok(saved(StatusCode::OK, &scope, &patched, &projection))
+    Ok(saved(StatusCode::OK, &scope, patched, &projection))
 }
 
 async fn remove(

@@ -11,22 +11,33 @@ use scim_core::schema::{LIST_RESPONSE_SCHEMA, ResourceSchema};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+use super::members::{self, Members};
 use crate::commands::Scope;
 use crate::error::ApiError;
-use crate::extract::{ScimJson, scim};
+use crate::extract::ScimJson;
 
 /// A resource type that can be listed: its schema and how to read one page of it.
 pub trait Listed {
     const SCHEMA: &'static ResourceSchema;
 
-    /// The total number of matching resources and the page at `offset`, rendered and
-    /// projected.
+    /// The page at `offset`.
     fn page(
         scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
-    ) -> impl Future<Output = Result<(i64, Vec<Value>), ApiError>> + Send;
+    ) -> impl Future<Output = Result<Page, ApiError>> + Send;
+}
+
+/// One page of a list.
+#[derive(Default)]
+pub struct Page {
+    /// How many resources match, on every page.
+    pub total: i64,
+    /// The page's resources, rendered and projected.
+    pub resources: Vec<Value>,
+    /// The members of the page's groups, written into the response as it is sent.
+    pub members: Option<Members>,
 }
 
 /// `GET /{Resources}?filter=…&startIndex=…&count=…`.
@@ -46,11 +57,12 @@ pub async fn search<R: Listed>(
 }
 
 async fn respond<R: Listed>(scope: &Scope, query: ListQuery) -> Result<Response, ApiError> {
-    let (total, resources) = R::page(scope, &query, query.offset(), query.count).await?;
-    Ok(scim(
+    let page = R::page(scope, &query, query.offset(), query.count).await?;
+    Ok(members::respond(
         StatusCode::OK,
-        &list_response(total, query.start_index, resources),
+        &list_response(page.total, query.start_index, page.resources),
         None,
+        page.members,
     ))
 }
 

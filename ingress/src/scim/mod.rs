@@ -5,6 +5,7 @@ mod bulk;
 mod discovery;
 mod groups;
 mod list;
+mod members;
 mod path;
 pub(crate) mod resume;
 mod search;

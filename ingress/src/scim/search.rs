@@ -8,12 +8,13 @@ use axum::routing::post;
 use scim_core::schema::{GROUP, USER};
 use scim_core::{ScimError, ScimType};
 
-use super::list::{ListQuery, Listed, list_response};
+use super::list::{ListQuery, Listed, Page, list_response};
+use super::members;
 use super::{groups, users};
 use crate::AppState;
 use crate::commands::Scope;
 use crate::error::ApiError;
-use crate::extract::{ScimJson, scim};
+use crate::extract::ScimJson;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/scim/v2/{directory_id}/.search", post(search))
@@ -34,7 +35,11 @@ async fn search(scope: Scope, ScimJson(body): ScimJson) -> Result<Response, ApiE
     let users =
         invalid_filter_as_none(users::Users::page(&scope, &user_query, offset, count).await)?;
     let users_apply = users.is_some();
-    let (users_total, mut resources) = users.unwrap_or_default();
+    let Page {
+        total: users_total,
+        mut resources,
+        ..
+    } = users.unwrap_or_default();
     let group_offset = (offset - users_total).max(0);
     // Groups follow the users; none when the page ended within them, at its byte bound.
     let users_due = (users_total - offset).clamp(0, count);
@@ -52,16 +57,17 @@ async fn search(scope: Scope, ScimJson(body): ScimJson) -> Result<Response, ApiE
         )
         .into());
     }
-    let (groups_total, group_resources) = groups.unwrap_or_default();
-    resources.extend(group_resources);
-    Ok(scim(
+    let groups = groups.unwrap_or_default();
+    resources.extend(groups.resources);
+    Ok(members::respond(
         StatusCode::OK,
         &list_response(
-            users_total + groups_total,
+            users_total + groups.total,
             user_query.start_index,
             resources,
         ),
         None,
+        groups.members,
     ))
 }
 

@@ -12,11 +12,10 @@ use scim_core::projection::Projection;
 use scim_core::schema::{ResourceSchema, USER};
 use scim_core::user::{User, groups_json};
 use scim_store::users::{self, StoredText, UserRow};
-use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::list::{ListQuery, Listed, list, search};
+use super::list::{ListQuery, Listed, Page, list, search};
 use super::resume::{Walk, Walked};
 use crate::AppState;
 use crate::auth::DirectoryId;
@@ -124,13 +123,12 @@ pub(crate) struct Users;
 impl Listed for Users {
     const SCHEMA: &'static ResourceSchema = &USER;
 
-    /// The total number of matching users and the page at `offset`, rendered and projected.
     async fn page(
         scope: &Scope,
         query: &ListQuery,
         offset: i64,
         count: i64,
-    ) -> Result<(i64, Vec<Value>), ApiError> {
+    ) -> Result<Page, ApiError> {
         let (state, directory) = (&scope.state, scope.directory);
         let (condition, order) = query.sql(&USERS)?;
         let _turn = state.quotas.list_turn(directory).await?;
@@ -158,7 +156,11 @@ impl Listed for Users {
                 resource
             })
             .collect();
-        Ok((total, resources))
+        Ok(Page {
+            total,
+            resources,
+            members: None,
+        })
     }
 }
 

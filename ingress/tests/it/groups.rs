@@ -1,7 +1,7 @@
 //! `/Groups` over HTTP: the push sequences Okta and Entra send, membership events, and
 //! bad input that must change nothing.
 
-use crate::common::{TestApp, member_display_schema, published_events, spawn_app};
+use crate::common::{TestApp, member_display_schema, published_events, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use scim_core::profile::Idp;
 use scim_store::memberships;
@@ -535,4 +535,117 @@ async fn a_user_deleted_during_a_group_change_leaves_no_dangling_member() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+/// Users made 1,000 to a `/Bulk` request; their ids.
+async fn bulk_users(app: &TestApp, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for start in (0..n).step_by(1000) {
+        let operations: Vec<Value> = (start..n.min(start + 1000))
+            .map(|i| {
+                json!({"method": "POST", "bulkId": format!("u{i}"), "path": "/Users",
+                       "data": okta_user(&format!("b{i}@x.com"), "B", &format!("{i}"))})
+            })
+            .collect();
+        let request = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": operations,
+        });
+        let r = app.scim.send(Method::POST, "/Bulk", Some(&request)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for op in r.body["Operations"].as_array().unwrap() {
+            assert_eq!(op["status"], "201", "{op}");
+            let location = op["location"].as_str().unwrap();
+            ids.push(location.rsplit_once('/').unwrap().1.to_owned());
+        }
+    }
+    ids
+}
+
+/// A group's members are written into a response a batch at a time as they are read,
+/// never buffered whole: every member once, in id order, each in the fields the
+/// request asks for, and each group of a list page with its own members.
+#[tokio::test]
+async fn a_big_groups_members_are_written_in_whole_in_every_shape() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 2 * 1024 * 1024).await;
+    // More than two of the reads' batches.
+    let created = bulk_users(&app, 2_345).await;
+    let mut ids = created.clone();
+    ids.sort();
+    let big = app
+        .scim
+        .create_group(&json!({"displayName": "big", "members": members(&ids)}))
+        .await;
+    assert_eq!(big.status, StatusCode::CREATED, "{:?}", big.body);
+    let big_id = big.body["id"].as_str().unwrap().to_owned();
+    let small = app
+        .scim
+        .create_group(&json!({"displayName": "small", "members": members(&ids[..1])}))
+        .await;
+    let small_id = small.body["id"].as_str().unwrap().to_owned();
+
+    let r = app
+        .scim
+        .send(Method::GET, &format!("/Groups/{big_id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers.get("content-length").is_none(), "streamed");
+    assert_eq!(r.headers["etag"], big.headers["etag"]);
+    assert_eq!(r.content_type, "application/scim+json");
+    let shown = r.body["members"].as_array().unwrap();
+    let values: Vec<&str> = shown.iter().map(|m| m["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let base = app.scim.base_url.clone();
+    assert_eq!(
+        shown[2000],
+        json!({"value": ids[2000], "type": "User", "$ref": format!("{base}/Users/{}", ids[2000]),
+               "display": format!("B {}", created.iter().position(|id| *id == ids[2000]).unwrap())})
+    );
+    assert_eq!(r.body["displayName"], "big");
+    assert_eq!(r.body["meta"]["version"], big.body["meta"]["version"]);
+
+    let values_only = get_group(&app, &big_id, "?attributes=members.value").await;
+    assert_eq!(values_only["members"].as_array().unwrap().len(), ids.len());
+    assert_eq!(values_only["members"][0], json!({"value": ids[0]}));
+    assert!(values_only.get("displayName").is_none());
+    let no_display = get_group(&app, &big_id, "?excludedAttributes=members.display").await;
+    assert!(no_display["members"][1].get("display").is_none());
+    assert_eq!(no_display["members"][1]["value"], ids[1].as_str());
+    let without = app
+        .scim
+        .send(
+            Method::GET,
+            &format!("/Groups/{big_id}?excludedAttributes=members"),
+            None,
+        )
+        .await;
+    assert!(without.body.get("members").is_none());
+    assert!(without.headers.get("content-length").is_some());
+
+    // A list page: each group with its own members, in the page's order.
+    let page = app
+        .scim
+        .send(
+            Method::GET,
+            "/Groups?sortBy=displayName&sortOrder=descending",
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+    let resources = page.body["Resources"].as_array().unwrap();
+    assert_eq!(resources[0]["id"], small_id.as_str());
+    assert_eq!(member_ids(&resources[0]), BTreeSet::from([ids[0].clone()]));
+    assert_eq!(resources[1]["id"], big_id.as_str());
+    assert_eq!(member_ids(&resources[1]).len(), ids.len());
+    assert_eq!(page.body["totalResults"], 2);
+    let found = app
+        .scim
+        .send(
+            Method::POST,
+            "/.search",
+            Some(&json!({"filter": "displayName eq \"big\"", "attributes": ["members"]})),
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(member_ids(&found.body["Resources"][0]).len(), ids.len());
 }

@@ -68,6 +68,21 @@ impl Projection {
         }
     }
 
+    /// Whether the sub-attribute `sub` of the top-level attribute `name` is returned, for
+    /// values written outside [`Projection::apply`] (a group's members).
+    pub fn returns_sub(&self, name: &str, sub: &str) -> bool {
+        let names = |targets: &[Target]| {
+            targets.iter().any(|t| {
+                t.key == name && t.inner.is_none() && t.sub.as_deref().is_none_or(|s| s == sub)
+            })
+        };
+        match self {
+            Projection::All => true,
+            Projection::Only(targets) => names(targets),
+            Projection::Except(targets) => !names(targets),
+        }
+    }
+
     /// Whether `attributes` names `name` or its sub-attribute `sub` (for attributes
     /// returned only on request).
     pub fn requests(&self, name: &str, sub: &str) -> bool {
@@ -302,5 +317,20 @@ mod tests {
         assert!(parse(Some("members.display"), None).requests("members", "display"));
         assert!(!parse(Some("members.value"), None).requests("members", "display"));
         assert!(!parse(None, None).requests("members", "display"));
+    }
+
+    #[test]
+    fn says_which_fields_of_each_member_are_returned() {
+        let parse = |a, e| Projection::parse(&schema::GROUP, a, e).unwrap();
+        let all = parse(None, None);
+        assert!(all.returns_sub("members", "value") && all.returns_sub("members", "$ref"));
+        let values = parse(Some("members.value"), None);
+        assert!(values.returns_sub("members", "value"));
+        assert!(!values.returns_sub("members", "$ref"));
+        assert!(parse(Some("Members"), None).returns_sub("members", "type"));
+        let no_display = parse(None, Some("members.display"));
+        assert!(!no_display.returns_sub("members", "display"));
+        assert!(no_display.returns_sub("members", "value"));
+        assert!(!parse(None, Some("members")).returns_sub("members", "value"));
     }
 }

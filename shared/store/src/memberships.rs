@@ -4,7 +4,6 @@
 
 use scim_core::group::Reference;
 use sqlx::{PgConnection, PgExecutor};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Takes the directory's membership lock until the transaction ends: shared by group
@@ -141,34 +140,34 @@ pub async fn ids(
     .await
 }
 
-/// The members of each of the groups, with the users' display names, for responses.
-pub async fn of_groups(
+/// A group's members after the user id `after` (`Uuid::nil()`: from the first), in id
+/// order, at most `limit`, with the users' display names, for responses: a group can
+/// have 100,000, read a batch at a time.
+pub async fn of_group(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
-    group_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<Reference>>, sqlx::Error> {
+    group_id: Uuid,
+    after: Uuid,
+    limit: i64,
+) -> Result<Vec<Reference>, sqlx::Error> {
     // The display stored with each membership (migration 0012): no lookup per member,
     // but for a member the previous release added during an upgrade.
-    let rows = sqlx::query!(
-        r#"SELECT gm.group_id, gm.user_id AS id,
+    sqlx::query_as!(
+        Reference,
+        r#"SELECT gm.user_id AS id,
                   coalesce(gm.display,
                            (SELECT scim_member_display(u.resource, u.user_name) FROM scim_users u
                             WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id),
                            '') AS "display!"
          FROM scim_group_members gm
-         WHERE gm.directory_id = $1 AND gm.group_id = ANY($2)
-         ORDER BY gm.group_id, gm.user_id"#,
+         WHERE gm.group_id = $2 AND gm.user_id > $3 AND gm.directory_id = $1
+         ORDER BY gm.user_id
+         LIMIT $4"#,
         directory_id,
-        group_ids
+        group_id,
+        after,
+        limit
     )
     .fetch_all(db)
-    .await?;
-    let mut out: HashMap<Uuid, Vec<Reference>> = HashMap::new();
-    for row in rows {
-        out.entry(row.group_id).or_default().push(Reference {
-            id: row.id,
-            display: row.display,
-        });
-    }
-    Ok(out)
+    .await
 }

@@ -15,14 +15,54 @@ pub struct Group {
     attrs: Map<String, Value>,
 }
 
-/// A group's members as a response shows them.
-#[derive(Debug, Clone, Copy)]
-pub struct Members<'a> {
-    pub list: &'a [Reference],
-    /// Where member `$ref`s point: the directory's `/Users` URL.
-    pub users_url: &'a str,
-    /// Whether to show each member's `display` (returned only on request).
+/// Which fields a response shows of each of a group's members, and where their `$ref`s
+/// point. Members are written one by one ([`MemberShape::write`]), never built as one
+/// JSON value: a group can have 100,000.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberShape {
+    /// The directory's `/Users` URL.
+    pub users_url: String,
+    pub value: bool,
+    pub kind: bool,
+    pub reference: bool,
     pub display: bool,
+}
+
+/// One member as JSON, the fields the shape shows.
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<uuid::Uuid>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<UserUrl<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+/// A member's `$ref`, written without building the string.
+struct UserUrl<'a>(&'a str, uuid::Uuid);
+
+impl serde::Serialize for UserUrl<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}/{}", self.0, self.1))
+    }
+}
+
+impl MemberShape {
+    /// Appends `member` as a JSON object.
+    pub fn write(&self, member: &Reference, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let shown = Shown {
+            value: self.value.then_some(member.id),
+            kind: self.kind.then_some("User"),
+            reference: self
+                .reference
+                .then_some(UserUrl(&self.users_url, member.id)),
+            display: self.display.then_some(member.display.as_str()),
+        };
+        serde_json::to_writer(out, &shown)
+    }
 }
 
 /// A reference between a group and a user, as responses show it: a group's member,
@@ -128,29 +168,13 @@ impl Group {
     }
 
     /// The SCIM representation with `schemas`, `id`, `meta` and, when given, `members`.
-    pub fn to_resource(&self, id: &str, meta: &Meta, members: Option<&Members<'_>>) -> Value {
+    /// The group's resource, without members: a response that shows them writes them
+    /// in with a [`MemberShape`].
+    pub fn to_resource(&self, id: &str, meta: &Meta) -> Value {
         let mut out = Map::new();
         out.insert("schemas".into(), self.schemas().into());
         out.insert("id".into(), id.into());
         out.extend(self.attrs.clone());
-        if let Some(members) = members {
-            let list = members
-                .list
-                .iter()
-                .map(|m| {
-                    let mut member = serde_json::json!({
-                        "value": m.id.to_string(),
-                        "type": "User",
-                        "$ref": format!("{}/{}", members.users_url, m.id),
-                    });
-                    if members.display {
-                        member["display"] = m.display.clone().into();
-                    }
-                    member
-                })
-                .collect();
-            out.insert("members".into(), Value::Array(list));
-        }
         out.insert("meta".into(), meta.to_json("Group"));
         Value::Object(out)
     }
@@ -254,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn renders_members_only_when_given() {
+    fn renders_no_members_and_writes_each_in_its_shape() {
         let (g, _) = Group::from_request(json!({"displayName": "Eng"})).unwrap();
         let meta = Meta {
             created: OffsetDateTime::UNIX_EPOCH,
@@ -262,26 +286,33 @@ mod tests {
             location: "http://h/Groups/1".into(),
             version: 1,
         };
-        assert!(g.to_resource("1", &meta, None).get("members").is_none());
-        let m = Reference {
+        let r = g.to_resource("1", &meta);
+        assert!(r.get("members").is_none());
+        assert_eq!(r["meta"]["resourceType"], "Group");
+        let ann = Reference {
             id: uuid::Uuid::nil(),
-            display: "Ann".into(),
+            display: "Ann \"A\"".into(),
         };
-        let list = [m];
-        let mut members = Members {
-            list: &list,
-            users_url: "http://h/Users",
+        let mut shape = MemberShape {
+            users_url: "http://h/Users".into(),
+            value: true,
+            kind: true,
+            reference: true,
             display: false,
         };
-        let r = g.to_resource("1", &meta, Some(&members));
+        let written = |shape: &MemberShape| {
+            let mut out = Vec::new();
+            shape.write(&ann, &mut out).unwrap();
+            serde_json::from_slice::<Value>(&out).unwrap()
+        };
         assert_eq!(
-            r["members"][0]["$ref"],
-            format!("http://h/Users/{}", uuid::Uuid::nil())
+            written(&shape),
+            json!({"value": uuid::Uuid::nil(), "type": "User",
+                   "$ref": format!("http://h/Users/{}", uuid::Uuid::nil())})
         );
-        assert!(r["members"][0].get("display").is_none());
-        members.display = true;
-        let shown = g.to_resource("1", &meta, Some(&members));
-        assert_eq!(shown["members"][0]["display"], "Ann");
-        assert_eq!(r["meta"]["resourceType"], "Group");
+        shape.display = true;
+        assert_eq!(written(&shape)["display"], "Ann \"A\"");
+        (shape.kind, shape.reference, shape.display) = (false, false, false);
+        assert_eq!(written(&shape), json!({"value": uuid::Uuid::nil()}));
     }
 }

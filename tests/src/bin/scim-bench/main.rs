@@ -9,7 +9,8 @@
 //! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
 //! groups workload (Okta's group push): create users, create groups (a tenth of them
 //! mapped to teams), add the memberships in 256-member PATCHes; then put every user in
-//! one group and time renaming it and reading it without members. The neighbours
+//! one group and time renaming it, reading it without members, and reading it with
+//! every member (with the ingress's peak memory meanwhile). The neighbours
 //! workload runs the users workload in directory B twice, first alone, then while
 //! directory A's client sends what hurts most (bodies over the size limit, filters of
 //! twenty substring tests over 100,000 users, pages of 1,000 users of 100 KB, keys too
@@ -29,6 +30,7 @@
 mod cpu;
 mod events;
 mod load;
+mod memory;
 mod neighbours;
 mod scale;
 
@@ -487,6 +489,25 @@ async fn big_group(args: &Args, target: &Target, users: Arc<Vec<String>>) -> any
         work,
     )
     .await?;
+    // With every member: streamed, so the ingress's memory stays where it was.
+    let n = users.len();
+    let p = path.clone();
+    let call = move |_: usize| Call::get(p.as_str());
+    let check = move |_: usize, status: StatusCode, body: &[u8]| {
+        status == StatusCode::OK
+            && serde_json::from_slice::<serde_json::Value>(body)
+                .is_ok_and(|g| g["members"].as_array().is_some_and(|m| m.len() == n))
+    };
+    let memory = memory::watch();
+    phase(
+        "get-big-members",
+        10,
+        Load::closed(1),
+        target,
+        (call, check),
+    )
+    .await?;
+    println!("{}", memory.end().await);
     Ok(())
 }
 
