@@ -92,9 +92,13 @@ pub struct Config {
     /// Requests one directory may send at once after a quiet spell, with a rate limit.
     #[arg(long, env = "DIRECTORY_RATE_BURST", default_value_t = 50.0)]
     pub directory_rate_burst: f64,
-    /// Outbox rows published per relay batch.
+    /// Outbox rows a relay lane reads per batch, of each outbox slot it holds.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
+    /// Relay lanes per replica, publishing different directories' events at once (the
+    /// outbox's 16 slots shared out among them; 16 at most).
+    #[arg(long, env = "RELAY_LANES", default_value_t = 2)]
+    pub relay_lanes: usize,
     /// Seconds a replica may keep trusting a token it has checked: a revoked token
     /// stops working within this time. 0 checks the database on every request.
     #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = 5)]
@@ -329,6 +333,7 @@ impl Application {
             stream_replicas: config.nats.nats_stream_replicas,
             retention_days: config.nats.events_retention_days,
             batch_size: config.relay_batch_size,
+            lanes: config.relay_lanes,
             idle_poll: Duration::from_millis(20),
             published: metrics.events_published.clone(),
             parked: metrics.events_parked.clone(),

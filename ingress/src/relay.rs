@@ -1,8 +1,12 @@
 //! The outbox relay: publishes committed outbox rows to JetStream, then deletes them.
 //!
-//! Every ingress replica runs one, but only the holder of a Postgres advisory lock
-//! publishes, so events of one resource leave in commit order; the others stand by and
-//! take over when the leader's connection goes away. Each event's id is its
+//! The outbox's rows are in slots by directory ([`outbox::SLOTS`]). Every ingress replica
+//! runs `RELAY_LANES` lanes, lane k wanting the slots `s` with `s mod lanes = k`; a lane
+//! publishes the slots it holds an advisory lock on, so each slot has one publisher at a
+//! time, and each directory's events (all in one slot) leave in commit order, while the
+//! lanes publish different directories' events at once. Lanes of other replicas stand
+//! by, and take a slot over when its holder's connection goes away; a lane without all
+//! of its slots asks for the missing ones again every second. Each event's id is its
 //! `Nats-Msg-Id`, so a batch re-published after a failure is de-duplicated by JetStream.
 //!
 //! An event NATS refuses for good (larger than the server's `max_payload`, or than the
@@ -17,7 +21,7 @@ use scim_service::nats::ensure_streams;
 use scim_service::telemetry::TRACEPARENT;
 use scim_store::outbox::{self, Pending};
 use sqlx::{Connection, PgConnection};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +39,10 @@ pub struct Relay {
     pub stream_replicas: usize,
     /// Days the event stream keeps events.
     pub retention_days: u32,
+    /// Outbox rows a lane reads per batch, of each slot it holds.
     pub batch_size: i64,
+    /// Lanes on this replica ([`outbox::SLOTS`] at most), each publishing its slots.
+    pub lanes: usize,
     /// How long to wait before looking again when the outbox is empty.
     pub idle_poll: Duration,
     /// Events published, for the metrics.
@@ -86,12 +93,31 @@ async fn pause(shutdown: &CancellationToken, d: Duration) -> bool {
     }
 }
 
+/// How often a lane without all of its slots asks for them again, and a lane without
+/// any looks again whether it may publish.
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
+
 impl Relay {
-    /// Runs until `shutdown`; on shutdown, the leader first drains what it can.
+    /// Runs the lanes until `shutdown`; on shutdown, each first drains what it can.
     pub async fn run(self, shutdown: CancellationToken) {
+        let lanes = self.lanes.clamp(1, outbox::SLOTS as usize);
+        let tasks: Vec<_> = (0..lanes)
+            .map(|lane| {
+                let wanted: Vec<i16> = (0..outbox::SLOTS)
+                    .filter(|s| *s as usize % lanes == lane)
+                    .collect();
+                tokio::spawn(self.clone().lane(wanted, shutdown.clone()))
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    async fn lane(self, wanted: Vec<i16>, shutdown: CancellationToken) {
         let mut delays = backoff();
         loop {
-            match self.lead(&shutdown).await {
+            match self.lead(&wanted, &shutdown).await {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay interrupted; retrying");
@@ -104,7 +130,7 @@ impl Relay {
         }
     }
 
-    async fn lead(&self, shutdown: &CancellationToken) -> Result<(), RelayError> {
+    async fn lead(&self, wanted: &[i16], shutdown: &CancellationToken) -> Result<(), RelayError> {
         // This connection only reads and deletes the outbox, by index (see `outbox`).
         let options = scim_store::connect_options(&self.database_url, "scim-relay")?
             .options([("enable_seqscan", "off")]);
@@ -113,15 +139,36 @@ impl Relay {
             if outbox::try_lead(&mut conn).await? {
                 break;
             }
-            if !pause(shutdown, Duration::from_secs(1)).await {
+            if !pause(shutdown, CLAIM_EVERY).await {
                 return Ok(());
             }
         }
-        tracing::info!("outbox relay is the leader");
         ensure_streams(&self.js, self.stream_replicas, self.retention_days).await?;
+        let mut held: Vec<i16> = Vec::new();
+        let mut claimed: Option<Instant> = None;
         let mut delays = backoff();
         loop {
-            let batch = outbox::oldest(&mut conn, self.batch_size).await?;
+            if held.len() < wanted.len() && claimed.is_none_or(|at| at.elapsed() >= CLAIM_EVERY) {
+                let missing: Vec<i16> = wanted
+                    .iter()
+                    .filter(|s| !held.contains(s))
+                    .copied()
+                    .collect();
+                let taken = outbox::claim(&mut conn, &missing).await?;
+                if !taken.is_empty() {
+                    held.extend(taken);
+                    held.sort();
+                    tracing::info!(slots = ?held, "outbox relay lane publishes these slots");
+                }
+                claimed = Some(Instant::now());
+            }
+            if held.is_empty() {
+                if shutdown.is_cancelled() || !pause(shutdown, CLAIM_EVERY).await {
+                    return Ok(());
+                }
+                continue;
+            }
+            let batch = outbox::oldest(&mut conn, &held, self.batch_size).await?;
             if batch.is_empty() {
                 if shutdown.is_cancelled() || !pause(shutdown, self.idle_poll).await {
                     return Ok(());

@@ -110,10 +110,8 @@ impl Members {
                 directory,
                 _turn,
             } => {
-                let segments: Vec<Bytes> = segments
-                    .into_iter()
-                    .map(Bytes::copy_from_slice)
-                    .collect();
+                let segments: Vec<Bytes> =
+                    segments.into_iter().map(Bytes::copy_from_slice).collect();
                 let (tx, rx) = mpsc::channel(AHEAD);
                 tokio::spawn(async move {
                     let read = Read {

@@ -39,8 +39,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with the settings `configure` changes.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
+    spawn_app_on(TestDb::new().await, NatsServer::start(), configure).await
+}
+
+/// [`spawn_app_with`] on a database and a NATS server made (and prepared) beforehand.
+pub async fn spawn_app_on(
+    db: TestDb,
+    nats: NatsServer,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = test_config(&db, &nats);
     configure(&mut config);
     let app = Application::build(config).await.expect("building the app");
@@ -89,6 +96,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         directory_rate_limit: 0.0,
         directory_rate_burst: 50.0,
         relay_batch_size: 100,
+        relay_lanes: 2,
         token_cache_seconds: 5,
         admin_listen_addr: "127.0.0.1:0".into(),
         admin_token: OPERATOR_TOKEN.into(),

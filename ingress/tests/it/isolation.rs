@@ -4,10 +4,12 @@
 //! directory or another's, succeeds. Through the real ingress, Postgres and NATS.
 
 use crate::common::{
-    TestApp, admin, metrics_text, published_events, spawn_app, spawn_app_with, test_config,
+    TestApp, admin, metrics_text, published_events, spawn_app, spawn_app_on, spawn_app_with,
+    test_config,
 };
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
+use scim_store::outbox;
 use scim_tests::client::{Reply, Scim, okta_user};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -216,11 +218,15 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
         .create_user(&okta_user("b@example.com", "B", "B"))
         .await;
     let published = published_events(&app).await;
-    let ids: Vec<&Value> = published
+    let mut ids: Vec<&Value> = published
         .iter()
         .map(|e| &e.payload["resource_id"])
         .collect();
-    assert_eq!(ids, [&a.body["id"], &b.body["id"]], "both events behind it");
+    // Two directories: their events may leave in either order.
+    ids.sort_by_key(|id| id.to_string());
+    let mut expected = [&a.body["id"], &b.body["id"]];
+    expected.sort_by_key(|id| id.to_string());
+    assert_eq!(ids, expected, "both events behind it");
 
     let (status, parked) = admin(&app, Method::GET, "/outbox/parked", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -641,4 +647,84 @@ async fn each_bulk_operation_counts_against_the_rate_and_is_logged_as_a_request(
             .iter()
             .any(|e| e["path"] == format!("/scim/v2/{dir}/Bulk") && e["status"] == 200)
     );
+}
+
+/// The outbox slot of a directory's events (migration 0017).
+async fn slot_of(app: &TestApp, directory: uuid::Uuid) -> i16 {
+    sqlx::query_scalar("SELECT (hashtext($1) & 15)::int2")
+        .bind(directory.to_string())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// A relay lane publishes only the outbox slots it holds: a slot another relay holds
+/// (here, the test's own connection, before the ingress starts) is left to it while
+/// every other directory's events flow, and is taken over once its holder is gone,
+/// the directory's events leaving in the order they were committed.
+#[tokio::test]
+async fn a_relay_publishes_only_the_slots_it_holds_and_takes_over_a_released_one() {
+    let db = scim_tests::TestDb::new().await;
+    let mut other_relay = db.pool.acquire().await.unwrap().detach();
+    let held = 3;
+    assert_eq!(
+        outbox::claim(&mut other_relay, &[held]).await.unwrap(),
+        [held]
+    );
+    let app = spawn_app_on(db, scim_tests::NatsServer::start(), |_| {}).await;
+    let (mut waiting, mut flowing) = (None, None);
+    for i in 0.. {
+        let (dir, token) = app.db.directory(&format!("d{i}")).await;
+        let scim = Scim::new(format!("{}/scim/v2/{dir}", app.base), token);
+        match slot_of(&app, dir).await == held {
+            true => waiting = waiting.or(Some(scim)),
+            false => flowing = flowing.or(Some(scim)),
+        }
+        if waiting.is_some() && flowing.is_some() {
+            break;
+        }
+    }
+    let (waiting, flowing) = (waiting.unwrap(), flowing.unwrap());
+    for i in 0..3 {
+        let r = waiting
+            .create_user(&okta_user(&format!("w{i}@example.com"), "W", "W"))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let id = r.body["id"].as_str().unwrap();
+        let patch = json!([{"op": "replace", "value": {"active": false}}]);
+        assert_eq!(waiting.patch_user(id, patch).await.status, StatusCode::OK);
+    }
+    let committed: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT event_id FROM outbox ORDER BY seq")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(committed.len(), 6);
+    let f = flowing
+        .create_user(&okta_user("f@example.com", "F", "F"))
+        .await;
+    scim_tests::eventually(
+        Duration::from_secs(10),
+        "the other slot's event",
+        || async {
+            let total = scim_tests::stream_len(&app.nats.url, scim_events::STREAM).await;
+            (total == 1).then_some(())
+        },
+    )
+    .await;
+    // Another round of every lane later, the held slot's events still wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 6, "a slot held elsewhere is left to its holder");
+
+    drop(other_relay);
+    let published = published_events(&app).await;
+    assert_eq!(published[0].payload["resource_id"], f.body["id"]);
+    let ids: Vec<uuid::Uuid> = published[1..]
+        .iter()
+        .map(|e| e.payload["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, committed, "in commit order, after the takeover");
 }

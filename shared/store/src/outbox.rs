@@ -10,16 +10,43 @@ use scim_events::Event;
 use sqlx::{Connection, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-/// Arbitrary, fixed: the advisory lock that elects the publishing relay.
+/// Arbitrary, fixed: the advisory lock that elected the one publishing relay before the
+/// outbox had slots. Relays now hold it shared, so a relay of an older release (which
+/// takes it exclusively) and the relays of this one never publish at the same time
+/// while a deployment rolls.
 const LEADER_LOCK: i64 = 0x5c1d_7e1a_7001;
 
-/// Whether this connection now leads the relays (it holds the lock until it closes):
-/// one relay publishes at a time, so each resource's events leave in order.
+/// The outbox's slots (migration 0017): each row is in the slot of its directory, so
+/// all of a directory's events are in one.
+pub const SLOTS: i16 = 16;
+
+/// Arbitrary, fixed: the class of the advisory locks (one per slot) that give a relay
+/// a slot to publish.
+const SLOT_LOCK: i32 = 0x5c1d_7e1a;
+
+/// Whether this connection may publish (it holds the lock shared until it closes): no
+/// relay of an older release is publishing.
 pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    let led = sqlx::query_scalar!("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
+    let led = sqlx::query_scalar!("SELECT pg_try_advisory_lock_shared($1)", LEADER_LOCK)
         .fetch_one(conn)
         .await?;
     Ok(led == Some(true))
+}
+
+/// Takes the slots among `wanted` that no other connection holds, until this one
+/// closes, and returns them: only the holder of a slot publishes its events, so each
+/// directory's leave in commit order. Ask only for slots not held already (a lock
+/// taken twice must be released twice).
+pub async fn claim(conn: &mut PgConnection, wanted: &[i16]) -> Result<Vec<i16>, sqlx::Error> {
+    let mut held = sqlx::query_scalar!(
+        r#"SELECT s AS "slot!" FROM unnest($1::int2[]) AS s WHERE pg_try_advisory_lock($2, s)"#,
+        wanted,
+        SLOT_LOCK
+    )
+    .fetch_all(conn)
+    .await?;
+    held.sort();
+    Ok(held)
 }
 
 #[derive(Debug, Clone)]
@@ -33,16 +60,29 @@ pub struct Pending {
     pub traceparent: Option<String>,
 }
 
-/// The oldest unpublished events, in commit order for any one resource.
-pub async fn oldest(conn: &mut PgConnection, limit: i64) -> Result<Vec<Pending>, sqlx::Error> {
-    sqlx::query_as!(
+/// The oldest unpublished events of each of the slots, at most `limit` of each, in
+/// commit order for any one resource.
+pub async fn oldest(
+    conn: &mut PgConnection,
+    slots: &[i16],
+    limit: i64,
+) -> Result<Vec<Pending>, sqlx::Error> {
+    // Each slot's by its index; sorted here rather than by Postgres, which would sort
+    // the payloads too.
+    let mut rows = sqlx::query_as!(
         Pending,
-        r#"SELECT seq, event_id, subject, payload::text AS "payload!", traceparent
-           FROM outbox ORDER BY seq LIMIT $1"#,
+        r#"SELECT o.seq AS "seq!", o.event_id AS "event_id!", o.subject AS "subject!",
+                  o.payload AS "payload!", o.traceparent
+           FROM unnest($1::int2[]) AS s(slot)
+           CROSS JOIN LATERAL (SELECT seq, event_id, subject, payload::text AS payload, traceparent
+                               FROM outbox WHERE slot = s.slot ORDER BY seq LIMIT $2) o"#,
+        slots,
         limit
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    rows.sort_by_key(|row| row.seq);
+    Ok(rows)
 }
 
 /// Arbitrary, fixed: the advisory lock a relay holds (shared) while it publishes a batch

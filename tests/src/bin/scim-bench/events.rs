@@ -33,7 +33,8 @@ pub fn subscriber_login() -> Option<(String, scim_service::config::NatsCredentia
 }
 
 impl Subscriber {
-    pub fn start(directory: Uuid) -> Option<Subscriber> {
+    /// A subscriber of its own, `name`, reading the directory's events from the start.
+    pub fn start(directory: Uuid, name: &'static str) -> Option<Subscriber> {
         let (url, credentials) = subscriber_login()?;
         let delays_ms = Arc::new(Mutex::new(Vec::new()));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -55,7 +56,7 @@ impl Subscriber {
                     return;
                 };
                 let js = jetstream::new(client);
-                let mut settings = Settings::new(format!("bench-{directory}"));
+                let mut settings = Settings::new(format!("{name}-{directory}"));
                 settings.filter = format!("scim.v1.{directory}.>");
                 let Ok(consumer) = subscriber::consumer(&js, &settings).await else {
                     let _ = ready.send(false);
@@ -127,22 +128,24 @@ impl Subscriber {
     }
 }
 
-/// Fills the outbox with `n` events of about 600 bytes in one statement, then times the
-/// relay emptying it.
+/// Fills the outbox with `n` events of about 600 bytes of 64 directories in one
+/// statement (spread over the outbox's slots, as a deployment's many directories are),
+/// then times the relay emptying it.
 pub async fn relay_rate(pool: &sqlx::PgPool, n: i64) -> anyhow::Result<()> {
-    let subject = format!("scim.v1.{}.user.updated", Uuid::now_v7());
+    let directories: Vec<String> = (0..64).map(|_| Uuid::now_v7().to_string()).collect();
     let inserted = Instant::now();
     sqlx::query(
         "INSERT INTO outbox (event_id, subject, payload)
-         SELECT gen_random_uuid(), $1,
+         SELECT gen_random_uuid(), 'scim.v1.' || ($1::text[])[1 + i % 64] || '.user.updated',
                 json_build_object('id', gen_random_uuid(), 'type', 'user.updated', 'contract_version', 1,
                                   'padding', repeat('x', 440), 'n', i)
          FROM generate_series(1, $2) AS i",
     )
-    .bind(&subject)
+    .bind(&directories)
     .bind(n)
     .execute(pool)
     .await?;
+    let cpu = crate::cpu::now();
     let start = Instant::now();
     let filled = start - inserted;
     loop {
@@ -160,10 +163,11 @@ pub async fn relay_rate(pool: &sqlx::PgPool, n: i64) -> anyhow::Result<()> {
     }
     let took = start.elapsed();
     println!(
-        "relay        {n} events of ~600 bytes published from a full outbox in {:.2} s: {:.0} events/s (filling it took {:.2} s)",
+        "relay        {n} events of ~600 bytes published from a full outbox in {:.2} s: {:.0} events/s (filling it took {:.2} s)\n             {}",
         took.as_secs_f64(),
         n as f64 / took.as_secs_f64(),
-        filled.as_secs_f64()
+        filled.as_secs_f64(),
+        crate::cpu::since(&cpu)
     );
     Ok(())
 }

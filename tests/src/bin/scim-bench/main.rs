@@ -633,11 +633,11 @@ async fn main() -> anyhow::Result<()> {
     let mut subscriber = None;
     match catch_up {
         Some(pid) => signal(pid, "-STOP")?,
-        None => subscriber = events::Subscriber::start(dir.id),
+        None => subscriber = events::Subscriber::start(dir.id, "bench"),
     }
     lifecycle(n, Load::closed(c), &target, "").await?;
     if let Some(pid) = catch_up {
-        subscriber = events::Subscriber::start(dir.id);
+        subscriber = events::Subscriber::start(dir.id, "bench");
         signal(pid, "-CONT")?;
     }
     let applied = worker_applies(
@@ -666,6 +666,16 @@ async fn main() -> anyhow::Result<()> {
                 received as f64 / took.max(0.001)
             );
         }
+    }
+    // A new subscriber with the machine to itself: the same backlog, nothing else running.
+    if catch_up.is_some()
+        && let Some(alone) = events::Subscriber::start(dir.id, "bench-alone")
+    {
+        let (received, took) = alone.finish(events, Duration::from_secs(args.worker_timeout));
+        println!(
+            "catch-up    subscriber alone: {received} events in {took:.2} s from its start: {:.0} events/s",
+            received as f64 / took.max(0.001)
+        );
     }
     events::snapshot_rate(dir.id).await?;
     if args.relay_events > 0 {
