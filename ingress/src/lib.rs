@@ -329,7 +329,7 @@ impl Application {
         let (metrics, registry) = metrics::Metrics::new();
         let relay = relay::Relay {
             database_url: config.database.database_url.clone(),
-            js: async_nats::jetstream::new(nats.clone()),
+            nats: nats.clone(),
             stream_replicas: config.nats.nats_stream_replicas,
             retention_days: config.nats.events_retention_days,
             batch_size: config.relay_batch_size,

@@ -35,7 +35,7 @@ pub enum RelayError {
 #[derive(Clone)]
 pub struct Relay {
     pub database_url: String,
-    pub js: jetstream::Context,
+    pub nats: async_nats::Client,
     pub stream_replicas: usize,
     /// Days the event stream keeps events.
     pub retention_days: u32,
@@ -115,9 +115,15 @@ impl Relay {
     }
 
     async fn lane(self, wanted: Vec<i16>, shutdown: CancellationToken) {
+        // A context of its own: its publishes awaiting their acks are the lane's batch
+        // at most (a shared bound, reached before a batch's acks are awaited, would
+        // hold every lane up for good).
+        let js = jetstream::ContextBuilder::new()
+            .max_ack_inflight(self.batch_size.max(1) as usize)
+            .build(self.nats.clone());
         let mut delays = backoff();
         loop {
-            match self.lead(&wanted, &shutdown).await {
+            match self.lead(&js, &wanted, &shutdown).await {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay interrupted; retrying");
@@ -130,7 +136,12 @@ impl Relay {
         }
     }
 
-    async fn lead(&self, wanted: &[i16], shutdown: &CancellationToken) -> Result<(), RelayError> {
+    async fn lead(
+        &self,
+        js: &jetstream::Context,
+        wanted: &[i16],
+        shutdown: &CancellationToken,
+    ) -> Result<(), RelayError> {
         // This connection only reads and deletes the outbox, by index (see `outbox`).
         let options = scim_store::connect_options(&self.database_url, "scim-relay")?
             .options([("enable_seqscan", "off")]);
@@ -143,7 +154,7 @@ impl Relay {
                 return Ok(());
             }
         }
-        ensure_streams(&self.js, self.stream_replicas, self.retention_days).await?;
+        ensure_streams(js, self.stream_replicas, self.retention_days).await?;
         let mut held: Vec<i16> = Vec::new();
         let mut claimed: Option<Instant> = None;
         let mut delays = backoff();
@@ -178,7 +189,7 @@ impl Relay {
             // A snapshot's start waits for this batch to be published and removed from
             // the outbox (or starts before it), never sees it half done.
             outbox::publishing(&mut conn, true).await?;
-            let (outcomes, failure) = self.publish(&batch).await;
+            let (outcomes, failure) = publish(js, &batch).await;
             let mut published = Vec::with_capacity(outcomes.len());
             let mut refused = Vec::new();
             for (row, outcome) in batch.iter().zip(outcomes) {
@@ -212,48 +223,48 @@ impl Relay {
             }
         }
     }
+}
 
-    /// Publishes a batch pipelined (all sends, then all acks) and returns how each row
-    /// from the start ended, up to the first failure that may pass (which it returns).
-    async fn publish(&self, batch: &[Pending]) -> (Vec<Outcome>, Option<String>) {
-        let mut acks = Vec::with_capacity(batch.len());
-        let mut failure = None;
-        for p in batch {
-            let mut msg = PublishMessage::build()
-                .payload(p.payload.clone().into())
-                .message_id(p.event_id.to_string());
-            // Written by our own propagator, but a header must never carry CR or LF.
-            if let Some(tp) = p
-                .traceparent
-                .as_deref()
-                .filter(|t| t.chars().all(|c| c.is_ascii_graphic()))
-            {
-                msg = msg.header(TRACEPARENT, tp);
+/// Publishes a batch pipelined (all sends, then all acks) and returns how each row
+/// from the start ended, up to the first failure that may pass (which it returns).
+async fn publish(js: &jetstream::Context, batch: &[Pending]) -> (Vec<Outcome>, Option<String>) {
+    let mut acks = Vec::with_capacity(batch.len());
+    let mut failure = None;
+    for p in batch {
+        let mut msg = PublishMessage::build()
+            .payload(p.payload.clone().into())
+            .message_id(p.event_id.to_string());
+        // Written by our own propagator, but a header must never carry CR or LF.
+        if let Some(tp) = p
+            .traceparent
+            .as_deref()
+            .filter(|t| t.chars().all(|c| c.is_ascii_graphic()))
+        {
+            msg = msg.header(TRACEPARENT, tp);
+        }
+        match js.send_publish(p.subject.clone(), msg).await {
+            Ok(ack) => acks.push(Ok(ack)),
+            Err(e) if refused_for_good(&e) => acks.push(Err(e.to_string())),
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
             }
-            match self.js.send_publish(p.subject.clone(), msg).await {
-                Ok(ack) => acks.push(Ok(ack)),
-                Err(e) if refused_for_good(&e) => acks.push(Err(e.to_string())),
+        }
+    }
+    let mut outcomes = Vec::with_capacity(acks.len());
+    for ack in acks {
+        let outcome = match ack {
+            Err(refused) => Outcome::Refused(refused),
+            Ok(ack) => match ack.await {
+                Ok(_) => Outcome::Published,
+                Err(e) if refused_for_good(&e) => Outcome::Refused(e.to_string()),
                 Err(e) => {
                     failure = Some(e.to_string());
                     break;
                 }
-            }
-        }
-        let mut outcomes = Vec::with_capacity(acks.len());
-        for ack in acks {
-            let outcome = match ack {
-                Err(refused) => Outcome::Refused(refused),
-                Ok(ack) => match ack.await {
-                    Ok(_) => Outcome::Published,
-                    Err(e) if refused_for_good(&e) => Outcome::Refused(e.to_string()),
-                    Err(e) => {
-                        failure = Some(e.to_string());
-                        break;
-                    }
-                },
-            };
-            outcomes.push(outcome);
-        }
-        (outcomes, failure)
+            },
+        };
+        outcomes.push(outcome);
     }
+    (outcomes, failure)
 }

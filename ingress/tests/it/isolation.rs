@@ -649,13 +649,20 @@ async fn each_bulk_operation_counts_against_the_rate_and_is_logged_as_a_request(
     );
 }
 
-/// The outbox slot of a directory's events (migration 0017).
+/// The outbox slot of a directory's events, as the outbox gives a row of it (in a
+/// transaction rolled back).
 async fn slot_of(app: &TestApp, directory: uuid::Uuid) -> i16 {
-    sqlx::query_scalar("SELECT (hashtext($1) & 15)::int2")
-        .bind(directory.to_string())
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
+    let mut tx = app.db.pool.begin().await.unwrap();
+    let slot = sqlx::query_scalar(
+        "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, '{}') RETURNING slot",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(format!("scim.v1.{directory}.user.created"))
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    slot
 }
 
 /// A relay lane publishes only the outbox slots it holds: a slot another relay holds

@@ -60,29 +60,26 @@ pub struct Pending {
     pub traceparent: Option<String>,
 }
 
-/// The oldest unpublished events of each of the slots, at most `limit` of each, in
-/// commit order for any one resource.
+/// The oldest unpublished events of the slots, at most `limit`, in commit order for
+/// any one resource.
 pub async fn oldest(
     conn: &mut PgConnection,
     slots: &[i16],
     limit: i64,
 ) -> Result<Vec<Pending>, sqlx::Error> {
-    // Each slot's by its index; sorted here rather than by Postgres, which would sort
-    // the payloads too.
-    let mut rows = sqlx::query_as!(
+    // Along the key, passing over other lanes' rows: with L lanes sharing the work
+    // evenly a batch reads about L times its rows. Reading each slot's oldest by an
+    // index on (slot, seq) instead read sixteen batches' worth to publish one (25 ms for
+    // 500 rows); the key's order is also the only order a slot's events may leave in.
+    sqlx::query_as!(
         Pending,
-        r#"SELECT o.seq AS "seq!", o.event_id AS "event_id!", o.subject AS "subject!",
-                  o.payload AS "payload!", o.traceparent
-           FROM unnest($1::int2[]) AS s(slot)
-           CROSS JOIN LATERAL (SELECT seq, event_id, subject, payload::text AS payload, traceparent
-                               FROM outbox WHERE slot = s.slot ORDER BY seq LIMIT $2) o"#,
+        r#"SELECT seq, event_id, subject, payload::text AS "payload!", traceparent
+           FROM outbox WHERE slot = ANY($1) ORDER BY seq LIMIT $2"#,
         slots,
         limit
     )
     .fetch_all(conn)
-    .await?;
-    rows.sort_by_key(|row| row.seq);
-    Ok(rows)
+    .await
 }
 
 /// Arbitrary, fixed: the advisory lock a relay holds (shared) while it publishes a batch
