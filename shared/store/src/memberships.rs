@@ -150,19 +150,11 @@ pub async fn of_group(
     after: Uuid,
     limit: i64,
 ) -> Result<Vec<Reference>, sqlx::Error> {
-    // The display stored with each membership (migration 0012): no lookup per member,
-    // but for a member the previous release added during an upgrade.
+    // Migration 0018: a plan that reads the batch along the key, whatever the
+    // statistics say.
     sqlx::query_as!(
         Reference,
-        r#"SELECT gm.user_id AS id,
-                  coalesce(gm.display,
-                           (SELECT scim_member_display(u.resource, u.user_name) FROM scim_users u
-                            WHERE u.directory_id = gm.directory_id AND u.id = gm.user_id),
-                           '') AS "display!"
-         FROM scim_group_members gm
-         WHERE gm.group_id = $2 AND gm.user_id > $3 AND gm.directory_id = $1
-         ORDER BY gm.user_id
-         LIMIT $4"#,
+        r#"SELECT id AS "id!", display AS "display!" FROM scim_group_members_after($1, $2, $3, $4)"#,
         directory_id,
         group_id,
         after,
