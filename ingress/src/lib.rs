@@ -177,6 +177,7 @@ impl Shared {
             limit: count,
             max_bytes: self.list_page_bytes,
             after: None,
+            walk_total: None,
         }
     }
 

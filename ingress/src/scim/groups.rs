@@ -157,7 +157,8 @@ impl Listed for Groups {
             directory,
             Walked::Groups,
             offset,
-            scim_store::resumable(condition.as_ref(), &order),
+            condition.as_ref(),
+            &order,
         );
         let (total, page) = groups::list(
             &state.lists,
@@ -167,7 +168,7 @@ impl Listed for Groups {
             walk.bounds(state.page_bounds(offset, count)),
         )
         .await?;
-        walk.served(page.len(), page.last().map(|r| r.id));
+        walk.served(page.len(), page.last().map(|r| r.id), total);
         // The turn lasts until the members are written.
         let mut members = shape(scope, &query.projection)
             .map(|shape| Members::read(shape, &state.lists, directory, turn));

@@ -137,7 +137,8 @@ impl Listed for Users {
             directory,
             Walked::Users,
             offset,
-            scim_store::resumable(condition.as_ref(), &order),
+            condition.as_ref(),
+            &order,
         );
         let (total, page) = users::list(
             &state.lists,
@@ -147,7 +148,7 @@ impl Listed for Users {
             walk.bounds(state.page_bounds(offset, count)),
         )
         .await?;
-        walk.served(page.len(), page.last().map(|r| r.id));
+        walk.served(page.len(), page.last().map(|r| r.id), total);
         let resources = page
             .into_iter()
             .map(|u| {

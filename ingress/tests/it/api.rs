@@ -1647,10 +1647,20 @@ async fn metrics_count_requests_by_route_status_and_directory_kind() {
 
 /// The ids and userNames of one page of users, and its totalResults.
 async fn user_page(s: &Scim, start: usize, count: usize) -> (i64, Vec<(String, String)>) {
+    user_page_of(s, "", start, count).await
+}
+
+/// [`user_page`] of a list with a query of its own (`&filter=…`).
+async fn user_page_of(
+    s: &Scim,
+    query: &str,
+    start: usize,
+    count: usize,
+) -> (i64, Vec<(String, String)>) {
     let r = s
         .send(
             Method::GET,
-            &format!("/Users?startIndex={start}&count={count}"),
+            &format!("/Users?startIndex={start}&count={count}{query}"),
             None,
         )
         .await;
@@ -1713,6 +1723,51 @@ async fn an_import_walk_resumes_after_the_previous_page() {
         .send(Method::GET, "/Users?filter=userName%20sw%20%22u1%22", None)
         .await;
     assert_eq!(r.body["totalResults"], 10, "{:?}", r.body);
+}
+
+/// A walk through a filter resumes too, and each page after the first reports the
+/// total the first one counted: a user deleted from an earlier page mid-walk makes no
+/// one be skipped, and the matches are not counted again on every page. A new walk
+/// counts them.
+#[tokio::test]
+async fn a_filtered_walk_resumes_with_the_total_it_began_with() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let mut active = Vec::new();
+    for i in 0..30 {
+        let name = format!("f{i:02}@acme.com");
+        let r = s.create_user(&okta_user(&name, "F", "Ilter")).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        if i % 3 == 0 {
+            let id = r.body["id"].as_str().unwrap();
+            let off = json!([{"op": "replace", "value": {"active": false}}]);
+            assert_eq!(s.patch_user(id, off).await.status, StatusCode::OK);
+        } else {
+            active.push(name);
+        }
+    }
+    let query = "&filter=active%20eq%20true";
+    let (total, first) = user_page_of(s, query, 1, 8).await;
+    assert_eq!((total, first.len()), (20, 8));
+    let r = s.delete_user(&first[2].0).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let (total, second) = user_page_of(s, query, 9, 8).await;
+    assert_eq!(total, 20, "the walk's total");
+    let (total, third) = user_page_of(s, query, 17, 8).await;
+    assert_eq!((total, third.len()), (20, 4));
+    let seen: Vec<String> = [&first, &second, &third]
+        .iter()
+        .flat_map(|p| p.iter().map(|(_, name)| name.clone()))
+        .collect();
+    assert_eq!(seen, active, "every match once, in creation order");
+    assert_eq!(
+        user_page_of(s, query, 1, 8).await.0,
+        19,
+        "a new walk counts"
+    );
+    // Another filter's walk does not resume from this one's marks.
+    let (total, other) = user_page_of(s, "&filter=active%20eq%20false", 9, 8).await;
+    assert_eq!((total, other.len()), (10, 2));
 }
 
 /// The counts a directory keeps follow every kind of write, and go with the directory.

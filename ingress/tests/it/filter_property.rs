@@ -228,6 +228,7 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
                         limit: 1000,
                         max_bytes: usize::MAX,
                         after: None,
+                        walk_total: None,
                     },
                 )
                 .await

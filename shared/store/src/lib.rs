@@ -122,17 +122,14 @@ pub struct PageBounds {
     pub offset: i64,
     pub limit: i64,
     pub max_bytes: usize,
-    /// The last id of the previous page, when the caller knows it: a [`resumable`] page
-    /// resumes after it instead of skipping `offset` rows, so it costs the same at the
-    /// end of a directory as at its start. Ignored otherwise.
+    /// The last id of the previous page, when the caller knows it: a page in the
+    /// default order (by id) resumes after it instead of skipping `offset` rows, so it
+    /// costs the same at the end of a directory as at its start. Ignored otherwise.
     pub after: Option<Uuid>,
-}
-
-/// Whether a page of this list can resume after the previous page's last id
-/// ([`PageBounds::after`]): a whole list (a filtered one's total counts its matches,
-/// which the rows after an id are not) in the default order, by id.
-pub fn resumable(condition: Option<&Condition>, order: &Order) -> bool {
-    condition.is_none() && order.is_by_id()
+    /// A filtered list's total as the walk's first page counted it: a resumed page of
+    /// a filter reports it instead of counting the matches again (without it, it does
+    /// not resume). An unfiltered list's total is the directory's kept count.
+    pub walk_total: Option<i64>,
 }
 
 /// The rows a page lists and the `directory_counts` column that counts them all.
@@ -166,6 +163,7 @@ pub(crate) async fn page(
         limit,
         max_bytes,
         after,
+        walk_total,
     } = bounds;
     let filter_sql = condition
         .map(|c| format!(" AND ({})", c.sql))
@@ -173,24 +171,27 @@ pub(crate) async fn page(
     let binds = condition.map(|c| c.binds.as_slice()).unwrap_or_default();
     let (limit_param, offset_param, after_param) =
         (binds.len() + 2, binds.len() + 3, binds.len() + 4);
-    let after = after.filter(|_| resumable(condition, order));
+    let after = after.filter(|_| order.is_by_id() && (condition.is_none() || walk_total.is_some()));
     let (resume_sql, skip) = match after {
         Some(_) => (format!(" AND id > ${after_param}"), 0),
         None => (String::new(), offset),
     };
     // Without a filter, the directory's kept count. With one, the window count over
     // the matches, in the pass that finds the page (a single-match lookup, Okta's most
-    // common request, reads its index entry once); it runs over ids only.
+    // common request, reads its index entry once; it runs over ids only), or, resuming
+    // a walk, the total its first page counted.
     let kept = format!(
         "(SELECT coalesce(sum({counted}), 0)::int8 FROM directory_counts WHERE directory_id = $1)"
     );
-    let (window_sql, total_sql) = match condition {
-        None => ("", kept.clone()),
-        Some(_) => (
+    let (window_sql, total_sql) = match (condition, after) {
+        (None, _) => ("", kept.clone()),
+        (Some(_), None) => (
             ", count(*) OVER () AS total",
             "(SELECT total FROM page LIMIT 1)".to_owned(),
         ),
+        (Some(_), Some(_)) => ("", "NULL::int8".to_owned()),
     };
+    let known = walk_total.filter(|_| condition.is_some() && after.is_some());
     // The page's columns (some are subqueries) are read for its rows alone, each by
     // primary key, after the page's ids are found. As a join the planner could rather
     // read and sort the whole directory, and did, with a plan made while the directory
@@ -230,8 +231,14 @@ pub(crate) async fn page(
     }
     drop(stream);
     if let Some(first) = rows.first() {
-        let total: i64 = first.try_get("total")?;
+        let total = match known {
+            Some(total) => total,
+            None => first.try_get("total")?,
+        };
         return Ok((total, rows));
+    }
+    if let Some(total) = known {
+        return Ok((total, Vec::new()));
     }
     // An empty first page is an empty list; an empty resumed page is past its end.
     if limit > 0 && offset == 0 && after.is_none() {

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use time::OffsetDateTime;
 
 /// A value bound to a `$n` placeholder.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Bind {
     Text(String),
     Bool(bool),
@@ -19,7 +19,7 @@ pub enum Bind {
 }
 
 /// A compiled condition: `sql` refers to parameters `$first..$first+binds.len()`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Condition {
     pub sql: String,
     pub binds: Vec<Bind>,
