@@ -92,7 +92,7 @@ pub struct Config {
     /// Requests one directory may send at once after a quiet spell, with a rate limit.
     #[arg(long, env = "DIRECTORY_RATE_BURST", default_value_t = 50.0)]
     pub directory_rate_burst: f64,
-    /// Outbox rows a relay lane reads per batch, of each outbox slot it holds.
+    /// Outbox rows a relay lane publishes per pipelined batch.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
     /// Relay lanes per replica, publishing different directories' events at once (the

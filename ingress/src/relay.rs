@@ -39,7 +39,7 @@ pub struct Relay {
     pub stream_replicas: usize,
     /// Days the event stream keeps events.
     pub retention_days: u32,
-    /// Outbox rows a lane reads per batch, of each slot it holds.
+    /// Outbox rows a lane publishes per pipelined batch, the oldest of its slots.
     pub batch_size: i64,
     /// Lanes on this replica ([`outbox::SLOTS`] at most), each publishing its slots.
     pub lanes: usize,
