@@ -16,7 +16,11 @@
 # scripts/bench.sh --scale runs the scale workload instead (scim-bench --workload scale):
 # Okta's import, page by page, through a directory of SCALE_USERS (default 1000000)
 # users, built once in its own database (SCALE_DATABASE_URL, default …/scim_scale),
-# which later runs reuse.
+# which later runs reuse. scripts/bench.sh --groups runs the groups workload RUNS times
+# (Okta's group push of USERS users into BENCH_GROUPS (default 1000) groups, then one group
+# of every user: its renames, one-member changes and reads, with and without members).
+# The ingress reads the environment, so RELAY_LANES=1 scripts/bench.sh measures one
+# relay lane against the default two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -65,6 +69,8 @@ if [ "${1:-}" = --scale ]; then
   exit
 fi
 
+workload=users
+[ "${1:-}" = --groups ] && workload=groups
 for run in $(seq 1 "$RUNS"); do
   scripts/down.sh >/dev/null 2>&1 || true
   rm -rf "$NATS_STORE_DIR"
@@ -72,8 +78,13 @@ for run in $(seq 1 "$RUNS"); do
   scripts/up.sh >.run/logs/bench-up.log 2>&1 ||
     { echo "scripts/up.sh failed; see .run/logs/bench-up.log" >&2; exit 1; }
   psql "$DATABASE_URL" -qc "CHECKPOINT"
-  echo "== run $run of $RUNS, $(date -u +%H:%M:%S) UTC"
+  echo "== $workload, run $run of $RUNS, $(date -u +%H:%M:%S) UTC"
   gauge
+  if [ "$workload" = groups ]; then
+    target/release/scim-bench --workload groups --users "$USERS" --groups "${BENCH_GROUPS:-1000}" \
+      --memberships "$USERS" --concurrency "$CONCURRENCY"
+    continue
+  fi
   # A subscriber on the event crate, and the admin API for the snapshot's rate.
   (source .run/subscriber.env && source .run/admin.env &&
     target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY" \
