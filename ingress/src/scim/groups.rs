@@ -110,12 +110,6 @@ async fn fetch(
     let (state, directory) = (&scope.state, scope.directory);
     let projection = ListQuery::projection(&GROUP, &query)?;
     let id = path_id(&params)?;
-    let shape = shape(&scope, &projection);
-    // Members can be 100,000: read like a list, in the directory's turn.
-    let turn = match shape {
-        Some(_) => Some(state.quotas.list_turn(directory).await?),
-        None => None,
-    };
     let stored = groups::get(&state.pool, directory, id)
         .await?
         .ok_or_else(not_found)?;
@@ -123,9 +117,14 @@ async fn fetch(
     if etag::not_modified(&headers, stored.version) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let mut members = shape
-        .zip(turn)
-        .map(|(shape, turn)| Members::read(shape, &state.lists, directory, turn));
+    // Members can be 100,000: read like a list, in the directory's turn.
+    let mut members = match shape(&scope, &projection) {
+        Some(shape) => {
+            let turn = state.quotas.list_turn(directory).await?;
+            Some(Members::read(shape, &state.lists, directory, turn))
+        }
+        None => None,
+    };
     let resource = render(&scope, &stored, &projection, members.as_mut());
     Ok(members::respond(
         StatusCode::OK,
