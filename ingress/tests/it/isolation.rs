@@ -735,3 +735,46 @@ async fn a_relay_publishes_only_the_slots_it_holds_and_takes_over_a_released_one
         .collect();
     assert_eq!(ids, committed, "in commit order, after the takeover");
 }
+
+/// One directory's backlog in the outbox (a bulk import's, say) does not hold up
+/// another directory's events: a lane shares each batch among its slots that have
+/// events waiting, so the other directory's event leaves in the first batch, not after
+/// the whole backlog.
+#[tokio::test]
+async fn one_directorys_backlog_does_not_hold_up_another_directorys_events() {
+    let db = scim_tests::TestDb::new().await;
+    // Every slot held elsewhere until both are waiting.
+    let mut other_relay = db.pool.acquire().await.unwrap().detach();
+    let all: Vec<i16> = (0..outbox::SLOTS).collect();
+    assert_eq!(outbox::claim(&mut other_relay, &all).await.unwrap(), all);
+    let app = spawn_app_on(db, scim_tests::NatsServer::start(), |c| c.relay_lanes = 1).await;
+    let busy = uuid::Uuid::now_v7();
+    let quiet = loop {
+        let candidate = uuid::Uuid::now_v7();
+        if slot_of(&app, candidate).await != slot_of(&app, busy).await {
+            break candidate;
+        }
+    };
+    let write = |directory: uuid::Uuid, n: i64| {
+        sqlx::query(
+            "INSERT INTO outbox (event_id, subject, payload)
+             SELECT gen_random_uuid(), 'scim.v1.' || $1 || '.user.updated', json_build_object('n', i)
+             FROM generate_series(1, $2) AS i",
+        )
+        .bind(directory.to_string())
+        .bind(n)
+        .execute(&app.db.pool)
+    };
+    write(busy, 500).await.unwrap();
+    write(quiet, 1).await.unwrap();
+
+    drop(other_relay);
+    let published = published_events(&app).await;
+    assert_eq!(published.len(), 501);
+    let position = published
+        .iter()
+        .position(|e| e.subject.contains(&quiet.to_string()))
+        .unwrap();
+    // Batches of 100 (the tests' RELAY_BATCH_SIZE): the first held it.
+    assert!(position < 100, "published {position}th, behind the backlog");
+}

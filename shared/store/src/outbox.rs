@@ -60,26 +60,40 @@ pub struct Pending {
     pub traceparent: Option<String>,
 }
 
-/// The oldest unpublished events of the slots, at most `limit`, in commit order for
-/// any one resource.
+/// The oldest unpublished events of the slots, about `limit`, shared evenly among the
+/// slots that have any (so one directory's backlog does not hold up the others of its
+/// lane), in commit order for any one resource.
 pub async fn oldest(
     conn: &mut PgConnection,
     slots: &[i16],
     limit: i64,
 ) -> Result<Vec<Pending>, sqlx::Error> {
-    // Along the key, passing over other lanes' rows: with L lanes sharing the work
-    // evenly a batch reads about L times its rows. Reading each slot's oldest by an
-    // index on (slot, seq) instead read sixteen batches' worth to publish one (25 ms for
-    // 500 rows); the key's order is also the only order a slot's events may leave in.
-    sqlx::query_as!(
+    // Each slot by its index: a lane reads its own rows alone, however many another
+    // lane has waiting (reading along the key instead, an idle lane's every poll passed
+    // over a busy lane's whole backlog). `ORDER BY slot, seq` is the index's order, so
+    // no plan reads the key instead. Sorted here, not by Postgres, which would sort the
+    // payloads too.
+    let mut rows = sqlx::query_as!(
         Pending,
-        r#"SELECT seq, event_id, subject, payload::text AS "payload!", traceparent
-           FROM outbox WHERE slot = ANY($1) ORDER BY seq LIMIT $2"#,
+        r#"WITH busy AS (
+               SELECT s.slot FROM unnest($1::int2[]) AS s(slot)
+               WHERE EXISTS (SELECT 1 FROM outbox WHERE slot = s.slot)
+           ), share AS (
+               SELECT ceil($2::float8 / greatest(count(*), 1))::int8 AS n FROM busy
+           )
+           SELECT o.seq AS "seq!", o.event_id AS "event_id!", o.subject AS "subject!",
+                  o.payload AS "payload!", o.traceparent
+           FROM busy CROSS JOIN share
+           CROSS JOIN LATERAL (SELECT seq, event_id, subject, payload::text AS payload, traceparent
+                               FROM outbox WHERE slot = busy.slot
+                               ORDER BY slot, seq LIMIT share.n) o"#,
         slots,
-        limit
+        limit as f64
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    rows.sort_by_key(|row| row.seq);
+    Ok(rows)
 }
 
 /// Arbitrary, fixed: the advisory lock a relay holds (shared) while it publishes a batch
