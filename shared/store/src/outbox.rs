@@ -60,7 +60,7 @@ pub struct Pending {
     pub traceparent: Option<String>,
 }
 
-/// The oldest unpublished events of the slots, about `limit`, shared evenly among the
+/// The oldest unpublished events of the slots, at most `limit`, shared evenly among the
 /// slots that have any (so one directory's backlog does not hold up the others of its
 /// lane), in commit order for any one resource.
 pub async fn oldest(
@@ -93,6 +93,9 @@ pub async fn oldest(
     .fetch_all(conn)
     .await?;
     rows.sort_by_key(|row| row.seq);
+    // The shares are rounded up; what is cut is each slot's newest, read again next.
+    // Never more: the relay awaits a batch's acks only once all of it is sent.
+    rows.truncate(limit.max(0) as usize);
     Ok(rows)
 }
 
