@@ -1,6 +1,6 @@
 //! Request extraction and response helpers that speak SCIM on every path.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -72,8 +72,8 @@ pub fn scim(status: StatusCode, body: &Value, etag: Option<String>) -> Response 
     scim_bytes(status, serde_json::to_vec(body).unwrap_or_default(), etag)
 }
 
-/// [`scim`] with a body already written.
-pub fn scim_bytes(status: StatusCode, body: Vec<u8>, etag: Option<String>) -> Response {
+/// [`scim`] with a body already written, or being written (a stream).
+pub fn scim_bytes(status: StatusCode, body: impl Into<Body>, etag: Option<String>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -82,5 +82,5 @@ pub fn scim_bytes(status: StatusCode, body: Vec<u8>, etag: Option<String>) -> Re
     if let Some(etag) = etag.and_then(|e| header::HeaderValue::from_str(&e).ok()) {
         headers.insert(header::ETAG, etag);
     }
-    (status, headers, body).into_response()
+    (status, headers, body.into()).into_response()
 }

@@ -7,8 +7,8 @@
 //! groups slowly delays only its own lists.
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use scim_core::group::{MemberShape, Reference};
 use scim_store::memberships;
 use serde_json::Value;
@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::extract::{SCIM_CONTENT_TYPE, scim};
+use crate::extract::{scim, scim_bytes};
 use crate::quota::ListTurn;
 
 /// What a hole holds until the body fills it. Every string with a NUL is refused before
@@ -133,16 +133,7 @@ impl Members {
                 }))
             }
         };
-        let mut res = (status, body).into_response();
-        let headers = res.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(SCIM_CONTENT_TYPE),
-        );
-        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
-            headers.insert(header::ETAG, etag);
-        }
-        res
+        scim_bytes(status, body, etag)
     }
 }
 
