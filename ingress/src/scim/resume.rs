@@ -43,9 +43,7 @@ struct Mark {
     offset: i64,
     /// The walk's filter, hashed (0: none).
     filter: u64,
-    after: Uuid,
-    /// A filtered walk's total.
-    total: Option<i64>,
+    resume: Resume,
     at: Instant,
 }
 
@@ -90,10 +88,7 @@ impl Walks {
         if queue.is_empty() {
             marks.remove(&(directory, list));
         }
-        (mark.at.elapsed() < MARK_TTL).then_some(Resume {
-            after: mark.after,
-            total: mark.total,
-        })
+        (mark.at.elapsed() < MARK_TTL).then_some(mark.resume)
     }
 
     /// Keeps where the page at `next` of the list with this filter starts.
@@ -114,8 +109,7 @@ impl Walks {
         queue.push_back(Mark {
             offset: next,
             filter,
-            after: resume.after,
-            total: resume.total,
+            resume,
             at: now,
         });
     }
@@ -127,8 +121,8 @@ pub(crate) struct Walk<'a> {
     directory: Uuid,
     list: Walked,
     offset: i64,
+    /// The filter's key ([`filter_key`]; 0: none).
     filter: u64,
-    filtered: bool,
     /// Only the default order (by id) resumes.
     resumable: bool,
 }
@@ -148,7 +142,6 @@ impl<'a> Walk<'a> {
             list,
             offset,
             filter: filter_key(condition),
-            filtered: condition.is_some(),
             resumable: order.is_by_id(),
         }
     }
@@ -175,7 +168,7 @@ impl<'a> Walk<'a> {
             let next = self.offset + rows as i64;
             let resume = Resume {
                 after: last,
-                total: self.filtered.then_some(total),
+                total: (self.filter != 0).then_some(total),
             };
             self.walks
                 .mark(self.directory, self.list, self.filter, next, resume);
