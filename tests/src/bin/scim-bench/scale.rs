@@ -94,13 +94,14 @@ struct Page {
     resources: Vec<serde::de::IgnoredAny>,
 }
 
-fn page_of(start: usize) -> Call {
-    Call::get(format!("/Users?startIndex={start}&count={PAGE}"))
+/// The page at `start` of the users, of those a `filter=…&` (or "") selects.
+fn page_of(filter: &str, start: usize) -> Call {
+    Call::get(format!("/Users?{filter}startIndex={start}&count={PAGE}"))
 }
 
 /// Every user is active: the filter matches the whole directory, and is evaluated on
 /// every row (no index).
-const ACTIVE: &str = "filter=active%20eq%20true";
+const ACTIVE: &str = "filter=active%20eq%20true&";
 
 /// A page with the directory's total and `expected` users.
 fn full_page(n: usize, expected: usize) -> impl Fn(usize, StatusCode, &[u8]) -> bool {
@@ -140,7 +141,7 @@ pub async fn run(args: &crate::Args, pool: &sqlx::PgPool, ingress_url: &str) -> 
         200,
         one,
         &target,
-        (|_| page_of(1), full_page(n, PAGE)),
+        (|_| page_of("", 1), full_page(n, PAGE)),
     )
     .await?;
     let last = n - PAGE + 1;
@@ -149,7 +150,7 @@ pub async fn run(args: &crate::Args, pool: &sqlx::PgPool, ingress_url: &str) -> 
         20,
         one,
         &target,
-        (move |_| page_of(last), full_page(n, PAGE)),
+        (move |_| page_of("", last), full_page(n, PAGE)),
     )
     .await?;
 
@@ -167,13 +168,7 @@ pub async fn run(args: &crate::Args, pool: &sqlx::PgPool, ingress_url: &str) -> 
             }
             ok
         };
-        let call = move |i: usize| {
-            let separator = if query.is_empty() { "" } else { "&" };
-            Call::get(format!(
-                "/Users?{query}{separator}startIndex={}&count={PAGE}",
-                1 + i * PAGE
-            ))
-        };
+        let call = move |i: usize| page_of(query, 1 + i * PAGE);
         let walk = phase(name, pages, one, &target, (call, check)).await?;
         println!(
             "first page   {:.2} ms",
