@@ -21,6 +21,10 @@ pub enum ApiError {
     /// A dependency is down: 503 with Retry-After, so the identity provider retries.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A database connection was lost (a failover): 503 with Retry-After, unless the
+    /// request is run again ([`crate::retry`]).
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
     /// Optimistic writes to one resource kept colliding: 503 with Retry-After.
     #[error("too many concurrent changes to one resource")]
     Contention,
@@ -40,6 +44,7 @@ impl From<sqlx::Error> for ApiError {
     /// client's mistake, a 4xx; only the rest is a 500.
     fn from(e: sqlx::Error) -> Self {
         match Failure::of(&e) {
+            Failure::Lost => ApiError::ConnectionLost(e.to_string()),
             Failure::Outage => ApiError::Unavailable(e.to_string()),
             Failure::Timeout => ApiError::TimedOut,
             Failure::Data { code, constraint } => {
@@ -76,7 +81,7 @@ impl ApiError {
     pub fn status_and_body(&self) -> (u16, serde_json::Value) {
         match self {
             ApiError::Scim(e) => (e.status(), e.to_body()),
-            ApiError::Unavailable(e) => {
+            ApiError::Unavailable(e) | ApiError::ConnectionLost(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 (
                     503,
@@ -134,6 +139,9 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
+        }
+        if let ApiError::ConnectionLost(_) = self {
+            res.extensions_mut().insert(crate::retry::ConnectionLost);
         }
         if let ApiError::TooManyRequests { retry_after, .. } = self {
             res.headers_mut()

@@ -14,6 +14,7 @@ mod quota;
 mod relay;
 mod representation;
 mod request_log;
+mod retry;
 mod scim;
 mod setup;
 mod token_expiry;
@@ -99,6 +100,12 @@ pub struct Config {
     /// outbox's 16 slots shared out among them; 16 at most).
     #[arg(long, env = "RELAY_LANES", default_value_t = 2)]
     pub relay_lanes: usize,
+    /// Seconds a relay lane's outbox slots outlive its last word to Postgres: a killed,
+    /// frozen or cut-off replica's slots move to another replica's lanes this long
+    /// after it fell silent (plus a second). At least 6 (a lane waits up to 5 s
+    /// between attempts while NATS is down); needs PostgreSQL 14 or newer.
+    #[arg(long, env = "RELAY_LEASE_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(6..))]
+    pub relay_lease_seconds: u64,
     /// Seconds a replica may keep trusting a token it has checked: a revoked token
     /// stops working within this time. 0 checks the database on every request.
     #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = 5)]
@@ -336,6 +343,7 @@ impl Application {
             batch_size: config.relay_batch_size,
             lanes: config.relay_lanes,
             idle_poll: Duration::from_millis(20),
+            lease: Duration::from_secs(config.relay_lease_seconds),
             published: metrics.events_published.clone(),
             parked: metrics.events_parked.clone(),
         };

@@ -56,6 +56,7 @@ pub struct Metrics {
     pub events_parked: Counter,
     pub token_cache: Family<CacheLabels, Counter>,
     pub request_log_dropped: Counter,
+    pub requests_retried: Counter,
     pub tokens_expiring: Gauge,
     pub tokens_expired: Gauge,
 }
@@ -72,6 +73,7 @@ impl Metrics {
             events_parked: Counter::default(),
             token_cache: Family::default(),
             request_log_dropped: Counter::default(),
+            requests_retried: Counter::default(),
             tokens_expiring: Gauge::default(),
             tokens_expired: Gauge::default(),
         };
@@ -116,6 +118,11 @@ impl Metrics {
             "request_log_dropped",
             "Request log entries dropped because the writer fell behind",
             m.request_log_dropped.clone(),
+        );
+        r.register(
+            "requests_retried",
+            "SCIM requests run again because a database connection was lost (a failover)",
+            m.requests_retried.clone(),
         );
         r.register(
             "tokens_expiring",

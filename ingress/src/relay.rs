@@ -3,11 +3,21 @@
 //! The outbox's rows are in slots by directory ([`outbox::SLOTS`]). Every ingress replica
 //! runs `RELAY_LANES` lanes, lane k wanting the slots `s` with `s mod lanes = k`; a lane
 //! publishes the slots it holds an advisory lock on, so each slot has one publisher at a
-//! time, and each directory's events (all in one slot) leave in commit order, while the
-//! lanes publish different directories' events at once. Lanes of other replicas stand
-//! by, and take a slot over when its holder's connection goes away; a lane without all
-//! of its slots asks for the missing ones again every second. Each event's id is its
-//! `Nats-Msg-Id`, so a batch re-published after a failure is de-duplicated by JetStream.
+//! time, and each directory's events (all in one slot) leave in the order of their
+//! outbox rows, while the lanes publish different directories' events at once. Lanes of
+//! other replicas stand by, and take a slot over when its holder's connection goes
+//! away; a lane without all of its slots asks for the missing ones again every second.
+//! Each event's id is its `Nats-Msg-Id`, so a batch re-published after a failure is
+//! de-duplicated by JetStream.
+//!
+//! A slot is a lease, not a lock held for as long as a connection seems alive: a lane's
+//! connection asks Postgres to end it when it has been idle for `RELAY_LEASE_SECONDS`
+//! (`idle_session_timeout`, and `idle_in_transaction_session_timeout`), which frees its
+//! slots however the lane stopped (killed, frozen, cut off by a partition); a lane
+//! speaks on it at least every second while it lives. A lane publishes only while its
+//! last statement is recent enough that Postgres cannot have ended its session yet
+//! (fencing): a lane that was frozen and thawed publishes nothing from a slot that may
+//! have moved before its connection has proved alive again.
 //!
 //! An event NATS refuses for good (larger than the server's `max_payload`, or than the
 //! stream accepts) is set aside in `outbox_parked` with the reason, so it cannot stop
@@ -45,6 +55,8 @@ pub struct Relay {
     pub lanes: usize,
     /// How long to wait before looking again when the outbox is empty.
     pub idle_poll: Duration,
+    /// How long a lane's slots outlive its last statement (`RELAY_LEASE_SECONDS`).
+    pub lease: Duration,
     /// Events published, for the metrics.
     pub published: Counter,
     /// Events set aside, for the metrics.
@@ -98,6 +110,13 @@ async fn pause(shutdown: &CancellationToken, d: Duration) -> bool {
 const CLAIM_EVERY: Duration = Duration::from_secs(1);
 
 impl Relay {
+    /// When a lane that last sent a statement at `spoke` stops publishing: a fifth of
+    /// the lease before Postgres may end its idle session, so that the last message
+    /// sent is stored before another lane can hold the slot.
+    fn fenced_at(&self, spoke: Instant) -> Instant {
+        spoke + self.lease - self.lease / 5
+    }
+
     /// Runs the lanes until `shutdown`; on shutdown, each first drains what it can.
     pub async fn run(self, shutdown: CancellationToken) {
         let lanes = self.lanes.clamp(1, outbox::SLOTS as usize);
@@ -143,8 +162,14 @@ impl Relay {
         shutdown: &CancellationToken,
     ) -> Result<(), RelayError> {
         // This connection only reads and deletes the outbox, by index (see `outbox`).
-        let options = scim_store::connect_options(&self.database_url, "scim-relay")?
-            .options([("enable_seqscan", "off")]);
+        // Postgres ends it, and frees its slots, once the lane has been silent for its
+        // lease.
+        let lease = self.lease.as_millis().to_string();
+        let options = scim_store::connect_options(&self.database_url, "scim-relay")?.options([
+            ("enable_seqscan", "off"),
+            ("idle_session_timeout", lease.as_str()),
+            ("idle_in_transaction_session_timeout", lease.as_str()),
+        ]);
         let mut conn = PgConnection::connect_with(&options).await?;
         loop {
             if outbox::try_lead(&mut conn).await? {
@@ -188,8 +213,9 @@ impl Relay {
             }
             // A snapshot's start waits for this batch to be published and removed from
             // the outbox (or starts before it), never sees it half done.
+            let spoke = Instant::now();
             outbox::publishing(&mut conn, true).await?;
-            let (outcomes, failure) = publish(js, &batch).await;
+            let (outcomes, failure) = publish(js, &batch, self.fenced_at(spoke)).await;
             let mut published = Vec::with_capacity(outcomes.len());
             let mut refused = Vec::new();
             for (row, outcome) in batch.iter().zip(outcomes) {
@@ -227,10 +253,19 @@ impl Relay {
 
 /// Publishes a batch pipelined (all sends, then all acks) and returns how each row
 /// from the start ended, up to the first failure that may pass (which it returns).
-async fn publish(js: &jetstream::Context, batch: &[Pending]) -> (Vec<Outcome>, Option<String>) {
+/// Nothing is sent from `fenced` on: the lane's slots may have moved to another lane.
+async fn publish(
+    js: &jetstream::Context,
+    batch: &[Pending],
+    fenced: Instant,
+) -> (Vec<Outcome>, Option<String>) {
     let mut acks = Vec::with_capacity(batch.len());
     let mut failure = None;
     for p in batch {
+        if Instant::now() >= fenced {
+            failure = Some("the lane's lease may have run out: it speaks to Postgres first".into());
+            break;
+        }
         let mut msg = PublishMessage::build()
             .payload(p.payload.clone().into())
             .message_id(p.event_id.to_string());

@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod postgres;
 pub mod process;
 
 use scim_core::profile::Idp;
@@ -31,11 +32,17 @@ pub struct TestDb {
     pub url: String,
     pub pool: PgPool,
     name: String,
+    admin: String,
 }
 
 impl TestDb {
     pub async fn new() -> TestDb {
-        let admin = admin_database_url();
+        TestDb::on(&admin_database_url()).await
+    }
+
+    /// A fresh database on the server whose `postgres` database `admin` names.
+    pub async fn on(admin: &str) -> TestDb {
+        let admin = admin.to_owned();
         let name = format!("scim_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin)
             .await
@@ -62,13 +69,18 @@ impl TestDb {
         db::migrate(&pool)
             .await
             .expect("migrating the test database");
-        TestDb { url, pool, name }
+        TestDb {
+            url,
+            pool,
+            name,
+            admin,
+        }
     }
 
     /// Simulates a database outage: refuses new connections to this database and
     /// terminates the open ones (the test's own pool reconnects afterwards).
     pub async fn refuse_connections(&self, refuse: bool) {
-        let mut conn = PgConnection::connect(&admin_database_url())
+        let mut conn = PgConnection::connect(&self.admin)
             .await
             .expect("admin connection");
         let allow = if refuse { "false" } else { "true" };
@@ -148,7 +160,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let (admin, name) = (admin_database_url(), self.name.clone());
+        let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop runs inside a runtime that may be shutting down: use a thread of our own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -436,8 +448,12 @@ pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Rece
         async move { js.get_stream(stream).await.ok() }
     })
     .await;
+    // Read, never acknowledged: no limit of messages awaiting their acks.
     let consumer = stream
-        .create_consumer(jetstream::consumer::pull::Config::default())
+        .create_consumer(jetstream::consumer::pull::Config {
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            ..Default::default()
+        })
         .await
         .expect("creating a consumer");
     let mut messages = consumer.messages().await.expect("pulling messages");

@@ -182,7 +182,7 @@ impl IntoResponse for AdminError {
             // Only an outage is worth retrying; data the database refused is the
             // request's mistake, and anything else is ours.
             AdminError::Database(e) => match Failure::of(e) {
-                Failure::Outage | Failure::Timeout => {
+                Failure::Lost | Failure::Outage | Failure::Timeout => {
                     tracing::warn!(error = %e, "admin request failed");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,

@@ -3,7 +3,8 @@
 //! identity provider pushes many users at once, or many GETs arrive together). A
 //! request that arrives alone runs at once; nothing ever waits for company.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -22,6 +23,10 @@ pub trait Batch: Send + Sync + 'static {
         items: &[Self::Item],
     ) -> impl Future<Output = Result<Vec<Self::Output>, sqlx::Error>> + Send;
 }
+
+/// Times a batch whose connection was lost runs again on a fresh one before its
+/// requests are answered 503.
+const LOST_RETRIES: usize = 3;
 
 struct Pending<B: Batch> {
     item: B::Item,
@@ -94,7 +99,7 @@ async fn run_batches<B: Batch>(
             }
         };
         // A failed batch ends the run: the connection may be what failed.
-        while run_batch::<B>(&mut conn, &mut batch).await {
+        while run_batch::<B>(&pool, &mut conn, &mut batch).await {
             // Taken by a runner waiting for items: let it run them.
             let Ok(mut queue) = queue.try_lock() else {
                 break;
@@ -112,16 +117,20 @@ async fn run_batches<B: Batch>(
 }
 
 /// Runs and answers `batch`, leaving it empty; whether the connection is still good.
-async fn run_batch<B: Batch>(conn: &mut PgConnection, batch: &mut Vec<Pending<B>>) -> bool {
+async fn run_batch<B: Batch>(
+    pool: &PgPool,
+    conn: &mut PoolConnection<Postgres>,
+    batch: &mut Vec<Pending<B>>,
+) -> bool {
     let (items, waiting): (Vec<B::Item>, Vec<_>) =
         batch.drain(..).map(|p| (p.item, p.done)).unzip();
-    let (outputs, ok) = match B::run(conn, &items).await {
+    let (outputs, ok) = match run_items::<B>(pool, conn, &items).await {
         Ok(outputs) => (checked(outputs, items.len()), true),
         Err(e) if items.len() > 1 && !Failure::of(&e).is_transient() => {
             let mut outputs = Vec::with_capacity(items.len());
             let mut ok = true;
             for item in &items {
-                let output = match B::run(conn, std::slice::from_ref(item)).await {
+                let output = match run_items::<B>(pool, conn, std::slice::from_ref(item)).await {
                     Ok(output) => checked(output, 1).pop().unwrap_or_else(lost_track),
                     Err(e) => {
                         ok &= !Failure::of(&e).is_transient();
@@ -139,6 +148,28 @@ async fn run_batch<B: Batch>(conn: &mut PgConnection, batch: &mut Vec<Pending<B>
     };
     answer(waiting, outputs);
     ok
+}
+
+/// Runs `items` on `conn`, and again on a fresh connection when `conn` turns out to
+/// have been lost (a failover, a restart): the statement then did not take effect, or,
+/// lost at its commit, did; each kind of batch gives the same answer either way (a
+/// create finds its own row, an update finds the user already at its version).
+async fn run_items<B: Batch>(
+    pool: &PgPool,
+    conn: &mut PoolConnection<Postgres>,
+    items: &[B::Item],
+) -> Result<Vec<B::Output>, sqlx::Error> {
+    let mut lost = 0;
+    loop {
+        match B::run(conn, items).await {
+            Err(e) if Failure::of(&e) == Failure::Lost && lost < LOST_RETRIES => {
+                lost += 1;
+                conn.close_on_drop();
+                *conn = pool.acquire().await?;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// One output per item, or an internal error for each.

@@ -20,7 +20,7 @@ use scim_store::directories::Controls;
 use crate::auth::DirectoryId;
 use crate::commands::Scope;
 use crate::error::ApiError;
-use crate::{AppState, auth, error, metrics, quota, request_log};
+use crate::{AppState, auth, error, metrics, quota, request_log, retry};
 
 pub(crate) use path::normalize as normalize_path;
 
@@ -37,6 +37,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            retry::after_lost_connections,
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -97,6 +97,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         directory_rate_burst: 50.0,
         relay_batch_size: 100,
         relay_lanes: 2,
+        relay_lease_seconds: 10,
         token_cache_seconds: 5,
         admin_listen_addr: "127.0.0.1:0".into(),
         admin_token: OPERATOR_TOKEN.into(),

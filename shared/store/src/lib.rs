@@ -11,6 +11,7 @@ pub mod audit;
 pub mod directories;
 pub mod failure;
 pub mod groups;
+mod liveness;
 pub mod memberships;
 pub mod outbox;
 pub mod request_log;
@@ -29,9 +30,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// A pool that fails fast (5 s) when the database is unreachable, so callers answer
-/// 503 instead of hanging. Connections are not pinged before use: that would double
-/// the round trips of every query; a dead connection fails one query (503) and is
-/// replaced. JIT compilation is off: every query here is a short indexed lookup, and
+/// 503 instead of hanging. Connections are pinged before use only for a while after a
+/// connection was lost ([`liveness`]): always pinging would add a round trip to every
+/// acquire. JIT compilation is off: every query here is a short indexed lookup, and
 /// on tables without statistics (new, or never analyzed) the planner's inflated cost
 /// estimates made Postgres spend hundreds of milliseconds compiling them. Prepared
 /// statements keep their generic plan: with array parameters (`unnest($1::uuid[])`)
@@ -85,6 +86,14 @@ async fn pool(
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if liveness::suspect(meta.age) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
 }
