@@ -3,8 +3,8 @@
 //! so a 256-member add costs a handful of statements, not one round trip per member.
 
 use scim_core::ScimError;
+use scim_core::group::Group;
 use scim_core::group::patch::{self as group_patch, MemberChange, MemberDelta};
-use scim_core::group::{Group, Reference};
 use scim_core::patch::Operation;
 use scim_events::{Action, Event, MEMBER_IDS_PER_EVENT, ResourceType, previous};
 use scim_service::telemetry::current_traceparent;
@@ -24,12 +24,6 @@ use crate::representation;
 /// Most unknown ids a `400` names; the count says how many there were.
 const UNKNOWN_IDS_SHOWN: usize = 20;
 
-/// A group as a command left it, with its members when they were asked for.
-pub(crate) struct Saved {
-    pub group: StoredGroup,
-    pub members: Option<Vec<Reference>>,
-}
-
 /// A group id from a path: an unknown or malformed id is simply not found in this
 /// directory.
 pub(crate) fn id(text: &str) -> Result<Uuid, ApiError> {
@@ -38,30 +32,6 @@ pub(crate) fn id(text: &str) -> Result<Uuid, ApiError> {
 
 pub(crate) fn not_found() -> ApiError {
     ScimError::NotFound("no such group in this directory".into()).into()
-}
-
-/// The members of one group, all of them: a write's response shows those its request
-/// named (`POST`, `PUT`; bounded by the body's size), or, for a `PATCH` that asks for
-/// them, what the group has.
-async fn members(
-    db: &mut PgConnection,
-    directory: Uuid,
-    group: Uuid,
-) -> Result<Vec<Reference>, ApiError> {
-    Ok(memberships::of_group(db, directory, group, Uuid::nil(), i64::MAX).await?)
-}
-
-/// [`members`], read only when `wanted`.
-async fn members_if(
-    db: &mut PgConnection,
-    directory: Uuid,
-    group: Uuid,
-    wanted: bool,
-) -> Result<Option<Vec<Reference>>, ApiError> {
-    Ok(match wanted {
-        true => Some(members(db, directory, group).await?),
-        false => None,
-    })
 }
 
 /// The user ids that members named, checked to be users of this directory and locked
@@ -168,14 +138,12 @@ fn numbered(
     (group, events)
 }
 
-/// Creates the group with the members it names (users of this directory, or `400`),
-/// returning its members too when `with_members`.
+/// Creates the group with the members it names (users of this directory, or `400`).
 pub(crate) async fn create(
     scope: &Scope,
     group: Group,
     members: Option<Vec<String>>,
-    with_members: bool,
-) -> Result<Saved, ApiError> {
+) -> Result<StoredGroup, ApiError> {
     let (state, directory) = (&scope.state, scope.directory);
     state.check_size("group", group.attrs())?;
     let stored = StoredGroup::new(group);
@@ -194,12 +162,8 @@ pub(crate) async fn create(
     let (stored, events) = numbered(state, directory, stored, steps);
     groups::insert(&mut tx, directory, &stored).await?;
     outbox::insert(&mut *tx, &events).await?;
-    let members = members_if(&mut tx, directory, stored.id, with_members).await?;
     tx.commit().await?;
-    Ok(Saved {
-        group: stored,
-        members,
-    })
+    Ok(stored)
 }
 
 /// PUT: replaces the group's attributes and, when `members` is given, its whole member
@@ -210,10 +174,9 @@ pub(crate) async fn replace(
     if_match: &IfMatch,
     new: Group,
     members: Option<Vec<String>>,
-    with_members: bool,
-) -> Result<Saved, ApiError> {
+) -> Result<StoredGroup, ApiError> {
     let changes: Vec<MemberChange> = members.map(MemberChange::Replace).into_iter().collect();
-    update(scope, id, if_match, with_members, |_| Ok((new, changes))).await
+    update(scope, id, if_match, |_| Ok((new, changes))).await
 }
 
 /// PATCH: applies the operations to the group's attributes and members.
@@ -222,9 +185,8 @@ pub(crate) async fn patch(
     id: Uuid,
     if_match: &IfMatch,
     operations: &[Operation],
-    with_members: bool,
-) -> Result<Saved, ApiError> {
-    update(scope, id, if_match, with_members, |group| {
+) -> Result<StoredGroup, ApiError> {
+    update(scope, id, if_match, |group| {
         group_patch::apply(group, operations)
     })
     .await
@@ -236,9 +198,8 @@ async fn update(
     scope: &Scope,
     id: Uuid,
     if_match: &IfMatch,
-    with_members: bool,
     change: impl FnOnce(&Group) -> Result<(Group, Vec<MemberChange>), ScimError>,
-) -> Result<Saved, ApiError> {
+) -> Result<StoredGroup, ApiError> {
     let (state, directory) = (&scope.state, scope.directory);
     let mut tx = state.pool.begin().await?;
     let existing = groups::lock(&mut tx, directory, id)
@@ -259,12 +220,8 @@ async fn update(
     };
     let delta = group_patch::resolve(&changes, current.as_ref())?;
     let stored = write_change(&mut tx, state, directory, existing, new, &delta).await?;
-    let members = members_if(&mut tx, directory, id, with_members).await?;
     tx.commit().await?;
-    Ok(Saved {
-        group: stored,
-        members,
-    })
+    Ok(stored)
 }
 
 /// Applies new attributes and a membership delta to a locked group, then records the

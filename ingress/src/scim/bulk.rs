@@ -13,6 +13,7 @@ use scim_core::ScimError;
 use scim_core::group::Group;
 use scim_core::patch;
 use scim_core::user::User;
+use scim_store::groups::StoredGroup;
 use scim_store::request_log::Entry;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -456,8 +457,8 @@ impl Done {
         }
     }
 
-    fn group(status: StatusCode, scope: &Scope, saved: &groups::Saved) -> Done {
-        let meta = representation::group_meta(&scope.state, scope.directory, &saved.group);
+    fn group(status: StatusCode, scope: &Scope, saved: &StoredGroup) -> Done {
+        let meta = representation::group_meta(&scope.state, scope.directory, saved);
         Done {
             status,
             created: None,
@@ -507,23 +508,22 @@ async fn run(scope: &Scope, op: &Operation) -> Result<Done, ApiError> {
         }
         ("Groups", None, &Method::POST) => {
             let (group, members) = Group::from_request(data())?;
-            let saved = groups::create(scope, group, members, false).await?;
+            let saved = groups::create(scope, group, members).await?;
             Ok(Done {
-                created: Some(saved.group.id),
+                created: Some(saved.id),
                 ..Done::group(StatusCode::CREATED, scope, &saved)
             })
         }
         ("Groups", Some(id), &Method::PUT) => {
             let (new, members) = Group::from_request(data())?;
             let id = groups::id(id)?;
-            let saved = groups::replace(scope, id, &if_match, new, members, false).await?;
+            let saved = groups::replace(scope, id, &if_match, new, members).await?;
             Ok(Done::group(StatusCode::OK, scope, &saved))
         }
         // As a single PATCH of a group without a projection answers: 204.
         ("Groups", Some(id), &Method::PATCH) => {
             let operations = patch::parse_request(data())?;
-            let saved =
-                groups::patch(scope, groups::id(id)?, &if_match, &operations, false).await?;
+            let saved = groups::patch(scope, groups::id(id)?, &if_match, &operations).await?;
             Ok(Done::group(StatusCode::NO_CONTENT, scope, &saved))
         }
         ("Groups", Some(id), &Method::DELETE) => {

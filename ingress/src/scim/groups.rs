@@ -21,7 +21,7 @@ use super::members::{self, Members};
 use super::resume::{Walk, Walked};
 use crate::AppState;
 use crate::commands::Scope;
-use crate::commands::groups::{self as command, Saved, id, not_found};
+use crate::commands::groups::{self as command, id, not_found};
 use crate::error::ApiError;
 use crate::etag::{self, IfMatch};
 use crate::extract::ScimJson;
@@ -69,18 +69,43 @@ fn render(
     let mut resource = representation::group(&scope.state, scope.directory, stored);
     projection.apply(&mut resource);
     if let Some(members) = members {
-        members.punch(&mut resource, stored.id);
+        members.punch(&mut resource, stored);
     }
     resource
 }
 
-/// A response with the group as a command left it, projected.
-fn saved(status: StatusCode, scope: &Scope, saved: Saved, projection: &Projection) -> Response {
-    let mut members = shape(scope, projection)
-        .zip(saved.members)
-        .map(|(shape, list)| Members::given(shape, list));
-    let resource = render(scope, &saved.group, projection, members.as_mut());
-    let etag = representation::group_meta(&scope.state, scope.directory, &saved.group).etag();
+/// Whoever shows a group's members reads them like a list, in the directory's turn: a
+/// group can have 100,000. `None` when the projection leaves them out. A write takes
+/// its turn before it writes: a directory out of turns is answered 429 with nothing
+/// written.
+async fn members_shown(
+    scope: &Scope,
+    projection: &Projection,
+) -> Result<Option<Members>, ApiError> {
+    let Some(shape) = shape(scope, projection) else {
+        return Ok(None);
+    };
+    let state = &scope.state;
+    let turn = state.quotas.list_turn(scope.directory).await?;
+    Ok(Some(Members::read(
+        shape,
+        &state.lists,
+        scope.directory,
+        turn,
+    )))
+}
+
+/// A response with the group as a command left it, projected, its members (when shown)
+/// read after the write committed, at the version it wrote.
+fn saved(
+    status: StatusCode,
+    scope: &Scope,
+    group: &StoredGroup,
+    projection: &Projection,
+    mut members: Option<Members>,
+) -> Response {
+    let resource = render(scope, group, projection, members.as_mut());
+    let etag = representation::group_meta(&scope.state, scope.directory, group).etag();
     members::respond(status, &resource, Some(etag), members)
 }
 
@@ -91,10 +116,10 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let projection = ListQuery::projection(&GROUP, &query)?;
     let (group, members) = Group::from_request(body)?;
-    let with_members = projection.returns("members");
-    let created = command::create(&scope, group, members, with_members).await?;
-    let meta = representation::group_meta(&scope.state, scope.directory, &created.group);
-    let mut res = saved(StatusCode::CREATED, &scope, created, &projection);
+    let shown = members_shown(&scope, &projection).await?;
+    let created = command::create(&scope, group, members).await?;
+    let meta = representation::group_meta(&scope.state, scope.directory, &created);
+    let mut res = saved(StatusCode::CREATED, &scope, &created, &projection, shown);
     if let Ok(location) = meta.location.parse() {
         res.headers_mut().insert(header::LOCATION, location);
     }
@@ -117,21 +142,8 @@ async fn fetch(
     if etag::not_modified(&headers, stored.version) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    // Members can be 100,000: read like a list, in the directory's turn.
-    let mut members = match shape(&scope, &projection) {
-        Some(shape) => {
-            let turn = state.quotas.list_turn(directory).await?;
-            Some(Members::read(shape, &state.lists, directory, turn))
-        }
-        None => None,
-    };
-    let resource = render(&scope, &stored, &projection, members.as_mut());
-    Ok(members::respond(
-        StatusCode::OK,
-        &resource,
-        Some(etag),
-        members,
-    ))
+    let shown = members_shown(&scope, &projection).await?;
+    Ok(saved(StatusCode::OK, &scope, &stored, &projection, shown))
 }
 
 /// The groups resource type, for the list handlers.
@@ -167,10 +179,14 @@ impl Listed for Groups {
             walk.bounds(state.page_bounds(offset, count)),
         )
         .await?;
-        walk.served(page.len(), page.last().map(|r| r.id), total);
         // The turn lasts until the members are written.
         let mut members = shape(scope, &query.projection)
             .map(|shape| Members::read(shape, &state.lists, directory, turn));
+        let page = match &members {
+            Some(members) => members.within(page, state.list_page_bytes).await?,
+            None => page,
+        };
+        walk.served(page.len(), page.last().map(|r| r.id), total);
         let resources = page
             .iter()
             .map(|g| render(scope, g, &query.projection, members.as_mut()))
@@ -194,9 +210,9 @@ async fn replace(
     let id = path_id(&params)?;
     let (new, members) = Group::from_request(body)?;
     let if_match = IfMatch::from_headers(&headers);
-    let with_members = projection.returns("members");
-    let replaced = command::replace(&scope, id, &if_match, new, members, with_members).await?;
-    Ok(saved(StatusCode::OK, &scope, replaced, &projection))
+    let shown = members_shown(&scope, &projection).await?;
+    let replaced = command::replace(&scope, id, &if_match, new, members).await?;
+    Ok(saved(StatusCode::OK, &scope, &replaced, &projection, shown))
 }
 
 /// PATCH answers `204 No Content`, as Okta and Entra document for groups (RFC 7644
@@ -214,13 +230,16 @@ async fn modify(
     let operations = patch::parse_request(body)?;
     let render = projection != Projection::All;
     let if_match = IfMatch::from_headers(&headers);
-    let with_members = render && projection.returns("members");
-    let patched = command::patch(&scope, id, &if_match, &operations, with_members).await?;
+    let shown = match render {
+        true => members_shown(&scope, &projection).await?,
+        false => None,
+    };
+    let patched = command::patch(&scope, id, &if_match, &operations).await?;
     if !render {
-        let etag = representation::group_meta(&scope.state, scope.directory, &patched.group).etag();
+        let etag = representation::group_meta(&scope.state, scope.directory, &patched).etag();
         return Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag)]).into_response());
     }
-    Ok(saved(StatusCode::OK, &scope, patched, &projection))
+    Ok(saved(StatusCode::OK, &scope, &patched, &projection, shown))
 }
 
 async fn remove(

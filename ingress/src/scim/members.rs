@@ -1,18 +1,27 @@
 //! Responses that show groups' members. A group can have 100,000 of them, so they are
 //! never one JSON value: the response is rendered with a hole where each group's
-//! members go, and its body writes them in. A read takes them from the database as the
-//! body is written, a batch at a time (each a short statement: a client reading slowly
+//! members go, and its body writes them in, a chunk at a time, as they are read from
+//! the database, a batch at a time (each a short statement: a client reading slowly
 //! holds no statement open and no connection between batches), in the directory's list
 //! turn, which it holds until the last one is written: a directory reading its big
-//! groups slowly delays only its own lists.
+//! groups slowly delays only its own lists. What a response holds in memory is a batch
+//! and a few chunks, whatever its groups hold.
+//!
+//! Each group's members are those of the version the response shows: every batch is
+//! read only while the group is still at it. A group changed while its members are
+//! being written, or a database failing meanwhile, aborts the response: the client sees
+//! the connection cut before the body's end (an HTTP/1.1 chunked body without its last
+//! chunk; an HTTP/2 stream reset), never a complete-looking body that mixes versions.
 
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_core::group::{MemberShape, Reference};
+use scim_store::groups::StoredGroup;
 use scim_store::memberships;
 use serde_json::Value;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -25,30 +34,24 @@ const HOLE: &str = "\u{0}members";
 /// The hole as the serialized response spells it.
 const HOLE_JSON: &[u8] = b"\"\\u0000members\"";
 
-/// Members read in one statement.
+/// Members read in one statement, at most.
 const BATCH: i64 = 1000;
-/// Chunks of the body written ahead of the client at most (a chunk is a batch).
+/// Bytes of display names read in one statement, at most (and one member more).
+const BATCH_BYTES: i64 = 256 * 1024;
+/// The body goes to the client in chunks of about this size.
+const CHUNK: usize = 64 * 1024;
+/// Chunks of the body written ahead of the client at most.
 const AHEAD: usize = 2;
 
-/// Where the members come from.
-enum Source {
-    /// Read as the body is written, on the lists' connections, in the directory's turn.
-    Read {
-        lists: PgPool,
-        directory: Uuid,
-        _turn: ListTurn,
-    },
-    /// Already read: one group's, by a write in its transaction (a write's members are
-    /// those its request named, or what the group had).
-    Given(Vec<Reference>),
-}
-
 /// The members a response writes in after it is rendered: which fields of each, for
-/// which groups (in the order the response shows them), and where they come from.
+/// which groups at which versions (in the order the response shows them), read on the
+/// lists' connections in the directory's turn.
 pub(crate) struct Members {
     shape: MemberShape,
-    groups: Vec<Uuid>,
-    source: Source,
+    groups: Vec<(Uuid, i64)>,
+    lists: PgPool,
+    directory: Uuid,
+    turn: ListTurn,
 }
 
 impl Members {
@@ -62,79 +65,99 @@ impl Members {
         Members {
             shape,
             groups: Vec::new(),
-            source: Source::Read {
-                lists: lists.clone(),
-                directory,
-                _turn: turn,
-            },
-        }
-    }
-
-    /// One group's members, already read.
-    pub(crate) fn given(shape: MemberShape, list: Vec<Reference>) -> Self {
-        Members {
-            shape,
-            groups: Vec::new(),
-            source: Source::Given(list),
+            lists: lists.clone(),
+            directory,
+            turn,
         }
     }
 
     /// Marks where `group`'s members go in its rendered (and projected) resource.
-    pub(crate) fn punch(&mut self, resource: &mut Value, group: Uuid) {
+    pub(crate) fn punch(&mut self, resource: &mut Value, group: &StoredGroup) {
         if let Value::Object(fields) = resource {
             fields.insert("members".into(), HOLE.into());
-            self.groups.push(group);
+            self.groups.push((group.id, group.version));
         }
     }
 
-    /// A SCIM response: `body` with every hole filled.
+    /// The first of `page`'s groups whose members, written in this shape, add up to at
+    /// most `max_bytes`, and always the first: a page of groups holds fewer groups than
+    /// asked for (RFC 7644 allows it) rather than a larger body.
+    pub(crate) async fn within(
+        &self,
+        mut page: Vec<StoredGroup>,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredGroup>, sqlx::Error> {
+        if page.len() < 2 {
+            return Ok(page);
+        }
+        let ids: Vec<Uuid> = page.iter().map(|g| g.id).collect();
+        let sizes: HashMap<Uuid, (i64, i64)> =
+            memberships::sizes(&self.lists, self.directory, &ids)
+                .await?
+                .into_iter()
+                .map(|(group, members, bytes)| (group, (members, bytes)))
+                .collect();
+        let weights = page.iter().map(|g| {
+            let (members, bytes) = sizes.get(&g.id).copied().unwrap_or_default();
+            self.shape.weight(members as u64, bytes as u64)
+        });
+        page.truncate(fitting(weights, max_bytes as u64));
+        Ok(page)
+    }
+
+    /// A SCIM response: `body` with every hole filled as it is sent.
     fn respond(self, status: StatusCode, body: &Value, etag: Option<String>) -> Response {
         // A `Value` always serializes.
         let text = serde_json::to_vec(body).unwrap_or_default();
-        let segments = split(&text);
-        let body = match self.source {
-            Source::Given(list) => {
-                let mut out = Out::new(&self.shape);
-                let mut segments = segments.into_iter();
-                for _ in &self.groups {
-                    out.raw(segments.next().unwrap_or_default());
-                    out.open();
-                    list.iter().for_each(|m| out.member(m));
-                    out.close();
-                }
-                segments.for_each(|s| out.raw(s));
-                Body::from(out.buf)
-            }
-            Source::Read {
+        let segments: Vec<Bytes> = split(&text)
+            .into_iter()
+            .map(Bytes::copy_from_slice)
+            .collect();
+        let (tx, rx) = mpsc::channel(AHEAD);
+        tokio::spawn(async move {
+            let Members {
+                shape,
+                groups,
                 lists,
                 directory,
-                _turn,
-            } => {
-                let segments: Vec<Bytes> =
-                    segments.into_iter().map(Bytes::copy_from_slice).collect();
-                let (tx, rx) = mpsc::channel(AHEAD);
-                tokio::spawn(async move {
-                    let read = Read {
-                        lists: &lists,
-                        directory,
-                        shape: &self.shape,
-                        out: &tx,
-                    };
-                    if let Err(ReadError::Database(e)) = read.write(segments, &self.groups).await {
-                        tracing::warn!(error = %e, %directory, "group members cut short");
-                        // An error item makes the server abort the response: the client
-                        // sees it cut, not a complete-looking body.
-                        let _ = tx.send(Err(std::io::Error::other(e))).await;
-                    }
-                    drop(_turn);
-                });
-                Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|chunk| (chunk, rx))
-                }))
+                turn,
+            } = self;
+            let read = Read {
+                lists: &lists,
+                directory,
+                out: Out::new(&shape),
+                to: &tx,
+            };
+            match read.write(segments, &groups).await {
+                Ok(()) | Err(ReadError::Gone) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, %directory, "group members cut short");
+                    // An error item makes the server abort the response: the client
+                    // sees it cut, not a complete-looking body.
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                }
             }
-        };
+            drop(turn);
+        });
+        let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        }));
         scim_bytes(status, body, etag)
     }
+}
+
+/// How many of the leading weights fit in `max` together, the first always.
+fn fitting(weights: impl Iterator<Item = u64>, max: u64) -> usize {
+    let mut total = 0u64;
+    let mut n = 0;
+    for w in weights {
+        total = total.saturating_add(w);
+        if n > 0 && total > max {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// A SCIM response of `body`, with the members of the groups it shows written in.
@@ -173,7 +196,7 @@ impl<'a> Out<'a> {
     fn new(shape: &'a MemberShape) -> Self {
         Out {
             shape,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(CHUNK + CHUNK / 4),
             first: true,
         }
     }
@@ -200,8 +223,15 @@ impl<'a> Out<'a> {
         self.buf.push(b']');
     }
 
+    fn full(&self) -> bool {
+        self.buf.len() >= CHUNK
+    }
+
     fn take(&mut self) -> Bytes {
-        std::mem::take(&mut self.buf).into()
+        Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(CHUNK + CHUNK / 4),
+        ))
     }
 }
 
@@ -209,6 +239,8 @@ impl<'a> Out<'a> {
 enum ReadError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("group {0} changed while its members were written")]
+    Changed(Uuid),
     #[error("the client went away")]
     Gone,
 }
@@ -217,36 +249,57 @@ enum ReadError {
 struct Read<'a> {
     lists: &'a PgPool,
     directory: Uuid,
-    shape: &'a MemberShape,
-    out: &'a mpsc::Sender<Result<Bytes, std::io::Error>>,
+    out: Out<'a>,
+    to: &'a mpsc::Sender<Result<Bytes, std::io::Error>>,
 }
 
 impl Read<'_> {
-    async fn write(&self, segments: Vec<Bytes>, groups: &[Uuid]) -> Result<(), ReadError> {
+    async fn write(
+        mut self,
+        segments: Vec<Bytes>,
+        groups: &[(Uuid, i64)],
+    ) -> Result<(), ReadError> {
         let mut segments = segments.into_iter();
-        let mut out = Out::new(self.shape);
-        for &group in groups {
-            out.raw(&segments.next().unwrap_or_default());
-            out.open();
+        for &(group, version) in groups {
+            self.out.raw(&segments.next().unwrap_or_default());
+            self.out.open();
             let mut after = Uuid::nil();
             loop {
-                let batch =
-                    memberships::of_group(self.lists, self.directory, group, after, BATCH).await?;
-                batch.iter().for_each(|m| out.member(m));
+                let batch = memberships::of_group(
+                    self.lists,
+                    self.directory,
+                    group,
+                    version,
+                    after,
+                    BATCH,
+                    BATCH_BYTES,
+                )
+                .await?
+                .ok_or(ReadError::Changed(group))?;
+                let mut bytes = 0;
+                for member in &batch {
+                    bytes += member.display.len() as i64;
+                    self.out.member(member);
+                    if self.out.full() {
+                        self.send().await?;
+                    }
+                }
                 match batch.last() {
-                    Some(last) if batch.len() as i64 == BATCH => after = last.id,
+                    Some(last) if batch.len() as i64 == BATCH || bytes >= BATCH_BYTES => {
+                        after = last.id
+                    }
                     _ => break,
                 }
-                self.send(out.take()).await?;
             }
-            out.close();
+            self.out.close();
         }
-        segments.for_each(|s| out.raw(&s));
-        self.send(out.take()).await
+        segments.for_each(|s| self.out.raw(&s));
+        self.send().await
     }
 
-    async fn send(&self, chunk: Bytes) -> Result<(), ReadError> {
-        self.out.send(Ok(chunk)).await.map_err(|_| ReadError::Gone)
+    async fn send(&mut self) -> Result<(), ReadError> {
+        let chunk = self.out.take();
+        self.to.send(Ok(chunk)).await.map_err(|_| ReadError::Gone)
     }
 }
 
@@ -265,42 +318,36 @@ mod tests {
         }
     }
 
-    async fn written(body: &Value, members: Members) -> Value {
-        let res = respond(StatusCode::OK, body, None, Some(members));
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    #[tokio::test]
-    async fn holes_are_filled_with_the_members_in_their_shape() {
+    #[test]
+    fn holes_are_filled_with_the_members_in_their_shape() {
         let ann = Reference {
             id: Uuid::now_v7(),
             display: "Ann \u{1} \"A\"".into(),
         };
-        let mut members = Members::given(shape(), vec![ann.clone()]);
         let group = Uuid::now_v7();
-        let mut resource = json!({"id": group, "displayName": "Eng \\u0000members"});
-        members.punch(&mut resource, group);
-        let body = json!({"Resources": [resource], "totalResults": 1});
-        let out = written(&body, members).await;
+        let body = json!({"Resources": [{"id": group, "displayName": "Eng \\u0000members", "members": HOLE},
+                                        {"id": "empty", "members": HOLE}],
+                          "totalResults": 2});
+        let text = serde_json::to_vec(&body).unwrap();
+        let shape = shape();
+        let mut out = Out::new(&shape);
+        let pieces = split(&text);
+        assert_eq!(pieces.len(), 3);
+        out.raw(pieces[0]);
+        out.open();
+        out.member(&ann);
+        out.close();
+        out.raw(pieces[1]);
+        out.open();
+        out.close();
+        out.raw(pieces[2]);
+        let written: Value = serde_json::from_slice(&out.take()).unwrap();
         assert_eq!(
-            out,
+            written,
             json!({"Resources": [{"id": group, "displayName": "Eng \\u0000members",
-                    "members": [{"value": ann.id, "display": ann.display}]}],
-                   "totalResults": 1})
-        );
-    }
-
-    #[tokio::test]
-    async fn an_empty_group_shows_an_empty_list() {
-        let mut members = Members::given(shape(), Vec::new());
-        let mut resource = json!({"id": "g"});
-        members.punch(&mut resource, Uuid::nil());
-        assert_eq!(
-            written(&resource, members).await,
-            json!({"id": "g", "members": []})
+                    "members": [{"value": ann.id, "display": ann.display}]},
+                                 {"id": "empty", "members": []}],
+                   "totalResults": 2})
         );
     }
 
@@ -312,5 +359,13 @@ mod tests {
         assert_eq!(pieces[0], b"[");
         assert_eq!(pieces[1], br#","x\\u0000members","#);
         assert_eq!(pieces[2], b"]");
+    }
+
+    #[test]
+    fn a_page_keeps_the_groups_whose_members_fit_and_always_one() {
+        assert_eq!(fitting([10, 20, 30].into_iter(), 30), 2);
+        assert_eq!(fitting([10, 20, 30].into_iter(), 60), 3);
+        assert_eq!(fitting([100, 1].into_iter(), 30), 1);
+        assert_eq!(fitting(std::iter::empty(), 30), 0);
     }
 }

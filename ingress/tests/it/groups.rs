@@ -649,3 +649,122 @@ async fn a_big_groups_members_are_written_in_whole_in_every_shape() {
     assert_eq!(found.body["totalResults"], 1);
     assert_eq!(member_ids(&found.body["Resources"][0]).len(), ids.len());
 }
+
+/// A page of groups that shows their members holds the groups whose members fit in
+/// `LIST_PAGE_BYTES` (and always one), fewer than `count` rather than a larger body:
+/// paging on by `itemsPerPage` reaches every group once, each with all its members.
+#[tokio::test]
+async fn a_page_of_groups_holds_the_groups_whose_members_fit_its_bytes() {
+    // Each group's members written take about 6.5 KB: one fits, two do not.
+    let app = spawn_app_with(|c| c.list_page_bytes = 10_000).await;
+    let ids = users(&app, 30).await;
+    let mut groups = BTreeSet::new();
+    for name in ["a", "b", "c"] {
+        let r = app
+            .scim
+            .create_group(&json!({"displayName": name, "members": members(&ids)}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        groups.insert(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let all: BTreeSet<String> = ids.iter().cloned().collect();
+    let mut seen = BTreeSet::new();
+    let mut start = 1;
+    while start <= 3 {
+        let page = app
+            .scim
+            .send(
+                Method::GET,
+                &format!("/Groups?startIndex={start}&count=3"),
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        assert_eq!(page.body["totalResults"], 3);
+        assert_eq!(page.body["itemsPerPage"], 1, "one group's members fit");
+        for group in page.body["Resources"].as_array().unwrap() {
+            assert_eq!(member_ids(group), all, "every member of {}", group["id"]);
+            assert!(seen.insert(group["id"].as_str().unwrap().to_owned()));
+        }
+        start += page.body["itemsPerPage"].as_i64().unwrap();
+    }
+    assert_eq!(seen, groups);
+    // Without their members, the groups are small: one page holds them all.
+    let page = app
+        .scim
+        .send(
+            Method::GET,
+            "/Groups?count=3&excludedAttributes=members",
+            None,
+        )
+        .await;
+    assert_eq!(page.body["itemsPerPage"], 3);
+}
+
+/// The members a response shows are those of the version it shows: a batch read after
+/// the group changed (or went) is refused, and the response cut rather than mixed.
+#[tokio::test]
+async fn a_groups_members_are_read_only_at_the_version_shown() {
+    let app = spawn_app().await;
+    let ids = users(&app, 3).await;
+    let created = app
+        .scim
+        .create_group(&json!({"displayName": "g", "members": members(&ids[..2])}))
+        .await;
+    let group: uuid::Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+    let version: i64 = sqlx::query_scalar("SELECT version FROM scim_groups WHERE id = $1")
+        .bind(group)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let directory: uuid::Uuid = app
+        .scim
+        .base_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let read = |version| {
+        memberships::of_group(
+            &app.db.pool,
+            directory,
+            group,
+            version,
+            uuid::Uuid::nil(),
+            1000,
+            1 << 20,
+        )
+    };
+    assert_eq!(read(version).await.unwrap().map(|m| m.len()), Some(2));
+    let r = app
+        .scim
+        .patch_group(
+            &group.to_string(),
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[2]}]}]),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert_eq!(read(version).await.unwrap(), None, "the group moved on");
+    assert_eq!(read(version + 1).await.unwrap().map(|m| m.len()), Some(3));
+    // A batch stops after the member whose display names reach the byte bound.
+    let one = memberships::of_group(
+        &app.db.pool,
+        directory,
+        group,
+        version + 1,
+        uuid::Uuid::nil(),
+        1000,
+        1,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(one.len(), 1);
+    let r = app
+        .scim
+        .send(Method::DELETE, &format!("/Groups/{group}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(read(version + 1).await.unwrap(), None, "the group went");
+}

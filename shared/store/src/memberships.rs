@@ -140,26 +140,74 @@ pub async fn ids(
     .await
 }
 
-/// A group's members after the user id `after` (`Uuid::nil()`: from the first), in id
-/// order, at most `limit`, with the users' display names, for responses: a group can
-/// have 100,000, read a batch at a time.
+/// A batch of a group's members after the user id `after` (`Uuid::nil()`: from the
+/// first), in id order, with the users' display names, for responses: a group can have
+/// 100,000, read a batch at a time. A batch holds at most `limit` members and stops
+/// after the member whose display names reach `max_bytes`. `None` if the group is no
+/// longer at `version`: a response showing the group at that version must not show
+/// members of another.
 pub async fn of_group(
-    db: impl PgExecutor<'_>,
+    db: &sqlx::PgPool,
     directory_id: Uuid,
     group_id: Uuid,
+    version: i64,
     after: Uuid,
     limit: i64,
-) -> Result<Vec<Reference>, sqlx::Error> {
+    max_bytes: i64,
+) -> Result<Option<Vec<Reference>>, sqlx::Error> {
     // Migration 0018: a plan that reads the batch along the key, whatever the
     // statistics say.
-    sqlx::query_as!(
+    let batch = sqlx::query_as!(
         Reference,
-        r#"SELECT id AS "id!", display AS "display!" FROM scim_group_members_after($1, $2, $3, $4)"#,
+        r#"SELECT id AS "id!", display AS "display!" FROM (
+               SELECT id, display,
+                      sum(octet_length(display)) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING)
+                        - octet_length(display) AS before
+               FROM scim_group_members_after($1, $2, $3, $4)
+               WHERE (SELECT version FROM scim_groups WHERE directory_id = $1 AND id = $2) = $6
+           ) m
+           WHERE before < $5 ORDER BY id"#,
         directory_id,
         group_id,
         after,
-        limit
+        limit,
+        max_bytes,
+        version
     )
     .fetch_all(db)
-    .await
+    .await?;
+    if !batch.is_empty() {
+        return Ok(Some(batch));
+    }
+    // Nothing: past the last member, or the group changed (or went).
+    let now = sqlx::query_scalar!(
+        "SELECT version FROM scim_groups WHERE directory_id = $1 AND id = $2",
+        directory_id,
+        group_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok((now == Some(version)).then_some(batch))
+}
+
+/// What showing each of `groups`' members would weigh: (group, members, bytes of their
+/// display names). Groups without members are left out.
+pub async fn sizes(
+    db: &sqlx::PgPool,
+    directory_id: Uuid,
+    groups: &[Uuid],
+) -> Result<Vec<(Uuid, i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT group_id, count(*) AS "members!", coalesce(sum(octet_length(display)), 0)::int8 AS "bytes!"
+           FROM scim_group_members WHERE directory_id = $1 AND group_id = ANY($2)
+           GROUP BY group_id"#,
+        directory_id,
+        groups
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.group_id, r.members, r.bytes))
+        .collect())
 }

@@ -63,6 +63,24 @@ impl MemberShape {
         };
         serde_json::to_writer(out, &shown)
     }
+
+    /// About how many bytes `members` members whose display names add up to
+    /// `display_bytes` take once written (escaping can add to a display name): what a
+    /// page of groups weighs before it is written.
+    pub fn weight(&self, members: u64, display_bytes: u64) -> u64 {
+        // `"value":"<uuid>"`, `"type":"User"`, `"$ref":"<url>/<uuid>"`, `"display":""`.
+        let fields = [
+            (self.value, 46),
+            (self.kind, 13),
+            (self.reference, 46 + self.users_url.len() as u64),
+            (self.display, 12),
+        ];
+        let shown = fields.iter().filter(|(on, _)| *on);
+        let (n, bytes) = shown.fold((0, 0), |(n, b), (_, len)| (n + 1, b + len));
+        // `{}`, the commas between the fields, and the one after the member.
+        let each = 2 + bytes + n.max(1) - 1 + 1;
+        members * each + if self.display { display_bytes } else { 0 }
+    }
 }
 
 /// A reference between a group and a user, as responses show it: a group's member,
@@ -314,5 +332,34 @@ mod tests {
         assert_eq!(written(&shape)["display"], "Ann \"A\"");
         (shape.kind, shape.reference, shape.display) = (false, false, false);
         assert_eq!(written(&shape), json!({"value": uuid::Uuid::nil()}));
+    }
+
+    #[test]
+    fn a_members_weight_is_what_writing_it_takes() {
+        let ann = Reference {
+            id: uuid::Uuid::now_v7(),
+            display: "Ann Example".into(),
+        };
+        let mut shape = MemberShape {
+            users_url:
+                "https://scim.example.com/scim/v2/0195f0c0-0000-7000-8000-000000000000/Users".into(),
+            value: true,
+            kind: true,
+            reference: true,
+            display: true,
+        };
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            shape.write(&ann, &mut out).unwrap();
+            // Written, and the comma between two members.
+            let written = out.len() as u64 + 1;
+            assert_eq!(
+                shape.weight(1, ann.display.len() as u64),
+                written,
+                "{shape:?}"
+            );
+            assert_eq!(shape.weight(3, 3 * ann.display.len() as u64), 3 * written);
+            (shape.kind, shape.reference) = (false, false);
+        }
     }
 }
