@@ -25,7 +25,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use clap::Parser;
+use scim_core::group::Group;
 use scim_core::limits;
+use scim_core::user::User;
 use scim_service::config::NatsConfig;
 use scim_store as db;
 use scim_store::DatabaseConfig;
@@ -169,7 +171,7 @@ pub(crate) struct Shared {
     pub metrics: metrics::Metrics,
     /// Largest request body accepted (advertised as the bulk payload limit).
     pub max_body_bytes: usize,
-    /// Largest user or group accepted, as JSON ([`limits::check_resource`]).
+    /// Largest user or group accepted, as JSON ([`Shared::check_user_size`]).
     pub max_resource_bytes: usize,
     public_base_url: Arc<str>,
     /// Where sequential list walks resume.
@@ -188,13 +190,26 @@ impl Shared {
         }
     }
 
-    /// Refuses a user or group larger than `MAX_RESOURCE_BYTES` (413).
-    pub(crate) fn check_size(
+    /// Refuses a group larger than `MAX_RESOURCE_BYTES` (413).
+    pub(crate) fn check_group_size(&self, group: &Group) -> Result<(), scim_core::ScimError> {
+        let attrs = group.attrs();
+        let size = limits::json_len(attrs);
+        limits::check_resource("group", attrs, size, self.max_resource_bytes)
+    }
+
+    /// Refuses a user larger than `MAX_RESOURCE_BYTES` once deactivated (413), unless
+    /// it is no larger than the user it replaces (`was`) could already become: a user
+    /// the service holds can always be deactivated, however close to the limit it is.
+    pub(crate) fn check_user_size(
         &self,
-        resource_type: &str,
-        attrs: &serde_json::Map<String, serde_json::Value>,
+        user: &User,
+        was: Option<&User>,
     ) -> Result<(), scim_core::ScimError> {
-        limits::check_resource(resource_type, attrs, self.max_resource_bytes)
+        let size = user.deactivated_len();
+        if was.is_some_and(|was| size <= was.deactivated_len()) {
+            return Ok(());
+        }
+        limits::check_resource("user", user.attrs(), size, self.max_resource_bytes)
     }
 
     /// The public URL every link this service hands out starts with.

@@ -145,7 +145,7 @@ pub(crate) async fn create(
     members: Option<Vec<String>>,
 ) -> Result<StoredGroup, ApiError> {
     let (state, directory) = (&scope.state, scope.directory);
-    state.check_size("group", group.attrs())?;
+    state.check_group_size(&group)?;
     let stored = StoredGroup::new(group);
     let mut tx = state.pool.begin().await?;
     let ids = known_users(
@@ -207,7 +207,7 @@ async fn update(
         .ok_or_else(not_found)?;
     if_match.check(existing.version)?;
     let (new, changes) = change(&existing.group)?;
-    state.check_size("group", new.attrs())?;
+    state.check_group_size(&new)?;
     let current = if group_patch::needs_current(&changes) {
         let ids = memberships::ids(&mut *tx, directory, id).await?;
         Some(

@@ -179,7 +179,7 @@ pub(crate) fn not_found() -> ApiError {
 /// the directory's trusted domains, and an active user needs a free seat.
 pub(crate) async fn create(scope: &Scope, mut user: User) -> Result<Saved, ApiError> {
     let (state, directory, controls) = (&scope.state, scope.directory, &scope.controls);
-    state.check_size("user", user.attrs())?;
+    state.check_user_size(&user, None)?;
     if !user.has_active() {
         // Stored explicitly, so the representation says what the member's state is.
         user.set_active(true);
@@ -292,7 +292,7 @@ async fn update(
             .ok_or_else(not_found)?;
         if_match.check(existing.version)?;
         let new = change(&existing.user)?;
-        state.check_size("user", new.attrs())?;
+        state.check_user_size(&new, Some(&existing.user))?;
         if new == existing.user {
             return Ok(Saved::of(state, directory, existing));
         }

@@ -172,6 +172,60 @@ async fn a_resource_over_the_size_limit_is_413_naming_its_largest_attribute() {
     assert_eq!(kept.body["meta"]["version"], "W/\"1\"");
 }
 
+/// A user the service accepted can always be deactivated: the size limit counts a user
+/// as it would be once deactivated, and a change that makes it no larger than that is
+/// never refused for size. Deprovisioning must never fail.
+#[tokio::test]
+async fn a_user_created_at_the_size_limit_can_be_deactivated_and_reactivated() {
+    // The test app accepts resources of up to 32 KiB.
+    let app = spawn_app().await;
+    let s = &app.scim;
+    let limit = 32 * 1024;
+    let mut user = okta_user("edge@example.com", "Edge", "User");
+    user.as_object_mut().unwrap().remove("active");
+    user["title"] = Value::String("t".repeat(limit));
+    let over = s.create_user(&user).await;
+    assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // "the user would be N bytes as JSON": trim the title to land on the limit exactly.
+    let detail = over.body["detail"].as_str().unwrap();
+    let size: usize = detail
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {detail}"));
+    user["title"] = Value::String("t".repeat(limit - (size - limit)));
+    let created = s.create_user(&user).await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{:?}",
+        created.body["detail"]
+    );
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    for active in [false, true, false] {
+        let r = s
+            .patch_user(
+                &id,
+                json!([{"op": "replace", "path": "active", "value": active}]),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "active {active}: {:?}",
+            r.body["detail"]
+        );
+        assert_eq!(r.body["active"], active);
+    }
+    // Growing it past the limit is still refused.
+    let r = s
+        .patch_user(
+            &id,
+            json!([{"op": "replace", "path": "title", "value": "t".repeat(limit)}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 #[tokio::test]
 async fn the_ingress_refuses_to_start_when_nats_cannot_carry_its_largest_event() {
     let db = scim_tests::TestDb::new().await;

@@ -94,14 +94,15 @@ pub fn check_length(name: &str, value: &str, max: usize) -> Result<(), ScimError
     )))
 }
 
-/// Refuses a resource whose attributes, written as JSON, exceed `max` bytes: `413`,
-/// naming its largest attribute so the administrator knows what to trim.
+/// Refuses a resource of `size` bytes (its attributes written as JSON, or more, as a
+/// user counts them: [`crate::user::User::deactivated_len`]) over `max`: `413`, naming
+/// its largest attribute so the administrator knows what to trim.
 pub fn check_resource(
     resource_type: &str,
     attrs: &Map<String, Value>,
+    size: usize,
     max: usize,
 ) -> Result<(), ScimError> {
-    let size = json_len(attrs);
     if size <= max {
         return Ok(());
     }
@@ -165,8 +166,8 @@ mod tests {
     fn an_oversized_resource_names_its_largest_attribute() {
         let attrs = json!({"userName": "a", "title": "x".repeat(200)});
         let attrs = attrs.as_object().unwrap();
-        assert_eq!(check_resource("user", attrs, 1000), Ok(()));
-        let err = check_resource("user", attrs, 100).unwrap_err();
+        assert_eq!(check_resource("user", attrs, json_len(attrs), 1000), Ok(()));
+        let err = check_resource("user", attrs, json_len(attrs), 100).unwrap_err();
         assert_eq!(err.status(), 413);
         assert!(err.to_string().contains("title (202 bytes)"), "{err}");
     }

@@ -107,6 +107,20 @@ impl User {
         self.attrs.insert("active".into(), Value::Bool(active));
     }
 
+    /// The user's attributes' length as JSON once deactivated (`"active": false`, the
+    /// longest state it can be put in without a client sending more): what the size
+    /// limit counts, so a user that was accepted can always be deactivated.
+    pub fn deactivated_len(&self) -> usize {
+        let len = limits::json_len(&self.attrs);
+        len + match self.attrs.get("active") {
+            Some(Value::Bool(true)) => 1,
+            Some(_) => 0,
+            // `,"active":false`, without the comma in an empty object.
+            None if self.attrs.is_empty() => 14,
+            None => 15,
+        }
+    }
+
     pub fn attrs(&self) -> &Map<String, Value> {
         &self.attrs
     }
@@ -726,5 +740,21 @@ mod tests {
         assert!(r.get("active").is_none(), "only what is stored is returned");
         assert_eq!(r["meta"]["version"], "W/\"3\"");
         assert_eq!(r["meta"]["created"], "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_users_deactivated_length_is_its_length_once_deactivated() {
+        for attrs in [
+            json!({}),
+            json!({"userName": "a"}),
+            json!({"userName": "a", "active": true}),
+        ] {
+            let user = User::from_stored(attrs.as_object().unwrap().clone());
+            let mut off = user.clone();
+            off.set_active(false);
+            let written = serde_json::to_vec(off.attrs()).unwrap().len();
+            assert_eq!(user.deactivated_len(), written, "{attrs}");
+            assert_eq!(off.deactivated_len(), written);
+        }
     }
 }
