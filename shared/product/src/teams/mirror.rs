@@ -10,7 +10,7 @@ use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A SCIM group as mirroring sees it.
@@ -73,6 +73,9 @@ pub fn plan(
         .filter(|g| pattern.is_none_or(|p| matches(p, &g.name)))
         .collect();
     let mut steps = Vec::new();
+    // Names this plan gives, so that two groups of one name pushed together do not
+    // both get it.
+    let mut given: HashSet<String> = HashSet::new();
     for team in mirrored {
         if !wanted.iter().any(|g| g.id == team.group) {
             steps.push(Step::Delete {
@@ -82,7 +85,8 @@ pub fn plan(
         }
     }
     for group in wanted {
-        let name = free_name(group, names);
+        let name = free_name(group, names, &given);
+        given.insert(name.clone());
         match mirrored.iter().find(|t| t.group == group.id) {
             Some(team) if team.name == group.name => {}
             Some(team) if team.name == name => {}
@@ -107,15 +111,30 @@ pub fn plan(
     steps
 }
 
-/// The group's name, unless another team has it: then the name with the start of the
-/// group's id, so two groups of one name (SCIM allows it) stay apart.
-fn free_name(group: &Group, names: &HashMap<String, (Uuid, Option<Uuid>)>) -> String {
-    match names.get(&group.name) {
-        Some((_, other)) if *other != Some(group.id) => {
-            format!("{} ({})", group.name, &group.id.simple().to_string()[..8])
-        }
-        _ => group.name.clone(),
+/// The group's name, unless another team has it (or this plan gave it): then the name
+/// with the end of the group's id (a UUIDv7 starts with its time, so groups made within
+/// the same minute share their first digits, not their last), or, should that be taken
+/// too, with the whole id, so two groups of one name (SCIM allows it) stay apart.
+fn free_name(
+    group: &Group,
+    names: &HashMap<String, (Uuid, Option<Uuid>)>,
+    given: &HashSet<String>,
+) -> String {
+    let taken = |name: &str| {
+        given.contains(name)
+            || names
+                .get(name)
+                .is_some_and(|(_, other)| *other != Some(group.id))
+    };
+    if !taken(&group.name) {
+        return group.name.clone();
     }
+    let id = group.id.simple().to_string();
+    let short = format!("{} ({})", group.name, &id[id.len() - 8..]);
+    if !taken(&short) {
+        return short;
+    }
+    format!("{} ({id})", group.name)
 }
 
 /// A mirrored team as team events show it: with the group it mirrors.
@@ -361,13 +380,55 @@ mod tests {
             &first,
             &names(&first, &[]),
         );
-        let expected = format!("Design ({})", &twin.id.simple().to_string()[..8]);
+        let id = twin.id.simple().to_string();
+        let expected = format!("Design ({})", &id[id.len() - 8..]);
         assert_eq!(
             steps,
             [Step::Create {
                 group: twin,
                 name: expected
             }]
+        );
+    }
+
+    #[test]
+    fn groups_of_one_name_made_within_a_minute_get_teams_of_their_own() {
+        // UUIDv7s of one moment: the same first digits, different last ones.
+        let at = |n: u128| Uuid::from_u128((0x0195_f0c0_0000_7000_u128 << 64) | (0x8000 << 48) | n);
+        let design = |n: u128| Group {
+            id: at(n),
+            name: "Design".into(),
+        };
+        let first = [team(1, 1, "Design")];
+        let steps = plan(
+            None,
+            &[group(1, "Design"), design(2), design(3)],
+            &first,
+            &names(&first, &[]),
+        );
+        let made: Vec<&str> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Create { name, .. } => name.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(made, ["Design (00000002)", "Design (00000003)"]);
+        // Pushed together with no team yet, the second gets its own name too.
+        let steps = plan(None, &[design(2), design(3)], &[], &HashMap::new());
+        let made: HashSet<&str> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Create { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(made.len(), 2, "{steps:?}");
+        // A suffix already taken: the whole id.
+        let taken = names(&first, &[(60, "Design (00000002)")]);
+        let steps = plan(None, &[group(1, "Design"), design(2)], &first, &taken);
+        assert!(
+            matches!(&steps[..], [Step::Create { name, .. }] if *name == format!("Design ({})", at(2).simple()))
         );
     }
 }
