@@ -6,13 +6,14 @@
 
 use axum::Router;
 use axum::extract::Extension;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use scim_core::ScimError;
 use scim_core::group::Group;
 use scim_core::patch;
 use scim_core::user::User;
+use scim_store::directories::TokenCheck;
 use scim_store::groups::StoredGroup;
 use scim_store::request_log::Entry;
 use serde_json::{Map, Value, json};
@@ -23,7 +24,7 @@ use uuid::Uuid;
 
 use super::path::endpoint;
 use crate::AppState;
-use crate::auth::TokenId;
+use crate::auth::{TokenId, bearer_token};
 use crate::commands::{Scope, groups, users};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
@@ -348,9 +349,11 @@ fn entry(
 async fn bulk(
     scope: Scope,
     token: Option<Extension<TokenId>>,
+    headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let request = parse(&body)?;
+    let bearer = bearer_token(&headers).unwrap_or_default();
     let token = token.map(|Extension(TokenId(id))| id);
     let (order, failed) = schedule(&request.operations);
     let mut results: Vec<Option<Value>> = vec![None; request.operations.len()];
@@ -369,6 +372,15 @@ async fn bulk(
             break;
         }
         let op = &request.operations[i];
+        // A token revoked (or expired) while its bulk runs stops it: the operations
+        // after it are not run.
+        if !still_valid(&scope, bearer).await {
+            let e = ScimError::Unauthorized(
+                "the bearer token was revoked while this bulk request ran; the operations after this one were not run".into(),
+            );
+            results[i] = Some(refused(op, 401, &e));
+            break;
+        }
         if let Some(r) = references(op).into_iter().find(|r| failed_ids.contains(r)) {
             let e = ScimError::invalid_value(format!("the operation creating bulkId {r:?} failed"));
             results[i] = Some(refused(op, 409, &e));
@@ -434,6 +446,18 @@ async fn bulk(
         &json!({"schemas": [BULK_RESPONSE], "Operations": operations}),
         None,
     ))
+}
+
+/// Whether `bearer` still names the scope's directory: from the token cache, which
+/// forgets a directory as soon as any replica announces a revocation. A database that
+/// cannot say leaves the operation to find out for itself.
+async fn still_valid(scope: &Scope, bearer: &str) -> bool {
+    let state = &scope.state;
+    match state.tokens.authenticate(&state.pool, bearer).await {
+        Ok((TokenCheck::Valid(caller), _)) => caller.directory == scope.directory,
+        Ok(_) => false,
+        Err(_) => true,
+    }
 }
 
 /// What an operation that succeeded did.

@@ -947,3 +947,71 @@ async fn the_pipeline_and_each_directorys_error_rate_are_one_call_each() {
     assert!(pipeline["consumers"].is_array(), "{pipeline}");
     assert_eq!(pipeline["dead_letters"], 0, "{pipeline}");
 }
+
+/// A token revoked while its `/Bulk` runs stops the bulk: the operation that finds it
+/// revoked answers 401, none after it runs, and nothing is created past it.
+#[tokio::test]
+async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 2 * 1024 * 1024).await;
+    let dir = app.scim.base_url.rsplit('/').next().unwrap().to_owned();
+    let (_, tokens) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/tokens"),
+        None,
+    )
+    .await;
+    let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
+    let operations: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"method": "POST", "bulkId": format!("u{i}"), "path": "/Users",
+                   "data": okta_user(&format!("bulk{i}@example.com"), "B", &format!("{i}"))})
+        })
+        .collect();
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": operations,
+    });
+    let scim = app.scim.clone();
+    let bulk = tokio::spawn(async move { scim.send(Method::POST, "/Bulk", Some(&request)).await });
+    // Revoked once the bulk has created some users.
+    let directory: uuid::Uuid = dir.parse().unwrap();
+    scim_tests::eventually(Duration::from_secs(20), "the bulk to start", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM scim_users WHERE directory_id = $1")
+            .bind(directory)
+            .fetch_one(&app.db.pool)
+            .await
+            .ok()?;
+        (n >= 20).then_some(())
+    })
+    .await;
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/directories/{dir}/tokens/{token_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let r = bulk.await.unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let answered = r.body["Operations"].as_array().unwrap();
+    let (last, done) = answered.split_last().unwrap();
+    assert_eq!(last["status"], "401", "{last}");
+    assert!(done.iter().all(|op| op["status"] == "201"));
+    assert!(
+        answered.len() < 1000,
+        "the bulk stopped: {} answered",
+        answered.len()
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM scim_users WHERE directory_id = $1")
+        .bind(directory)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored as usize,
+        done.len(),
+        "nothing created after the revocation"
+    );
+}
