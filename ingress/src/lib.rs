@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod etag;
 mod extract;
+mod listener;
 mod metrics;
 mod pages;
 mod quota;
@@ -484,7 +485,7 @@ impl Application {
             )
         });
         drop(self.state);
-        let server = axum::serve(self.listener, self.router)
+        let server = axum::serve(listener::ScimListener(self.listener), self.router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         server.await.context("serving HTTP")?;
         if let Some(admin) = admin {

@@ -841,3 +841,82 @@ async fn one_directorys_backlog_does_not_hold_up_another_directorys_events() {
         assert!(position < 100, "published {position}th, behind the backlog");
     }
 }
+
+/// Requests the HTTP server refuses before any handler sees them (a URL over 64 KiB,
+/// more than 100 headers, a request line that is not HTTP) are answered with a SCIM
+/// Error body too, not an empty one.
+#[tokio::test]
+async fn requests_the_http_server_cannot_read_get_scim_errors() {
+    let app = spawn_app().await;
+    let s = &app.scim;
+    // Past what an HTTP client library will send: over a raw connection.
+    let path = s
+        .base_url
+        .split_once("//")
+        .unwrap()
+        .1
+        .split_once('/')
+        .unwrap()
+        .1;
+    let long = format!(
+        "GET /{path}/Users?filter=userName%20eq%20%22{}%22 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let answer = raw_exchange(&app, long.as_bytes()).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 414 "),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    let body: Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["status"], "414");
+    assert!(body["detail"].as_str().unwrap().contains("POST .search"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    for i in 0..200 {
+        headers.insert(
+            reqwest::header::HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap(),
+            "1".parse().unwrap(),
+        );
+    }
+    let res = s
+        .http
+        .get(format!("{}/Users", s.base_url))
+        .bearer_auth(&s.token)
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(res.headers()["content-type"], "application/scim+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "431");
+    // Not HTTP at all, over a raw connection.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("application/scim+json"), "{answer}");
+    assert!(answer.ends_with('}'), "{answer}");
+    // Our own answers are untouched: an empty 204 stays empty, a 404 keeps its body.
+    let missing = s.get_user("00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.body["status"], "404");
+}
+
+/// Sends `request` as it is over a new connection and reads the answer until the
+/// server closes it.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = raw.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = raw.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
