@@ -156,6 +156,7 @@ async fn create(
     );
     record(
         &mut tx,
+        &state,
         &actor,
         dir.id,
         event,
@@ -164,7 +165,8 @@ async fn create(
     .await?;
     // The first token is announced as every later one is: subscribers learn the ids a
     // later `directory.token_revoked` names.
-    summary.version = super::tokens::announce_token(&mut tx, &actor, &summary, &token).await?;
+    summary.version =
+        super::tokens::announce_token(&mut tx, &state, &actor, &summary, &token).await?;
     tx.commit().await?;
     let created = CreatedDirectory {
         directory: view(&state, &summary),
@@ -225,7 +227,7 @@ async fn remove(
         teams: summary.teams,
     };
     let details = serde_json::to_value(&removed).unwrap_or_default();
-    record(&mut tx, &actor, dir, event, details).await?;
+    record(&mut tx, &state, &actor, dir, event, details).await?;
     directories::delete(&mut tx, dir).await?;
     tx.commit().await?;
     Ok(Json(DeletedDirectory {
@@ -275,6 +277,7 @@ async fn settings_changed(
     .with_previous(previous.clone());
     record(
         &mut tx,
+        state,
         actor,
         dir,
         event,

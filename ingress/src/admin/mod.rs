@@ -22,6 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use scim_admin_api::ErrorBody;
+use scim_core::limits;
 use scim_events::Event;
 use scim_store::failure::Failure;
 use scim_store::{audit, outbox};
@@ -283,14 +284,21 @@ fn parse_id(raw: &str, what: &str) -> Result<Uuid, AdminError> {
     Uuid::try_parse(raw).map_err(|_| AdminError::NotFound(format!("no such {what}")))
 }
 
-/// Records an admin change in its transaction: the audit record and its event.
+/// Records an admin change in its transaction: the audit record and its event. A change
+/// whose event NATS could not carry is refused (400) before anything is recorded: an
+/// event that could never be published would leave the change stored but never applied.
 async fn record(
     tx: &mut PgConnection,
+    state: &AppState,
     actor: &Actor,
     directory: Uuid,
     event: Event,
     details: Value,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), AdminError> {
+    let event = event
+        .with_actor(&actor.0)
+        .traced(scim_service::telemetry::current_traceparent());
+    publishable(state, &event)?;
     audit::record(
         &mut *tx,
         &actor.0,
@@ -299,10 +307,24 @@ async fn record(
         &details,
     )
     .await?;
-    let event = event
-        .with_actor(&actor.0)
-        .traced(scim_service::telemetry::current_traceparent());
-    outbox::insert(tx, &[event]).await
+    outbox::insert(tx, &[event]).await?;
+    Ok(())
+}
+
+/// Refuses an event larger than the largest one the event stream is set up to carry
+/// (`limits::largest_event` of `MAX_RESOURCE_BYTES`: the ingress checks at start-up that
+/// NATS's `max_payload` carries it and its dead letter), counted as it is written, every
+/// quote and control character escaped.
+fn publishable(state: &AppState, event: &Event) -> Result<(), AdminError> {
+    let max = limits::largest_event(state.max_resource_bytes);
+    let bytes = limits::json_len(event);
+    if bytes <= max {
+        return Ok(());
+    }
+    Err(AdminError::Invalid(format!(
+        "this change would make a {} event of {bytes} bytes (it carries the new and the previous          version), over the {max} bytes events may have (set by MAX_RESOURCE_BYTES): use fewer          or shorter names",
+        event.event_type
+    )))
 }
 
 #[cfg(test)]

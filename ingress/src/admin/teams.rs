@@ -109,6 +109,7 @@ async fn set_value_table(
         )]));
         record(
             &mut tx,
+            &state,
             &actor,
             dir,
             event,
@@ -242,7 +243,7 @@ async fn create(
     let team = teams::create(&mut *tx, dir, name).await?;
     let version = team_version(&mut tx, team.id).await?;
     let event = created_event(dir, (team.id, &team.name), version, &[]);
-    record(&mut tx, &actor, dir, event, json!({"team": name})).await?;
+    record(&mut tx, &state, &actor, dir, event, json!({"team": name})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view(&team, &[]))))
 }
@@ -316,6 +317,7 @@ async fn rename(
     )]));
     record(
         &mut tx,
+        &state,
         &actor,
         dir,
         event,
@@ -347,7 +349,15 @@ async fn remove(
         serde_json::to_value(view(&team, &groups)).unwrap_or_default(),
         None,
     );
-    record(&mut tx, &actor, dir, event, json!({"team": team.name})).await?;
+    record(
+        &mut tx,
+        &state,
+        &actor,
+        dir,
+        event,
+        json!({"team": team.name}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -405,7 +415,7 @@ async fn remove_member(
             cause: Cause::manual(),
         };
         let event = member_event(dir, (team.id, &team.name), version, &change);
-        record(&mut tx, &actor, dir, event, details).await?;
+        record(&mut tx, &state, &actor, dir, event, details).await?;
     } else {
         scim_store::audit::record(
             &mut *tx,
@@ -458,6 +468,7 @@ async fn map_groups(
         )]));
         record(
             &mut tx,
+            &state,
             &actor,
             dir,
             event,
@@ -637,7 +648,7 @@ async fn add_member(
             cause: Cause::manual(),
         };
         let event = member_event(dir, (team.id, &team.name), version, &change);
-        record(&mut tx, &actor, dir, event, details.clone()).await?;
+        record(&mut tx, &state, &actor, dir, event, details.clone()).await?;
     } else {
         scim_store::audit::record(&mut *tx, &actor.0, "team.member_added", Some(dir), &details)
             .await?;

@@ -57,7 +57,7 @@ async fn create(
         )));
     }
     let token = directories::issue_token(&mut *tx, dir_id, request.expires_at).await?;
-    announce_token(&mut tx, &actor, &dir, &token).await?;
+    announce_token(&mut tx, &state, &actor, &dir, &token).await?;
     tx.commit().await?;
     let new = NewToken {
         token,
@@ -71,10 +71,11 @@ async fn create(
 /// returns.
 pub(super) async fn announce_token(
     tx: &mut PgConnection,
+    state: &AppState,
     actor: &Actor,
     dir: &Summary,
     token: &IssuedToken,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, AdminError> {
     let dir_id = dir.directory.id;
     let version = directories::bump_version(tx, dir_id).await?;
     let event = token_event(
@@ -83,7 +84,15 @@ pub(super) async fn announce_token(
         version,
         (token.id, &token.prefix, token.expires_at),
     );
-    record(tx, actor, dir_id, event, json!({"token": token.prefix})).await?;
+    record(
+        tx,
+        state,
+        actor,
+        dir_id,
+        event,
+        json!({"token": token.prefix}),
+    )
+    .await?;
     Ok(version)
 }
 
@@ -142,7 +151,15 @@ async fn revoke(
         version,
         (token_id, &prefix, expires_at),
     );
-    record(&mut tx, &actor, dir_id, event, json!({"token": prefix})).await?;
+    record(
+        &mut tx,
+        &state,
+        &actor,
+        dir_id,
+        event,
+        json!({"token": prefix}),
+    )
+    .await?;
     tx.commit().await?;
     announce_change(&state, dir_id).await;
     Ok(StatusCode::NO_CONTENT)

@@ -1015,3 +1015,75 @@ async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
         "nothing created after the revocation"
     );
 }
+
+/// A change whose event the event stream could not carry is refused up front, counted as
+/// the event is written (every quote escaped, the new and the previous version), and
+/// nothing of it is stored: never a stored mapping whose event is set aside unapplied.
+#[tokio::test]
+async fn a_mapping_whose_event_could_not_be_published_is_refused() {
+    // Events of up to 128 KiB (MAX_RESOURCE_BYTES 32 KiB).
+    let app = spawn_app_with(|c| c.max_body_bytes = 1024 * 1024).await;
+    let (id, _) = directory(&app, "Acme").await;
+    let (_, team) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{id}/teams"),
+        Some(json!({"name": "Quotes"})),
+    )
+    .await;
+    let path = format!(
+        "/directories/{id}/teams/{}/groups",
+        team["id"].as_str().unwrap()
+    );
+    // 100 names of 500 quotes: 50 KB as sent, 100 KB as JSON.
+    let names = |tag: &str| -> Vec<String> {
+        (0..100)
+            .map(|i| format!("{tag}{i}{}", "\"".repeat(500)))
+            .collect()
+    };
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"groups": names("a")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Replaced, its event carries both versions: 200 KB.
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"groups": names("b")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("MAX_RESOURCE_BYTES") && error.contains("team.mapping_changed"),
+        "{error}"
+    );
+    let (_, teams) = admin(&app, Method::GET, &format!("/directories/{id}/teams"), None).await;
+    let kept = teams.as_array().unwrap()[0]["groups"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(kept.len(), 100);
+    assert!(
+        kept[0].as_str().unwrap().starts_with('a'),
+        "the first mapping stays"
+    );
+    let events = published_events(&app).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.subject.ends_with("team.mapping_changed"))
+            .count(),
+        1
+    );
+    let parked: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_parked")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(parked, 0);
+}
