@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use scim_store::directories;
+use scim_store::{directories, snapshot};
 use scim_store::request_log::{self, Entry, StatusFilter};
 use scim_store::setup::Session;
 use serde::{Deserialize, Serialize};
@@ -56,10 +56,16 @@ pub(crate) async fn status(
     session: Session,
 ) -> Result<Json<Status>, SetupError> {
     let dir = session.directory;
-    let summary = directories::show(&state.pool, dir).await?;
-    let first_request = request_log::first(&state.pool, dir).await?;
+    // One view of the log and the counts: read apart, a batch of log entries stored
+    // between the reads showed an error of the identity provider's under "waiting",
+    // before the request that came first.
+    let mut tx = state.pool.begin().await?;
+    snapshot::fix(&mut tx).await?;
+    let summary = directories::show(&mut *tx, dir).await?;
+    let first_request = request_log::first(&mut *tx, dir).await?;
     let recent_errors =
-        request_log::recent(&state.pool, dir, StatusFilter::Errors, RECENT_ERRORS).await?;
+        request_log::recent(&mut *tx, dir, StatusFilter::Errors, RECENT_ERRORS).await?;
+    tx.commit().await?;
     let (users, active_users, groups, last) = summary.map_or((0, 0, 0, None), |s| {
         (s.users, s.active_users, s.groups, s.last_request_at)
     });
