@@ -177,6 +177,8 @@ pub(crate) struct Shared {
     public_base_url: Arc<str>,
     /// Where sequential list walks resume.
     pub(crate) walks: scim::resume::Walks,
+    /// Attempts to open setup links, per client and per link.
+    pub(crate) setup_attempts: setup::Attempts,
 }
 
 impl Shared {
@@ -389,6 +391,7 @@ impl Application {
             tokens: auth::TokenCache::new(Duration::from_secs(config.token_cache_seconds)),
             public_base_url: base_url.clone().into(),
             walks: Default::default(),
+            setup_attempts: Default::default(),
         }));
         let operators = admin::Operators::parse(&config.admin_token);
         let admin = if operators.is_empty() {
@@ -468,6 +471,11 @@ impl Application {
             Duration::from_secs(10),
             shutdown.clone(),
         ));
+        let purge = tokio::spawn(setup::purge(
+            self.state.clone(),
+            Duration::from_secs(3600),
+            shutdown.clone(),
+        ));
         let expiry_watch = tokio::spawn(token_expiry::watch(
             self.state.clone(),
             self.token_expiry,
@@ -485,8 +493,12 @@ impl Application {
             )
         });
         drop(self.state);
-        let server = axum::serve(listener::ScimListener(self.listener), self.router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server = axum::serve(
+            listener::ScimListener(self.listener),
+            self.router
+                .into_make_service_with_connect_info::<listener::Peer>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         server.await.context("serving HTTP")?;
         if let Some(admin) = admin {
             admin
@@ -497,6 +509,7 @@ impl Application {
         follower.abort();
         outbox_watch.abort();
         expiry_watch.abort();
+        purge.abort();
         // The servers are gone, and with them every handle on the request log: the
         // writer stores what is queued and stops.
         let drained = async {

@@ -5,7 +5,8 @@
 //! status with `content-length: 0`, which no handler of ours sends: every error of
 //! ours has a SCIM Error body) and it is replaced by the same status with a body.
 
-use axum::serve::Listener;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use scim_core::error::error_body;
 use std::io;
 use std::pin::Pin;
@@ -14,6 +15,16 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::extract::SCIM_CONTENT_TYPE;
+
+/// The address a connection came from (`ConnectInfo<Peer>` in a request's extensions).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub std::net::SocketAddr);
+
+impl Connected<IncomingStream<'_, ScimListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, ScimListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
 
 /// Accepts connections whose unparsable requests are answered in SCIM.
 pub(crate) struct ScimListener(pub TcpListener);

@@ -40,7 +40,7 @@ pub struct Quotas {
     settings: Settings,
     /// One bucket and one list semaphore per directory seen (directories are few: one
     /// per customer organization).
-    buckets: Mutex<HashMap<Uuid, Bucket>>,
+    requests: Rate<Uuid>,
     lists: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
     /// Each directory's list time, in seconds; shared with the turns, which charge it
     /// when they end (a turn can outlive the handler: a group's members are read as the
@@ -83,7 +83,7 @@ impl Quotas {
     pub fn new(settings: Settings) -> Quotas {
         Quotas {
             settings,
-            buckets: Mutex::new(HashMap::new()),
+            requests: Rate::new(settings.rate, settings.burst),
             lists: Mutex::new(HashMap::new()),
             list_time: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -105,21 +105,12 @@ impl Quotas {
     /// Takes one request from the directory's allowance, or says in whole seconds (a
     /// `Retry-After`, at least 1) how long to wait.
     pub(crate) fn admit_or_retry_after(&self, directory: Uuid) -> Result<(), u64> {
-        self.admit(directory)
-            .map_err(|wait| wait.as_secs_f64().ceil().max(1.0) as u64)
+        self.requests.admit(directory)
     }
 
-    /// Takes one request from the directory's allowance, or says how long to wait.
-    fn admit(&self, directory: Uuid) -> Result<(), Duration> {
-        let Settings { rate, burst, .. } = self.settings;
-        if rate <= 0.0 {
-            return Ok(());
-        }
-        let now = Instant::now();
-        lock(&self.buckets)
-            .entry(directory)
-            .or_insert_with(|| Bucket::full(burst, now))
-            .take(now, rate, burst)
+    /// How long a list may wait for its turn, and run (`LIST_TIMEOUT_MS`).
+    pub fn list_wait(&self) -> Duration {
+        self.settings.list_wait
     }
 
     /// Waits for the directory's turn to run a list, at most the list wait; refused at
@@ -204,6 +195,45 @@ impl Bucket {
     fn charge(&mut self, now: Instant, rate: f64, burst: f64, cost: f64) {
         self.refill(now, rate, burst);
         self.tokens -= cost;
+    }
+}
+
+/// A rate per key (a directory, a client address, a setup link): `rate` a second, and
+/// `burst` at once after a quiet spell; 0: no limit. Keys are forgotten all at once past
+/// [`Rate::KEYS`], so keys a client chooses cannot grow it without bound.
+pub(crate) struct Rate<K> {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+impl<K: std::hash::Hash + Eq> Rate<K> {
+    const KEYS: usize = 100_000;
+
+    pub(crate) fn new(rate: f64, burst: f64) -> Rate<K> {
+        Rate {
+            rate,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one from `key`'s allowance, or says in whole seconds (a `Retry-After`, at
+    /// least 1) how long to wait.
+    pub(crate) fn admit(&self, key: K) -> Result<(), u64> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() >= Self::KEYS && !buckets.contains_key(&key) {
+            buckets.clear();
+        }
+        buckets
+            .entry(key)
+            .or_insert_with(|| Bucket::full(self.burst, now))
+            .take(now, self.rate, self.burst)
+            .map_err(|wait| wait.as_secs_f64().ceil().max(1.0) as u64)
     }
 }
 
@@ -302,13 +332,25 @@ mod tests {
         };
         let q = Quotas::new(settings);
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        assert!(q.admit(a).is_ok());
-        assert!(q.admit(a).is_err());
-        assert!(q.admit(b).is_ok(), "another directory is not held back");
+        assert!(q.admit_or_retry_after(a).is_ok());
+        assert_eq!(q.admit_or_retry_after(a), Err(1));
+        assert!(
+            q.admit_or_retry_after(b).is_ok(),
+            "another directory is not held back"
+        );
         let off = Quotas::new(Settings {
             rate: 0.0,
             ..settings
         });
-        assert!((0..1000).all(|_| off.admit(a).is_ok()));
+        assert!((0..1000).all(|_| off.admit_or_retry_after(a).is_ok()));
+    }
+
+    #[test]
+    fn keys_a_client_chooses_cannot_grow_a_rate_without_bound() {
+        let rate = Rate::new(1.0, 1.0);
+        for k in 0..Rate::<u32>::KEYS as u32 + 10 {
+            assert!(rate.admit(k).is_ok());
+        }
+        assert!(lock(&rate.buckets).len() <= Rate::<u32>::KEYS);
     }
 }

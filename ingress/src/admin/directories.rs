@@ -356,9 +356,9 @@ async fn preview_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Preview>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let (_, after) = change_team_mapping(&mut tx, &id, mapping).await?;
-    super::teams::preview_and_undo(tx, after.directory.id).await
+    let mut previewing = super::teams::begin_preview(&state, &id).await?;
+    let (_, after) = change_team_mapping(&mut previewing.tx, &id, mapping).await?;
+    super::teams::preview_and_undo(previewing, after.directory.id).await
 }
 
 /// Checks the new team mapping and sets it within `tx`; the directory before and after.

@@ -166,6 +166,9 @@ pub enum AdminError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Unavailable(String),
+    /// Too much of one directory at once (its list turns): 429, retry in a second.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl IntoResponse for AdminError {
@@ -176,6 +179,7 @@ impl IntoResponse for AdminError {
             AdminError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
             AdminError::Invalid(_) => (StatusCode::BAD_REQUEST, self.to_string()),
             AdminError::Conflict(_) => (StatusCode::CONFLICT, self.to_string()),
+            AdminError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
             AdminError::Unavailable(e) => {
                 tracing::warn!(error = %e, "admin request failed");
                 (StatusCode::SERVICE_UNAVAILABLE, self.to_string())
@@ -183,7 +187,12 @@ impl IntoResponse for AdminError {
             // Only an outage is worth retrying; data the database refused is the
             // request's mistake, and anything else is ours.
             AdminError::Database(e) => match Failure::of(e) {
-                Failure::Lost | Failure::Outage | Failure::Timeout => {
+                Failure::Timeout => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the request took longer than the service allows (LIST_TIMEOUT_MS); retry"
+                        .to_owned(),
+                ),
+                Failure::Lost | Failure::Outage => {
                     tracing::warn!(error = %e, "admin request failed");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -208,9 +217,16 @@ impl IntoResponse for AdminError {
             },
         };
         let mut res = (status, Json(ErrorBody { error: message })).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        let retry_after = match status {
+            StatusCode::SERVICE_UNAVAILABLE => Some("5"),
+            StatusCode::TOO_MANY_REQUESTS => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(seconds),
+            );
         }
         res
     }

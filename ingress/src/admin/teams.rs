@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::directories::{existing, locked};
 use super::{Actor, AdminError, Body, parse_id, record};
 use crate::AppState;
+use crate::quota::ListTurn;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -127,9 +128,9 @@ async fn preview_value_table(
     Path(id): Path<String>,
     Body(table): Body<ValueTable>,
 ) -> Result<Json<Preview>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let (summary, _) = change_value_table(&mut tx, &id, &table).await?;
-    preview_and_undo(tx, summary.directory.id).await
+    let mut previewing = begin_preview(&state, &id).await?;
+    let (summary, _) = change_value_table(&mut previewing.tx, &id, &table).await?;
+    preview_and_undo(previewing, summary.directory.id).await
 }
 
 /// Checks the value table and sets it within `tx`: the directory, and the previous
@@ -486,17 +487,43 @@ async fn preview_group_mapping(
     Path((id, team_id)): Path<(String, String)>,
     Body(body): Body<GroupMapping>,
 ) -> Result<Json<Preview>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let (dir, ..) = change_group_mapping(&mut tx, &id, &team_id, body).await?;
-    preview_and_undo(tx, dir).await
+    let mut previewing = begin_preview(&state, &id).await?;
+    let (dir, ..) = change_group_mapping(&mut previewing.tx, &id, &team_id, body).await?;
+    preview_and_undo(previewing, dir).await
 }
 
-/// Applies a change made (uncommitted) in `tx` as the worker would, tells what that
-/// did, and undoes it all.
+/// A preview's transaction, for the change to be made in, then previewed and undone
+/// ([`preview_and_undo`]).
+pub(super) struct Previewing {
+    pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    /// A preview re-evaluates the whole directory: it runs in the directory's list turn,
+    /// so one directory's previews take turns with its lists and with one another.
+    _turn: ListTurn,
+}
+
+/// Begins a preview of a change to the directory `id` names: it waits for the
+/// directory's turn (at most `LIST_TIMEOUT_MS`, then 429) before it takes a database
+/// connection, and its statements, waits for locks included, are cut after
+/// `LIST_TIMEOUT_MS` (503): previews of a large directory cannot hold the connections
+/// other directories' writes need.
+pub(super) async fn begin_preview(state: &AppState, id: &str) -> Result<Previewing, AdminError> {
+    let directory = super::parse_id(id, "directory")?;
+    let turn =
+        state.quotas.list_turn(directory).await.map_err(|e| {
+            AdminError::Busy(format!("previews share the directory's list turns: {e}"))
+        })?;
+    let mut tx = state.pool.begin().await?;
+    scim_store::time_limit(&mut tx, state.quotas.list_wait()).await?;
+    Ok(Previewing { tx, _turn: turn })
+}
+
+/// Applies a change made (uncommitted) in the preview's transaction as the worker would,
+/// tells what that did, and undoes it all.
 pub(super) async fn preview_and_undo(
-    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    previewing: Previewing,
     directory: Uuid,
 ) -> Result<Json<Preview>, AdminError> {
+    let Previewing { mut tx, _turn } = previewing;
     let preview = preview::run(&mut tx, directory).await?;
     tx.rollback().await?;
     Ok(Json(preview))

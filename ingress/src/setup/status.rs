@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use scim_store::{directories, snapshot};
 use scim_store::request_log::{self, Entry, StatusFilter};
 use scim_store::setup::Session;
+use scim_store::{directories, snapshot};
 use serde::{Deserialize, Serialize};
 
 use super::SetupError;

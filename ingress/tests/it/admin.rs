@@ -1087,3 +1087,100 @@ async fn a_mapping_whose_event_could_not_be_published_is_refused() {
         .unwrap();
     assert_eq!(parked, 0);
 }
+
+/// A preview waits for its directory's turn without a database connection and runs for
+/// at most LIST_TIMEOUT_MS (waits for locks included): previews of one directory cannot
+/// take the connections or the time other directories need.
+#[tokio::test]
+async fn previews_are_bounded_in_time_and_take_turns_per_directory() {
+    let app = spawn_app_with(|c| {
+        c.list_timeout_ms = 700;
+        c.directory_list_concurrency = 1;
+    })
+    .await;
+    let (id, _) = directory(&app, "Acme").await;
+    let (_, team) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{id}/teams"),
+        Some(json!({"name": "Sales"})),
+    )
+    .await;
+    let preview = format!(
+        "/directories/{id}/teams/{}/groups/preview",
+        team["id"].as_str().unwrap()
+    );
+    // Someone holds the directory (as a long admin change would).
+    let mut holder = app.db.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM directories WHERE id = $1::uuid FOR UPDATE")
+        .bind(&id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(
+        admin(
+            &app,
+            Method::POST,
+            &preview,
+            Some(json!({"groups": ["sales"]}))
+        ),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            admin(
+                &app,
+                Method::POST,
+                &preview,
+                Some(json!({"groups": ["sales"]})),
+            )
+            .await
+        },
+    );
+    let took = started.elapsed();
+    assert_eq!(first.0, StatusCode::SERVICE_UNAVAILABLE, "{}", first.1);
+    assert!(
+        first.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("LIST_TIMEOUT_MS"),
+        "{}",
+        first.1
+    );
+    // The second waited for the first's turn: refused at the end of its wait (429), or
+    // given the turn as the first gave up and cut in its turn (503).
+    assert!(
+        [
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
+        .contains(&second.0),
+        "{second:?}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "cut after the limit: {took:?}"
+    );
+    // Meanwhile another directory's SCIM writes went on.
+    let r = app
+        .scim
+        .create_user(&okta_user("on@example.com", "On", "Going"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    holder.rollback().await.unwrap();
+    // Once the directory has made up the list time its previews took.
+    scim_tests::eventually(Duration::from_secs(10), "a preview", || async {
+        let (status, body) = admin(
+            &app,
+            Method::POST,
+            &preview,
+            Some(json!({"groups": ["sales"]})),
+        )
+        .await;
+        match status {
+            StatusCode::OK => Some(()),
+            StatusCode::TOO_MANY_REQUESTS => None,
+            other => panic!("{other}: {body}"),
+        }
+    })
+    .await;
+}

@@ -16,7 +16,7 @@ pub struct TestApp {
     pub db: TestDb,
     /// Held for its lifetime: dropping it stops the server.
     pub nats: NatsServer,
-    /// The ingress's URL, without the SCIM path.
+    /// The ingress's URL as the test reaches it (its listener), without the SCIM path.
     pub base: String,
     /// The admin API's URL.
     pub admin: String,
@@ -51,7 +51,8 @@ pub async fn spawn_app_on(
     let mut config = test_config(&db, &nats);
     configure(&mut config);
     let app = Application::build(config).await.expect("building the app");
-    let base = app.base_url().to_owned();
+    // Where the test reaches it, whatever public URL it was configured to show.
+    let base = format!("http://127.0.0.1:{}", app.port());
     let admin = app.admin_url().expect("the admin API is on");
     let metrics = app.metrics_url().expect("metrics are on");
     let shutdown = CancellationToken::new();

@@ -757,3 +757,150 @@ async fn the_page_edits_an_attribute_directorys_value_table() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+/// Attempts to open a link are refused by shape before the database, and past their
+/// rate per link and per client address (429 with Retry-After); expired sessions and
+/// long-dead links are purged.
+#[tokio::test]
+async fn attempts_to_open_setup_links_are_limited_and_dead_sessions_purged() {
+    let app = spawn_app().await;
+    let dir = directory(&app, "Acme").await;
+    let (_, secret) = link(&app, &dir).await;
+    let post = |link: String, from: &'static str| {
+        let base = app.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/setup/session"))
+                .header("x-forwarded-for", from)
+                .json(&json!({"link": link}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Not a link's shape: refused, and not counted against anything.
+    for _ in 0..40 {
+        assert_eq!(
+            post("setup_nope".into(), "198.51.100.1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The right link with a wrong secret, from many addresses: ten a minute.
+    let wrong = format!(
+        "{}{}",
+        &secret[..secret.len() - 1],
+        if secret.ends_with('0') { '1' } else { '0' }
+    );
+    let froms = [
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.3",
+        "203.0.113.4",
+        "203.0.113.5",
+        "203.0.113.6",
+        "203.0.113.7",
+        "203.0.113.8",
+        "203.0.113.9",
+        "203.0.113.10",
+        "203.0.113.11",
+    ];
+    for from in &froms[..10] {
+        assert_eq!(
+            post(wrong.clone(), from).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = post(wrong.clone(), froms[10]).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    // One address trying many links: thirty a minute.
+    let fake = |i: usize| {
+        format!(
+            "setup_{}{}",
+            uuid::Uuid::from_u128(i as u128).simple(),
+            "0".repeat(64)
+        )
+    };
+    for i in 0..30 {
+        assert_eq!(
+            post(fake(i), "192.0.2.50").await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{i}"
+        );
+    }
+    assert_eq!(
+        post(fake(30), "192.0.2.50").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Purged: a session past its expiry, and a link dead for more than 30 days.
+    let (_, other) = link(&app, &dir).await;
+    let (cookie, _) = open(&app, &other).await;
+    sqlx::query("UPDATE setup_sessions SET expires_at = now() - interval '1 second'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        scim_store::setup::purge(&app.db.pool).await.unwrap(),
+        (1, 0)
+    );
+    let (status, _, _) = setup(&app, Method::GET, Some(&cookie), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    sqlx::query("UPDATE setup_links SET expires_at = now() - interval '31 days'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        scim_store::setup::purge(&app.db.pool).await.unwrap(),
+        (0, 2)
+    );
+}
+
+/// Served over https, the session cookie is a `__Host-` cookie: Secure, for the whole
+/// host, set by no one else.
+#[tokio::test]
+async fn under_https_the_session_cookie_is_a_host_cookie() {
+    let app =
+        crate::common::spawn_app_with(|c| c.public_base_url = "https://scim.example.com".into())
+            .await;
+    let dir = directory(&app, "Acme").await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        &format!("/directories/{dir}/setup-links"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let secret = body["url"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let (status, set_cookie, _) = setup(
+        &app,
+        Method::POST,
+        None,
+        None,
+        Some(json!({"link": secret})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let set_cookie = set_cookie.unwrap();
+    assert!(set_cookie.starts_with("__Host-scim_setup="), "{set_cookie}");
+    for attribute in ["Path=/;", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap();
+    let (status, _, view) = setup(&app, Method::GET, Some(cookie), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let plain = cookie.trim_start_matches("__Host-");
+    let (status, _, _) = setup(&app, Method::GET, Some(plain), None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "only the __Host- cookie counts"
+    );
+}

@@ -109,6 +109,18 @@ pub fn connect_options(
         .options([("jit", "off")]))
 }
 
+/// Cuts every statement of the transaction begun on `tx` (waits for locks included) after
+/// `limit`: Postgres cancels it with 57014 ([`failure::Failure::Timeout`]).
+pub async fn time_limit(tx: &mut sqlx::PgConnection, limit: Duration) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT set_config('statement_timeout', $1, true)",
+        limit.as_millis().to_string()
+    )
+    .fetch_one(tx)
+    .await?;
+    Ok(())
+}
+
 /// Applies pending migrations; safe to run from many replicas at once (advisory lock).
 /// Migrations a newer release applied are accepted: migrations only add, so a release
 /// rolled back to keeps working against its successor's schema, and must start there

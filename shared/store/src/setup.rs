@@ -119,6 +119,34 @@ pub async fn revoke_link(
     Ok(revoked)
 }
 
+/// The id of the link `link_text` would be, if it has a link's shape: checked before
+/// anything is asked of the database.
+pub fn link_id(link_text: &str) -> Option<Uuid> {
+    secret::split(link_text, LINK_PREFIX).map(|(id, _)| id)
+}
+
+/// Days a link is kept after it expired or was revoked (the console lists it), before
+/// [`purge`] deletes it.
+pub const LINKS_KEPT_DAYS: i32 = 30;
+
+/// Deletes the sessions past their expiry, and the links that expired or were revoked
+/// more than [`LINKS_KEPT_DAYS`] ago with their sessions. Returns (sessions, links).
+pub async fn purge(db: &sqlx::PgPool) -> Result<(u64, u64), sqlx::Error> {
+    let sessions = sqlx::query!("DELETE FROM setup_sessions WHERE expires_at <= now()")
+        .execute(db)
+        .await?
+        .rows_affected();
+    let links = sqlx::query!(
+        "DELETE FROM setup_links
+         WHERE least(expires_at, coalesce(revoked_at, expires_at)) < now() - make_interval(days => $1)",
+        LINKS_KEPT_DAYS
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok((sessions, links))
+}
+
 /// Exchanges a link for a new session: (the session, its secret for the cookie).
 pub async fn open(
     conn: &mut PgConnection,
