@@ -19,6 +19,8 @@
 # which later runs reuse. scripts/bench.sh --groups runs the groups workload RUNS times
 # (Okta's group push of USERS users into BENCH_GROUPS (default 1000) groups, then one group
 # of every user: its renames, one-member changes and reads, with and without members).
+# scripts/bench.sh --group-pages runs the group-pages workload RUNS times: pages of 100
+# groups of 500 members with 4 KB names, four at once, and the ingress's peak memory.
 # The ingress reads the environment, so RELAY_LANES=1 scripts/bench.sh measures one
 # relay lane against the default two.
 set -euo pipefail
@@ -71,6 +73,7 @@ fi
 
 workload=users
 [ "${1:-}" = --groups ] && workload=groups
+[ "${1:-}" = --group-pages ] && workload=group-pages
 for run in $(seq 1 "$RUNS"); do
   scripts/down.sh >/dev/null 2>&1 || true
   rm -rf "$NATS_STORE_DIR"
@@ -80,6 +83,10 @@ for run in $(seq 1 "$RUNS"); do
   psql "$DATABASE_URL" -qc "CHECKPOINT"
   echo "== $workload, run $run of $RUNS, $(date -u +%H:%M:%S) UTC"
   gauge
+  if [ "$workload" = group-pages ]; then
+    target/release/scim-bench --workload group-pages
+    continue
+  fi
   if [ "$workload" = groups ]; then
     target/release/scim-bench --workload groups --users "$USERS" --groups "${BENCH_GROUPS:-1000}" \
       --memberships "$USERS" --concurrency "$CONCURRENCY"

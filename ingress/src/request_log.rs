@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::metrics::counter::Counter;
 use scim_core::redact;
+use scim_store::failure::Failure;
 use scim_store::request_log::{self, Entry};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -82,7 +83,14 @@ async fn write(pool: PgPool, mut rx: mpsc::Receiver<Entry>, days: u32, dropped: 
                 n = rx.recv_many(&mut batch, room) => if n == 0 { break },
             }
         }
-        if let Err(e) = request_log::insert(&pool, &batch).await {
+        let mut stored = request_log::insert(&pool, &batch).await;
+        // A connection lost to a failover stored nothing: once more, on a fresh one.
+        if let Err(e) = &stored
+            && Failure::of(e) == Failure::Lost
+        {
+            stored = request_log::insert(&pool, &batch).await;
+        }
+        if let Err(e) = stored {
             tracing::warn!(error = %e, entries = batch.len(), "could not store request log entries");
         }
         batch.clear();

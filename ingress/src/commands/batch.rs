@@ -22,6 +22,16 @@ pub trait Batch: Send + Sync + 'static {
         conn: &mut PgConnection,
         items: &[Self::Item],
     ) -> impl Future<Output = Result<Vec<Self::Output>, sqlx::Error>> + Send;
+
+    /// Runs `items` again after the connection of a run was lost: the lost run did not
+    /// take effect, or, lost at its commit, did. Outputs as [`Batch::run`]'s would have
+    /// been; by default, running them again gives them.
+    fn rerun(
+        conn: &mut PgConnection,
+        items: &[Self::Item],
+    ) -> impl Future<Output = Result<Vec<Self::Output>, sqlx::Error>> + Send {
+        Self::run(conn, items)
+    }
 }
 
 /// Times a batch whose connection was lost runs again on a fresh one before its
@@ -151,9 +161,7 @@ async fn run_batch<B: Batch>(
 }
 
 /// Runs `items` on `conn`, and again on a fresh connection when `conn` turns out to
-/// have been lost (a failover, a restart): the statement then did not take effect, or,
-/// lost at its commit, did; each kind of batch gives the same answer either way (a
-/// create finds its own row, an update finds the user already at its version).
+/// have been lost (a failover, a restart; [`Batch::rerun`]).
 async fn run_items<B: Batch>(
     pool: &PgPool,
     conn: &mut PoolConnection<Postgres>,
@@ -161,13 +169,17 @@ async fn run_items<B: Batch>(
 ) -> Result<Vec<B::Output>, sqlx::Error> {
     let mut lost = 0;
     loop {
-        match B::run(conn, items).await {
+        let ran = match lost {
+            0 => B::run(conn, items).await,
+            _ => B::rerun(conn, items).await,
+        };
+        match ran {
             Err(e) if Failure::of(&e) == Failure::Lost && lost < LOST_RETRIES => {
                 lost += 1;
                 conn.close_on_drop();
                 *conn = pool.acquire().await?;
             }
-            outcome => return outcome,
+            ran => return ran,
         }
     }
 }

@@ -131,6 +131,33 @@ impl Batch for Creates {
     async fn run(conn: &mut PgConnection, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
         users::insert_many(conn, &rows(writes)).await
     }
+
+    /// A user stored under its own id was created by the lost run (it committed).
+    async fn rerun(conn: &mut PgConnection, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
+        let mut created = users::insert_many(&mut *conn, &rows(writes)).await?;
+        let mut before = Vec::new();
+        for (write, created) in writes.iter().zip(&created) {
+            if !created {
+                before.push((write.directory, write.user.id));
+            }
+        }
+        for (directory, ids) in by_directory(&before) {
+            let stored = users::stored(&mut *conn, directory, &ids).await?;
+            for (write, created) in writes.iter().zip(created.iter_mut()) {
+                *created |= write.directory == directory && stored.contains(&write.user.id);
+            }
+        }
+        Ok(created)
+    }
+}
+
+/// `(directory, id)` pairs, the ids grouped by directory.
+fn by_directory(pairs: &[(Uuid, Uuid)]) -> HashMap<Uuid, Vec<Uuid>> {
+    let mut by: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (directory, id) in pairs {
+        by.entry(*directory).or_default().push(*id);
+    }
+    by
 }
 
 /// Updates: whether each was written (false: the user changed since it was read).

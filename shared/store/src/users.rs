@@ -213,9 +213,7 @@ const WRITE_COLUMNS: &str = "directory_id, id, user_name, external_id, active, r
 
 /// Inserts users and their events in one statement. A user whose userName (or id) is
 /// taken, including by an earlier row of the same call, is skipped with its event.
-/// Returns, in input order, whether each user was created: a user found stored under
-/// its own id counts as created (the same call committed before, and its connection
-/// was lost before the answer came back).
+/// Returns, in input order, whether each user was created.
 pub async fn insert_many(
     db: impl PgExecutor<'_>,
     rows: &[UserWrite<'_>],
@@ -232,21 +230,30 @@ pub async fn insert_many(
              FROM input ORDER BY n
              ON CONFLICT DO NOTHING
              RETURNING id
-         ), o AS (
-             INSERT INTO outbox (event_id, subject, payload, traceparent)
-             SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.id = i.id ORDER BY i.n
-             RETURNING event_id
          )
-         SELECT event_id FROM o
-         UNION ALL
-         -- Already there under its own id: this create committed before, on a
-         -- connection lost before it could say so, and runs again.
-         SELECT i.event_id FROM input i
-         JOIN scim_users s ON s.directory_id = i.directory_id AND s.id = i.id"
+         INSERT INTO outbox (event_id, subject, payload, traceparent)
+         SELECT i.event_id, i.subject, i.payload::json, i.traceparent FROM input i JOIN u ON u.id = i.id ORDER BY i.n
+         RETURNING event_id"
         )
     });
     let q = WriteColumns::new(rows)?.bind(sqlx::query_scalar(SQL.as_str()));
     Ok(written(rows, q.fetch_all(db).await?))
+}
+
+/// Which of `ids` are stored in `directory_id`: a create run again after its
+/// connection was lost finds the users its first run committed.
+pub async fn stored(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM scim_users WHERE directory_id = $1 AND id = ANY($2)",
+        directory_id,
+        ids
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Writes changed users (from [`StoredUser::next`]) and their events in one statement,

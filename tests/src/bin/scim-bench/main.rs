@@ -5,6 +5,7 @@
 //!   scim-bench --ingress-url http://127.0.0.1:8080 --users 100000 --concurrency 32
 //!   scim-bench --workload groups --users 100000 --groups 1000 --memberships 100000
 //!   scim-bench --workload scale --users 1000000
+//!   scim-bench --workload group-pages
 //!
 //! The users workload: lookup-miss, create, lookup-hit, get, update, deactivate. The
 //! groups workload (Okta's group push): create users, create groups (a tenth of them
@@ -15,7 +16,9 @@
 //! directory A's client sends what hurts most (bodies over the size limit, filters of
 //! twenty substring tests over 100,000 users, pages of 1,000 users of 100 KB, keys too
 //! long for their index) on `--concurrency` connections of its own, and prints B's p99
-//! of both runs side by side with what A was answered.
+//! of both runs side by side with what A was answered. The group-pages workload reads
+//! pages of 100 groups of 500 members (4 KB names), four at once, and prints the
+//! ingress's peak memory meanwhile.
 //!
 //! It creates its own directory through DATABASE_URL (the system's database) and watches
 //! the `members` and `team_members` tables there to time the worker. After the users
@@ -32,6 +35,7 @@ mod events;
 mod load;
 mod memory;
 mod neighbours;
+mod pages;
 mod scale;
 
 use clap::{Parser, ValueEnum};
@@ -56,6 +60,9 @@ enum Workload {
     Neighbours,
     /// Okta's import through a directory of `--users` users (built once, kept).
     Scale,
+    /// Pages of 100 groups of 500 members with 4 KB names, four at once: the ingress's
+    /// peak memory.
+    GroupPages,
 }
 
 #[derive(Parser)]
@@ -626,6 +633,9 @@ async fn main() -> anyhow::Result<()> {
 
     if args.workload == Workload::Neighbours {
         return neighbours::run(&args, &pool, &target).await;
+    }
+    if args.workload == Workload::GroupPages {
+        return pages::run(&target).await;
     }
     // A subscriber on the scim-events crate, as another service would run one; when
     // catching up, it starts after the lifecycle, from the stream's start.
