@@ -1016,6 +1016,20 @@ async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
     );
 }
 
+/// A new directory with one team: (directory id, team id).
+async fn directory_with_team(app: &TestApp, team: &str) -> (String, String) {
+    let (id, _) = directory(app, "Acme").await;
+    let (status, body) = admin(
+        app,
+        Method::POST,
+        &format!("/directories/{id}/teams"),
+        Some(json!({"name": team})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (id, body["id"].as_str().unwrap().to_owned())
+}
+
 /// A change whose event the event stream could not carry is refused up front, counted as
 /// the event is written (every quote escaped, the new and the previous version), and
 /// nothing of it is stored: never a stored mapping whose event is set aside unapplied.
@@ -1023,18 +1037,8 @@ async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
 async fn a_mapping_whose_event_could_not_be_published_is_refused() {
     // Events of up to 128 KiB (MAX_RESOURCE_BYTES 32 KiB).
     let app = spawn_app_with(|c| c.max_body_bytes = 1024 * 1024).await;
-    let (id, _) = directory(&app, "Acme").await;
-    let (_, team) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{id}/teams"),
-        Some(json!({"name": "Quotes"})),
-    )
-    .await;
-    let path = format!(
-        "/directories/{id}/teams/{}/groups",
-        team["id"].as_str().unwrap()
-    );
+    let (id, team) = directory_with_team(&app, "Quotes").await;
+    let path = format!("/directories/{id}/teams/{team}/groups");
     // 100 names of 500 quotes: 50 KB as sent, 100 KB as JSON.
     let names = |tag: &str| -> Vec<String> {
         (0..100)
@@ -1098,18 +1102,8 @@ async fn previews_are_bounded_in_time_and_take_turns_per_directory() {
         c.directory_list_concurrency = 1;
     })
     .await;
-    let (id, _) = directory(&app, "Acme").await;
-    let (_, team) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{id}/teams"),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let preview = format!(
-        "/directories/{id}/teams/{}/groups/preview",
-        team["id"].as_str().unwrap()
-    );
+    let (id, team) = directory_with_team(&app, "Sales").await;
+    let preview = format!("/directories/{id}/teams/{team}/groups/preview");
     // Someone holds the directory (as a long admin change would).
     let mut holder = app.db.pool.begin().await.unwrap();
     sqlx::query("SELECT id FROM directories WHERE id = $1::uuid FOR UPDATE")
