@@ -648,14 +648,20 @@ async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    // Who joins needs the worker's member records (the browser test sees them); here the
-    // preview answers, and changes nothing.
-    assert!(
-        preview["joined"].is_object() && preview["left"].is_object(),
+    // Ann was pushed a moment ago (no worker runs here, so she has no member record):
+    // the preview makes hers as the worker will, shows her joining, and keeps nothing.
+    assert_eq!(
+        preview["joined"],
+        json!({"Engineering": ["ann@acme.com"]}),
         "{preview}"
     );
     let (_, teams) = page.get("teams").await;
     assert_eq!(teams[0]["groups"], json!([]), "a preview changes nothing");
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(members, 0, "nor does it keep the member records it made");
 
     let (status, saved) = page.change(Method::PUT, &path, Some(mapping)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");

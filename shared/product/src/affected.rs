@@ -192,7 +192,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
         }
     }
     if !touched.is_empty() {
-        members::apply_users(pool, &touched).await?;
+        members::apply_users(&mut *pool.acquire().await?, &touched).await?;
     }
     // A user event can change teams only for users with a group membership or a team
     // membership, unless teams follow an attribute: the others (every new user, for

@@ -5,7 +5,7 @@
 use scim_core::user::User;
 use scim_store::users;
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -125,7 +125,7 @@ pub struct Touched {
 /// statements whatever the number of users. A user that no longer exists becomes a
 /// tombstone at the highest version its events announced (unless its directory is
 /// gone). Returns the rows written.
-pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx::Error> {
+pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result<u64, sqlx::Error> {
     // One entry per user, sorted, so concurrent batches lock rows in the same order.
     let mut latest: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
     for t in touched {
@@ -133,7 +133,7 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
         *v = (*v).max(t.version);
     }
     let keys: Vec<(Uuid, Uuid)> = latest.keys().copied().collect();
-    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(pool, &keys)
+    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(&mut *conn, &keys)
         .await?
         .into_iter()
         .map(|(dir, u)| ((dir, u.id), u))
@@ -173,10 +173,36 @@ pub async fn apply_users(pool: &PgPool, touched: &[Touched]) -> Result<u64, sqlx
         &rows.statuses as &[&str],
         &rows.versions
     )
-    .execute(pool)
+    .execute(conn)
     .await?
     .rows_affected();
     Ok(written)
+}
+
+/// The directory's users that have no member record yet (the worker has not applied
+/// their creation): what a preview applies first, in its transaction, so that it shows
+/// what a change does to people pushed a moment ago.
+pub async fn pending(
+    conn: &mut PgConnection,
+    directory: Uuid,
+) -> Result<Vec<Touched>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT u.id, u.version FROM scim_users u
+         WHERE u.directory_id = $1
+           AND NOT EXISTS (SELECT 1 FROM members m
+                           WHERE m.directory_id = u.directory_id AND m.scim_user_id = u.id)",
+        directory
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Touched {
+            directory,
+            user: r.id,
+            version: r.version,
+        })
+        .collect())
 }
 
 /// Column arrays for one `unnest` upsert.

@@ -1,5 +1,6 @@
 //! Previews of a team change (a dry run): the caller makes the change in a transaction,
-//! [`run`] applies it there exactly as the worker would ([`super::mirror::sync_in`],
+//! [`run`] makes the member records of users pushed a moment ago, then applies the
+//! change there exactly as the worker would ([`super::mirror::sync_in`],
 //! then [`super::reconcile::reconcile_in`] for everyone the change can affect), and
 //! the caller rolls the transaction back. What the preview shows is read from the
 //! events that application wrote: the same computation, not a second one.
@@ -41,6 +42,12 @@ pub struct Renamed {
 /// Applies the directory's (changed, uncommitted) team settings within `tx` as the
 /// worker would, and tells what that did. The caller rolls `tx` back.
 pub async fn run(tx: &mut PgConnection, directory: Uuid) -> Result<Preview, sqlx::Error> {
+    // Users pushed a moment ago, whose member records the worker has not made yet: made
+    // here as the worker will, so the preview shows them too.
+    let pending = crate::members::pending(&mut *tx, directory).await?;
+    if !pending.is_empty() {
+        crate::members::apply_users(&mut *tx, &pending).await?;
+    }
     let before = teams::effective_members(&mut *tx, directory).await?;
     let (_, mut events) = mirror::sync_in(&mut *tx, directory, None).await?;
     let users = reconcile::everyone(&mut *tx, directory).await?;
