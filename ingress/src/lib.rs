@@ -330,6 +330,15 @@ impl Application {
         let pool = db::connect(&config.database, "scim-ingress")
             .await
             .context("connecting to Postgres")?;
+        let version = db::server_version(&pool)
+            .await
+            .context("reading PostgreSQL's version")?;
+        if version < db::OLDEST_SERVER {
+            anyhow::bail!(
+                "PostgreSQL {} is too old: the outbox relay needs 14 or newer (idle_session_timeout)",
+                version / 10000
+            );
+        }
         if config.run_migrations {
             db::migrate(&pool).await.context("migrating the database")?;
         }

@@ -109,6 +109,17 @@ pub fn connect_options(
         .options([("jit", "off")]))
 }
 
+/// The oldest PostgreSQL the service runs on: 14 (`idle_session_timeout`, which ends a
+/// silent relay lane's session and so frees its outbox slots).
+pub const OLDEST_SERVER: i32 = 140000;
+
+/// The server's version as `server_version_num` (150004 for 15.4).
+pub async fn server_version(db: &PgPool) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT current_setting('server_version_num')::int4 AS "version!""#)
+        .fetch_one(db)
+        .await
+}
+
 /// Cuts every statement of the transaction begun on `tx` (waits for locks included) after
 /// `limit`: Postgres cancels it with 57014 ([`failure::Failure::Timeout`]).
 pub async fn time_limit(tx: &mut sqlx::PgConnection, limit: Duration) -> Result<(), sqlx::Error> {
