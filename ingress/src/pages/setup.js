@@ -58,7 +58,6 @@ async function signOut() {
 
 async function loadDirectory() {
   directory = await api("GET", "directory");
-  $("base-url").value = directory.scim_base_url;
   for (const node of document.querySelectorAll("[data-fill=base_url]")) {
     node.textContent = directory.scim_base_url;
   }
@@ -73,9 +72,15 @@ async function loadDirectory() {
   await Promise.all([loadTokens(), loadTeams()]);
 }
 
+// Entra wants the base URL with its SCIM-compliance flag, as its "Tenant URL": the
+// field (and its Copy button) holds exactly what the chosen provider is to be given.
 function showSteps(idp) {
   for (const list of document.querySelectorAll("ol[data-idp]")) list.hidden = list.dataset.idp !== idp;
   for (const node of document.querySelectorAll(".idp-name")) node.textContent = IDP_NAMES[idp];
+  if (!directory) return;
+  const entra = idp === "entra";
+  $("base-url-label").textContent = entra ? "Tenant URL (SCIM base URL with Entra's SCIM 2.0 flag)" : "SCIM base URL";
+  $("base-url").value = directory.scim_base_url + (entra ? "?aadOptscim062020" : "");
 }
 
 // --- tokens ------------------------------------------------------------------------
@@ -128,6 +133,7 @@ async function generateToken() {
 
 const STAGES = {
   waiting: "Waiting for the first request from your identity provider…",
+  refused: "Not connected: your identity provider's latest request was refused for its token. Paste the token this page generated into your identity provider, save, and test again.",
   connected: "Connected: your identity provider has reached this directory.",
   provisioning: "Provisioning: users and groups are arriving.",
 };
@@ -151,6 +157,11 @@ async function pollStatus() {
     first.hidden = !s.first_request;
     if (s.first_request) {
       first.textContent = `First request (usually the connection test): ${requestLine(s.first_request)}`;
+    }
+    const latest = $("latest-request");
+    latest.hidden = !s.last_request;
+    if (s.last_request) {
+      latest.textContent = `Latest request: ${requestLine(s.last_request)}`;
     }
     $("errors-block").hidden = s.recent_errors.length === 0;
     $("errors").replaceChildren(...s.recent_errors.map((r) => el("li", { text: requestLine(r) })));

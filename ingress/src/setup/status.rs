@@ -20,6 +20,9 @@ const RECENT_ERRORS: i64 = 10;
 pub(crate) enum Stage {
     /// No request has arrived yet: the identity provider is not connected.
     Waiting,
+    /// The newest request was refused for its credentials (401, 403): the identity
+    /// provider reaches the service but holds a wrong, revoked or expired token.
+    Refused,
     /// Requests arrive (the connection test among them), but no user or group yet.
     Connected,
     /// Users or groups have been received.
@@ -27,11 +30,15 @@ pub(crate) enum Stage {
 }
 
 impl Stage {
-    pub(crate) fn of(seen_a_request: bool, users: i64, groups: i64) -> Stage {
-        match (seen_a_request || users + groups > 0, users + groups > 0) {
-            (false, _) => Stage::Waiting,
-            (true, false) => Stage::Connected,
-            (true, true) => Stage::Provisioning,
+    /// From the newest request's status (`None`: no request kept in the log) and what
+    /// the directory holds.
+    pub(crate) fn of(newest: Option<u16>, users: i64, groups: i64) -> Stage {
+        let received = users + groups > 0;
+        match newest {
+            Some(401 | 403) => Stage::Refused,
+            _ if received => Stage::Provisioning,
+            Some(_) => Stage::Connected,
+            None => Stage::Waiting,
         }
     }
 }
@@ -42,6 +49,9 @@ pub(crate) struct Status {
     /// The first request kept in the log: usually the identity provider's test call,
     /// with the answer it got.
     pub first_request: Option<Entry>,
+    /// The newest request, with the answer it got: whether the identity provider's
+    /// latest attempt worked.
+    pub last_request: Option<Entry>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_request_at: Option<time::OffsetDateTime>,
     pub users: i64,
@@ -65,13 +75,17 @@ pub(crate) async fn status(
     let first_request = request_log::first(&mut *tx, dir).await?;
     let recent_errors =
         request_log::recent(&mut *tx, dir, StatusFilter::Errors, RECENT_ERRORS).await?;
+    let last_request = request_log::recent(&mut *tx, dir, StatusFilter::Any, 1)
+        .await?
+        .pop();
     tx.commit().await?;
     let (users, active_users, groups, last) = summary.map_or((0, 0, 0, None), |s| {
         (s.users, s.active_users, s.groups, s.last_request_at)
     });
     Ok(Json(Status {
-        stage: Stage::of(first_request.is_some() || last.is_some(), users, groups),
+        stage: Stage::of(last_request.as_ref().map(|r| r.status), users, groups),
         first_request,
+        last_request,
         last_request_at: last,
         users,
         active_users,
@@ -86,11 +100,16 @@ mod tests {
 
     #[test]
     fn the_stage_follows_what_has_arrived() {
-        assert_eq!(Stage::of(false, 0, 0), Stage::Waiting);
-        assert_eq!(Stage::of(true, 0, 0), Stage::Connected);
-        assert_eq!(Stage::of(true, 3, 0), Stage::Provisioning);
-        assert_eq!(Stage::of(true, 0, 1), Stage::Provisioning);
+        assert_eq!(Stage::of(None, 0, 0), Stage::Waiting);
+        assert_eq!(Stage::of(Some(200), 0, 0), Stage::Connected);
+        // A refused filter is the identity provider's mistake, not a broken connection.
+        assert_eq!(Stage::of(Some(400), 0, 0), Stage::Connected);
+        assert_eq!(Stage::of(Some(200), 3, 0), Stage::Provisioning);
+        assert_eq!(Stage::of(Some(201), 0, 1), Stage::Provisioning);
         // Users without a request kept in the log (it expired): still provisioning.
-        assert_eq!(Stage::of(false, 2, 0), Stage::Provisioning);
+        assert_eq!(Stage::of(None, 2, 0), Stage::Provisioning);
+        // A wrong or revoked token, whatever came before.
+        assert_eq!(Stage::of(Some(401), 0, 0), Stage::Refused);
+        assert_eq!(Stage::of(Some(403), 5, 2), Stage::Refused);
     }
 }

@@ -346,6 +346,40 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
         StatusCode::UNAUTHORIZED,
         "no panel without a session"
     );
+
+    // The identity provider's token is replaced by a wrong one: the panel says so, never
+    // "connected", and says when a good request comes again.
+    let wrong = scim_tests::client::Scim::new(scim.base_url.clone(), "scim_wrong");
+    for _ in 0..2 {
+        let r = wrong
+            .send(Method::GET, "/Users?startIndex=1&count=1", None)
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the refused requests in the log",
+        || async {
+            let p = panel().await;
+            (p["stage"] == "refused").then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(refused["last_request"]["status"], 401, "{refused}");
+    let r = scim
+        .send(Method::GET, "/Users?startIndex=1&count=1", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let good = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the good request in the log",
+        || async {
+            let p = panel().await;
+            (p["stage"] == "provisioning").then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(good["last_request"]["status"], 200, "{good}");
 }
 
 /// A session on a directory's page: its cookie and CSRF token.

@@ -333,5 +333,12 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
         steps.contains(&format!("{base_url}?aadOptscim062020")),
         "{steps}"
     );
+    // The field with the Copy button holds what Entra is to be given: the tenant URL.
+    let field = browser.value(&browser.find("#base-url", WAIT).await).await;
+    assert_eq!(field, format!("{base_url}?aadOptscim062020"));
+    let label = browser
+        .text(&browser.find("#base-url-label", WAIT).await)
+        .await;
+    assert!(label.starts_with("Tenant URL"), "{label}");
     browser.screenshot("04-setup-page-for-entra").await;
 }
