@@ -135,29 +135,25 @@ impl Batch for Creates {
     /// A user stored under its own id was created by the lost run (it committed).
     async fn rerun(conn: &mut PgConnection, writes: &[Write]) -> Result<Vec<bool>, sqlx::Error> {
         let mut created = users::insert_many(&mut *conn, &rows(writes)).await?;
-        let mut before = Vec::new();
-        for (write, created) in writes.iter().zip(&created) {
-            if !created {
-                before.push((write.directory, write.user.id));
-            }
+        let refused: Vec<(Uuid, Uuid)> = writes
+            .iter()
+            .zip(&created)
+            .filter(|(_, created)| !**created)
+            .map(|(w, _)| (w.directory, w.user.id))
+            .collect();
+        if refused.is_empty() {
+            return Ok(created);
         }
-        for (directory, ids) in by_directory(&before) {
-            let stored = users::stored(&mut *conn, directory, &ids).await?;
-            for (write, created) in writes.iter().zip(created.iter_mut()) {
-                *created |= write.directory == directory && stored.contains(&write.user.id);
-            }
+        let stored = users::get_rows(&mut *conn, &refused)
+            .await?
+            .iter()
+            .map(UserRow::key)
+            .collect::<Result<Vec<_>, _>>()?;
+        for (write, created) in writes.iter().zip(created.iter_mut()) {
+            *created |= stored.contains(&(write.directory, write.user.id));
         }
         Ok(created)
     }
-}
-
-/// `(directory, id)` pairs, the ids grouped by directory.
-fn by_directory(pairs: &[(Uuid, Uuid)]) -> HashMap<Uuid, Vec<Uuid>> {
-    let mut by: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (directory, id) in pairs {
-        by.entry(*directory).or_default().push(*id);
-    }
-    by
 }
 
 /// Updates: whether each was written (false: the user changed since it was read).

@@ -240,22 +240,6 @@ pub async fn insert_many(
     Ok(written(rows, q.fetch_all(db).await?))
 }
 
-/// Which of `ids` are stored in `directory_id`: a create run again after its
-/// connection was lost finds the users its first run committed.
-pub async fn stored(
-    db: impl PgExecutor<'_>,
-    directory_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT id FROM scim_users WHERE directory_id = $1 AND id = ANY($2)",
-        directory_id,
-        ids
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// Writes changed users (from [`StoredUser::next`]) and their events in one statement,
 /// each only if the stored user is still at the version before its new one. Returns,
 /// in input order, whether each was written. Rows are locked in key order, so

@@ -77,8 +77,8 @@ impl MemberShape {
         ];
         let shown = fields.iter().filter(|(on, _)| *on);
         let (n, bytes) = shown.fold((0, 0), |(n, b), (_, len)| (n + 1, b + len));
-        // `{}`, the commas between the fields, and the one after the member.
-        let each = 2 + bytes + n.max(1) - 1 + 1;
+        // `{}`, the n - 1 commas between the fields, and the one after the member.
+        let each = 2 + bytes + n.max(1);
         members * each + if self.display { display_bytes } else { 0 }
     }
 }
