@@ -356,29 +356,24 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let refused = scim_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "the refused requests in the log",
-        || async {
-            let p = panel().await;
-            (p["stage"] == "refused").then_some(p)
-        },
-    )
-    .await;
+    let panel = &panel;
+    let panel_at = |stage: &'static str| {
+        scim_tests::eventually(
+            std::time::Duration::from_secs(10),
+            stage,
+            move || async move {
+                let p = panel().await;
+                (p["stage"] == stage).then_some(p)
+            },
+        )
+    };
+    let refused = panel_at("refused").await;
     assert_eq!(refused["last_request"]["status"], 401, "{refused}");
     let r = scim
         .send(Method::GET, "/Users?startIndex=1&count=1", None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let good = scim_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "the good request in the log",
-        || async {
-            let p = panel().await;
-            (p["stage"] == "provisioning").then_some(p)
-        },
-    )
-    .await;
+    let good = panel_at("provisioning").await;
     assert_eq!(good["last_request"]["status"], 200, "{good}");
 }
 
