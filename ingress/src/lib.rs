@@ -128,6 +128,11 @@ pub struct Config {
     /// parameter's name, paging values and the filter's shape. Credentials never.
     #[arg(long, env = "REQUEST_LOG_QUERY_VALUES", default_value_t = false, action = clap::ArgAction::Set)]
     pub request_log_query_values: bool,
+    /// Attributes whose values the request inspector hides in the bodies it keeps of
+    /// failed requests, comma-separated (say `phoneNumbers,addresses`; by name, at any
+    /// depth, case ignored). Credentials (`password` and its kin) always are.
+    #[arg(long, env = "REQUEST_LOG_REDACT", default_value = "")]
+    pub request_log_redact: String,
     /// Address of the Prometheus metrics endpoint (`/metrics`); empty: none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
     pub metrics_addr: String,
@@ -138,6 +143,18 @@ pub struct Config {
     /// Seconds between looks for tokens that expire soon.
     #[arg(long, env = "TOKEN_EXPIRY_CHECK_SECONDS", default_value_t = 300)]
     pub token_expiry_check_seconds: u64,
+    /// The product's name, as the setup page names it to a customer's admin; empty:
+    /// the page says "the product".
+    #[arg(long, env = "PRODUCT_NAME", default_value = "")]
+    pub product_name: String,
+    /// Whom a customer's admin asks for a new setup link or for help: an email address
+    /// or an http(s) URL, shown on the setup page; empty: "the product's support".
+    #[arg(long, env = "SUPPORT_CONTACT", default_value = "")]
+    pub support_contact: String,
+    /// The product's logo for the setup page: a .png, .svg, .jpg or .webp file of at
+    /// most 256 KiB, read at start-up; empty: none.
+    #[arg(long, env = "PRODUCT_LOGO_FILE", default_value = "")]
+    pub product_logo_file: String,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -179,6 +196,8 @@ pub(crate) struct Shared {
     pub(crate) walks: scim::resume::Walks,
     /// Attempts to open setup links, per client and per link.
     pub(crate) setup_attempts: setup::Attempts,
+    /// Whose setup page it is.
+    pub(crate) vendor: setup::Vendor,
 }
 
 impl Shared {
@@ -327,6 +346,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let vendor = setup::Vendor::new(
+            &config.product_name,
+            &config.support_contact,
+            &config.product_logo_file,
+        )?;
         let pool = db::connect(&config.database, "scim-ingress")
             .await
             .context("connecting to Postgres")?;
@@ -378,6 +402,7 @@ impl Application {
             pool.clone(),
             config.request_log_days,
             config.request_log_query_values,
+            &config.request_log_redact,
             metrics.request_log_dropped.clone(),
         );
         let state = AppState(Arc::new(Shared {
@@ -401,6 +426,7 @@ impl Application {
             public_base_url: base_url.clone().into(),
             walks: Default::default(),
             setup_attempts: Default::default(),
+            vendor,
         }));
         let operators = admin::Operators::parse(&config.admin_token);
         let admin = if operators.is_empty() {

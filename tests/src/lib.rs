@@ -151,9 +151,10 @@ impl TestDb {
         let dir = directories::create(&self.pool, name, idp)
             .await
             .expect("creating a directory");
-        let token = directories::issue_token(&self.pool, dir.id, None)
-            .await
-            .expect("issuing a token");
+        let token =
+            directories::issue_token(&self.pool, dir.id, None, directories::TokenOrigin::Operator)
+                .await
+                .expect("issuing a token");
         (dir.id, token.token)
     }
 }

@@ -5,14 +5,14 @@ use axum::extract::{Extension, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, NewDirectory, Removed, SeatLimit, TeamMapping,
-    TrustedDomains,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, NewDirectory, Removed, SeatLimit,
+    TeamMapping, TrustedDomains,
 };
 use scim_core::controls::normalize_domains;
 use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
 use scim_product::teams::preview::Preview;
-use scim_store::directories::{self, Controls, Summary};
+use scim_store::directories::{self, Controls, Summary, TokenOrigin};
 use scim_store::{outbox, users};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/directories", get(list).post(create))
         .route("/admin/v1/directories/{id}", get(show).delete(remove))
         .route("/admin/v1/directories/{id}/seat-limit", put(set_seat_limit))
+        .route(
+            "/admin/v1/directories/{id}/access-rules",
+            put(set_access_rules),
+        )
         .route(
             "/admin/v1/directories/{id}/trusted-domains",
             put(set_trusted_domains),
@@ -140,7 +144,8 @@ async fn create(
     let idp = new.idp;
     let mut tx = state.pool.begin().await?;
     let dir = directories::create(&mut *tx, name, idp).await?;
-    let token = directories::issue_token(&mut *tx, dir.id, None).await?;
+    let token =
+        directories::issue_token(&mut *tx, dir.id, None, TokenOrigin::DirectoryCreated).await?;
     let version = directories::bump_version(&mut tx, dir.id).await?;
     let mut summary = directories::show(&mut *tx, dir.id)
         .await?
@@ -295,12 +300,8 @@ async fn set_seat_limit(
     Path(id): Path<String>,
     Body(body): Body<SeatLimit>,
 ) -> Result<Json<Directory>, AdminError> {
-    if body.seat_limit.is_some_and(|n| n < 0) {
-        return Err(AdminError::Invalid(
-            "seat_limit must be 0 or more, or null".into(),
-        ));
-    }
-    change_controls(&state, &actor, &id, |c| c.seat_limit = body.seat_limit).await
+    let limit = seat_limit(body.seat_limit)?;
+    change_controls(&state, &actor, &id, |c| c.seat_limit = limit).await
 }
 
 async fn set_trusted_domains(
@@ -309,9 +310,38 @@ async fn set_trusted_domains(
     Path(id): Path<String>,
     Body(body): Body<TrustedDomains>,
 ) -> Result<Json<Directory>, AdminError> {
-    let domains = normalize_domains(&body.domains)
-        .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))?;
+    let domains = trusted_domains(&body.domains)?;
     change_controls(&state, &actor, &id, |c| c.trusted_domains = domains).await
+}
+
+/// Both controls in one change: checked together, stored together, one event.
+async fn set_access_rules(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<AccessRules>,
+) -> Result<Json<Directory>, AdminError> {
+    let domains = trusted_domains(&body.trusted_domains)?;
+    let limit = seat_limit(body.seat_limit)?;
+    change_controls(&state, &actor, &id, |c| {
+        c.trusted_domains = domains;
+        c.seat_limit = limit;
+    })
+    .await
+}
+
+fn seat_limit(limit: Option<i32>) -> Result<Option<i32>, AdminError> {
+    if limit.is_some_and(|n| n < 0) {
+        return Err(AdminError::Invalid(
+            "seat_limit must be 0 or more, or null".into(),
+        ));
+    }
+    Ok(limit)
+}
+
+fn trusted_domains(domains: &[String]) -> Result<Vec<String>, AdminError> {
+    normalize_domains(domains)
+        .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))
 }
 
 /// Changes the directory's controls with `change`, and records it if anything changed.

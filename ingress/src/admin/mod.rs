@@ -24,6 +24,7 @@ use axum::{Json, Router};
 use scim_admin_api::ErrorBody;
 use scim_core::limits;
 use scim_events::Event;
+use scim_store::directories::TokenOrigin;
 use scim_store::failure::Failure;
 use scim_store::{audit, outbox};
 use serde_json::Value;
@@ -74,7 +75,25 @@ impl Operators {
 /// Who is making an admin request: the name the client gives in `X-Admin-Actor` (or
 /// "operator") and which operator token it used, by fingerprint.
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor(pub String, pub Via);
+
+/// Whose hands an admin request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An operator token: scimctl, the console, the product's backend.
+    Operator,
+    /// A customer's admin on the setup page.
+    SetupLink,
+}
+
+impl Via {
+    pub(crate) fn token_origin(self) -> TokenOrigin {
+        match self {
+            Via::Operator => TokenOrigin::Operator,
+            Via::SetupLink => TokenOrigin::SetupLink,
+        }
+    }
+}
 
 pub const ACTOR_HEADER: &str = "x-admin-actor";
 
@@ -88,7 +107,10 @@ fn actor(headers: &HeaderMap, token: &[u8; 32]) -> Actor {
         })
         .unwrap_or("operator");
     let fingerprint: String = token[..4].iter().map(|b| format!("{b:02x}")).collect();
-    Actor(format!("{name} (operator token {fingerprint})"))
+    Actor(
+        format!("{name} (operator token {fingerprint})"),
+        Via::Operator,
+    )
 }
 
 async fn require_operator(

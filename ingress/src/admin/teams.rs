@@ -159,7 +159,7 @@ async fn change_value_table(
     if !matches!(summary.team_mapping, TeamMapping::Attribute { .. }) {
         return Err(AdminError::Conflict(format!(
             "this directory's teams are {}: a value table would have no effect; \
-             switch to attribute mode first (scimctl directory team-mapping --mode attribute --attribute URN)",
+             switch the team mode to attribute first",
             summary.team_mapping.mode()
         )));
     }
@@ -181,7 +181,7 @@ async fn change_value_table(
         missing.sort_unstable();
         missing.dedup();
         return Err(AdminError::Invalid(format!(
-            "no team {}: create it first (scimctl team create)",
+            "no team {}: create the team first, then map values to it",
             missing.join(", ")
         )));
     }

@@ -56,7 +56,9 @@ async fn create(
             "the directory already has {MAX_LIVE_TOKENS} live tokens; revoke one first"
         )));
     }
-    let token = directories::issue_token(&mut *tx, dir_id, request.expires_at).await?;
+    let token =
+        directories::issue_token(&mut *tx, dir_id, request.expires_at, actor.1.token_origin())
+            .await?;
     announce_token(&mut tx, &state, &actor, &dir, &token).await?;
     tx.commit().await?;
     let new = NewToken {

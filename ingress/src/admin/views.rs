@@ -1,14 +1,14 @@
-//! Read-only views: the SCIM request log, the audit log, the directory's group names and
-//! the product's members.
+//! Read-only views: the SCIM request log, the audit log, the users and groups the
+//! identity provider sent, and the product's members.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use scim_admin_api::{AuditRecord, ErrorRate, GroupName, Member, RequestEntry};
+use scim_admin_api::{AuditRecord, ErrorRate, GroupName, Member, ReceivedUser, RequestEntry};
 use scim_product::members::MemberStatus;
 use scim_product::teams::store as teams;
 use scim_store::request_log::{self, StatusFilter};
-use scim_store::{audit, groups};
+use scim_store::{audit, groups, users};
 use serde::Deserialize;
 
 use super::directories::existing;
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/directories/{id}/requests", get(requests))
         .route("/admin/v1/directories/{id}/members", get(members))
         .route("/admin/v1/directories/{id}/groups", get(group_names))
+        .route("/admin/v1/directories/{id}/users", get(user_names))
         .route("/admin/v1/audit", get(audit_log))
         .route("/admin/v1/error-rates", get(error_rates))
 }
@@ -42,10 +43,13 @@ fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
 struct RequestsQuery {
     /// `401`, `4xx`, `errors`; all when absent.
     status: Option<String>,
+    /// Only requests older than this (RFC 3339): the next page after the oldest shown.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    before: Option<time::OffsetDateTime>,
     limit: Option<i64>,
 }
 
-/// The directory's SCIM requests, newest first.
+/// The directory's SCIM requests, newest first, a page at a time.
 async fn requests(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -57,7 +61,7 @@ async fn requests(
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
-        request_log::recent(&state.pool, dir, status, limit).await?,
+        request_log::recent(&state.pool, dir, status, q.before, limit).await?,
     ))
 }
 
@@ -76,15 +80,57 @@ struct LimitQuery {
     limit: Option<i64>,
 }
 
-/// The directory's group names in name order (the choices a mapping table offers).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceivedQuery {
+    /// Only names containing this (case ignored).
+    search: Option<String>,
+    /// The next page: after this group id, or this userName.
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+impl ReceivedQuery {
+    fn search(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// The directory's groups in name order (the choices a mapping table offers), a page
+/// at a time. A search reads every name: it runs on the list connections, within
+/// LIST_TIMEOUT_MS.
 async fn group_names(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<LimitQuery>,
+    Query(q): Query<ReceivedQuery>,
 ) -> Result<Json<Vec<GroupName>>, AdminError> {
     let limit = limit(q.limit)?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| parse_id(a, "group"))
+        .transpose()?;
     let dir = existing(&state.pool, &id).await?;
-    Ok(Json(groups::names(&state.pool, dir, limit).await?))
+    Ok(Json(
+        groups::names(&state.lists, dir, q.search(), after, limit).await?,
+    ))
+}
+
+/// The directory's users in userName order, with their state and last change, a page
+/// at a time; searched as groups are.
+async fn user_names(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ReceivedQuery>,
+) -> Result<Json<Vec<ReceivedUser>>, AdminError> {
+    let limit = limit(q.limit)?;
+    let dir = existing(&state.pool, &id).await?;
+    Ok(Json(
+        users::listed(&state.lists, dir, q.search(), q.after.as_deref(), limit).await?,
+    ))
 }
 
 /// Every directory's errors among its latest `limit` requests (100 unless given).

@@ -29,7 +29,7 @@ use crate::commands::{Scope, groups, users};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::extract::{ScimJson, scim};
-use crate::representation;
+use crate::{representation, request_log};
 
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// Most operations in one bulk request (advertised in `/ServiceProviderConfig`).
@@ -404,18 +404,30 @@ async fn bulk(
                 (status, Some(body))
             }
         };
+        let path = format!("/scim/v2/{}{}", scope.directory, op.path);
+        let (body, resource) = match (&error, &op.data) {
+            (Some(_), Some(data)) => {
+                let (body, name) = scope.state.requests.inspect_value(data);
+                (Some(body), name)
+            }
+            _ => (None, None),
+        };
         scope.state.requests.record(Entry {
             directory_id: scope.directory,
             token,
             at,
             method: op.method.to_string(),
-            path: format!("/scim/v2/{}{}", scope.directory, op.path),
+            resource_id: request_log::resource_of(&path)
+                .or_else(|| outcome.as_ref().ok().and_then(|d| d.created)),
+            path,
             status,
             duration_ms: started.elapsed().as_secs_f32() * 1000.0,
             detail: error
                 .as_ref()
                 .and_then(|b| b["detail"].as_str())
                 .map(str::to_owned),
+            resource,
+            body,
         });
         let entry = match outcome {
             Ok(done) => {

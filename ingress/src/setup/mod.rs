@@ -35,12 +35,17 @@ const CSRF_HEADER: &str = "x-csrf-token";
 
 mod scoped;
 mod status;
+mod vendor;
+
+pub(crate) use vendor::Vendor;
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     crate::pages::SETUP
         .routes()
         .route("/setup/session", post(open).get(current).delete(close))
         .route("/setup/status", get(status::status))
+        .route("/setup/vendor", get(vendor::vendor))
+        .route("/setup/logo", get(vendor::logo))
         .route(
             "/setup/api/{*path}",
             any(scoped::forward).layer(Extension(scoped::AdminApi(
@@ -111,8 +116,12 @@ pub(crate) struct SessionView {
     pub directory: DirectoryRef,
     /// Repeat it in `X-CSRF-Token` on every change.
     pub csrf: String,
+    /// When this session ends (then the link opens a new one, while it lasts).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// When the setup link stops opening sessions.
+    #[serde(with = "time::serde::rfc3339")]
+    pub link_expires_at: OffsetDateTime,
     pub allow_controls: bool,
 }
 
@@ -140,6 +149,7 @@ async fn view(state: &AppState, session: &Session) -> Result<SessionView, SetupE
         },
         csrf: session.csrf.clone(),
         expires_at: session.expires_at,
+        link_expires_at: session.link_expires_at,
         allow_controls: session.allow_controls,
     })
 }

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 use super::{Changing, SetupError};
 use crate::AppState;
-use crate::admin::Actor;
+use crate::admin::{Actor, Via};
 
 /// The admin API, unchecked: reached only through [`forward`].
 #[derive(Clone)]
@@ -23,13 +23,15 @@ pub(super) struct AdminApi(pub Router);
 /// What a request below `/setup/api/` may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
-    /// Read the directory's setup: its settings, tokens (never their secrets), group
-    /// names, teams and their members (the request log is the status panel's).
+    /// Read the directory's setup: its settings, tokens (never their secrets), the
+    /// users and groups received, the request history, teams and their members.
     Read,
-    /// Issue and revoke SCIM tokens, map groups and attribute values to teams.
+    /// Issue and revoke SCIM tokens; create, rename and delete teams (the admin API
+    /// refuses what the directory's team mode does not allow); map groups and
+    /// attribute values to teams.
     Change,
-    /// Change the directory's trusted domains or seat limit: only where the operator
-    /// allowed it when issuing the link.
+    /// Change the directory's trusted domains, seat limit or team mode: only where the
+    /// operator allowed it when issuing the link.
     Control,
 }
 
@@ -39,19 +41,24 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
     }
     let read = method == Method::GET;
     Some(match (method.as_str(), path) {
-        (_, ["directory" | "groups" | "tokens" | "teams" | "team-values"])
+        (
+            _,
+            ["directory" | "groups" | "users" | "requests" | "tokens" | "teams" | "team-values"],
+        )
         | (_, ["teams", _, "members"])
             if read =>
         {
             Reach::Read
         }
-        ("POST", ["tokens"])
+        ("POST", ["tokens" | "teams"])
         | ("DELETE", ["tokens", _])
+        | ("PATCH" | "DELETE", ["teams", _])
         | ("PUT", ["teams", _, "groups"])
         | ("POST", ["teams", _, "groups", "preview"])
         | ("PUT", ["team-values"])
         | ("POST", ["team-values", "preview"]) => Reach::Change,
-        ("PUT", ["seat-limit" | "trusted-domains"]) => Reach::Control,
+        ("PUT", ["seat-limit" | "trusted-domains" | "access-rules" | "team-mapping"])
+        | ("POST", ["team-mapping", "preview"]) => Reach::Control,
         _ => return None,
     })
 }
@@ -92,8 +99,8 @@ pub(super) async fn forward(
     };
     if reach == Reach::Control && !session.allow_controls {
         return Err(SetupError::NotAllowed(
-            "this setup link may not change the directory's trusted domains or seat limit: \
-             ask the service's operator",
+            "this setup link may not change the directory's trusted domains, seat limit or \
+             team mode: ask the product's support",
         ));
     }
     // The page's requests count against its directory's allowance, as its identity
@@ -107,7 +114,9 @@ pub(super) async fn forward(
     // A fresh set: the outer route's path parameter must not reach the admin routes'
     // own, and nothing else of this request is theirs to read.
     parts.extensions = axum::http::Extensions::new();
-    parts.extensions.insert(Actor(super::actor(&session)));
+    parts
+        .extensions
+        .insert(Actor(super::actor(&session), Via::SetupLink));
     let res = admin.oneshot(Request::from_parts(parts, body)).await;
     Ok(res.unwrap_or_else(|never| match never {}))
 }
@@ -126,13 +135,20 @@ mod tests {
             reach(&Method::POST, &["teams", "x", "groups", "preview"]),
             Some(Reach::Change)
         );
+        assert_eq!(reach(&Method::POST, &["teams"]), Some(Reach::Change));
+        assert_eq!(reach(&Method::PATCH, &["teams", "x"]), Some(Reach::Change));
+        assert_eq!(reach(&Method::DELETE, &["teams", "x"]), Some(Reach::Change));
         assert_eq!(reach(&Method::PUT, &["seat-limit"]), Some(Reach::Control));
-        // What only operators do: delete the directory, create teams, add members by
-        // hand, switch the team mode, issue setup links, read the audit log.
+        assert_eq!(reach(&Method::PUT, &["team-mapping"]), Some(Reach::Control));
+        assert_eq!(
+            reach(&Method::POST, &["team-mapping", "preview"]),
+            Some(Reach::Control)
+        );
+        // What only operators do: delete the directory, add members by hand, issue
+        // setup links, read the audit log.
         assert_eq!(reach(&Method::DELETE, &["directory"]), None);
-        assert_eq!(reach(&Method::POST, &["teams"]), None);
         assert_eq!(reach(&Method::POST, &["teams", "x", "members"]), None);
-        assert_eq!(reach(&Method::PUT, &["team-mapping"]), None);
+        assert_eq!(reach(&Method::PATCH, &["teams"]), None);
         assert_eq!(reach(&get, &["setup-links"]), None);
         assert_eq!(reach(&Method::POST, &["setup-links"]), None);
         assert_eq!(reach(&get, &["snapshot"]), None);

@@ -104,9 +104,13 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         admin_token: OPERATOR_TOKEN.into(),
         request_log_days: 30,
         request_log_query_values: false,
+        request_log_redact: "phoneNumbers".into(),
         metrics_addr: "127.0.0.1:0".into(),
         token_expiry_warning_days: 14,
         token_expiry_check_seconds: 1,
+        product_name: "Acme Scheduling".into(),
+        support_contact: "help@acme-scheduling.example".into(),
+        product_logo_file: String::new(),
         shutdown_grace_seconds: 2,
     }
 }

@@ -369,12 +369,38 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
     };
     let refused = panel_at("refused").await;
     assert_eq!(refused["last_request"]["status"], 401, "{refused}");
+    let unauthorized = |p: &Value| -> Vec<Value> {
+        p["recent_errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] == 401)
+            .cloned()
+            .collect()
+    };
+    let wrong_token = unauthorized(&refused);
+    assert_eq!(wrong_token.len(), 2, "{refused}");
+    for e in &wrong_token {
+        assert_eq!(e["resolved"], false, "{e}");
+        assert!(
+            e["advice"]
+                .as_str()
+                .unwrap()
+                .starts_with("Token not recognised"),
+            "{e}"
+        );
+    }
     let r = scim
         .send(Method::GET, "/Users?startIndex=1&count=1", None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let good = panel_at("provisioning").await;
     assert_eq!(good["last_request"]["status"], 200, "{good}");
+    // The refusals came before a success: marked resolved.
+    for e in unauthorized(&good) {
+        assert_eq!(e["resolved"], true, "{e}");
+    }
+    assert!(good["last_success_at"].is_string(), "{good}");
 }
 
 /// A session on a directory's page: its cookie and CSRF token.
@@ -550,8 +576,7 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
         (Method::DELETE, "directory"),
         (Method::GET, "setup-links"),
         (Method::POST, "setup-links"),
-        (Method::POST, "teams"),
-        (Method::PUT, "team-mapping"),
+        (Method::POST, "teams/x/members"),
         (Method::GET, "snapshot"),
         (Method::GET, "audit"),
     ] {
@@ -590,10 +615,23 @@ async fn controls_change_only_through_a_link_that_allows_it() {
     for (path, body) in [
         ("trusted-domains", json!({"domains": ["acme.com"]})),
         ("seat-limit", json!({"seat_limit": 5})),
+        (
+            "access-rules",
+            json!({"trusted_domains": ["acme.com"], "seat_limit": 5}),
+        ),
+        ("team-mapping", json!({"team_mode": "mirrored"})),
     ] {
         let (status, answer) = page.change(Method::PUT, path, Some(body)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
     }
+    let (status, answer) = page
+        .change(
+            Method::POST,
+            "team-mapping/preview",
+            Some(json!({"team_mode": "mirrored"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     let (_, view) = page.get("directory").await;
     assert_eq!(
         (&view["trusted_domains"], &view["seat_limit"]),
@@ -629,6 +667,294 @@ async fn controls_change_only_through_a_link_that_allows_it() {
         (&view["trusted_domains"], &view["seat_limit"]),
         (&json!(["globex.com"]), &json!(5))
     );
+
+    // Both rules in one change: a bad domain refuses the whole of it.
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "access-rules",
+            Some(json!({"trusted_domains": ["not a domain"], "seat_limit": 9})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, view) = page.get("directory").await;
+    assert_eq!(view["seat_limit"], 5, "nothing half-saved: {view}");
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "access-rules",
+            Some(json!({"trusted_domains": ["globex.com", "globex.io"], "seat_limit": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["trusted_domains"], &body["seat_limit"]),
+        (&json!(["globex.com", "globex.io"]), &Value::Null)
+    );
+
+    // The team mode, previewed and then switched.
+    let mirrored = json!({"team_mode": "mirrored", "mirror_pattern": "app-*"});
+    let (status, preview) = page
+        .change(Method::POST, "team-mapping/preview", Some(mirrored.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(page.get("directory").await.1["team_mode"], "mapped");
+    let (status, body) = page
+        .change(Method::PUT, "team-mapping", Some(mirrored))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["team_mode"], &body["mirror_pattern"]),
+        (&json!("mirrored"), &json!("app-*"))
+    );
+}
+
+/// The customer's admin makes, renames and deletes teams on the page, in the modes where
+/// teams are theirs to make; in mirrored mode the identity provider's groups are the
+/// teams.
+#[tokio::test]
+async fn the_page_creates_renames_and_deletes_teams_where_the_mode_allows() {
+    let app = spawn_app().await;
+    let (dir, link_id, secret) = directory_with_link(&app, "Acme", false).await;
+    let id = dir["id"].as_str().unwrap();
+    let page = Page::open(&app, &secret).await;
+    let (status, team) = page
+        .change(Method::POST, "teams", Some(json!({"name": "Design"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team_id = team["id"].as_str().unwrap();
+    let (status, renamed) = page
+        .change(
+            Method::PATCH,
+            &format!("teams/{team_id}"),
+            Some(json!({"name": "Product Design"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let (status, other) = page
+        .change(Method::POST, "teams", Some(json!({"name": "Sales"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let (status, body) = page
+        .change(
+            Method::DELETE,
+            &format!("teams/{}", other["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, teams) = page.get("teams").await;
+    let names: Vec<&str> = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Product Design"]);
+    let (status, body) = page
+        .change(Method::POST, "teams", Some(json!({"name": ""})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // The value table names teams the page made; a missing one is named, with no
+    // vendor command in the answer.
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        &format!("/directories/{id}/team-mapping"),
+        Some(json!({"team_mode": "attribute", "team_attribute": "urn:acme:scim:schemas:2.0:User:group"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "team-values",
+            Some(json!({"values": {"PD": "Product Design", "Ops": "Operations"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("Operations") && !error.contains("scimctl"),
+        "{error}"
+    );
+    let (status, body) = page
+        .change(
+            Method::PUT,
+            "team-values",
+            Some(json!({"values": {"PD": "Product Design"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Made by the link, as the audit log says.
+    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={id}"), None).await;
+    let by_link = |action: &str| {
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == action && r["actor"] == format!("setup link {link_id}"))
+    };
+    for action in ["team.created", "team.renamed", "team.deleted"] {
+        assert!(by_link(action), "{action}: {audit}");
+    }
+}
+
+/// The request history names the user each request was about and, for a failed one,
+/// shows what the identity provider sent with its secrets hidden; a stranger's request
+/// keeps nothing. Until a request succeeds the panel says "failing", with what to do.
+#[tokio::test]
+async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets() {
+    let app = spawn_app().await;
+    let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
+    let page = Page::open(&app, &secret).await;
+    let scim = scim_tests::client::Scim::new(
+        dir["scim_base_url"].as_str().unwrap(),
+        dir["token"]["token"].as_str().unwrap(),
+    );
+    let missing = scim
+        .send(
+            Method::GET,
+            &format!("/Users/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let panel = || async {
+        let (status, _, body) = call(
+            &app,
+            Method::GET,
+            "/setup/status",
+            Some(&page.cookie),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        body
+    };
+    let failing = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the first request",
+        || async {
+            let p = panel().await;
+            p["last_request"].is_object().then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(failing["stage"], "failing", "{failing}");
+    assert!(
+        failing["last_request"]["advice"]
+            .as_str()
+            .unwrap()
+            .contains("base URL"),
+        "{failing}"
+    );
+
+    let mut ann = scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee");
+    ann["password"] = json!("hunter2-secret");
+    ann["phoneNumbers"] = json!([{"value": "+1 555 0100", "type": "work"}]);
+    assert_eq!(scim.create_user(&ann).await.status, StatusCode::CREATED);
+    let again = scim.create_user(&ann).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    // A stranger posting to the directory's URL: refused, and nothing of it kept.
+    let stranger = scim_tests::client::Scim::new(scim.base_url.clone(), "scim_wrong");
+    let mut mallory = ann.clone();
+    mallory["userName"] = json!("mallory-was-here@evil.example");
+    assert_eq!(
+        stranger.create_user(&mallory).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let errors = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the failed requests in the history",
+        || async {
+            let (_, list) = page.get("requests?status=errors").await;
+            (list.as_array().is_some_and(|l| l.len() >= 3)).then_some(list)
+        },
+    )
+    .await;
+    let conflict = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == 409)
+        .unwrap_or_else(|| panic!("{errors}"));
+    assert_eq!(conflict["resource"], "ann@acme.com", "{conflict}");
+    let body = conflict["body"].as_str().unwrap();
+    assert!(body.contains("ann@acme.com"), "{body}");
+    for secret in ["hunter2-secret", "+1 555 0100"] {
+        assert!(!body.contains(secret), "{secret} kept: {body}");
+    }
+    let refused = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == 401)
+        .unwrap_or_else(|| panic!("{errors}"));
+    assert!(refused["body"].is_null(), "{refused}");
+    assert!(!errors.to_string().contains("mallory"), "{errors}");
+
+    // A success names its user too: the created one, by its current userName.
+    let (_, all) = page.get("requests").await;
+    let created = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == 201)
+        .unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(created["resource"], "ann@acme.com", "{created}");
+    assert!(
+        created["body"].is_null(),
+        "nothing kept of a success: {created}"
+    );
+    // Paging: older than the newest entry.
+    let newest = all[0]["at"].as_str().unwrap();
+    let (status, older) = page
+        .get(&format!("requests?before={}", newest.replace('+', "%2B")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{older}");
+    assert_eq!(
+        older.as_array().unwrap().len(),
+        all.as_array().unwrap().len() - 1
+    );
+
+    // What arrived: the user, searchable; and the panel now connected.
+    let (_, users) = page.get("users?search=ANN").await;
+    assert_eq!(users[0]["user_name"], "ann@acme.com", "{users}");
+    assert_eq!(users[0]["active"], true);
+    let (_, none) = page.get("users?search=zed").await;
+    assert_eq!(none, json!([]));
+    // The stranger's refusal is the newest request; the next good one ends it.
+    assert_eq!(panel().await["stage"], "refused");
+    let ok = scim.send(Method::GET, "/Users?count=1", None).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "provisioning",
+        || async { (panel().await["stage"] == "provisioning").then_some(()) },
+    )
+    .await;
+}
+
+/// Whose page it is and whom to ask, before any session.
+#[tokio::test]
+async fn the_page_names_the_product_and_its_support() {
+    let app = spawn_app().await;
+    let (status, _, vendor) = call(&app, Method::GET, "/setup/vendor", None, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(vendor["name"], "Acme Scheduling");
+    assert_eq!(
+        vendor["support"],
+        json!({"text": "help@acme-scheduling.example", "href": "mailto:help@acme-scheduling.example"})
+    );
+    assert_eq!(vendor["logo"], false);
+    let (status, _, body) = call(&app, Method::GET, "/setup/logo", None, None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].is_string(), "{body}");
 }
 
 #[tokio::test]

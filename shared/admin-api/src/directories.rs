@@ -85,6 +85,17 @@ pub struct TrustedDomains {
     pub domains: Vec<String>,
 }
 
+/// `PUT /directories/{id}/access-rules`: the trusted domains and the seat limit in
+/// one change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRules {
+    /// Empty accepts users on any domain.
+    pub trusted_domains: Vec<String>,
+    /// `None`: no limit.
+    pub seat_limit: Option<i32>,
+}
+
 /// `POST /directories/{id}/tokens` (the body may be left out: a token that does not
 /// expire).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

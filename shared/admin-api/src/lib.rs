@@ -10,8 +10,8 @@ mod teams;
 mod undelivered;
 
 pub use directories::{
-    CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken, Removed, SeatLimit,
-    TeamMapping, TokenRequest, TrustedDomains, Unmapped,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken,
+    Removed, SeatLimit, TeamMapping, TokenRequest, TrustedDomains, Unmapped,
 };
 pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};
@@ -26,6 +26,7 @@ pub use scim_store::audit::Record as AuditRecord;
 pub use scim_store::directories::{IssuedToken, TokenInfo as Token};
 pub use scim_store::groups::GroupName;
 pub use scim_store::request_log::Entry as RequestEntry;
+pub use scim_store::users::Listed as ReceivedUser;
 
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -3,7 +3,8 @@
 //! URL (`?access_token=…`): by default the log keeps each parameter's name, the paging
 //! and projection values (numbers, `ascending`/`descending`, attribute names) and the
 //! filter's shape with every compared value replaced by `"…"`. Keeping all values is
-//! opt-in; a parameter named like a credential never keeps its value.
+//! opt-in; a parameter named like a credential never keeps its value. What the request
+//! inspector keeps of a failed request's body ([`body`]) is redacted here too.
 
 use crate::filter::{self, Filter, Value};
 use std::fmt::Write;
@@ -75,6 +76,61 @@ pub fn is_credential(name: &str) -> bool {
     ]
     .iter()
     .any(|word| name.contains(word))
+}
+
+/// A failed request's body as the request inspector keeps it: JSON with the value of
+/// every credential-like attribute ([`is_credential`]: `password` and its kin) and of
+/// every attribute named in `hidden` (compared case-insensitively, by the name after
+/// a URN's last `:` too) replaced by `"…"`, written compactly and cut to `max` bytes.
+/// A body that is not JSON, or was longer than was kept (`complete` false), is
+/// described, never kept: it cannot be redacted.
+pub fn body(raw: &[u8], complete: bool, hidden: &[String], max: usize) -> String {
+    if !complete {
+        return "(not kept: the body was longer than the request inspector keeps)".to_owned();
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(raw) else {
+        return format!("(not kept: {} bytes that are not JSON)", raw.len());
+    };
+    hide(&mut value, hidden);
+    let mut text = value.to_string();
+    if text.len() > max {
+        let mut end = max.saturating_sub(OMITTED.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(OMITTED);
+    }
+    text
+}
+
+fn hide(value: &mut serde_json::Value, hidden: &[String]) {
+    let secret = |name: &str| {
+        let last = name.rsplit(':').next().unwrap_or(name);
+        is_credential(last)
+            || hidden
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name) || h.eq_ignore_ascii_case(last))
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            // A PATCH operation names its attribute in `path` (`password`,
+            // `emails[type eq "work"].value`): its value goes when any name in it does.
+            let by_path = map.get("path").and_then(|p| p.as_str()).is_some_and(|p| {
+                p.split(['.', '[', ']', ' '])
+                    .any(|part| !part.is_empty() && secret(part))
+            });
+            for (name, v) in map.iter_mut() {
+                if secret(name) || (by_path && name == "value") {
+                    *v = serde_json::Value::String(OMITTED.to_owned());
+                } else {
+                    hide(v, hidden);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| hide(v, hidden)),
+        _ => {}
+    }
 }
 
 /// The filter written back with every compared value replaced by `"…"`:
@@ -206,6 +262,38 @@ mod tests {
             ),
             "count=…&sortOrder=…&other=…&aadOptscim062020"
         );
+    }
+
+    #[test]
+    fn a_failed_requests_body_is_kept_without_its_secrets() {
+        let sent = br#"{"userName":"ann@acme.com","password":"hunter2",
+            "phoneNumbers":[{"value":"+1 555"}],
+            "urn:acme:2.0:User":{"ssn":"123","apiKey":"k"}}"#;
+        let hidden = vec!["phoneNumbers".to_owned(), "SSN".to_owned()];
+        let kept = body(sent, true, &hidden, 4096);
+        assert!(kept.contains("ann@acme.com"), "{kept}");
+        for secret in ["hunter2", "+1 555", "123", "\"k\""] {
+            assert!(!kept.contains(secret), "{secret} in {kept}");
+        }
+        assert!(kept.contains(r#""password":"…""#), "{kept}");
+        // Patch operations name attributes in paths; their values are hidden by name.
+        let patch = br#"{"Operations":[{"op":"replace","value":{"password":"p"}}]}"#;
+        assert!(!body(patch, true, &[], 4096).contains("\"p\""));
+        let by_path = br#"{"Operations":[{"op":"replace","path":"password","value":"p"},
+            {"op":"add","path":"phoneNumbers[type eq \"work\"].value","value":"+1 555"},
+            {"op":"replace","path":"displayName","value":"Ann"}]}"#;
+        let kept = body(by_path, true, &hidden, 4096);
+        assert!(
+            !kept.contains("\"p\"") && !kept.contains("+1 555"),
+            "{kept}"
+        );
+        assert!(kept.contains("Ann"), "{kept}");
+
+        let long = format!(r#"{{"userName":"{}"}}"#, "é".repeat(100));
+        let cut = body(long.as_bytes(), true, &[], 50);
+        assert!(cut.len() <= 50 && cut.ends_with(OMITTED), "{cut}");
+        assert!(body(b"userName=ann&password=x", true, &[], 4096).starts_with("(not kept"));
+        assert!(body(b"{\"a\":1}", false, &[], 4096).starts_with("(not kept"));
     }
 
     #[test]

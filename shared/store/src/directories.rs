@@ -191,6 +191,38 @@ pub struct Summary {
     pub version: i64,
 }
 
+/// Where a token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenOrigin {
+    /// Issued with its directory (`directory create`).
+    DirectoryCreated,
+    /// Issued by an operator (admin API, `scimctl`, the console).
+    Operator,
+    /// Generated on the directory's setup page.
+    SetupLink,
+}
+
+impl TokenOrigin {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenOrigin::DirectoryCreated => "directory_created",
+            TokenOrigin::Operator => "operator",
+            TokenOrigin::SetupLink => "setup_link",
+        }
+    }
+
+    fn parse(s: &str) -> Option<TokenOrigin> {
+        [
+            TokenOrigin::DirectoryCreated,
+            TokenOrigin::Operator,
+            TokenOrigin::SetupLink,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
 /// A token as listed: never its secret (the admin API's contract).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenInfo {
@@ -206,6 +238,9 @@ pub struct TokenInfo {
     /// When it stops working; `None` for never.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Where it came from; `None` for a token issued before this was recorded.
+    #[serde(default)]
+    pub origin: Option<TokenOrigin>,
 }
 
 /// A newly issued token: the only time the plain text exists (the admin API's
@@ -427,16 +462,19 @@ pub async fn issue_token(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
     expires_at: Option<OffsetDateTime>,
+    origin: TokenOrigin,
 ) -> Result<IssuedToken, sqlx::Error> {
     let id = Uuid::new_v4();
     let secret_hex = secret::new();
     let digest = secret::digest(&secret_hex);
     sqlx::query!(
-        "INSERT INTO tokens (id, directory_id, secret_sha256, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO tokens (id, directory_id, secret_sha256, expires_at, origin)
+         VALUES ($1, $2, $3, $4, $5)",
         id,
         directory_id,
         digest.as_slice(),
-        expires_at
+        expires_at,
+        origin.as_str()
     )
     .execute(db)
     .await?;
@@ -464,7 +502,7 @@ pub async fn tokens(
     directory_id: Uuid,
 ) -> Result<Vec<TokenInfo>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT id, created_at, last_used_at, revoked_at, expires_at FROM tokens
+        "SELECT id, created_at, last_used_at, revoked_at, expires_at, origin FROM tokens
          WHERE directory_id = $1 ORDER BY created_at DESC, id",
         directory_id
     )
@@ -479,6 +517,7 @@ pub async fn tokens(
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
             expires_at: r.expires_at,
+            origin: r.origin.as_deref().and_then(TokenOrigin::parse),
         })
         .collect())
 }

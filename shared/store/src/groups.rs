@@ -177,24 +177,36 @@ pub async fn list(
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
-/// A group's id and name: what a mapping table offers to choose from.
+/// A group's id and name: what a mapping table offers to choose from, and when the
+/// identity provider last changed it (its members included).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupName {
     pub id: Uuid,
     pub display_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: time::OffsetDateTime,
 }
 
-/// The first `limit` of a directory's group names, in name order.
+/// A page of a directory's group names, in name order: those containing `search`
+/// (case ignored) when given, after the group `after` when given.
 pub async fn names(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
+    search: Option<&str>,
+    after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<GroupName>, sqlx::Error> {
     sqlx::query_as!(
         GroupName,
-        "SELECT id, display_name FROM scim_groups WHERE directory_id = $1
-         ORDER BY lower(display_name), id LIMIT $2",
+        "SELECT id, display_name, updated_at FROM scim_groups
+         WHERE directory_id = $1
+           AND ($2::text IS NULL OR strpos(lower(display_name), lower($2)) > 0)
+           AND ($3::uuid IS NULL OR (lower(display_name), id) >
+                (SELECT lower(display_name), id FROM scim_groups WHERE directory_id = $1 AND id = $3))
+         ORDER BY lower(display_name), id LIMIT $4",
         directory_id,
+        search,
+        after,
         limit
     )
     .fetch_all(db)

@@ -21,6 +21,17 @@ pub struct Entry {
     pub duration_ms: f32,
     /// The SCIM Error detail returned, for errors.
     pub detail: Option<String>,
+    /// The user or group the request was about: the path's id, or the created one's.
+    #[serde(default)]
+    pub resource_id: Option<Uuid>,
+    /// Its userName or displayName: as stored now (read back), or as a failed request
+    /// sent it.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// For a failed request, what it sent, redacted and bounded (the request
+    /// inspector).
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// A directory's share of errors among its latest requests.
@@ -66,7 +77,13 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
     let mut statuses = Vec::with_capacity(entries.len());
     let mut durations = Vec::with_capacity(entries.len());
     let mut details = Vec::with_capacity(entries.len());
+    let mut resource_ids = Vec::with_capacity(entries.len());
+    let mut resources = Vec::with_capacity(entries.len());
+    let mut bodies = Vec::with_capacity(entries.len());
     for e in entries {
+        resource_ids.push(e.resource_id);
+        resources.push(e.resource.as_deref());
+        bodies.push(e.body.as_deref());
         dirs.push(e.directory_id);
         tokens.push(e.token);
         ats.push(e.at);
@@ -79,11 +96,15 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
     sqlx::query!(
         "WITH input AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
-                                  $6::int2[], $7::float4[], $8::text[])
-                 AS t(directory_id, token_id, at, method, path, status, duration_ms, detail)
+                                  $6::int2[], $7::float4[], $8::text[], $9::uuid[], $10::text[],
+                                  $11::text[])
+                 AS t(directory_id, token_id, at, method, path, status, duration_ms, detail,
+                      resource_id, resource_name, body)
          ), logged AS (
-             INSERT INTO request_log (directory_id, at, method, path, status, duration_ms, detail)
-             SELECT i.directory_id, i.at, i.method, i.path, i.status, i.duration_ms, i.detail
+             INSERT INTO request_log (directory_id, at, method, path, status, duration_ms, detail,
+                                      resource_id, resource_name, body)
+             SELECT i.directory_id, i.at, i.method, i.path, i.status, i.duration_ms, i.detail,
+                    i.resource_id, i.resource_name, i.body
              FROM input i JOIN directories d ON d.id = i.directory_id
          ), dirs AS (
              UPDATE directories d SET last_request_at = l.at
@@ -101,7 +122,10 @@ pub async fn insert(db: &sqlx::PgPool, entries: &[Entry]) -> Result<(), sqlx::Er
         &paths as &[&str],
         &statuses,
         &durations,
-        &details as &[Option<&str>]
+        &details as &[Option<&str>],
+        &resource_ids as &[Option<Uuid>],
+        &resources as &[Option<&str>],
+        &bodies as &[Option<&str>]
     )
     .execute(db)
     .await?;
@@ -153,27 +177,56 @@ impl StatusFilter {
     }
 }
 
-/// The directory's newest entries matching `status`, newest first.
+/// The directory's newest entries matching `status`, newest first; older than
+/// `before` when given (the next page of a history), each with the current name of the
+/// user or group it was about.
 pub async fn recent(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
     status: StatusFilter,
+    before: Option<OffsetDateTime>,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let (low, high) = status.range();
     let rows = sqlx::query_as!(
         Row,
-        "SELECT at, method, path, status, duration_ms, detail FROM request_log
-         WHERE directory_id = $1 AND status BETWEEN $2 AND $3
-         ORDER BY at DESC LIMIT $4",
+        r#"SELECT r.at, r.method, r.path, r.status, r.duration_ms, r.detail, r.resource_id,
+                  coalesce(u.user_name, g.display_name, r.resource_name) AS resource, r.body
+           FROM request_log r
+           LEFT JOIN scim_users u ON u.directory_id = r.directory_id AND u.id = r.resource_id
+           LEFT JOIN scim_groups g ON g.directory_id = r.directory_id AND g.id = r.resource_id
+           WHERE r.directory_id = $1 AND r.status BETWEEN $2 AND $3
+             AND ($4::timestamptz IS NULL OR r.at < $4)
+           ORDER BY r.at DESC LIMIT $5"#,
         directory_id,
         low,
         high,
+        before,
         limit
     )
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|r| r.entry(directory_id)).collect())
+}
+
+/// When the directory's newest successful (2xx) request among its latest `within`
+/// arrived: bounded by `within` through the newest-first index, however many errors
+/// the log holds.
+pub async fn last_success(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    within: i64,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT max(at) AS "at" FROM (
+               SELECT at, status FROM request_log WHERE directory_id = $1
+               ORDER BY at DESC LIMIT $2) latest
+           WHERE status BETWEEN 200 AND 299"#,
+        directory_id,
+        within
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// An entry as read back (the token is not shown).
@@ -184,6 +237,9 @@ struct Row {
     status: i16,
     duration_ms: f32,
     detail: Option<String>,
+    resource_id: Option<Uuid>,
+    resource: Option<String>,
+    body: Option<String>,
 }
 
 impl Row {
@@ -197,6 +253,9 @@ impl Row {
             status: self.status as u16,
             duration_ms: self.duration_ms,
             detail: self.detail,
+            resource_id: self.resource_id,
+            resource: self.resource,
+            body: self.body,
         }
     }
 }
@@ -209,8 +268,11 @@ pub async fn first(
 ) -> Result<Option<Entry>, sqlx::Error> {
     let row = sqlx::query_as!(
         Row,
-        "SELECT at, method, path, status, duration_ms, detail FROM request_log
-         WHERE directory_id = $1 ORDER BY at LIMIT 1",
+        r#"SELECT r.at, r.method, r.path, r.status, r.duration_ms, r.detail, r.resource_id,
+                  coalesce(u.user_name, g.display_name, r.resource_name) AS resource, r.body
+           FROM (SELECT * FROM request_log WHERE directory_id = $1 ORDER BY at LIMIT 1) r
+           LEFT JOIN scim_users u ON u.directory_id = r.directory_id AND u.id = r.resource_id
+           LEFT JOIN scim_groups g ON g.directory_id = r.directory_id AND g.id = r.resource_id"#,
         directory_id
     )
     .fetch_optional(db)

@@ -46,6 +46,8 @@ pub struct Session {
     pub allow_controls: bool,
     pub csrf: String,
     pub expires_at: OffsetDateTime,
+    /// When the link it was opened with stops opening sessions.
+    pub link_expires_at: OffsetDateTime,
 }
 
 /// Why a link or session secret opens nothing.
@@ -206,6 +208,7 @@ pub async fn open(
         allow_controls: link.allow_controls,
         csrf,
         expires_at,
+        link_expires_at: link.expires_at,
     };
     Ok(Ok((
         session,
@@ -223,6 +226,7 @@ pub async fn session(
     };
     let Some(row) = sqlx::query!(
         r#"SELECT s.secret_sha256, s.csrf, s.expires_at, s.link_id, l.directory_id, l.allow_controls,
+                  l.expires_at AS link_expires_at,
                   l.revoked_at IS NOT NULL AS "revoked!",
                   s.expires_at <= now() OR l.expires_at <= now() AS "expired!"
            FROM setup_sessions s JOIN setup_links l ON l.id = s.link_id
@@ -250,6 +254,7 @@ pub async fn session(
         allow_controls: row.allow_controls,
         csrf: row.csrf,
         expires_at: row.expires_at,
+        link_expires_at: row.link_expires_at,
     }))
 }
 

@@ -467,6 +467,42 @@ pub async fn list(
     Ok((total, rows.iter().map(from_row).collect::<Result<_, _>>()?))
 }
 
+/// A user as a directory's received list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Listed {
+    pub id: Uuid,
+    pub user_name: String,
+    pub active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A page of a directory's users in userName order: those whose userName contains
+/// `search` (case ignored) when given, after the userName `after` when given (unique
+/// per directory, case ignored).
+pub async fn listed(
+    db: impl PgExecutor<'_>,
+    directory_id: Uuid,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as!(
+        Listed,
+        "SELECT id, user_name, active, updated_at FROM scim_users
+         WHERE directory_id = $1
+           AND ($2::text IS NULL OR strpos(lower(user_name), lower($2)) > 0)
+           AND ($3::text IS NULL OR lower(user_name) > lower($3))
+         ORDER BY lower(user_name) LIMIT $4",
+        directory_id,
+        search,
+        after,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::text_array_literal;

@@ -610,7 +610,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let dir =
         directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), Idp::Okta).await?;
-    let token = directories::issue_token(&pool, dir.id, None).await?;
+    let token =
+        directories::issue_token(&pool, dir.id, None, directories::TokenOrigin::Operator).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
     let (n, c) = (args.users, args.concurrency);
     println!("{n} users, {c} in flight, directory {}", dir.id);

@@ -70,7 +70,8 @@ async fn hostile_directory(pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Re
         Idp::Okta,
     )
     .await?;
-    let token = directories::issue_token(pool, dir.id, None).await?;
+    let token =
+        directories::issue_token(pool, dir.id, None, directories::TokenOrigin::Operator).await?;
     sqlx::query(
         "INSERT INTO scim_users (directory_id, id, user_name, active, resource, email_values,
                                  version, created_at, updated_at)

@@ -132,7 +132,8 @@ fn print_slice(name: &str, p: &Phase, from: usize) {
 pub async fn run(args: &crate::Args, pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Result<()> {
     let n = args.users.max(PAGE);
     let dir = directory(pool, n).await?;
-    let token = directories::issue_token(pool, dir, None).await?;
+    let token =
+        directories::issue_token(pool, dir, None, directories::TokenOrigin::Operator).await?;
     let target = Target::new(ingress_url, dir, &token.token)?;
     let one = Load::closed(1);
 
