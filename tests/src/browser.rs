@@ -4,6 +4,8 @@
 //!
 //! - `CHROMEDRIVER` (default `/usr/bin/chromedriver`), `CHROMIUM` (default
 //!   `/usr/bin/chromium`).
+//! - `AXE_CORE`: axe-core's `axe.min.js` (`scripts/deps.sh` installs it), which
+//!   [`Browser::assert_accessible`] runs in the page.
 //! - Screenshots go to `SCIM_ARTIFACTS` (default `target/artifacts`), one folder per
 //!   test.
 
@@ -192,6 +194,55 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Runs `script` (a function body) in the page and waits for it to call its last
+    /// argument; the value it passed.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        self.post("/execute/async", json!({"script": script, "args": []}))
+            .await
+    }
+
+    /// axe-core's violations, of any impact, on the page as it is now: one line per
+    /// rule, naming the elements.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        if self.eval("return typeof axe").await != json!("object") {
+            let path = std::env::var("AXE_CORE")
+                .unwrap_or_else(|_| panic!("AXE_CORE must name axe.min.js (scripts/deps.sh)"));
+            let source =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+            self.eval(&source).await;
+        }
+        let found = self
+            .eval_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']})
+                   .then((r) => done(r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: `
+                       + v.nodes.map((n) => n.target.join(' ')).join(', '))))
+                   .catch((e) => done([`axe failed: ${e}`]));",
+            )
+            .await;
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Fails, with a screenshot named after `state`, if axe-core finds any violation.
+    pub async fn assert_accessible(&self, state: &str) {
+        let violations = self.accessibility_violations().await;
+        if !violations.is_empty() {
+            self.screenshot(&format!("inaccessible-{state}")).await;
+            panic!("axe-core in state {state}:\n{}", violations.join("\n"));
+        }
+    }
+
+    /// A state the test reached: its screenshot, and no axe-core violation in it.
+    pub async fn checkpoint(&self, name: &str) {
+        self.screenshot(name).await;
+        self.assert_accessible(name).await;
     }
 
     pub async fn click(&self, el: &Element) {

@@ -11,10 +11,16 @@ export class ApiError extends Error {
 export async function request(method, url, body, headers = {}) {
   const all = { Accept: "application/json", ...headers };
   if (body !== undefined) all["Content-Type"] = "application/json";
-  const res = await fetch(url, {
-    method, headers: all, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(url, {
+      method, headers: all, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    // Offline, or the service is unreachable: nothing was done.
+    throw new ApiError(0, "Could not reach the service: check your connection, then try again. Nothing was changed.");
+  }
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
@@ -41,7 +47,10 @@ export function table(caption, columns, rows, empty = "Nothing yet.") {
   if (rows.length === 0) return el("p", { class: "muted", text: empty });
   return el("table", {},
     el("caption", { text: caption }),
-    el("thead", {}, el("tr", {}, ...columns.map(([h]) => el("th", { scope: "col", text: h })))),
+    // An action column's heading is read out, not shown.
+    el("thead", {}, el("tr", {}, ...columns.map(([h]) => h
+      ? el("th", { scope: "col", text: h })
+      : el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Action" }))))),
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...columns.map(([h, cell]) => {
       const v = cell(r);
       // The label a narrow screen shows before the value; none for an action column.
@@ -54,7 +63,7 @@ export function table(caption, columns, rows, empty = "Nothing yet.") {
 export function when(iso) {
   if (!iso) return "never";
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
 }
 
 export function say(node, text, kind = "error") {
@@ -62,15 +71,20 @@ export function say(node, text, kind = "error") {
   node.className = "message " + (text ? kind : "");
 }
 
-// Copies the value of the input `button.dataset.copy` names.
-export async function copy(button) {
-  const input = $(button.dataset.copy);
+// Copies the value of the input `button.dataset.copy` names, or else `text`.
+export async function copy(button, text) {
+  const input = button.dataset.copy ? $(button.dataset.copy) : null;
+  const label = button.textContent;
   try {
-    await navigator.clipboard.writeText(input.value);
+    await navigator.clipboard.writeText(input ? input.value : text);
     button.textContent = "Copied";
   } catch {
-    input.select();
-    button.textContent = "Selected: press Ctrl+C";
+    if (input) {
+      input.select();
+      button.textContent = "Selected: press Ctrl+C";
+    } else {
+      button.textContent = "Copy failed: select the text";
+    }
   }
-  setTimeout(() => { button.textContent = "Copy"; }, 2500);
+  setTimeout(() => { button.textContent = label; }, 2500);
 }

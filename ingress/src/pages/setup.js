@@ -5,20 +5,69 @@
 import { $, el, table, when, say, copy, request } from "./common.js";
 
 const POLL_MS = 3000;
-const IDP_NAMES = { okta: "Okta", entra: "Microsoft Entra ID", generic: "your SCIM 2.0 provider" };
+const IDP_NAMES = {
+  okta: "Okta", entra: "Microsoft Entra ID", onelogin: "OneLogin", jumpcloud: "JumpCloud",
+  ping: "PingOne or PingFederate", rippling: "Rippling", generic: "your SCIM 2.0 provider",
+};
 
+let vendor = { name: null, support: null, logo: false };
 let session = null;
 let directory = null;
 let polling = null;
+// The token generated on this page, marked in the table.
+let newToken = null;
 
 // A setup call: every change repeats the session's CSRF token.
 const call = (method, path, body) =>
   request(method, path, body, method !== "GET" && session ? { "X-CSRF-Token": session.csrf } : {});
 const api = (method, path, body) => call(method, "/setup/api/" + path, body);
 
+// --- whose page, and whom to ask -----------------------------------------------------
+
+const product = () => vendor.name || "the product";
+
+async function loadVendor() {
+  try { vendor = await request("GET", "/setup/vendor"); } catch { /* the defaults say "the product" */ }
+  if (vendor.name) {
+    $("title").textContent = `Set up user provisioning for ${vendor.name}`;
+    document.title = `Set up user provisioning for ${vendor.name}`;
+  }
+  if (vendor.logo) {
+    $("logo").src = "/setup/logo";
+    $("logo").hidden = false;
+  }
+}
+
+// "Ask … for a new setup link.", with the support contact linked where there is one.
+function askFor(what) {
+  const line = el("span", { text: `Ask ${product()}'s support ` });
+  if (vendor.support) {
+    line.append("(", el("a", { href: vendor.support.href, text: vendor.support.text }), ") ");
+  } else {
+    line.append("(whoever sent you this setup link) ");
+  }
+  line.append(`for ${what}.`);
+  return line;
+}
+
+// Shows the gate instead of the page: why, and whom to ask.
+function closeWith(message, error = true) {
+  clearTimeout(polling);
+  session = null;
+  $("portal").hidden = true;
+  $("sign-out").hidden = true;
+  $("expiry").hidden = true;
+  $("gate").hidden = false;
+  $("gate-message").textContent = message;
+  $("gate-message").className = error ? "error" : "";
+  $("gate-help").hidden = false;
+  $("gate-help").replaceChildren(askFor("a new setup link"));
+}
+
 // --- the session -----------------------------------------------------------------
 
 async function start() {
+  await loadVendor();
   const fragment = location.hash.slice(1);
   try {
     if (fragment.startsWith("setup_")) {
@@ -29,44 +78,39 @@ async function start() {
       session = await call("GET", "/setup/session");
     }
   } catch (e) {
-    $("gate-message").textContent = e.status === 401
-      ? e.message
-      : `The setup page could not start: ${e.message}`;
-    $("gate-message").className = "error";
+    closeWith(e.status === 401 ? sentence(e.message) : `The setup page could not start: ${e.message}`);
     return;
   }
   $("gate").hidden = true;
   $("portal").hidden = false;
   $("sign-out").hidden = false;
   $("directory-name").textContent = `Directory: ${session.directory.name}`;
+  $("expiry").hidden = false;
+  $("expiry").textContent = `This page stays signed in until ${when(session.expires_at)}; `
+    + `your setup link opens it again until ${when(session.link_expires_at)}.`;
   await loadDirectory();
   pollStatus();
 }
 
+const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + ".";
+
 async function signOut() {
   try { await call("DELETE", "/setup/session"); } catch { /* the session may be gone already */ }
-  clearTimeout(polling);
-  session = null;
-  $("portal").hidden = true;
-  $("sign-out").hidden = true;
-  $("gate").hidden = false;
-  $("gate-message").textContent = "Signed out. Open your setup link again to come back.";
-  $("gate-message").className = "";
+  closeWith("Signed out. Your setup link opens this page again while it lasts.", false);
 }
 
 // --- connection details and provider steps ----------------------------------------
 
+function fill(name, value) {
+  for (const node of document.querySelectorAll(`[data-fill=${name}]`)) node.textContent = value;
+}
+
 async function loadDirectory() {
   directory = await api("GET", "directory");
-  for (const node of document.querySelectorAll("[data-fill=base_url]")) {
-    node.textContent = directory.scim_base_url;
-  }
-  for (const node of document.querySelectorAll("[data-fill=entra_url]")) {
-    node.textContent = directory.scim_base_url + "?aadOptscim062020";
-  }
-  const idp = ["okta", "entra"].includes(directory.idp) ? directory.idp : "generic";
-  const radio = document.querySelector(`input[name=idp][value=${idp}]`);
-  radio.checked = true;
+  fill("base_url", directory.scim_base_url);
+  fill("entra_url", directory.scim_base_url + "?aadOptscim062020");
+  const idp = IDP_NAMES[directory.idp] ? directory.idp : "generic";
+  document.querySelector(`input[name=idp][value=${idp}]`).checked = true;
   showSteps(idp);
   renderControls();
   await Promise.all([loadTokens(), loadTeams()]);
@@ -83,28 +127,55 @@ function showSteps(idp) {
   $("base-url").value = directory.scim_base_url + (entra ? "?aadOptscim062020" : "");
 }
 
+// A Copy button after every value the steps show.
+function addCopyButtons() {
+  for (const code of document.querySelectorAll("code.copyable")) {
+    const dt = code.closest("dd")?.previousElementSibling;
+    const what = dt ? dt.textContent.trim() : code.textContent.trim();
+    const button = el("button", { type: "button", class: "secondary small", text: "Copy",
+      "aria-label": `Copy ${what}` });
+    button.addEventListener("click", () => copy(button, code.textContent));
+    code.after(" ", button);
+  }
+}
+
 // --- tokens ------------------------------------------------------------------------
 
 async function loadTokens() {
   const live = (await api("GET", "tokens")).filter((t) => !t.revoked_at);
-  $("tokens").replaceChildren(table("Live tokens", [
-    ["Token", (t) => el("code", { text: t.prefix + "…" })],
-    ["Created", (t) => when(t.created_at)],
+  $("tokens").replaceChildren(table("Tokens that work now", [
+    ["Token", (t) => el("span", {}, el("code", { text: t.prefix + "…" }),
+      ...(t.id === newToken ? [" ", el("b", { class: "tag", text: "new" })] : []))],
+    ["Issued", (t) => `${when(t.created_at)}, ${origin(t)}`],
     ["Last used", (t) => when(t.last_used_at)],
     ["Expires", (t) => t.expires_at ? when(t.expires_at) : "never"],
     ["", revokeButton],
-  ], live, "No live token: generate one."));
+  ], live, "No token works now: generate one."));
+}
+
+function origin(token) {
+  if (token.id === newToken) return "on this page, just now";
+  return {
+    directory_created: "when the directory was created",
+    setup_link: "on this setup page",
+    operator: `by ${product()}'s team`,
+  }[token.origin] || "earlier";
 }
 
 function revokeButton(token) {
-  const button = el("button", { type: "button", class: "danger", text: "Revoke",
+  const box = el("span", { class: "actions inline" });
+  const revoke = el("button", { type: "button", class: "danger", text: "Revoke",
     "aria-label": `Revoke token ${token.prefix}` });
-  button.addEventListener("click", async () => {
-    if (button.dataset.armed !== "yes") {
-      button.dataset.armed = "yes";
-      button.textContent = "Confirm revoke";
-      return;
-    }
+  const confirm = el("button", { type: "button", class: "danger", text: "Confirm revoke",
+    "aria-label": `Confirm: revoke token ${token.prefix}` });
+  const cancel = el("button", { type: "button", class: "secondary", text: "Cancel" });
+  const arm = (armed) => {
+    box.replaceChildren(...(armed ? [confirm, cancel] : [revoke]));
+    (armed ? confirm : revoke).focus();
+  };
+  revoke.addEventListener("click", () => arm(true));
+  cancel.addEventListener("click", () => arm(false));
+  confirm.addEventListener("click", async () => {
     try {
       await api("DELETE", "tokens/" + token.id);
       say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
@@ -112,21 +183,24 @@ function revokeButton(token) {
       say($("token-message"), e.message);
     }
     await loadTokens();
+    $("generate-token").focus();
   });
-  return button;
+  box.append(revoke);
+  return box;
 }
 
 async function generateToken() {
   say($("token-message"), "");
   try {
     const issued = await api("POST", "tokens");
+    newToken = issued.id;
     $("token").value = issued.token;
     $("new-token").hidden = false;
     say($("token-message"), "Copy the token now: it will not be shown again.", "ok");
+    await loadTokens();
   } catch (e) {
     say($("token-message"), e.message);
   }
-  await loadTokens();
 }
 
 // --- status ------------------------------------------------------------------------
@@ -134,13 +208,104 @@ async function generateToken() {
 const STAGES = {
   waiting: "Waiting for the first request from your identity provider…",
   refused: "Not connected: your identity provider's latest request was refused for its token. Paste the token this page generated into your identity provider, save, and test again.",
-  connected: "Connected: your identity provider has reached this directory.",
+  failing: "Not connected yet: your identity provider reaches this directory, but none of its requests has succeeded. See what was refused below.",
+  connected: "Connected: your identity provider's requests succeed.",
   provisioning: "Provisioning: users and groups are arriving.",
 };
 
-function requestLine(r) {
-  return `${r.method} ${r.path} → ${r.status}${r.detail ? ": " + r.detail : ""} (${when(r.at)})`;
+// The path below the directory's base URL, and the user or group it was about.
+function target(r) {
+  const path = r.path.replace(/^\/scim\/v2\/[0-9a-f-]{36}/, "") || "/";
+  return r.resource ? `${path} (${r.resource})` : path;
 }
+
+function requestLine(r) {
+  return `${r.method} ${target(r)} → ${r.status}${r.detail ? ": " + r.detail : ""} (${when(r.at)})`;
+}
+
+// What a failed request sent, pretty-printed where it is JSON.
+function sent(r) {
+  if (!r.body) return null;
+  let text = r.body;
+  try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described: as kept */ }
+  return el("details", { class: "sent" }, el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text })));
+}
+
+// A request with what to do about it, and whether a later success resolved it.
+function requestItem(tag, r, prefix = "") {
+  const item = el(tag, { class: r.resolved ? "request resolved" : r.status >= 400 ? "request failed" : "request" },
+    el("span", { text: prefix + requestLine(r) }));
+  if (r.resolved) item.append(" ", el("b", { class: "tag", text: "resolved" }));
+  if (r.advice && !r.resolved) item.append(el("span", { class: "advice", text: r.advice }));
+  const body = sent(r);
+  if (body) item.append(body);
+  return item;
+}
+
+// --- what arrived: the request history, users and groups, a page at a time -----------
+
+const PAGE = 50;
+
+// A list that loads a page at a time: `load(after)` returns rows, `after(row)` the
+// cursor of the next page.
+function pager(box, more, render, load, after) {
+  let rows = [];
+  const show = async (reset) => {
+    const page = await load(reset || rows.length === 0 ? null : after(rows[rows.length - 1]));
+    rows = reset ? page : rows.concat(page);
+    box.replaceChildren(render(rows));
+    more.hidden = page.length < PAGE;
+  };
+  more.addEventListener("click", () => show(false).catch((e) => box.replaceChildren(el("p", { class: "error", text: e.message }))));
+  return (reset = true) => show(reset).catch((e) => box.replaceChildren(el("p", { class: "error", text: e.message })));
+}
+
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+
+const showHistory = pager($("history"), $("history-more"),
+  (rows) => table("Requests, newest first", [
+    ["Time", (r) => when(r.at)],
+    ["Request", (r) => `${r.method} ${target(r)}`],
+    ["Status", (r) => String(r.status)],
+    ["What happened", (r) => {
+      const box = el("span", { text: r.detail || (r.status < 400 ? "done" : "") });
+      if (r.advice) box.append(el("span", { class: "advice", text: r.advice }));
+      const body = sent(r);
+      if (body) box.append(body);
+      return box;
+    }],
+  ], rows, "No requests yet."),
+  (before) => api("GET", "requests?" + query({ status: $("history-status").value, before, limit: PAGE })),
+  (r) => r.at);
+
+const showUsers = pager($("users-list"), $("users-more"),
+  (rows) => table("Users your identity provider sent", [
+    ["userName", (u) => u.user_name],
+    ["State", (u) => u.active ? "active" : "deactivated"],
+    ["Last change", (u) => when(u.updated_at)],
+  ], rows, "No users match."),
+  (after) => api("GET", "users?" + query({ search: $("users-query").value.trim(), after, limit: PAGE })),
+  (u) => u.user_name);
+
+const showGroups = pager($("groups-list"), $("groups-more"),
+  (rows) => table("Groups your identity provider pushed", [
+    ["Name", (g) => g.display_name],
+    ["Last change", (g) => when(g.updated_at)],
+  ], rows, "No groups match."),
+  (after) => api("GET", "groups?" + query({ search: $("groups-query").value.trim(), after, limit: PAGE })),
+  (g) => g.id);
+
+// An open list follows what arrives; a closed one is read when opened.
+function refreshOpenLists() {
+  if ($("history-block").open) showHistory();
+  if ($("users-block").open) showUsers();
+  if ($("groups-block").open) showGroups();
+}
+
+let lastSeen = null;
+let teamCount = null;
+// The names offered when mapping: refreshed whenever the number of groups changes.
+let groupCount = null;
 
 async function pollStatus() {
   try {
@@ -150,8 +315,7 @@ async function pollStatus() {
     $("count-users").textContent = s.users;
     $("count-active").textContent = s.active_users;
     $("count-groups").textContent = s.groups;
-    if (groupCount !== null && groupCount !== s.groups) await loadGroupNames();
-    groupCount = s.groups;
+    $("count-teams").textContent = s.teams;
     $("last-request").textContent = when(s.last_request_at);
     const first = $("first-request");
     first.hidden = !s.first_request;
@@ -160,13 +324,21 @@ async function pollStatus() {
     }
     const latest = $("latest-request");
     latest.hidden = !s.last_request;
-    if (s.last_request) {
-      latest.textContent = `Latest request: ${requestLine(s.last_request)}`;
-    }
+    if (s.last_request) latest.replaceChildren(requestItem("p", s.last_request, "Latest request: "));
     $("errors-block").hidden = s.recent_errors.length === 0;
-    $("errors").replaceChildren(...s.recent_errors.map((r) => el("li", { text: requestLine(r) })));
+    $("errors").replaceChildren(...s.recent_errors.map((r) => requestItem("li", r)));
+    // What other requests changed: tokens' last use, teams made elsewhere, pushed names.
+    if (groupCount !== null && groupCount !== s.groups) await loadGroupNames();
+    groupCount = s.groups;
+    if (teamCount !== null && teamCount !== s.teams) await loadTeams();
+    teamCount = s.teams;
+    if (lastSeen !== s.last_request_at) {
+      lastSeen = s.last_request_at;
+      await loadTokens();
+      refreshOpenLists();
+    }
   } catch (e) {
-    if (e.status === 401) { await signOut(); return; }
+    if (e.status === 401) { closeWith(sentence(e.message)); return; }
   }
   polling = setTimeout(pollStatus, POLL_MS);
 }
@@ -174,28 +346,56 @@ async function pollStatus() {
 // --- teams -------------------------------------------------------------------------
 
 const MODES = {
-  mapped: "Each team takes the members of the groups mapped to it. Type a group name exactly as your identity provider spells it (pushed groups are offered), preview who joins and leaves, then save.",
-  mirrored: "Every group your identity provider pushes is a team of the same name, with the same members. Nothing to map here.",
-  attribute: "Each user's team comes from an attribute your identity provider sends. Map each value to a team, preview, then save.",
+  mapped: "Each team takes the members of the groups mapped to it. Create the teams you need, type a group name exactly as your identity provider spells it (pushed groups are offered), preview who joins and leaves, then save.",
+  mirrored: "Every group your identity provider pushes is a team of the same name, with the same members. Nothing to create or map here: push the groups.",
+  attribute: "Each user's team comes from an attribute your identity provider sends. Create the teams, map each value to a team, preview, then save.",
 };
 
+let teams = [];
+
 async function loadTeams() {
-  $("team-mode").textContent = MODES[directory.team_mode] || "";
-  const [teams] = await Promise.all([api("GET", "teams"), loadGroupNames()]);
+  const mode = directory.team_mode;
+  $("team-mode").textContent = MODES[mode] || "";
+  $("create-team").hidden = mode === "mirrored";
+  const attribute = mode === "attribute" ? directory.team_attribute : null;
+  $("team-attribute").hidden = !attribute;
+  if (attribute) {
+    const split = attribute.lastIndexOf(":");
+    fill("attribute", attribute);
+    fill("attribute_name", attribute.slice(split + 1));
+    fill("attribute_namespace", attribute.slice(0, split));
+  }
+  [teams] = await Promise.all([api("GET", "teams"), loadGroupNames()]);
+  teamCount = teams.length;
   $("team-list").replaceChildren(...teams.map((t) => teamCard(t)));
   if (teams.length === 0) {
-    $("team-list").append(el("p", { class: "muted", text: "No teams yet." }));
+    $("team-list").append(el("p", { class: "muted", text: mode === "mirrored"
+      ? "No teams yet: they appear as your identity provider pushes groups."
+      : "No teams yet: create one above." }));
   }
-  $("value-table").hidden = directory.team_mode !== "attribute";
-  if (directory.team_mode === "attribute") await loadValues(teams);
+  $("value-table").hidden = mode !== "attribute";
+  if (mode === "attribute") await loadValues();
+  renderModeForm();
 }
-
-// The names offered when mapping: refreshed whenever the number of groups changes.
-let groupCount = null;
 
 async function loadGroupNames() {
   const groups = await api("GET", "groups");
   $("group-names").replaceChildren(...groups.map((g) => el("option", { value: g.display_name })));
+}
+
+async function createTeam(event) {
+  event.preventDefault();
+  const message = $("create-team").querySelector(".message");
+  const name = $("new-team").value.trim();
+  say(message, "");
+  if (!name) { say(message, "Type the new team's name."); $("new-team").focus(); return; }
+  try {
+    await api("POST", "teams", { name });
+    $("new-team").value = "";
+    await loadTeams();
+    say(message, `Team ${name} created.`, "ok");
+    document.querySelector(`.team[data-team="${CSS.escape(name)}"] input`)?.focus();
+  } catch (e) { say(message, e.message); }
 }
 
 function previewList(p) {
@@ -212,20 +412,26 @@ function previewList(p) {
 
 function teamCard(team) {
   let names = [...team.groups];
+  const mode = directory.team_mode;
   const card = el("div", { class: "team", "data-team": team.name });
   const heading = el("h3", { text: team.name });
   const chips = el("ul", { class: "chips", "aria-label": `Groups mapped to ${team.name}` });
   const preview = el("div", { class: "preview", "aria-live": "polite" });
   const message = el("p", { class: "message", role: "alert" });
   const members = el("div", { class: "members" });
+  const input = el("input", { id: `group-${team.id}`, list: "group-names", autocomplete: "off" });
   const drawChips = () => chips.replaceChildren(...names.map((n) => el("li", {},
     el("span", { text: n }),
     el("button", { type: "button", "aria-label": `Remove ${n}`, text: "×",
-      on: { click: () => { names = names.filter((x) => x !== n); drawChips(); preview.replaceChildren(); } } }),
+      on: { click: () => {
+        names = names.filter((x) => x !== n);
+        drawChips();
+        preview.replaceChildren();
+        input.focus();
+      } } }),
   )));
   drawChips();
-  const body = () => ({ groups: names });
-  const input = el("input", { id: `group-${team.id}`, list: "group-names", autocomplete: "off" });
+  // A name typed but not added yet counts: what the admin sees is what is previewed.
   const add = () => {
     const name = input.value.trim();
     if (name && !names.includes(name)) names.push(name);
@@ -233,10 +439,11 @@ function teamCard(team) {
     drawChips();
     preview.replaceChildren();
   };
+  const body = () => { add(); return { groups: names }; };
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); add(); } });
   const path = `teams/${team.id}/groups`;
   card.append(heading);
-  if (directory.team_mode === "mapped") {
+  if (mode === "mapped") {
     card.append(
       chips,
       el("label", { for: input.id, text: `Add group name to ${team.name}` }),
@@ -254,6 +461,7 @@ function teamCard(team) {
             const saved = await api("PUT", path, body());
             names = [...saved.groups];
             drawChips();
+            preview.replaceChildren();
             say(message, "Saved: members follow within seconds.", "ok");
           } catch (e) { say(message, e.message); }
         } } })),
@@ -261,9 +469,52 @@ function teamCard(team) {
   } else if (team.groups.length > 0) {
     card.append(el("p", { class: "muted", text: `Follows group ${team.groups.join(", ")}` }));
   }
-  card.append(el("button", { type: "button", class: "secondary", "data-action": "members", text: "Show members",
-    "aria-expanded": "false", on: { click: (e) => toggleMembers(e.target, team, members) } }), members);
+  const actions = el("div", { class: "actions" },
+    el("button", { type: "button", class: "secondary", "data-action": "members", text: "Show members",
+      "aria-expanded": "false", on: { click: (e) => toggleMembers(e.target, team, members) } }));
+  // A mirrored team is its group's: renamed and deleted there.
+  if (!(mode === "mirrored" && team.mirrors)) actions.append(...teamChanges(team, card, message));
+  card.append(actions, members);
+  if (mode !== "mapped") card.append(message);
   return card;
+}
+
+// Rename and delete, each asked for before it is done.
+function teamChanges(team, card, message) {
+  const rename = el("button", { type: "button", class: "secondary", "data-action": "rename", text: "Rename" });
+  const remove = el("button", { type: "button", class: "danger", "data-action": "delete", text: "Delete team" });
+  rename.addEventListener("click", () => {
+    const field = el("input", { id: `rename-${team.id}`, value: team.name, autocomplete: "off", maxlength: "200" });
+    const form = el("form", { class: "inline-form" },
+      el("label", { for: field.id, text: `New name for ${team.name}` }),
+      el("div", { class: "copy" }, field,
+        el("button", { type: "submit", text: "Rename" }),
+        el("button", { type: "button", class: "secondary", text: "Cancel", on: { click: () => { form.remove(); rename.focus(); } } })));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await api("PATCH", `teams/${team.id}`, { name: field.value.trim() });
+        await loadTeams();
+      } catch (err) { say(message, err.message); }
+    });
+    card.querySelector(".inline-form")?.remove();
+    card.insertBefore(form, card.querySelector(".members"));
+    field.focus();
+  });
+  remove.addEventListener("click", () => {
+    const confirm = el("div", { class: "confirm", role: "group", "aria-label": `Delete ${team.name}` },
+      el("p", { text: `Delete team ${team.name}? Everyone in it leaves it; this cannot be undone.` }),
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "danger", "data-action": "confirm-delete", text: "Delete", on: { click: async () => {
+          try { await api("DELETE", `teams/${team.id}`); await loadTeams(); $("new-team").focus(); }
+          catch (err) { say(message, err.message); }
+        } } }),
+        el("button", { type: "button", class: "secondary", text: "Cancel", on: { click: () => { confirm.remove(); remove.focus(); } } })));
+    card.querySelector(".confirm")?.remove();
+    card.insertBefore(confirm, card.querySelector(".members"));
+    confirm.querySelector("button").focus();
+  });
+  return [rename, remove];
 }
 
 async function toggleMembers(button, team, box) {
@@ -286,11 +537,9 @@ async function toggleMembers(button, team, box) {
 
 // --- the attribute value table ------------------------------------------------------
 
-let teamNames = [];
 let rows = 0;
 
-async function loadValues(teams) {
-  teamNames = teams.map((t) => t.name);
+async function loadValues() {
   const saved = await api("GET", "team-values");
   const body = $("value-table").querySelector("tbody");
   body.replaceChildren(...Object.entries(saved.values).map(([v, t]) => valueRow(v, t)));
@@ -298,13 +547,13 @@ async function loadValues(teams) {
 
 function valueRow(value = "", team = "") {
   const n = ++rows;
-  const select = el("select", { "aria-label": "Team" }, ...teamNames.map((name) => el("option", { value: name, text: name })));
+  const select = el("select", { "aria-label": "Team" }, ...teams.map((t) => el("option", { value: t.name, text: t.name })));
   if (team) select.value = team;
   const row = el("tr", {},
     el("td", {}, el("input", { "aria-label": "Attribute value", value, id: `value-${n}` })),
     el("td", {}, select),
     el("td", {}, el("button", { type: "button", class: "danger", text: "Remove",
-      on: { click: () => row.remove() } })));
+      on: { click: () => { row.remove(); $("add-value").focus(); } } })));
   return row;
 }
 
@@ -320,13 +569,68 @@ function valueBody() {
 async function valueAction(save) {
   const box = $("value-table");
   const message = box.querySelector(".message");
+  const preview = box.querySelector(".preview");
   say(message, "");
   try {
     if (save) {
       await api("PUT", "team-values", valueBody());
+      preview.replaceChildren();
       say(message, "Saved: members follow within seconds.", "ok");
     } else {
-      box.querySelector(".preview").replaceChildren(previewList(await api("POST", "team-values/preview", valueBody())));
+      preview.replaceChildren(previewList(await api("POST", "team-values/preview", valueBody())));
+    }
+  } catch (e) { say(message, e.message); }
+}
+
+// --- the team mode -----------------------------------------------------------------
+
+function chosenMode() {
+  return document.querySelector("input[name=team-mode]:checked")?.value || directory.team_mode;
+}
+
+function renderModeForm() {
+  for (const r of document.querySelectorAll("input[name=team-mode]")) r.checked = r.value === directory.team_mode;
+  $("mirror-pattern").value = directory.mirror_pattern || "";
+  $("team-attribute-urn").value = directory.team_attribute || "";
+  $("unmapped-values").value = directory.unmapped_values || "create";
+  showModeFields();
+  const allowed = session.allow_controls;
+  for (const node of $("mode-form").querySelectorAll("input, select, button")) node.disabled = !allowed;
+  $("mode-note").textContent = allowed
+    ? "Preview shows who would join and leave which team; switching recomputes every member's teams at once."
+    : `Shown for reference: this setup link may not change the team mode. Ask ${product()}'s support to.`;
+}
+
+function showModeFields() {
+  const mode = chosenMode();
+  for (const box of $("mode-form").querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== mode;
+}
+
+function modeBody() {
+  const mode = chosenMode();
+  if (mode === "mirrored") {
+    const pattern = $("mirror-pattern").value.trim();
+    return pattern ? { team_mode: mode, mirror_pattern: pattern } : { team_mode: mode };
+  }
+  if (mode === "attribute") {
+    return { team_mode: mode, team_attribute: $("team-attribute-urn").value.trim(), unmapped_values: $("unmapped-values").value };
+  }
+  return { team_mode: mode };
+}
+
+async function modeAction(save) {
+  const form = $("mode-form");
+  const message = form.querySelector(".message");
+  const preview = form.querySelector(".preview");
+  say(message, "");
+  try {
+    if (save) {
+      directory = await api("PUT", "team-mapping", modeBody());
+      preview.replaceChildren();
+      await loadTeams();
+      say(message, `Switched to ${directory.team_mode} teams: members follow within seconds.`, "ok");
+    } else {
+      preview.replaceChildren(previewList(await api("POST", "team-mapping/preview", modeBody())));
     }
   } catch (e) { say(message, e.message); }
 }
@@ -340,8 +644,11 @@ function renderControls() {
   for (const id of ["trusted-domains", "seat-limit", "save-controls"]) $(id).disabled = !allowed;
   $("controls-note").textContent = allowed
     ? "Users outside the trusted domains, or past the seat limit, are refused with an error your identity provider shows."
-    : "Shown for reference: this setup link may not change them. Ask the product's support to.";
+    : `Shown for reference: this setup link may not change them. Ask ${product()}'s support to.`;
 }
+
+// The values saved last time a limit below the active users was confirmed.
+let confirmedLimit = null;
 
 async function saveControls(event) {
   event.preventDefault();
@@ -349,10 +656,16 @@ async function saveControls(event) {
   say(message, "");
   const domains = $("trusted-domains").value.split(",").map((d) => d.trim()).filter(Boolean);
   const raw = $("seat-limit").value.trim();
+  const limit = raw === "" ? null : Number(raw);
+  const active = Number($("count-active").textContent);
+  if (limit !== null && limit < active && confirmedLimit !== limit) {
+    confirmedLimit = limit;
+    say(message, `${active} users are active, more than a limit of ${limit}: no one loses access, but no new user is accepted until fewer are active. Press Save again to set it.`, "warning");
+    return;
+  }
+  confirmedLimit = null;
   try {
-    await api("PUT", "trusted-domains", { domains });
-    await api("PUT", "seat-limit", { seat_limit: raw === "" ? null : Number(raw) });
-    directory = await api("GET", "directory");
+    directory = await api("PUT", "access-rules", { trusted_domains: domains, seat_limit: limit });
     renderControls();
     say(message, "Saved.", "ok");
   } catch (e) { say(message, e.message); }
@@ -361,13 +674,27 @@ async function saveControls(event) {
 // --- wiring ------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
+  addCopyButtons();
   $("sign-out").addEventListener("click", signOut);
   $("generate-token").addEventListener("click", generateToken);
   for (const b of document.querySelectorAll("button[data-copy]")) b.addEventListener("click", () => copy(b));
   for (const r of document.querySelectorAll("input[name=idp]")) r.addEventListener("change", () => showSteps(r.value));
-  $("add-value").addEventListener("click", () => $("value-table").querySelector("tbody").append(valueRow()));
+  $("create-team").addEventListener("submit", createTeam);
+  $("add-value").addEventListener("click", () => {
+    const row = valueRow();
+    $("value-table").querySelector("tbody").append(row);
+    row.querySelector("input").focus();
+  });
   $("preview-values").addEventListener("click", () => valueAction(false));
   $("save-values").addEventListener("click", () => valueAction(true));
+  for (const r of document.querySelectorAll("input[name=team-mode]")) r.addEventListener("change", showModeFields);
+  $("preview-mode").addEventListener("click", () => modeAction(false));
+  $("mode-form").addEventListener("submit", (e) => { e.preventDefault(); modeAction(true); });
   $("controls-form").addEventListener("submit", saveControls);
+  for (const [block, form, show] of [["history-block", "history-filter", showHistory],
+    ["users-block", "users-search", showUsers], ["groups-block", "groups-search", showGroups]]) {
+    $(block).addEventListener("toggle", () => { if ($(block).open) show(); });
+    $(form).addEventListener("submit", (e) => { e.preventDefault(); show(); });
+  }
   start();
 });

@@ -51,7 +51,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         !address.as_str().unwrap().contains("setup_"),
         "the link's secret left the address bar: {address}"
     );
-    browser.screenshot("01-opened").await;
+    browser.checkpoint("01-opened").await;
 
     // Okta is preselected for an Okta directory; its steps show this directory's URL.
     let okta = browser.find("input[name=idp][value=okta]", WAIT).await;
@@ -69,7 +69,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     let token = browser.value(&browser.find("#token", WAIT).await).await;
     assert!(token.starts_with("scim_"), "{token}");
     browser.wait_for_text("#tokens", "Revoke", WAIT).await;
-    browser.screenshot("02-okta-token").await;
+    browser.checkpoint("02-okta-token").await;
 
     // Okta's "Test Connector Configuration" with what the page showed.
     let okta_client = Scim::new(&base_url, &token);
@@ -81,7 +81,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     browser
         .wait_for_text("#first-request", "/Users?startIndex=1&count=2 → 200", WAIT)
         .await;
-    browser.screenshot("03-connected").await;
+    browser.checkpoint("03-connected").await;
 
     // Okta assigns a person and pushes a group with them in it.
     let ann = okta_client
@@ -128,7 +128,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         .wait_for_text(&format!("{card} .preview"), "ann@acme.com", WAIT)
         .await;
     assert!(preview.contains("Engineering: 1 join"), "{preview}");
-    browser.screenshot("04-preview").await;
+    browser.checkpoint("04-preview").await;
     browser
         .click(
             &browser
@@ -161,14 +161,14 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         browser.click(&button).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    browser.screenshot("05-team-filled").await;
+    browser.checkpoint("05-team-filled").await;
 
     // At phone width nothing scrolls sideways.
     browser.resize(390, 844).await;
     let fits = browser
         .eval("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
-    browser.screenshot("06-phone").await;
+    browser.checkpoint("06-phone").await;
     assert_eq!(fits, json!(true), "the page is wider than a phone");
 
     // The mapping is the directory's, made by the link.
@@ -232,7 +232,7 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
     browser
         .wait_for_text("#directory-list", "Globex", WAIT)
         .await;
-    browser.screenshot("01-created").await;
+    browser.checkpoint("01-created").await;
     let dir = base_url.rsplit('/').next().unwrap().to_owned();
 
     // Entra's connection test, then a request it gets wrong.
@@ -287,7 +287,7 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
             "no request logged: {shown}"
         );
     }
-    browser.screenshot("02-requests").await;
+    browser.checkpoint("02-requests").await;
     browser.click(&browser.find("#refresh", WAIT).await).await;
     browser
         .wait_for_text("#directory-list", "50% (1 of the last 2)", WAIT)
@@ -315,7 +315,7 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
     assert!(audit.contains("Olga (console)"), "{audit}");
     assert!(audit.contains("directory.created"), "{audit}");
     assert!(!audit.contains(&token[10..]), "no secret in the audit log");
-    browser.screenshot("03-audit").await;
+    browser.checkpoint("03-audit").await;
     let dead = browser
         .text(&browser.find("#dead-letter-list", WAIT).await)
         .await;
@@ -340,5 +340,5 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
         .text(&browser.find("#base-url-label", WAIT).await)
         .await;
     assert!(label.starts_with("Tenant URL"), "{label}");
-    browser.screenshot("04-setup-page-for-entra").await;
+    browser.checkpoint("04-setup-page-for-entra").await;
 }
