@@ -18,7 +18,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// A page: its HTML and its own script, served at `/{name}` and `/{name}/{name}.js`
-/// beside the shared `common.js` and `style.css`.
+/// beside the shared `common.js`, `style.css` and `favicon.svg`.
 pub(crate) struct Page {
     pub name: &'static str,
     pub html: &'static str,
@@ -39,6 +39,7 @@ pub(crate) const CONSOLE: Page = Page {
 
 const COMMON: &str = include_str!("common.js");
 const STYLE: &str = include_str!("style.css");
+const ICON: &str = include_str!("favicon.svg");
 
 impl Page {
     /// The page's routes, for any router state.
@@ -58,6 +59,7 @@ impl Page {
         match name {
             "common.js" => serve(JS, COMMON),
             "style.css" => serve("text/css; charset=utf-8", STYLE),
+            "favicon.svg" => serve("image/svg+xml", ICON),
             _ if name.strip_suffix(".js") == Some(self.name) => serve(JS, self.script),
             _ => (
                 StatusCode::NOT_FOUND,

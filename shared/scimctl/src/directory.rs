@@ -219,9 +219,10 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             let path = format!("{}/setup-links", directory.path());
             let issued: IssuedSetupLink = admin.post(&path, Some(&new)).await?;
             let text = format!(
-                "setup link: {}\nexpires:    {}\nThe link is shown only now. Send it to the customer's IT admin over a secure channel; anyone holding it can set up this directory until it expires or is revoked (scimctl directory revoke-setup-link --link {}).",
+                "setup link: {}\nexpires:    {}\nThe link is shown only now. Send it to the customer's IT admin over a secure channel; anyone holding it can set up this directory until it expires or is revoked (scimctl directory revoke-setup-link --directory {} --link {}).",
                 issued.url,
                 output::at(issued.expires_at),
+                directory.directory,
                 issued.link.id
             );
             Output::new(&issued, text)

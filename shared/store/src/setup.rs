@@ -99,7 +99,9 @@ pub async fn links(db: impl PgExecutor<'_>, directory: Uuid) -> Result<Vec<LinkI
     .await
 }
 
-/// Revokes the directory's link and ends its sessions; `None` if it has no such link.
+/// Revokes the directory's link, which ends its sessions: each is refused from then on
+/// as revoked (so an open page can say so), and purged when it would have expired.
+/// `None` if the directory has no such link.
 pub async fn revoke_link(
     conn: &mut PgConnection,
     directory: Uuid,
@@ -113,11 +115,8 @@ pub async fn revoke_link(
         link,
         directory
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    sqlx::query!("DELETE FROM setup_sessions WHERE link_id = $1", link)
-        .execute(conn)
-        .await?;
     Ok(revoked)
 }
 

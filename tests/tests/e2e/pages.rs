@@ -1,11 +1,14 @@
 //! The web pages in a real headless Chromium, against the real ingress and worker.
-//! The setup page: an IT admin opens the link, chooses Okta, generates a token, pastes
-//! the base URL and token into Okta (here: makes Okta's test call with what the page
-//! shows), watches the status panel change, maps a pushed group to a team with a
-//! preview, saves, and sees the team fill. The console: an operator signs in, creates a
+//! The setup page: an IT admin opens the link, creates a team, chooses Okta, generates
+//! a token, pastes the base URL and token into Okta (here: makes Okta's calls with what
+//! the page shows, a wrong token first), watches the status panel change, maps a
+//! pushed group to the team with a preview, saves, sees the team fill, finds a refused
+//! push in the request history with what was sent, and is told whom to ask when the
+//! link is revoked. In attribute mode the admin switches the team mode with a preview,
+//! creates a team and maps a value to it. The console: an operator signs in, creates a
 //! directory, reads its request log and the audit log, and issues a setup link that
-//! opens that directory's setup page. Screenshots of each step are saved under
-//! `target/artifacts/setup-page` and `target/artifacts/console`.
+//! opens that directory's setup page. Every state is checked with axe-core, and
+//! screenshots of each are saved under `target/artifacts/<test>`.
 
 use reqwest::{Method, StatusCode};
 use scim_tests::browser::Browser;
@@ -30,14 +33,6 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     };
     let created = ctl(&["directory", "create", "--name", "Acme", "--idp", "okta"]);
     let dir = created["id"].as_str().unwrap().to_owned();
-    ctl(&[
-        "team",
-        "create",
-        "--directory",
-        &dir,
-        "--team",
-        "Engineering",
-    ]);
     let link = ctl(&["directory", "setup-link", "--directory", &dir]);
     let url = link["url"].as_str().unwrap();
 
@@ -52,6 +47,52 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         "the link's secret left the address bar: {address}"
     );
     browser.checkpoint("01-opened").await;
+
+    // The admin makes the team the groups will fill, and one made by mistake.
+    for name in ["Engineering", "Temp"] {
+        let field = browser.find("#new-team", WAIT).await;
+        browser.type_into(&field, name).await;
+        browser
+            .click(&browser.find("#create-team button[type=submit]", WAIT).await)
+            .await;
+        browser
+            .wait_for_text(
+                "#create-team .message",
+                &format!("Team {name} created"),
+                WAIT,
+            )
+            .await;
+    }
+    let temp = ".team[data-team=Temp]";
+    browser
+        .click(
+            &browser
+                .find(&format!("{temp} button[data-action=delete]"), WAIT)
+                .await,
+        )
+        .await;
+    browser
+        .wait_for_text(&format!("{temp} .confirm"), "cannot be undone", WAIT)
+        .await;
+    browser.checkpoint("01b-confirm-delete").await;
+    browser
+        .click(
+            &browser
+                .find(&format!("{temp} button[data-action=confirm-delete]"), WAIT)
+                .await,
+        )
+        .await;
+    browser
+        .wait_for_script(
+            "return document.querySelector('.team[data-team=Temp]') ? 'there' : 'gone'",
+            "gone",
+            WAIT,
+        )
+        .await;
+    let shown = browser
+        .eval("return [...document.querySelectorAll('.team')].map(t => t.dataset.team).join(',')")
+        .await;
+    assert_eq!(shown, json!("Engineering"));
 
     // Okta is preselected for an Okta directory; its steps show this directory's URL.
     let okta = browser.find("input[name=idp][value=okta]", WAIT).await;
@@ -71,6 +112,21 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     browser.wait_for_text("#tokens", "Revoke", WAIT).await;
     browser.checkpoint("02-okta-token").await;
 
+    // Okta tested with a token pasted wrong first: the panel says so, and what to do.
+    let wrong = Scim::new(&base_url, &format!("{token}x"));
+    for _ in 0..2 {
+        let r = wrong
+            .send(Method::GET, "/Users?startIndex=1&count=2", None)
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    browser.wait_for_text("#stage", "Not connected", WAIT).await;
+    let errors = browser
+        .wait_for_text("#errors", "Token not recognised", WAIT)
+        .await;
+    assert!(errors.contains("401"), "{errors}");
+    browser.checkpoint("02b-wrong-token").await;
+
     // Okta's "Test Connector Configuration" with what the page showed.
     let okta_client = Scim::new(&base_url, &token);
     let test_call = okta_client
@@ -79,8 +135,11 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     assert_eq!(test_call.status, StatusCode::OK);
     browser.wait_for_text("#stage", "Connected", WAIT).await;
     browser
-        .wait_for_text("#first-request", "/Users?startIndex=1&count=2 → 200", WAIT)
+        .wait_for_text("#latest-request", "/Users?startIndex=1&count=2 → 200", WAIT)
         .await;
+    // The refusals came before it: marked resolved, their advice no longer shown.
+    let errors = browser.wait_for_text("#errors", "resolved", WAIT).await;
+    assert!(!errors.contains("Token not recognised"), "{errors}");
     browser.checkpoint("03-connected").await;
 
     // Okta assigns a person and pushes a group with them in it.
@@ -163,6 +222,58 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     }
     browser.checkpoint("05-team-filled").await;
 
+    // Okta pushes Ann again (an import matched nothing): refused, and the admin finds
+    // the request, its user and what Okta sent in the history.
+    let mut again = okta_user("ann@acme.com", "Ann", "Lee");
+    again["password"] = json!("okta-password-1");
+    assert_eq!(
+        okta_client.create_user(&again).await.status,
+        StatusCode::CONFLICT
+    );
+    browser
+        .click(&browser.find("#history-block > summary", WAIT).await)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("#history-status option[value=errors]", WAIT)
+                .await,
+        )
+        .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        browser
+            .click(
+                &browser
+                    .find("#history-filter button[type=submit]", WAIT)
+                    .await,
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let shown = browser.text(&browser.find("#history", WAIT).await).await;
+        if shown.contains("409") {
+            assert!(shown.contains("/Users (ann@acme.com)"), "{shown}");
+            assert!(shown.contains("already exists"), "{shown}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 409 in the history: {shown}"
+        );
+    }
+    browser
+        .click(&browser.find("#history details.sent > summary", WAIT).await)
+        .await;
+    let body = browser
+        .wait_for_text("#history details.sent pre", "userName", WAIT)
+        .await;
+    assert!(body.contains("ann@acme.com"), "{body}");
+    assert!(
+        !body.contains("okta-password-1"),
+        "the password shown: {body}"
+    );
+    browser.checkpoint("05b-history").await;
+
     // At phone width nothing scrolls sideways.
     browser.resize(390, 844).await;
     let fits = browser
@@ -174,6 +285,212 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     // The mapping is the directory's, made by the link.
     let teams = ctl(&["team", "list", "--directory", &dir]);
     assert_eq!(teams[0]["groups"], json!(["eng-all"]), "{teams}");
+
+    // The operator revokes the link while the page is open: it says so, and whom to ask.
+    browser.resize(1100, 1500).await;
+    let link_id = link["link"]["id"].as_str().unwrap();
+    ctl(&[
+        "directory",
+        "revoke-setup-link",
+        "--directory",
+        &dir,
+        "--link",
+        link_id,
+    ]);
+    browser
+        .wait_for_text("#gate-message", "revoked", WAIT)
+        .await;
+    let help = browser
+        .wait_for_text("#gate-help", "for a new setup link", WAIT)
+        .await;
+    assert!(help.contains("Ask"), "{help}");
+    browser.checkpoint("07-revoked").await;
+}
+
+/// Attribute mode, set up from the page: the admin (with a link that allows it) switches
+/// the team mode after a preview, creates a team, maps a value to it, and sees the user
+/// whose attribute carries that value join it.
+#[tokio::test]
+async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_page() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress(&db.url, &nats.url);
+    let _worker = Service::worker(&db.url, &nats.url, &[]);
+    let ctl = |args: &[&str]| -> Value {
+        let out = scimctl(&ingress.admin_url(), &[args, &["--json"]].concat())
+            .unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}: {out}"))
+    };
+    let created = ctl(&[
+        "directory",
+        "create",
+        "--name",
+        "Initech",
+        "--idp",
+        "onelogin",
+    ]);
+    let dir = created["id"].as_str().unwrap().to_owned();
+    let link = ctl(&[
+        "directory",
+        "setup-link",
+        "--directory",
+        &dir,
+        "--allow-controls",
+    ]);
+
+    let browser = Browser::start("setup-page-attribute", 1100, 1500).await;
+    browser.goto(link["url"].as_str().unwrap()).await;
+    // OneLogin's own steps, with this directory's URL to copy.
+    let steps = browser
+        .wait_for_text("ol[data-idp=onelogin]", "SCIM Provisioner", WAIT)
+        .await;
+    assert!(
+        steps.contains(created["scim_base_url"].as_str().unwrap()),
+        "{steps}"
+    );
+    assert!(
+        browser.eval("return document.querySelectorAll('ol[data-idp=onelogin] code.copyable + button').length").await
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+
+    let urn = "urn:acme:scim:schemas:2.0:User:group";
+    browser
+        .click(&browser.find("#team-mode-switch > summary", WAIT).await)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("input[name=team-mode][value=attribute]", WAIT)
+                .await,
+        )
+        .await;
+    browser
+        .type_into(&browser.find("#team-attribute-urn", WAIT).await, urn)
+        .await;
+    browser
+        .click(&browser.find("#preview-mode", WAIT).await)
+        .await;
+    browser
+        .wait_for_text("#mode-form .preview", "No one joins or leaves", WAIT)
+        .await;
+    browser.checkpoint("01-mode-preview").await;
+    browser.click(&browser.find("#save-mode", WAIT).await).await;
+    browser
+        .wait_for_text("#mode-form .message", "Switched to attribute teams", WAIT)
+        .await;
+    // The page now says which attribute the identity provider must send.
+    let attribute = browser.wait_for_text("#team-attribute", urn, WAIT).await;
+    assert!(
+        attribute.contains("urn:acme:scim:schemas:2.0:User"),
+        "{attribute}"
+    );
+
+    browser
+        .type_into(&browser.find("#new-team", WAIT).await, "Customer Success")
+        .await;
+    browser
+        .click(&browser.find("#create-team button[type=submit]", WAIT).await)
+        .await;
+    browser
+        .wait_for_text("#create-team .message", "created", WAIT)
+        .await;
+    browser.click(&browser.find("#add-value", WAIT).await).await;
+    browser
+        .type_into(
+            &browser.find("#value-table tbody tr input", WAIT).await,
+            "CS EMEA",
+        )
+        .await;
+    browser
+        .click(&browser.find("#save-values", WAIT).await)
+        .await;
+    browser
+        .wait_for_text("#value-table .message", "Saved", WAIT)
+        .await;
+    browser.checkpoint("02-value-saved").await;
+
+    let onelogin = Scim::new(
+        created["scim_base_url"].as_str().unwrap(),
+        created["token"]["token"].as_str().unwrap(),
+    );
+    let mut kim = okta_user("kim@initech.com", "Kim", "Ode");
+    kim["schemas"] = json!([
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:acme:scim:schemas:2.0:User"
+    ]);
+    kim["urn:acme:scim:schemas:2.0:User"] = json!({"group": "CS EMEA"});
+    assert_eq!(onelogin.create_user(&kim).await.status, StatusCode::CREATED);
+    let card = ".team[data-team='Customer Success']";
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let button = browser
+            .find(&format!("{card} button[data-action=members]"), WAIT)
+            .await;
+        browser.click(&button).await;
+        let shown = browser
+            .wait_for_text(&format!("{card} .members"), "", WAIT)
+            .await;
+        if shown.contains("kim@initech.com") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Kim never joined: {shown}"
+        );
+        browser.click(&button).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    browser.checkpoint("03-member-by-attribute").await;
+}
+
+/// A link past its expiry: the page says so and whom to ask, in the product's name.
+#[tokio::test]
+async fn an_expired_link_says_whom_to_ask() {
+    let db = TestDb::new().await;
+    let nats = NatsServer::start();
+    let ingress = Service::ingress_with(
+        &db.url,
+        &nats.url,
+        &[
+            ("PRODUCT_NAME", "Acme Scheduling"),
+            ("SUPPORT_CONTACT", "https://acme-scheduling.example/help"),
+        ],
+    );
+    let out = scimctl(
+        &ingress.admin_url(),
+        &["directory", "create", "--name", "Umbrella", "--json"],
+    )
+    .unwrap();
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let dir = created["id"].as_str().unwrap();
+    // A link for two seconds (scimctl's shortest is a minute).
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let link: Value = reqwest::Client::new()
+        .post(format!("{}/admin/v1/directories/{dir}/setup-links", ingress.admin_url()))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({"expires_at": expires.format(&time::format_description::well_known::Rfc3339).unwrap()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let browser = Browser::start("setup-page-expired", 1100, 900).await;
+    browser.goto(link["url"].as_str().unwrap()).await;
+    browser
+        .wait_for_text("#gate-message", "expired", WAIT)
+        .await;
+    let help = browser
+        .wait_for_text("#gate-help", "Acme Scheduling", WAIT)
+        .await;
+    assert!(help.contains("acme-scheduling.example/help"), "{help}");
+    let title = browser.text(&browser.find("h1", WAIT).await).await;
+    assert_eq!(title, "Set up user provisioning for Acme Scheduling");
+    browser.checkpoint("01-expired").await;
 }
 
 #[tokio::test]
