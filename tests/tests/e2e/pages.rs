@@ -113,7 +113,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     browser.checkpoint("02-okta-token").await;
 
     // Okta tested with a token pasted wrong first: the panel says so, and what to do.
-    let wrong = Scim::new(&base_url, &format!("{token}x"));
+    let wrong = Scim::new(&base_url, format!("{token}x"));
     for _ in 0..2 {
         let r = wrong
             .send(Method::GET, "/Users?startIndex=1&count=2", None)
