@@ -20,17 +20,65 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-#[tokio::test]
-async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress(&db.url, &nats.url);
-    let _worker = Service::worker(&db.url, &nats.url, &[]);
-    let ctl = |args: &[&str]| -> Value {
-        let out = scimctl(&ingress.admin_url(), &[args, &["--json"]].concat())
+/// The system the pages run on: Postgres, NATS, the ingress (with `env`) and a worker.
+struct Site {
+    _db: TestDb,
+    _nats: NatsServer,
+    ingress: Service,
+    _worker: Service,
+}
+
+impl Site {
+    async fn start(env: &[(&str, &str)]) -> Site {
+        let db = TestDb::new().await;
+        let nats = NatsServer::start();
+        let ingress = Service::ingress_with(&db.url, &nats.url, env);
+        let worker = Service::worker(&db.url, &nats.url, &[]);
+        Site {
+            _db: db,
+            _nats: nats,
+            ingress,
+            _worker: worker,
+        }
+    }
+
+    /// `scimctl … --json`, parsed.
+    fn ctl(&self, args: &[&str]) -> Value {
+        let out = scimctl(&self.ingress.admin_url(), &[args, &["--json"]].concat())
             .unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}: {out}"))
-    };
+    }
+}
+
+/// Opens the team `card`'s members until `email` is among them (the worker applies
+/// changes a moment later).
+async fn wait_for_member(browser: &Browser, card: &str, email: &str) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let button = browser
+            .find(&format!("{card} button[data-action=members]"), WAIT)
+            .await;
+        browser.click(&button).await;
+        let shown = browser
+            .wait_for_text(&format!("{card} .members"), "", WAIT)
+            .await;
+        if shown.contains(email) {
+            return shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{email} never joined {card}: {shown}"
+        );
+        // Hide, wait, show again.
+        browser.click(&button).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
+    let site = Site::start(&[]).await;
+    let ctl = |args: &[&str]| site.ctl(args);
     let created = ctl(&["directory", "create", "--name", "Acme", "--idp", "okta"]);
     let dir = created["id"].as_str().unwrap().to_owned();
     let link = ctl(&["directory", "setup-link", "--directory", &dir]);
@@ -200,26 +248,8 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         .await;
 
     // The worker fills the team; the page shows the member and where they came from.
-    let members = format!("{card} button[data-action=members]");
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let button = browser.find(&members, WAIT).await;
-        browser.click(&button).await;
-        let shown = browser
-            .wait_for_text(&format!("{card} .members"), "", WAIT)
-            .await;
-        if shown.contains("ann@acme.com") {
-            assert!(shown.contains("from eng-all"), "{shown}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the team never filled: {shown}"
-        );
-        // Hide, wait, show again.
-        browser.click(&button).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let shown = wait_for_member(&browser, card, "ann@acme.com").await;
+    assert!(shown.contains("from eng-all"), "{shown}");
     browser.checkpoint("05-team-filled").await;
 
     // Okta pushes Ann again (an import matched nothing): refused, and the admin finds
@@ -312,15 +342,8 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
 /// whose attribute carries that value join it.
 #[tokio::test]
 async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_page() {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress(&db.url, &nats.url);
-    let _worker = Service::worker(&db.url, &nats.url, &[]);
-    let ctl = |args: &[&str]| -> Value {
-        let out = scimctl(&ingress.admin_url(), &[args, &["--json"]].concat())
-            .unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}: {out}"))
-    };
+    let site = Site::start(&[]).await;
+    let ctl = |args: &[&str]| site.ctl(args);
     let created = ctl(&[
         "directory",
         "create",
@@ -422,48 +445,25 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
     ]);
     kim["urn:acme:scim:schemas:2.0:User"] = json!({"group": "CS EMEA"});
     assert_eq!(onelogin.create_user(&kim).await.status, StatusCode::CREATED);
-    let card = ".team[data-team='Customer Success']";
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let button = browser
-            .find(&format!("{card} button[data-action=members]"), WAIT)
-            .await;
-        browser.click(&button).await;
-        let shown = browser
-            .wait_for_text(&format!("{card} .members"), "", WAIT)
-            .await;
-        if shown.contains("kim@initech.com") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "Kim never joined: {shown}"
-        );
-        browser.click(&button).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_for_member(
+        &browser,
+        ".team[data-team='Customer Success']",
+        "kim@initech.com",
+    )
+    .await;
     browser.checkpoint("03-member-by-attribute").await;
 }
 
 /// A link past its expiry: the page says so and whom to ask, in the product's name.
 #[tokio::test]
 async fn an_expired_link_says_whom_to_ask() {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress_with(
-        &db.url,
-        &nats.url,
-        &[
-            ("PRODUCT_NAME", "Acme Scheduling"),
-            ("SUPPORT_CONTACT", "https://acme-scheduling.example/help"),
-        ],
-    );
-    let out = scimctl(
-        &ingress.admin_url(),
-        &["directory", "create", "--name", "Umbrella", "--json"],
-    )
-    .unwrap();
-    let created: Value = serde_json::from_str(&out).unwrap();
+    let site = Site::start(&[
+        ("PRODUCT_NAME", "Acme Scheduling"),
+        ("SUPPORT_CONTACT", "https://acme-scheduling.example/help"),
+    ])
+    .await;
+    let ingress = &site.ingress;
+    let created = site.ctl(&["directory", "create", "--name", "Umbrella"]);
     let dir = created["id"].as_str().unwrap();
     // A link for two seconds (scimctl's shortest is a minute).
     let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
@@ -495,10 +495,8 @@ async fn an_expired_link_says_whom_to_ask() {
 
 #[tokio::test]
 async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link() {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress(&db.url, &nats.url);
-    let _worker = Service::worker(&db.url, &nats.url, &[]);
+    let site = Site::start(&[]).await;
+    let ingress = &site.ingress;
 
     let browser = Browser::start("console", 1280, 1500).await;
     browser
