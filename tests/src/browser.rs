@@ -274,7 +274,17 @@ impl Browser {
 
     /// Saves the viewport as `{name}.png` in the test's artifacts folder; its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.get("/screenshot").await;
+        self.save_png(name, self.get("/screenshot").await)
+    }
+
+    /// Saves the first visible `css` alone as `{name}.png` (for the guides' pictures).
+    pub async fn screenshot_of(&self, css: &str, name: &str) -> PathBuf {
+        let el = self.find(css, Duration::from_secs(5)).await;
+        let png = self.get(&format!("/element/{}/screenshot", el.0)).await;
+        self.save_png(name, png)
+    }
+
+    fn save_png(&self, name: &str, png: Value) -> PathBuf {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap_or_default())
             .expect("a base64 screenshot");

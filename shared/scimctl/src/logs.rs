@@ -29,15 +29,23 @@ pub(crate) async fn requests(admin: &Admin, args: Requests) -> anyhow::Result<Ou
     let entries: Vec<RequestEntry> = admin.get(&path).await?;
     let text = rows(&entries, |r| {
         format!(
-            "{}  {:<6} {} {:>7.1} ms  {}{}",
+            "{}  {:<6} {} {:>7.1} ms  {}{}{}{}",
             at(r.at),
             r.method,
             r.status,
             r.duration_ms,
             r.path,
+            r.resource
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
             r.detail
                 .as_ref()
                 .map(|d| format!("\n    {d}"))
+                .unwrap_or_default(),
+            r.body
+                .as_ref()
+                .map(|b| format!("\n    sent: {b}"))
                 .unwrap_or_default()
         )
     });

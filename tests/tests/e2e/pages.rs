@@ -174,6 +174,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         .await;
     assert!(errors.contains("401"), "{errors}");
     browser.checkpoint("02b-wrong-token").await;
+    browser.screenshot_of("#status", "status-refused").await;
 
     // Okta's "Test Connector Configuration" with what the page showed.
     let okta_client = Scim::new(&base_url, &token);
@@ -189,6 +190,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     let errors = browser.wait_for_text("#errors", "resolved", WAIT).await;
     assert!(!errors.contains("Token not recognised"), "{errors}");
     browser.checkpoint("03-connected").await;
+    browser.screenshot_of("#status", "status-connected").await;
 
     // Okta assigns a person and pushes a group with them in it.
     let ann = okta_client
@@ -251,6 +253,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     let shown = wait_for_member(&browser, card, "ann@acme.com").await;
     assert!(shown.contains("from eng-all"), "{shown}");
     browser.checkpoint("05-team-filled").await;
+    browser.screenshot_of("#teams", "teams").await;
 
     // Okta pushes Ann again (an import matched nothing): refused, and the admin finds
     // the request, its user and what Okta sent in the history.
@@ -303,6 +306,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         "the password shown: {body}"
     );
     browser.checkpoint("05b-history").await;
+    browser.screenshot_of("#received", "history").await;
 
     // At phone width nothing scrolls sideways.
     browser.resize(390, 844).await;
@@ -433,6 +437,7 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
         .wait_for_text("#value-table .message", "Saved", WAIT)
         .await;
     browser.checkpoint("02-value-saved").await;
+    browser.screenshot_of("#teams", "attribute-teams").await;
 
     let onelogin = Scim::new(
         created["scim_base_url"].as_str().unwrap(),
