@@ -9,6 +9,7 @@ use scim_admin_api::{
     TeamMapping, TrustedDomains,
 };
 use scim_core::controls::normalize_domains;
+use scim_core::limits::{DIRECTORY_NAME_BYTES, MIRROR_PATTERN_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
 use scim_product::teams::preview::Preview;
@@ -136,13 +137,22 @@ async fn create(
     Body(new): Body<NewDirectory>,
 ) -> Result<(axum::http::StatusCode, Json<CreatedDirectory>), AdminError> {
     let name = new.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AdminError::Invalid(
-            "name must be 1 to 200 characters".into(),
-        ));
+    if name.is_empty() || name.len() > DIRECTORY_NAME_BYTES {
+        return Err(AdminError::Invalid(format!(
+            "name must be 1 to {DIRECTORY_NAME_BYTES} bytes"
+        )));
     }
     let idp = new.idp;
     let mut tx = state.pool.begin().await?;
+    // Names are unique per deployment (case ignored): an operator choosing a customer's
+    // directory by name in a list must not find two.
+    directories::lock_names(&mut tx).await?;
+    if let Some(taken) = directories::named(&mut *tx, name).await? {
+        return Err(AdminError::Conflict(format!(
+            "a directory named {:?} already exists ({}): choose a name that tells them apart",
+            taken.name, taken.id
+        )));
+    }
     let dir = directories::create(&mut *tx, name, idp).await?;
     let token =
         directories::issue_token(&mut *tx, dir.id, None, TokenOrigin::DirectoryCreated).await?;
@@ -403,11 +413,12 @@ async fn change_team_mapping(
                 "{attribute:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
             )));
         }
-        TeamMapping::Mirrored { pattern: Some(p) } if p.trim().is_empty() || p.len() > 200 => {
-            return Err(AdminError::Invalid(
-                "mirror_pattern must be 1 to 200 characters, or left out to mirror every group"
-                    .into(),
-            ));
+        TeamMapping::Mirrored { pattern: Some(p) }
+            if p.trim().is_empty() || p.len() > MIRROR_PATTERN_BYTES =>
+        {
+            return Err(AdminError::Invalid(format!(
+                "mirror_pattern must be 1 to {MIRROR_PATTERN_BYTES} bytes, or left out to mirror every group"
+            )));
         }
         _ => {}
     }

@@ -10,6 +10,7 @@ use scim_product::teams::store as teams;
 use scim_store::request_log::{self, StatusFilter};
 use scim_store::{audit, groups, users};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::directories::existing;
 use super::{AdminError, parse_id};
@@ -46,6 +47,8 @@ struct RequestsQuery {
     /// Only requests older than this (RFC 3339): the next page after the oldest shown.
     #[serde(default, with = "time::serde::rfc3339::option")]
     before: Option<time::OffsetDateTime>,
+    /// Only requests whose path, detail or user or group name contains this.
+    search: Option<String>,
     limit: Option<i64>,
 }
 
@@ -60,9 +63,18 @@ async fn requests(
     })?;
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
-    Ok(Json(
-        request_log::recent(&state.pool, dir, status, q.before, limit).await?,
-    ))
+    let query = request_log::Query {
+        status,
+        before: q.before,
+        search: searched(&q.search),
+    };
+    // A search reads all of the directory's log: on the time-limited connections.
+    let pool = if query.search.is_some() {
+        &state.lists
+    } else {
+        &state.pool
+    };
+    Ok(Json(request_log::recent(pool, dir, query, limit).await?))
 }
 
 #[derive(Deserialize)]
@@ -92,11 +104,18 @@ struct ReceivedQuery {
 
 impl ReceivedQuery {
     fn search(&self) -> Option<&str> {
-        self.search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        searched(&self.search)
     }
+}
+
+/// An id given as the query parameter `name`: 400 if it is not one.
+fn query_id(raw: &str, name: &str) -> Result<Uuid, AdminError> {
+    Uuid::try_parse(raw).map_err(|_| AdminError::Invalid(format!("{name} must be an id")))
+}
+
+/// A search term, unless blank.
+fn searched(search: &Option<String>) -> Option<&str> {
+    search.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// The directory's groups in name order (the choices a mapping table offers), a page
@@ -111,7 +130,7 @@ async fn group_names(
     let after = q
         .after
         .as_deref()
-        .map(|a| parse_id(a, "group"))
+        .map(|a| query_id(a, "after"))
         .transpose()?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
@@ -159,6 +178,10 @@ async fn members(
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     directory: Option<String>,
+    /// The next page: records older than this one.
+    before: Option<String>,
+    /// Only records whose action or actor contains this.
+    search: Option<String>,
     limit: Option<i64>,
 }
 
@@ -172,7 +195,20 @@ async fn audit_log(
         .as_deref()
         .map(|d| parse_id(d, "directory"))
         .transpose()?;
-    Ok(Json(
-        audit::recent(&state.pool, directory, limit(q.limit)?).await?,
-    ))
+    let before = q
+        .before
+        .as_deref()
+        .map(|b| query_id(b, "before"))
+        .transpose()?;
+    let query = audit::Query {
+        directory,
+        before,
+        search: searched(&q.search),
+    };
+    let pool = if query.search.is_some() {
+        &state.lists
+    } else {
+        &state.pool
+    };
+    Ok(Json(audit::recent(pool, query, limit(q.limit)?).await?))
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use scim_store::request_log::{self, Entry, StatusFilter};
+use scim_store::request_log::{self, Entry, Query, StatusFilter};
 use scim_store::setup::Session;
 use scim_store::{directories, snapshot};
 use serde::{Deserialize, Serialize};
@@ -154,9 +154,14 @@ pub(crate) async fn status(
     snapshot::fix(&mut tx).await?;
     let summary = directories::show(&mut *tx, dir).await?;
     let first_request = request_log::first(&mut *tx, dir).await?;
-    let recent_errors =
-        request_log::recent(&mut *tx, dir, StatusFilter::Errors, None, RECENT_ERRORS).await?;
-    let last_request = request_log::recent(&mut *tx, dir, StatusFilter::Any, None, 1)
+    let recent_errors = request_log::recent(
+        &mut *tx,
+        dir,
+        Query::status(StatusFilter::Errors),
+        RECENT_ERRORS,
+    )
+    .await?;
+    let last_request = request_log::recent(&mut *tx, dir, Query::status(StatusFilter::Any), 1)
         .await?
         .pop();
     let last_success = request_log::last_success(&mut *tx, dir, SUCCESS_WITHIN).await?;

@@ -616,6 +616,80 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
     assert!(shown["last_request_at"].is_string(), "{shown}");
+
+    // Searched by the user a request was about, or by its detail.
+    let (_, found) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests?search=DUP@x"),
+        None,
+    )
+    .await;
+    let statuses: Vec<&Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["status"])
+        .collect();
+    assert_eq!(statuses, [&json!(409), &json!(201)], "{found}");
+    let (_, found) = admin(
+        &app,
+        Method::GET,
+        &format!("/directories/{dir}/requests?search=bearer%20token"),
+        None,
+    )
+    .await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+}
+
+/// Names tell directories apart: a second "Acme" (any case) is refused, naming the
+/// first; the audit log pages and searches.
+#[tokio::test]
+async fn directory_names_are_unique_and_the_audit_log_pages_and_searches() {
+    let app = spawn_app().await;
+    let (first, _) = directory(&app, "Acme").await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": " ACME "})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"].as_str().unwrap().contains(&first), "{body}");
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/directories",
+        Some(json!({"name": "x".repeat(201)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    directory(&app, "Acme EMEA").await;
+
+    let (_, all) = admin(&app, Method::GET, "/audit?limit=100", None).await;
+    let all = all.as_array().unwrap().clone();
+    assert!(all.len() >= 4, "{all:?}");
+    let (_, page) = admin(&app, Method::GET, "/audit?limit=2", None).await;
+    let (_, next) = admin(
+        &app,
+        Method::GET,
+        &format!("/audit?limit=2&before={}", page[1]["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(next[0], all[2], "the next page starts after the last shown");
+    let (_, created) = admin(&app, Method::GET, "/audit?search=CREATED", None).await;
+    assert!(
+        created
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"].as_str().unwrap().contains("created")),
+        "{created}"
+    );
+    let (status, _) = admin(&app, Method::GET, "/audit?before=nope", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ pub async fn spawn_app_on(
     let metrics = app.metrics_url().expect("metrics are on");
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
-    let (dir, token) = db.directory("acme").await;
+    let (dir, token) = db.directory("the test app's directory").await;
     let scim = Scim::new(format!("{base}/scim/v2/{dir}"), token);
     TestApp {
         db,

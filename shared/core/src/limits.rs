@@ -20,6 +20,12 @@ pub const KEY_BYTES: usize = 1024;
 /// team; longer values name no team).
 pub const TEAM_NAME_BYTES: usize = 200;
 
+/// Longest directory name, in bytes (admin API): a name an operator reads in lists.
+pub const DIRECTORY_NAME_BYTES: usize = 200;
+
+/// Longest mirrored mode's group name pattern, in bytes.
+pub const MIRROR_PATTERN_BYTES: usize = 200;
+
 /// Most rows of one team mapping: group names mapped to one team, or attribute
 /// values in a directory's value table. The mapping travels whole, with its previous
 /// version, in one event (`team.mapping_changed`, `directory.mapping_changed`), which must

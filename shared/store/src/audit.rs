@@ -40,18 +40,34 @@ pub async fn record(
     Ok(())
 }
 
-/// The newest records, of one directory or of all, newest first.
+/// Which records to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<'a> {
+    /// Of one directory (a deleted one too); of all when `None`.
+    pub directory: Option<Uuid>,
+    /// Older than this record: the next page.
+    pub before: Option<Uuid>,
+    /// Whose action or actor contains this (case ignored).
+    pub search: Option<&'a str>,
+}
+
+/// The newest records matching `q`, newest first.
 pub async fn recent(
     db: impl PgExecutor<'_>,
-    directory_id: Option<Uuid>,
+    q: Query<'_>,
     limit: i64,
 ) -> Result<Vec<Record>, sqlx::Error> {
     sqlx::query_as!(
         Record,
         r#"SELECT id, at, actor, action, directory_id, details
            FROM audit_log
-           WHERE $1::uuid IS NULL OR directory_id = $1 ORDER BY id DESC LIMIT $2"#,
-        directory_id as Option<Uuid>,
+           WHERE ($1::uuid IS NULL OR directory_id = $1)
+             AND ($2::uuid IS NULL OR id < $2)
+             AND ($3::text IS NULL OR strpos(lower(action || ' ' || actor), lower($3)) > 0)
+           ORDER BY id DESC LIMIT $4"#,
+        q.directory as Option<Uuid>,
+        q.before as Option<Uuid>,
+        q.search,
         limit
     )
     .fetch_all(db)

@@ -278,6 +278,34 @@ fn token_prefix(id: Uuid) -> String {
     format!("{TOKEN_PREFIX}{}", &id.simple().to_string()[..8])
 }
 
+/// The directory named `name` (case ignored), if any; for a check of a new name to
+/// hold, the transaction takes [`lock_names`] first.
+pub async fn named(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Directory>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT id, name, idp FROM directories WHERE lower(name) = lower($1) LIMIT 1",
+        name
+    )
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(Directory {
+            id: r.id,
+            name: r.name,
+            idp: idp(&r.idp)?,
+        })
+    })
+    .transpose()
+}
+
+/// Serializes the naming of directories until the transaction ends: two operators
+/// creating "Acme" at once get one directory and one refusal.
+pub async fn lock_names(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('scim.directory_names'))")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn create(
     db: impl PgExecutor<'_>,
     name: &str,

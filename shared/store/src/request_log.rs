@@ -177,17 +177,37 @@ impl StatusFilter {
     }
 }
 
-/// The directory's newest entries matching `status`, newest first; older than
-/// `before` when given (the next page of a history), each with the current name of the
-/// user or group it was about.
+/// Which entries of a directory to list.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub status: StatusFilter,
+    /// Older than this: the next page of a history.
+    pub before: Option<OffsetDateTime>,
+    /// Whose path, detail or user or group name contains this (case ignored): reads
+    /// every entry of the directory, so callers run it time-limited.
+    pub search: Option<&'a str>,
+}
+
+impl Query<'_> {
+    /// The newest entries with `status`.
+    pub fn status(status: StatusFilter) -> Query<'static> {
+        Query {
+            status,
+            before: None,
+            search: None,
+        }
+    }
+}
+
+/// The directory's newest entries matching `q`, newest first, each with the current
+/// name of the user or group it was about.
 pub async fn recent(
     db: impl PgExecutor<'_>,
     directory_id: Uuid,
-    status: StatusFilter,
-    before: Option<OffsetDateTime>,
+    q: Query<'_>,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    let (low, high) = status.range();
+    let (low, high) = q.status.range();
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT r.at, r.method, r.path, r.status, r.duration_ms, r.detail, r.resource_id,
@@ -197,12 +217,15 @@ pub async fn recent(
            LEFT JOIN scim_groups g ON g.directory_id = r.directory_id AND g.id = r.resource_id
            WHERE r.directory_id = $1 AND r.status BETWEEN $2 AND $3
              AND ($4::timestamptz IS NULL OR r.at < $4)
+             AND ($6::text IS NULL OR strpos(lower(concat_ws(' ', r.path, r.detail,
+                      coalesce(u.user_name, g.display_name, r.resource_name))), lower($6)) > 0)
            ORDER BY r.at DESC LIMIT $5"#,
         directory_id,
         low,
         high,
-        before,
-        limit
+        q.before,
+        limit,
+        q.search
     )
     .fetch_all(db)
     .await?;
