@@ -250,6 +250,12 @@ impl Browser {
             .await;
     }
 
+    /// Empties an input.
+    pub async fn clear(&self, el: &Element) {
+        self.post(&format!("/element/{}/clear", el.0), json!({}))
+            .await;
+    }
+
     pub async fn type_into(&self, el: &Element, text: &str) {
         self.post(&format!("/element/{}/value", el.0), json!({"text": text}))
             .await;

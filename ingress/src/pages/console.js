@@ -1,14 +1,19 @@
 // The operator console: the admin API (/admin/v1) from a browser tab, authenticated as
 // scimctl is, with an operator token in the Authorization header. The token stays in
 // this tab's sessionStorage; no cookie carries it, so no other site can make the
-// browser send it.
+// browser send it. One view at a time, chosen by the address's fragment (#overview,
+// #directories, #directory/<id>, #requests, #audit, #parked, #dead-letters); only the
+// view shown refreshes.
 
 import { $, el, table, when, say, copy, request } from "./common.js";
 
 const TOKEN = "scim-console-token";
 const NAME = "scim-console-name";
 const REFRESH_MS = 10000;
+const PAGE = 100;
 let refreshing = null;
+// Every directory by id, for names beside ids wherever a directory is shown.
+let directories = new Map();
 
 function api(method, path, body) {
   const name = sessionStorage.getItem(NAME) || "operator";
@@ -25,6 +30,34 @@ function seconds(s) {
   return `${Math.round(s / 3600)} h`;
 }
 
+// A directory as every list names it: its name and the start of its id.
+function directoryLabel(id) {
+  const d = directories.get(id);
+  const short = String(id).slice(0, 8);
+  return d ? `${d.name} (${short}…)` : `${short}… (deleted)`;
+}
+
+function directoryLink(id) {
+  if (!id) return "";
+  return directories.has(id) ? el("a", { href: `#directory/${id}`, text: directoryLabel(id) }) : directoryLabel(id);
+}
+
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+
+// A confirm step in place of `button`: the action runs only after a second, explicit
+// click; Cancel puts the button back.
+function confirming(button, label, action) {
+  const box = el("span", { class: "actions inline" });
+  const yes = el("button", { type: "button", class: "danger", text: label });
+  const no = el("button", { type: "button", class: "secondary", text: "Cancel" });
+  const arm = (armed) => { box.replaceChildren(...(armed ? [yes, no] : [button])); (armed ? yes : button).focus(); };
+  button.addEventListener("click", () => arm(true));
+  no.addEventListener("click", () => arm(false));
+  yes.addEventListener("click", action);
+  box.append(button);
+  return box;
+}
+
 // --- signing in ----------------------------------------------------------------------
 
 async function signIn(event) {
@@ -39,6 +72,7 @@ async function signIn(event) {
   } catch (e) {
     sessionStorage.removeItem(TOKEN);
     say(message, e.status === 401 ? "That operator token is not accepted." : e.message);
+    $("operator-token").focus();
   }
 }
 
@@ -47,27 +81,58 @@ function signOut() {
   sessionStorage.removeItem(NAME);
   clearTimeout(refreshing);
   $("console").hidden = true;
+  $("nav").hidden = true;
   $("sign-out").hidden = true;
   $("signed-in").textContent = "";
   $("sign-in-section").hidden = false;
+  $("operator-token").focus();
 }
 
 async function show() {
-  await refresh();
+  await loadDirectories();
   $("sign-in-section").hidden = true;
   $("console").hidden = false;
+  $("nav").hidden = false;
   $("sign-out").hidden = false;
   $("signed-in").textContent = `Signed in as ${sessionStorage.getItem(NAME)}`;
-  loadDeadLetters();
+  await route(true);
 }
 
-// --- pipeline and directories ---------------------------------------------------------
+// --- views -----------------------------------------------------------------------------
 
-async function refresh() {
+const VIEWS = {
+  overview: () => loadOverview(),
+  directories: () => renderDirectories(),
+  directory: (id) => loadDirectory(id),
+  requests: () => showRequests(),
+  audit: () => showAudit(),
+  parked: () => loadParked(),
+  "dead-letters": () => loadDeadLetters(),
+};
+// Views that follow the service by themselves while shown.
+const LIVE = new Set(["overview", "directory"]);
+
+async function route(focus) {
   clearTimeout(refreshing);
-  const [pipeline, directories, rates] = await Promise.all([
-    api("GET", "/pipeline"), api("GET", "/directories"), api("GET", "/error-rates"),
-  ]);
+  const [name, arg] = (location.hash.slice(1) || "overview").split("/");
+  const view = VIEWS[name] ? name : "overview";
+  for (const section of document.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== view;
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.getAttribute("href") === `#${view}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  // Focus moves to the view's heading, so keyboard and screen reader users land in it.
+  if (focus) document.querySelector(`[data-view="${view}"] h2`).focus();
+  try { await VIEWS[view](arg); } catch (e) {
+    if (e.status === 401) { signOut(); return; }
+  }
+  if (LIVE.has(view)) refreshing = setTimeout(() => route(false), REFRESH_MS);
+}
+
+// --- overview ----------------------------------------------------------------------------
+
+async function loadOverview() {
+  const pipeline = await api("GET", "/pipeline");
   $("outbox-waiting").textContent = pipeline.outbox.waiting;
   $("outbox-oldest").textContent = seconds(pipeline.outbox.oldest_seconds);
   $("outbox-parked").textContent = pipeline.outbox.parked;
@@ -77,31 +142,44 @@ async function refresh() {
     ["Not yet delivered", (c) => c.pending],
     ["Awaiting acknowledgement", (c) => c.ack_pending],
   ], pipeline.consumers, "No consumer yet: is the worker running?"));
+}
 
-  const rate = new Map(rates.map((r) => [r.directory_id, r]));
-  const errors = (d) => {
-    const r = rate.get(d.id);
-    if (!r || r.requests === 0) return "no requests";
-    return `${Math.round((100 * r.errors) / r.requests)}% (${r.errors} of the last ${r.requests})`;
-  };
+// --- directories ---------------------------------------------------------------------------
+
+let rates = new Map();
+
+async function loadDirectories() {
+  const [all, errorRates] = await Promise.all([api("GET", "/directories"), api("GET", "/error-rates")]);
+  directories = new Map(all.map((d) => [d.id, d]));
+  rates = new Map(errorRates.map((r) => [r.directory_id, r]));
+  for (const select of document.querySelectorAll(".directory-choice")) {
+    const keep = select.value;
+    const fixed = [...select.options].filter((o) => o.value === "");
+    select.replaceChildren(...fixed, ...all.map((d) => el("option", { value: d.id, text: `${d.name} (${d.id})` })));
+    if (keep) select.value = keep;
+  }
+}
+
+function errorRate(id) {
+  const r = rates.get(id);
+  if (!r || r.requests === 0) return "no requests";
+  return `${Math.round((100 * r.errors) / r.requests)}% (${r.errors} of the last ${r.requests})`;
+}
+
+async function renderDirectories() {
+  await loadDirectories();
+  const term = $("directory-search").value.trim().toLowerCase();
+  const shown = [...directories.values()].filter((d) => !term || d.name.toLowerCase().includes(term) || d.id.includes(term));
   $("directory-list").replaceChildren(table("Directories", [
-    ["Name", (d) => d.name],
+    ["Name", (d) => el("a", { href: `#directory/${d.id}`, text: d.name })],
+    ["Id", (d) => el("code", { text: d.id })],
     ["Provider", (d) => d.idp],
     ["Users", (d) => `${d.active_users} active of ${d.users}`],
     ["Groups", (d) => d.groups],
     ["Teams", (d) => `${d.teams} (${d.team_mode})`],
     ["Last request", (d) => when(d.last_request_at)],
-    ["Errors", errors],
-    ["Id", (d) => el("code", { text: d.id })],
-  ], directories, "No directory yet: create one below."));
-
-  for (const select of document.querySelectorAll(".directory-choice")) {
-    const keep = select.value;
-    const fixed = [...select.options].filter((o) => o.value === "");
-    select.replaceChildren(...fixed, ...directories.map((d) => el("option", { value: d.id, text: d.name })));
-    if (keep) select.value = keep;
-  }
-  refreshing = setTimeout(() => refresh().catch(() => {}), REFRESH_MS);
+    ["Errors", (d) => errorRate(d.id)],
+  ], shown, term ? "No directory matches." : "No directory yet: create one below."));
 }
 
 async function createDirectory(event) {
@@ -110,13 +188,105 @@ async function createDirectory(event) {
   say(message, "");
   try {
     const created = await api("POST", "/directories", { name: $("new-name").value.trim(), idp: $("new-idp").value });
+    $("new-name").value = "";
+    await loadDirectories();
+    // The new directory's own page: its one-time token, and its setup link form.
+    location.hash = `#directory/${created.id}`;
     $("created-url").value = created.scim_base_url;
     $("created-token").value = created.token.token;
     $("created").hidden = false;
-    say(message, `Directory ${created.name} created. Copy the token now: it is shown only once.`, "ok");
-    $("new-name").value = "";
-    await refresh();
+    $("created").dataset.directory = created.id;
   } catch (e) { say(message, e.message); }
+}
+
+// --- one directory ---------------------------------------------------------------------------
+
+let current = null;
+
+async function loadDirectory(id) {
+  if (current !== id) {
+    current = id;
+    for (const node of ["issued"]) $(node).hidden = true;
+    for (const form of ["issue-link", "delete-directory"]) say($(form).querySelector(".message"), "");
+    say($("link-message"), "");
+    say($("token-message"), "");
+    $("delete-confirm").value = "";
+  }
+  $("created").hidden = $("created").dataset.directory !== id;
+  const [d, tokens, links, teams, errors, parked, audit, errorRates] = await Promise.all([
+    api("GET", `/directories/${id}`), api("GET", `/directories/${id}/tokens`),
+    api("GET", `/directories/${id}/setup-links`), api("GET", `/directories/${id}/teams`),
+    api("GET", `/directories/${id}/requests?status=errors&limit=10`),
+    api("GET", `/outbox/parked?directory=${id}`), api("GET", `/audit?directory=${id}&limit=10`),
+    api("GET", "/error-rates"),
+  ]);
+  directories.set(d.id, d);
+  rates = new Map(errorRates.map((r) => [r.directory_id, r]));
+  $("directory-heading").textContent = `Directory ${d.name}`;
+  $("directory-id").textContent = `Id ${d.id} · ${d.idp} · created ${when(d.created_at)} · SCIM base URL ${d.scim_base_url}`;
+  $("directory-counts").replaceChildren(...[
+    ["Users", `${d.active_users} active of ${d.users}`], ["Groups", d.groups], ["Teams", d.teams],
+    ["Last request", when(d.last_request_at)], ["Errors", errorRate(d.id)],
+  ].map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: String(v) }))));
+  $("directory-settings").textContent = `Team mode ${d.team_mode}`
+    + (d.team_attribute ? ` (attribute ${d.team_attribute})` : "")
+    + (d.mirror_pattern ? ` (groups matching ${d.mirror_pattern})` : "")
+    + ` · trusted domains: ${d.trusted_domains.join(", ") || "any"} · seat limit: ${d.seat_limit ?? "none"}`;
+  $("all-requests").href = "#requests";
+  $("all-requests").dataset.directory = d.id;
+
+  $("link-list").replaceChildren(table("Setup links", [
+    ["Link", (l) => el("code", { text: l.id })],
+    ["State", linkState],
+    ["Expires", (l) => when(l.expires_at)],
+    ["First opened", (l) => when(l.first_used_at)],
+    ["Controls", (l) => l.allow_controls ? "may change access rules and team mode" : "teams and tokens only"],
+    ["", (l) => linkState(l) === "live" ? confirming(
+      el("button", { type: "button", class: "danger", text: "Revoke", "aria-label": `Revoke setup link ${l.id}` }),
+      "Confirm revoke", () => revokeLink(d.id, l)) : ""],
+  ], links, "No setup link issued."));
+
+  $("token-list").replaceChildren(table("Tokens", [
+    ["Token", (t) => el("code", { text: t.prefix + "…" })],
+    ["Origin", (t) => ({ directory_created: "with the directory", operator: "by an operator", setup_link: "on the setup page" }[t.origin] || "earlier")],
+    ["Created", (t) => when(t.created_at)],
+    ["Last used", (t) => when(t.last_used_at)],
+    ["Expires", (t) => t.expires_at ? when(t.expires_at) : "never"],
+    ["State", (t) => t.revoked_at ? `revoked ${when(t.revoked_at)}` : "live"],
+    ["", (t) => t.revoked_at ? "" : confirming(
+      el("button", { type: "button", class: "danger", text: "Revoke", "aria-label": `Revoke token ${t.prefix}` }),
+      "Confirm revoke", () => revokeToken(d.id, t))],
+  ], tokens, "No token."));
+
+  $("team-list").replaceChildren(table("Teams", [
+    ["Team", (t) => t.name],
+    ["Groups", (t) => t.groups.join(", ") || (t.mirrors ? "mirrors its group" : "none")],
+  ], teams, "No teams."));
+  $("recent-errors").replaceChildren(requestTable("Newest errors", errors, "No errors."));
+  $("directory-parked").replaceChildren(parkedTable(parked, "Nothing set aside."));
+  $("directory-audit").replaceChildren(auditTable("Newest admin actions", audit, "No action recorded."));
+}
+
+function linkState(l) {
+  if (l.revoked_at) return "revoked";
+  return new Date(l.expires_at) <= new Date() ? "expired" : "live";
+}
+
+async function revokeLink(dir, link) {
+  try {
+    await api("DELETE", `/directories/${dir}/setup-links/${link.id}`);
+    say($("link-message"), `Setup link ${link.id} revoked: it opens nothing, and pages open with it are signed out.`, "ok");
+  } catch (e) { say($("link-message"), e.message); }
+  await loadDirectory(dir);
+  $("issue-link").querySelector("button").focus();
+}
+
+async function revokeToken(dir, token) {
+  try {
+    await api("DELETE", `/directories/${dir}/tokens/${token.id}`);
+    say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
+  } catch (e) { say($("token-message"), e.message); }
+  await loadDirectory(dir);
 }
 
 async function issueLink(event) {
@@ -126,48 +296,129 @@ async function issueLink(event) {
   const hours = Number($("link-hours").value || 72);
   const expires = new Date(Date.now() + hours * 3600 * 1000).toISOString();
   try {
-    const issued = await api("POST", `/directories/${$("link-directory").value}/setup-links`,
+    const issued = await api("POST", `/directories/${current}/setup-links`,
       { expires_at: expires, allow_controls: $("link-controls").checked });
     $("issued-url").value = issued.url;
     $("issued").hidden = false;
-    say(message, `Expires ${when(issued.expires_at)}. Shown only now.`, "ok");
+    say(message, `Setup link for ${directoryLabel(current)}, expires ${when(issued.expires_at)}. Shown only now.`, "ok");
+    await loadDirectory(current);
   } catch (e) { say(message, e.message); }
 }
 
-// --- logs ------------------------------------------------------------------------------
-
-async function showRequests(event) {
+async function deleteDirectory(event) {
   event.preventDefault();
+  const message = $("delete-directory").querySelector(".message");
+  const d = directories.get(current);
+  if (!d || $("delete-confirm").value.trim() !== d.name) {
+    say(message, `Type ${d ? d.name : "the directory's name"} exactly to delete it.`);
+    $("delete-confirm").focus();
+    return;
+  }
+  try {
+    const deleted = await api("DELETE", `/directories/${current}`);
+    const removed = deleted.removed || {};
+    await loadDirectories();
+    location.hash = "#directories";
+    say($("create-directory").querySelector(".message"),
+      `Directory ${d.name} deleted: ${removed.users ?? 0} users deprovisioned, ${removed.groups ?? 0} groups and ${removed.teams ?? 0} teams removed.`, "ok");
+  } catch (e) { say(message, e.message); }
+}
+
+// --- logs --------------------------------------------------------------------------------
+
+function requestTable(caption, rows, empty) {
+  return table(caption, [
+    ["Time", (r) => when(r.at)],
+    ["Request", (r) => `${r.method} ${r.path.replace(/^\/scim\/v2\/[0-9a-f-]{36}/, "") || "/"}${r.resource ? ` (${r.resource})` : ""}`],
+    ["Status", (r) => String(r.status)],
+    ["ms", (r) => r.duration_ms.toFixed(1)],
+    ["Detail", (r) => {
+      const box = el("span", { text: r.detail || "" });
+      if (r.body) {
+        let text = r.body;
+        try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described */ }
+        box.append(el("details", { class: "sent" }, el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text }))));
+      }
+      return box;
+    }],
+  ], rows, empty);
+}
+
+let requestRows = [];
+
+async function showRequests(more = false) {
   const message = $("requests").querySelector(".message");
   say(message, "");
-  const status = $("requests-status").value;
-  const query = status ? `?status=${encodeURIComponent(status)}` : "";
+  const dir = $("requests-directory").value;
+  if (!dir) { $("request-list").replaceChildren(); return; }
+  const before = more && requestRows.length ? requestRows[requestRows.length - 1].at : null;
   try {
-    const rows = await api("GET", `/directories/${$("requests-directory").value}/requests${query}`);
-    $("request-list").replaceChildren(table("Requests, newest first", [
-      ["Time", (r) => when(r.at)],
-      ["Request", (r) => `${r.method} ${r.path}`],
-      ["Status", (r) => r.status],
-      ["ms", (r) => r.duration_ms.toFixed(1)],
-      ["Detail", (r) => r.detail || ""],
-    ], rows, "No request matches."));
+    const rows = await api("GET", `/directories/${dir}/requests?` + query({
+      status: $("requests-status").value, search: $("requests-search").value.trim(), before, limit: PAGE,
+    }));
+    requestRows = more ? requestRows.concat(rows) : rows;
+    $("request-list").replaceChildren(requestTable(`Requests of ${directoryLabel(dir)}, newest first`, requestRows, "No request matches."));
+    $("requests-more").hidden = rows.length < PAGE;
   } catch (e) { say(message, e.message); }
 }
 
-async function showAudit(event) {
-  event.preventDefault();
+function auditTable(caption, rows, empty) {
+  return table(caption, [
+    ["Time", (r) => when(r.at)],
+    ["Directory", (r) => directoryLink(r.directory_id)],
+    ["Actor", (r) => r.actor],
+    ["Action", (r) => r.action],
+    ["Details", (r) => el("code", { text: JSON.stringify(r.details) })],
+  ], rows, empty);
+}
+
+let auditRows = [];
+
+async function showAudit(more = false) {
   const message = $("audit").querySelector(".message");
   say(message, "");
-  const dir = $("audit-directory").value;
+  const before = more && auditRows.length ? auditRows[auditRows.length - 1].id : null;
   try {
-    const rows = await api("GET", `/audit${dir ? `?directory=${dir}` : ""}`);
-    $("audit-list").replaceChildren(table("Admin actions, newest first", [
-      ["Time", (r) => when(r.at)],
-      ["Actor", (r) => r.actor],
-      ["Action", (r) => r.action],
-      ["Details", (r) => el("code", { text: JSON.stringify(r.details) })],
-    ], rows, "No action recorded."));
+    const rows = await api("GET", "/audit?" + query({
+      directory: $("audit-directory").value, search: $("audit-search").value.trim(), before, limit: PAGE,
+    }));
+    auditRows = more ? auditRows.concat(rows) : rows;
+    $("audit-list").replaceChildren(auditTable("Admin actions, newest first", auditRows, "No action recorded."));
+    $("audit-more").hidden = rows.length < PAGE;
   } catch (e) { say(message, e.message); }
+}
+
+// --- what did not reach subscribers ------------------------------------------------------------
+
+function parkedTable(rows, empty) {
+  return table("Parked events, oldest first", [
+    ["#", (p) => String(p.seq)],
+    ["Event", (p) => p.subject.split(".").slice(3).join(".")],
+    ["Directory", (p) => directoryLink(p.directory_id)],
+    ["Size", (p) => `${Math.round(p.bytes / 1024)} KiB`],
+    ["Set aside", (p) => when(p.parked_at)],
+    ["Reason", (p) => p.reason],
+    ["", (p) => el("span", { class: "actions inline" },
+      el("button", { type: "button", class: "secondary", text: "Republish", "aria-label": `Republish parked event ${p.seq}`,
+        on: { click: () => parkedAction(p, "POST", "republish", "put back in the outbox") } }),
+      confirming(el("button", { type: "button", class: "danger", text: "Discard", "aria-label": `Discard parked event ${p.seq}` }),
+        "Confirm discard", () => parkedAction(p, "DELETE", "", "discarded: subscribers will never see it")))],
+  ], rows, empty);
+}
+
+async function loadParked() {
+  const parked = await api("GET", "/outbox/parked");
+  $("parked-list").replaceChildren(parkedTable(parked, "Nothing set aside."));
+}
+
+async function parkedAction(p, method, action, done) {
+  const message = location.hash.startsWith("#directory/")
+    ? $("directory-parked-message") : $("parked").querySelector(".message");
+  try {
+    await api(method, `/outbox/parked/${p.seq}${action ? "/" + action : ""}`);
+    say(message, `Event ${p.seq} ${done}.`, "ok");
+  } catch (e) { say(message, e.message); }
+  await route(false);
 }
 
 async function loadDeadLetters() {
@@ -175,11 +426,11 @@ async function loadDeadLetters() {
   try {
     const letters = await api("GET", "/dead-letters");
     $("dead-letter-list").replaceChildren(table("Dead letters, oldest first", [
-      ["#", (l) => l.seq],
+      ["#", (l) => String(l.seq)],
       ["Event", (l) => l.event_type || l.subject],
-      ["Directory", (l) => l.directory_id || ""],
+      ["Directory", (l) => directoryLink(l.directory_id)],
       ["Reason", (l) => l.reason],
-      ["Attempts", (l) => l.attempts],
+      ["Attempts", (l) => String(l.attempts)],
       ["", (l) => el("button", { type: "button", class: "secondary", text: "Replay",
         "aria-label": `Replay dead letter ${l.seq}`, on: { click: () => replay(l) } })],
     ], letters, "No dead letters."));
@@ -192,7 +443,7 @@ async function replay(letter) {
     await api("POST", `/dead-letters/${letter.seq}/replay`);
     say(message, `Dead letter ${letter.seq} replayed.`, "ok");
   } catch (e) { say(message, e.message); }
-  await Promise.all([loadDeadLetters(), refresh()]);
+  await loadDeadLetters();
 }
 
 // --- wiring ----------------------------------------------------------------------------
@@ -200,11 +451,18 @@ async function replay(letter) {
 document.addEventListener("DOMContentLoaded", () => {
   $("sign-in").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
-  $("refresh").addEventListener("click", () => refresh());
+  for (const id of ["refresh", "directory-refresh"]) $(id).addEventListener("click", () => route(false));
+  $("directory-filter").addEventListener("submit", (e) => { e.preventDefault(); renderDirectories(); });
   $("create-directory").addEventListener("submit", createDirectory);
   $("issue-link").addEventListener("submit", issueLink);
-  $("request-filter").addEventListener("submit", showRequests);
-  $("audit-filter").addEventListener("submit", showAudit);
+  $("delete-directory").addEventListener("submit", deleteDirectory);
+  $("request-filter").addEventListener("submit", (e) => { e.preventDefault(); showRequests(); });
+  $("requests-more").addEventListener("click", () => showRequests(true));
+  $("audit-filter").addEventListener("submit", (e) => { e.preventDefault(); showAudit(); });
+  $("audit-more").addEventListener("click", () => showAudit(true));
+  // From a directory's page to its requests: the log opens on that directory.
+  $("all-requests").addEventListener("click", () => { $("requests-directory").value = $("all-requests").dataset.directory; });
   for (const b of document.querySelectorAll("button[data-copy]")) b.addEventListener("click", () => copy(b));
+  window.addEventListener("hashchange", () => { if (!$("console").hidden) route(true); });
   if (sessionStorage.getItem(TOKEN)) show().catch(signOut);
 });

@@ -6,8 +6,8 @@
 //! push in the request history with what was sent, and is told whom to ask when the
 //! link is revoked. In attribute mode the admin switches the team mode with a preview,
 //! creates a team and maps a value to it. The console: an operator signs in, creates a
-//! directory, reads its request log and the audit log, and issues a setup link that
-//! opens that directory's setup page. Every state is checked with axe-core, and
+//! directory, acts on it from its page (setup links, a parked event, deletion), reads
+//! the request and audit logs, and opens the issued link's setup page. Every state is checked with axe-core, and
 //! screenshots of each are saved under `target/artifacts/<test>`.
 
 use reqwest::{Method, StatusCode};
@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// The system the pages run on: Postgres, NATS, the ingress (with `env`) and a worker.
 struct Site {
-    _db: TestDb,
+    db: TestDb,
     _nats: NatsServer,
     ingress: Service,
     _worker: Service,
@@ -35,7 +35,7 @@ impl Site {
         let ingress = Service::ingress_with(&db.url, &nats.url, env);
         let worker = Service::worker(&db.url, &nats.url, &[]);
         Site {
-            _db: db,
+            db,
             _nats: nats,
             ingress,
             _worker: worker,
@@ -498,8 +498,12 @@ async fn an_expired_link_says_whom_to_ask() {
     browser.checkpoint("01-expired").await;
 }
 
+/// The console: sign in, create a directory (a second of the same name is refused),
+/// read its errors and request log, issue setup links and revoke one, republish a
+/// parked event, read the audit log with its directory column, delete a directory, and
+/// open the issued link's setup page.
 #[tokio::test]
-async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link() {
+async fn an_operator_acts_on_a_directory_from_the_console() {
     let site = Site::start(&[]).await;
     let ingress = &site.ingress;
 
@@ -507,6 +511,10 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
     browser
         .goto(&format!("{}/console", ingress.admin_url()))
         .await;
+    let click = |css: &'static str| {
+        let browser = &browser;
+        async move { browser.click(&browser.find(css, WAIT).await).await }
+    };
     let sign_in = |token: &'static str| {
         let browser = &browser;
         async move {
@@ -523,24 +531,43 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
     browser
         .wait_for_text("#sign-in .message", "not accepted", WAIT)
         .await;
+    browser.checkpoint("00-sign-in-refused").await;
     sign_in(OPERATOR_TOKEN).await;
     browser.wait_for_text("#signed-in", "Olga", WAIT).await;
-    // The worker's consumer and its lag.
+    // The worker's consumer and its lag; focus on the view's heading.
     browser
         .wait_for_text("#consumers", "member-sync", WAIT)
         .await;
+    let focused = browser.eval("return document.activeElement.id").await;
+    assert_eq!(focused, json!("pipeline-heading"));
+    browser.checkpoint("01-overview").await;
 
-    let name = browser.find("#new-name", WAIT).await;
-    browser.type_into(&name, "Globex").await;
+    click("#nav a[href='#directories']").await;
+    let create = |name: &'static str, idp: &'static str| {
+        let browser = &browser;
+        async move {
+            let field = browser.find("#new-name", WAIT).await;
+            browser.clear(&field).await;
+            browser.type_into(&field, name).await;
+            browser
+                .click(
+                    &browser
+                        .find(&format!("#new-idp option[value={idp}]"), WAIT)
+                        .await,
+                )
+                .await;
+            browser
+                .click(
+                    &browser
+                        .find("#create-directory button[type=submit]", WAIT)
+                        .await,
+                )
+                .await;
+        }
+    };
+    create("Globex", "entra").await;
     browser
-        .click(&browser.find("#new-idp option[value=entra]", WAIT).await)
-        .await;
-    browser
-        .click(
-            &browser
-                .find("#create-directory button[type=submit]", WAIT)
-                .await,
-        )
+        .wait_for_text("#directory-heading", "Globex", WAIT)
         .await;
     let token = browser
         .value(&browser.find("#created-token", WAIT).await)
@@ -549,11 +576,20 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
         .value(&browser.find("#created-url", WAIT).await)
         .await;
     assert!(token.starts_with("scim_"), "{token}");
-    browser
+    let dir = base_url.rsplit('/').next().unwrap().to_owned();
+    browser.checkpoint("02-created").await;
+
+    // A second Globex is refused, naming the first.
+    click("#nav a[href='#directories']").await;
+    create("globex", "okta").await;
+    let refused = browser
+        .wait_for_text("#create-directory .message", "already exists", WAIT)
+        .await;
+    assert!(refused.contains(&dir), "{refused}");
+    let listed = browser
         .wait_for_text("#directory-list", "Globex", WAIT)
         .await;
-    browser.checkpoint("01-created").await;
-    let dir = base_url.rsplit('/').next().unwrap().to_owned();
+    assert!(listed.contains(&dir), "ids beside names: {listed}");
 
     // Entra's connection test, then a request it gets wrong.
     let entra = Scim::new(&base_url, &token);
@@ -566,80 +602,163 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
         .send(Method::GET, "/Users?filter=nope%20eq%201", None)
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-
-    let pick = |select: &'static str, value: String| {
-        let browser = &browser;
-        async move {
-            browser
-                .click(
-                    &browser
-                        .find(&format!("{select} option[value='{value}']"), WAIT)
-                        .await,
-                )
-                .await;
-        }
-    };
-    pick("#requests-directory", dir.clone()).await;
-    pick("#requests-status", "errors".into()).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        browser
-            .click(
-                &browser
-                    .find("#request-filter button[type=submit]", WAIT)
-                    .await,
-            )
-            .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let shown = browser
-            .text(&browser.find("#request-list", WAIT).await)
-            .await;
-        if shown.contains("400") {
-            assert!(
-                shown.contains("nope"),
-                "the detail Entra was given: {shown}"
-            );
-            assert!(!shown.contains("probe"), "errors only: {shown}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no request logged: {shown}"
-        );
-    }
-    browser.checkpoint("02-requests").await;
-    browser.click(&browser.find("#refresh", WAIT).await).await;
-    browser
-        .wait_for_text("#directory-list", "50% (1 of the last 2)", WAIT)
-        .await;
-
-    pick("#link-directory", dir.clone()).await;
-    browser
-        .click(&browser.find("#issue-link button[type=submit]", WAIT).await)
-        .await;
-    let link = browser
-        .value(&browser.find("#issued-url", WAIT).await)
-        .await;
-    assert!(link.contains("/setup#setup_"), "{link}");
+    // An event NATS will never take, as an older release could have written it.
+    let payload = json!({"id": uuid::Uuid::now_v7(), "blob": "b".repeat(1_100_000)});
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (event_id, subject, payload) VALUES ($1, $2, $3::json) RETURNING seq",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(format!("scim.v1.{dir}.user.updated"))
+    .bind(payload.to_string())
+    .fetch_one(&site.db.pool)
+    .await
+    .unwrap();
 
     browser
         .click(
             &browser
-                .find("#audit-filter button[type=submit]", WAIT)
+                .find(&format!("#directory-list a[href='#directory/{dir}']"), WAIT)
                 .await,
         )
         .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        click("#directory-refresh").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let errors = browser
+            .text(&browser.find("#recent-errors", WAIT).await)
+            .await;
+        let parked = browser
+            .text(&browser.find("#directory-parked", WAIT).await)
+            .await;
+        if errors.contains("nope") && parked.contains(&seq.to_string()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "errors: {errors}; parked: {parked}"
+        );
+    }
+    let counts = browser
+        .text(&browser.find("#directory-counts", WAIT).await)
+        .await;
+    assert!(counts.contains("50% (1 of the last 2)"), "{counts}");
+
+    // Two setup links; the first revoked, with a confirm step.
+    for _ in 0..2 {
+        click("#issue-link button[type=submit]").await;
+        browser
+            .wait_for_text("#issue-link .message", "Shown only now", WAIT)
+            .await;
+    }
+    let link = browser
+        .value(&browser.find("#issued-url", WAIT).await)
+        .await;
+    assert!(link.contains("/setup#setup_"), "{link}");
+    let links = browser.wait_for_text("#link-list", "live", WAIT).await;
+    assert_eq!(links.matches("live").count(), 2, "{links}");
+    let first = browser
+        .find("#link-list tbody tr:last-child button.danger", WAIT)
+        .await;
+    browser.click(&first).await;
+    browser.checkpoint("03-confirm-revoke-link").await;
+    click("#link-list tbody tr:last-child button.danger").await;
+    browser
+        .wait_for_text("#link-message", "revoked", WAIT)
+        .await;
+    let links = browser.wait_for_text("#link-list", "revoked", WAIT).await;
+    assert_eq!(links.matches("live").count(), 1, "{links}");
+
+    // The parked event, put back in the outbox (NATS sets it aside again).
+    browser
+        .click(
+            &browser
+                .find(
+                    &format!("button[aria-label='Republish parked event {seq}']"),
+                    WAIT,
+                )
+                .await,
+        )
+        .await;
+    browser
+        .wait_for_text("#directory-parked-message", "put back in the outbox", WAIT)
+        .await;
+    let audit = browser
+        .wait_for_text("#directory-audit", "outbox.republished", WAIT)
+        .await;
+    assert!(audit.contains("setup_link.revoked"), "{audit}");
+    browser.checkpoint("04-directory").await;
+
+    // The request log, filtered, searched and paged.
+    click("#all-requests").await;
+    browser
+        .wait_for_text("#requests-heading", "Request log", WAIT)
+        .await;
+    click("#requests-status option[value=errors]").await;
+    click("#request-filter button[type=submit]").await;
+    let shown = browser.wait_for_text("#request-list", "400", WAIT).await;
+    assert!(
+        shown.contains("nope"),
+        "the detail Entra was given: {shown}"
+    );
+    assert!(!shown.contains("probe"), "errors only: {shown}");
+    browser.checkpoint("05-requests").await;
+
+    // The audit log names each action's directory.
+    click("#nav a[href='#audit']").await;
+    click("#audit-filter button[type=submit]").await;
     let audit = browser
         .wait_for_text("#audit-list", "setup_link.created", WAIT)
         .await;
     assert!(audit.contains("Olga (console)"), "{audit}");
     assert!(audit.contains("directory.created"), "{audit}");
+    assert!(
+        audit.contains(&format!("Globex ({}…)", &dir[..8])),
+        "{audit}"
+    );
     assert!(!audit.contains(&token[10..]), "no secret in the audit log");
-    browser.checkpoint("03-audit").await;
-    let dead = browser
-        .text(&browser.find("#dead-letter-list", WAIT).await)
+    browser.checkpoint("06-audit").await;
+
+    click("#nav a[href='#parked']").await;
+    // Set aside again under a new number: NATS still refuses it.
+    let parked = browser
+        .wait_for_text("#parked-list", "max payload", WAIT)
         .await;
-    assert!(dead.contains("No dead letters"), "{dead}");
+    assert!(
+        parked.contains("user.updated") && parked.contains("Globex"),
+        "{parked}"
+    );
+    browser.checkpoint("07-parked").await;
+    click("#nav a[href='#dead-letters']").await;
+    browser
+        .wait_for_text("#dead-letter-list", "No dead letters", WAIT)
+        .await;
+
+    // A directory made by mistake, deleted from its page after typing its name.
+    click("#nav a[href='#directories']").await;
+    create("Temp Co", "generic").await;
+    browser
+        .wait_for_text("#directory-heading", "Temp Co", WAIT)
+        .await;
+    click("#delete-directory button[type=submit]").await;
+    browser
+        .wait_for_text("#delete-directory .message", "Type Temp Co exactly", WAIT)
+        .await;
+    browser
+        .type_into(&browser.find("#delete-confirm", WAIT).await, "Temp Co")
+        .await;
+    click("#delete-directory button[type=submit]").await;
+    browser
+        .wait_for_text(
+            "#create-directory .message",
+            "Directory Temp Co deleted",
+            WAIT,
+        )
+        .await;
+    let listed = browser
+        .wait_for_text("#directory-list", "Globex", WAIT)
+        .await;
+    assert!(!listed.contains("Temp Co"), "{listed}");
 
     // The link opens the directory's setup page, with Entra's steps.
     browser.goto(&link).await;
@@ -660,5 +779,5 @@ async fn an_operator_creates_a_directory_reads_its_logs_and_sends_a_setup_link()
         .text(&browser.find("#base-url-label", WAIT).await)
         .await;
     assert!(label.starts_with("Tenant URL"), "{label}");
-    browser.checkpoint("04-setup-page-for-entra").await;
+    browser.checkpoint("08-setup-page-for-entra").await;
 }
