@@ -184,6 +184,9 @@ pub async fn require_token(
     if directory_of(req.uri().path()) != Some(caller.directory) {
         return Err(unauthorized());
     }
+    let inspecting = caller
+        .inspect_until
+        .is_some_and(|until| until > time::OffsetDateTime::now_utc());
     req.extensions_mut().insert(DirectoryId(caller.directory));
     req.extensions_mut().insert::<Controls>(caller.controls);
     req.extensions_mut().insert(TokenId(caller.token));
@@ -191,8 +194,16 @@ pub async fn require_token(
     let mut res = next.run(req).await;
     res.extensions_mut().insert(TokenId(caller.token));
     res.extensions_mut().insert(caller.idp);
+    if inspecting {
+        res.extensions_mut().insert(Inspecting);
+    }
     Ok(res)
 }
+
+/// On a response while its directory's request inspector window is open: the request
+/// log keeps what the request sent, whatever its outcome.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Inspecting;
 
 #[cfg(test)]
 mod tests {
@@ -230,6 +241,7 @@ mod tests {
             idp: Idp::Okta,
             token: Uuid::new_v4(),
             controls: Controls::default(),
+            inspect_until: None,
         }
     }
 

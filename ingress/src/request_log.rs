@@ -7,9 +7,10 @@
 //!
 //! Each entry names the user or group it was about (the path's id, or the created
 //! resource's from `Location`). A failed request of an authenticated identity provider
-//! also keeps what it sent, for the request inspector: the body is copied as it
+//! (every request, while the directory's inspector window is open) also keeps what it
+//! sent, for the request inspector: the body is copied as it
 //! streams in, up to [`KEPT_BODY_BYTES`], then redacted and cut to
-//! [`INSPECTED_BYTES`] ([`redact::body`]); nothing is kept of a successful request.
+//! [`INSPECTED_BYTES`] ([`redact::body`]).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -30,7 +31,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{TokenId, directory_of};
+use crate::auth::{Inspecting, TokenId, directory_of};
 use crate::error::ErrorDetail;
 
 /// Entries waiting for the writer at most.
@@ -239,8 +240,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         Uuid::try_parse(location.rsplit('/').next()?).ok()
     };
     // Only an identity provider that proved who it is has its body kept: a stranger
-    // may not write into a directory's inspector.
-    let (body, resource) = match (status >= 400 && token.is_some(), copied.take()) {
+    // may not write into a directory's inspector. Within the directory's inspector
+    // window, a success's body too.
+    let inspected = res.extensions().get::<Inspecting>().is_some();
+    let keep = inspected || (status >= 400 && token.is_some());
+    let (body, resource) = match (keep, copied.take()) {
         (true, Some((raw, complete))) => {
             let (body, name) = state.requests.inspect(&raw, complete);
             (Some(body), name)

@@ -5,11 +5,11 @@ use axum::extract::{Extension, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, NewDirectory, Removed, SeatLimit,
-    TeamMapping, TrustedDomains,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory, Removed,
+    SeatLimit, TeamMapping, TrustedDomains,
 };
 use scim_core::controls::normalize_domains;
-use scim_core::limits::{DIRECTORY_NAME_BYTES, MIRROR_PATTERN_BYTES};
+use scim_core::limits::{DIRECTORY_NAME_BYTES, INSPECTION_MINUTES, MIRROR_PATTERN_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::teams::plan::split_attribute;
 use scim_product::teams::preview::Preview;
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/access-rules",
             put(set_access_rules),
         )
+        .route("/admin/v1/directories/{id}/inspection", put(set_inspection))
         .route(
             "/admin/v1/directories/{id}/trusted-domains",
             put(set_trusted_domains),
@@ -86,6 +87,7 @@ fn view(state: &AppState, s: &Summary) -> Directory {
         teams: s.teams,
         version: s.version,
         scim_base_url: state.base_url(s.directory.id),
+        inspect_until: s.inspect_until,
     }
 }
 
@@ -338,6 +340,38 @@ async fn set_access_rules(
         c.seat_limit = limit;
     })
     .await
+}
+
+/// Opens the request inspector window for `minutes`, or closes it (0). Audited; not an
+/// event: what the log keeps is no subscriber's business. Every replica learns at once
+/// (its token cache holds the window).
+async fn set_inspection(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<Inspection>,
+) -> Result<Json<Directory>, AdminError> {
+    if body.minutes > INSPECTION_MINUTES {
+        return Err(AdminError::Invalid(format!(
+            "minutes must be 0 (stop) to {INSPECTION_MINUTES}"
+        )));
+    }
+    let until = (body.minutes > 0)
+        .then(|| time::OffsetDateTime::now_utc() + time::Duration::minutes(body.minutes.into()));
+    let mut tx = state.pool.begin().await?;
+    let mut summary = locked(&mut tx, &id).await?;
+    let dir = summary.directory.id;
+    directories::set_inspection(&mut *tx, dir, until).await?;
+    let action = match until {
+        Some(_) => "directory.inspection_started",
+        None => "directory.inspection_stopped",
+    };
+    let details = json!({"until": until.map(|u| u.unix_timestamp())});
+    scim_store::audit::record(&mut *tx, &actor.0, action, Some(dir), &details).await?;
+    tx.commit().await?;
+    announce_change(&state, dir).await;
+    summary.inspect_until = until;
+    Ok(Json(view(&state, &summary)))
 }
 
 fn seat_limit(limit: Option<i32>) -> Result<Option<i32>, AdminError> {

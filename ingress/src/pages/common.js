@@ -88,3 +88,15 @@ export async function copy(button, text) {
   }
   setTimeout(() => { button.textContent = label; }, 2500);
 }
+
+// How many minutes the request inspector keeps every request's body when asked.
+export const INSPECT_MINUTES = 30;
+
+// The request inspector window's state, and what its button does next.
+export function inspection(until) {
+  const open = until && new Date(until) > new Date();
+  return open
+    ? { text: `Keeping what every request sends (secrets hidden) until ${when(until)}.`, button: "Stop keeping them", minutes: 0 }
+    : { text: "Keeping what failed requests send (secrets hidden). To see what a request that succeeded sent, keep every request's for a while.",
+      button: `Keep every request's for ${INSPECT_MINUTES} minutes`, minutes: INSPECT_MINUTES };
+}

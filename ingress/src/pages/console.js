@@ -5,7 +5,7 @@
 // #directories, #directory/<id>, #requests, #audit, #parked, #dead-letters); only the
 // view shown refreshes.
 
-import { $, el, table, when, say, copy, request } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection } from "./common.js";
 
 const TOKEN = "scim-console-token";
 const NAME = "scim-console-name";
@@ -232,6 +232,10 @@ async function loadDirectory(id) {
     + (d.team_attribute ? ` (attribute ${d.team_attribute})` : "")
     + (d.mirror_pattern ? ` (groups matching ${d.mirror_pattern})` : "")
     + ` · trusted domains: ${d.trusted_domains.join(", ") || "any"} · seat limit: ${d.seat_limit ?? "none"}`;
+  const state = inspection(d.inspect_until);
+  $("inspection-state").textContent = state.text;
+  $("inspection-toggle").textContent = state.button;
+  $("inspection-toggle").dataset.minutes = state.minutes;
   $("all-requests").href = "#requests";
   $("all-requests").dataset.directory = d.id;
 
@@ -287,6 +291,13 @@ async function revokeToken(dir, token) {
     say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
   } catch (e) { say($("token-message"), e.message); }
   await loadDirectory(dir);
+}
+
+async function toggleInspection() {
+  try {
+    await api("PUT", `/directories/${current}/inspection`, { minutes: Number($("inspection-toggle").dataset.minutes) });
+  } catch (e) { $("inspection-state").textContent = e.message; return; }
+  await loadDirectory(current);
 }
 
 async function issueLink(event) {
@@ -455,6 +466,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("directory-filter").addEventListener("submit", (e) => { e.preventDefault(); renderDirectories(); });
   $("create-directory").addEventListener("submit", createDirectory);
   $("issue-link").addEventListener("submit", issueLink);
+  $("inspection-toggle").addEventListener("click", toggleInspection);
   $("delete-directory").addEventListener("submit", deleteDirectory);
   $("request-filter").addEventListener("submit", (e) => { e.preventDefault(); showRequests(); });
   $("requests-more").addEventListener("click", () => showRequests(true));

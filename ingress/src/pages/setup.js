@@ -2,7 +2,7 @@
 // through /setup/api (the admin API's share for this directory) and /setup/status.
 // Every value from the server is set as text, never as HTML.
 
-import { $, el, table, when, say, copy, request } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection } from "./common.js";
 
 const POLL_MS = 3000;
 const IDP_NAMES = {
@@ -113,7 +113,22 @@ async function loadDirectory() {
   document.querySelector(`input[name=idp][value=${idp}]`).checked = true;
   showSteps(idp);
   renderControls();
+  renderInspection();
   await Promise.all([loadTokens(), loadTeams()]);
+}
+
+function renderInspection() {
+  const state = inspection(directory.inspect_until);
+  $("inspection-state").textContent = state.text;
+  $("inspection-toggle").textContent = state.button;
+  $("inspection-toggle").dataset.minutes = state.minutes;
+}
+
+async function toggleInspection() {
+  try {
+    directory = await api("PUT", "inspection", { minutes: Number($("inspection-toggle").dataset.minutes) });
+    renderInspection();
+  } catch (e) { $("inspection-state").textContent = e.message; }
 }
 
 // Entra wants the base URL with its SCIM-compliance flag, as its "Tenant URL": the
@@ -121,6 +136,9 @@ async function loadDirectory() {
 function showSteps(idp) {
   for (const list of document.querySelectorAll("ol[data-idp]")) list.hidden = list.dataset.idp !== idp;
   for (const node of document.querySelectorAll(".idp-name")) node.textContent = IDP_NAMES[idp];
+  $("guide-link").hidden = false;
+  $("guide-link").replaceChildren(el("a", { href: `/setup/guides/${idp}`,
+    text: `The full ${idp === "generic" ? "SCIM 2.0" : IDP_NAMES[idp]} guide, with what each error means (plain text)` }));
   if (!directory) return;
   const entra = idp === "entra";
   $("base-url-label").textContent = entra ? "Tenant URL (SCIM base URL with Entra's SCIM 2.0 flag)" : "SCIM base URL";
@@ -691,6 +709,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("preview-mode").addEventListener("click", () => modeAction(false));
   $("mode-form").addEventListener("submit", (e) => { e.preventDefault(); modeAction(true); });
   $("controls-form").addEventListener("submit", saveControls);
+  $("inspection-toggle").addEventListener("click", toggleInspection);
   for (const [block, form, show] of [["history-block", "history-filter", showHistory],
     ["users-block", "users-search", showUsers], ["groups-block", "groups-search", showGroups]]) {
     $(block).addEventListener("toggle", () => { if ($(block).open) show(); });

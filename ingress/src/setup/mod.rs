@@ -33,6 +33,7 @@ const SECURE_COOKIE: &str = "__Host-scim_setup";
 /// The header a state-changing request repeats the session's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
 
+mod guides;
 mod scoped;
 mod status;
 mod vendor;
@@ -46,6 +47,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/setup/status", get(status::status))
         .route("/setup/vendor", get(vendor::vendor))
         .route("/setup/logo", get(vendor::logo))
+        .route("/setup/guides/{idp}", get(guides::serve))
         .route(
             "/setup/api/{*path}",
             any(scoped::forward).layer(Extension(scoped::AdminApi(

@@ -28,7 +28,7 @@ enum Reach {
     Read,
     /// Issue and revoke SCIM tokens; create, rename and delete teams (the admin API
     /// refuses what the directory's team mode does not allow); map groups and
-    /// attribute values to teams.
+    /// attribute values to teams; open the request inspector window.
     Change,
     /// Change the directory's trusted domains, seat limit or team mode: only where the
     /// operator allowed it when issuing the link.
@@ -53,6 +53,7 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
         ("POST", ["tokens" | "teams"])
         | ("DELETE", ["tokens", _])
         | ("PATCH" | "DELETE", ["teams", _])
+        | ("PUT", ["inspection"])
         | ("PUT", ["teams", _, "groups"])
         | ("POST", ["teams", _, "groups", "preview"])
         | ("PUT", ["team-values"])
@@ -138,6 +139,7 @@ mod tests {
         assert_eq!(reach(&Method::POST, &["teams"]), Some(Reach::Change));
         assert_eq!(reach(&Method::PATCH, &["teams", "x"]), Some(Reach::Change));
         assert_eq!(reach(&Method::DELETE, &["teams", "x"]), Some(Reach::Change));
+        assert_eq!(reach(&Method::PUT, &["inspection"]), Some(Reach::Change));
         assert_eq!(reach(&Method::PUT, &["seat-limit"]), Some(Reach::Control));
         assert_eq!(reach(&Method::PUT, &["team-mapping"]), Some(Reach::Control));
         assert_eq!(

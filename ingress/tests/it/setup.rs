@@ -940,6 +940,80 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
     .await;
 }
 
+/// While the request inspector window is open, what every request sends is kept (its
+/// secrets still hidden); once closed, a success keeps nothing again. Bounded to an hour.
+#[tokio::test]
+async fn the_inspector_window_keeps_every_requests_body_until_it_closes() {
+    let app = spawn_app().await;
+    let (dir, link_id, secret) = directory_with_link(&app, "Acme", false).await;
+    let page = Page::open(&app, &secret).await;
+    let scim = scim_tests::client::Scim::new(
+        dir["scim_base_url"].as_str().unwrap(),
+        dir["token"]["token"].as_str().unwrap(),
+    );
+    let (status, body) = page
+        .change(Method::PUT, "inspection", Some(json!({"minutes": 61})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, opened) = page
+        .change(Method::PUT, "inspection", Some(json!({"minutes": 5})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    assert!(opened["inspect_until"].is_string(), "{opened}");
+
+    let mut ann = scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee");
+    ann["password"] = json!("hunter2-secret");
+    assert_eq!(scim.create_user(&ann).await.status, StatusCode::CREATED);
+    let (status, closed) = page
+        .change(Method::PUT, "inspection", Some(json!({"minutes": 0})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert!(closed["inspect_until"].is_null(), "{closed}");
+    let bob = scim_tests::client::okta_user("bob@acme.com", "Bob", "Ray");
+    assert_eq!(scim.create_user(&bob).await.status, StatusCode::CREATED);
+
+    let created = scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "both creates in the history",
+        || async {
+            let (_, list) = page.get("requests?status=201").await;
+            (list.as_array().is_some_and(|l| l.len() == 2)).then_some(list)
+        },
+    )
+    .await;
+    let (bob_entry, ann_entry) = (&created[0], &created[1]);
+    assert_eq!(ann_entry["resource"], "ann@acme.com");
+    let kept = ann_entry["body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{ann_entry}"));
+    assert!(
+        kept.contains("ann@acme.com") && !kept.contains("hunter2"),
+        "{kept}"
+    );
+    assert_eq!(bob_entry["resource"], "bob@acme.com");
+    assert!(bob_entry["body"].is_null(), "window closed: {bob_entry}");
+
+    let (_, audit) = admin(
+        &app,
+        Method::GET,
+        &format!("/audit?directory={}", dir["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["actor"] == format!("setup link {link_id}"))
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"directory.inspection_started")
+            && actions.contains(&"directory.inspection_stopped"),
+        "{actions:?}"
+    );
+}
+
 /// Whose page it is and whom to ask, before any session.
 #[tokio::test]
 async fn the_page_names_the_product_and_its_support() {

@@ -43,6 +43,10 @@ pub struct Directory {
     /// Raised by every change of the directory's settings (its events' version).
     pub version: i64,
     pub scim_base_url: String,
+    /// Until when the request log keeps what every request sends, not only failed
+    /// ones; `None` when that window is not open.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub inspect_until: Option<OffsetDateTime>,
 }
 
 /// `POST /directories` answers the directory with its first token.
@@ -94,6 +98,14 @@ pub struct AccessRules {
     pub trusted_domains: Vec<String>,
     /// `None`: no limit.
     pub seat_limit: Option<i32>,
+}
+
+/// `PUT /directories/{id}/inspection`: keep what every request sends for `minutes`
+/// (at most [`scim_core::limits::INSPECTION_MINUTES`]), or stop (0).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    pub minutes: u32,
 }
 
 /// `POST /directories/{id}/tokens` (the body may be left out: a token that does not

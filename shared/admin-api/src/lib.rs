@@ -10,8 +10,8 @@ mod teams;
 mod undelivered;
 
 pub use directories::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Idp, NewDirectory, NewToken,
-    Removed, SeatLimit, TeamMapping, TokenRequest, TrustedDomains, Unmapped,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Idp, Inspection, NewDirectory,
+    NewToken, Removed, SeatLimit, TeamMapping, TokenRequest, TrustedDomains, Unmapped,
 };
 pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};

@@ -20,6 +20,10 @@ pub const KEY_BYTES: usize = 1024;
 /// team; longer values name no team).
 pub const TEAM_NAME_BYTES: usize = 200;
 
+/// Longest request inspector window, in minutes: while it is open the request log keeps
+/// what every request of the directory sends (redacted, 4 KiB each), so it stays short.
+pub const INSPECTION_MINUTES: u32 = 60;
+
 /// Longest directory name, in bytes (admin API): a name an operator reads in lists.
 pub const DIRECTORY_NAME_BYTES: usize = 200;
 

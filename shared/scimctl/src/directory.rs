@@ -5,7 +5,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, Idp, IssuedSetupLink, NewDirectory,
+    CreatedDirectory, DeletedDirectory, Directory, Idp, Inspection, IssuedSetupLink, NewDirectory,
     NewSetupLink, Preview, SeatLimit, SetupLink, TeamMapping, TrustedDomains, Unmapped,
 };
 
@@ -56,6 +56,17 @@ pub(crate) enum Command {
         limit: Option<i32>,
         #[arg(long)]
         unlimited: bool,
+    },
+    /// Keep what every request of the directory sends (the request inspector, redacted)
+    /// for --minutes (at most 60), not only failed ones; --stop ends it. `scimctl
+    /// requests --json` shows the bodies.
+    Inspect {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long, conflicts_with = "stop", required_unless_present = "stop")]
+        minutes: Option<u32>,
+        #[arg(long)]
+        stop: bool,
     },
     /// Accept only users with emails on these domains (repeat --domain), or, with
     /// --clear, users on any domain.
@@ -186,6 +197,23 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
             let text = match changed.seat_limit {
                 Some(n) => format!("at most {n} active users ({} now)", changed.active_users),
                 None => "no seat limit".into(),
+            };
+            Output::new(&changed, text)
+        }
+        Command::Inspect {
+            directory, minutes, ..
+        } => {
+            let path = format!("{}/inspection", directory.path());
+            let body = Inspection {
+                minutes: minutes.unwrap_or(0),
+            };
+            let changed: Directory = admin.put(&path, &body).await?;
+            let text = match changed.inspect_until {
+                Some(until) => format!(
+                    "keeping what every request sends until {}",
+                    output::at(until)
+                ),
+                None => "keeping only what failed requests send".into(),
             };
             Output::new(&changed, text)
         }

@@ -14,3 +14,8 @@ ALTER TABLE request_log
     ADD COLUMN resource_id uuid,
     ADD COLUMN resource_name text,
     ADD COLUMN body text;
+
+-- The request inspector's window: until this time the request log keeps what every
+-- request of the directory sends, not only failed ones (an admin debugging a mapping
+-- sets it for at most an hour).
+ALTER TABLE directories ADD COLUMN inspect_until timestamptz;

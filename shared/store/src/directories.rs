@@ -189,6 +189,9 @@ pub struct Summary {
     pub groups: i64,
     pub teams: i64,
     pub version: i64,
+    /// Until when the request log keeps what every request sends (the request
+    /// inspector's window); `None` when it is not open.
+    pub inspect_until: Option<OffsetDateTime>,
 }
 
 /// Where a token came from.
@@ -265,6 +268,8 @@ pub struct Authenticated {
     pub idp: Idp,
     pub token: Uuid,
     pub controls: Controls,
+    /// The directory's request inspector window ([`Summary::inspect_until`]).
+    pub inspect_until: Option<OffsetDateTime>,
 }
 
 /// The `idp` column, which only ever holds a kind's spelling (a CHECK constraint).
@@ -333,7 +338,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
     let rows = sqlx::query!(
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
-                d.created_at, d.last_request_at, d.version,
+                d.created_at, d.last_request_at, d.version, d.inspect_until,
                 c.users AS "users!", c.active_users AS "active_users!", c.groups AS "groups!",
                 (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
            FROM directories d CROSS JOIN LATERAL (
@@ -372,6 +377,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                 groups: r.groups,
                 teams: r.teams,
                 version: r.version,
+                inspect_until: r.inspect_until,
             })
         })
         .collect()
@@ -601,7 +607,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
     let row = sqlx::query!(
         r#"SELECT t.directory_id, t.secret_sha256, t.expires_at,
                   t.expires_at IS NOT NULL AND t.expires_at <= now() AS "expired!",
-                  d.idp, d.seat_limit, d.trusted_domains
+                  d.idp, d.seat_limit, d.trusted_domains, d.inspect_until
            FROM tokens t JOIN directories d ON d.id = t.directory_id
            WHERE t.id = $1 AND t.revoked_at IS NULL"#,
         id
@@ -626,7 +632,24 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
             seat_limit: row.seat_limit,
             trusted_domains: row.trusted_domains,
         },
+        inspect_until: row.inspect_until,
     }))
+}
+
+/// Opens the directory's request inspector window until `until`, or closes it (`None`).
+pub async fn set_inspection(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    until: Option<OffsetDateTime>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE directories SET inspect_until = $2 WHERE id = $1",
+        id,
+        until
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A live token within the warning window of its expiry.

@@ -382,6 +382,18 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
             >= 1
     );
 
+    // And a link to the full OneLogin guide, served beside the page.
+    let guide = browser
+        .eval("return document.querySelector('#guide-link a').href")
+        .await;
+    let guide = guide.as_str().unwrap();
+    assert!(guide.ends_with("/setup/guides/onelogin"), "{guide}");
+    let text = reqwest::get(guide).await.unwrap().text().await.unwrap();
+    assert!(
+        text.starts_with("# Setting up provisioning with OneLogin"),
+        "{text}"
+    );
+
     let urn = "urn:acme:scim:schemas:2.0:User:group";
     browser
         .click(&browser.find("#team-mode-switch > summary", WAIT).await)
