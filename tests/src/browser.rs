@@ -250,6 +250,83 @@ impl Browser {
             .await;
     }
 
+    /// Presses `key` (a WebDriver key code: `\u{E004}` is Tab, `\u{E007}` Enter) on
+    /// whatever has the focus, as a keyboard does.
+    pub async fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.post("/actions", actions).await;
+    }
+
+    /// A keyboard-only pass over the page as it is: Tab from the top until the focus
+    /// comes round again. Fails naming any enabled, visible control Tab never reaches
+    /// (of a radio group, its checked radio), and any the focus reaches without a
+    /// visible focus ring.
+    pub async fn assert_keyboard_reachable(&self, state: &str) {
+        const TAB: &str = "\u{E004}";
+        const DESCRIBE: &str = "const e = document.activeElement;
+            if (!e || e === document.body) return null;
+            const s = getComputedStyle(e);
+            return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' +
+                (e.getAttribute('aria-label') || e.textContent || e.value || '').trim().slice(0, 40),
+                s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+                e.dataset.keyboard === 'reached'];";
+        const EXPECTED: &str = "const target = (e) => {
+                const group = [...document.getElementsByName(e.name)];
+                return group.find((r) => r.checked) || group[0];
+            };
+            return [...document.querySelectorAll('a[href], button, input, select, summary, textarea')]
+                .filter((e) => !e.disabled && e.tabIndex >= 0
+                    && e.checkVisibility({visibilityProperty: true}))
+                .filter((e) => e.type !== 'radio' || target(e) === e)
+                .map((e) => { e.dataset.keyboard = 'expected'; return e.tagName; }).length;";
+        self.eval(
+            "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        )
+        .await;
+        let expected = self.eval(EXPECTED).await.as_u64().unwrap_or_default();
+        let mut seen: Vec<String> = Vec::new();
+        let mut unringed = Vec::new();
+        for _ in 0..(expected * 2 + 10) {
+            self.press(TAB).await;
+            let now = self.eval(DESCRIBE).await;
+            let Some(name) = now[0].as_str() else {
+                continue;
+            };
+            // Round again: the focus is back on a control it has been on.
+            if now[2] == json!(true) {
+                break;
+            }
+            if now[1] != json!(true) {
+                unringed.push(name.to_owned());
+            }
+            self.eval("document.activeElement.dataset.keyboard = 'reached';")
+                .await;
+            seen.push(name.to_owned());
+        }
+        let missed = self
+            .eval(
+                "return [...document.querySelectorAll('[data-keyboard=expected]')].map((e) =>
+                    e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' +
+                    (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 40));",
+            )
+            .await;
+        self.eval("for (const e of document.querySelectorAll('[data-keyboard]')) delete e.dataset.keyboard;")
+            .await;
+        let missed: Vec<&str> = missed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if !missed.is_empty() || !unringed.is_empty() {
+            self.screenshot(&format!("keyboard-{state}")).await;
+            panic!(
+                "keyboard pass in state {state}: never reached {missed:?}; reached without a focus ring {unringed:?} (order: {seen:?})"
+            );
+        }
+    }
+
     /// Empties an input.
     pub async fn clear(&self, el: &Element) {
         self.post(&format!("/element/{}/clear", el.0), json!({}))

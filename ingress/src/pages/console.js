@@ -202,8 +202,12 @@ async function createDirectory(event) {
 // --- one directory ---------------------------------------------------------------------------
 
 let current = null;
+// Loads of the directory's page under way: only the newest one renders, so a slow
+// refresh started earlier never paints over a newer one.
+let loads = 0;
 
 async function loadDirectory(id) {
+  const load = ++loads;
   if (current !== id) {
     current = id;
     for (const node of ["issued"]) $(node).hidden = true;
@@ -220,6 +224,7 @@ async function loadDirectory(id) {
     api("GET", `/outbox/parked?directory=${id}`), api("GET", `/audit?directory=${id}&limit=10`),
     api("GET", "/error-rates"),
   ]);
+  if (load !== loads) return;
   directories.set(d.id, d);
   rates = new Map(errorRates.map((r) => [r.directory_id, r]));
   $("directory-heading").textContent = `Directory ${d.name}`;

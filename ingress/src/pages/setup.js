@@ -268,8 +268,12 @@ const PAGE = 50;
 // cursor of the next page.
 function pager(box, more, render, load, after) {
   let rows = [];
+  // Only the newest load renders: a refresh that started earlier never paints over it.
+  let loads = 0;
   const show = async (reset) => {
+    const mine = ++loads;
     const page = await load(reset || rows.length === 0 ? null : after(rows[rows.length - 1]));
+    if (mine !== loads) return;
     rows = reset ? page : rows.concat(page);
     box.replaceChildren(render(rows));
     more.hidden = page.length < PAGE;

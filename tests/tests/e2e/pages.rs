@@ -253,6 +253,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     let shown = wait_for_member(&browser, card, "ann@acme.com").await;
     assert!(shown.contains("from eng-all"), "{shown}");
     browser.checkpoint("05-team-filled").await;
+    browser.assert_keyboard_reachable("team-filled").await;
     browser.screenshot_of("#teams", "teams").await;
 
     // Okta pushes Ann again (an import matched nothing): refused, and the admin finds
@@ -700,6 +701,7 @@ async fn an_operator_acts_on_a_directory_from_the_console() {
         .await;
     assert!(audit.contains("setup_link.revoked"), "{audit}");
     browser.checkpoint("04-directory").await;
+    browser.assert_keyboard_reachable("directory").await;
 
     // The request log, filtered, searched and paged.
     click("#all-requests").await;
