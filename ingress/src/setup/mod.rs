@@ -81,9 +81,10 @@ pub(crate) enum SetupError {
 impl SetupError {
     fn refused(why: Refused) -> SetupError {
         SetupError::Refused(match why {
-            Refused::Unknown => "this setup link or session is not valid: ask for a new link",
-            Refused::Expired => "this setup link has expired: ask for a new one",
-            Refused::Revoked => "this setup link was revoked: ask for a new one",
+            // Whom to ask is the page's to say (`SUPPORT_CONTACT`, `/setup/vendor`).
+            Refused::Unknown => "this setup link or session is not valid",
+            Refused::Expired => "this setup link has expired",
+            Refused::Revoked => "this setup link was revoked",
         })
     }
 }

@@ -475,9 +475,16 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
 /// A link past its expiry: the page says so and whom to ask, in the product's name.
 #[tokio::test]
 async fn an_expired_link_says_whom_to_ask() {
+    let logo = std::env::temp_dir().join(format!("logo-{}.svg", uuid::Uuid::now_v7()));
+    std::fs::write(
+        &logo,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32"><rect width="120" height="32" rx="6" fill="#0b5cad"/></svg>"##,
+    )
+    .unwrap();
     let site = Site::start(&[
         ("PRODUCT_NAME", "Acme Scheduling"),
         ("SUPPORT_CONTACT", "https://acme-scheduling.example/help"),
+        ("PRODUCT_LOGO_FILE", logo.to_str().unwrap()),
     ])
     .await;
     let ingress = &site.ingress;
@@ -508,7 +515,17 @@ async fn an_expired_link_says_whom_to_ask() {
     assert!(help.contains("acme-scheduling.example/help"), "{help}");
     let title = browser.text(&browser.find("h1", WAIT).await).await;
     assert_eq!(title, "Set up user provisioning for Acme Scheduling");
+    // The product's logo, loaded from its own host.
+    browser.find("#logo", WAIT).await;
+    browser
+        .wait_for_script(
+            "return String(document.getElementById('logo').naturalWidth)",
+            "120",
+            WAIT,
+        )
+        .await;
     browser.checkpoint("01-expired").await;
+    std::fs::remove_file(logo).unwrap();
 }
 
 /// The console: sign in, create a directory (a second of the same name is refused),
@@ -701,6 +718,7 @@ async fn an_operator_acts_on_a_directory_from_the_console() {
         .await;
     assert!(audit.contains("setup_link.revoked"), "{audit}");
     browser.checkpoint("04-directory").await;
+    browser.screenshot_of("#directory", "directory-page").await;
     browser.assert_keyboard_reachable("directory").await;
 
     // The request log, filtered, searched and paged.
