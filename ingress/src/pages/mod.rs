@@ -61,22 +61,15 @@ impl Page {
             "style.css" => serve("text/css; charset=utf-8", STYLE),
             "favicon.svg" => serve("image/svg+xml", ICON),
             _ if name.strip_suffix(".js") == Some(self.name) => serve(JS, self.script),
-            _ => (
-                StatusCode::NOT_FOUND,
-                Json(serde_json::json!({"error": "no such page"})),
-            )
-                .into_response(),
+            _ => not_found("no such page"),
         }
     }
 }
 
 fn serve(content_type: &'static str, body: &'static str) -> Response {
-    let mut res = body.into_response();
+    let mut res = file(body, content_type, CSP);
     let headers = res.headers_mut();
     for (name, value) in [
-        (header::CONTENT_TYPE, content_type),
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
         // A new release's page is never mixed with the old one's script.
@@ -85,4 +78,32 @@ fn serve(content_type: &'static str, body: &'static str) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     res
+}
+
+/// `body` served as `content_type` under the policy `csp`, never sniffed as anything
+/// else: what the pages, the setup guides and the product's logo are served as.
+pub(crate) fn file(
+    body: impl IntoResponse,
+    content_type: &'static str,
+    csp: &'static str,
+) -> Response {
+    let mut res = body.into_response();
+    let headers = res.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// A 404 with the JSON error body the pages' API answers with.
+pub(crate) fn not_found(error: &'static str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": error })),
+    )
+        .into_response()
 }

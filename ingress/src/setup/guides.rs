@@ -2,10 +2,10 @@
 //! plain text: the page's steps are their short form, and a customer's admin who wants
 //! the rest (each field, what each error means) reads the guide the operator reads.
 
-use axum::Json;
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+
+use crate::pages;
 
 /// The guide for an identity provider kind, as the API spells it.
 fn guide(idp: &str) -> Option<&'static str> {
@@ -22,28 +22,10 @@ fn guide(idp: &str) -> Option<&'static str> {
 }
 
 pub(super) async fn serve(Path(idp): Path<String>) -> Response {
-    let Some(text) = guide(&idp) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"error": "no guide for that identity provider"})),
-        )
-            .into_response();
-    };
-    let mut res = text.into_response();
-    let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    res
+    match guide(&idp) {
+        Some(text) => pages::file(text, "text/plain; charset=utf-8", "default-src 'none'"),
+        None => pages::not_found("no guide for that identity provider"),
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,13 @@
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::{Json, body::Bytes};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use crate::AppState;
+use crate::{AppState, pages};
 
 /// The largest logo accepted: it is held in memory and sent with every page view.
 const LOGO_BYTES: usize = 256 * 1024;
@@ -139,28 +139,15 @@ pub(super) async fn vendor(State(state): State<AppState>) -> Json<VendorView> {
 
 pub(super) async fn logo(State(state): State<AppState>) -> Response {
     let Some(logo) = &state.vendor.logo else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"error": "no logo is configured"})),
-        )
-            .into_response();
+        return pages::not_found("no logo is configured");
     };
-    let mut res = logo.bytes.clone().into_response();
-    let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(logo.content_type),
-    );
     // An SVG opened on its own runs nothing and loads nothing.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    let mut res = pages::file(
+        logo.bytes.clone(),
+        logo.content_type,
+        "default-src 'none'; style-src 'unsafe-inline'",
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
+    res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=3600"),
     );
