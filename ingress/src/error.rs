@@ -7,7 +7,7 @@ use scim_core::{ScimError, ScimType};
 use scim_store::failure::Failure;
 use scim_store::users::USER_NAME_UNIQUE;
 
-use crate::extract::SCIM_CONTENT_TYPE;
+use scim_core::schema::SCIM_CONTENT_TYPE;
 
 /// The detail of an error response, put in its extensions for the request log.
 #[derive(Debug, Clone)]

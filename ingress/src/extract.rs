@@ -5,11 +5,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim_core::ScimError;
+use scim_core::schema::SCIM_CONTENT_TYPE;
 use serde_json::Value;
 
 use crate::error::ApiError;
-
-pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 /// A JSON request body. Bad JSON is `400 invalidSyntax`, an oversized body `413`, a
 /// non-JSON media type `415`, all as SCIM Errors. Both `application/scim+json` and

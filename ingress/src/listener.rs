@@ -14,7 +14,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::extract::SCIM_CONTENT_TYPE;
+use scim_core::schema::SCIM_CONTENT_TYPE;
 
 /// The address a connection came from (`ConnectInfo<Peer>` in a request's extensions).
 #[derive(Debug, Clone, Copy)]

@@ -3,8 +3,9 @@
 
 use scim_core::group::MemberShape;
 use scim_core::projection::Projection;
+use scim_core::resource::Meta;
 use scim_core::schema::Returned;
-use scim_core::user::{Meta, groups_json};
+use scim_core::user::groups_json;
 use scim_store::groups::StoredGroup;
 use scim_store::users::StoredUser;
 use serde_json::Value;

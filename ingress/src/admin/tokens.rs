@@ -109,7 +109,7 @@ pub(crate) fn token_event(
 ) -> Event {
     let mut res = resource(dir);
     res["token"] =
-        json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::user::rfc3339)});
+        json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::resource::rfc3339)});
     let dir_id = dir.directory.id;
     Event::new(
         dir_id,

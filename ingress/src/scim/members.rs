@@ -16,7 +16,8 @@
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::Response;
-use scim_core::group::{MemberShape, Reference};
+use scim_core::group::MemberShape;
+use scim_core::resource::Reference;
 use scim_store::groups::StoredGroup;
 use scim_store::memberships;
 use serde_json::Value;

@@ -10,8 +10,9 @@ use scim_core::filter::{
     parse,
     sql::{self, compile_filter},
 };
+use scim_core::resource::{Meta, rfc3339};
 use scim_core::schema::ENTERPRISE_USER_SCHEMA as ENT;
-use scim_core::user::{Meta, User, rfc3339};
+use scim_core::user::User;
 use scim_events::{Action, Event, ResourceType};
 use scim_store::users::{self, StoredUser, UserWrite};
 use scim_tests::TestDb;

@@ -3,6 +3,9 @@
 
 use thiserror::Error;
 
+/// The schema of a SCIM Error message (RFC 7644 §3.12).
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
 /// The `scimType` values of RFC 7644 §3.12 table 9 that this service returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScimType {
@@ -122,7 +125,7 @@ impl ScimError {
 /// An RFC 7644 §3.12 Error resource for any status, used also for server-side failures.
 pub fn error_body(status: u16, scim_type: Option<ScimType>, detail: &str) -> serde_json::Value {
     let mut body = serde_json::json!({
-        "schemas": [crate::schema::ERROR_SCHEMA],
+        "schemas": [ERROR_SCHEMA],
         "status": status.to_string(),
         "detail": detail,
     });

@@ -11,6 +11,7 @@ pub mod patch;
 pub mod profile;
 pub mod projection;
 pub mod redact;
+pub mod resource;
 pub mod schema;
 pub mod user;
 

@@ -3,11 +3,9 @@
 //! canonical attribute names, typed values, and no read-only attributes.
 
 use crate::error::ScimError;
-use crate::filter::eval::parse_bool;
-use crate::group::Reference;
 use crate::limits;
+use crate::resource::{Meta, Reference, parse_bool};
 use crate::schema::{self, Attribute, Kind, Mutability, USER_ATTRIBUTES, USER_SCHEMA};
-use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -196,46 +194,6 @@ fn schema_urns<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     urns
 }
 
-/// Resource metadata (RFC 7643 §3.1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Meta {
-    pub created: OffsetDateTime,
-    pub last_modified: OffsetDateTime,
-    pub location: String,
-    pub version: i64,
-}
-
-impl Meta {
-    pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
-    }
-
-    pub fn to_json(&self, resource_type: &str) -> Value {
-        serde_json::json!(self.view(resource_type))
-    }
-
-    fn view<'a>(&'a self, resource_type: &'a str) -> MetaView<'a> {
-        MetaView {
-            resource_type,
-            created: rfc3339(self.created),
-            last_modified: rfc3339(self.last_modified),
-            location: &self.location,
-            version: self.etag(),
-        }
-    }
-}
-
-/// `meta` as a representation shows it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MetaView<'a> {
-    resource_type: &'a str,
-    created: String,
-    last_modified: String,
-    location: &'a str,
-    version: String,
-}
-
 /// The read-only `groups` attribute: the user's groups, each with its URL under
 /// `groups_url`.
 pub fn groups_json(groups: &[Reference], groups_url: &str) -> Value {
@@ -363,10 +321,6 @@ pub struct Email<'a> {
 /// `caseExact: false`).
 pub fn fold_email(value: &str) -> String {
     value.to_lowercase()
-}
-
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn put_core(attrs: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ScimError> {

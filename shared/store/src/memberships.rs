@@ -2,7 +2,7 @@
 //! under the directory's membership lock, so a user's deletion and an addition of that
 //! user can never leave a member without a user.
 
-use scim_core::group::Reference;
+use scim_core::resource::Reference;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 

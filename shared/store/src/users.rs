@@ -6,7 +6,7 @@
 use super::PageBounds;
 use super::PgQueryScalar;
 use scim_core::filter::sql::{Condition, Order};
-use scim_core::group::Reference;
+use scim_core::resource::Reference;
 use scim_core::user::{StoredAttrs, User};
 use scim_events::Event;
 use serde_json::{Map, Value};

@@ -4,6 +4,7 @@
 
 use super::{AttrPath, CompareOp, Filter, Value};
 use crate::error::ScimError;
+use crate::resource::parse_bool;
 use crate::schema::{self, Attribute, Kind};
 use crate::user::canonical_user_name;
 use serde_json::{Map, Value as Json};
@@ -231,16 +232,6 @@ pub fn check_operator(attr: &Attribute, op: CompareOp) -> Result<(), ScimError> 
             "operator {op:?} does not apply to {:?}",
             attr.name
         )))
-    }
-}
-
-pub fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
     }
 }
 

@@ -6,8 +6,8 @@ pub mod patch;
 
 use crate::error::ScimError;
 use crate::limits::{self, KEY_BYTES};
+use crate::resource::{Meta, Reference};
 use crate::schema::{self, GROUP_SCHEMA};
-use crate::user::Meta;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,15 +81,6 @@ impl MemberShape {
         let each = 2 + bytes + n.max(1);
         members * each + if self.display { display_bytes } else { 0 }
     }
-}
-
-/// A reference between a group and a user, as responses show it: a group's member,
-/// or one of a user's groups.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct Reference {
-    pub id: uuid::Uuid,
-    /// The user's displayName (or userName), or the group's displayName.
-    pub display: String,
 }
 
 /// The body's entries, with core attributes wrapped in the core schema's URN (or an
