@@ -16,7 +16,9 @@ use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
 use scim_product::teams::preview::{self, Preview};
-use scim_product::teams::store::{self as teams, Membership, Source, Team, ValueRow};
+use scim_product::teams::store::mapping::ValueRow;
+use scim_product::teams::store::membership::Membership;
+use scim_product::teams::store::{self as teams, Source, Team};
 use scim_store::directories::{self, Summary, TeamMapping};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -77,7 +79,7 @@ async fn value_table(
     let mut conn = state.pool.acquire().await?;
     let dir = existing(&mut *conn, &id).await?;
     Ok(Json(table_view(
-        &teams::value_table(&mut *conn, dir).await?,
+        &teams::mapping::value_table(&mut *conn, dir).await?,
     )))
 }
 
@@ -185,7 +187,7 @@ async fn change_value_table(
             missing.join(", ")
         )));
     }
-    let previous = table_view(&teams::set_value_table(&mut *tx, dir, &rows).await?);
+    let previous = table_view(&teams::mapping::set_value_table(&mut *tx, dir, &rows).await?);
     Ok((summary, previous))
 }
 
@@ -376,10 +378,10 @@ async fn remove_member(
     owned_by_provider(&summary.team_mapping)?;
     let dir = summary.directory.id;
     let (team, _) = find(&mut tx, dir, &team_id).await?;
-    let member = teams::lock_member(&mut tx, dir, member_id)
+    let member = teams::membership::lock_member(&mut tx, dir, member_id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no member {member_id} in directory {dir}")))?;
-    let rows: Vec<Membership> = teams::memberships(&mut tx, &[member.id])
+    let rows: Vec<Membership> = teams::membership::memberships(&mut tx, &[member.id])
         .await?
         .into_iter()
         .filter(|m| m.team == team.id)
@@ -405,7 +407,7 @@ async fn remove_member(
         });
     };
     let leaves = !manual.suspended && provisioned.is_none_or(|p| p.suspended);
-    teams::remove_manual(&mut tx, team.id, member.id).await?;
+    teams::membership::remove_manual(&mut tx, team.id, member.id).await?;
     let details = json!({"team": team.name, "email": member.email});
     if leaves {
         let version = team_version(&mut tx, team.id).await?;
@@ -577,7 +579,7 @@ async fn change_group_mapping(
     let mut mappings: Vec<(String, Option<Uuid>)> =
         groups.iter().map(|g| (g.clone(), None)).collect();
     if body.pin {
-        let found = teams::groups_named(&mut *tx, dir, &groups).await?;
+        let found = teams::mapping::groups_named(&mut *tx, dir, &groups).await?;
         for (name, pin) in &mut mappings {
             let ids: Vec<Uuid> = found
                 .iter()
@@ -600,7 +602,7 @@ async fn change_group_mapping(
             });
         }
     }
-    let previous = teams::set_group_mapping(&mut *tx, dir, team.id, &mappings).await?;
+    let previous = teams::mapping::set_group_mapping(&mut *tx, dir, team.id, &mappings).await?;
     let team = Team {
         pinned: mappings
             .iter()
@@ -618,7 +620,7 @@ async fn members(
     let mut conn = state.pool.acquire().await?;
     let dir = existing(&mut *conn, &id).await?;
     let (team, _) = find(&mut conn, dir, &team_id).await?;
-    Ok(Json(teams::team_members(&mut *conn, team.id).await?))
+    Ok(Json(teams::views::team_members(&mut *conn, team.id).await?))
 }
 
 /// Refuses a manual membership change where the identity provider owns team membership.
@@ -653,8 +655,8 @@ async fn add_member(
     owned_by_provider(&summary.team_mapping)?;
     let dir = summary.directory.id;
     let (team, _) = find(&mut tx, dir, &team_id).await?;
-    let member = teams::member_by_email(&mut tx, dir, email).await?;
-    let current = teams::memberships(&mut tx, &[member.id]).await?;
+    let member = teams::membership::member_by_email(&mut tx, dir, email).await?;
+    let current = teams::membership::memberships(&mut tx, &[member.id]).await?;
     let was_in = current.iter().any(|m| m.team == team.id && !m.suspended);
     let row = Membership {
         team: team.id,
@@ -664,7 +666,7 @@ async fn add_member(
         via_groups: Vec::new(),
         suspended: member.status != MemberStatus::Active,
     };
-    teams::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;
+    teams::membership::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;
     let details = json!({"team": team.name, "email": email});
     if !was_in && !row.suspended {
         let version = team_version(&mut tx, team.id).await?;

@@ -108,8 +108,7 @@ pub(crate) fn token_event(
     (id, prefix, expires_at): (uuid::Uuid, &str, Option<time::OffsetDateTime>),
 ) -> Event {
     let mut res = resource(dir);
-    res["token"] =
-        json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::resource::rfc3339)});
+    res["token"] = json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::resource::rfc3339)});
     let dir_id = dir.directory.id;
     Event::new(
         dir_id,

@@ -170,7 +170,8 @@ async fn members(
     let limit = limit(q.limit)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let dir = existing(&state.pool, &id).await?;
-    let members = teams::directory_members(&state.pool, dir, q.status, offset, limit).await?;
+    let members =
+        teams::views::directory_members(&state.pool, dir, q.status, offset, limit).await?;
     Ok(Json(members))
 }
 

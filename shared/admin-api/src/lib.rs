@@ -21,7 +21,8 @@ pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished}
 // Rows the API shows as their owners read them: their types are the contract.
 pub use scim_product::members::MemberStatus;
 pub use scim_product::teams::preview::{Preview, Renamed};
-pub use scim_product::teams::store::{MemberView as Member, Source, TeamMember};
+pub use scim_product::teams::store::Source;
+pub use scim_product::teams::store::views::{MemberView as Member, TeamMember};
 pub use scim_store::audit::Record as AuditRecord;
 pub use scim_store::directories::{IssuedToken, TokenInfo as Token};
 pub use scim_store::groups::GroupName;

@@ -147,7 +147,9 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 // check reads the current name and mappings; a later rename or mapping
                 // change has its own event that reconciles the group's members. Leaving
                 // is always reconciled: the name that mapped the user may be gone.
-                if *joined && !db_teams::joining_can_matter(pool, *directory, *group).await? {
+                if *joined
+                    && !db_teams::mapping::joining_can_matter(pool, *directory, *group).await?
+                {
                     continue;
                 }
                 affected.entry(*directory).or_default().extend(users);
@@ -161,8 +163,13 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 // recomputes nobody.
                 let touched = mirror::sync(pool, *directory, Some(&[*group])).await?;
                 if !touched.is_empty()
-                    || db_teams::renaming_can_matter(pool, *directory, *group, previous.as_deref())
-                        .await?
+                    || db_teams::mapping::renaming_can_matter(
+                        pool,
+                        *directory,
+                        *group,
+                        previous.as_deref(),
+                    )
+                    .await?
                 {
                     let members = memberships::ids(pool, *directory, *group).await?;
                     affected.entry(*directory).or_default().extend(members);
@@ -179,8 +186,11 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 team,
                 groups,
             } => {
-                let mut users = db_teams::users_in_groups_named(pool, *directory, groups).await?;
-                users.extend(db_teams::provisioned_users(pool, *directory, Some(*team)).await?);
+                let mut users =
+                    db_teams::mapping::users_in_groups_named(pool, *directory, groups).await?;
+                users.extend(
+                    db_teams::membership::provisioned_users(pool, *directory, Some(*team)).await?,
+                );
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Directory { directory } => {
@@ -202,7 +212,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
         let users = if matches!(mapping, TeamMapping::Attribute { .. }) {
             users
         } else {
-            db_teams::with_team_state(pool, directory, &users).await?
+            db_teams::membership::with_team_state(pool, directory, &users).await?
         };
         affected.entry(directory).or_default().extend(users);
     }

@@ -4,7 +4,8 @@
 //! teams ([`plan`], pure), never replayed from events, so a late or repeated event
 //! changes nothing. Membership follows through [`super::reconcile`].
 
-use super::store::{self as teams, MirrorTeam};
+use super::store::mirror::{Group, MirrorTeam};
+use super::store::{self as teams};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::directories::{self, TeamMapping};
 use scim_store::outbox;
@@ -12,13 +13,6 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
-
-/// A SCIM group as mirroring sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub id: Uuid,
-    pub name: String,
-}
 
 /// One change to the directory's teams.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,16 +162,16 @@ pub async fn sync_in(
     else {
         return Ok((Vec::new(), Vec::new()));
     };
-    teams::lock_mirroring(tx, directory).await?;
-    let groups = teams::groups_to_mirror(tx, directory, scope).await?;
-    let (mirrored, names) = teams::mirrored_teams(tx, directory, scope).await?;
+    teams::mirror::lock_mirroring(tx, directory).await?;
+    let groups = teams::mirror::groups_to_mirror(tx, directory, scope).await?;
+    let (mirrored, names) = teams::mirror::mirrored_teams(tx, directory, scope).await?;
     let steps = plan(pattern.as_deref(), &groups, &mirrored, &names);
     let mut events = Vec::with_capacity(steps.len());
     let mut touched = Vec::new();
     for step in &steps {
         let event = match step {
             Step::Create { group, name } => {
-                let team = teams::create_mirrored(tx, directory, name, group.id).await?;
+                let team = teams::mirror::create_mirrored(tx, directory, name, group.id).await?;
                 touched.push(group.id);
                 event(
                     directory,
@@ -189,7 +183,7 @@ pub async fn sync_in(
                 )
             }
             Step::Adopt { team, group } => {
-                let version = teams::adopt(tx, *team, group.id).await?;
+                let version = teams::mirror::adopt(tx, *team, group.id).await?;
                 touched.push(group.id);
                 let previous = json!({"group": null});
                 event(

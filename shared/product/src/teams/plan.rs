@@ -3,7 +3,8 @@
 //! membership is in effect while it is not suspended; events follow effect, so a
 //! subscriber tracking `team.member_added`/`member_removed` sees who can act in a team.
 
-use super::store::{LockedMember, Membership, Source};
+use super::store::Source;
+use super::store::membership::{LockedMember, Membership};
 use crate::members::MemberStatus;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_events::{Action, Event, ResourceType};

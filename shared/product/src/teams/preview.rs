@@ -48,7 +48,7 @@ pub async fn run(tx: &mut PgConnection, directory: Uuid) -> Result<Preview, sqlx
     if !pending.is_empty() {
         crate::members::apply_users(&mut *tx, &pending).await?;
     }
-    let before = teams::effective_members(&mut *tx, directory).await?;
+    let before = teams::mirror::effective_members(&mut *tx, directory).await?;
     let (_, mut events) = mirror::sync_in(&mut *tx, directory, None).await?;
     let users = reconcile::everyone(&mut *tx, directory).await?;
     events.extend(reconcile::reconcile_in(&mut *tx, directory, &users).await?);
@@ -57,7 +57,7 @@ pub async fn run(tx: &mut PgConnection, directory: Uuid) -> Result<Preview, sqlx
         .await?
         .owns_membership()
     {
-        for (team, email) in teams::manual_memberships(&mut *tx, directory).await? {
+        for (team, email) in teams::membership::manual_memberships(&mut *tx, directory).await? {
             preview.manual_kept.entry(team).or_default().push(email);
         }
     }

@@ -46,7 +46,7 @@ pub async fn reconcile_in(
 /// and the users behind its provisioned memberships.
 pub async fn everyone(conn: &mut PgConnection, directory: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut users = db_users::ids(&mut *conn, directory).await?;
-    users.extend(teams::provisioned_users(&mut *conn, directory, None).await?);
+    users.extend(teams::membership::provisioned_users(&mut *conn, directory, None).await?);
     users.sort_unstable();
     users.dedup();
     Ok(users)
@@ -58,7 +58,7 @@ async fn reconcile_chunk(
     directory: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let mut locked = teams::lock_members(conn, directory, users).await?;
+    let mut locked = teams::membership::lock_members(conn, directory, users).await?;
     if locked.is_empty() {
         return Ok(Vec::new());
     }
@@ -67,7 +67,7 @@ async fn reconcile_chunk(
     // A user deleted since its member record was last brought up to date (another
     // event's reconciliation can run before the deletion's) is a removed member: its
     // memberships end for that reason, whichever event gets here first.
-    let deleted = teams::deleted_users(&mut *conn, directory, &user_ids).await?;
+    let deleted = teams::membership::deleted_users(&mut *conn, directory, &user_ids).await?;
     for member in &mut locked {
         if member.scim_user_id.is_some_and(|u| deleted.contains(&u)) {
             member.status = MemberStatus::Removed;
@@ -89,9 +89,9 @@ async fn reconcile_chunk(
         })
         .collect();
     let member_ids: Vec<Uuid> = locked.iter().map(|m| m.id).collect();
-    let current = teams::memberships(conn, &member_ids).await?;
+    let current = teams::membership::memberships(conn, &member_ids).await?;
     let plan = team::plan(&mapping, &targets, &current);
-    teams::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
+    teams::membership::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
     if plan.changes.is_empty() && created.is_empty() {
         return Ok(Vec::new());
     }
@@ -140,8 +140,10 @@ async fn desired_teams(
     match mapping {
         TeamMapping::Mapped | TeamMapping::Mirrored { .. } => {
             let held = match mapping {
-                TeamMapping::Mapped => teams::mapped_groups(conn, directory, users).await?,
-                _ => teams::mirrored_groups(conn, directory, users).await?,
+                TeamMapping::Mapped => {
+                    teams::mapping::mapped_groups(conn, directory, users).await?
+                }
+                _ => teams::mirror::mirrored_groups(conn, directory, users).await?,
             };
             let mut held = held;
             // In name order, so `via` lists names and ids alike sorted.
@@ -163,10 +165,11 @@ async fn desired_teams(
             let Some((urn, attr)) = team::split_attribute(attribute) else {
                 return Ok((desired, created));
             };
-            let table = teams::value_table(&mut *conn, directory).await?;
+            let table = teams::mapping::value_table(&mut *conn, directory).await?;
             let table: HashMap<String, Uuid> =
                 table.into_iter().map(|row| (row.value, row.team)).collect();
-            let values = teams::attribute_values(conn, directory, users, urn, attr).await?;
+            let values =
+                teams::mapping::attribute_values(conn, directory, users, urn, attr).await?;
             let per_user: Vec<(Uuid, Vec<(String, ValueTeam)>)> = values
                 .iter()
                 .map(|(user, v)| {

@@ -350,7 +350,8 @@ async fn groups_workload(
     for k in (0..g).filter(|k| mapped(*k)) {
         let team = teams::create(pool, directory, &format!("team-{k}")).await?;
         let mut conn = pool.acquire().await?;
-        teams::set_group_mapping(&mut conn, directory, team.id, &[(name(k), None)]).await?;
+        teams::mapping::set_group_mapping(&mut conn, directory, team.id, &[(name(k), None)])
+            .await?;
     }
     let groups = ids(g);
     let gids = groups.clone();
