@@ -106,7 +106,7 @@ pub(crate) enum Command {
     },
     /// Choose how provisioning assigns teams: `mapped` (teams map group names, the
     /// default), `mirrored` (each pushed group is a team) or `attribute` (a user
-    /// attribute's values name teams). See the README's Teams section.
+    /// attribute's values name teams). See docs/teams.md.
     TeamMapping {
         #[command(flatten)]
         directory: DirectoryRef,

@@ -1,7 +1,6 @@
 //! The admin API's contract: the body of every request to `/admin/v1` and of every
 //! answer, as the ingress's handlers write them and `scimctl` reads them. Changing a
-//! type here changes both sides at once; the README's "Admin API and scimctl" lists the
-//! endpoints.
+//! type here changes both sides at once; `docs/admin-api.md` lists the endpoints.
 
 mod directories;
 mod pipeline;

@@ -1,8 +1,8 @@
 //! Every size limit on what a directory's identity provider (or anyone holding its token)
 //! can make this service store or compute, in one place. Each is enforced where the value enters
 //! (the ingress's request handling, the admin API), so nothing one directory sends can
-//! fail in Postgres or NATS and take other directories' work down with it. The
-//! README's "Limits" section lists them with their reasons.
+//! fail in Postgres or NATS and take other directories' work down with it.
+//! `docs/limits.md` lists them with their reasons.
 
 use crate::error::ScimError;
 use serde_json::{Map, Value};

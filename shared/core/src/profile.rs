@@ -1,7 +1,7 @@
 //! Identity-provider profiles: the few defaults a directory's identity provider
 //! expects differently from another's. Each is data read by the one code path that
-//! serves every provider, never a fork of it; `docs/<provider>.md` and the README's
-//! compatibility matrix say what each provider gets.
+//! serves every provider, never a fork of it; `docs/<provider>.md` and the
+//! compatibility matrix of `docs/providers.md` say what each provider gets.
 
 use crate::schema::Returned;
 use serde::{Deserialize, Serialize};
