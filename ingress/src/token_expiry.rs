@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::admin::token_event;
+use crate::commands::tokens::token_event;
 
 /// How tokens near their expiry are found.
 #[derive(Debug, Clone, Copy)]

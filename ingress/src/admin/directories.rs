@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 use super::{Actor, AdminError, Body, parse_id, record};
 use crate::auth::announce_change;
+use crate::commands::directory::{locked, resource};
+use crate::commands::preview::{begin_preview, preview_and_undo};
+use crate::commands::tokens::announce_token;
 use crate::{AppState, commands};
 
 pub fn router() -> Router<AppState> {
@@ -46,30 +49,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The directory in events: its settings, without counts.
-pub(super) fn resource(s: &Summary) -> Value {
-    json!({
-        "id": s.directory.id,
-        "name": s.directory.name,
-        "idp": s.directory.idp,
-        "seat_limit": s.controls.seat_limit,
-        "trusted_domains": s.controls.trusted_domains,
-        "team_mode": s.team_mapping.mode(),
-        "team_attribute": match &s.team_mapping {
-            TeamMapping::Attribute { attribute, .. } => Some(attribute),
-            _ => None,
-        },
-        "mirror_pattern": match &s.team_mapping {
-            TeamMapping::Mirrored { pattern } => pattern.as_ref(),
-            _ => None,
-        },
-        "unmapped_values": match &s.team_mapping {
-            TeamMapping::Attribute { unmapped, .. } => Some(unmapped.as_str()),
-            _ => None,
-        },
-    })
-}
-
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
 fn view(state: &AppState, s: &Summary) -> Directory {
     Directory {
@@ -88,30 +67,6 @@ fn view(state: &AppState, s: &Summary) -> Directory {
         version: s.version,
         scim_base_url: state.base_url(s.directory.id),
         inspect_until: s.inspect_until,
-    }
-}
-
-/// The directory, locked for a change of its settings; 404 if there is none.
-pub(super) async fn locked(
-    tx: &mut sqlx::PgConnection,
-    raw_id: &str,
-) -> Result<Summary, AdminError> {
-    let id = parse_id(raw_id, "directory")?;
-    directories::lock(tx, id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no directory {id}")))
-}
-
-/// The id of an existing directory, for reads; 404 if there is none.
-pub(super) async fn existing(
-    db: impl sqlx::PgExecutor<'_>,
-    raw_id: &str,
-) -> Result<Uuid, AdminError> {
-    let id = parse_id(raw_id, "directory")?;
-    if directories::exists(db, id).await? {
-        Ok(id)
-    } else {
-        Err(AdminError::NotFound(format!("no directory {id}")))
     }
 }
 
@@ -182,8 +137,7 @@ async fn create(
     .await?;
     // The first token is announced as every later one is: subscribers learn the ids a
     // later `directory.token_revoked` names.
-    summary.version =
-        super::tokens::announce_token(&mut tx, &state, &actor, &summary, &token).await?;
+    summary.version = announce_token(&mut tx, &state, &actor, &summary, &token).await?;
     tx.commit().await?;
     let created = CreatedDirectory {
         directory: view(&state, &summary),
@@ -430,9 +384,11 @@ async fn preview_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Preview>, AdminError> {
-    let mut previewing = super::teams::begin_preview(&state, &id).await?;
+    let mut previewing = begin_preview(&state, &id).await?;
     let (_, after) = change_team_mapping(&mut previewing.tx, &id, mapping).await?;
-    super::teams::preview_and_undo(previewing, after.directory.id).await
+    preview_and_undo(previewing, after.directory.id)
+        .await
+        .map(Json)
 }
 
 /// Checks the new team mapping and sets it within `tx`; the directory before and after.

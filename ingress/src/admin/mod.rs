@@ -13,8 +13,6 @@ mod teams;
 mod tokens;
 mod views;
 
-pub(crate) use tokens::token_event;
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,20 +20,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use scim_admin_api::ErrorBody;
-use scim_core::limits;
-use scim_events::Event;
-use scim_store::directories::TokenOrigin;
 use scim_store::failure::Failure;
-use scim_store::{audit, outbox};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::bearer_token;
+pub(crate) use crate::commands::admin::{Actor, AdminError, Via, nats, parse_id, record};
 
 /// The operator tokens the admin API accepts (several, so one can be rotated), kept as
 /// SHA-256 digests.
@@ -69,29 +62,6 @@ impl Operators {
             }
         }
         found
-    }
-}
-
-/// Who is making an admin request: the name the client gives in `X-Admin-Actor` (or
-/// "operator") and which operator token it used, by fingerprint.
-#[derive(Debug, Clone)]
-pub struct Actor(pub String, pub Via);
-
-/// Whose hands an admin request came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// An operator token: scimctl, the console, the product's backend.
-    Operator,
-    /// A customer's admin on the setup page.
-    SetupLink,
-}
-
-impl Via {
-    pub(crate) fn token_origin(self) -> TokenOrigin {
-        match self {
-            Via::Operator => TokenOrigin::Operator,
-            Via::SetupLink => TokenOrigin::SetupLink,
-        }
     }
 }
 
@@ -172,27 +142,6 @@ pub(crate) fn unchecked(state: AppState) -> Router {
     answering(routes(), state)
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("a valid operator token is required")]
-    Unauthorized,
-    #[error("{0}")]
-    NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("{0}")]
-    Unavailable(String),
-    /// Too much of one directory at once (its list turns): 429, retry in a second.
-    #[error("{0}")]
-    Busy(String),
-}
-
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
@@ -254,11 +203,6 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// NATS failing an admin request (a stream read, a publish): 503, retry.
-fn nats(e: impl std::fmt::Display) -> AdminError {
-    AdminError::Unavailable(format!("NATS: {e}"))
-}
-
 /// Gives every error the framework answers itself (a path segment or query parameter
 /// that does not parse, say) the admin API's JSON error body, as the handlers' have.
 async fn json_error_bodies(res: Response) -> Response {
@@ -316,53 +260,6 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdminError>
     }
     serde_json::from_value(value)
         .map_err(|e| AdminError::Invalid(format!("invalid request body: {e}")))
-}
-
-fn parse_id(raw: &str, what: &str) -> Result<Uuid, AdminError> {
-    Uuid::try_parse(raw).map_err(|_| AdminError::NotFound(format!("no such {what}")))
-}
-
-/// Records an admin change in its transaction: the audit record and its event. A change
-/// whose event NATS could not carry is refused (400) before anything is recorded: an
-/// event that could never be published would leave the change stored but never applied.
-async fn record(
-    tx: &mut PgConnection,
-    state: &AppState,
-    actor: &Actor,
-    directory: Uuid,
-    event: Event,
-    details: Value,
-) -> Result<(), AdminError> {
-    let event = event
-        .with_actor(&actor.0)
-        .traced(scim_service::telemetry::current_traceparent());
-    publishable(state, &event)?;
-    audit::record(
-        &mut *tx,
-        &actor.0,
-        &event.event_type,
-        Some(directory),
-        &details,
-    )
-    .await?;
-    outbox::insert(tx, &[event]).await?;
-    Ok(())
-}
-
-/// Refuses an event larger than the largest one the event stream is set up to carry
-/// (`limits::largest_event` of `MAX_RESOURCE_BYTES`: the ingress checks at start-up that
-/// NATS's `max_payload` carries it and its dead letter), counted as it is written, every
-/// quote and control character escaped.
-fn publishable(state: &AppState, event: &Event) -> Result<(), AdminError> {
-    let max = limits::largest_event(state.max_resource_bytes);
-    let bytes = limits::json_len(event);
-    if bytes <= max {
-        return Ok(());
-    }
-    Err(AdminError::Invalid(format!(
-        "this change would make a {} event of {bytes} bytes (it carries the new and the previous          version), over the {max} bytes events may have (set by MAX_RESOURCE_BYTES): use fewer          or shorter names",
-        event.event_type
-    )))
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use scim_store::{audit, setup};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::directories::{existing, locked};
 use super::{Actor, AdminError, OptionalBody, parse_id};
 use crate::AppState;
+use crate::commands::directory::{existing, locked};
 
 /// How long a link lives unless the operator says otherwise, and at most.
 const DEFAULT_HOURS: i64 = 72;

@@ -20,8 +20,8 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::directories::{existing, resource};
 use super::{Actor, AdminError, nats};
+use crate::commands::directory::{existing, resource};
 use crate::{AppState, representation};
 
 pub fn router() -> axum::Router<AppState> {

@@ -15,7 +15,7 @@ use scim_core::limits::{KEY_BYTES, MAPPING_ROWS, TEAM_NAME_BYTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_product::members::MemberStatus;
 use scim_product::teams::plan::{Cause, Change, created_event, member_event};
-use scim_product::teams::preview::{self, Preview};
+use scim_product::teams::preview::Preview;
 use scim_product::teams::store::mapping::ValueRow;
 use scim_product::teams::store::membership::Membership;
 use scim_product::teams::store::{self as teams, Source, Team};
@@ -25,10 +25,10 @@ use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::directories::{existing, locked};
 use super::{Actor, AdminError, Body, parse_id, record};
 use crate::AppState;
-use crate::quota::ListTurn;
+use crate::commands::directory::{existing, locked, resource};
+use crate::commands::preview::{begin_preview, preview_and_undo};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -95,7 +95,7 @@ async fn set_value_table(
     if previous != table {
         let dir = summary.directory.id;
         let version = directories::bump_version(&mut tx, dir).await?;
-        let mut resource = super::directories::resource(&summary);
+        let mut resource = resource(&summary);
         resource["team_values"] = json!(table.values);
         let event = Event::new(
             dir,
@@ -132,7 +132,9 @@ async fn preview_value_table(
 ) -> Result<Json<Preview>, AdminError> {
     let mut previewing = begin_preview(&state, &id).await?;
     let (summary, _) = change_value_table(&mut previewing.tx, &id, &table).await?;
-    preview_and_undo(previewing, summary.directory.id).await
+    preview_and_undo(previewing, summary.directory.id)
+        .await
+        .map(Json)
 }
 
 /// Checks the value table and sets it within `tx`: the directory, and the previous
@@ -491,44 +493,7 @@ async fn preview_group_mapping(
 ) -> Result<Json<Preview>, AdminError> {
     let mut previewing = begin_preview(&state, &id).await?;
     let (dir, ..) = change_group_mapping(&mut previewing.tx, &id, &team_id, body).await?;
-    preview_and_undo(previewing, dir).await
-}
-
-/// A preview's transaction, for the change to be made in, then previewed and undone
-/// ([`preview_and_undo`]).
-pub(super) struct Previewing {
-    pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    /// A preview re-evaluates the whole directory: it runs in the directory's list turn,
-    /// so one directory's previews take turns with its lists and with one another.
-    _turn: ListTurn,
-}
-
-/// Begins a preview of a change to the directory `id` names: it waits for the
-/// directory's turn (at most `LIST_TIMEOUT_MS`, then 429) before it takes a database
-/// connection, and its statements, waits for locks included, are cut after
-/// `LIST_TIMEOUT_MS` (503): previews of a large directory cannot hold the connections
-/// other directories' writes need.
-pub(super) async fn begin_preview(state: &AppState, id: &str) -> Result<Previewing, AdminError> {
-    let directory = super::parse_id(id, "directory")?;
-    let turn =
-        state.quotas.list_turn(directory).await.map_err(|e| {
-            AdminError::Busy(format!("previews share the directory's list turns: {e}"))
-        })?;
-    let mut tx = state.pool.begin().await?;
-    scim_store::time_limit(&mut tx, state.quotas.list_wait()).await?;
-    Ok(Previewing { tx, _turn: turn })
-}
-
-/// Applies a change made (uncommitted) in the preview's transaction as the worker would,
-/// tells what that did, and undoes it all.
-pub(super) async fn preview_and_undo(
-    previewing: Previewing,
-    directory: Uuid,
-) -> Result<Json<Preview>, AdminError> {
-    let Previewing { mut tx, _turn } = previewing;
-    let preview = preview::run(&mut tx, directory).await?;
-    tx.rollback().await?;
-    Ok(Json(preview))
+    preview_and_undo(previewing, dir).await.map(Json)
 }
 
 /// Checks the group names and maps them to the team within `tx`: the directory, the

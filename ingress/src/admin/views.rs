@@ -12,9 +12,9 @@ use scim_store::{audit, groups, users};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::directories::existing;
 use super::{AdminError, parse_id};
 use crate::AppState;
+use crate::commands::directory::existing;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,11 +1,17 @@
-//! What each change to a directory's users and groups does, whoever asks for it (a
+//! What each change does, whoever asks for it. For a directory's users and groups (a
 //! SCIM request, an operation of `/Bulk`, the admin API): the controls it must pass,
 //! the events it records with it, how it is batched with others' changes, and the
-//! version it leaves. HTTP is not here: a handler extracts the request, calls a
+//! version it leaves. For the admin half ([`admin`], [`directory`], [`preview`],
+//! [`tokens`]): who asks, the directory as changes find it, previews, and how each
+//! change is recorded. HTTP is not here: a handler extracts the request, calls a
 //! command and renders what it returns.
 
+pub(crate) mod admin;
 mod batch;
+pub(crate) mod directory;
 pub(crate) mod groups;
+pub(crate) mod preview;
+pub(crate) mod tokens;
 pub(crate) mod users;
 
 use scim_core::profile::Profile;
