@@ -11,6 +11,7 @@ mod batch;
 pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod preview;
+pub(crate) mod setup_links;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
