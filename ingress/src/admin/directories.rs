@@ -1,28 +1,18 @@
-//! Directories: create, list, show, delete, and their controls (seat limit, trusted
-//! domains, team mapping mode).
+//! Directories over HTTP: create, list, show, delete, and their settings (access rules,
+//! team mode, the request inspector window); what each change does is
+//! [`commands::directories`].
 
 use axum::extract::{Extension, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory, Removed,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory,
     SeatLimit, TeamMapping, TrustedDomains,
 };
-use scim_core::controls::normalize_domains;
-use scim_core::limits::{DIRECTORY_NAME_BYTES, INSPECTION_MINUTES, MIRROR_PATTERN_BYTES};
-use scim_events::{Action, Event, ResourceType};
-use scim_product::teams::plan::split_attribute;
 use scim_product::teams::preview::Preview;
-use scim_store::directories::{self, Controls, Summary, TokenOrigin};
-use scim_store::{outbox, users};
-use serde_json::{Map, Value, json};
-use uuid::Uuid;
+use scim_store::directories::{self, Summary};
 
-use super::{Actor, AdminError, Body, parse_id, record};
-use crate::auth::announce_change;
-use crate::commands::directory::{locked, resource};
-use crate::commands::preview::{begin_preview, preview_and_undo};
-use crate::commands::tokens::announce_token;
+use super::{Actor, AdminError, Body, parse_id};
 use crate::{AppState, commands};
 
 pub fn router() -> Router<AppState> {
@@ -93,52 +83,8 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Body(new): Body<NewDirectory>,
 ) -> Result<(axum::http::StatusCode, Json<CreatedDirectory>), AdminError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.len() > DIRECTORY_NAME_BYTES {
-        return Err(AdminError::Invalid(format!(
-            "name must be 1 to {DIRECTORY_NAME_BYTES} bytes"
-        )));
-    }
-    let idp = new.idp;
-    let mut tx = state.pool.begin().await?;
-    // Names are unique per deployment (case ignored): an operator choosing a customer's
-    // directory by name in a list must not find two.
-    directories::lock_names(&mut tx).await?;
-    if let Some(taken) = directories::named(&mut *tx, name).await? {
-        return Err(AdminError::Conflict(format!(
-            "a directory named {:?} already exists ({}): choose a name that tells them apart",
-            taken.name, taken.id
-        )));
-    }
-    let dir = directories::create(&mut *tx, name, idp).await?;
-    let token =
-        directories::issue_token(&mut *tx, dir.id, None, TokenOrigin::DirectoryCreated).await?;
-    let version = directories::bump_version(&mut tx, dir.id).await?;
-    let mut summary = directories::show(&mut *tx, dir.id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound("the new directory vanished".into()))?;
-    let event = Event::new(
-        dir.id,
-        ResourceType::Directory,
-        dir.id,
-        Action::Created,
-        version,
-        resource(&summary),
-        None,
-    );
-    record(
-        &mut tx,
-        &state,
-        &actor,
-        dir.id,
-        event,
-        json!({"name": name, "idp": idp}),
-    )
-    .await?;
-    // The first token is announced as every later one is: subscribers learn the ids a
-    // later `directory.token_revoked` names.
-    summary.version = announce_token(&mut tx, &state, &actor, &summary, &token).await?;
-    tx.commit().await?;
+    let (summary, token) =
+        commands::directories::create(&state, &actor, &new.name, new.idp).await?;
     let created = CreatedDirectory {
         directory: view(&state, &summary),
         token,
@@ -146,118 +92,16 @@ async fn create(
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
 
-/// Users whose deletion events are built and written together.
-const DELETE_CHUNK: usize = 1000;
-
-/// Deletes the directory with everything in it. Its tokens stop working first (on
-/// every replica); then, in one transaction, each user gets a `user.deleted` event, so
-/// subscribers deprovision them, and `directory.deleted` closes the directory's
-/// stream of events (its groups and teams end with it).
 async fn remove(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Json<DeletedDirectory>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let summary = locked(&mut tx, &id).await?;
-    let dir = summary.directory.id;
-    directories::revoke_all_tokens(&mut *tx, dir).await?;
-    tx.commit().await?;
-    announce_change(&state, dir).await;
-
-    let mut tx = state.pool.begin().await?;
-    let summary = locked(&mut tx, &id).await?;
-    let ids = users::ids(&mut *tx, dir).await?;
-    for chunk in ids.chunks(DELETE_CHUNK) {
-        let keys: Vec<(Uuid, Uuid)> = chunk.iter().map(|u| (dir, *u)).collect();
-        let events: Vec<Event> = users::get_many(&mut *tx, &keys)
-            .await?
-            .into_iter()
-            .map(|(_, u)| {
-                commands::users::deleted(&state, dir, u)
-                    .with_cause(json!({"reason": "directory_deleted", "source": "admin"}))
-                    .with_actor(&actor.0)
-                    .traced(scim_service::telemetry::current_traceparent())
-            })
-            .collect();
-        outbox::insert(&mut *tx, &events).await?;
-    }
-    let event = Event::new(
-        dir,
-        ResourceType::Directory,
-        dir,
-        Action::Deleted,
-        summary.version + 1,
-        resource(&summary),
-        None,
-    );
-    let removed = Removed {
-        name: summary.directory.name.clone(),
-        users: summary.users,
-        groups: summary.groups,
-        teams: summary.teams,
-    };
-    let details = serde_json::to_value(&removed).unwrap_or_default();
-    record(&mut tx, &state, &actor, dir, event, details).await?;
-    directories::delete(&mut tx, dir).await?;
-    tx.commit().await?;
+    let (dir, removed) = commands::directories::delete(&state, &actor, &id).await?;
     Ok(Json(DeletedDirectory {
         deleted: dir,
         removed,
     }))
-}
-
-/// Records a change of settings from `before` to `after` (both locked in `tx`).
-async fn settings_changed(
-    state: &AppState,
-    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    actor: &Actor,
-    before: &Summary,
-    after: &Summary,
-) -> Result<Json<Directory>, AdminError> {
-    let (old, new) = (resource(before), resource(after));
-    let previous: Map<String, Value> = old
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, v)| new.get(k.as_str()) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if previous.is_empty() {
-        return Ok(Json(view(state, after)));
-    }
-    let dir = after.directory.id;
-    let action = if before.team_mapping != after.team_mapping {
-        Action::MappingChanged
-    } else {
-        Action::Updated
-    };
-    let changed: Map<String, Value> = previous
-        .keys()
-        .map(|k| (k.clone(), new[k].clone()))
-        .collect();
-    let event = Event::new(
-        dir,
-        ResourceType::Directory,
-        dir,
-        action,
-        after.version,
-        new,
-        None,
-    )
-    .with_previous(previous.clone());
-    record(
-        &mut tx,
-        state,
-        actor,
-        dir,
-        event,
-        json!({"changed": changed, "previous": previous}),
-    )
-    .await?;
-    tx.commit().await?;
-    announce_change(state, dir).await;
-    Ok(Json(view(state, after)))
 }
 
 async fn set_seat_limit(
@@ -266,8 +110,11 @@ async fn set_seat_limit(
     Path(id): Path<String>,
     Body(body): Body<SeatLimit>,
 ) -> Result<Json<Directory>, AdminError> {
-    let limit = seat_limit(body.seat_limit)?;
-    change_controls(&state, &actor, &id, |c| c.seat_limit = limit).await
+    let limit = commands::directories::seat_limit(body.seat_limit)?;
+    let changed =
+        commands::directories::change_controls(&state, &actor, &id, |c| c.seat_limit = limit)
+            .await?;
+    Ok(Json(view(&state, &changed)))
 }
 
 async fn set_trusted_domains(
@@ -276,8 +123,12 @@ async fn set_trusted_domains(
     Path(id): Path<String>,
     Body(body): Body<TrustedDomains>,
 ) -> Result<Json<Directory>, AdminError> {
-    let domains = trusted_domains(&body.domains)?;
-    change_controls(&state, &actor, &id, |c| c.trusted_domains = domains).await
+    let domains = commands::directories::trusted_domains(&body.domains)?;
+    let changed = commands::directories::change_controls(&state, &actor, &id, |c| {
+        c.trusted_domains = domains
+    })
+    .await?;
+    Ok(Json(view(&state, &changed)))
 }
 
 /// Both controls in one change: checked together, stored together, one event.
@@ -287,13 +138,14 @@ async fn set_access_rules(
     Path(id): Path<String>,
     Body(body): Body<AccessRules>,
 ) -> Result<Json<Directory>, AdminError> {
-    let domains = trusted_domains(&body.trusted_domains)?;
-    let limit = seat_limit(body.seat_limit)?;
-    change_controls(&state, &actor, &id, |c| {
+    let domains = commands::directories::trusted_domains(&body.trusted_domains)?;
+    let limit = commands::directories::seat_limit(body.seat_limit)?;
+    let changed = commands::directories::change_controls(&state, &actor, &id, |c| {
         c.trusted_domains = domains;
         c.seat_limit = limit;
     })
-    .await
+    .await?;
+    Ok(Json(view(&state, &changed)))
 }
 
 /// Opens the request inspector window for `minutes`, or closes it (0). Audited; not an
@@ -305,65 +157,8 @@ async fn set_inspection(
     Path(id): Path<String>,
     Body(body): Body<Inspection>,
 ) -> Result<Json<Directory>, AdminError> {
-    if body.minutes > INSPECTION_MINUTES {
-        return Err(AdminError::Invalid(format!(
-            "minutes must be 0 (stop) to {INSPECTION_MINUTES}"
-        )));
-    }
-    let until = (body.minutes > 0)
-        .then(|| time::OffsetDateTime::now_utc() + time::Duration::minutes(body.minutes.into()));
-    let mut tx = state.pool.begin().await?;
-    let mut summary = locked(&mut tx, &id).await?;
-    let dir = summary.directory.id;
-    directories::set_inspection(&mut *tx, dir, until).await?;
-    let action = match until {
-        Some(_) => "directory.inspection_started",
-        None => "directory.inspection_stopped",
-    };
-    let details = json!({"until": until.map(|u| u.unix_timestamp())});
-    scim_store::audit::record(&mut *tx, &actor.0, action, Some(dir), &details).await?;
-    tx.commit().await?;
-    announce_change(&state, dir).await;
-    summary.inspect_until = until;
-    Ok(Json(view(&state, &summary)))
-}
-
-fn seat_limit(limit: Option<i32>) -> Result<Option<i32>, AdminError> {
-    if limit.is_some_and(|n| n < 0) {
-        return Err(AdminError::Invalid(
-            "seat_limit must be 0 or more, or null".into(),
-        ));
-    }
-    Ok(limit)
-}
-
-fn trusted_domains(domains: &[String]) -> Result<Vec<String>, AdminError> {
-    normalize_domains(domains)
-        .map_err(|d| AdminError::Invalid(format!("{d:?} is not a domain name")))
-}
-
-/// Changes the directory's controls with `change`, and records it if anything changed.
-async fn change_controls(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    change: impl FnOnce(&mut Controls),
-) -> Result<Json<Directory>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, id).await?;
-    let mut controls = before.controls.clone();
-    change(&mut controls);
-    let after = if controls == before.controls {
-        before.clone()
-    } else {
-        let version = directories::set_controls(&mut tx, before.directory.id, &controls).await?;
-        Summary {
-            controls,
-            version,
-            ..before.clone()
-        }
-    };
-    settings_changed(state, tx, actor, &before, &after).await
+    let changed = commands::directories::set_inspection(&state, &actor, &id, body.minutes).await?;
+    Ok(Json(view(&state, &changed)))
 }
 
 /// Chooses how provisioning assigns teams; the worker re-evaluates the directory.
@@ -373,9 +168,8 @@ async fn set_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Directory>, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let (before, after) = change_team_mapping(&mut tx, &id, mapping).await?;
-    settings_changed(&state, tx, &actor, &before, &after).await
+    let changed = commands::directories::set_team_mapping(&state, &actor, &id, mapping).await?;
+    Ok(Json(view(&state, &changed)))
 }
 
 /// What switching the team mode would do, without doing it.
@@ -384,40 +178,7 @@ async fn preview_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Preview>, AdminError> {
-    let mut previewing = begin_preview(&state, &id).await?;
-    let (_, after) = change_team_mapping(&mut previewing.tx, &id, mapping).await?;
-    preview_and_undo(previewing, after.directory.id)
-        .await
-        .map(Json)
-}
-
-/// Checks the new team mapping and sets it within `tx`; the directory before and after.
-async fn change_team_mapping(
-    tx: &mut sqlx::PgConnection,
-    id: &str,
-    mapping: TeamMapping,
-) -> Result<(Summary, Summary), AdminError> {
-    match &mapping {
-        TeamMapping::Attribute { attribute, .. } if split_attribute(attribute).is_none() => {
-            return Err(AdminError::Invalid(format!(
-                "{attribute:?} is not a URN-qualified attribute such as urn:acme:scim:schemas:2.0:User:group"
-            )));
-        }
-        TeamMapping::Mirrored { pattern: Some(p) }
-            if p.trim().is_empty() || p.len() > MIRROR_PATTERN_BYTES =>
-        {
-            return Err(AdminError::Invalid(format!(
-                "mirror_pattern must be 1 to {MIRROR_PATTERN_BYTES} bytes, or left out to mirror every group"
-            )));
-        }
-        _ => {}
-    }
-    let before = locked(&mut *tx, id).await?;
-    let version = directories::set_team_mapping(&mut *tx, before.directory.id, &mapping).await?;
-    let after = Summary {
-        team_mapping: mapping,
-        version,
-        ..before.clone()
-    };
-    Ok((before, after))
+    Ok(Json(
+        commands::directories::preview_team_mapping(&state, &id, mapping).await?,
+    ))
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod admin;
 mod batch;
+pub(crate) mod directories;
 pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod preview;
