@@ -13,6 +13,7 @@ pub(crate) mod directory;
 pub(crate) mod groups;
 pub(crate) mod preview;
 pub(crate) mod setup_links;
+pub(crate) mod teams;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
