@@ -126,6 +126,13 @@ fn named(body: &Value) -> Option<String> {
         .map(|n| n.chars().take(256).collect())
 }
 
+/// Whether a request was refused for what it sent (a 4xx other than 429), so what it
+/// sent is worth keeping. A rate refusal or an outage says nothing about the body, and
+/// keeping a flood of them would only fill the log.
+fn refused_for_content(status: u16) -> bool {
+    (400..500).contains(&status) && status != 429
+}
+
 /// The user or group a SCIM path names: `/scim/v2/<directory>/Users/<id>`.
 pub(crate) fn resource_of(path: &str) -> Option<Uuid> {
     let mut parts = path.strip_prefix("/scim/v2/")?.split('/').skip(1);
@@ -243,7 +250,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     // may not write into a directory's inspector. Within the directory's inspector
     // window, a success's body too.
     let inspected = res.extensions().get::<Inspecting>().is_some();
-    let keep = inspected || (status >= 400 && token.is_some());
+    let keep = inspected || (refused_for_content(status) && token.is_some());
     let (body, resource) = match (keep, copied.take()) {
         (true, Some((raw, complete))) => {
             let (body, name) = state.requests.inspect(&raw, complete);
@@ -286,6 +293,16 @@ mod tests {
             resource_of(&format!("/scim/v2/{dir}/Users/not-an-id")),
             None
         );
+    }
+
+    #[test]
+    fn a_body_is_kept_for_what_was_refused_for_it() {
+        for kept in [400, 404, 409, 413, 422] {
+            assert!(refused_for_content(kept), "{kept}");
+        }
+        for not in [200, 201, 204, 429, 500, 503] {
+            assert!(!refused_for_content(not), "{not}");
+        }
     }
 
     #[tokio::test]
