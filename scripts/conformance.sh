@@ -21,7 +21,8 @@ if ! "$venv/bin/python" -c "import scim2_tester" 2>/dev/null \
 fi
 
 [ -n "${ADMIN_TOKEN:-}" ] || . .run/admin.env
-directory() { SCIMCTL_ACTOR=conformance.sh "$BIN/scimctl" directory create --name "$1" --json; }
+# A fresh directory per suite and run (names are unique per deployment).
+directory() { SCIMCTL_ACTOR=conformance.sh "$BIN/scimctl" directory create --name "$1 $(date -u +%Y%m%dT%H%M%S.%N)" --json; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d['scim_base_url'] if '$1' == 'scim_base_url' else d['token']['token'])"; }
 
 d=$(directory conformance-scim2-tester)

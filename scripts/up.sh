@@ -89,7 +89,8 @@ for _ in $(seq 1 150); do
 done
 [ -n "${ready:-}" ] || { echo "the ingress did not become ready; see $RUN/logs/ingress.log" >&2; exit 1; }
 
-SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo" --idp okta --json >"$RUN/demo.json"
+# Directory names are unique: each bring-up makes a demo directory of its own.
+SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory create --name "Demo $(date -u +'%Y-%m-%d %H:%M:%S')" --idp okta --json >"$RUN/demo.json"
 demo=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$RUN/demo.json")
 SCIMCTL_ACTOR=up.sh "$BIN/scimctl" directory setup-link --directory "$demo" --json >"$RUN/setup-link.json"
 python3 - "$RUN/demo.json" "$BIN" "$NATS_URL" "$SCIM_NATS_SUBSCRIBER_PASSWORD" "$RUN/setup-link.json" "$ADMIN_URL" <<'PY'
