@@ -100,3 +100,22 @@ export function inspection(until) {
     : { text: "Keeping what failed requests send (secrets hidden). To see what a request that succeeded sent, keep every request's for a while.",
       button: `Keep every request's for ${INSPECT_MINUTES} minutes`, minutes: INSPECT_MINUTES };
 }
+
+// Puts what `build()` makes (a node or a list of nodes) in `box`, unless `data` is what
+// it shows already: a refresh that changes nothing leaves the page as its user left it
+// (a confirm step under way, an opened "What was sent"), and one that changes it keeps
+// what was opened open.
+export function show(box, data, build) {
+  const key = JSON.stringify(data);
+  if (box.dataset.shown === key) return;
+  const open = new Set([...box.querySelectorAll("details[open][data-key]")].map((d) => d.dataset.key));
+  box.replaceChildren(...[].concat(build()));
+  box.dataset.shown = key;
+  for (const d of box.querySelectorAll("details[data-key]")) d.open = open.has(d.dataset.key);
+}
+
+// An error in place of what `box` showed (the next [`show`] draws again).
+export function showError(box, message) {
+  delete box.dataset.shown;
+  box.replaceChildren(el("p", { class: "error", text: message }));
+}

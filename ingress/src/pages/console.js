@@ -5,7 +5,7 @@
 // #directories, #directory/<id>, #requests, #audit, #parked, #dead-letters); only the
 // view shown refreshes.
 
-import { $, el, table, when, say, copy, request, inspection } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection, show } from "./common.js";
 
 const TOKEN = "scim-console-token";
 const NAME = "scim-console-name";
@@ -67,7 +67,7 @@ async function signIn(event) {
   sessionStorage.setItem(NAME, $("operator-name").value.trim() || "operator");
   $("operator-token").value = "";
   try {
-    await show();
+    await enter();
     say(message, "");
   } catch (e) {
     sessionStorage.removeItem(TOKEN);
@@ -88,7 +88,7 @@ function signOut() {
   $("operator-token").focus();
 }
 
-async function show() {
+async function enter() {
   await loadDirectories();
   $("sign-in-section").hidden = true;
   $("console").hidden = false;
@@ -244,7 +244,7 @@ async function loadDirectory(id) {
   $("all-requests").href = "#requests";
   $("all-requests").dataset.directory = d.id;
 
-  $("link-list").replaceChildren(table("Setup links", [
+  show($("link-list"), links, () => table("Setup links", [
     ["Link", (l) => el("code", { text: l.id })],
     ["State", linkState],
     ["Expires", (l) => when(l.expires_at)],
@@ -255,7 +255,7 @@ async function loadDirectory(id) {
       "Confirm revoke", () => revokeLink(d.id, l)) : ""],
   ], links, "No setup link issued."));
 
-  $("token-list").replaceChildren(table("Tokens", [
+  show($("token-list"), tokens, () => table("Tokens", [
     ["Token", (t) => el("code", { text: t.prefix + "…" })],
     ["Origin", (t) => ({ directory_created: "with the directory", operator: "by an operator", setup_link: "on the setup page" }[t.origin] || "earlier")],
     ["Created", (t) => when(t.created_at)],
@@ -267,13 +267,13 @@ async function loadDirectory(id) {
       "Confirm revoke", () => revokeToken(d.id, t))],
   ], tokens, "No token."));
 
-  $("team-list").replaceChildren(table("Teams", [
+  show($("team-list"), teams, () => table("Teams", [
     ["Team", (t) => t.name],
     ["Groups", (t) => t.groups.join(", ") || (t.mirrors ? "mirrors its group" : "none")],
   ], teams, "No teams."));
-  $("recent-errors").replaceChildren(requestTable("Newest errors", errors, "No errors."));
-  $("directory-parked").replaceChildren(parkedTable(parked, "Nothing set aside."));
-  $("directory-audit").replaceChildren(auditTable("Newest admin actions", audit, "No action recorded."));
+  show($("recent-errors"), errors, () => requestTable("Newest errors", errors, "No errors."));
+  show($("directory-parked"), parked, () => parkedTable(parked, "Nothing set aside."));
+  show($("directory-audit"), audit, () => auditTable("Newest admin actions", audit, "No action recorded."));
 }
 
 function linkState(l) {
@@ -353,7 +353,8 @@ function requestTable(caption, rows, empty) {
       if (r.body) {
         let text = r.body;
         try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described */ }
-        box.append(el("details", { class: "sent" }, el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text }))));
+        box.append(el("details", { class: "sent", "data-key": `${r.at} ${r.method} ${r.path}` },
+          el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text }))));
       }
       return box;
     }],
@@ -481,5 +482,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("all-requests").addEventListener("click", () => { $("requests-directory").value = $("all-requests").dataset.directory; });
   for (const b of document.querySelectorAll("button[data-copy]")) b.addEventListener("click", () => copy(b));
   window.addEventListener("hashchange", () => { if (!$("console").hidden) route(true); });
-  if (sessionStorage.getItem(TOKEN)) show().catch(signOut);
+  if (sessionStorage.getItem(TOKEN)) enter().catch(signOut);
 });

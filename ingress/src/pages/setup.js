@@ -2,7 +2,7 @@
 // through /setup/api (the admin API's share for this directory) and /setup/status.
 // Every value from the server is set as text, never as HTML.
 
-import { $, el, table, when, say, copy, request, inspection } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection, show, showError } from "./common.js";
 
 const POLL_MS = 3000;
 const IDP_NAMES = {
@@ -161,7 +161,7 @@ function addCopyButtons() {
 
 async function loadTokens() {
   const live = (await api("GET", "tokens")).filter((t) => !t.revoked_at);
-  $("tokens").replaceChildren(table("Tokens that work now", [
+  show($("tokens"), [live, newToken], () => table("Tokens that work now", [
     ["Token", (t) => el("span", {}, el("code", { text: t.prefix + "…" }),
       ...(t.id === newToken ? [" ", el("b", { class: "tag", text: "new" })] : []))],
     ["Issued", (t) => `${when(t.created_at)}, ${origin(t)}`],
@@ -246,7 +246,8 @@ function sent(r) {
   if (!r.body) return null;
   let text = r.body;
   try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described: as kept */ }
-  return el("details", { class: "sent" }, el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text })));
+  return el("details", { class: "sent", "data-key": `${r.at} ${r.method} ${r.path}` },
+    el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text })));
 }
 
 // A request with what to do about it, and whether a later success resolved it.
@@ -270,16 +271,16 @@ function pager(box, more, render, load, after) {
   let rows = [];
   // Only the newest load renders: a refresh that started earlier never paints over it.
   let loads = 0;
-  const show = async (reset) => {
+  const load_ = async (reset) => {
     const mine = ++loads;
     const page = await load(reset || rows.length === 0 ? null : after(rows[rows.length - 1]));
     if (mine !== loads) return;
     rows = reset ? page : rows.concat(page);
-    box.replaceChildren(render(rows));
+    show(box, rows, () => render(rows));
     more.hidden = page.length < PAGE;
   };
-  more.addEventListener("click", () => show(false).catch((e) => box.replaceChildren(el("p", { class: "error", text: e.message }))));
-  return (reset = true) => show(reset).catch((e) => box.replaceChildren(el("p", { class: "error", text: e.message })));
+  more.addEventListener("click", () => load_(false).catch((e) => showError(box, e.message)));
+  return (reset = true) => load_(reset).catch((e) => showError(box, e.message));
 }
 
 const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
@@ -346,9 +347,9 @@ async function pollStatus() {
     }
     const latest = $("latest-request");
     latest.hidden = !s.last_request;
-    if (s.last_request) latest.replaceChildren(requestItem("p", s.last_request, "Latest request: "));
+    if (s.last_request) show(latest, s.last_request, () => requestItem("p", s.last_request, "Latest request: "));
     $("errors-block").hidden = s.recent_errors.length === 0;
-    $("errors").replaceChildren(...s.recent_errors.map((r) => requestItem("li", r)));
+    show($("errors"), s.recent_errors, () => s.recent_errors.map((r) => requestItem("li", r)));
     // What other requests changed: tokens' last use, teams made elsewhere, pushed names.
     if (groupCount !== null && groupCount !== s.groups) await loadGroupNames();
     groupCount = s.groups;
