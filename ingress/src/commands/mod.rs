@@ -1,10 +1,10 @@
 //! What each change does, whoever asks for it. For a directory's users and groups (a
 //! SCIM request, an operation of `/Bulk`, the admin API): the controls it must pass,
 //! the events it records with it, how it is batched with others' changes, and the
-//! version it leaves. For the admin half ([`admin`], [`directory`], [`preview`],
-//! [`tokens`]): who asks, the directory as changes find it, previews, and how each
-//! change is recorded. HTTP is not here: a handler extracts the request, calls a
-//! command and renders what it returns.
+//! version it leaves. For the admin half ([`admin`], [`directory`], [`directories`],
+//! [`teams`], [`tokens`], [`setup_links`], [`preview`], [`undelivered`]): who asks, what
+//! each admin change does, previews, and how each change is recorded. HTTP is not
+//! here: a handler extracts the request, calls a command and renders what it returns.
 
 pub(crate) mod admin;
 mod batch;
@@ -15,6 +15,7 @@ pub(crate) mod preview;
 pub(crate) mod setup_links;
 pub(crate) mod teams;
 pub(crate) mod tokens;
+pub(crate) mod undelivered;
 pub(crate) mod users;
 
 use scim_core::profile::Profile;
