@@ -99,20 +99,22 @@ impl RequestLog {
     /// What the inspector keeps of a failed request's body (`complete`: all of it was
     /// copied), and the userName or displayName it names.
     fn inspect(&self, raw: &[u8], complete: bool) -> (String, Option<String>) {
-        let name = complete
+        match complete
             .then(|| serde_json::from_slice::<Value>(raw).ok())
-            .flatten();
-        (
-            redact::body(raw, complete, &self.hidden, INSPECTED_BYTES),
-            name.as_ref().and_then(named),
-        )
+            .flatten()
+        {
+            Some(value) => self.inspect_value(&value),
+            None => (
+                redact::body(raw, complete, &self.hidden, INSPECTED_BYTES),
+                None,
+            ),
+        }
     }
 
     /// [`RequestLog::inspect`] of a body already parsed (a `/Bulk` operation's data).
     pub(crate) fn inspect_value(&self, data: &Value) -> (String, Option<String>) {
-        let raw = data.to_string();
         (
-            redact::body(raw.as_bytes(), true, &self.hidden, INSPECTED_BYTES),
+            redact::json(data.clone(), &self.hidden, INSPECTED_BYTES),
             named(data),
         )
     }

@@ -88,9 +88,14 @@ pub fn body(raw: &[u8], complete: bool, hidden: &[String], max: usize) -> String
     if !complete {
         return "(not kept: the body was longer than the request inspector keeps)".to_owned();
     }
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(raw) else {
-        return format!("(not kept: {} bytes that are not JSON)", raw.len());
-    };
+    match serde_json::from_slice(raw) {
+        Ok(value) => json(value, hidden, max),
+        Err(_) => format!("(not kept: {} bytes that are not JSON)", raw.len()),
+    }
+}
+
+/// [`body`] of a body already parsed.
+pub fn json(mut value: serde_json::Value, hidden: &[String], max: usize) -> String {
     hide(&mut value, hidden);
     let mut text = value.to_string();
     if text.len() > max {
