@@ -119,3 +119,35 @@ export function showError(box, message) {
   delete box.dataset.shown;
   box.replaceChildren(el("p", { class: "error", text: message }));
 }
+
+// A logged SCIM request's path below its directory's base URL, with the user or group
+// it was about.
+export function target(r) {
+  const path = r.path.replace(/^\/scim\/v2\/[0-9a-f-]{36}/, "") || "/";
+  return r.resource ? `${path} (${r.resource})` : path;
+}
+
+// What a request sent (the request inspector), pretty-printed where it is JSON; null
+// when nothing was kept.
+export function sent(r) {
+  if (!r.body) return null;
+  let text = r.body;
+  try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described: as kept */ }
+  return el("details", { class: "sent", "data-key": `${r.at} ${r.method} ${r.path}` },
+    el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text })));
+}
+
+// A confirm step in place of `button`: `action` runs only after a second, explicit
+// click on a button labelled `label` (read out as `confirmLabel`); Cancel puts the
+// button back.
+export function confirming(button, label, action, confirmLabel = label) {
+  const box = el("span", { class: "actions inline" });
+  const yes = el("button", { type: "button", class: "danger", text: label, "aria-label": confirmLabel });
+  const no = el("button", { type: "button", class: "secondary", text: "Cancel" });
+  const arm = (armed) => { box.replaceChildren(...(armed ? [yes, no] : [button])); (armed ? yes : button).focus(); };
+  button.addEventListener("click", () => arm(true));
+  no.addEventListener("click", () => arm(false));
+  yes.addEventListener("click", action);
+  box.append(button);
+  return box;
+}

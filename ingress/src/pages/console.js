@@ -5,7 +5,7 @@
 // #directories, #directory/<id>, #requests, #audit, #parked, #dead-letters); only the
 // view shown refreshes.
 
-import { $, el, table, when, say, copy, request, inspection, show } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection, show, target, sent, confirming } from "./common.js";
 
 const TOKEN = "scim-console-token";
 const NAME = "scim-console-name";
@@ -43,20 +43,6 @@ function directoryLink(id) {
 }
 
 const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
-
-// A confirm step in place of `button`: the action runs only after a second, explicit
-// click; Cancel puts the button back.
-function confirming(button, label, action) {
-  const box = el("span", { class: "actions inline" });
-  const yes = el("button", { type: "button", class: "danger", text: label });
-  const no = el("button", { type: "button", class: "secondary", text: "Cancel" });
-  const arm = (armed) => { box.replaceChildren(...(armed ? [yes, no] : [button])); (armed ? yes : button).focus(); };
-  button.addEventListener("click", () => arm(true));
-  no.addEventListener("click", () => arm(false));
-  yes.addEventListener("click", action);
-  box.append(button);
-  return box;
-}
 
 // --- signing in ----------------------------------------------------------------------
 
@@ -345,17 +331,13 @@ async function deleteDirectory(event) {
 function requestTable(caption, rows, empty) {
   return table(caption, [
     ["Time", (r) => when(r.at)],
-    ["Request", (r) => `${r.method} ${r.path.replace(/^\/scim\/v2\/[0-9a-f-]{36}/, "") || "/"}${r.resource ? ` (${r.resource})` : ""}`],
+    ["Request", (r) => `${r.method} ${target(r)}`],
     ["Status", (r) => String(r.status)],
     ["ms", (r) => r.duration_ms.toFixed(1)],
     ["Detail", (r) => {
       const box = el("span", { text: r.detail || "" });
-      if (r.body) {
-        let text = r.body;
-        try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described */ }
-        box.append(el("details", { class: "sent", "data-key": `${r.at} ${r.method} ${r.path}` },
-          el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text }))));
-      }
+      const body = sent(r);
+      if (body) box.append(body);
       return box;
     }],
   ], rows, empty);

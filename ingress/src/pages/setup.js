@@ -2,7 +2,7 @@
 // through /setup/api (the admin API's share for this directory) and /setup/status.
 // Every value from the server is set as text, never as HTML.
 
-import { $, el, table, when, say, copy, request, inspection, show, showError } from "./common.js";
+import { $, el, table, when, say, copy, request, inspection, show, showError, target, sent, confirming } from "./common.js";
 
 const POLL_MS = 3000;
 const IDP_NAMES = {
@@ -181,19 +181,9 @@ function origin(token) {
 }
 
 function revokeButton(token) {
-  const box = el("span", { class: "actions inline" });
   const revoke = el("button", { type: "button", class: "danger", text: "Revoke",
     "aria-label": `Revoke token ${token.prefix}` });
-  const confirm = el("button", { type: "button", class: "danger", text: "Confirm revoke",
-    "aria-label": `Confirm: revoke token ${token.prefix}` });
-  const cancel = el("button", { type: "button", class: "secondary", text: "Cancel" });
-  const arm = (armed) => {
-    box.replaceChildren(...(armed ? [confirm, cancel] : [revoke]));
-    (armed ? confirm : revoke).focus();
-  };
-  revoke.addEventListener("click", () => arm(true));
-  cancel.addEventListener("click", () => arm(false));
-  confirm.addEventListener("click", async () => {
+  return confirming(revoke, "Confirm revoke", async () => {
     try {
       await api("DELETE", "tokens/" + token.id);
       say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
@@ -202,9 +192,7 @@ function revokeButton(token) {
     }
     await loadTokens();
     $("generate-token").focus();
-  });
-  box.append(revoke);
-  return box;
+  }, `Confirm: revoke token ${token.prefix}`);
 }
 
 async function generateToken() {
@@ -231,23 +219,8 @@ const STAGES = {
   provisioning: "Provisioning: users and groups are arriving.",
 };
 
-// The path below the directory's base URL, and the user or group it was about.
-function target(r) {
-  const path = r.path.replace(/^\/scim\/v2\/[0-9a-f-]{36}/, "") || "/";
-  return r.resource ? `${path} (${r.resource})` : path;
-}
-
 function requestLine(r) {
   return `${r.method} ${target(r)} → ${r.status}${r.detail ? ": " + r.detail : ""} (${when(r.at)})`;
-}
-
-// What a failed request sent, pretty-printed where it is JSON.
-function sent(r) {
-  if (!r.body) return null;
-  let text = r.body;
-  try { text = JSON.stringify(JSON.parse(r.body), null, 2); } catch { /* cut or described: as kept */ }
-  return el("details", { class: "sent", "data-key": `${r.at} ${r.method} ${r.path}` },
-    el("summary", { text: "What was sent" }), el("pre", {}, el("code", { text })));
 }
 
 // A request with what to do about it, and whether a later success resolved it.
