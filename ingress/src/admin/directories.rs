@@ -6,12 +6,12 @@ use axum::extract::{Extension, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory, Preview,
     SeatLimit, TeamMapping, TrustedDomains,
 };
-use scim_product::teams::preview::Preview;
 use scim_store::directories::{self, Summary};
 
+use super::wire::{Wire, team_mapping};
 use super::{Actor, AdminError, Body, parse_id};
 use crate::{AppState, commands};
 
@@ -47,7 +47,7 @@ fn view(state: &AppState, s: &Summary) -> Directory {
         idp: s.directory.idp,
         seat_limit: s.controls.seat_limit,
         trusted_domains: s.controls.trusted_domains.clone(),
-        team_mapping: s.team_mapping.clone(),
+        team_mapping: s.team_mapping.clone().wire(),
         created_at: s.created_at,
         last_request_at: s.last_request_at,
         users: s.users,
@@ -87,7 +87,7 @@ async fn create(
         commands::directories::create(&state, &actor, &new.name, new.idp).await?;
     let created = CreatedDirectory {
         directory: view(&state, &summary),
-        token,
+        token: token.wire(),
     };
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
@@ -168,7 +168,8 @@ async fn set_team_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Directory>, AdminError> {
-    let changed = commands::directories::set_team_mapping(&state, &actor, &id, mapping).await?;
+    let changed =
+        commands::directories::set_team_mapping(&state, &actor, &id, team_mapping(mapping)).await?;
     Ok(Json(view(&state, &changed)))
 }
 
@@ -179,6 +180,8 @@ async fn preview_team_mapping(
     Body(mapping): Body<TeamMapping>,
 ) -> Result<Json<Preview>, AdminError> {
     Ok(Json(
-        commands::directories::preview_team_mapping(&state, &id, mapping).await?,
+        commands::directories::preview_team_mapping(&state, &id, team_mapping(mapping))
+            .await?
+            .wire(),
     ))
 }

@@ -12,6 +12,7 @@ mod snapshot;
 mod teams;
 mod tokens;
 mod views;
+pub(crate) mod wire;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};

@@ -9,6 +9,7 @@ use scim_admin_api::{ConsumerLag, Pipeline};
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_store::outbox;
 
+use super::wire::Wire;
 use super::{AdminError, nats};
 use crate::AppState;
 
@@ -37,7 +38,7 @@ async fn pipeline(State(state): State<AppState>) -> Result<Json<Pipeline>, Admin
         Err(_) => 0,
     };
     Ok(Json(Pipeline {
-        outbox,
+        outbox: outbox.wire(),
         consumers,
         dead_letters,
     }))

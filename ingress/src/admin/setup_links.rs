@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use scim_admin_api::{IssuedSetupLink, NewSetupLink, SetupLink};
 use scim_store::setup;
 
+use super::wire::Wire;
 use super::{Actor, AdminError, OptionalBody, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
@@ -38,7 +39,7 @@ async fn issue(
         Json(IssuedSetupLink {
             url: format!("{}/setup#{}", state.public_base_url(), issued.secret),
             expires_at: issued.info.expires_at,
-            link: issued.info,
+            link: issued.info.wire(),
         }),
     ))
 }
@@ -48,7 +49,7 @@ async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SetupLink>>, AdminError> {
     let dir = existing(&state.pool, &id).await?;
-    Ok(Json(setup::links(&state.pool, dir).await?))
+    Ok(Json(setup::links(&state.pool, dir).await?.wire()))
 }
 
 /// Revokes the link and ends its sessions at once.
@@ -58,5 +59,7 @@ async fn revoke(
     Path((id, link_id)): Path<(String, String)>,
 ) -> Result<Json<SetupLink>, AdminError> {
     let link = parse_id(&link_id, "setup link")?;
-    Ok(Json(setup_links::revoke(&state, &actor, &id, link).await?))
+    Ok(Json(
+        setup_links::revoke(&state, &actor, &id, link).await?.wire(),
+    ))
 }

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team as TeamView, TeamMember,
-    ValueTable,
+    AddedMember, GroupMapping, NewMember, NewTeam, Preview, RemovedMember, Team as TeamView,
+    TeamMember, ValueTable,
 };
-use scim_product::teams::preview::Preview;
 
+use super::wire::Wire;
 use super::{Actor, AdminError, Body};
 use crate::AppState;
 use crate::commands::teams as teams_cmd;
@@ -73,7 +73,9 @@ async fn preview_value_table(
     Body(table): Body<ValueTable>,
 ) -> Result<Json<Preview>, AdminError> {
     Ok(Json(
-        teams_cmd::preview_value_table(&state, &id, table).await?,
+        teams_cmd::preview_value_table(&state, &id, table)
+            .await?
+            .wire(),
     ))
 }
 
@@ -145,7 +147,9 @@ async fn preview_group_mapping(
     Body(body): Body<GroupMapping>,
 ) -> Result<Json<Preview>, AdminError> {
     Ok(Json(
-        teams_cmd::preview_group_mapping(&state, &id, &team_id, body).await?,
+        teams_cmd::preview_group_mapping(&state, &id, &team_id, body)
+            .await?
+            .wire(),
     ))
 }
 
@@ -153,7 +157,9 @@ async fn members(
     State(state): State<AppState>,
     Path((id, team_id)): Path<(String, String)>,
 ) -> Result<Json<Vec<TeamMember>>, AdminError> {
-    Ok(Json(teams_cmd::members(&state, &id, &team_id).await?))
+    Ok(Json(
+        teams_cmd::members(&state, &id, &team_id).await?.wire(),
+    ))
 }
 
 async fn add_member(

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use scim_admin_api::{NewToken, Token, TokenRequest};
 use scim_store::directories;
 
+use super::wire::Wire;
 use super::{Actor, AdminError, OptionalBody, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
@@ -28,7 +29,7 @@ async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Token>>, AdminError> {
     let dir = existing(&state.pool, &id).await?;
-    Ok(Json(directories::tokens(&state.pool, dir).await?))
+    Ok(Json(directories::tokens(&state.pool, dir).await?.wire()))
 }
 
 async fn create(
@@ -39,7 +40,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<NewToken>), AdminError> {
     let (dir_id, token) = tokens::issue(&state, &actor, &id, request.expires_at).await?;
     let new = NewToken {
-        token,
+        token: token.wire(),
         scim_base_url: state.base_url(dir_id),
     };
     Ok((StatusCode::CREATED, Json(new)))

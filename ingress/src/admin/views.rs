@@ -4,14 +4,16 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use scim_admin_api::{AuditRecord, ErrorRate, GroupName, Member, ReceivedUser, RequestEntry};
-use scim_product::members::MemberStatus;
+use scim_admin_api::{
+    AuditRecord, ErrorRate, GroupName, Member, MemberStatus, ReceivedUser, RequestEntry,
+};
 use scim_product::teams::store as teams;
 use scim_store::request_log::{self, StatusFilter};
 use scim_store::{audit, groups, users};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::wire::{Wire, member_status};
 use super::{AdminError, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
@@ -74,7 +76,9 @@ async fn requests(
     } else {
         &state.pool
     };
-    Ok(Json(request_log::recent(pool, dir, query, limit).await?))
+    Ok(Json(
+        request_log::recent(pool, dir, query, limit).await?.wire(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -134,7 +138,9 @@ async fn group_names(
         .transpose()?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
-        groups::names(&state.lists, dir, q.search(), after, limit).await?,
+        groups::names(&state.lists, dir, q.search(), after, limit)
+            .await?
+            .wire(),
     ))
 }
 
@@ -148,7 +154,9 @@ async fn user_names(
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
-        users::listed(&state.lists, dir, q.search(), q.after.as_deref(), limit).await?,
+        users::listed(&state.lists, dir, q.search(), q.after.as_deref(), limit)
+            .await?
+            .wire(),
     ))
 }
 
@@ -158,7 +166,9 @@ async fn error_rates(
     Query(q): Query<LimitQuery>,
 ) -> Result<Json<Vec<ErrorRate>>, AdminError> {
     let last = limit(q.limit)?;
-    Ok(Json(request_log::error_rates(&state.pool, last).await?))
+    Ok(Json(
+        request_log::error_rates(&state.pool, last).await?.wire(),
+    ))
 }
 
 /// The product's members of the directory with the teams each is in.
@@ -170,9 +180,9 @@ async fn members(
     let limit = limit(q.limit)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let dir = existing(&state.pool, &id).await?;
-    let members =
-        teams::views::directory_members(&state.pool, dir, q.status, offset, limit).await?;
-    Ok(Json(members))
+    let status = q.status.map(member_status);
+    let members = teams::views::directory_members(&state.pool, dir, status, offset, limit).await?;
+    Ok(Json(members.wire()))
 }
 
 #[derive(Deserialize)]
@@ -211,5 +221,7 @@ async fn audit_log(
     } else {
         &state.pool
     };
-    Ok(Json(audit::recent(pool, query, limit(q.limit)?).await?))
+    Ok(Json(
+        audit::recent(pool, query, limit(q.limit)?).await?.wire(),
+    ))
 }

@@ -4,8 +4,7 @@
 //! affect team assignment are events the worker re-evaluates.
 
 use scim_admin_api::{
-    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team as TeamView, TeamMember,
-    ValueTable,
+    AddedMember, GroupMapping, NewMember, NewTeam, RemovedMember, Team as TeamView, ValueTable,
 };
 use scim_core::controls::check_email;
 use scim_core::limits::{KEY_BYTES, MAPPING_ROWS, TEAM_NAME_BYTES};
@@ -550,7 +549,7 @@ pub(crate) async fn members(
     state: &AppState,
     id: &str,
     team_id: &str,
-) -> Result<Vec<TeamMember>, AdminError> {
+) -> Result<Vec<teams::views::TeamMember>, AdminError> {
     let mut conn = state.pool.acquire().await?;
     let dir = existing(&mut *conn, id).await?;
     let (team, _) = find(&mut conn, dir, team_id).await?;
@@ -621,7 +620,7 @@ pub(crate) async fn add_member(
     Ok(AddedMember {
         team: team.id,
         email: email.to_owned(),
-        source: Source::Manual,
+        source: scim_admin_api::Source::Manual,
         suspended: row.suspended,
     })
 }

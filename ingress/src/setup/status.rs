@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use scim_admin_api::RequestEntry;
 use scim_store::request_log::{self, Entry, Query, StatusFilter};
 use scim_store::setup::Session;
 use scim_store::{directories, snapshot};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SetupError;
 use crate::AppState;
+use crate::admin::wire::Wire;
 
 /// Errors shown: the newest ones, with the detail the identity provider was given.
 const RECENT_ERRORS: i64 = 10;
@@ -55,7 +57,7 @@ impl Stage {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Request {
     #[serde(flatten)]
-    pub entry: Entry,
+    pub entry: RequestEntry,
     /// For an error, what to do.
     pub advice: Option<String>,
     /// An error older than the newest success: the identity provider has got through
@@ -64,7 +66,7 @@ pub(crate) struct Request {
 }
 
 impl Request {
-    fn new(entry: Entry, last_success: Option<time::OffsetDateTime>) -> Request {
+    fn new(entry: RequestEntry, last_success: Option<time::OffsetDateTime>) -> Request {
         Request {
             advice: advice(entry.status, entry.detail.as_deref()).map(str::to_owned),
             resolved: entry.status >= 400 && last_success.is_some_and(|at| at > entry.at),
@@ -175,7 +177,7 @@ pub(crate) async fn status(
             s.last_request_at,
         )
     });
-    let view = |e: Entry| Request::new(e, last_success);
+    let view = |e: Entry| Request::new(e.wire(), last_success);
     Ok(Json(Status {
         stage: Stage::of(
             last_request.as_ref().map(|r| r.status),
@@ -240,9 +242,8 @@ mod tests {
         assert!(advice(405, None).unwrap().contains("SCIM 2.0"));
 
         let at = time::OffsetDateTime::now_utc();
-        let entry = |status, at| Entry {
+        let entry = |status, at| RequestEntry {
             directory_id: uuid::Uuid::nil(),
-            token: None,
             at,
             method: "GET".into(),
             path: "/Users".into(),

@@ -4,10 +4,46 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::IssuedToken;
 pub use scim_core::profile::Idp;
-/// `PUT /directories/{id}/team-mapping`, and a directory's team mode.
-pub use scim_store::directories::{TeamMapping, Unmapped};
+
+/// `PUT /directories/{id}/team-mapping`, and a directory's team mode with that mode's
+/// setting: how provisioning assigns teams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "team_mode", rename_all = "lowercase")]
+pub enum TeamMapping {
+    /// Admins map teams to exact group names.
+    Mapped,
+    /// Each pushed group is a team with exactly the group's members; with a pattern,
+    /// only groups whose names match it (`*` for any characters, case ignored).
+    Mirrored {
+        #[serde(
+            rename = "mirror_pattern",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        pattern: Option<String>,
+    },
+    /// The values of this URN-qualified extension attribute name the teams, through the
+    /// directory's value table where it has a row.
+    Attribute {
+        #[serde(rename = "team_attribute")]
+        attribute: String,
+        /// What a value without a row in the value table does.
+        #[serde(rename = "unmapped_values", default)]
+        unmapped: Unmapped,
+    },
+}
+
+/// Attribute mode: what a value that the value table does not map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    /// Names a team, made on the value's first use.
+    #[default]
+    Create,
+    /// Names no team.
+    Ignore,
+}
 
 /// `POST /directories`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,4 +160,47 @@ pub struct NewToken {
     #[serde(flatten)]
     pub token: IssuedToken,
     pub scim_base_url: String,
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub id: Uuid,
+    /// The token's first characters, enough to tell tokens apart.
+    pub prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When it stops working; `None` for never.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Where it came from; `None` for a token issued before this was recorded.
+    #[serde(default)]
+    pub origin: Option<TokenOrigin>,
+}
+
+/// Where a token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenOrigin {
+    /// Issued with its directory (`directory create`).
+    DirectoryCreated,
+    /// Issued by an operator (admin API, `scimctl`, the console).
+    Operator,
+    /// Generated on the directory's setup page.
+    SetupLink,
+}
+
+/// A newly issued token: the only time its plain text is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub id: Uuid,
+    pub prefix: String,
+    pub token: String,
+    /// When it stops working; `None` for never.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
 }

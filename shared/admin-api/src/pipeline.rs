@@ -2,9 +2,7 @@
 //! letters; and each directory's recent errors.
 
 use serde::{Deserialize, Serialize};
-
-pub use scim_store::outbox::Backlog as OutboxBacklog;
-pub use scim_store::request_log::ErrorRate;
+use uuid::Uuid;
 
 /// `GET /pipeline`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,4 +23,25 @@ pub struct ConsumerLag {
     pub pending: u64,
     /// Delivered and not yet acknowledged.
     pub ack_pending: u64,
+}
+
+/// What the outbox holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxBacklog {
+    /// Events committed and not yet published.
+    pub waiting: i64,
+    /// The age of the oldest of those, in seconds (0 if none).
+    pub oldest_seconds: f64,
+    /// Events set aside: NATS refused them for good.
+    pub parked: i64,
+}
+
+/// `GET /error-rates`: a directory's share of errors among its latest requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRate {
+    pub directory_id: Uuid,
+    /// Its latest requests looked at (fewer than asked when it has made fewer).
+    pub requests: i64,
+    /// Of those, answered 400 or more.
+    pub errors: i64,
 }

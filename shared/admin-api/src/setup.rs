@@ -2,8 +2,25 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-pub use scim_store::setup::LinkInfo as SetupLink;
+/// A setup link as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLink {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When the link first opened a session.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub first_used_at: Option<OffsetDateTime>,
+    /// Whether the page may change the directory's trusted domains, seat limit and
+    /// team mode.
+    pub allow_controls: bool,
+}
 
 /// `POST /directories/{id}/setup-links` (the body may be left out: a link that expires
 /// in 72 hours and may not change the directory's controls).

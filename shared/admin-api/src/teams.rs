@@ -1,9 +1,10 @@
 //! Teams, how provisioning fills them, and the product's members.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use crate::Source;
+use crate::MemberStatus;
 
 /// A team with the group names mapped to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,8 +17,8 @@ pub struct Team {
     pub mirrors: Option<Uuid>,
     /// Mapped names pinned to the group they matched (by its id): they follow it through
     /// renames.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub pinned: std::collections::BTreeMap<String, Uuid>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pinned: BTreeMap<String, Uuid>,
 }
 
 /// `POST /directories/{id}/teams`, and `PATCH /directories/{id}/teams/{team}` (a
@@ -72,5 +73,74 @@ pub struct AddedMember {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValueTable {
-    pub values: std::collections::BTreeMap<String, String>,
+    pub values: BTreeMap<String, String>,
+}
+
+/// Where a team membership comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Added in the product; provisioning never removes it.
+    Manual,
+    /// Derived from the directory by provisioning.
+    Provisioned,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Provisioned => "provisioned",
+        }
+    }
+}
+
+/// `GET /directories/{id}/teams/{team}/members`: a membership and its member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub member_id: Uuid,
+    pub scim_user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub member_status: MemberStatus,
+    pub source: Source,
+    /// Provisioned: the group names (or attribute values) that hold the member here.
+    pub via: Vec<String>,
+    /// Held while the member is not active: not in effect.
+    pub suspended: bool,
+}
+
+/// What a change of a directory's teams would do (every `…/preview`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    /// Teams that would be made.
+    pub created: Vec<String>,
+    pub renamed: Vec<Renamed>,
+    /// Teams that would be deleted, with every membership in them.
+    pub deleted: Vec<String>,
+    /// By team: who would come into it (emails).
+    pub joined: BTreeMap<String, Vec<String>>,
+    /// By team: who would leave it (emails), those of deleted teams included.
+    pub left: BTreeMap<String, Vec<String>>,
+    /// By team: memberships added by hand, kept as they are under a mode where the
+    /// identity provider owns membership.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub manual_kept: BTreeMap<String, Vec<String>>,
+}
+
+impl Preview {
+    /// Whether a preview changes nothing (memberships kept as they are change nothing).
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty()
+            && self.renamed.is_empty()
+            && self.deleted.is_empty()
+            && self.joined.is_empty()
+            && self.left.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
 }

@@ -9,9 +9,8 @@ use sqlx::PgConnection;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// A member's status: the `members.status` column, the admin API's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// A member's status: the `members.status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberStatus {
     /// Can sign in.
     Active,

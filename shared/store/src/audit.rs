@@ -1,17 +1,15 @@
 //! The audit log of admin actions: who did what, when.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// An admin action (the admin API's contract).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An admin action as recorded.
+#[derive(Debug, Clone)]
 pub struct Record {
     pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: String,
     /// Such as `directory.created` or `token.revoked`.

@@ -2,7 +2,6 @@
 
 use crate::secret;
 use scim_core::profile::Idp;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,10 +28,9 @@ pub struct Controls {
 }
 
 /// How a directory's provisioning assigns teams: its team mode and that mode's
-/// setting, as the admin API, events and the `directories` columns (`team_mode`,
-/// `team_attribute`, `mirror_pattern`) spell them.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(tag = "team_mode", rename_all = "lowercase")]
+/// setting, held in the `directories` columns `team_mode`, `team_attribute`,
+/// `mirror_pattern` and `unmapped_values`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TeamMapping {
     /// Admins map teams to exact group names (the Cal.com way).
     #[default]
@@ -40,28 +38,18 @@ pub enum TeamMapping {
     /// Each pushed group is a team, with exactly the group's members (the Teamup way);
     /// with a pattern, only groups whose names match it (`*` for any characters, case
     /// ignored).
-    Mirrored {
-        #[serde(
-            rename = "mirror_pattern",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
-        pattern: Option<String>,
-    },
+    Mirrored { pattern: Option<String> },
     /// The values of this URN-qualified extension attribute name the teams (the
     /// Calendly way), through the directory's value table where it has a row.
     Attribute {
-        #[serde(rename = "team_attribute")]
         attribute: String,
         /// What a value without a row in the value table does.
-        #[serde(rename = "unmapped_values", default)]
         unmapped: Unmapped,
     },
 }
 
 /// Attribute mode: what a value that the value table does not map does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unmapped {
     /// Names a team, made on the value's first use.
     #[default]
@@ -195,8 +183,7 @@ pub struct Summary {
 }
 
 /// Where a token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenOrigin {
     /// Issued with its directory (`directory create`).
     DirectoryCreated,
@@ -226,35 +213,28 @@ impl TokenOrigin {
     }
 }
 
-/// A token as listed: never its secret (the admin API's contract).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A token as listed: never its secret.
+#[derive(Debug, Clone)]
 pub struct TokenInfo {
     pub id: Uuid,
     /// The token's first characters, enough to tell tokens apart.
     pub prefix: String,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     /// When it stops working; `None` for never.
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     /// Where it came from; `None` for a token issued before this was recorded.
-    #[serde(default)]
     pub origin: Option<TokenOrigin>,
 }
 
-/// A newly issued token: the only time the plain text exists (the admin API's
-/// contract).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A newly issued token: the only time the plain text exists.
+#[derive(Debug, Clone)]
 pub struct IssuedToken {
     pub id: Uuid,
     pub prefix: String,
     pub token: String,
     /// When it stops working; `None` for never.
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 

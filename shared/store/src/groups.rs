@@ -179,11 +179,10 @@ pub async fn list(
 
 /// A group's id and name: what a mapping table offers to choose from, and when the
 /// identity provider last changed it (its members included).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupName {
     pub id: Uuid,
     pub display_name: String,
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: time::OffsetDateTime,
 }
 

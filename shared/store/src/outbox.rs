@@ -268,7 +268,7 @@ pub async fn insert(db: impl PgExecutor<'_>, events: &[Event]) -> Result<(), sql
 
 /// What the outbox holds: events waiting to be published, the age in seconds of the
 /// oldest (0 if none), and events set aside.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Backlog {
     pub waiting: i64,
     pub oldest_seconds: f64,

@@ -1,19 +1,16 @@
 //! The SCIM request log an admin reads to see what the identity provider sent and what
 //! it was told.
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A SCIM request as answered (the admin API's contract, which leaves out the token).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A SCIM request as answered and logged.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub directory_id: Uuid,
     /// The token that authenticated the request; `None` when none did.
-    #[serde(skip)]
     pub token: Option<Uuid>,
-    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub method: String,
     pub path: String,
@@ -22,20 +19,17 @@ pub struct Entry {
     /// The SCIM Error detail returned, for errors.
     pub detail: Option<String>,
     /// The user or group the request was about: the path's id, or the created one's.
-    #[serde(default)]
     pub resource_id: Option<Uuid>,
     /// Its userName or displayName: as stored now (read back), or as a failed request
     /// sent it.
-    #[serde(default)]
     pub resource: Option<String>,
     /// For a failed request, what it sent, redacted and bounded (the request
     /// inspector).
-    #[serde(default)]
     pub body: Option<String>,
 }
 
 /// A directory's share of errors among its latest requests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorRate {
     pub directory_id: Uuid,
     /// Its latest requests looked at (fewer than asked when it has made fewer).

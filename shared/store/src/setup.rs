@@ -5,7 +5,6 @@
 //! revoked nor expired, and at most [`SESSION_HOURS`].
 
 use crate::secret;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -16,16 +15,12 @@ pub const LINK_PREFIX: &str = "setup_";
 pub const SESSION_HOURS: i64 = 12;
 
 /// A link as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
     pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub first_used_at: Option<OffsetDateTime>,
     pub allow_controls: bool,
 }

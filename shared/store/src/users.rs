@@ -468,12 +468,11 @@ pub async fn list(
 }
 
 /// A user as a directory's received list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub id: Uuid,
     pub user_name: String,
     pub active: bool,
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 

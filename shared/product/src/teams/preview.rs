@@ -9,14 +9,13 @@ use super::store as teams;
 use super::{mirror, reconcile};
 use scim_events::{Event, Kind};
 use scim_store::directories;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// What a change of a directory's teams would do, from its current state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preview {
     /// Teams that would be made.
     pub created: Vec<String>,
@@ -29,11 +28,10 @@ pub struct Preview {
     pub left: BTreeMap<String, Vec<String>>,
     /// By team: memberships added by hand, kept as they are under a mode where the
     /// identity provider owns membership (remove them before switching, if unwanted).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub manual_kept: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Renamed {
     pub from: String,
     pub to: String,
@@ -119,17 +117,6 @@ pub fn summarize(events: &[Event], before: &BTreeMap<Uuid, (String, Vec<String>)
     preview
 }
 
-impl Preview {
-    /// Whether a preview changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.created.is_empty()
-            && self.renamed.is_empty()
-            && self.deleted.is_empty()
-            && self.joined.is_empty()
-            && self.left.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +179,7 @@ mod tests {
         assert_eq!(preview.left["Eng"], ["c@x.com"]);
         assert_eq!(preview.left["Old"], ["e@x.com"]);
         assert!(!preview.joined.contains_key("Eng"));
-        assert!(!preview.is_empty());
-        assert!(summarize(&[], &BTreeMap::new()).is_empty());
+        assert_ne!(preview, Preview::default());
+        assert_eq!(summarize(&[], &BTreeMap::new()), Preview::default());
     }
 }

@@ -1,4 +1,4 @@
-//! What administration reads of teams and members (the admin API's contract).
+//! What administration reads of teams and members.
 
 use crate::members::MemberStatus;
 use sqlx::PgExecutor;
@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::Source;
 
-/// A team member as administration shows it (the admin API's contract).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// A team member as administration reads it.
+#[derive(Debug, Clone)]
 pub struct TeamMember {
     pub member_id: Uuid,
     pub scim_user_id: Option<Uuid>,
@@ -36,9 +36,9 @@ pub async fn team_members(
     .await
 }
 
-/// A member of the product as administration shows it (the admin API's contract):
+/// A member of the product as administration reads it:
 /// state and teams in effect.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct MemberView {
     pub id: Uuid,
     pub scim_user_id: Option<Uuid>,

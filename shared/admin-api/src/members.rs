@@ -1,0 +1,38 @@
+//! The product's members, as provisioning made them.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A member's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Can sign in.
+    Active,
+    /// Lost access: deactivated in the identity provider.
+    Deactivated,
+    /// Deleted in the identity provider; only its email is kept.
+    Removed,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+            MemberStatus::Removed => "removed",
+        }
+    }
+}
+
+/// `GET /directories/{id}/members`: a member's state and the teams it is in now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub id: Uuid,
+    pub scim_user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub status: MemberStatus,
+    /// Teams the member is in now (suspended memberships left out).
+    pub teams: Vec<String>,
+}
