@@ -7,10 +7,13 @@
 //!   starts its own on a free port with its own store directory, with the users and
 //!   permissions of `deploy/nats/permissions.conf`.
 
+pub mod admin;
 pub mod browser;
 pub mod client;
 pub mod postgres;
 pub mod process;
+pub mod scimctl;
+pub mod system;
 
 use scim_core::profile::Idp;
 use scim_store::{self as db, directories};

@@ -222,20 +222,3 @@ fn start(binary: &str, env: &[(String, String)], port: u16) -> Option<Child> {
     let _ = child.wait();
     panic!("{binary} did not start listening on {port}");
 }
-
-/// Runs `scimctl` with `args` against an admin API: its standard output, or its
-/// standard error if it failed.
-pub fn scimctl(admin_url: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(binary("scimctl"))
-        .args(args)
-        .env("ADMIN_URL", admin_url)
-        .env("ADMIN_TOKEN", OPERATOR_TOKEN)
-        .env("SCIMCTL_ACTOR", "test")
-        .output()
-        .expect("running scimctl");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}

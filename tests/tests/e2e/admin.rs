@@ -3,17 +3,17 @@
 //! deprovisions its members through the worker without a dead letter.
 
 use reqwest::StatusCode;
+use scim_admin_api::{
+    AuditRecord, CreatedDirectory, IssuedSetupLink, Member, NewToken, RequestEntry, SetupLink,
+    Token,
+};
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::process::{Service, scimctl};
+use scim_tests::process::Service;
+use scim_tests::scimctl::Scimctl;
 use scim_tests::{NatsServer, TestDb, eventually, stream_len};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-fn ctl(admin_url: &str, args: &[&str]) -> Value {
-    let out = scimctl(admin_url, args).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
-    serde_json::from_str(&out).unwrap_or_else(|_| panic!("scimctl {args:?} printed no JSON: {out}"))
-}
 
 #[tokio::test]
 async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
@@ -23,21 +23,16 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
     let cache = [("TOKEN_CACHE_SECONDS", "60")];
     let a = Service::ingress_with(&db.url, &nats.url, &cache);
     let b = Service::ingress_with(&db.url, &nats.url, &cache);
+    let ctl_a = Scimctl::new(a.admin_url());
 
-    let created = ctl(
-        &a.admin_url(),
-        &[
-            "directory",
-            "create",
-            "--name",
-            "Acme",
-            "--idp",
-            "okta",
-            "--json",
-        ],
+    let created: CreatedDirectory =
+        ctl_a.json(&["directory", "create", "--name", "Acme", "--idp", "okta"]);
+    let dir = created.directory.id;
+    let (ctl_a, ctl_b) = (
+        ctl_a.in_directory(dir),
+        Scimctl::new(b.admin_url()).in_directory(dir),
     );
-    let dir = created["id"].as_str().unwrap();
-    let old = created["token"]["token"].as_str().unwrap();
+    let old = created.token.token.as_str();
     let path = |svc: &Service| format!("{}/scim/v2/{dir}", svc.base_url());
     let (old_a, old_b) = (Scim::new(path(&a), old), Scim::new(path(&b), old));
     // B has checked the token and holds it in its cache.
@@ -47,11 +42,8 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
     );
 
     // Rotation: the new token works on both replicas while the old one still does.
-    let new = ctl(
-        &a.admin_url(),
-        &["token", "create", "--directory", dir, "--json"],
-    );
-    let new_b = Scim::new(path(&b), new["token"].as_str().unwrap());
+    let new: NewToken = ctl_a.json(&["token", "create"]);
+    let new_b = Scim::new(path(&b), &new.token.token);
     assert_eq!(
         new_b.find_users("userName eq \"x\"").await.status,
         StatusCode::OK
@@ -61,24 +53,14 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
         StatusCode::OK
     );
 
-    let listed = ctl(
-        &b.admin_url(),
-        &["token", "list", "--directory", dir, "--json"],
-    );
+    let listed: Vec<Token> = ctl_b.json(&["token", "list"]);
     let old_id = listed
-        .as_array()
-        .unwrap()
         .iter()
-        .find(|t| t["id"] != new["id"])
-        .unwrap()["id"]
-        .as_str()
+        .find(|t| t.id != new.token.id)
         .unwrap()
-        .to_owned();
-    scimctl(
-        &a.admin_url(),
-        &["token", "revoke", "--directory", dir, "--token", &old_id],
-    )
-    .unwrap();
+        .id
+        .to_string();
+    ctl_a.ok(&["token", "revoke", "--token", &old_id]);
     let revoked = Instant::now();
     assert_eq!(
         old_a.find_users("userName eq \"x\"").await.status,
@@ -102,13 +84,8 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
     );
 
     // The audit log names who did it.
-    let audit = ctl(&b.admin_url(), &["audit", "--directory", dir, "--json"]);
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let audit: Vec<AuditRecord> = ctl_b.json(&["audit"]);
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
         [
@@ -119,12 +96,7 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
             "directory.created"
         ]
     );
-    assert!(
-        audit[0]["actor"]
-            .as_str()
-            .unwrap()
-            .starts_with("test (operator token ")
-    );
+    assert!(audit[0].actor.starts_with("test (operator token "));
 }
 
 async fn db_outbox_empty(db: &TestDb) -> bool {
@@ -134,52 +106,34 @@ async fn db_outbox_empty(db: &TestDb) -> bool {
         .is_ok_and(|n| n == 0)
 }
 
+fn client(d: &CreatedDirectory) -> Scim {
+    Scim::new(&d.directory.scim_base_url, &d.token.token)
+}
+
 #[tokio::test]
 async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
     let db = TestDb::new().await;
     let nats = NatsServer::start();
     let ingress = Service::ingress(&db.url, &nats.url);
     let _worker = Service::worker(&db.url, &nats.url, &[]);
-    let admin = ingress.admin_url();
-    let client = |d: &Value| {
-        Scim::new(
-            d["scim_base_url"].as_str().unwrap(),
-            d["token"]["token"].as_str().unwrap(),
-        )
-    };
-    let doomed = ctl(
-        &admin,
-        &["directory", "create", "--name", "Doomed", "--json"],
-    );
-    let kept = ctl(&admin, &["directory", "create", "--name", "Kept", "--json"]);
-    let dir = doomed["id"].as_str().unwrap();
-    let scim = client(&doomed);
-    ctl(
-        &admin,
-        &[
-            "team",
-            "create",
-            "--directory",
-            dir,
-            "--team",
-            "Eng",
-            "--json",
-        ],
-    );
-    ctl(
-        &admin,
-        &[
-            "team",
-            "map",
-            "--directory",
-            dir,
-            "--team",
-            "Eng",
-            "--group",
-            "Eng",
-            "--json",
-        ],
-    );
+    let ctl = Scimctl::new(ingress.admin_url());
+    let doomed: CreatedDirectory = ctl.json(&["directory", "create", "--name", "Doomed"]);
+    let kept: CreatedDirectory = ctl.json(&["directory", "create", "--name", "Kept"]);
+    let ctl = ctl.in_directory(doomed.directory.id);
+    five_members_in_a_team(&db, &ctl, &doomed).await;
+
+    // Needs --yes.
+    ctl.refused(&["directory", "delete"]);
+    ctl.json::<Value>(&["directory", "delete", "--yes"]);
+    the_worker_takes_the_deletion_in_its_stride(&db, &nats, &doomed, &kept).await;
+}
+
+/// Five users pushed into a group mapped to team Eng: five active members in it, as
+/// the database, `directory show` and `members` say.
+async fn five_members_in_a_team(db: &TestDb, ctl: &Scimctl, doomed: &CreatedDirectory) {
+    ctl.create_team("Eng");
+    ctl.map_team("Eng", &["Eng"]);
+    let scim = client(doomed);
     let mut members = Vec::new();
     for i in 0..5 {
         let r = scim
@@ -192,9 +146,9 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
     let active_in_team = || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM team_members tm JOIN members m ON m.id = tm.member_id
-             WHERE m.directory_id = $1::uuid AND m.status = 'active' AND NOT tm.suspended",
+             WHERE m.directory_id = $1 AND m.status = 'active' AND NOT tm.suspended",
         )
-        .bind(dir)
+        .bind(doomed.directory.id)
         .fetch_one(&db.pool)
         .await
         .unwrap()
@@ -203,47 +157,22 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
         (active_in_team().await == 5).then_some(())
     })
     .await;
-    let shown = ctl(&admin, &["directory", "show", "--directory", dir, "--json"]);
-    assert_eq!(
-        (
-            shown["users"].clone(),
-            shown["groups"].clone(),
-            shown["teams"].clone()
-        ),
-        (json!(5), json!(1), json!(1))
-    );
-    let listed = ctl(
-        &admin,
-        &[
-            "members",
-            "--directory",
-            dir,
-            "--status",
-            "active",
-            "--json",
-        ],
-    );
-    assert_eq!(listed.as_array().unwrap().len(), 5);
-    assert!(
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|m| m["teams"] == json!(["Eng"]))
-    );
+    let shown = ctl.directory();
+    assert_eq!((shown.users, shown.groups, shown.teams), (5, 1, 1));
+    let listed: Vec<Member> = ctl.json(&["members", "--status", "active"]);
+    assert_eq!(listed.len(), 5);
+    assert!(listed.iter().all(|m| m.teams == ["Eng"]));
+}
 
-    assert!(
-        scimctl(&admin, &["directory", "delete", "--directory", dir]).is_err(),
-        "needs --yes"
-    );
-    ctl(
-        &admin,
-        &["directory", "delete", "--directory", dir, "--yes", "--json"],
-    );
-
-    // The worker takes the deletion events in its stride: every event is acknowledged
-    // without a retry, a change in another directory after them is applied, and
-    // nothing was dead-lettered.
+/// The worker takes the deletion events in its stride: every event is acknowledged
+/// without a retry, a change in another directory after them is applied, and nothing
+/// was dead-lettered.
+async fn the_worker_takes_the_deletion_in_its_stride(
+    db: &TestDb,
+    nats: &NatsServer,
+    doomed: &CreatedDirectory,
+    kept: &CreatedDirectory,
+) {
     let js = async_nats::jetstream::new(scim_tests::NATS_WORKER.connect(&nats.url).await);
     let info = eventually(
         Duration::from_secs(30),
@@ -254,13 +183,13 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
                 .await
                 .ok()?;
             let info = consumer.info().await.ok()?.clone();
-            (info.num_pending == 0 && info.num_ack_pending == 0 && db_outbox_empty(&db).await)
+            (info.num_pending == 0 && info.num_ack_pending == 0 && db_outbox_empty(db).await)
                 .then_some(info)
         },
     )
     .await;
     assert_eq!(info.num_redelivered, 0, "no event needed a retry");
-    let after = client(&kept)
+    let after = client(kept)
         .create_user(&okta_user("after@x.com", "A", "A"))
         .await;
     let after_id = after.body["id"].as_str().unwrap().to_owned();
@@ -279,12 +208,11 @@ async fn deleting_a_directory_deprovisions_its_members_through_the_worker() {
         },
     )
     .await;
-    let left: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM members WHERE directory_id = $1::uuid")
-            .bind(dir)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE directory_id = $1")
+        .bind(doomed.directory.id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(
         left, 0,
         "no member record of the deleted directory comes back"
@@ -330,35 +258,33 @@ fn guide_commands(guide: &str) -> Vec<Vec<String>> {
 /// Runs every `scimctl` command of a guide, in order, against a real ingress: the
 /// first creates the directory; `<id>` and `<old-token-id>` stand for it and its first
 /// token. Returns the directory as `directory create` printed it.
-fn follow_guide(admin: &str, guide: &str) -> Value {
+fn follow_guide(ctl: &Scimctl, guide: &str) -> CreatedDirectory {
     let commands = guide_commands(guide);
     assert!(
         commands.len() >= 6,
         "{guide}: only {} commands found",
         commands.len()
     );
-    let mut created = Value::Null;
+    let mut created: Option<CreatedDirectory> = None;
     for args in commands {
-        let dir = created["id"].as_str().unwrap_or_default().to_owned();
-        let old_token = created["token"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let mut args: Vec<String> = args
+        let (dir, old_token) = match &created {
+            Some(c) => (c.directory.id.to_string(), c.token.id.to_string()),
+            None => Default::default(),
+        };
+        let args: Vec<String> = args
             .into_iter()
             .map(|a| {
                 a.replace("<id>", &dir)
                     .replace("<old-token-id>", &old_token)
             })
             .collect();
-        args.push("--json".into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = ctl(admin, &args);
+        let out: Value = ctl.json(&args);
         if args[..2] == ["directory", "create"] {
-            created = out;
+            created = Some(serde_json::from_value(out).expect("a created directory"));
         }
     }
-    created
+    created.expect("the guide creates a directory")
 }
 
 #[tokio::test]
@@ -366,58 +292,36 @@ async fn the_okta_and_entra_guides_commands_work_and_their_controls_hold() {
     let db = TestDb::new().await;
     let nats = NatsServer::start();
     let ingress = Service::ingress(&db.url, &nats.url);
-    let admin = ingress.admin_url();
-    follow_guide(&admin, "entra.md");
-    let dir = follow_guide(&admin, "okta.md");
-    let id = dir["id"].as_str().unwrap();
+    let ctl = Scimctl::new(ingress.admin_url());
+    follow_guide(&ctl, "entra.md");
+    let dir = follow_guide(&ctl, "okta.md");
+    let ctl = ctl.in_directory(dir.directory.id);
 
     // What the Okta guide set up is in place.
-    let shown = ctl(&admin, &["directory", "show", "--directory", id, "--json"]);
-    assert_eq!(shown["trusted_domains"], json!(["acme.com", "acme.io"]));
-    assert_eq!(shown["seat_limit"], 250);
-    let teams = ctl(&admin, &["team", "list", "--directory", id, "--json"]);
-    assert_eq!(teams[0]["groups"], json!(["Engineering", "Platform"]));
-    let tokens = ctl(&admin, &["token", "list", "--directory", id, "--json"]);
-    let live: Vec<&Value> = tokens
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["revoked_at"].is_null())
-        .collect();
-    assert_eq!(
-        (tokens.as_array().unwrap().len(), live.len()),
-        (2, 1),
-        "rotated: {tokens}"
-    );
-    let first = dir["token"]["token"].as_str().unwrap();
-    let scim_url = dir["scim_base_url"].as_str().unwrap();
-    let revoked = Scim::new(scim_url, first);
+    let shown = ctl.directory();
+    assert_eq!(shown.trusted_domains, ["acme.com", "acme.io"]);
+    assert_eq!(shown.seat_limit, Some(250));
+    assert_eq!(ctl.teams()[0].groups, ["Engineering", "Platform"]);
+    let tokens: Vec<Token> = ctl.json(&["token", "list"]);
+    let live = tokens.iter().filter(|t| t.revoked_at.is_none()).count();
+    assert_eq!((tokens.len(), live), (2, 1), "rotated: {tokens:?}");
+    let scim_url = &dir.directory.scim_base_url;
+    let revoked = Scim::new(scim_url, &dir.token.token);
     assert_eq!(
         revoked.find_users("userName eq \"x\"").await.status,
         StatusCode::UNAUTHORIZED
     );
 
     // Through the real ingress with a fresh token: trusted domains and seats.
-    let token = ctl(&admin, &["token", "create", "--directory", id, "--json"]);
-    let scim = Scim::new(scim_url, token["token"].as_str().unwrap());
+    let token: NewToken = ctl.json(&["token", "create"]);
+    let scim = Scim::new(scim_url, &token.token.token);
     let r = scim
         .create_user(&okta_user("mallory@gmail.com", "M", "M"))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     let refused = r.body["detail"].as_str().unwrap().to_owned();
     assert!(refused.contains("gmail.com"), "{refused}");
-    ctl(
-        &admin,
-        &[
-            "directory",
-            "seats",
-            "--directory",
-            id,
-            "--limit",
-            "1",
-            "--json",
-        ],
-    );
+    ctl.json::<Value>(&["directory", "seats", "--limit", "1"]);
     let r = scim
         .create_user(&okta_user("jane@acme.com", "J", "D"))
         .await;
@@ -436,26 +340,16 @@ async fn the_okta_and_entra_guides_commands_work_and_their_controls_hold() {
         Duration::from_secs(5),
         "three failures in the log",
         || async {
-            let log = ctl(
-                &admin,
-                &[
-                    "requests",
-                    "--directory",
-                    id,
-                    "--status",
-                    "errors",
-                    "--json",
-                ],
-            );
-            (log.as_array()?.len() == 3).then_some(log)
+            let log: Vec<RequestEntry> = ctl.json(&["requests", "--status", "errors"]);
+            (log.len() == 3).then_some(log)
         },
     )
     .await;
-    assert_eq!(failures[0]["status"], 403);
-    assert_eq!(failures[1]["status"], 400);
-    assert_eq!(failures[1]["method"], "POST");
-    assert_eq!(failures[1]["detail"], refused.as_str());
-    assert_eq!(failures[2]["status"], 401);
+    assert_eq!(failures[0].status, 403);
+    assert_eq!(failures[1].status, 400);
+    assert_eq!(failures[1].method, "POST");
+    assert_eq!(failures[1].detail.as_deref(), Some(refused.as_str()));
+    assert_eq!(failures[2].status, 401);
 }
 
 /// `scimctl directory setup-link --json` prints the URL and when it expires; the link
@@ -465,42 +359,17 @@ async fn scimctl_issues_lists_and_revokes_setup_links() {
     let db = TestDb::new().await;
     let nats = NatsServer::start();
     let ingress = Service::ingress(&db.url, &nats.url);
-    let admin = ingress.admin_url();
-    let created = ctl(&admin, &["directory", "create", "--name", "Acme", "--json"]);
-    let dir = created["id"].as_str().unwrap();
-    let issued = ctl(
-        &admin,
-        &[
-            "directory",
-            "setup-link",
-            "--directory",
-            dir,
-            "--expires",
-            "48h",
-            "--json",
-        ],
-    );
-    let url = issued["url"].as_str().unwrap();
-    assert!(url.contains("/setup#setup_"), "{url}");
-    assert!(issued["expires_at"].is_string());
-    let listed = ctl(
-        &admin,
-        &["directory", "setup-links", "--directory", dir, "--json"],
-    );
-    assert_eq!(listed[0]["id"], issued["link"]["id"]);
-    assert!(!listed.to_string().contains(url.split_once('#').unwrap().1));
-    let link = issued["link"]["id"].as_str().unwrap();
-    let revoked = ctl(
-        &admin,
-        &[
-            "directory",
-            "revoke-setup-link",
-            "--directory",
-            dir,
-            "--link",
-            link,
-            "--json",
-        ],
-    );
-    assert!(revoked["revoked_at"].is_string());
+    let ctl = Scimctl::new(ingress.admin_url());
+    let created: CreatedDirectory = ctl.json(&["directory", "create", "--name", "Acme"]);
+    let ctl = ctl.in_directory(created.directory.id);
+    let issued: IssuedSetupLink = ctl.json(&["directory", "setup-link", "--expires", "48h"]);
+    assert!(issued.url.contains("/setup#setup_"), "{}", issued.url);
+    // Listed as the API printed it: nothing in it is the link's secret.
+    let listed: Value = ctl.json(&["directory", "setup-links"]);
+    assert_eq!(listed[0]["id"], json!(issued.link.id));
+    let secret = issued.url.split_once('#').unwrap().1;
+    assert!(!listed.to_string().contains(secret));
+    let link = issued.link.id.to_string();
+    let revoked: SetupLink = ctl.json(&["directory", "revoke-setup-link", "--link", &link]);
+    assert!(revoked.revoked_at.is_some());
 }

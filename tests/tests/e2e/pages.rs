@@ -11,11 +11,14 @@
 //! screenshots of each are saved under `target/artifacts/<test>`.
 
 use reqwest::{Method, StatusCode};
+use scim_admin_api::{CreatedDirectory, IssuedSetupLink};
+use scim_tests::admin::Admin;
 use scim_tests::browser::Browser;
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::process::{OPERATOR_TOKEN, Service, scimctl};
+use scim_tests::process::{OPERATOR_TOKEN, Service};
+use scim_tests::scimctl::Scimctl;
 use scim_tests::{NatsServer, TestDb};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -42,11 +45,28 @@ impl Site {
         }
     }
 
-    /// `scimctl … --json`, parsed.
-    fn ctl(&self, args: &[&str]) -> Value {
-        let out = scimctl(&self.ingress.admin_url(), &[args, &["--json"]].concat())
-            .unwrap_or_else(|e| panic!("scimctl {args:?}: {e}"));
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("scimctl {args:?}: {e}: {out}"))
+    fn ctl(&self) -> Scimctl {
+        Scimctl::new(self.ingress.admin_url())
+    }
+
+    /// A directory made as an operator makes it, with scimctl, and a setup link for it
+    /// (`--allow-controls` when asked): the directory's scimctl, and both as printed.
+    fn directory(
+        &self,
+        name: &str,
+        idp: &str,
+        allow_controls: bool,
+    ) -> (Scimctl, CreatedDirectory, IssuedSetupLink) {
+        let created: CreatedDirectory =
+            self.ctl()
+                .json(&["directory", "create", "--name", name, "--idp", idp]);
+        let ctl = self.ctl().in_directory(created.directory.id);
+        let mut args = vec!["directory", "setup-link"];
+        if allow_controls {
+            args.push("--allow-controls");
+        }
+        let link = ctl.json(&args);
+        (ctl, created, link)
     }
 }
 
@@ -78,11 +98,8 @@ async fn wait_for_member(browser: &Browser, card: &str, email: &str) -> String {
 #[tokio::test]
 async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     let site = Site::start(&[]).await;
-    let ctl = |args: &[&str]| site.ctl(args);
-    let created = ctl(&["directory", "create", "--name", "Acme", "--idp", "okta"]);
-    let dir = created["id"].as_str().unwrap().to_owned();
-    let link = ctl(&["directory", "setup-link", "--directory", &dir]);
-    let url = link["url"].as_str().unwrap();
+    let (ctl, created, link) = site.directory("Acme", "okta", false);
+    let url = &link.url;
 
     let browser = Browser::start("setup-page", 1100, 1500).await;
     browser.goto(url).await;
@@ -149,7 +166,7 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
         .wait_for_text("ol[data-idp=okta]", "userName", WAIT)
         .await;
     let base_url = browser.value(&browser.find("#base-url", WAIT).await).await;
-    assert_eq!(base_url, created["scim_base_url"].as_str().unwrap());
+    assert_eq!(base_url, created.directory.scim_base_url);
     assert!(steps.contains(&base_url), "{steps}");
     assert!(steps.contains("Test Connector Configuration"), "{steps}");
 
@@ -318,20 +335,13 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     assert_eq!(fits, json!(true), "the page is wider than a phone");
 
     // The mapping is the directory's, made by the link.
-    let teams = ctl(&["team", "list", "--directory", &dir]);
-    assert_eq!(teams[0]["groups"], json!(["eng-all"]), "{teams}");
+    let teams = ctl.teams();
+    assert_eq!(teams[0].groups, ["eng-all"], "{teams:?}");
 
     // The operator revokes the link while the page is open: it says so, and whom to ask.
     browser.resize(1100, 1500).await;
-    let link_id = link["link"]["id"].as_str().unwrap();
-    ctl(&[
-        "directory",
-        "revoke-setup-link",
-        "--directory",
-        &dir,
-        "--link",
-        link_id,
-    ]);
+    let link_id = link.link.id.to_string();
+    ctl.ok(&["directory", "revoke-setup-link", "--link", &link_id]);
     browser
         .wait_for_text("#gate-message", "revoked", WAIT)
         .await;
@@ -348,34 +358,15 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
 #[tokio::test]
 async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_page() {
     let site = Site::start(&[]).await;
-    let ctl = |args: &[&str]| site.ctl(args);
-    let created = ctl(&[
-        "directory",
-        "create",
-        "--name",
-        "Initech",
-        "--idp",
-        "onelogin",
-    ]);
-    let dir = created["id"].as_str().unwrap().to_owned();
-    let link = ctl(&[
-        "directory",
-        "setup-link",
-        "--directory",
-        &dir,
-        "--allow-controls",
-    ]);
+    let (_, created, link) = site.directory("Initech", "onelogin", true);
 
     let browser = Browser::start("setup-page-attribute", 1100, 1500).await;
-    browser.goto(link["url"].as_str().unwrap()).await;
+    browser.goto(&link.url).await;
     // OneLogin's own steps, with this directory's URL to copy.
     let steps = browser
         .wait_for_text("ol[data-idp=onelogin]", "SCIM Provisioner", WAIT)
         .await;
-    assert!(
-        steps.contains(created["scim_base_url"].as_str().unwrap()),
-        "{steps}"
-    );
+    assert!(steps.contains(&created.directory.scim_base_url), "{steps}");
     assert!(
         browser.eval("return document.querySelectorAll('ol[data-idp=onelogin] code.copyable + button').length").await
             .as_u64()
@@ -452,10 +443,7 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
     browser.checkpoint("02-value-saved").await;
     browser.screenshot_of("#teams", "attribute-teams").await;
 
-    let onelogin = Scim::new(
-        created["scim_base_url"].as_str().unwrap(),
-        created["token"]["token"].as_str().unwrap(),
-    );
+    let onelogin = Scim::new(&created.directory.scim_base_url, &created.token.token);
     let mut kim = okta_user("kim@initech.com", "Kim", "Ode");
     kim["schemas"] = json!([
         "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -488,24 +476,23 @@ async fn an_expired_link_says_whom_to_ask() {
     ])
     .await;
     let ingress = &site.ingress;
-    let created = site.ctl(&["directory", "create", "--name", "Umbrella"]);
-    let dir = created["id"].as_str().unwrap();
+    let created: CreatedDirectory = site
+        .ctl()
+        .json(&["directory", "create", "--name", "Umbrella"]);
     // A link for two seconds (scimctl's shortest is a minute).
     let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let link: Value = reqwest::Client::new()
-        .post(format!("{}/admin/v1/directories/{dir}/setup-links", ingress.admin_url()))
-        .bearer_auth(OPERATOR_TOKEN)
-        .json(&json!({"expires_at": expires.format(&time::format_description::well_known::Rfc3339).unwrap()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json!({"expires_at": expires.format(&time::format_description::well_known::Rfc3339).unwrap()});
+    let link: IssuedSetupLink = Admin::new(ingress.admin_url())
+        .call(
+            Method::POST,
+            &format!("/directories/{}/setup-links", created.directory.id),
+            Some(body),
+        )
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let browser = Browser::start("setup-page-expired", 1100, 900).await;
-    browser.goto(link["url"].as_str().unwrap()).await;
+    browser.goto(&link.url).await;
     browser
         .wait_for_text("#gate-message", "expired", WAIT)
         .await;

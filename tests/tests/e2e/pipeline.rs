@@ -3,37 +3,15 @@
 
 use async_nats::jetstream;
 use reqwest::StatusCode;
+use scim_admin_api::DeadLetter;
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
-use scim_tests::process::{Service, scimctl};
-use scim_tests::{NatsServer, TestDb, eventually, metric, read_stream};
+use scim_tests::scimctl::Scimctl;
+use scim_tests::system::System;
+use scim_tests::{TestDb, eventually, metric, read_stream};
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
-
-struct System {
-    db: TestDb,
-    nats: NatsServer,
-    ingress: Service,
-    worker: Service,
-    scim: Scim,
-}
-
-async fn start(worker_env: &[(&str, &str)]) -> System {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress(&db.url, &nats.url);
-    let worker = Service::worker(&db.url, &nats.url, worker_env);
-    let (dir, token) = db.directory("acme").await;
-    let scim = Scim::new(format!("{}/scim/v2/{dir}", ingress.base_url()), token);
-    System {
-        db,
-        nats,
-        ingress,
-        worker,
-        scim,
-    }
-}
 
 /// (status, scim_version) of the member provisioned from `user_id`.
 async fn member(db: &TestDb, user_id: &str) -> Option<(String, i64)> {
@@ -56,7 +34,7 @@ async fn member_reaches(db: &TestDb, user_id: &str, status: &str, version: i64) 
 
 #[tokio::test]
 async fn okta_user_lifecycle_reaches_the_member_records() {
-    let sys = start(&[]).await;
+    let sys = System::start().await;
     let s = &sys.scim;
     for service in [&sys.ingress, &sys.worker] {
         for (path, answer) in [("/healthz", "ok"), ("/readyz", "ready")] {
@@ -120,7 +98,7 @@ async fn okta_user_lifecycle_reaches_the_member_records() {
 
 #[tokio::test]
 async fn published_events_match_the_documented_json_schema() {
-    let sys = start(&[]).await;
+    let sys = System::start().await;
     let s = &sys.scim;
     let id = s
         .create_user(&okta_user("ann@example.com", "Ann", "Ng"))
@@ -173,7 +151,7 @@ async fn published_events_match_the_documented_json_schema() {
 
 #[tokio::test]
 async fn a_nats_outage_during_writes_loses_no_event() {
-    let mut sys = start(&[]).await;
+    let mut sys = System::start().await;
     let s = sys.scim.clone();
     let before = s
         .create_user(&okta_user("before@x.com", "B", "X"))
@@ -219,7 +197,7 @@ async fn a_nats_outage_during_writes_loses_no_event() {
 
 #[tokio::test]
 async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowing() {
-    let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
+    let sys = System::start_with(&[], &[("WORKER_MAX_ATTEMPTS", "2")]).await;
     // As the relay would, with a bug: only its user may publish events.
     let js = jetstream::new(scim_tests::NATS_INGRESS.connect(&sys.nats.url).await);
     // An event the worker can never apply: the database refuses its member record as
@@ -276,34 +254,30 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
 
     // Once the cause is fixed, the refused event is replayed through the admin API
     // and applied; the malformed one stays.
-    let admin = sys.ingress.admin_url();
-    let letters: Vec<Value> =
-        serde_json::from_str(&scimctl(&admin, &["dead-letters", "list", "--json"]).unwrap())
-            .unwrap();
+    // The deployment's dead letters, not a directory's.
+    let ctl = Scimctl::new(sys.ingress.admin_url());
+    let letters: Vec<DeadLetter> = ctl.json(&["dead-letters", "list"]);
     assert_eq!(letters.len(), 2);
     let refused = letters
         .iter()
-        .find(|l| {
-            l["reason"]
-                .as_str()
-                .unwrap()
-                .contains("refused by the test")
-        })
+        .find(|l| l.reason.contains("refused by the test"))
         .unwrap();
-    assert_eq!(refused["event_type"], "user.created");
+    assert_eq!(refused.event_type.as_deref(), Some("user.created"));
     sqlx::query("DROP TRIGGER refuse_members_54000 ON members")
         .execute(&sys.db.pool)
         .await
         .unwrap();
-    let seq = refused["seq"].to_string();
-    scimctl(&admin, &["dead-letters", "replay", "--seq", &seq]).unwrap();
+    let seq = refused.seq.to_string();
+    ctl.ok(&["dead-letters", "replay", "--seq", &seq]);
     member_reaches(&sys.db, &poison, "active", 1).await;
     assert_eq!(
         scim_tests::stream_len(&sys.nats.url, DEAD_LETTER_STREAM).await,
         1
     );
     assert!(
-        scimctl(&admin, &["dead-letters", "replay", "--seq", &seq]).is_err(),
+        sys.ctl
+            .run(&["dead-letters", "replay", "--seq", &seq])
+            .is_err(),
         "replayed once"
     );
 
@@ -334,7 +308,7 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
 
 #[tokio::test]
 async fn a_database_outage_delays_events_without_losing_or_dead_lettering_them() {
-    let sys = start(&[("WORKER_MAX_ATTEMPTS", "2")]).await;
+    let sys = System::start_with(&[], &[("WORKER_MAX_ATTEMPTS", "2")]).await;
     let s = &sys.scim;
     let first = s
         .create_user(&okta_user("first@x.com", "F", "X"))
@@ -385,7 +359,7 @@ async fn a_database_outage_delays_events_without_losing_or_dead_lettering_them()
 
 #[tokio::test]
 async fn only_the_relay_publishes_events_and_a_subscriber_only_reads_its_own() {
-    let sys = start(&[]).await;
+    let sys = System::start().await;
     let r = sys.scim.create_user(&okta_user("a@x.com", "A", "X")).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let id = r.body["id"].as_str().unwrap().to_owned();
@@ -470,7 +444,7 @@ async fn a_subscriber_following_the_rule_keeps_a_copy_equal_to_the_directory() {
     use scim_events::copy::DirectoryCopy;
     use scim_events::subscriber::{self, Failure, Settings};
     use std::sync::{Arc, Mutex};
-    let sys = start(&[]).await;
+    let sys = System::start().await;
     let s = &sys.scim;
     let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
 
@@ -607,7 +581,7 @@ async fn a_subscriber_starts_from_a_snapshot_taken_during_writes_and_misses_noth
     use scim_events::subscriber::{self, Settings};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
-    let sys = start(&[]).await;
+    let sys = System::start().await;
     let s = sys.scim.clone();
     let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
     let refs = |ids: &[String]| -> Vec<Value> { ids.iter().map(|i| json!({"value": i})).collect() };

@@ -7,7 +7,8 @@
 use reqwest::{Method, StatusCode};
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::okta_user;
-use scim_tests::process::{Service, scimctl};
+use scim_tests::process::Service;
+use scim_tests::scimctl::Scimctl;
 use scim_tests::{NatsServer, TestDb, eventually, stream_len};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -209,26 +210,9 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let group = group["id"].as_str().unwrap().to_owned();
-    let d = dir.to_string();
-    scimctl(
-        &admin,
-        &["team", "create", "--directory", &d, "--team", "All"],
-    )
-    .unwrap();
-    scimctl(
-        &admin,
-        &[
-            "team",
-            "map",
-            "--directory",
-            &d,
-            "--team",
-            "All",
-            "--group",
-            "Everyone",
-        ],
-    )
-    .unwrap();
+    let ctl = Scimctl::new(admin).in_directory(dir);
+    ctl.create_team("All");
+    ctl.map_team("All", &["Everyone"]);
 
     let until = Instant::now() + LOAD;
     let load: Vec<_> = (0..CLIENTS)

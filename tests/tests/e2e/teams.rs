@@ -3,90 +3,47 @@
 
 use reqwest::{Method, StatusCode};
 use scim_events::STREAM;
-use scim_tests::client::{Scim, okta_user};
-use scim_tests::process::{Service, scimctl};
-use scim_tests::{NatsServer, TestDb, eventually};
+use scim_tests::client::okta_user;
+use scim_tests::eventually;
+use scim_tests::system::System;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use uuid::Uuid;
 
-struct System {
-    db: TestDb,
-    nats: NatsServer,
-    // Held for their lifetimes: dropping them stops the processes.
-    ingress: Service,
-    _worker: Service,
-    dir: Uuid,
-    scim: Scim,
-}
-
-async fn start() -> System {
-    let db = TestDb::new().await;
-    let nats = NatsServer::start();
-    let ingress = Service::ingress(&db.url, &nats.url);
-    let worker = Service::worker(&db.url, &nats.url, &[]);
-    let (dir, token) = db.directory("acme").await;
-    let scim = Scim::new(format!("{}/scim/v2/{dir}", ingress.base_url()), token);
-    System {
-        db,
-        nats,
-        ingress,
-        _worker: worker,
-        dir,
-        scim,
-    }
-}
-
-impl System {
-    /// Runs scimctl with `DIR` standing for the directory's id.
-    fn try_ctl(&self, args: &[&str]) -> Result<String, String> {
-        let dir = self.dir.to_string();
-        let mut all: Vec<&str> = args.to_vec();
-        if let Some(pos) = all.iter().position(|a| *a == "DIR") {
-            all[pos] = &dir;
-        }
-        scimctl(&self.ingress.admin_url(), &all)
-    }
-
-    fn ctl(&self, args: &[&str]) -> String {
-        self.try_ctl(args)
-            .unwrap_or_else(|e| panic!("scimctl {args:?} failed: {e}"))
-    }
-
-    fn map(&self, team: &str, groups: &[&str]) {
-        self.ctl(&["team", "create", "--directory", "DIR", "--team", team]);
-        let mut args = vec!["team", "map", "--directory", "DIR", "--team", team];
-        for g in groups {
-            args.extend(["--group", g]);
-        }
-        self.ctl(&args);
-    }
-
+/// What these tests do to the directory, in its words.
+trait Acme {
+    /// Creates the team and maps it to the group names.
+    fn map(&self, team: &str, groups: &[&str]);
     /// The team's members in effect (not suspended), as (email, source) pairs, read
     /// through `scimctl team members --json`; none while the team does not exist.
+    fn members(&self, team: &str) -> BTreeSet<(String, String)>;
+    async fn team_becomes(&self, team: &str, want: &BTreeSet<(String, String)>);
+    async fn users(&self, prefix: &str, n: usize) -> Vec<(String, String)>;
+    async fn group(&self, name: &str, members: &[(String, String)]) -> String;
+    async fn patch(&self, group: &str, ops: Value);
+    /// The directory's team names, through `scimctl team list --json`.
+    fn team_names(&self) -> BTreeSet<String>;
+    async fn teams_become(&self, want: &[&str]);
+}
+
+impl Acme for System {
+    fn map(&self, team: &str, groups: &[&str]) {
+        self.ctl.create_team(team);
+        self.ctl.map_team(team, groups);
+    }
+
     fn members(&self, team: &str) -> BTreeSet<(String, String)> {
-        let args = [
-            "team",
-            "members",
-            "--directory",
-            "DIR",
-            "--team",
-            team,
-            "--json",
-        ];
-        let out = match self.try_ctl(&args) {
-            Ok(out) => out,
+        let rows = match self.ctl.team_members(team) {
+            Ok(rows) => rows,
             Err(e) if e.contains("no team") => return BTreeSet::new(),
             Err(e) => panic!("scimctl team members failed: {e}"),
         };
-        let rows: Vec<Value> = serde_json::from_str(&out).expect("scimctl JSON");
         rows.iter()
-            .filter(|r| r["suspended"] == false)
+            .filter(|r| !r.suspended)
             .map(|r| {
                 (
-                    r["email"].as_str().unwrap_or_default().to_owned(),
-                    r["source"].as_str().unwrap_or_default().to_owned(),
+                    r.email.clone().unwrap_or_default(),
+                    r.source.as_str().to_owned(),
                 )
             })
             .collect()
@@ -128,6 +85,18 @@ impl System {
         let r = self.scim.patch_group(group, ops).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     }
+
+    fn team_names(&self) -> BTreeSet<String> {
+        self.ctl.teams().into_iter().map(|t| t.name).collect()
+    }
+
+    async fn teams_become(&self, want: &[&str]) {
+        let want: BTreeSet<String> = want.iter().map(|n| (*n).to_owned()).collect();
+        eventually(Duration::from_secs(30), "the directory's teams", || async {
+            (self.team_names() == want).then_some(())
+        })
+        .await;
+    }
 }
 
 fn refs(users: &[(String, String)]) -> Value {
@@ -146,7 +115,7 @@ fn provisioned(users: &[(String, String)]) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn okta_group_push_fills_the_mapped_team() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Engineering", &["Engineering", "Platform"]);
     let users = sys.users("eng", 300).await;
     let gid = sys.group("Engineering", &[]).await;
@@ -257,25 +226,17 @@ async fn team_events(sys: &System) -> Vec<Value> {
 
 #[tokio::test]
 async fn deactivation_suspends_and_reactivation_restores_while_manual_members_stay() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Sales", &["Sales"]);
-    sys.ctl(&["team", "create", "--directory", "DIR", "--team", "Leads"]);
+    sys.ctl.ok(&["team", "create", "--team", "Leads"]);
     let users = sys.users("s", 3).await;
     let gid = sys.group("Sales", &users).await;
     // Once the worker has made the members, users[0] is also put in Sales by hand, and
     // in Leads only by hand.
     sys.team_becomes("Sales", &provisioned(&users)).await;
     for team in ["Sales", "Leads"] {
-        sys.ctl(&[
-            "team",
-            "add-member",
-            "--directory",
-            "DIR",
-            "--team",
-            team,
-            "--email",
-            &users[0].1,
-        ]);
+        sys.ctl
+            .ok(&["team", "add-member", "--team", team, "--email", &users[0].1]);
     }
     let manual = |email: &str| (email.to_owned(), "manual".to_owned());
     let mut sales = provisioned(&users);
@@ -329,10 +290,10 @@ async fn deactivation_suspends_and_reactivation_restores_while_manual_members_st
 
 #[tokio::test]
 async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over() {
-    let sys = start().await;
+    let sys = System::start().await;
     let users = sys.users("m", 4).await;
     sys.group("Support", &users[..3]).await;
-    sys.ctl(&["team", "create", "--directory", "DIR", "--team", "Support"]);
+    sys.ctl.ok(&["team", "create", "--team", "Support"]);
     // Wait for the worker to have seen the users, then map: existing members join.
     sys.team_becomes("Support", &BTreeSet::new()).await;
     sys.map("Support", &["Support"]);
@@ -369,11 +330,9 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--attribute",
         &format!("{EXT}:group"),
     ]);
@@ -393,7 +352,7 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     sys.team_becomes("Support", &provisioned(&users[3..])).await;
     sys.team_becomes("Field Ops", &BTreeSet::new()).await;
     // Back to groups.
-    sys.ctl(&["directory", "team-mapping", "--directory", "DIR"]);
+    sys.ctl.ok(&["directory", "team-mapping"]);
     sys.team_becomes("Support", &provisioned(&users[..2])).await;
 
     let events = all_events(&sys).await;
@@ -451,7 +410,7 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
 
 #[tokio::test]
 async fn members_of_an_unmapped_group_join_when_it_is_renamed_to_a_mapped_name() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Design", &["Design"]);
     let users = sys.users("d", 2).await;
     let gid = sys.group("Design (new)", &users[..1]).await;
@@ -470,7 +429,7 @@ async fn members_of_an_unmapped_group_join_when_it_is_renamed_to_a_mapped_name()
 
 #[tokio::test]
 async fn a_deleted_users_team_events_name_the_email_it_was_known_by() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Sales", &["Sales"]);
     let users = sys.users("gone", 2).await;
     sys.group("Sales", &users).await;
@@ -487,38 +446,16 @@ async fn a_deleted_users_team_events_name_the_email_it_was_known_by() {
     assert_eq!(removed["resource"]["member"]["email"], users[0].1.as_str());
 }
 
-impl System {
-    /// The directory's team names, through `scimctl team list --json`.
-    fn team_names(&self) -> BTreeSet<String> {
-        let out = self.ctl(&["team", "list", "--directory", "DIR", "--json"]);
-        let teams: Vec<Value> = serde_json::from_str(&out).expect("scimctl JSON");
-        teams
-            .iter()
-            .filter_map(|t| t["name"].as_str().map(str::to_owned))
-            .collect()
-    }
-
-    async fn teams_become(&self, want: &[&str]) {
-        let want: BTreeSet<String> = want.iter().map(|n| (*n).to_owned()).collect();
-        eventually(Duration::from_secs(30), "the directory's teams", || async {
-            (self.team_names() == want).then_some(())
-        })
-        .await;
-    }
-}
-
 /// The Teamup way, with Okta's request shapes: pushed groups whose names match the
 /// pattern are teams with exactly their members; a rename renames the team and keeps
 /// its members; deleting the group deletes the team; the identity provider owns
 /// membership; leaving the mode and coming back refills the same teams.
 #[tokio::test]
 async fn mirrored_groups_are_teams_that_follow_their_groups() {
-    let sys = start().await;
-    sys.ctl(&[
+    let sys = System::start().await;
+    sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--mode",
         "mirrored",
         "--pattern",
@@ -570,11 +507,10 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
 
     // The identity provider owns membership: a manual add is refused, saying why.
     let refused = sys
-        .try_ctl(&[
+        .ctl
+        .run(&[
             "team",
             "add-member",
-            "--directory",
-            "DIR",
             "--team",
             "app-Customer Support",
             "--email",
@@ -587,24 +523,12 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
     );
 
     // Out of mirrored mode the team stays, without provisioned members; back, refilled.
-    sys.ctl(&[
-        "directory",
-        "team-mapping",
-        "--directory",
-        "DIR",
-        "--mode",
-        "mapped",
-    ]);
+    sys.ctl
+        .ok(&["directory", "team-mapping", "--mode", "mapped"]);
     sys.team_becomes("app-Customer Support", &BTreeSet::new())
         .await;
-    sys.ctl(&[
-        "directory",
-        "team-mapping",
-        "--directory",
-        "DIR",
-        "--mode",
-        "mirrored",
-    ]);
+    sys.ctl
+        .ok(&["directory", "team-mapping", "--mode", "mirrored"]);
     sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
         .await;
     // Without a pattern every group is a team.
@@ -663,55 +587,38 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
 #[tokio::test]
 async fn an_attribute_value_table_maps_values_to_existing_teams() {
     const EXT: &str = "urn:acme:scim:schemas:2.0:User";
-    let sys = start().await;
+    let sys = System::start().await;
     let attribute = format!("{EXT}:group");
     // A value table only means something in attribute mode.
     let early = sys
-        .try_ctl(&["team", "values", "--directory", "DIR", "--set", "A=B"])
+        .ctl
+        .run(&["team", "values", "--set", "A=B"])
         .unwrap_err();
     assert!(early.contains("would have no effect"), "{early}");
-    sys.ctl(&[
-        "team",
-        "create",
-        "--directory",
-        "DIR",
-        "--team",
-        "Customer Success",
-    ]);
-    sys.ctl(&[
+    sys.ctl
+        .ok(&["team", "create", "--team", "Customer Success"]);
+    sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--mode",
         "attribute",
         "--attribute",
         &attribute,
     ]);
     let missing = sys
-        .try_ctl(&[
-            "team",
-            "values",
-            "--directory",
-            "DIR",
-            "--set",
-            "Sales EMEA=Sales",
-        ])
+        .ctl
+        .run(&["team", "values", "--set", "Sales EMEA=Sales"])
         .unwrap_err();
     assert!(missing.contains("no team Sales"), "{missing}");
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "values",
-        "--directory",
-        "DIR",
         "--set",
         "Customer Success EMEA=Customer Success",
         "--set",
         "Customer Success US=Customer Success",
     ]);
-    let shown: Value =
-        serde_json::from_str(&sys.ctl(&["team", "values", "--directory", "DIR", "--json"]))
-            .unwrap();
+    let shown: Value = serde_json::from_str(&sys.ctl.ok(&["team", "values", "--json"])).unwrap();
     assert_eq!(shown["values"]["Customer Success US"], "Customer Success");
 
     let users = sys.users("cs", 3).await;
@@ -734,11 +641,9 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
     sys.team_becomes("Interns", &provisioned(&users[2..])).await;
 
     // Unmapped values ignored from now on: the value-named team loses its members.
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--attribute",
         &attribute,
         "--unmapped",
@@ -750,11 +655,10 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
 
     // The identity provider owns membership, and group mappings would do nothing.
     let add = sys
-        .try_ctl(&[
+        .ctl
+        .run(&[
             "team",
             "add-member",
-            "--directory",
-            "DIR",
             "--team",
             "Interns",
             "--email",
@@ -766,16 +670,8 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
         "{add}"
     );
     let map = sys
-        .try_ctl(&[
-            "team",
-            "map",
-            "--directory",
-            "DIR",
-            "--team",
-            "Interns",
-            "--group",
-            "Interns",
-        ])
+        .ctl
+        .run(&["team", "map", "--team", "Interns", "--group", "Interns"])
         .unwrap_err();
     assert!(map.contains("would have no effect"), "{map}");
 
@@ -810,7 +706,7 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
 /// clearing the trusted domains only when asked to in so many words.
 #[tokio::test]
 async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Engineering", &["Engineering"]);
     let users = sys.users("h", 2).await;
     sys.group("Engineering", &users[..1]).await;
@@ -818,11 +714,10 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
         .await;
 
     let bad = sys
-        .try_ctl(&[
+        .ctl
+        .run(&[
             "team",
             "add-member",
-            "--directory",
-            "DIR",
             "--team",
             "Engineering",
             "--email",
@@ -831,21 +726,17 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
         .unwrap_err();
     assert!(bad.contains("not an email address"), "{bad}");
     // A mistaken manual member, and a manual membership of someone provisioned too.
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "add-member",
-        "--directory",
-        "DIR",
         "--team",
         "Engineering",
         "--email",
         &users[1].1,
     ]);
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "add-member",
-        "--directory",
-        "DIR",
         "--team",
         "Engineering",
         "--email",
@@ -858,21 +749,17 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     ]
     .into();
     sys.team_becomes("Engineering", &both).await;
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "remove-member",
-        "--directory",
-        "DIR",
         "--team",
         "Engineering",
         "--email",
         &users[1].1,
     ]);
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "remove-member",
-        "--directory",
-        "DIR",
         "--team",
         "Engineering",
         "--email",
@@ -881,11 +768,10 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     sys.team_becomes("Engineering", &provisioned(&users[..1]))
         .await;
     let provisioned_only = sys
-        .try_ctl(&[
+        .ctl
+        .run(&[
             "team",
             "remove-member",
-            "--directory",
-            "DIR",
             "--team",
             "Engineering",
             "--email",
@@ -898,35 +784,19 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     );
 
     // A rename keeps members and mappings; a delete ends the team.
-    sys.ctl(&[
-        "team",
-        "rename",
-        "--directory",
-        "DIR",
-        "--team",
-        "Engineering",
-        "--to",
-        "Eng",
-    ]);
+    sys.ctl
+        .ok(&["team", "rename", "--team", "Engineering", "--to", "Eng"]);
     sys.teams_become(&["Eng"]).await;
     sys.team_becomes("Eng", &provisioned(&users[..1])).await;
     let listed: Vec<Value> =
-        serde_json::from_str(&sys.ctl(&["team", "list", "--directory", "DIR", "--json"])).unwrap();
+        serde_json::from_str(&sys.ctl.ok(&["team", "list", "--json"])).unwrap();
     assert_eq!(listed[0]["groups"], json!(["Engineering"]));
-    sys.ctl(&["team", "delete", "--directory", "DIR", "--team", "Eng"]);
+    sys.ctl.ok(&["team", "delete", "--team", "Eng"]);
     sys.teams_become(&[]).await;
 
-    let silent = sys
-        .try_ctl(&["directory", "trusted-domains", "--directory", "DIR"])
-        .unwrap_err();
+    let silent = sys.ctl.run(&["directory", "trusted-domains"]).unwrap_err();
     assert!(silent.contains("--clear"), "{silent}");
-    sys.ctl(&[
-        "directory",
-        "trusted-domains",
-        "--directory",
-        "DIR",
-        "--clear",
-    ]);
+    sys.ctl.ok(&["directory", "trusted-domains", "--clear"]);
 
     let events = all_events(&sys).await;
     let kinds: Vec<&str> = events
@@ -955,16 +825,14 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
 /// changes nothing, and the real switch then does exactly that.
 #[tokio::test]
 async fn a_preview_shows_what_the_switch_then_does() {
-    let sys = start().await;
+    let sys = System::start().await;
     sys.map("Engineering", &["Engineering"]);
     let users = sys.users("p", 4).await;
     sys.group("Engineering", &users[..2]).await;
     sys.group("Design", &users[2..]).await;
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "add-member",
-        "--directory",
-        "DIR",
         "--team",
         "Engineering",
         "--email",
@@ -975,11 +843,9 @@ async fn a_preview_shows_what_the_switch_then_does() {
     sys.team_becomes("Engineering", &engineering).await;
     let events_before = all_events(&sys).await.len();
 
-    let out = sys.ctl(&[
+    let out = sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--mode",
         "mirrored",
         "--dry-run",
@@ -996,11 +862,9 @@ async fn a_preview_shows_what_the_switch_then_does() {
         "already in: {preview}"
     );
     assert_eq!(preview["manual_kept"]["Engineering"], json!([users[3].1]));
-    let text = sys.ctl(&[
+    let text = sys.ctl.ok(&[
         "directory",
         "team-mapping",
-        "--directory",
-        "DIR",
         "--mode",
         "mirrored",
         "--dry-run",
@@ -1012,21 +876,13 @@ async fn a_preview_shows_what_the_switch_then_does() {
 
     // Nothing happened.
     assert_eq!(sys.team_names(), ["Engineering".to_owned()].into());
-    let shown: Value =
-        serde_json::from_str(&sys.ctl(&["directory", "show", "--directory", "DIR", "--json"]))
-            .unwrap();
+    let shown: Value = serde_json::from_str(&sys.ctl.ok(&["directory", "show", "--json"])).unwrap();
     assert_eq!(shown["team_mode"], "mapped");
     assert_eq!(all_events(&sys).await.len(), events_before);
 
     // The switch does what the preview said.
-    sys.ctl(&[
-        "directory",
-        "team-mapping",
-        "--directory",
-        "DIR",
-        "--mode",
-        "mirrored",
-    ]);
+    sys.ctl
+        .ok(&["directory", "team-mapping", "--mode", "mirrored"]);
     sys.team_becomes("Design", &provisioned(&users[2..])).await;
     sys.team_becomes("Engineering", &engineering).await;
     sys.teams_become(&["Design", "Engineering"]).await;
@@ -1036,49 +892,27 @@ async fn a_preview_shows_what_the_switch_then_does() {
 /// rename in the identity provider keeps the team's members.
 #[tokio::test]
 async fn a_pinned_mapping_survives_a_rename_and_a_name_mapping_does_not() {
-    let sys = start().await;
+    let sys = System::start().await;
     let users = sys.users("pin", 2).await;
     let support = sys.group("Support", &users[..1]).await;
     let sales = sys.group("Sales", &users[1..]).await;
     let early = sys
-        .try_ctl(&[
-            "team",
-            "map",
-            "--directory",
-            "DIR",
-            "--team",
-            "Nobody",
-            "--group",
-            "Nope",
-            "--pin",
+        .ctl
+        .run(&[
+            "team", "map", "--team", "Nobody", "--group", "Nope", "--pin",
         ])
         .unwrap_err();
     assert!(
         early.contains("no team") || early.contains("no pushed group"),
         "{early}"
     );
-    sys.ctl(&[
-        "team",
-        "create",
-        "--directory",
-        "DIR",
-        "--team",
-        "Support team",
-    ]);
-    sys.ctl(&[
-        "team",
-        "create",
-        "--directory",
-        "DIR",
-        "--team",
-        "Sales team",
-    ]);
+    sys.ctl.ok(&["team", "create", "--team", "Support team"]);
+    sys.ctl.ok(&["team", "create", "--team", "Sales team"]);
     let unpushed = sys
-        .try_ctl(&[
+        .ctl
+        .run(&[
             "team",
             "map",
-            "--directory",
-            "DIR",
             "--team",
             "Support team",
             "--group",
@@ -1090,32 +924,22 @@ async fn a_pinned_mapping_survives_a_rename_and_a_name_mapping_does_not() {
         unpushed.contains("no pushed group is named \"Nope\""),
         "{unpushed}"
     );
-    sys.ctl(&[
+    sys.ctl.ok(&[
         "team",
         "map",
-        "--directory",
-        "DIR",
         "--team",
         "Support team",
         "--group",
         "Support",
         "--pin",
     ]);
-    sys.ctl(&[
-        "team",
-        "map",
-        "--directory",
-        "DIR",
-        "--team",
-        "Sales team",
-        "--group",
-        "Sales",
-    ]);
+    sys.ctl
+        .ok(&["team", "map", "--team", "Sales team", "--group", "Sales"]);
     sys.team_becomes("Support team", &provisioned(&users[..1]))
         .await;
     sys.team_becomes("Sales team", &provisioned(&users[1..]))
         .await;
-    let listed = sys.ctl(&["team", "list", "--directory", "DIR"]);
+    let listed = sys.ctl.ok(&["team", "list"]);
     assert!(
         listed.contains(&format!("\"Support\" (pinned to group {support})")),
         "{listed}"
