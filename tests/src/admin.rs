@@ -4,12 +4,12 @@
 
 use reqwest::{Method, StatusCode};
 use scim_admin_api::{
-    AuditRecord, CreatedDirectory, DeletedDirectory, Directory, IssuedSetupLink, Member, NewToken,
-    Preview, RequestEntry, SetupLink, Team, TeamMapping, TeamMember, Token, ValueTable,
+    AuditRecord, CreatedDirectory, DeletedDirectory, Directory, Discarded, IssuedSetupLink,
+    NewToken, ParkedEvent, Republished, RequestEntry, SetupLink, Team, Token,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use uuid::Uuid;
+use std::fmt::Display;
 
 use crate::process::OPERATOR_TOKEN;
 
@@ -71,8 +71,14 @@ impl Admin {
     ) -> T {
         let (status, answer) = self.send(method.clone(), path, body).await;
         assert!(status.is_success(), "{method} {path}: {status} {answer}");
-        serde_json::from_value(answer.clone())
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+        read(&method, path, answer)
+    }
+
+    /// A request that must create what it asks for (201), its answer read as `T`.
+    async fn create<T: DeserializeOwned>(&self, path: &str, body: Option<Value>) -> T {
+        let (status, answer) = self.send(Method::POST, path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {answer}");
+        read(&Method::POST, path, answer)
     }
 
     /// A request that must succeed with no body (204).
@@ -83,26 +89,22 @@ impl Admin {
 
     pub async fn create_directory(&self, name: &str, idp: &str) -> CreatedDirectory {
         let body = json!({"name": name, "idp": idp});
-        self.call(Method::POST, "/directories", Some(body)).await
+        self.create("/directories", Some(body)).await
     }
 
-    pub async fn directory(&self, dir: Uuid) -> Directory {
+    pub async fn directory(&self, dir: impl Display) -> Directory {
         self.call(Method::GET, &format!("/directories/{dir}"), None)
             .await
     }
 
-    pub async fn directories(&self) -> Vec<Directory> {
-        self.call(Method::GET, "/directories", None).await
-    }
-
-    pub async fn delete_directory(&self, dir: Uuid) -> DeletedDirectory {
+    pub async fn delete_directory(&self, dir: impl Display) -> DeletedDirectory {
         self.call(Method::DELETE, &format!("/directories/{dir}"), None)
             .await
     }
 
     /// `PUT …/{setting}` (`seat-limit`, `trusted-domains`, `access-rules`,
     /// `inspection`, `team-mapping`) with `body`.
-    pub async fn set(&self, dir: Uuid, setting: &str, body: Value) -> Directory {
+    pub async fn set(&self, dir: impl Display, setting: &str, body: Value) -> Directory {
         self.call(
             Method::PUT,
             &format!("/directories/{dir}/{setting}"),
@@ -111,23 +113,18 @@ impl Admin {
         .await
     }
 
-    pub async fn set_team_mapping(&self, dir: Uuid, mapping: &TeamMapping) -> Directory {
-        let body = serde_json::to_value(mapping).expect("a team mapping as JSON");
-        self.set(dir, "team-mapping", body).await
-    }
-
     /// Issues a SCIM token; `body` as `POST …/tokens` takes it (`None`: no expiry).
-    pub async fn issue_token(&self, dir: Uuid, body: Option<Value>) -> NewToken {
-        self.call(Method::POST, &format!("/directories/{dir}/tokens"), body)
+    pub async fn issue_token(&self, dir: impl Display, body: Option<Value>) -> NewToken {
+        self.create(&format!("/directories/{dir}/tokens"), body)
             .await
     }
 
-    pub async fn tokens(&self, dir: Uuid) -> Vec<Token> {
+    pub async fn tokens(&self, dir: impl Display) -> Vec<Token> {
         self.call(Method::GET, &format!("/directories/{dir}/tokens"), None)
             .await
     }
 
-    pub async fn revoke_token(&self, dir: Uuid, token: Uuid) {
+    pub async fn revoke_token(&self, dir: impl Display, token: impl Display) {
         self.call_empty(
             Method::DELETE,
             &format!("/directories/{dir}/tokens/{token}"),
@@ -135,57 +132,20 @@ impl Admin {
         .await
     }
 
-    pub async fn create_team(&self, dir: Uuid, name: &str) -> Team {
+    /// Creates a team (201: a new one).
+    pub async fn create_team(&self, dir: impl Display, name: &str) -> Team {
         let body = json!({"name": name});
-        self.call(
-            Method::POST,
-            &format!("/directories/{dir}/teams"),
-            Some(body),
-        )
-        .await
+        self.create(&format!("/directories/{dir}/teams"), Some(body))
+            .await
     }
 
-    pub async fn teams(&self, dir: Uuid) -> Vec<Team> {
+    pub async fn teams(&self, dir: impl Display) -> Vec<Team> {
         self.call(Method::GET, &format!("/directories/{dir}/teams"), None)
             .await
     }
 
-    /// Maps the team to the group names (not pinned).
-    pub async fn map_groups(&self, dir: Uuid, team: Uuid, groups: &[&str]) -> Team {
-        let body = json!({"groups": groups});
-        let path = format!("/directories/{dir}/teams/{team}/groups");
-        self.call(Method::PUT, &path, Some(body)).await
-    }
-
-    pub async fn team_members(&self, dir: Uuid, team: Uuid) -> Vec<TeamMember> {
-        let path = format!("/directories/{dir}/teams/{team}/members");
-        self.call(Method::GET, &path, None).await
-    }
-
-    pub async fn set_value_table(&self, dir: Uuid, table: &ValueTable) -> ValueTable {
-        let body = serde_json::to_value(table).expect("a value table as JSON");
-        let path = format!("/directories/{dir}/team-values");
-        self.call(Method::PUT, &path, Some(body)).await
-    }
-
-    /// `POST …/{change}/preview` with `body`.
-    pub async fn preview(&self, dir: Uuid, change: &str, body: Value) -> Preview {
-        let path = format!("/directories/{dir}/{change}/preview");
-        self.call(Method::POST, &path, Some(body)).await
-    }
-
-    /// The directory's members; `query` as `GET …/members` takes it (`""` for none).
-    pub async fn members(&self, dir: Uuid, query: &str) -> Vec<Member> {
-        self.call(
-            Method::GET,
-            &format!("/directories/{dir}/members{query}"),
-            None,
-        )
-        .await
-    }
-
     /// The directory's request log; `query` as `GET …/requests` takes it.
-    pub async fn requests(&self, dir: Uuid, query: &str) -> Vec<RequestEntry> {
+    pub async fn requests(&self, dir: impl Display, query: &str) -> Vec<RequestEntry> {
         self.call(
             Method::GET,
             &format!("/directories/{dir}/requests{query}"),
@@ -200,16 +160,41 @@ impl Admin {
             .await
     }
 
-    /// Issues a setup link (72 hours), allowed to change the directory's controls or
-    /// not.
-    pub async fn issue_setup_link(&self, dir: Uuid, allow_controls: bool) -> IssuedSetupLink {
-        let body = json!({"allow_controls": allow_controls});
-        let path = format!("/directories/{dir}/setup-links");
-        self.call(Method::POST, &path, Some(body)).await
+    /// The events the relay set aside; `query` as `GET /outbox/parked` takes it.
+    pub async fn parked(&self, query: &str) -> Vec<ParkedEvent> {
+        self.call(Method::GET, &format!("/outbox/parked{query}"), None)
+            .await
     }
 
-    pub async fn revoke_setup_link(&self, dir: Uuid, link: Uuid) -> SetupLink {
+    pub async fn republish(&self, seq: i64) -> Republished {
+        let path = format!("/outbox/parked/{seq}/republish");
+        self.call(Method::POST, &path, None).await
+    }
+
+    pub async fn discard(&self, seq: i64) -> Discarded {
+        self.call(Method::DELETE, &format!("/outbox/parked/{seq}"), None)
+            .await
+    }
+
+    /// Issues a setup link (72 hours), allowed to change the directory's controls or
+    /// not.
+    pub async fn issue_setup_link(
+        &self,
+        dir: impl Display,
+        allow_controls: bool,
+    ) -> IssuedSetupLink {
+        let body = json!({"allow_controls": allow_controls});
+        self.create(&format!("/directories/{dir}/setup-links"), Some(body))
+            .await
+    }
+
+    pub async fn revoke_setup_link(&self, dir: impl Display, link: impl Display) -> SetupLink {
         let path = format!("/directories/{dir}/setup-links/{link}");
         self.call(Method::DELETE, &path, None).await
     }
+}
+
+fn read<T: DeserializeOwned>(method: &Method, path: &str, answer: Value) -> T {
+    serde_json::from_value(answer.clone())
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
 }

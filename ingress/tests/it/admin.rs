@@ -1,10 +1,9 @@
 //! The admin API in-process: directories, token lifecycle, trusted domains, seats,
 //! the request log, audit, and deleting a directory with its events.
 
-use crate::common::{
-    TestApp, admin, admin_as, metrics_text, published_events, spawn_app, spawn_app_with,
-};
+use crate::common::{TestApp, metrics_text, published_events, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
+use scim_admin_api::{ErrorRate, Pipeline, RequestEntry};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::event_schema;
 use serde_json::{Value, json};
@@ -12,22 +11,12 @@ use std::time::Duration;
 
 /// A new directory through the API: (id, SCIM client with its first token).
 async fn directory(app: &TestApp, name: &str) -> (String, Scim) {
-    let (status, body) = admin(
-        app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": name, "idp": "okta"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let token = body["token"]["token"].as_str().unwrap();
+    let created = app.admin.create_directory(name, "okta").await;
+    let token = &created.token.token;
     assert!(token.starts_with("scim_"), "recognizable prefix: {token}");
-    assert!(token.starts_with(body["token"]["prefix"].as_str().unwrap()));
-    let base = body["scim_base_url"].as_str().unwrap();
-    (
-        body["id"].as_str().unwrap().to_owned(),
-        Scim::new(base, token),
-    )
+    assert!(token.starts_with(&created.token.prefix));
+    let base = &created.directory.scim_base_url;
+    (created.directory.id.to_string(), Scim::new(base, token))
 }
 
 async fn list_users_status(scim: &Scim) -> StatusCode {
@@ -38,55 +27,62 @@ async fn list_users_status(scim: &Scim) -> StatusCode {
 async fn the_admin_api_wants_an_operator_token_and_answers_json() {
     let app = spawn_app().await;
     for token in ["", "wrong", &app.scim.token] {
-        let (status, body) = admin_as(&app, token, Method::GET, "/directories", None).await;
+        let (status, body) = app
+            .admin
+            .with_token(token)
+            .send(Method::GET, "/directories", None)
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "token {token:?}");
         assert!(body["error"].is_string(), "{body}");
     }
-    let (status, body) = admin(&app, Method::GET, "/directories/not-a-uuid", None).await;
+    let (status, body) = app
+        .admin
+        .send(Method::GET, "/directories/not-a-uuid", None)
+        .await;
     assert_eq!(
         (status, body["error"].is_string()),
         (StatusCode::NOT_FOUND, true)
     );
-    let (status, _) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{}", uuid::Uuid::now_v7()),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .admin
+        .send(
+            Method::GET,
+            &format!("/directories/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": "x", "idp": "ldap"})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::POST,
+            "/directories",
+            Some(json!({"name": "x", "idp": "ldap"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"nom": "x"})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(Method::POST, "/directories", Some(json!({"nom": "x"})))
+        .await;
     assert_eq!(
         (status, body["error"].is_string()),
         (StatusCode::BAD_REQUEST, true)
     );
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": "a\u{0}b"})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::POST,
+            "/directories",
+            Some(json!({"name": "a\u{0}b"})),
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str().map(|e| e.contains("NUL"))),
         (StatusCode::BAD_REQUEST, Some(true)),
         "NUL cannot be stored: {body}"
     );
-    let (status, _) = admin(&app, Method::PATCH, "/directories", None).await;
+    let (status, _) = app.admin.send(Method::PATCH, "/directories", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     // What the framework refuses (a query parameter that does not parse, one the
     // endpoint does not know, a path that is not UTF-8) is JSON too, and a 400.
@@ -96,7 +92,7 @@ async fn the_admin_api_wants_an_operator_token_and_answers_json() {
         "/dead-letters?limit=-1",
         "/directories/%FF/members",
     ] {
-        let (status, body) = admin(&app, Method::GET, path, None).await;
+        let (status, body) = app.admin.send(Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         assert!(body["error"].is_string(), "{path}: {body}");
     }
@@ -106,30 +102,21 @@ async fn the_admin_api_wants_an_operator_token_and_answers_json() {
 async fn data_the_database_refuses_is_a_400_not_an_outage() {
     let app = spawn_app().await;
     let (id, _) = directory(&app, "Acme").await;
-    let (status, team) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{id}/teams"),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team = app.admin.create_team(&id, "Sales").await;
     // A member status that is none of the three is the request's mistake.
     let path = format!("/directories/{id}/members?status=gone");
-    let (status, body) = admin(&app, Method::GET, &path, None).await;
+    let (status, body) = app.admin.send(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["error"].as_str().unwrap().contains("active"), "{body}");
-    let groups = format!(
-        "/directories/{id}/teams/{}/groups",
-        team["id"].as_str().unwrap()
-    );
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &groups,
-        Some(json!({"groups": ["x".repeat(8000)]})),
-    )
-    .await;
+    let groups = format!("/directories/{id}/teams/{}/groups", team.id);
+    let (status, body) = app
+        .admin
+        .send(
+            Method::PUT,
+            &groups,
+            Some(json!({"groups": ["x".repeat(8000)]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["error"].as_str().unwrap().contains("at most 1024"),
@@ -142,13 +129,14 @@ async fn data_the_database_refuses_is_a_400_not_an_outage() {
     .execute(&app.db.pool)
     .await
     .unwrap();
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &groups,
-        Some(json!({"groups": ["Eleven chars"]})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::PUT,
+            &groups,
+            Some(json!({"groups": ["Eleven chars"]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["error"].as_str().unwrap().contains("cannot be stored"),
@@ -163,82 +151,56 @@ async fn tokens_rotate_with_two_live_and_a_revoked_token_is_refused_at_once() {
     assert_eq!(list_users_status(&first).await, StatusCode::OK);
 
     // Rotation: a second token works alongside the first; a third is refused.
-    let (status, second) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{dir}/tokens"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{second}");
-    let second_client = Scim::new(&first.base_url, second["token"].as_str().unwrap());
+    let second = app.admin.issue_token(&dir, None).await.token;
+    let second_client = Scim::new(&first.base_url, &second.token);
     assert_eq!(list_users_status(&second_client).await, StatusCode::OK);
     assert_eq!(list_users_status(&first).await, StatusCode::OK);
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{dir}/tokens"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(Method::POST, &format!("/directories/{dir}/tokens"), None)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     // The list shows both, by prefix, never the secret; the used one has a last use.
-    let (_, tokens) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/tokens"),
-        None,
-    )
-    .await;
+    let (_, tokens) = app
+        .admin
+        .send(Method::GET, &format!("/directories/{dir}/tokens"), None)
+        .await;
     let tokens = tokens.as_array().unwrap().clone();
     assert_eq!(tokens.len(), 2);
-    assert!(
-        !tokens
-            .iter()
-            .any(|t| t.to_string().contains(second["token"].as_str().unwrap()))
-    );
-    let first_id = tokens.iter().find(|t| t["id"] != second["id"]).unwrap()["id"]
-        .as_str()
+    assert!(!tokens.iter().any(|t| t.to_string().contains(&second.token)));
+    let first_id = app
+        .admin
+        .tokens(&dir)
+        .await
+        .into_iter()
+        .find(|t| t.id != second.id)
         .unwrap()
-        .to_owned();
+        .id;
     scim_tests::eventually(Duration::from_secs(5), "last use recorded", || async {
-        let (_, tokens) = admin(
-            &app,
-            Method::GET,
-            &format!("/directories/{dir}/tokens"),
-            None,
-        )
-        .await;
+        let tokens = app.admin.tokens(&dir).await;
         tokens
-            .as_array()?
             .iter()
-            .find(|t| t["id"] == first_id.as_str())?["last_used_at"]
-            .as_str()
+            .find(|t| t.id == first_id)?
+            .last_used_at
             .map(|_| ())
     })
     .await;
 
     // Revoking the old token: refused on the very next request (the cache held it).
-    let (status, _) = admin(
-        &app,
-        Method::DELETE,
-        &format!("/directories/{dir}/tokens/{first_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.admin.revoke_token(&dir, first_id).await;
     let r = first.send(Method::GET, "/Users?count=1", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["status"], "401");
     assert_eq!(list_users_status(&second_client).await, StatusCode::OK);
-    let (status, _) = admin(
-        &app,
-        Method::DELETE,
-        &format!("/directories/{dir}/tokens/{first_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .admin
+        .send(
+            Method::DELETE,
+            &format!("/directories/{dir}/tokens/{first_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "already revoked");
 }
 
@@ -247,13 +209,10 @@ async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_
     let app = spawn_app().await;
     let (dir, first) = directory(&app, "Expiring").await;
     let tokens = format!("/directories/{dir}/tokens");
-    let first_id = admin(&app, Method::GET, &tokens, None).await.1[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    admin(&app, Method::DELETE, &format!("{tokens}/{first_id}"), None).await;
+    let first_id = app.admin.tokens(&dir).await[0].id;
+    app.admin.revoke_token(&dir, first_id).await;
     let past = json!({"expires_at": "2020-01-01T00:00:00Z"});
-    let (status, body) = admin(&app, Method::POST, &tokens, Some(past)).await;
+    let (status, body) = app.admin.send(Method::POST, &tokens, Some(past)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["error"].as_str().unwrap().contains("future"), "{body}");
 
@@ -265,26 +224,25 @@ async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_
     let mut issued = Vec::new();
     for _ in 0..2 {
         let request = json!({"expires_at": in_a_day});
-        let (status, body) = admin(&app, Method::POST, &tokens, Some(request)).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        assert!(body["expires_at"].is_string(), "{body}");
-        issued.push(body);
+        let token = app.admin.issue_token(&dir, Some(request)).await.token;
+        assert!(token.expires_at.is_some(), "{token:?}");
+        issued.push(token);
     }
-    let live = Scim::new(&first.base_url, issued[0]["token"].as_str().unwrap());
+    let live = Scim::new(&first.base_url, &issued[0].token);
     assert_eq!(list_users_status(&live).await, StatusCode::OK);
     // Time passes for the other one before its first use.
     sqlx::query("UPDATE tokens SET expires_at = now() - interval '1 minute' WHERE id = $1")
-        .bind(uuid::Uuid::parse_str(issued[1]["id"].as_str().unwrap()).unwrap())
+        .bind(issued[1].id)
         .execute(&app.db.pool)
         .await
         .unwrap();
-    let expired = Scim::new(&first.base_url, issued[1]["token"].as_str().unwrap());
+    let expired = Scim::new(&first.base_url, &issued[1].token);
     let r = expired.send(Method::GET, "/Users?count=1", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains("expired"), "{detail}");
     // A wrong secret under the same token id is not told anything about the token.
-    let mut forged = issued[1]["token"].as_str().unwrap().to_owned();
+    let mut forged = issued[1].token.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == '0' { '1' } else { '0' });
     let r = Scim::new(&first.base_url, forged)
@@ -294,23 +252,19 @@ async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_
     assert!(!r.body["detail"].as_str().unwrap().contains("expired"));
     // The admin sees why in the request log, and the list says it expired.
     scim_tests::eventually(Duration::from_secs(5), "the 401 logged", || async {
-        let path = format!("/directories/{dir}/requests?status=401");
-        let (_, entries) = admin(&app, Method::GET, &path, None).await;
+        let entries = app.admin.requests(&dir, "?status=401").await;
         entries
-            .as_array()?
             .iter()
-            .any(|e| e["detail"].as_str().is_some_and(|d| d.contains("expired")))
+            .any(|e| e.detail.as_ref().is_some_and(|d| d.contains("expired")))
             .then_some(())
     })
     .await;
-    let (_, listed) = admin(&app, Method::GET, &tokens, None).await;
+    let listed = app.admin.tokens(&dir).await;
     assert!(
         listed
-            .as_array()
-            .unwrap()
             .iter()
-            .all(|t| t["revoked_at"].is_string() || t["expires_at"].is_string()),
-        "{listed}"
+            .all(|t| t.revoked_at.is_some() || t.expires_at.is_some()),
+        "{listed:?}"
     );
 
     // The live one is announced once, with its expiry; the expired one is counted.
@@ -325,7 +279,7 @@ async fn an_expired_token_is_refused_saying_so_and_one_near_expiry_is_announced_
     })
     .await;
     assert_eq!(announced.len(), 1, "{announced:?}");
-    assert_eq!(announced[0]["resource"]["token"]["id"], issued[0]["id"]);
+    assert_eq!(announced[0]["resource"]["token"]["id"], json!(issued[0].id));
     assert!(announced[0]["resource"]["token"]["expires_at"].is_string());
     assert!(
         event_schema().is_valid(&announced[0]),
@@ -370,22 +324,23 @@ async fn a_token_never_reaches_another_directorys_users() {
 async fn trusted_domains_refuse_users_elsewhere_and_name_the_domain() {
     let app = spawn_app().await;
     let (dir, scim) = directory(&app, "Domains").await;
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &format!("/directories/{dir}/trusted-domains"),
-        Some(json!({"domains": ["ACME.com", "@acme.io"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["trusted_domains"], json!(["acme.com", "acme.io"]));
-    let (status, _) = admin(
-        &app,
-        Method::PUT,
-        &format!("/directories/{dir}/trusted-domains"),
-        Some(json!({"domains": ["not a domain"]})),
-    )
-    .await;
+    let changed = app
+        .admin
+        .set(
+            &dir,
+            "trusted-domains",
+            json!({"domains": ["ACME.com", "@acme.io"]}),
+        )
+        .await;
+    assert_eq!(changed.trusted_domains, ["acme.com", "acme.io"]);
+    let (status, _) = app
+        .admin
+        .send(
+            Method::PUT,
+            &format!("/directories/{dir}/trusted-domains"),
+            Some(json!({"domains": ["not a domain"]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let r = scim
@@ -431,17 +386,11 @@ async fn trusted_domains_refuse_users_elsewhere_and_name_the_domain() {
 async fn the_seat_limit_refuses_activations_past_it_and_writes_nothing() {
     let app = spawn_app().await;
     let (dir, scim) = directory(&app, "Seats").await;
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &format!("/directories/{dir}/seat-limit"),
-        Some(json!({"seat_limit": 5})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["seat_limit"].clone()),
-        (StatusCode::OK, json!(5))
-    );
+    let changed = app
+        .admin
+        .set(&dir, "seat-limit", json!({"seat_limit": 5}))
+        .await;
+    assert_eq!(changed.seat_limit, Some(5));
 
     // Ten creates at once against five seats: exactly five get in.
     let creates = (0..10).map(|i| {
@@ -507,20 +456,13 @@ async fn the_seat_limit_refuses_activations_past_it_and_writes_nothing() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Lifting the limit lets everyone in.
-    admin(
-        &app,
-        Method::PUT,
-        &format!("/directories/{dir}/seat-limit"),
-        Some(json!({"seat_limit": null})),
-    )
-    .await;
+    app.admin
+        .set(&dir, "seat-limit", json!({"seat_limit": null}))
+        .await;
     let r = scim.create_user(&okta_user("u99@x.com", "U", "U")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let (_, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
-    assert_eq!(
-        (shown["users"].clone(), shown["active_users"].clone()),
-        (json!(7), json!(6))
-    );
+    let shown = app.admin.directory(&dir).await;
+    assert_eq!((shown.users, shown.active_users), (7, 6));
 }
 
 #[tokio::test]
@@ -540,13 +482,10 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
     scim.send(Method::GET, &in_url, None).await;
 
     let entries = scim_tests::eventually(Duration::from_secs(5), "five log entries", || async {
-        let (_, all) = admin(
-            &app,
-            Method::GET,
-            &format!("/directories/{dir}/requests"),
-            None,
-        )
-        .await;
+        let (_, all) = app
+            .admin
+            .send(Method::GET, &format!("/directories/{dir}/requests"), None)
+            .await;
         let all = all.as_array()?.clone();
         (all.len() == 5).then_some(all)
     })
@@ -584,62 +523,29 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
         "no filter value in the log"
     );
 
-    let (_, errors) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests?status=4xx"),
-        None,
-    )
-    .await;
-    let statuses: Vec<&Value> = errors
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["status"])
-        .collect();
-    assert_eq!(statuses, [&json!(401), &json!(409)]);
-    let (_, conflicts) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests?status=409&limit=10"),
-        None,
-    )
-    .await;
-    assert_eq!(conflicts.as_array().unwrap().len(), 1);
-    let (status, _) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests?status=4x"),
-        None,
-    )
-    .await;
+    let statuses =
+        |entries: Vec<RequestEntry>| -> Vec<u16> { entries.iter().map(|e| e.status).collect() };
+    let errors = app.admin.requests(&dir, "?status=4xx").await;
+    assert_eq!(statuses(errors), [401, 409]);
+    let conflicts = app.admin.requests(&dir, "?status=409&limit=10").await;
+    assert_eq!(conflicts.len(), 1);
+    let (status, _) = app
+        .admin
+        .send(
+            Method::GET,
+            &format!("/directories/{dir}/requests?status=4x"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (_, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
-    assert!(shown["last_request_at"].is_string(), "{shown}");
+    let shown = app.admin.directory(&dir).await;
+    assert!(shown.last_request_at.is_some(), "{shown:?}");
 
     // Searched by the user a request was about, or by its detail.
-    let (_, found) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests?search=DUP@x"),
-        None,
-    )
-    .await;
-    let statuses: Vec<&Value> = found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["status"])
-        .collect();
-    assert_eq!(statuses, [&json!(409), &json!(201)], "{found}");
-    let (_, found) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests?search=bearer%20token"),
-        None,
-    )
-    .await;
-    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    let found = app.admin.requests(&dir, "?search=DUP@x").await;
+    assert_eq!(statuses(found), [409, 201]);
+    let found = app.admin.requests(&dir, "?search=bearer%20token").await;
+    assert_eq!(found.len(), 1, "{found:?}");
 }
 
 /// Names tell directories apart: a second "Acme" (any case) is refused, naming the
@@ -648,47 +554,47 @@ async fn the_request_log_records_a_failed_push_with_the_detail_returned() {
 async fn directory_names_are_unique_and_the_audit_log_pages_and_searches() {
     let app = spawn_app().await;
     let (first, _) = directory(&app, "Acme").await;
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": " ACME "})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::POST,
+            "/directories",
+            Some(json!({"name": " ACME "})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"].as_str().unwrap().contains(&first), "{body}");
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": "x".repeat(201)})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::POST,
+            "/directories",
+            Some(json!({"name": "x".repeat(201)})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     directory(&app, "Acme EMEA").await;
 
-    let (_, all) = admin(&app, Method::GET, "/audit?limit=100", None).await;
-    let all = all.as_array().unwrap().clone();
+    let all = app.admin.audit("?limit=100").await;
     assert!(all.len() >= 4, "{all:?}");
-    let (_, page) = admin(&app, Method::GET, "/audit?limit=2", None).await;
-    let (_, next) = admin(
-        &app,
-        Method::GET,
-        &format!("/audit?limit=2&before={}", page[1]["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    assert_eq!(next[0], all[2], "the next page starts after the last shown");
-    let (_, created) = admin(&app, Method::GET, "/audit?search=CREATED", None).await;
-    assert!(
-        created
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["action"].as_str().unwrap().contains("created")),
-        "{created}"
+    let page = app.admin.audit("?limit=2").await;
+    let next = app
+        .admin
+        .audit(&format!("?limit=2&before={}", page[1].id))
+        .await;
+    assert_eq!(
+        next[0].id, all[2].id,
+        "the next page starts after the last shown"
     );
-    let (status, _) = admin(&app, Method::GET, "/audit?before=nope", None).await;
+    let created = app.admin.audit("?search=CREATED").await;
+    assert!(
+        created.iter().all(|r| r.action.contains("created")),
+        "{created:?}"
+    );
+    let (status, _) = app
+        .admin
+        .send(Method::GET, "/audit?before=nope", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -708,14 +614,7 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
         .create_group(&json!({"displayName": "Eng", "members": members}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let (status, _) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{dir}/teams"),
-        Some(json!({"name": "Engineering"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    app.admin.create_team(&dir, "Engineering").await;
     // The test's own directory stays untouched.
     let keep = app
         .scim
@@ -734,11 +633,13 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
     })
     .await;
 
-    let (status, body) = admin(&app, Method::DELETE, &format!("/directories/{dir}"), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["removed"]["users"], 3);
+    let deleted = app.admin.delete_directory(&dir).await;
+    assert_eq!(deleted.removed.users, 3);
     assert_eq!(list_users_status(&scim).await, StatusCode::UNAUTHORIZED);
-    let (status, _) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    let (status, _) = app
+        .admin
+        .send(Method::GET, &format!("/directories/{dir}"), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let left: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM scim_users WHERE directory_id = $1::uuid)
@@ -805,13 +706,8 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
     );
 
     // The audit log outlives the directory.
-    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={dir}"), None).await;
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let audit = app.admin.audit(&format!("?directory={dir}")).await;
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(
         actions,
         [
@@ -821,7 +717,7 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
             "directory.created"
         ]
     );
-    assert!(audit[0]["actor"].as_str().unwrap().starts_with("alice"));
+    assert!(audit[0].actor.starts_with("alice"));
 }
 
 #[tokio::test]
@@ -831,14 +727,7 @@ async fn request_log_entries_expire_after_the_configured_days() {
     let (dir, scim) = directory(&app, "Old").await;
     list_users_status(&scim).await;
     scim_tests::eventually(Duration::from_secs(5), "one entry", || async {
-        let (_, all) = admin(
-            &app,
-            Method::GET,
-            &format!("/directories/{dir}/requests"),
-            None,
-        )
-        .await;
-        (all.as_array()?.len() == 1).then_some(())
+        (app.admin.requests(&dir, "").await.len() == 1).then_some(())
     })
     .await;
     sqlx::query(
@@ -853,19 +742,8 @@ async fn request_log_entries_expire_after_the_configured_days() {
         .await
         .unwrap();
     assert_eq!(expired, 1);
-    let (_, all) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/requests"),
-        None,
-    )
-    .await;
-    let paths: Vec<&str> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let all = app.admin.requests(&dir, "").await;
+    let paths: Vec<&str> = all.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["/scim/v2/".to_owned() + &dir + "/Users?count=1"]);
 }
 
@@ -875,20 +753,13 @@ async fn request_log_entries_expire_after_the_configured_days() {
 async fn team_mappings_are_bounded_and_refused_where_they_would_do_nothing() {
     let app = spawn_app().await;
     let (dir, _) = directory(&app, "bounded").await;
-    let (status, team) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{dir}/teams"),
-        Some(json!({"name": "Eng"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team = app.admin.create_team(&dir, "Eng").await;
     let groups: Vec<String> = (0..501).map(|i| format!("g{i}")).collect();
-    let path = format!(
-        "/directories/{dir}/teams/{}/groups",
-        team["id"].as_str().unwrap()
-    );
-    let (status, body) = admin(&app, Method::PUT, &path, Some(json!({"groups": groups}))).await;
+    let path = format!("/directories/{dir}/teams/{}/groups", team.id);
+    let (status, body) = app
+        .admin
+        .send(Method::PUT, &path, Some(json!({"groups": groups})))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["error"].as_str().unwrap().contains("at most 500"),
@@ -898,15 +769,15 @@ async fn team_mappings_are_bounded_and_refused_where_they_would_do_nothing() {
     let values: serde_json::Map<String, Value> =
         (0..501).map(|i| (format!("v{i}"), json!("Eng"))).collect();
     let table = format!("/directories/{dir}/team-values");
-    let (status, body) = admin(&app, Method::PUT, &table, Some(json!({"values": values}))).await;
+    let (status, body) = app
+        .admin
+        .send(Method::PUT, &table, Some(json!({"values": values})))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &table,
-        Some(json!({"values": {"v": "Eng"}})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(Method::PUT, &table, Some(json!({"values": {"v": "Eng"}})))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         body["error"]
@@ -923,10 +794,13 @@ async fn team_mappings_are_bounded_and_refused_where_they_would_do_nothing() {
         json!({"team_mode": "sideways"}),
         json!({"attribute": "urn:acme:2.0:User:group"}),
     ] {
-        let (status, body) = admin(&app, Method::PUT, &mode, Some(bad.clone())).await;
+        let (status, body) = app.admin.send(Method::PUT, &mode, Some(bad.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
-    let (status, shown) = admin(&app, Method::GET, &format!("/directories/{dir}"), None).await;
+    let (status, shown) = app
+        .admin
+        .send(Method::GET, &format!("/directories/{dir}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["team_mode"], "mapped", "nothing was changed: {shown}");
 }
@@ -941,7 +815,7 @@ async fn the_console_is_served_on_the_admin_listener_only() {
         ("/common.js", "text/javascript"),
         ("/style.css", "text/css"),
     ] {
-        crate::common::strict_page(&format!("{}/console{asset}", app.admin), kind).await;
+        crate::common::strict_page(&format!("{}/console{asset}", app.admin.url), kind).await;
     }
     // Not on the public listener; and the page's files give nothing away without a
     // token: its data comes from the API, which still needs one.
@@ -958,7 +832,7 @@ async fn the_console_is_served_on_the_admin_listener_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = http
-        .get(format!("{}/admin/v1/pipeline", app.admin))
+        .get(format!("{}/admin/v1/pipeline", app.admin.url))
         .send()
         .await
         .unwrap();
@@ -980,46 +854,35 @@ async fn the_pipeline_and_each_directorys_error_rate_are_one_call_each() {
             .status,
         StatusCode::BAD_REQUEST
     );
-    let rates = scim_tests::eventually(Duration::from_secs(10), "the request log", || async {
-        let (_, rates) = admin(&app, Method::GET, "/error-rates", None).await;
-        let ours = rates
-            .as_array()?
+    let rate_of = |rates: &[ErrorRate], id: &str| {
+        rates
             .iter()
-            .find(|r| r["directory_id"] == json!(dir))?
-            .clone();
-        (ours["requests"] == json!(2)).then_some(rates)
+            .find(|r| r.directory_id.to_string() == id)
+            .cloned()
+    };
+    let rates = scim_tests::eventually(Duration::from_secs(10), "the request log", || async {
+        let rates: Vec<ErrorRate> = app.admin.call(Method::GET, "/error-rates", None).await;
+        (rate_of(&rates, &dir)?.requests == 2).then_some(rates)
     })
     .await;
-    let of = |id: &str| {
-        rates
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["directory_id"] == json!(id))
-            .cloned()
-            .unwrap()
-    };
-    assert_eq!(of(&dir)["errors"], 1, "{rates}");
-    assert_eq!(
-        (&of(&quiet)["requests"], &of(&quiet)["errors"]),
-        (&json!(0), &json!(0))
-    );
-    let (_, latest) = admin(&app, Method::GET, "/error-rates?limit=1", None).await;
-    let ours = latest
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["directory_id"] == json!(dir))
-        .unwrap();
-    assert_eq!(ours["requests"], 1, "only the latest: {latest}");
-    let (status, _) = admin(&app, Method::GET, "/error-rates?limit=0", None).await;
+    let of = |id: &str| rate_of(&rates, id).unwrap();
+    assert_eq!(of(&dir).errors, 1, "{rates:?}");
+    assert_eq!((of(&quiet).requests, of(&quiet).errors), (0, 0));
+    let latest: Vec<ErrorRate> = app
+        .admin
+        .call(Method::GET, "/error-rates?limit=1", None)
+        .await;
+    let ours = rate_of(&latest, &dir).unwrap();
+    assert_eq!(ours.requests, 1, "only the latest: {latest:?}");
+    let (status, _) = app
+        .admin
+        .send(Method::GET, "/error-rates?limit=0", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let (status, pipeline) = admin(&app, Method::GET, "/pipeline", None).await;
-    assert_eq!(status, StatusCode::OK, "{pipeline}");
-    assert!(pipeline["outbox"]["waiting"].is_i64(), "{pipeline}");
-    assert!(pipeline["consumers"].is_array(), "{pipeline}");
-    assert_eq!(pipeline["dead_letters"], 0, "{pipeline}");
+    // The pipeline reads as its type says (the backlog's counts, the consumers).
+    let pipeline: Pipeline = app.admin.call(Method::GET, "/pipeline", None).await;
+    assert_eq!(pipeline.dead_letters, 0, "{pipeline:?}");
 }
 
 /// A token revoked while its `/Bulk` runs stops the bulk: the operation that finds it
@@ -1028,14 +891,7 @@ async fn the_pipeline_and_each_directorys_error_rate_are_one_call_each() {
 async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
     let app = spawn_app_with(|c| c.max_body_bytes = 2 * 1024 * 1024).await;
     let dir = app.scim.base_url.rsplit('/').next().unwrap().to_owned();
-    let (_, tokens) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{dir}/tokens"),
-        None,
-    )
-    .await;
-    let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
+    let token_id = app.admin.tokens(&dir).await[0].id;
     let operations: Vec<Value> = (0..1000)
         .map(|i| {
             json!({"method": "POST", "bulkId": format!("u{i}"), "path": "/Users",
@@ -1059,14 +915,7 @@ async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
         (n >= 20).then_some(())
     })
     .await;
-    let (status, _) = admin(
-        &app,
-        Method::DELETE,
-        &format!("/directories/{dir}/tokens/{token_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.admin.revoke_token(&dir, token_id).await;
     let r = bulk.await.unwrap();
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let answered = r.body["Operations"].as_array().unwrap();
@@ -1093,15 +942,8 @@ async fn a_bulk_stops_when_its_token_is_revoked_while_it_runs() {
 /// A new directory with one team: (directory id, team id).
 async fn directory_with_team(app: &TestApp, team: &str) -> (String, String) {
     let (id, _) = directory(app, "Acme").await;
-    let (status, body) = admin(
-        app,
-        Method::POST,
-        &format!("/directories/{id}/teams"),
-        Some(json!({"name": team})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    (id, body["id"].as_str().unwrap().to_owned())
+    let team = app.admin.create_team(&id, team).await;
+    (id, team.id.to_string())
 }
 
 /// A change whose event the event stream could not carry is refused up front, counted as
@@ -1119,29 +961,26 @@ async fn a_mapping_whose_event_could_not_be_published_is_refused() {
             .map(|i| format!("{tag}{i}{}", "\"".repeat(500)))
             .collect()
     };
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &path,
-        Some(json!({"groups": names("a")})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(Method::PUT, &path, Some(json!({"groups": names("a")})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Replaced, its event carries both versions: 200 KB.
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
-        &path,
-        Some(json!({"groups": names("b")})),
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(Method::PUT, &path, Some(json!({"groups": names("b")})))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
         error.contains("MAX_RESOURCE_BYTES") && error.contains("team.mapping_changed"),
         "{error}"
     );
-    let (_, teams) = admin(&app, Method::GET, &format!("/directories/{id}/teams"), None).await;
+    let (_, teams) = app
+        .admin
+        .send(Method::GET, &format!("/directories/{id}/teams"), None)
+        .await;
     let kept = teams.as_array().unwrap()[0]["groups"]
         .as_array()
         .unwrap()
@@ -1187,21 +1026,13 @@ async fn previews_are_bounded_in_time_and_take_turns_per_directory() {
         .unwrap();
     let started = std::time::Instant::now();
     let (first, second) = tokio::join!(
-        admin(
-            &app,
-            Method::POST,
-            &preview,
-            Some(json!({"groups": ["sales"]}))
-        ),
+        app.admin
+            .send(Method::POST, &preview, Some(json!({"groups": ["sales"]}))),
         async {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            admin(
-                &app,
-                Method::POST,
-                &preview,
-                Some(json!({"groups": ["sales"]})),
-            )
-            .await
+            app.admin
+                .send(Method::POST, &preview, Some(json!({"groups": ["sales"]})))
+                .await
         },
     );
     let took = started.elapsed();
@@ -1237,13 +1068,10 @@ async fn previews_are_bounded_in_time_and_take_turns_per_directory() {
     holder.rollback().await.unwrap();
     // Once the directory has made up the list time its previews took.
     scim_tests::eventually(Duration::from_secs(10), "a preview", || async {
-        let (status, body) = admin(
-            &app,
-            Method::POST,
-            &preview,
-            Some(json!({"groups": ["sales"]})),
-        )
-        .await;
+        let (status, body) = app
+            .admin
+            .send(Method::POST, &preview, Some(json!({"groups": ["sales"]})))
+            .await;
         match status {
             StatusCode::OK => Some(()),
             StatusCode::TOO_MANY_REQUESTS => None,

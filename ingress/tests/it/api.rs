@@ -1852,8 +1852,10 @@ async fn kept_counts_follow_every_write() {
     assert_eq!(r.body["totalResults"], 1);
 
     // Deleting the directory takes its counts with it.
-    let (status, body) =
-        crate::common::admin(&app, Method::DELETE, &format!("/directories/{dir}"), None).await;
+    let (status, body) = app
+        .admin
+        .send(Method::DELETE, &format!("/directories/{dir}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let left: i64 =
         sqlx::query_scalar("SELECT count(*) FROM directory_counts WHERE directory_id = $1")

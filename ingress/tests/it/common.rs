@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use scim_events::STREAM;
 use scim_service::config::NatsConfig;
 use scim_store::DatabaseConfig;
+use scim_tests::admin::Admin;
 use scim_tests::client::Scim;
 use scim_tests::process::OPERATOR_TOKEN;
 use scim_tests::{NATS_INGRESS, NatsServer, Received, TestDb, eventually, read_stream, stream_len};
@@ -18,8 +19,8 @@ pub struct TestApp {
     pub nats: NatsServer,
     /// The ingress's URL as the test reaches it (its listener), without the SCIM path.
     pub base: String,
-    /// The admin API's URL.
-    pub admin: String,
+    /// The admin API, with the operator token.
+    pub admin: Admin,
     /// The metrics endpoint's URL.
     pub metrics: String,
     /// A client for a directory created for the test.
@@ -53,7 +54,7 @@ pub async fn spawn_app_on(
     let app = Application::build(config).await.expect("building the app");
     // Where the test reaches it, whatever public URL it was configured to show.
     let base = format!("http://127.0.0.1:{}", app.port());
-    let admin = app.admin_url().expect("the admin API is on");
+    let admin = Admin::new(app.admin_url().expect("the admin API is on"));
     let metrics = app.metrics_url().expect("metrics are on");
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
@@ -130,36 +131,6 @@ pub async fn published_events(app: &TestApp) -> Vec<Received> {
     .await;
     let total = stream_len(&app.nats.url, STREAM).await;
     read_stream(&app.nats.url, STREAM, total).await
-}
-
-/// Calls the admin API with the operator token; returns status and JSON body.
-pub async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    admin_as(app, OPERATOR_TOKEN, method, path, body).await
-}
-
-pub async fn admin_as(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}/admin/v1{path}", app.admin))
-        .bearer_auth(token)
-        .header("x-admin-actor", "alice");
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.expect("admin request");
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// How the directory's `/Schemas` describes a group member's `display` sub-attribute.

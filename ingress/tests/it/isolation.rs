@@ -4,8 +4,7 @@
 //! directory or another's, succeeds. Through the real ingress, Postgres and NATS.
 
 use crate::common::{
-    TestApp, admin, metrics_text, published_events, spawn_app, spawn_app_on, spawn_app_with,
-    test_config,
+    TestApp, metrics_text, published_events, spawn_app, spawn_app_on, spawn_app_with, test_config,
 };
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -282,17 +281,18 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     expected.sort_by_key(|id| id.to_string());
     assert_eq!(ids, expected, "both events behind it");
 
-    let (status, parked) = admin(&app, Method::GET, "/outbox/parked", None).await;
-    assert_eq!(status, StatusCode::OK);
-    let parked = parked.as_array().unwrap().clone();
+    let parked = app.admin.parked("").await;
     assert_eq!(parked.len(), 1, "{parked:?}");
-    assert_eq!(parked[0]["seq"], seq);
-    assert_eq!(parked[0]["directory_id"], directory_of(s));
-    assert!(parked[0]["bytes"].as_i64().unwrap() > 1_100_000);
-    let reason = parked[0]["reason"].as_str().unwrap();
+    assert_eq!(parked[0].seq, seq);
+    assert_eq!(
+        parked[0].directory_id.map(|d| d.to_string()),
+        Some(directory_of(s))
+    );
+    assert!(parked[0].bytes > 1_100_000);
+    let reason = &parked[0].reason;
     assert!(reason.contains("max payload"), "{reason}");
-    let of_other = format!("/outbox/parked?directory={}", directory_of(&other));
-    assert_eq!(admin(&app, Method::GET, &of_other, None).await.1, json!([]));
+    let of_other = format!("?directory={}", directory_of(&other));
+    assert!(app.admin.parked(&of_other).await.is_empty());
     let metrics = metrics_text(&app).await;
     assert_eq!(
         scim_tests::metric(&metrics, "scim_events_parked_total"),
@@ -300,39 +300,22 @@ async fn an_event_nats_refuses_is_set_aside_and_every_event_behind_it_flows() {
     );
 
     // Re-published while NATS still refuses it, it is set aside again, under a new seq.
-    let path = format!("/outbox/parked/{seq}/republish");
-    let (status, body) = admin(&app, Method::POST, &path, None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let again = body["outbox_seq"].as_i64().unwrap();
+    let again = app.admin.republish(seq).await.outbox_seq;
     assert!(again > seq);
     scim_tests::eventually(Duration::from_secs(10), "set aside again", || async {
-        let list = admin(&app, Method::GET, "/outbox/parked", None).await.1;
-        (list[0]["seq"] == again).then_some(())
+        let list = app.admin.parked("").await;
+        (list.first()?.seq == again).then_some(())
     })
     .await;
-    let (status, _) = admin(&app, Method::POST, &path, None).await;
+    let path = format!("/outbox/parked/{seq}/republish");
+    let (status, _) = app.admin.send(Method::POST, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the old seq is gone");
 
     // Discarded, it is gone for good; both actions are audited.
-    let (status, _) = admin(
-        &app,
-        Method::DELETE,
-        &format!("/outbox/parked/{again}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        admin(&app, Method::GET, "/outbox/parked", None).await.1,
-        json!([])
-    );
-    let audit = admin(&app, Method::GET, "/audit", None).await.1;
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|a| a["action"].as_str())
-        .collect();
+    app.admin.discard(again).await;
+    assert!(app.admin.parked("").await.is_empty());
+    let audit = app.admin.audit("").await;
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert!(actions.contains(&"outbox.republished") && actions.contains(&"outbox.discarded"));
 }
 
@@ -351,8 +334,7 @@ async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
     .execute(&app.db.pool)
     .await
     .unwrap();
-    let (status, body) = admin(&app, Method::POST, "/outbox/parked/7/republish", None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.admin.republish(7).await;
     let published = published_events(&app).await;
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].subject, subject);
@@ -360,10 +342,7 @@ async fn a_set_aside_event_nats_now_accepts_is_published_when_republished() {
         published[0].msg_id.as_deref(),
         Some(event_id.to_string().as_str())
     );
-    assert_eq!(
-        admin(&app, Method::GET, "/outbox/parked", None).await.1,
-        json!([])
-    );
+    assert!(app.admin.parked("").await.is_empty());
 }
 
 #[tokio::test]
@@ -675,32 +654,26 @@ async fn each_bulk_operation_counts_against_the_rate_and_is_logged_as_a_request(
 
     let dir = app.scim.base_url.rsplit('/').next().unwrap().to_owned();
     let entries = scim_tests::eventually(Duration::from_secs(5), "nine log entries", || async {
-        let path = format!("/directories/{dir}/requests?limit=100");
-        let (_, all) = admin(&app, Method::GET, &path, None).await;
-        let all = all.as_array()?.clone();
+        let all = app.admin.requests(&dir, "?limit=100").await;
         (all.len() >= 9).then_some(all)
     })
     .await;
-    let operations: Vec<&Value> = entries
-        .iter()
-        .filter(|e| e["path"] == format!("/scim/v2/{dir}/Users"))
-        .collect();
+    let users = format!("/scim/v2/{dir}/Users");
+    let operations: Vec<_> = entries.iter().filter(|e| e.path == users).collect();
     assert_eq!(operations.len(), 8, "{entries:?}");
     assert_eq!(
-        operations.iter().filter(|e| e["status"] == 201).count(),
+        operations.iter().filter(|e| e.status == 201).count(),
         created
     );
     assert!(
-        operations
-            .iter()
-            .filter(|e| e["status"] == 429)
-            .all(|e| e["detail"].as_str().unwrap().contains("requests a second"))
+        operations.iter().filter(|e| e.status == 429).all(|e| e
+            .detail
+            .as_ref()
+            .unwrap()
+            .contains("requests a second"))
     );
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["path"] == format!("/scim/v2/{dir}/Bulk") && e["status"] == 200)
-    );
+    let bulk = format!("/scim/v2/{dir}/Bulk");
+    assert!(entries.iter().any(|e| e.path == bulk && e.status == 200));
 }
 
 /// The outbox slot of a directory's events, as the outbox gives a row of it (in a

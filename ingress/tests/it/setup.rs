@@ -3,40 +3,27 @@
 //! sessions; a change without the session's CSRF token is refused; no secret is shown
 //! twice or written where an operator reads.
 
-use crate::common::{TestApp, admin, spawn_app};
+use crate::common::{TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
+use scim_admin_api::CreatedDirectory;
 use serde_json::{Value, json};
 
 /// A new directory's id.
 async fn directory(app: &TestApp, name: &str) -> String {
-    let (status, body) = admin(
-        app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": name})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_str().unwrap().to_owned()
+    let created = app.admin.create_directory(name, "okta").await;
+    created.directory.id.to_string()
 }
 
 /// Issues a setup link: (its id, the secret from its URL's fragment).
 async fn link(app: &TestApp, dir: &str) -> (String, String) {
-    let (status, body) = admin(
-        app,
-        Method::POST,
-        &format!("/directories/{dir}/setup-links"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let url = body["url"].as_str().unwrap();
+    let issued = app.admin.issue_setup_link(dir, false).await;
+    let url = &issued.url;
     assert!(
         url.starts_with(&format!("{}/setup#setup_", app.base)),
         "{url}"
     );
     let secret = url.split_once('#').unwrap().1.to_owned();
-    (body["link"]["id"].as_str().unwrap().to_owned(), secret)
+    (issued.link.id.to_string(), secret)
 }
 
 /// Sends a request to the session endpoint: (status, Set-Cookie, body).
@@ -145,17 +132,17 @@ async fn a_setup_link_opens_a_session_of_its_own_directory_only() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 
     // Listed without their secrets; the opening is audited with the link as the actor.
-    let (_, links) = admin(
-        &app,
-        Method::GET,
-        &format!("/directories/{a}/setup-links"),
-        None,
-    )
-    .await;
+    let (_, links) = app
+        .admin
+        .send(Method::GET, &format!("/directories/{a}/setup-links"), None)
+        .await;
     assert_eq!(links[0]["id"], json!(link_a));
     assert!(links[0]["first_used_at"].is_string());
     assert!(!links.to_string().contains(&secret_a[6..]), "{links}");
-    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={a}"), None).await;
+    let (_, audit) = app
+        .admin
+        .send(Method::GET, &format!("/audit?directory={a}"), None)
+        .await;
     let text = audit.to_string();
     assert!(
         text.contains("setup.session_opened") && text.contains(&format!("setup link {link_a}")),
@@ -192,15 +179,8 @@ async fn expired_and_revoked_links_are_refused_and_revoking_ends_sessions() {
 
     let (revoked, secret) = link(&app, &dir).await;
     let (cookie, _) = open(&app, &secret).await;
-    let (status, body) = admin(
-        &app,
-        Method::DELETE,
-        &format!("/directories/{dir}/setup-links/{revoked}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body["revoked_at"].is_string());
+    let link = app.admin.revoke_setup_link(&dir, &revoked).await;
+    assert!(link.revoked_at.is_some());
     let (status, _, body) = setup(&app, Method::GET, Some(&cookie), None, None).await;
     assert_eq!(
         status,
@@ -223,13 +203,14 @@ async fn expired_and_revoked_links_are_refused_and_revoking_ends_sessions() {
 
     // Links live 30 days at most, and not in the past.
     for expires_at in ["2001-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
-        let (status, body) = admin(
-            &app,
-            Method::POST,
-            &format!("/directories/{dir}/setup-links"),
-            Some(json!({"expires_at": expires_at})),
-        )
-        .await;
+        let (status, body) = app
+            .admin
+            .send(
+                Method::POST,
+                &format!("/directories/{dir}/setup-links"),
+                Some(json!({"expires_at": expires_at})),
+            )
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{expires_at}: {body}");
     }
 }
@@ -260,19 +241,10 @@ async fn a_change_without_the_sessions_csrf_token_is_refused() {
 #[tokio::test]
 async fn the_status_panel_follows_the_identity_providers_first_calls() {
     let app = spawn_app().await;
-    let (status, created) = admin(
-        &app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": "Acme"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let dir = created["id"].as_str().unwrap().to_owned();
-    let scim = scim_tests::client::Scim::new(
-        created["scim_base_url"].as_str().unwrap(),
-        created["token"]["token"].as_str().unwrap(),
-    );
+    let created = app.admin.create_directory("Acme", "okta").await;
+    let dir = created.directory.id.to_string();
+    let scim =
+        scim_tests::client::Scim::new(&created.directory.scim_base_url, &created.token.token);
     let (_, secret) = link(&app, &dir).await;
     let (cookie, _) = open(&app, &secret).await;
     let panel = || async {
@@ -447,30 +419,18 @@ impl Page<'_> {
 }
 
 /// A link for a new directory with its first token: (directory, link id, secret, token).
-async fn directory_with_link(app: &TestApp, name: &str, controls: bool) -> (Value, String, String) {
-    let (status, created) = admin(
-        app,
-        Method::POST,
-        "/directories",
-        Some(json!({"name": name, "idp": "okta"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let dir = created["id"].as_str().unwrap();
-    let (status, issued) = admin(
-        app,
-        Method::POST,
-        &format!("/directories/{dir}/setup-links"),
-        Some(json!({"allow_controls": controls})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{issued}");
-    let secret = issued["url"].as_str().unwrap().split_once('#').unwrap().1;
-    (
-        created,
-        issued["link"]["id"].as_str().unwrap().to_owned(),
-        secret.to_owned(),
-    )
+async fn directory_with_link(
+    app: &TestApp,
+    name: &str,
+    controls: bool,
+) -> (CreatedDirectory, String, String) {
+    let created = app.admin.create_directory(name, "okta").await;
+    let issued = app
+        .admin
+        .issue_setup_link(created.directory.id, controls)
+        .await;
+    let secret = issued.url.split_once('#').unwrap().1.to_owned();
+    (created, issued.link.id.to_string(), secret)
 }
 
 #[tokio::test]
@@ -495,12 +455,15 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
     let (a, link_a, secret_a) = directory_with_link(&app, "Acme", false).await;
     let (b, _, _) = directory_with_link(&app, "Globex", false).await;
     let page = Page::open(&app, &secret_a).await;
-    let first = a["token"]["id"].as_str().unwrap();
+    let first = a.token.id;
 
     let (status, view) = page.get("directory").await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    assert_eq!((&view["id"], &view["idp"]), (&a["id"], &json!("okta")));
-    assert_eq!(view["scim_base_url"], a["scim_base_url"]);
+    assert_eq!(
+        (&view["id"], &view["idp"]),
+        (&json!(a.directory.id), &json!("okta"))
+    );
+    assert_eq!(view["scim_base_url"], a.directory.scim_base_url.as_str());
 
     // A forged request (no CSRF token) issues nothing.
     let (status, _, body) = call(
@@ -520,7 +483,7 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let token = issued["token"].as_str().unwrap();
     assert!(token.starts_with("scim_"), "{issued}");
-    let scim = scim_tests::client::Scim::new(a["scim_base_url"].as_str().unwrap(), token);
+    let scim = scim_tests::client::Scim::new(&a.directory.scim_base_url, token);
     assert_eq!(
         scim.send(Method::GET, "/Users?count=1", None).await.status,
         StatusCode::OK
@@ -541,10 +504,7 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
         .change(Method::DELETE, &format!("tokens/{first}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let old = scim_tests::client::Scim::new(
-        a["scim_base_url"].as_str().unwrap(),
-        a["token"]["token"].as_str().unwrap(),
-    );
+    let old = scim_tests::client::Scim::new(&a.directory.scim_base_url, &a.token.token);
     assert_eq!(
         old.send(Method::GET, "/Users?count=1", None).await.status,
         StatusCode::UNAUTHORIZED
@@ -552,17 +512,10 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
 
     // Directory B is out of reach: its token is not found, and still works.
     let (status, body) = page
-        .change(
-            Method::DELETE,
-            &format!("tokens/{}", b["token"]["id"].as_str().unwrap()),
-            None,
-        )
+        .change(Method::DELETE, &format!("tokens/{}", b.token.id), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let b_scim = scim_tests::client::Scim::new(
-        b["scim_base_url"].as_str().unwrap(),
-        b["token"]["token"].as_str().unwrap(),
-    );
+    let b_scim = scim_tests::client::Scim::new(&b.directory.scim_base_url, &b.token.token);
     assert_eq!(
         b_scim
             .send(Method::GET, "/Users?count=1", None)
@@ -586,25 +539,21 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
     }
 
     // Audited, and announced, with the link as the actor.
-    let (_, audit) = admin(
-        &app,
-        Method::GET,
-        &format!("/audit?directory={}", a["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let audit = app
+        .admin
+        .audit(&format!("?directory={}", a.directory.id))
+        .await;
     let actor = format!("setup link {link_a}");
     for action in ["directory.token_created", "directory.token_revoked"] {
         assert!(
-            audit
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["action"] == action && r["actor"] == actor),
-            "{action} by {actor}: {audit}"
+            audit.iter().any(|r| r.action == action && r.actor == actor),
+            "{action} by {actor}: {audit:?}"
         );
     }
-    assert!(!audit.to_string().contains(&token[10..]));
+    // Nothing in the log as the API sends it is the token.
+    let path = format!("/audit?directory={}", a.directory.id);
+    let (_, sent) = app.admin.send(Method::GET, &path, None).await;
+    assert!(!sent.to_string().contains(&token[10..]));
 }
 
 #[tokio::test]
@@ -638,7 +587,7 @@ async fn controls_change_only_through_a_link_that_allows_it() {
         (&json!([]), &Value::Null),
         "unchanged: {view}"
     );
-    assert_eq!(view["id"], plain["id"]);
+    assert_eq!(view["id"], json!(plain.directory.id));
 
     let (_, _, secret) = directory_with_link(&app, "Globex", true).await;
     let page = Page::open(&app, &secret).await;
@@ -716,7 +665,7 @@ async fn controls_change_only_through_a_link_that_allows_it() {
 async fn the_page_creates_renames_and_deletes_teams_where_the_mode_allows() {
     let app = spawn_app().await;
     let (dir, link_id, secret) = directory_with_link(&app, "Acme", false).await;
-    let id = dir["id"].as_str().unwrap();
+    let id = dir.directory.id.to_string();
     let page = Page::open(&app, &secret).await;
     let (status, team) = page
         .change(Method::POST, "teams", Some(json!({"name": "Design"})))
@@ -758,9 +707,7 @@ async fn the_page_creates_renames_and_deletes_teams_where_the_mode_allows() {
 
     // The value table names teams the page made; a missing one is named, with no
     // vendor command in the answer.
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
+    let (status, body) = app.admin.send(Method::PUT,
         &format!("/directories/{id}/team-mapping"),
         Some(json!({"team_mode": "attribute", "team_attribute": "urn:acme:scim:schemas:2.0:User:group"})),
     )
@@ -789,16 +736,14 @@ async fn the_page_creates_renames_and_deletes_teams_where_the_mode_allows() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Made by the link, as the audit log says.
-    let (_, audit) = admin(&app, Method::GET, &format!("/audit?directory={id}"), None).await;
+    let audit = app.admin.audit(&format!("?directory={id}")).await;
     let by_link = |action: &str| {
         audit
-            .as_array()
-            .unwrap()
             .iter()
-            .any(|r| r["action"] == action && r["actor"] == format!("setup link {link_id}"))
+            .any(|r| r.action == action && r.actor == format!("setup link {link_id}"))
     };
     for action in ["team.created", "team.renamed", "team.deleted"] {
-        assert!(by_link(action), "{action}: {audit}");
+        assert!(by_link(action), "{action}: {audit:?}");
     }
 }
 
@@ -810,10 +755,7 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
     let app = spawn_app().await;
     let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
     let page = Page::open(&app, &secret).await;
-    let scim = scim_tests::client::Scim::new(
-        dir["scim_base_url"].as_str().unwrap(),
-        dir["token"]["token"].as_str().unwrap(),
-    );
+    let scim = scim_tests::client::Scim::new(&dir.directory.scim_base_url, &dir.token.token);
     let missing = scim
         .send(
             Method::GET,
@@ -947,10 +889,7 @@ async fn the_inspector_window_keeps_every_requests_body_until_it_closes() {
     let app = spawn_app().await;
     let (dir, link_id, secret) = directory_with_link(&app, "Acme", false).await;
     let page = Page::open(&app, &secret).await;
-    let scim = scim_tests::client::Scim::new(
-        dir["scim_base_url"].as_str().unwrap(),
-        dir["token"]["token"].as_str().unwrap(),
-    );
+    let scim = scim_tests::client::Scim::new(&dir.directory.scim_base_url, &dir.token.token);
     let (status, body) = page
         .change(Method::PUT, "inspection", Some(json!({"minutes": 61})))
         .await;
@@ -993,19 +932,14 @@ async fn the_inspector_window_keeps_every_requests_body_until_it_closes() {
     assert_eq!(bob_entry["resource"], "bob@acme.com");
     assert!(bob_entry["body"].is_null(), "window closed: {bob_entry}");
 
-    let (_, audit) = admin(
-        &app,
-        Method::GET,
-        &format!("/audit?directory={}", dir["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let audit = app
+        .admin
+        .audit(&format!("?directory={}", dir.directory.id))
+        .await;
     let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
         .iter()
-        .filter(|r| r["actor"] == format!("setup link {link_id}"))
-        .map(|r| r["action"].as_str().unwrap())
+        .filter(|r| r.actor == format!("setup link {link_id}"))
+        .map(|r| r.action.as_str())
         .collect();
     assert!(
         actions.contains(&"directory.inspection_started")
@@ -1035,20 +969,10 @@ async fn the_page_names_the_product_and_its_support() {
 async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
     let app = spawn_app().await;
     let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
-    let id = dir["id"].as_str().unwrap();
-    let (status, team) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{id}/teams"),
-        Some(json!({"name": "Engineering"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{team}");
-    let team_id = team["id"].as_str().unwrap();
-    let scim = scim_tests::client::Scim::new(
-        dir["scim_base_url"].as_str().unwrap(),
-        dir["token"]["token"].as_str().unwrap(),
-    );
+    let id = dir.directory.id.to_string();
+    let team = app.admin.create_team(&id, "Engineering").await;
+    let team_id = team.id;
+    let scim = scim_tests::client::Scim::new(&dir.directory.scim_base_url, &dir.token.token);
     let ann = scim
         .create_user(&scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee"))
         .await;
@@ -1097,14 +1021,7 @@ async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
     assert_eq!(saved["groups"], json!(["eng-all"]));
     // Another directory's team is out of reach.
     let (other, _, _) = directory_with_link(&app, "Globex", false).await;
-    let (_, theirs) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{}/teams", other["id"].as_str().unwrap()),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let theirs = theirs["id"].as_str().unwrap();
+    let theirs = app.admin.create_team(other.directory.id, "Sales").await.id;
     let (status, body) = page.get(&format!("teams/{theirs}/members")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, body) = page
@@ -1132,24 +1049,15 @@ async fn the_page_maps_pushed_groups_to_teams_with_a_preview() {
 async fn the_page_edits_an_attribute_directorys_value_table() {
     let app = spawn_app().await;
     let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
-    let id = dir["id"].as_str().unwrap();
-    let (status, body) = admin(
-        &app,
-        Method::PUT,
+    let id = dir.directory.id.to_string();
+    let (status, body) = app.admin.send(Method::PUT,
         &format!("/directories/{id}/team-mapping"),
         Some(json!({"team_mode": "attribute", "team_attribute": "urn:acme:scim:schemas:2.0:User:group"})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for team in ["Field Ops", "Office"] {
-        let (status, body) = admin(
-            &app,
-            Method::POST,
-            &format!("/directories/{id}/teams"),
-            Some(json!({"name": team})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        app.admin.create_team(&id, team).await;
     }
     let page = Page::open(&app, &secret).await;
     let (_, view) = page.get("directory").await;
@@ -1299,13 +1207,14 @@ async fn under_https_the_session_cookie_is_a_host_cookie() {
         crate::common::spawn_app_with(|c| c.public_base_url = "https://scim.example.com".into())
             .await;
     let dir = directory(&app, "Acme").await;
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        &format!("/directories/{dir}/setup-links"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .admin
+        .send(
+            Method::POST,
+            &format!("/directories/{dir}/setup-links"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let secret = body["url"]
         .as_str()
