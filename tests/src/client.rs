@@ -133,3 +133,13 @@ pub fn okta_user(email: &str, given: &str, family: &str) -> Value {
         "active": true,
     })
 }
+
+/// The event types an Okta user's lifecycle publishes, in order: created, replaced
+/// (PUT), deactivated and reactivated (PATCH of `active`), deleted.
+pub const OKTA_USER_LIFECYCLE: [&str; 5] = [
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "user.reactivated",
+    "user.deleted",
+];

@@ -3,7 +3,7 @@
 
 use crate::common::{member_display_schema, outbox_subjects, published_events, spawn_app};
 use reqwest::{Method, StatusCode};
-use scim_tests::client::{Scim, okta_user};
+use scim_tests::client::{OKTA_USER_LIFECYCLE, Scim, okta_user};
 use scim_tests::metric;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -112,16 +112,7 @@ async fn okta_user_lifecycle_answers_as_okta_expects() {
         .into_iter()
         .map(|e| e.payload["type"].clone())
         .collect();
-    assert_eq!(
-        types,
-        [
-            "user.created",
-            "user.updated",
-            "user.deactivated",
-            "user.reactivated",
-            "user.deleted"
-        ]
-    );
+    assert_eq!(types, OKTA_USER_LIFECYCLE);
 }
 
 #[tokio::test]
