@@ -250,6 +250,11 @@ impl Browser {
             .await;
     }
 
+    /// Clicks the element `css` selects, once it is there (within `timeout`).
+    pub async fn click_on(&self, css: &str, timeout: Duration) {
+        self.click(&self.find(css, timeout).await).await;
+    }
+
     /// Presses `key` (a WebDriver key code: `\u{E004}` is Tab, `\u{E007}` Enter) on
     /// whatever has the focus, as a keyboard does.
     pub async fn press(&self, key: &str) {
