@@ -53,10 +53,17 @@ fn members(ids: &[String]) -> Value {
 #[tokio::test]
 async fn okta_group_push_sequence() {
     let app = spawn_app().await;
-    let s = &app.scim;
     let ids = users(&app, 300).await;
+    let gid = okta_looks_the_group_up_then_creates_it_empty(&app).await;
+    okta_adds_members_in_batches_shown_with_their_names(&app, &gid, &ids).await;
+    okta_removes_renames_replaces_and_deletes(&app, &gid, &ids).await;
+    the_group_events_carry_only_what_changed(&app, &ids).await;
+}
 
-    // Okta looks the group up by name, then creates it with no members.
+/// Okta looks the group up by name (missing), then creates it with no members; a
+/// lookup in another case finds it. Its id.
+async fn okta_looks_the_group_up_then_creates_it_empty(app: &TestApp) -> String {
+    let s = &app.scim;
     let miss = s
         .send(
             Method::GET,
@@ -90,10 +97,20 @@ async fn okta_group_push_sequence() {
         "displayName is caseExact=false"
     );
 
-    // 256 members in one request, then the rest plus an existing member again.
+    gid
+}
+
+/// 256 members in one request, then the rest plus an existing member again; members
+/// read back with their type, $ref and display, which follows a user's rename.
+async fn okta_adds_members_in_batches_shown_with_their_names(
+    app: &TestApp,
+    gid: &str,
+    ids: &[String],
+) {
+    let s = &app.scim;
     let r = s
         .patch_group(
-            &gid,
+            gid,
             json!([{"op": "add", "path": "members", "value": members(&ids[..256])}]),
         )
         .await;
@@ -101,12 +118,12 @@ async fn okta_group_push_sequence() {
     assert_eq!(r.headers["etag"], "W/\"2\"");
     let r = s
         .patch_group(
-            &gid,
+            gid,
             json!([{"op": "add", "path": "members", "value": members(&ids[255..])}]),
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let full = get_group(&app, &gid, "").await;
+    let full = get_group(app, gid, "").await;
     assert_eq!(member_ids(&full), ids.iter().cloned().collect());
     let first = full["members"]
         .as_array()
@@ -126,10 +143,10 @@ async fn okta_group_push_sequence() {
         first["display"], "U 0",
         "Okta's profile shows display by default"
     );
-    let hidden = get_group(&app, &gid, "?excludedAttributes=members.display").await;
+    let hidden = get_group(app, gid, "?excludedAttributes=members.display").await;
     assert!(hidden["members"][0].get("display").is_none());
     assert!(hidden["members"][0].get("value").is_some());
-    let named = get_group(&app, &gid, "?attributes=members.value,members.display").await;
+    let named = get_group(app, gid, "?attributes=members.value,members.display").await;
     assert!(named.get("displayName").is_none());
     let shown = named["members"]
         .as_array()
@@ -147,7 +164,7 @@ async fn okta_group_push_sequence() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let renamed = get_group(&app, &gid, "?attributes=members.value,members.display").await;
+    let renamed = get_group(app, gid, "?attributes=members.value,members.display").await;
     let displays: std::collections::HashMap<&str, &str> = renamed["members"]
         .as_array()
         .unwrap()
@@ -156,17 +173,21 @@ async fn okta_group_push_sequence() {
         .collect();
     assert_eq!(displays[ids[0].as_str()], "Ann Renamed");
     assert_eq!(displays[ids[1].as_str()], "U 1", "others keep theirs");
-    let bare = get_group(&app, &gid, "?excludedAttributes=members").await;
+    let bare = get_group(app, gid, "?excludedAttributes=members").await;
     assert!(bare.get("members").is_none());
     assert_eq!(bare["displayName"], "Engineering");
+}
 
+/// Removed by value filter, renamed by a path-less replace, replaced by PUT, deleted.
+async fn okta_removes_renames_replaces_and_deletes(app: &TestApp, gid: &str, ids: &[String]) {
+    let s = &app.scim;
     // Remove one by value filter, without a value.
     let path = format!("members[value eq \"{}\"]", ids[7]);
     let r = s
-        .patch_group(&gid, json!([{"op": "remove", "path": path}]))
+        .patch_group(gid, json!([{"op": "remove", "path": path}]))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert!(!member_ids(&get_group(&app, &gid, "").await).contains(&ids[7]));
+    assert!(!member_ids(&get_group(app, gid, "").await).contains(&ids[7]));
 
     // Rename by path-less replace with a stray id; PATCH with a projection answers 200.
     let r = s
@@ -185,7 +206,7 @@ async fn okta_group_push_sequence() {
 
     // Users show their groups.
     let user = s.get_user(&ids[0]).await.body;
-    assert_eq!(user["groups"][0]["value"], gid.as_str());
+    assert_eq!(user["groups"][0]["value"], gid);
     assert_eq!(user["groups"][0]["display"], "Eng");
     assert!(s.get_user(&ids[7]).await.body.get("groups").is_none());
 
@@ -213,9 +234,11 @@ async fn okta_group_push_sequence() {
         StatusCode::NOT_FOUND
     );
     assert!(s.get_user(&ids[0]).await.body.get("groups").is_none());
+}
 
-    // Events: the ids that actually changed, never an existing member twice.
-    let events = published_events(&app).await;
+/// Events: the ids that actually changed, never an existing member twice.
+async fn the_group_events_carry_only_what_changed(app: &TestApp, ids: &[String]) {
+    let events = published_events(app).await;
     let group_events: Vec<&Value> = events
         .iter()
         .map(|e| &e.payload)

@@ -158,31 +158,10 @@ async fn ids(db: &TestDb, sql: &'static str, key: Uuid) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
-    let db = TestDb::new().await;
-    let nats = Arc::new(Mutex::new(NatsServer::cluster(3)));
-    let nats_url = NatsServer::cluster_url(&nats.lock().unwrap());
-    // The JetStream cluster elects its leader before the services may use it.
-    let js = async_nats::jetstream::new(scim_tests::NATS_INGRESS.connect(&nats_url).await);
-    eventually(
-        Duration::from_secs(60),
-        "a JetStream cluster with R3 streams",
-        || async { scim_service::nats::ensure_streams(&js, 3, 7).await.ok() },
-    )
-    .await;
-    let env = [("NATS_STREAM_REPLICAS", "3")];
-    let ingresses = Arc::new(Mutex::new(
-        (0..3)
-            .map(|_| Service::ingress_with(&db.url, &nats_url, &env))
-            .collect::<Vec<_>>(),
-    ));
-    let workers = Arc::new(Mutex::new(
-        (0..3)
-            .map(|_| Service::worker(&db.url, &nats_url, &env))
-            .collect::<Vec<_>>(),
-    ));
-    let (dir, token) = db.directory("acme").await;
+    let three = Three::start().await;
+    let (dir, token) = three.db.directory("acme").await;
     let (bases, admin) = {
-        let list = ingresses.lock().unwrap();
+        let list = three.ingresses.lock().unwrap();
         let bases: Vec<String> = list
             .iter()
             .map(|s| format!("{}/scim/v2/{dir}", s.base_url()))
@@ -218,61 +197,143 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
     let load: Vec<_> = (0..CLIENTS)
         .map(|n| tokio::spawn(okta_load(client(n), n, group.clone(), until)))
         .collect();
-
-    // Kill one of each, in turn, while the load runs; each comes back on its ports.
-    let pause = |s| tokio::time::sleep(Duration::from_secs(s));
-    pause(3).await;
-    let (i, w, n) = (ingresses.clone(), workers.clone(), nats.clone());
-    tokio::task::spawn_blocking(move || i.lock().unwrap()[0].kill())
-        .await
-        .unwrap();
-    pause(3).await;
-    let i = ingresses.clone();
-    tokio::task::spawn_blocking(move || i.lock().unwrap()[0].restart())
-        .await
-        .unwrap();
-    pause(2).await;
-    tokio::task::spawn_blocking(move || w.lock().unwrap()[0].kill())
-        .await
-        .unwrap();
-    pause(3).await;
-    let w = workers.clone();
-    tokio::task::spawn_blocking(move || w.lock().unwrap()[0].restart())
-        .await
-        .unwrap();
-    pause(2).await;
-    tokio::task::spawn_blocking(move || n.lock().unwrap()[0].stop())
-        .await
-        .unwrap();
-    pause(4).await;
-    let n = nats.clone();
-    tokio::task::spawn_blocking(move || n.lock().unwrap()[0].resume())
-        .await
-        .unwrap();
-
+    three.kill_one_of_each_in_turn().await;
     let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
     for task in load {
         expected.extend(task.await.unwrap());
     }
 
-    // Everything published and applied: the outbox is empty and the workers have
-    // acknowledged every event (killed workers' deliveries come back after ack_wait).
-    // The worker's consumer, as the worker may see it.
-    let worker_js = async_nats::jetstream::new(scim_tests::NATS_WORKER.connect(&nats_url).await);
-    eventually(Duration::from_secs(120), "the pipeline drained", || async {
-        let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-            .fetch_one(&db.pool)
-            .await
-            .ok()?;
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = worker_js
-            .get_consumer_from_stream("member-sync", STREAM)
-            .await
-            .ok()?;
-        let info = consumer.info().await.ok()?.clone();
-        (outbox == 0 && info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
-    })
-    .await;
+    three.drained().await;
+    let group = Uuid::parse_str(&group).unwrap();
+    users_and_members_are_as_acknowledged(&three.db, dir, &expected).await;
+    let (in_group, in_team) =
+        group_and_team_are_as_acknowledged(&three.db, dir, group, &expected).await;
+    let any_node = three.nats.lock().unwrap()[1].url.clone();
+    assert_eq!(
+        stream_len(&any_node, DEAD_LETTER_STREAM).await,
+        0,
+        "nothing dead-lettered"
+    );
 
+    println!(
+        "scale-out: {} users ({} active, {} in the group, {} in the team) checked after {} requests ({} retried on another ingress), with one ingress, one worker and one NATS node killed and restarted",
+        expected.len(),
+        expected.values().filter(|e| e.active).count(),
+        in_group,
+        in_team,
+        requests.load(Ordering::Relaxed),
+        retries.load(Ordering::Relaxed),
+    );
+}
+
+/// Three ingresses and three workers on a three-node JetStream cluster (R3 streams).
+struct Three {
+    db: TestDb,
+    nats: Arc<Mutex<Vec<NatsServer>>>,
+    nats_url: String,
+    ingresses: Arc<Mutex<Vec<Service>>>,
+    workers: Arc<Mutex<Vec<Service>>>,
+}
+
+impl Three {
+    async fn start() -> Three {
+        let db = TestDb::new().await;
+        let nats = Arc::new(Mutex::new(NatsServer::cluster(3)));
+        let nats_url = NatsServer::cluster_url(&nats.lock().unwrap());
+        // The JetStream cluster elects its leader before the services may use it.
+        let js = async_nats::jetstream::new(scim_tests::NATS_INGRESS.connect(&nats_url).await);
+        eventually(
+            Duration::from_secs(60),
+            "a JetStream cluster with R3 streams",
+            || async { scim_service::nats::ensure_streams(&js, 3, 7).await.ok() },
+        )
+        .await;
+        let env = [("NATS_STREAM_REPLICAS", "3")];
+        let ingresses = Arc::new(Mutex::new(
+            (0..3)
+                .map(|_| Service::ingress_with(&db.url, &nats_url, &env))
+                .collect::<Vec<_>>(),
+        ));
+        let workers = Arc::new(Mutex::new(
+            (0..3)
+                .map(|_| Service::worker(&db.url, &nats_url, &env))
+                .collect::<Vec<_>>(),
+        ));
+        Three {
+            db,
+            nats,
+            nats_url,
+            ingresses,
+            workers,
+        }
+    }
+
+    /// Kills one of each, in turn, while the load runs; each comes back on its ports.
+    async fn kill_one_of_each_in_turn(&self) {
+        let pause = |s| tokio::time::sleep(Duration::from_secs(s));
+        pause(3).await;
+        let (i, w, n) = (
+            self.ingresses.clone(),
+            self.workers.clone(),
+            self.nats.clone(),
+        );
+        tokio::task::spawn_blocking(move || i.lock().unwrap()[0].kill())
+            .await
+            .unwrap();
+        pause(3).await;
+        let i = self.ingresses.clone();
+        tokio::task::spawn_blocking(move || i.lock().unwrap()[0].restart())
+            .await
+            .unwrap();
+        pause(2).await;
+        tokio::task::spawn_blocking(move || w.lock().unwrap()[0].kill())
+            .await
+            .unwrap();
+        pause(3).await;
+        let w = self.workers.clone();
+        tokio::task::spawn_blocking(move || w.lock().unwrap()[0].restart())
+            .await
+            .unwrap();
+        pause(2).await;
+        tokio::task::spawn_blocking(move || n.lock().unwrap()[0].stop())
+            .await
+            .unwrap();
+        pause(4).await;
+        let n = self.nats.clone();
+        tokio::task::spawn_blocking(move || n.lock().unwrap()[0].resume())
+            .await
+            .unwrap();
+    }
+
+    /// Everything published and applied: the outbox is empty and the workers have
+    /// acknowledged every event (killed workers' deliveries come back after ack_wait),
+    /// as the worker's consumer shows to the worker.
+    async fn drained(&self) {
+        let worker_js =
+            async_nats::jetstream::new(scim_tests::NATS_WORKER.connect(&self.nats_url).await);
+        eventually(Duration::from_secs(120), "the pipeline drained", || async {
+            let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+                .fetch_one(&self.db.pool)
+                .await
+                .ok()?;
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer = worker_js
+                .get_consumer_from_stream("member-sync", STREAM)
+                .await
+                .ok()?;
+            let info = consumer.info().await.ok()?.clone();
+            (outbox == 0 && info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+        })
+        .await;
+    }
+}
+
+/// Every acknowledged user, in its acknowledged state, and no other; and a member
+/// record for each, active or deactivated as the user.
+async fn users_and_members_are_as_acknowledged(
+    db: &TestDb,
+    dir: Uuid,
+    expected: &BTreeMap<String, Expected>,
+) {
     let users: BTreeMap<String, bool> = sqlx::query_as::<_, (Uuid, bool)>(
         "SELECT id, active FROM scim_users WHERE directory_id = $1",
     )
@@ -291,20 +352,6 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
         users, want_users,
         "every acknowledged user, in its acknowledged state, and no other"
     );
-
-    let group_id = Uuid::parse_str(&group).unwrap();
-    let in_group = ids(
-        &db,
-        "SELECT user_id FROM scim_group_members WHERE group_id = $1",
-        group_id,
-    )
-    .await;
-    let want_group: BTreeSet<String> = expected
-        .iter()
-        .filter(|(_, e)| e.in_group)
-        .map(|(id, _)| id.clone())
-        .collect();
-    assert_eq!(in_group, want_group, "group membership");
 
     let members: BTreeMap<String, String> = sqlx::query_as::<_, (Uuid, String)>(
         "SELECT scim_user_id, status FROM members WHERE directory_id = $1 AND scim_user_id IS NOT NULL",
@@ -326,6 +373,28 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
         })
         .collect();
     assert_eq!(members, want_members, "member records");
+}
+
+/// The group holds every user acknowledged in it, and team All (mapped to it) every
+/// active one of those: (how many in the group, how many in the team).
+async fn group_and_team_are_as_acknowledged(
+    db: &TestDb,
+    dir: Uuid,
+    group: Uuid,
+    expected: &BTreeMap<String, Expected>,
+) -> (usize, usize) {
+    let in_group = ids(
+        db,
+        "SELECT user_id FROM scim_group_members WHERE group_id = $1",
+        group,
+    )
+    .await;
+    let want_group: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, e)| e.in_group)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(in_group, want_group, "group membership");
 
     let team: Uuid =
         sqlx::query_scalar("SELECT id FROM teams WHERE directory_id = $1 AND name = 'All'")
@@ -334,7 +403,7 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
             .await
             .unwrap();
     let in_team = ids(
-        &db,
+        db,
         "SELECT m.scim_user_id FROM team_members tm JOIN members m ON m.id = tm.member_id
          WHERE tm.team_id = $1 AND NOT tm.suspended",
         team,
@@ -346,20 +415,5 @@ async fn three_of_everything_survive_kills_and_agree_with_the_directory() {
         .map(|(id, _)| id.clone())
         .collect();
     assert_eq!(in_team, want_team, "team memberships in effect");
-    let any_node = nats.lock().unwrap()[1].url.clone();
-    assert_eq!(
-        stream_len(&any_node, DEAD_LETTER_STREAM).await,
-        0,
-        "nothing dead-lettered"
-    );
-
-    println!(
-        "scale-out: {} users ({} active, {} in the group, {} in the team) checked after {} requests ({} retried on another ingress), with one ingress, one worker and one NATS node killed and restarted",
-        expected.len(),
-        expected.values().filter(|e| e.active).count(),
-        want_group.len(),
-        want_team.len(),
-        requests.load(Ordering::Relaxed),
-        retries.load(Ordering::Relaxed),
-    );
+    (want_group.len(), want_team.len())
 }
