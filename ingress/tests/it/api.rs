@@ -265,61 +265,62 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
     let s = &app.scim;
     let created = s.create_user(&okta_user("a@x.com", "A", "X")).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
+    bodies_that_are_not_scim_json_are_refused(s).await;
+    values_and_filters_that_cannot_be_stored_are_refused(s, &id).await;
+    paths_and_methods_that_name_nothing_are_refused(s, &id).await;
+    patches_with_a_bad_operation_apply_none(s, &id).await;
+    assert_eq!(
+        s.get_user(&id).await.body,
+        created.body,
+        "nothing stored was changed"
+    );
+}
 
-    let raw = |method: Method, path: &str, content_type: &str, body: &str| {
-        s.http
-            .request(method, format!("{}{path}", s.base_url))
-            .bearer_auth(&s.token)
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
-    };
-    let reply = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
-        let body: Value = r.json().await.expect("a JSON body");
-        (status, ct, body)
-    };
+/// Sends `body` as it is, with this content type: (status, content type, JSON body).
+async fn send_raw(
+    s: &Scim,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String, Value) {
+    let r = s
+        .http
+        .request(method, format!("{}{path}", s.base_url))
+        .bearer_auth(&s.token)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.expect("a JSON body");
+    (status, ct, body)
+}
 
-    let (status, ct, body) = reply(
-        raw(Method::POST, "/Users", "application/json", "{not json")
-            .await
-            .unwrap(),
-    )
-    .await;
+/// Not JSON, not a JSON content type, too large: SCIM errors. Plain
+/// application/json is accepted (Okta's SPEC test).
+async fn bodies_that_are_not_scim_json_are_refused(s: &Scim) {
+    let (status, ct, body) =
+        send_raw(s, Method::POST, "/Users", "application/json", "{not json").await;
     assert_eq!(
         (status, ct.as_str(), body["scimType"].as_str()),
         (400, "application/scim+json", Some("invalidSyntax"))
     );
-    let (status, _, _) = reply(
-        raw(Method::POST, "/Users", "text/plain", "{}")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = send_raw(s, Method::POST, "/Users", "text/plain", "{}").await;
     assert_eq!(status, 415);
     let big = json!({"userName": "b@x.com", "title": "x".repeat(100 * 1024)}).to_string();
-    let (status, _, body) = reply(
-        raw(Method::POST, "/Users", "application/json", &big)
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = send_raw(s, Method::POST, "/Users", "application/json", &big).await;
     assert_eq!((status, body["status"].as_str()), (413, Some("413")));
-    // Plain application/json is accepted (Okta's SPEC test).
-    let (status, _, _) = reply(
-        raw(
-            Method::POST,
-            "/Users",
-            "application/json",
-            &json!({"userName": "c@x.com"}).to_string(),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
+    let plain = json!({"userName": "c@x.com"}).to_string();
+    let (status, _, _) = send_raw(s, Method::POST, "/Users", "application/json", &plain).await;
     assert_eq!(status, 201);
+}
 
+/// Values of the wrong type, filters that do not parse or name nothing, NUL in values,
+/// keys and filters (it cannot be stored): 400s, never a 500.
+async fn values_and_filters_that_cannot_be_stored_are_refused(s: &Scim, id: &str) {
     assert_scim_error(
         &s.create_user(&json!({"name": {"givenName": "x"}})).await,
         400,
@@ -341,7 +342,6 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         400,
         Some("invalidFilter"),
     );
-    // NUL cannot be stored: refused in values, keys and filters, never a 500.
     for body in [
         json!({"userName": "n@x.com", "displayName": "a\u{0}b"}),
         json!({"userName": "n@x.com", "urn:acme:ext": {"k\u{0}": "v"}}),
@@ -350,7 +350,7 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
     }
     assert_scim_error(
         &s.patch_user(
-            &id,
+            id,
             json!([{"op": "replace", "path": "title", "value": "\u{0}"}]),
         )
         .await,
@@ -367,9 +367,12 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         400,
         Some("invalidValue"),
     );
+}
+
+/// Ids that are not ids or name nothing, paths that are not UTF-8 (refused by the
+/// framework itself, still a SCIM Error), endpoints and methods that do not exist.
+async fn paths_and_methods_that_name_nothing_are_refused(s: &Scim, id: &str) {
     assert_scim_error(&s.get_user("not-a-uuid").await, 404, None);
-    // What the framework itself refuses (a path that is not UTF-8) is a SCIM
-    // Error too, never plain text.
     for path in ["/Users/%FF%FE", "/Groups/%C0"] {
         assert_scim_error(
             &s.send(Method::GET, path, None).await,
@@ -385,11 +388,14 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         405,
         None,
     );
+}
 
-    // A PATCH with one bad operation applies none of them.
+/// A PATCH with one bad operation applies none of them; operations without a target or
+/// on read-only attributes, and a PUT without a userName, are refused.
+async fn patches_with_a_bad_operation_apply_none(s: &Scim, id: &str) {
     let bad_patch = s
         .patch_user(
-            &id,
+            id,
             json!([
                 {"op": "replace", "path": "displayName", "value": "Changed"},
                 {"op": "replace", "path": "emails[type eq \"work\"].nope", "value": "x"},
@@ -398,25 +404,20 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
         .await;
     assert_scim_error(&bad_patch, 400, Some("invalidPath"));
     assert_scim_error(
-        &s.patch_user(&id, json!([{"op": "remove"}])).await,
+        &s.patch_user(id, json!([{"op": "remove"}])).await,
         400,
         Some("noTarget"),
     );
     assert_scim_error(
-        &s.patch_user(&id, json!([{"op": "replace", "path": "id", "value": "x"}]))
+        &s.patch_user(id, json!([{"op": "replace", "path": "id", "value": "x"}]))
             .await,
         400,
         Some("mutability"),
     );
     assert_scim_error(
-        &s.replace_user(&id, &json!({"userName": ""})).await,
+        &s.replace_user(id, &json!({"userName": ""})).await,
         400,
         Some("invalidValue"),
-    );
-    assert_eq!(
-        s.get_user(&id).await.body,
-        created.body,
-        "nothing stored was changed"
     );
 }
 
@@ -806,6 +807,14 @@ async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
 async fn discovery_describes_exactly_what_the_server_supports() {
     let app = spawn_app().await;
     let s = &app.scim;
+    the_service_provider_config_and_resource_types_say_what_is_supported(s).await;
+    the_schemas_describe_users_and_groups_as_stored(s).await;
+    discovery_is_read_only_and_needs_the_token(s).await;
+}
+
+/// Patch, filter (with its limit), bulk (with its limits), sort, bearer tokens; the
+/// User and Group resource types, each also at its own URL.
+async fn the_service_provider_config_and_resource_types_say_what_is_supported(s: &Scim) {
     let spc = s.send(Method::GET, "/ServiceProviderConfig", None).await;
     assert_eq!(spc.status, StatusCode::OK);
     assert_eq!(spc.content_type, "application/scim+json");
@@ -846,7 +855,11 @@ async fn discovery_describes_exactly_what_the_server_supports() {
             Some("urn:ietf:params:scim:schemas:core:2.0:Group")
         )
     );
+}
 
+/// The core and enterprise User schemas and the Group schema, with userName's
+/// uniqueness and case, and a member's display returned by default (as Okta needs).
+async fn the_schemas_describe_users_and_groups_as_stored(s: &Scim) {
     let schemas = s.send(Method::GET, "/Schemas", None).await;
     let ids: Vec<&str> = schemas.body["Resources"]
         .as_array()
@@ -899,7 +912,10 @@ async fn discovery_describes_exactly_what_the_server_supports() {
         (&json!("default"), &json!("readOnly")),
         "/Schemas tells an Okta directory that a member's display is returned by default"
     );
+}
 
+/// Unknown schemas and types are 404; writes are 405; without a token, 401.
+async fn discovery_is_read_only_and_needs_the_token(s: &Scim) {
     assert_scim_error(
         &s.send(Method::GET, "/Schemas/urn:nope", None).await,
         404,
@@ -1279,6 +1295,13 @@ type Person = (
 #[tokio::test]
 async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
     let app = spawn_app().await;
+    five_people(&app.scim).await;
+    users_sort_by_name_sub_attribute_and_email_and_page(&app.scim).await;
+    bad_sorts_are_refused_and_groups_sort_too(&app.scim).await;
+}
+
+/// Five users with userNames, family names and emails of every case and shape.
+async fn five_people(s: &Scim) {
     let people: [Person; 5] = [
         (
             "d@x.com",
@@ -1305,51 +1328,54 @@ async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
                 .map(|(v, p)| json!({"value": v, "primary": p}))
                 .collect();
         }
-        assert_eq!(
-            app.scim.create_user(&body).await.status,
-            StatusCode::CREATED
-        );
+        assert_eq!(s.create_user(&body).await.status, StatusCode::CREATED);
     }
-    let names = |body: &Value| -> Vec<String> {
-        body["Resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["userName"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let list = |query: &str| {
-        let scim = app.scim.clone();
-        let query = query.to_owned();
-        async move {
-            let r = scim
-                .send(Method::GET, &format!("/Users?{query}"), None)
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
-            r.body
-        }
-    };
+}
+
+/// The userNames of a list's page.
+fn user_names(body: &Value) -> Vec<String> {
+    body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `GET /Users?query`, which must succeed: its body.
+async fn listed(s: &Scim, query: &str) -> Value {
+    let r = s.send(Method::GET, &format!("/Users?{query}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+    r.body
+}
+
+/// userName case-insensitively, a sub-attribute (equal keys keep creation order,
+/// missing last), a multi-valued attribute (its primary value, else the first), in
+/// either order; pages of a sorted list join up to the whole list; with a filter and
+/// through .search.
+async fn users_sort_by_name_sub_attribute_and_email_and_page(s: &Scim) {
+    let list = |query: &'static str| listed(s, query);
     // userName: case-insensitive.
-    let asc = names(&list("sortBy=userName").await);
+    let asc = user_names(&list("sortBy=userName").await);
     assert_eq!(asc, ["a@x.com", "B@x.com", "c@x.com", "d@x.com", "E@x.com"]);
-    let desc = names(&list("sortBy=userName&sortOrder=descending").await);
+    let desc = user_names(&list("sortBy=userName&sortOrder=descending").await);
     assert_eq!(
         desc,
         ["E@x.com", "d@x.com", "c@x.com", "B@x.com", "a@x.com"]
     );
     // A sub-attribute; equal keys ("beta"/"Beta") keep creation order; missing last.
-    let by_family = names(&list("sortBy=name.familyName").await);
+    let by_family = user_names(&list("sortBy=name.familyName").await);
     assert_eq!(
         by_family,
         ["B@x.com", "c@x.com", "d@x.com", "E@x.com", "a@x.com"]
     );
-    let by_family_desc = names(&list("sortBy=name.familyName&sortOrder=descending").await);
+    let by_family_desc = user_names(&list("sortBy=name.familyName&sortOrder=descending").await);
     assert_eq!(
         by_family_desc,
         ["a@x.com", "d@x.com", "E@x.com", "c@x.com", "B@x.com"]
     );
     // Multi-valued: the primary value, else the first.
-    let by_email = names(&list("sortBy=emails.value").await);
+    let by_email = user_names(&list("sortBy=emails.value").await);
     assert_eq!(
         by_email,
         ["d@x.com", "c@x.com", "E@x.com", "B@x.com", "a@x.com"]
@@ -1357,42 +1383,40 @@ async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
     // Pages of a sorted list join up to the whole list.
     let mut paged = Vec::new();
     for start in [1, 3, 5] {
-        paged.extend(names(
-            &list(&format!("sortBy=userName&startIndex={start}&count=2")).await,
-        ));
+        let query = format!("sortBy=userName&startIndex={start}&count=2");
+        paged.extend(user_names(&listed(s, &query).await));
     }
     assert_eq!(paged, asc);
     // With a filter, and through .search.
-    let filtered = names(&list("filter=userName%20sw%20%22b%22%20or%20userName%20sw%20%22e%22&sortBy=userName&sortOrder=descending").await);
+    let filtered = user_names(&list("filter=userName%20sw%20%22b%22%20or%20userName%20sw%20%22e%22&sortBy=userName&sortOrder=descending").await);
     assert_eq!(filtered, ["E@x.com", "B@x.com"]);
-    let r = app
-        .scim
+    let r = s
         .send(
             Method::POST,
             "/Users/.search",
             Some(&json!({"sortBy": "meta.created", "sortOrder": "descending", "count": 1})),
         )
         .await;
-    assert_eq!(names(&r.body), ["E@x.com"]);
-    // Bad sort parameters are 400 invalidValue.
+    assert_eq!(user_names(&r.body), ["E@x.com"]);
+}
+
+/// Bad sort parameters are 400 invalidValue; groups sort too; the root search refuses
+/// to sort across types.
+async fn bad_sorts_are_refused_and_groups_sort_too(s: &Scim) {
     for bad in [
         "sortBy=nosuch",
         "sortBy=name",
         "sortBy=userName&sortOrder=sideways",
         "sortBy=emails[type%20eq%20%22work%22]",
     ] {
-        let r = app
-            .scim
-            .send(Method::GET, &format!("/Users?{bad}"), None)
-            .await;
+        let r = s.send(Method::GET, &format!("/Users?{bad}"), None).await;
         assert_scim_error(&r, 400, Some("invalidValue"));
     }
     // Groups sort too; the root search refuses to sort across types.
     for name in ["beta", "Alpha", "gamma"] {
-        app.scim.create_group(&json!({"displayName": name})).await;
+        s.create_group(&json!({"displayName": name})).await;
     }
-    let r = app
-        .scim
+    let r = s
         .send(Method::GET, "/Groups?sortBy=displayName", None)
         .await;
     let groups: Vec<&str> = r.body["Resources"]
@@ -1402,8 +1426,7 @@ async fn lists_sort_by_any_attribute_in_either_order_and_page_stably() {
         .map(|g| g["displayName"].as_str().unwrap())
         .collect();
     assert_eq!(groups, ["Alpha", "beta", "gamma"]);
-    let r = app
-        .scim
+    let r = s
         .send(Method::POST, "/.search", Some(&json!({"sortBy": "id"})))
         .await;
     assert_scim_error(&r, 400, Some("invalidValue"));
@@ -1424,6 +1447,16 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
     assert_eq!(r.body["bulk"]["supported"], true);
     assert_eq!(r.body["bulk"]["maxOperations"], 1000);
 
+    let results = a_bulk_of_dependent_operations_reports_each(&app.scim, &existing_id).await;
+    its_operations_took_effect_in_order(&app.scim, &results, &existing_id).await;
+    fail_on_errors_stops_the_bulk(&app.scim).await;
+    a_malformed_or_oversized_bulk_runs_nothing(&app.scim).await;
+}
+
+/// Users, groups naming users created later in the request, a duplicate, a PATCH and
+/// a DELETE: each reported with its status; an operation naming a failed creation
+/// fails without running. The results.
+async fn a_bulk_of_dependent_operations_reports_each(s: &Scim, existing_id: &str) -> Vec<Value> {
     // `bulkId:` outside a reference is text, not a reference to wait for.
     let mut bob = okta_user("bob@x.com", "Bob", "B");
     bob["title"] = json!("bulkId:x");
@@ -1444,13 +1477,13 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
              "data": {"displayName": "Dup fans", "members": [{"value": "bulkId:dup"}]}},
         ]
     });
-    let r = app.scim.send(Method::POST, "/Bulk", Some(&request)).await;
+    let r = s.send(Method::POST, "/Bulk", Some(&request)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         r.body["schemas"],
         json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"])
     );
-    let results = r.body["Operations"].as_array().unwrap();
+    let results = r.body["Operations"].as_array().unwrap().clone();
     let status = |bulk_or_method: &str| -> String {
         results
             .iter()
@@ -1472,7 +1505,7 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
         .rsplit('/')
         .next()
         .unwrap();
-    assert_eq!(app.scim.get_user(bob_id).await.body["title"], "bulkId:x");
+    assert_eq!(s.get_user(bob_id).await.body["title"], "bulkId:x");
     assert_eq!(status("PATCH"), "200");
     assert_eq!(status("DELETE"), "204");
     assert_eq!(status("dup"), "409");
@@ -1487,9 +1520,14 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
             .all(|o| o["location"].is_string())
     );
 
+    results
+}
+
+/// The group holds both users it named, the PATCH deactivated Ann, the DELETE removed
+/// the existing user, and the duplicate was not created.
+async fn its_operations_took_effect_in_order(s: &Scim, results: &[Value], existing_id: &str) {
     let eng = results.iter().find(|o| o["bulkId"] == "eng").unwrap();
-    let group = app
-        .scim
+    let group = s
         .send(
             Method::GET,
             eng["location"]
@@ -1519,17 +1557,16 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
         members.contains(&ann.as_str()) && members.len() == 2,
         "{members:?}"
     );
-    assert_eq!(app.scim.get_user(&ann).await.body["active"], false);
+    assert_eq!(s.get_user(&ann).await.body["active"], false);
+    assert_eq!(s.get_user(existing_id).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        app.scim.get_user(&existing_id).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.scim.find_users("userName eq \"dup\"").await.body["totalResults"],
+        s.find_users("userName eq \"dup\"").await.body["totalResults"],
         0
     );
+}
 
-    // failOnErrors: processing stops once that many operations failed.
+/// failOnErrors: processing stops once that many operations failed.
+async fn fail_on_errors_stops_the_bulk(s: &Scim) {
     let request = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "failOnErrors": 1,
@@ -1538,27 +1575,28 @@ async fn bulk_runs_operations_in_dependency_order_and_reports_each() {
             {"method": "POST", "bulkId": "b", "path": "/Users", "data": okta_user("new@x.com", "N", "N")},
         ]
     });
-    let r = app.scim.send(Method::POST, "/Bulk", Some(&request)).await;
+    let r = s.send(Method::POST, "/Bulk", Some(&request)).await;
     let results = r.body["Operations"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{}", r.body);
     assert_eq!(results[0]["status"], "409");
     assert_eq!(
-        app.scim.find_users("userName eq \"new@x.com\"").await.body["totalResults"],
+        s.find_users("userName eq \"new@x.com\"").await.body["totalResults"],
         0
     );
+}
 
-    // A malformed request runs nothing; too many operations is 413.
-    let r = app.scim.send(Method::POST, "/Bulk", Some(&json!({"Operations": [{"method": "POST", "path": "/Users", "data": okta_user("z@x.com", "Z", "Z")}]}))).await;
+/// A malformed request runs nothing; too many operations is 413.
+async fn a_malformed_or_oversized_bulk_runs_nothing(s: &Scim) {
+    let r = s.send(Method::POST, "/Bulk", Some(&json!({"Operations": [{"method": "POST", "path": "/Users", "data": okta_user("z@x.com", "Z", "Z")}]}))).await;
     assert_scim_error(&r, 400, Some("invalidValue"));
     assert_eq!(
-        app.scim.find_users("userName eq \"z@x.com\"").await.body["totalResults"],
+        s.find_users("userName eq \"z@x.com\"").await.body["totalResults"],
         0
     );
     let many: Vec<Value> = (0..1001)
         .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
         .collect();
-    let r = app
-        .scim
+    let r = s
         .send(Method::POST, "/Bulk", Some(&json!({"Operations": many})))
         .await;
     assert_scim_error(&r, 413, None);
