@@ -247,24 +247,67 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
         scim_tests::client::Scim::new(&created.directory.scim_base_url, &created.token.token);
     let (_, secret) = link(&app, &dir).await;
     let (cookie, _) = open(&app, &secret).await;
-    let panel = || async {
-        let res = reqwest::Client::new()
-            .get(format!("{}/setup/status", app.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json::<Value>().await.unwrap()
+    let panel = Panel {
+        base: app.base.clone(),
+        cookie,
     };
-    let first = panel().await;
+    let first = panel.read().await;
     assert_eq!(
         (&first["stage"], &first["users"]),
         (&json!("waiting"), &json!(0))
     );
     assert!(first["first_request"].is_null());
 
-    // Okta's connection test, then a filter it cannot send, then a user.
+    connects_with_an_error_shown(&panel, &scim).await;
+    let r = scim
+        .create_user(&scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let after = panel.read().await;
+    assert_eq!(
+        (&after["stage"], &after["users"]),
+        (&json!("provisioning"), &json!(1))
+    );
+    let (status, _, _) = setup(&app, Method::GET, None, None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "no panel without a session"
+    );
+    refused_when_the_token_is_wrong_and_resolved_by_a_success(&panel, &scim).await;
+}
+
+/// The setup page's status panel, read with a session.
+struct Panel {
+    base: String,
+    cookie: String,
+}
+
+impl Panel {
+    async fn read(&self) -> Value {
+        let res = reqwest::Client::new()
+            .get(format!("{}/setup/status", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()
+    }
+
+    /// The panel once it shows `stage`.
+    async fn at(&self, stage: &str) -> Value {
+        scim_tests::eventually(std::time::Duration::from_secs(10), stage, || async {
+            let p = self.read().await;
+            (p["stage"] == stage).then_some(p)
+        })
+        .await
+    }
+}
+
+/// Okta's connection test, then a filter it cannot send: connected, the first request
+/// and the error (with the detail Okta was given) shown.
+async fn connects_with_an_error_shown(panel: &Panel, scim: &scim_tests::client::Scim) {
     assert_eq!(
         scim.send(Method::GET, "/Users?startIndex=1&count=2", None)
             .await
@@ -279,7 +322,7 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
         std::time::Duration::from_secs(10),
         "the request log",
         || async {
-            let p = panel().await;
+            let p = panel.read().await;
             (p["recent_errors"].as_array().is_some_and(|e| !e.is_empty())).then_some(p)
         },
     )
@@ -301,26 +344,15 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
             .contains("nope"),
         "{seen}"
     );
+}
 
-    let r = scim
-        .create_user(&scim_tests::client::okta_user("ann@acme.com", "Ann", "Lee"))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
-    let after = panel().await;
-    assert_eq!(
-        (&after["stage"], &after["users"]),
-        (&json!("provisioning"), &json!(1))
-    );
-
-    let (status, _, _) = setup(&app, Method::GET, None, None, None).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "no panel without a session"
-    );
-
-    // The identity provider's token is replaced by a wrong one: the panel says so, never
-    // "connected", and says when a good request comes again.
+/// The identity provider's token is replaced by a wrong one: the panel says so (never
+/// "connected"), with advice; once a good request comes again, the refusals before it
+/// are marked resolved.
+async fn refused_when_the_token_is_wrong_and_resolved_by_a_success(
+    panel: &Panel,
+    scim: &scim_tests::client::Scim,
+) {
     let wrong = scim_tests::client::Scim::new(scim.base_url.clone(), "scim_wrong");
     for _ in 0..2 {
         let r = wrong
@@ -328,18 +360,7 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let panel = &panel;
-    let panel_at = |stage: &'static str| {
-        scim_tests::eventually(
-            std::time::Duration::from_secs(10),
-            stage,
-            move || async move {
-                let p = panel().await;
-                (p["stage"] == stage).then_some(p)
-            },
-        )
-    };
-    let refused = panel_at("refused").await;
+    let refused = panel.at("refused").await;
     assert_eq!(refused["last_request"]["status"], 401, "{refused}");
     let unauthorized = |p: &Value| -> Vec<Value> {
         p["recent_errors"]
@@ -366,7 +387,7 @@ async fn the_status_panel_follows_the_identity_providers_first_calls() {
         .send(Method::GET, "/Users?startIndex=1&count=1", None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let good = panel_at("provisioning").await;
+    let good = panel.at("provisioning").await;
     assert_eq!(good["last_request"]["status"], 200, "{good}");
     // The refusals came before a success: marked resolved.
     for e in unauthorized(&good) {
@@ -524,7 +545,12 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
         StatusCode::OK
     );
 
-    // What only an operator does is not on the page.
+    operator_actions_are_not_on_the_page(&page).await;
+    the_link_is_the_actor_and_no_token_is_logged(&app, &a, &link_a, token).await;
+}
+
+/// What only an operator does is not on the page.
+async fn operator_actions_are_not_on_the_page(page: &Page<'_>) {
     for (method, path) in [
         (Method::DELETE, "directory"),
         (Method::GET, "setup-links"),
@@ -537,20 +563,27 @@ async fn the_page_issues_and_revokes_its_own_directorys_tokens_shown_once() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
         assert!(body["error"].is_string(), "{body}");
     }
+}
 
-    // Audited, and announced, with the link as the actor.
+/// Audited, and announced, with the link as the actor; nothing in the log as the API
+/// sends it is the token.
+async fn the_link_is_the_actor_and_no_token_is_logged(
+    app: &TestApp,
+    a: &CreatedDirectory,
+    link: &str,
+    token: &str,
+) {
     let audit = app
         .admin
         .audit(&format!("?directory={}", a.directory.id))
         .await;
-    let actor = format!("setup link {link_a}");
+    let actor = format!("setup link {link}");
     for action in ["directory.token_created", "directory.token_revoked"] {
         assert!(
             audit.iter().any(|r| r.action == action && r.actor == actor),
             "{action} by {actor}: {audit:?}"
         );
     }
-    // Nothing in the log as the API sends it is the token.
     let path = format!("/audit?directory={}", a.directory.id);
     let (_, sent) = app.admin.send(Method::GET, &path, None).await;
     assert!(!sent.to_string().contains(&token[10..]));
@@ -755,6 +788,10 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
     let app = spawn_app().await;
     let (dir, _, secret) = directory_with_link(&app, "Acme", false).await;
     let page = Page::open(&app, &secret).await;
+    let panel = Panel {
+        base: app.base.clone(),
+        cookie: page.cookie.clone(),
+    };
     let scim = scim_tests::client::Scim::new(&dir.directory.scim_base_url, &dir.token.token);
     let missing = scim
         .send(
@@ -764,24 +801,11 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let panel = || async {
-        let (status, _, body) = call(
-            &app,
-            Method::GET,
-            "/setup/status",
-            Some(&page.cookie),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        body
-    };
     let failing = scim_tests::eventually(
         std::time::Duration::from_secs(10),
         "the first request",
         || async {
-            let p = panel().await;
+            let p = panel.read().await;
             p["last_request"].is_object().then_some(p)
         },
     )
@@ -810,6 +834,29 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
         StatusCode::UNAUTHORIZED
     );
 
+    the_history_keeps_what_a_failed_push_sent_without_secrets(&page).await;
+    a_success_names_its_user_and_the_history_pages(&page).await;
+    // What arrived: the user, searchable; and the panel now connected.
+    let (_, users) = page.get("users?search=ANN").await;
+    assert_eq!(users[0]["user_name"], "ann@acme.com", "{users}");
+    assert_eq!(users[0]["active"], true);
+    let (_, none) = page.get("users?search=zed").await;
+    assert_eq!(none, json!([]));
+    // The stranger's refusal is the newest request; the next good one ends it.
+    assert_eq!(panel.read().await["stage"], "refused");
+    let ok = scim.send(Method::GET, "/Users?count=1", None).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    scim_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "provisioning",
+        || async { (panel.read().await["stage"] == "provisioning").then_some(()) },
+    )
+    .await;
+}
+
+/// The 409 keeps its user and what it sent, without the password or the redacted
+/// phone number; the stranger's 401 keeps nothing.
+async fn the_history_keeps_what_a_failed_push_sent_without_secrets(page: &Page<'_>) {
     let errors = scim_tests::eventually(
         std::time::Duration::from_secs(10),
         "the failed requests in the history",
@@ -839,8 +886,11 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
         .unwrap_or_else(|| panic!("{errors}"));
     assert!(refused["body"].is_null(), "{refused}");
     assert!(!errors.to_string().contains("mallory"), "{errors}");
+}
 
-    // A success names its user too: the created one, by its current userName.
+/// A success names its user too (the created one, by its current userName) and keeps
+/// nothing of what it sent; the history pages by time.
+async fn a_success_names_its_user_and_the_history_pages(page: &Page<'_>) {
     let (_, all) = page.get("requests").await;
     let created = all
         .as_array()
@@ -863,23 +913,6 @@ async fn a_failed_push_is_shown_with_its_user_and_what_it_sent_without_secrets()
         older.as_array().unwrap().len(),
         all.as_array().unwrap().len() - 1
     );
-
-    // What arrived: the user, searchable; and the panel now connected.
-    let (_, users) = page.get("users?search=ANN").await;
-    assert_eq!(users[0]["user_name"], "ann@acme.com", "{users}");
-    assert_eq!(users[0]["active"], true);
-    let (_, none) = page.get("users?search=zed").await;
-    assert_eq!(none, json!([]));
-    // The stranger's refusal is the newest request; the next good one ends it.
-    assert_eq!(panel().await["stage"], "refused");
-    let ok = scim.send(Method::GET, "/Users?count=1", None).await;
-    assert_eq!(ok.status, StatusCode::OK);
-    scim_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "provisioning",
-        || async { (panel().await["stage"] == "provisioning").then_some(()) },
-    )
-    .await;
 }
 
 /// While the request inspector window is open, what every request sends is kept (its
