@@ -660,8 +660,30 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
         StatusCode::OK
     );
 
-    // Events: every admin action, each user's deletion, then the directory's, all valid.
-    let events: Vec<Value> = published_events(&app)
+    the_deletion_is_announced_user_by_user_then_whole(&app, &dir, &ids).await;
+
+    // The audit log outlives the directory.
+    let audit = app.admin.audit(&format!("?directory={dir}")).await;
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "directory.deleted",
+            "team.created",
+            "directory.token_created",
+            "directory.created"
+        ]
+    );
+    assert!(audit[0].actor.starts_with("alice"));
+}
+
+/// Events: every admin action, each user's deletion, then the directory's, all valid.
+async fn the_deletion_is_announced_user_by_user_then_whole(
+    app: &TestApp,
+    dir: &str,
+    ids: &[String],
+) {
+    let events: Vec<Value> = published_events(app)
         .await
         .into_iter()
         .map(|e| e.payload)
@@ -670,10 +692,7 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
     for e in &events {
         assert!(schema.is_valid(e), "invalid event: {e}");
     }
-    let of_dir: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["directory_id"] == dir.as_str())
-        .collect();
+    let of_dir: Vec<&Value> = events.iter().filter(|e| e["directory_id"] == dir).collect();
     let types: Vec<&str> = of_dir.iter().map(|e| e["type"].as_str().unwrap()).collect();
     let tail = &types[types.len() - 4..];
     assert_eq!(
@@ -704,20 +723,6 @@ async fn deleting_a_directory_deprovisions_its_users_with_events_and_audits_it()
                 .unwrap()
                 .starts_with("alice (operator token "))
     );
-
-    // The audit log outlives the directory.
-    let audit = app.admin.audit(&format!("?directory={dir}")).await;
-    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
-    assert_eq!(
-        actions,
-        [
-            "directory.deleted",
-            "team.created",
-            "directory.token_created",
-            "directory.created"
-        ]
-    );
-    assert!(audit[0].actor.starts_with("alice"));
 }
 
 #[tokio::test]

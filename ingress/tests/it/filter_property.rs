@@ -151,8 +151,38 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5c1d);
     let mut rng = StdRng::seed_from_u64(seed);
+    let (resources, times) = stored_users(&db, dir, &mut rng).await;
+
+    let (mut compared, mut matched_some, mut rejected) = (0, 0, 0);
+    for _ in 0..FILTERS {
+        let text = generated_filter(&mut rng, 3, &times);
+        match compared_on_both_sides(&db, dir, &text, &resources).await {
+            Outcome::Rejected => rejected += 1,
+            Outcome::Selected(n) => {
+                compared += 1;
+                matched_some += usize::from(n > 0 && n < USERS);
+            }
+        }
+    }
+    // The generator must exercise real selections, not only empty or full results.
+    assert!(
+        compared > FILTERS / 2 && matched_some > FILTERS / 5 && rejected > 0,
+        "{compared} {matched_some} {rejected}"
+    );
+    println!(
+        "seed {seed}: {compared} filters compared ({matched_some} selective), {rejected} rejected by both"
+    );
+}
+
+/// Stores [`USERS`] generated users: each as the reference evaluation reads it (its
+/// SCIM resource, by id), and their creation times for the filters to name.
+async fn stored_users(
+    db: &TestDb,
+    dir: uuid::Uuid,
+    rng: &mut StdRng,
+) -> (Vec<(String, Map<String, Value>)>, Vec<String>) {
     let stored: Vec<StoredUser> = (0..USERS)
-        .map(|i| StoredUser::new(User::from_request(generated_user(&mut rng, i)).unwrap()))
+        .map(|i| StoredUser::new(User::from_request(generated_user(rng, i)).unwrap()))
         .collect();
     let events: Vec<Event> = stored
         .iter()
@@ -201,66 +231,73 @@ async fn compiled_sql_selects_exactly_what_the_reference_evaluation_accepts() {
         .collect();
     let times: Vec<String> = stored.iter().map(|u| rfc3339(u.created)).collect();
 
-    let (mut compared, mut matched_some, mut rejected) = (0, 0, 0);
-    for _ in 0..FILTERS {
-        let text = generated_filter(&mut rng, 3, &times);
-        let Ok(filter) = parse(&text) else {
-            panic!("the generator wrote an unparsable filter: {text}");
-        };
-        let reference: Result<BTreeSet<String>, _> = resources
-            .iter()
-            .filter_map(|(id, r)| match matches_user(&filter, r) {
-                Ok(true) => Some(Ok(id.clone())),
-                Ok(false) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect();
-        let compiled = compile_filter(&sql::USERS, &filter, 2);
-        match (compiled, reference) {
-            (Err(_), Err(_)) => rejected += 1,
-            (Ok(condition), Ok(expected)) => {
-                let (total, page) = users::list(
-                    &db.pool,
-                    dir,
-                    Some(&condition),
-                    &sql::Order::default(),
-                    scim_store::PageBounds {
-                        offset: 0,
-                        limit: 1000,
-                        max_bytes: usize::MAX,
-                        after: None,
-                        walk_total: None,
-                    },
-                )
-                .await
-                .unwrap();
-                let got: BTreeSet<String> = page.iter().map(|u| u.id.to_string()).collect();
-                assert_eq!(got, expected, "filter {text}\nSQL {}", condition.sql);
-                assert_eq!(total as usize, expected.len());
-                compared += 1;
-                matched_some += usize::from(!expected.is_empty() && expected.len() < USERS);
-            }
-            (compiled, reference) => panic!(
-                "filter {text}: compiler {} but reference {}",
-                if compiled.is_ok() {
-                    "accepts"
-                } else {
-                    "rejects"
+    (resources, times)
+}
+
+/// What one filter did on both sides, once they agree.
+enum Outcome {
+    /// Both refused it.
+    Rejected,
+    /// Both selected the same users: how many.
+    Selected(usize),
+}
+
+/// Runs the filter through the SQL compiler against the stored users and through the
+/// reference evaluation against their resources; they must agree on refusing it or on
+/// exactly which users it selects.
+async fn compared_on_both_sides(
+    db: &TestDb,
+    dir: uuid::Uuid,
+    text: &str,
+    resources: &[(String, Map<String, Value>)],
+) -> Outcome {
+    let Ok(filter) = parse(text) else {
+        panic!("the generator wrote an unparsable filter: {text}");
+    };
+    let reference: Result<BTreeSet<String>, _> = resources
+        .iter()
+        .filter_map(|(id, r)| match matches_user(&filter, r) {
+            Ok(true) => Some(Ok(id.clone())),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect();
+    let compiled = compile_filter(&sql::USERS, &filter, 2);
+    match (compiled, reference) {
+        (Err(_), Err(_)) => Outcome::Rejected,
+        (Ok(condition), Ok(expected)) => {
+            let (total, page) = users::list(
+                &db.pool,
+                dir,
+                Some(&condition),
+                &sql::Order::default(),
+                scim_store::PageBounds {
+                    offset: 0,
+                    limit: 1000,
+                    max_bytes: usize::MAX,
+                    after: None,
+                    walk_total: None,
                 },
-                if reference.is_ok() {
-                    "accepts"
-                } else {
-                    "rejects"
-                }
-            ),
+            )
+            .await
+            .unwrap();
+            let got: BTreeSet<String> = page.iter().map(|u| u.id.to_string()).collect();
+            assert_eq!(got, expected, "filter {text}\nSQL {}", condition.sql);
+            assert_eq!(total as usize, expected.len());
+            Outcome::Selected(expected.len())
         }
+        (compiled, reference) => panic!(
+            "filter {text}: compiler {} but reference {}",
+            if compiled.is_ok() {
+                "accepts"
+            } else {
+                "rejects"
+            },
+            if reference.is_ok() {
+                "accepts"
+            } else {
+                "rejects"
+            }
+        ),
     }
-    // The generator must exercise real selections, not only empty or full results.
-    assert!(
-        compared > FILTERS / 2 && matched_some > FILTERS / 5 && rejected > 0,
-        "{compared} {matched_some} {rejected}"
-    );
-    println!(
-        "seed {seed}: {compared} filters compared ({matched_some} selective), {rejected} rejected by both"
-    );
 }
