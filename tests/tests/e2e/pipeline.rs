@@ -219,6 +219,13 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
         .to_owned();
     member_reaches(&sys.db, &id, "active", 1).await;
 
+    both_are_dead_lettered_with_their_reasons(&sys).await;
+    the_fixed_one_is_replayed_once_and_applied(&sys, &poison).await;
+    the_workers_metrics_tell_the_same_story(&sys).await;
+}
+
+/// A malformed event is dead-lettered at once; a failing one after the attempt limit.
+async fn both_are_dead_lettered_with_their_reasons(sys: &System) {
     let mut reasons: Vec<(i64, String)> = read_stream(&sys.nats.url, DEAD_LETTER_STREAM, 2)
         .await
         .into_iter()
@@ -242,9 +249,11 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
     assert!(reasons[0].1.contains("malformed"), "{reasons:?}");
     assert_eq!(reasons[1].0, 2, "a failing event after the attempt limit");
     assert!(reasons[1].1.contains("refused by the test"), "{reasons:?}");
+}
 
-    // Once the cause is fixed, the refused event is replayed through the admin API
-    // and applied; the malformed one stays.
+/// Once the cause is fixed, the refused event is replayed through the admin API and
+/// applied, once; the malformed one stays.
+async fn the_fixed_one_is_replayed_once_and_applied(sys: &System, poison: &str) {
     // The deployment's dead letters, not a directory's.
     let ctl = Scimctl::new(sys.ingress.admin_url());
     let letters: Vec<DeadLetter> = ctl.json(&["dead-letters", "list"]);
@@ -260,19 +269,18 @@ async fn an_event_that_always_fails_is_dead_lettered_and_the_stream_keeps_flowin
         .unwrap();
     let seq = refused.seq.to_string();
     ctl.ok(&["dead-letters", "replay", "--seq", &seq]);
-    member_reaches(&sys.db, &poison, "active", 1).await;
+    member_reaches(&sys.db, poison, "active", 1).await;
     assert_eq!(
         scim_tests::stream_len(&sys.nats.url, DEAD_LETTER_STREAM).await,
         1
     );
     assert!(
-        sys.ctl
-            .run(&["dead-letters", "replay", "--seq", &seq])
-            .is_err(),
+        ctl.run(&["dead-letters", "replay", "--seq", &seq]).is_err(),
         "replayed once"
     );
+}
 
-    // The worker's metrics tell the same story.
+async fn the_workers_metrics_tell_the_same_story(sys: &System) {
     let text = eventually(Duration::from_secs(15), "the worker's counts", || async {
         let text = sys.worker.metrics().await;
         (metric(&text, "scim_worker_events_dead_lettered_total") == Some(2.0)).then_some(text)
@@ -482,7 +490,28 @@ async fn a_subscriber_following_the_rule_keeps_a_copy_equal_to_the_directory() {
         })
     };
 
-    // Okta users: created, updated by PUT, deactivated, reactivated.
+    every_kind_of_change_okta_and_entra_make(s).await;
+
+    let directory = directory_through_scim(s).await;
+    assert_eq!(directory.users.len(), 1006);
+    eventually(
+        Duration::from_secs(30),
+        "the copy to equal the directory",
+        || async {
+            let copy = copy.lock().unwrap();
+            (copy.users == directory.users && copy.groups == directory.groups).then_some(())
+        },
+    )
+    .await;
+    let _ = stop.send(());
+    reader.await.unwrap().unwrap();
+}
+
+/// Okta users created, updated by PUT, deactivated, reactivated; groups created with
+/// members (Entra), renamed with their members replaced by PUT (Okta), given more than
+/// 1,000 members at once, deleted with members; a user deleted while in a group; a
+/// member removed by filter.
+async fn every_kind_of_change_okta_and_entra_make(s: &Scim) {
     let mut users = Vec::new();
     for i in 0..6 {
         let u = s
@@ -550,89 +579,18 @@ async fn a_subscriber_following_the_rule_keeps_a_copy_equal_to_the_directory() {
         s.patch_group(&eng, remove).await.status,
         StatusCode::NO_CONTENT
     );
-
-    let directory = directory_through_scim(s).await;
-    assert_eq!(directory.users.len(), 1006);
-    eventually(
-        Duration::from_secs(30),
-        "the copy to equal the directory",
-        || async {
-            let copy = copy.lock().unwrap();
-            (copy.users == directory.users && copy.groups == directory.groups).then_some(())
-        },
-    )
-    .await;
-    let _ = stop.send(());
-    reader.await.unwrap().unwrap();
 }
 
 #[tokio::test]
 async fn a_subscriber_starts_from_a_snapshot_taken_during_writes_and_misses_nothing() {
     use async_nats::jetstream::consumer::DeliverPolicy;
     use scim_events::subscriber::{self, Settings};
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     let sys = System::start().await;
     let s = sys.scim.clone();
     let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
-    let refs = |ids: &[String]| -> Vec<Value> { ids.iter().map(|i| json!({"value": i})).collect() };
-    let id = |r: &scim_tests::client::Reply| r.body["id"].as_str().unwrap().to_owned();
-
-    // A directory that existed before the subscriber did.
-    let mut users = Vec::new();
-    for i in 0..60 {
-        users.push(id(&s
-            .create_user(&okta_user(&format!("old{i}@x.com"), "O", "X"))
-            .await));
-    }
-    let group = id(&s
-        .create_group(&json!({"displayName": "Old", "members": refs(&users[..40])}))
-        .await);
-    s.delete_user(&users[0]).await;
-
-    // Writes keep coming while the snapshot is taken, and after.
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (s, stop, group, users) = (s.clone(), stop.clone(), group.clone(), users.clone());
-        tokio::spawn(async move {
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let new = s
-                    .create_user(&okta_user(&format!("new{i}@x.com"), "N", "X"))
-                    .await;
-                let new = new.body["id"].as_str().unwrap().to_owned();
-                let add = json!([{"op": "add", "path": "members", "value": [{"value": new}]}]);
-                s.patch_group(&group, add).await;
-                let old = &users[1 + i % 50];
-                let remove =
-                    json!([{"op": "remove", "path": format!("members[value eq \"{old}\"]")}]);
-                s.patch_group(&group, remove).await;
-                if i % 7 == 3 {
-                    s.delete_user(&users[1 + i % 50]).await;
-                }
-                i += 1;
-            }
-            i
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let snapshot = reqwest::Client::new()
-        .get(format!(
-            "{}/admin/v1/directories/{dir}/snapshot",
-            sys.ingress.admin_url()
-        ))
-        .bearer_auth(scim_tests::process::OPERATOR_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(snapshot.headers()["content-type"], "application/x-ndjson");
-    let text = snapshot.text().await.unwrap();
-    let loaded = scim_events::snapshot::load(text.lines()).unwrap();
-    assert!(loaded.start_after_sequence > 0);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    stop.store(true, Ordering::Relaxed);
-    let rounds = writer.await.unwrap();
-    assert!(rounds > 0, "no writes ran beside the snapshot");
+    let (users, group) = a_directory_that_existed_before_the_subscriber(&s).await;
+    let loaded = a_snapshot_taken_during_writes(&sys, users, group).await;
 
     // From the snapshot and the stream after it, the same directory.
     let js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
@@ -675,4 +633,79 @@ async fn a_subscriber_starts_from_a_snapshot_taken_during_writes_and_misses_noth
     .await;
     let _ = done.send(());
     reader.await.unwrap().unwrap();
+}
+
+/// Users, one deleted, and a group of 40 of them: (the users, the group).
+async fn a_directory_that_existed_before_the_subscriber(s: &Scim) -> (Vec<String>, String) {
+    let refs = |ids: &[String]| -> Vec<Value> { ids.iter().map(|i| json!({"value": i})).collect() };
+    let id = |r: &scim_tests::client::Reply| r.body["id"].as_str().unwrap().to_owned();
+    let mut users = Vec::new();
+    for i in 0..60 {
+        users.push(id(&s
+            .create_user(&okta_user(&format!("old{i}@x.com"), "O", "X"))
+            .await));
+    }
+    let group = id(&s
+        .create_group(&json!({"displayName": "Old", "members": refs(&users[..40])}))
+        .await);
+    s.delete_user(&users[0]).await;
+
+    (users, group)
+}
+
+/// A snapshot taken while writes (users created and deleted, members added and
+/// removed) keep coming before, during and after it: the snapshot as loaded.
+async fn a_snapshot_taken_during_writes(
+    sys: &System,
+    users: Vec<String>,
+    group: String,
+) -> scim_events::snapshot::Loaded {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = &sys.scim;
+    let dir = s.base_url.rsplit('/').next().unwrap().to_owned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (s, stop) = (s.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let new = s
+                    .create_user(&okta_user(&format!("new{i}@x.com"), "N", "X"))
+                    .await;
+                let new = new.body["id"].as_str().unwrap().to_owned();
+                let add = json!([{"op": "add", "path": "members", "value": [{"value": new}]}]);
+                s.patch_group(&group, add).await;
+                let old = &users[1 + i % 50];
+                let remove =
+                    json!([{"op": "remove", "path": format!("members[value eq \"{old}\"]")}]);
+                s.patch_group(&group, remove).await;
+                if i % 7 == 3 {
+                    s.delete_user(&users[1 + i % 50]).await;
+                }
+                i += 1;
+            }
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let snapshot = reqwest::Client::new()
+        .get(format!(
+            "{}/admin/v1/directories/{dir}/snapshot",
+            sys.ingress.admin_url()
+        ))
+        .bearer_auth(scim_tests::process::OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snapshot.headers()["content-type"], "application/x-ndjson");
+    let text = snapshot.text().await.unwrap();
+    let loaded = scim_events::snapshot::load(text.lines()).unwrap();
+    assert!(loaded.start_after_sequence > 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    let rounds = writer.await.unwrap();
+    assert!(rounds > 0, "no writes ran beside the snapshot");
+
+    loaded
 }
