@@ -23,6 +23,8 @@ trait Acme {
     async fn patch(&self, group: &str, ops: Value);
     /// The directory's team names, through `scimctl team list --json`.
     fn team_names(&self) -> BTreeSet<String>;
+    /// `scimctl team add-member|remove-member --team <team> --email <email>`.
+    fn by_hand(&self, verb: &str, team: &str, email: &str) -> Result<String, String>;
     async fn teams_become(&self, want: &[&str]);
 }
 
@@ -88,6 +90,11 @@ impl Acme for System {
 
     fn team_names(&self) -> BTreeSet<String> {
         self.ctl.teams().into_iter().map(|t| t.name).collect()
+    }
+
+    fn by_hand(&self, verb: &str, team: &str, email: &str) -> Result<String, String> {
+        self.ctl
+            .run(&["team", verb, "--team", team, "--email", email])
     }
 
     async fn teams_become(&self, want: &[&str]) {
@@ -235,8 +242,7 @@ async fn deactivation_suspends_and_reactivation_restores_while_manual_members_st
     // in Leads only by hand.
     sys.team_becomes("Sales", &provisioned(&users)).await;
     for team in ["Sales", "Leads"] {
-        sys.ctl
-            .ok(&["team", "add-member", "--team", team, "--email", &users[0].1]);
+        sys.by_hand("add-member", team, &users[0].1).unwrap();
     }
     let manual = |email: &str| (email.to_owned(), "manual".to_owned());
     let mut sales = provisioned(&users);
@@ -319,9 +325,17 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     .await;
     sys.team_becomes("Support", &provisioned(&users[..2])).await;
 
-    // Attribute mapping: the IdP's value names the team, created on first use; group
-    // mappings stop counting.
-    const EXT: &str = "urn:acme:scim:schemas:2.0:User";
+    attribute_mapping_takes_over_and_hands_back(&sys, &users).await;
+    the_mapping_changes_are_announced(&sys).await;
+}
+
+/// The extension attribute the directory's team mapping reads in these tests.
+const EXT: &str = "urn:acme:scim:schemas:2.0:User";
+
+/// Attribute mapping: the IdP's value names the team, created on first use; group
+/// mappings stop counting; a value too long for a team name names no team; back to
+/// groups, the group's members return.
+async fn attribute_mapping_takes_over_and_hands_back(sys: &System, users: &[(String, String)]) {
     let r = sys
         .scim
         .patch_user(
@@ -354,8 +368,12 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
     // Back to groups.
     sys.ctl.ok(&["directory", "team-mapping"]);
     sys.team_becomes("Support", &provisioned(&users[..2])).await;
+}
 
-    let events = all_events(&sys).await;
+/// The mapping changes, each with what it replaced and the directory's version; a
+/// team the worker made on the attribute value's first use is announced, first.
+async fn the_mapping_changes_are_announced(sys: &System) {
+    let events = all_events(sys).await;
     let mapping: Vec<&Value> = events
         .iter()
         .filter(|e| e["action"] == "mapping_changed")
@@ -383,7 +401,6 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
         .map(|e| e["resource_version"].as_i64().unwrap())
         .collect();
     assert_eq!(versions, [1, 2]);
-    // A team the worker made on the attribute value's first use is announced, first.
     let of_field_ops: Vec<(&str, i64)> = events
         .iter()
         .filter(|e| e["resource_type"] == "Team" && e["resource"]["name"] == "Field Ops")
@@ -480,9 +497,27 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
         .await;
     sys.teams_become(&["app-Support"]).await;
 
-    // Okta renames with a path-less replace: the team follows, members kept.
+    okta_renames_the_group_and_deactivates_a_member(&sys, &gid, &users).await;
+    the_identity_provider_owns_membership_across_mode_switches(&sys, &users).await;
+    let r = sys
+        .scim
+        .send(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    sys.teams_become(&["Everyone"]).await;
+
+    the_teams_lifecycle_is_announced(&sys, &gid).await;
+}
+
+/// Okta renames with a path-less replace: the team follows, members kept; a
+/// deactivation suspends, a reactivation restores.
+async fn okta_renames_the_group_and_deactivates_a_member(
+    sys: &System,
+    gid: &str,
+    users: &[(String, String)],
+) {
     sys.patch(
-        &gid,
+        gid,
         json!([{"op": "replace", "value": {"id": gid, "displayName": "app-Customer Support"}}]),
     )
     .await;
@@ -504,18 +539,16 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
     );
     sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
         .await;
+}
 
-    // The identity provider owns membership: a manual add is refused, saying why.
+/// A manual add is refused, saying why; out of mirrored mode the team stays without
+/// its provisioned members; back, refilled; without a pattern every group is a team.
+async fn the_identity_provider_owns_membership_across_mode_switches(
+    sys: &System,
+    users: &[(String, String)],
+) {
     let refused = sys
-        .ctl
-        .run(&[
-            "team",
-            "add-member",
-            "--team",
-            "app-Customer Support",
-            "--email",
-            &users[35].1,
-        ])
+        .by_hand("add-member", "app-Customer Support", &users[35].1)
         .unwrap_err();
     assert!(
         refused.contains("owned by its identity provider"),
@@ -533,15 +566,12 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
         .await;
     // Without a pattern every group is a team.
     sys.team_becomes("Everyone", &provisioned(&users)).await;
+}
 
-    let r = sys
-        .scim
-        .send(Method::DELETE, &format!("/Groups/{gid}"), None)
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
-    sys.teams_become(&["Everyone"]).await;
-
-    let events = all_events(&sys).await;
+/// Created, renamed, created, deleted, each naming its group; members joined by
+/// their mirrored group.
+async fn the_teams_lifecycle_is_announced(sys: &System, gid: &str) {
+    let events = all_events(sys).await;
     let lifecycle: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| {
@@ -586,41 +616,9 @@ async fn mirrored_groups_are_teams_that_follow_their_groups() {
 /// identity provider's.
 #[tokio::test]
 async fn an_attribute_value_table_maps_values_to_existing_teams() {
-    const EXT: &str = "urn:acme:scim:schemas:2.0:User";
     let sys = System::start().await;
     let attribute = format!("{EXT}:group");
-    // A value table only means something in attribute mode.
-    let early = sys
-        .ctl
-        .run(&["team", "values", "--set", "A=B"])
-        .unwrap_err();
-    assert!(early.contains("would have no effect"), "{early}");
-    sys.ctl
-        .ok(&["team", "create", "--team", "Customer Success"]);
-    sys.ctl.ok(&[
-        "directory",
-        "team-mapping",
-        "--mode",
-        "attribute",
-        "--attribute",
-        &attribute,
-    ]);
-    let missing = sys
-        .ctl
-        .run(&["team", "values", "--set", "Sales EMEA=Sales"])
-        .unwrap_err();
-    assert!(missing.contains("no team Sales"), "{missing}");
-    sys.ctl.ok(&[
-        "team",
-        "values",
-        "--set",
-        "Customer Success EMEA=Customer Success",
-        "--set",
-        "Customer Success US=Customer Success",
-    ]);
-    let shown: Value = serde_json::from_str(&sys.ctl.ok(&["team", "values", "--json"])).unwrap();
-    assert_eq!(shown["values"]["Customer Success US"], "Customer Success");
-
+    a_value_table_maps_two_values_to_one_team(&sys, &attribute);
     let users = sys.users("cs", 3).await;
     for ((id, _), value) in
         users
@@ -653,27 +651,7 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
     sys.team_becomes("Customer Success", &provisioned(&users[..2]))
         .await;
 
-    // The identity provider owns membership, and group mappings would do nothing.
-    let add = sys
-        .ctl
-        .run(&[
-            "team",
-            "add-member",
-            "--team",
-            "Interns",
-            "--email",
-            &users[2].1,
-        ])
-        .unwrap_err();
-    assert!(
-        add.contains("owned by its identity provider (team mode attribute)"),
-        "{add}"
-    );
-    let map = sys
-        .ctl
-        .run(&["team", "map", "--team", "Interns", "--group", "Interns"])
-        .unwrap_err();
-    assert!(map.contains("would have no effect"), "{map}");
+    membership_is_the_identity_providers(&sys, &users);
 
     let events = all_events(&sys).await;
     let joined = events
@@ -701,6 +679,58 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
     );
 }
 
+/// A value table only means something in attribute mode and names existing teams:
+/// two values mapped to Customer Success.
+fn a_value_table_maps_two_values_to_one_team(sys: &System, attribute: &str) {
+    // A value table only means something in attribute mode.
+    let early = sys
+        .ctl
+        .run(&["team", "values", "--set", "A=B"])
+        .unwrap_err();
+    assert!(early.contains("would have no effect"), "{early}");
+    sys.ctl
+        .ok(&["team", "create", "--team", "Customer Success"]);
+    sys.ctl.ok(&[
+        "directory",
+        "team-mapping",
+        "--mode",
+        "attribute",
+        "--attribute",
+        attribute,
+    ]);
+    let missing = sys
+        .ctl
+        .run(&["team", "values", "--set", "Sales EMEA=Sales"])
+        .unwrap_err();
+    assert!(missing.contains("no team Sales"), "{missing}");
+    sys.ctl.ok(&[
+        "team",
+        "values",
+        "--set",
+        "Customer Success EMEA=Customer Success",
+        "--set",
+        "Customer Success US=Customer Success",
+    ]);
+    let shown: Value = serde_json::from_str(&sys.ctl.ok(&["team", "values", "--json"])).unwrap();
+    assert_eq!(shown["values"]["Customer Success US"], "Customer Success");
+}
+
+/// The identity provider owns membership, and group mappings would do nothing.
+fn membership_is_the_identity_providers(sys: &System, users: &[(String, String)]) {
+    let add = sys
+        .by_hand("add-member", "Interns", &users[2].1)
+        .unwrap_err();
+    assert!(
+        add.contains("owned by its identity provider (team mode attribute)"),
+        "{add}"
+    );
+    let map = sys
+        .ctl
+        .run(&["team", "map", "--team", "Interns", "--group", "Interns"])
+        .unwrap_err();
+    assert!(map.contains("would have no effect"), "{map}");
+}
+
 /// Everything an admin does to teams by hand, through the real scimctl: rename,
 /// delete, remove a mistaken manual member (not a provisioned one), emails checked, and
 /// clearing the trusted domains only when asked to in so many words.
@@ -714,34 +744,14 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
         .await;
 
     let bad = sys
-        .ctl
-        .run(&[
-            "team",
-            "add-member",
-            "--team",
-            "Engineering",
-            "--email",
-            "jane@acme",
-        ])
+        .by_hand("add-member", "Engineering", "jane@acme")
         .unwrap_err();
     assert!(bad.contains("not an email address"), "{bad}");
     // A mistaken manual member, and a manual membership of someone provisioned too.
-    sys.ctl.ok(&[
-        "team",
-        "add-member",
-        "--team",
-        "Engineering",
-        "--email",
-        &users[1].1,
-    ]);
-    sys.ctl.ok(&[
-        "team",
-        "add-member",
-        "--team",
-        "Engineering",
-        "--email",
-        &users[0].1,
-    ]);
+    sys.by_hand("add-member", "Engineering", &users[1].1)
+        .unwrap();
+    sys.by_hand("add-member", "Engineering", &users[0].1)
+        .unwrap();
     let both: BTreeSet<(String, String)> = [
         (users[0].1.clone(), "manual".to_owned()),
         (users[0].1.clone(), "provisioned".to_owned()),
@@ -749,34 +759,14 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     ]
     .into();
     sys.team_becomes("Engineering", &both).await;
-    sys.ctl.ok(&[
-        "team",
-        "remove-member",
-        "--team",
-        "Engineering",
-        "--email",
-        &users[1].1,
-    ]);
-    sys.ctl.ok(&[
-        "team",
-        "remove-member",
-        "--team",
-        "Engineering",
-        "--email",
-        &users[0].1,
-    ]);
+    sys.by_hand("remove-member", "Engineering", &users[1].1)
+        .unwrap();
+    sys.by_hand("remove-member", "Engineering", &users[0].1)
+        .unwrap();
     sys.team_becomes("Engineering", &provisioned(&users[..1]))
         .await;
     let provisioned_only = sys
-        .ctl
-        .run(&[
-            "team",
-            "remove-member",
-            "--team",
-            "Engineering",
-            "--email",
-            &users[0].1,
-        ])
+        .by_hand("remove-member", "Engineering", &users[0].1)
         .unwrap_err();
     assert!(
         provisioned_only.contains("through the identity provider"),
@@ -830,14 +820,8 @@ async fn a_preview_shows_what_the_switch_then_does() {
     let users = sys.users("p", 4).await;
     sys.group("Engineering", &users[..2]).await;
     sys.group("Design", &users[2..]).await;
-    sys.ctl.ok(&[
-        "team",
-        "add-member",
-        "--team",
-        "Engineering",
-        "--email",
-        &users[3].1,
-    ]);
+    sys.by_hand("add-member", "Engineering", &users[3].1)
+        .unwrap();
     let mut engineering = provisioned(&users[..2]);
     engineering.insert((users[3].1.clone(), "manual".to_owned()));
     sys.team_becomes("Engineering", &engineering).await;
