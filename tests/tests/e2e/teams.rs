@@ -565,7 +565,7 @@ async fn the_identity_provider_owns_membership_across_mode_switches(
     sys.team_becomes("app-Customer Support", &provisioned(&users[1..30]))
         .await;
     // Without a pattern every group is a team.
-    sys.team_becomes("Everyone", &provisioned(&users)).await;
+    sys.team_becomes("Everyone", &provisioned(users)).await;
 }
 
 /// Created, renamed, created, deleted, each naming its group; members joined by
