@@ -65,7 +65,10 @@ enum Workload {
     GroupPages,
 }
 
+/// Drives an Okta-shaped workload against a running system and prints throughput,
+/// latency and CPU per phase (scripts/bench.sh runs it).
 #[derive(Parser)]
+#[command(name = "scim-bench")]
 struct Args {
     #[arg(long, value_enum, default_value_t = Workload::Users)]
     workload: Workload,
