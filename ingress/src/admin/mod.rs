@@ -29,7 +29,7 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::auth::bearer_token;
-pub(crate) use crate::commands::admin::{Actor, AdminError, Via, nats, parse_id};
+pub(crate) use crate::commands::admin::{Actor, AdminError, Via, parse_id};
 
 /// The operator tokens the admin API accepts (several, so one can be rotated), kept as
 /// SHA-256 digests.
