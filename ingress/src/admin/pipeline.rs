@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use scim_admin_api::Pipeline;
 
 use super::AdminError;
+use super::wire::Wire;
 use crate::{AppState, commands};
 
 pub fn router() -> Router<AppState> {
@@ -14,5 +15,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn pipeline(State(state): State<AppState>) -> Result<Json<Pipeline>, AdminError> {
-    Ok(Json(commands::pipeline::status(&state).await?))
+    let status = commands::pipeline::status(&state).await?;
+    Ok(Json(Pipeline {
+        outbox: status.outbox.wire(),
+        consumers: status.consumers,
+        dead_letters: status.dead_letters,
+    }))
 }

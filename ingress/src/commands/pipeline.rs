@@ -2,15 +2,24 @@
 //! consumer of the events stream, the dead letters waiting.
 
 use futures::TryStreamExt;
-use scim_admin_api::{ConsumerLag, Pipeline};
+use scim_admin_api::ConsumerLag;
 use scim_events::{DEAD_LETTER_STREAM, STREAM};
-use scim_store::outbox;
+use scim_store::outbox::{self, Backlog};
 
 use super::admin::{AdminError, nats};
 use crate::AppState;
-use crate::admin::wire::Wire;
 
-pub(crate) async fn status(state: &AppState) -> Result<Pipeline, AdminError> {
+/// Where the events stand.
+pub(crate) struct Status {
+    /// Committed and not yet published, and those set aside.
+    pub outbox: Backlog,
+    /// Every durable consumer of the events stream, by name.
+    pub consumers: Vec<ConsumerLag>,
+    /// Events the worker gave up on.
+    pub dead_letters: u64,
+}
+
+pub(crate) async fn status(state: &AppState) -> Result<Status, AdminError> {
     let outbox = outbox::backlog(&mut *state.pool.acquire().await?).await?;
     let js = async_nats::jetstream::new(state.nats.clone());
     let stream = js.get_stream(STREAM).await.map_err(nats)?;
@@ -30,8 +39,8 @@ pub(crate) async fn status(state: &AppState) -> Result<Pipeline, AdminError> {
         // The worker makes the stream on its first dead letter.
         Err(_) => 0,
     };
-    Ok(Pipeline {
-        outbox: outbox.wire(),
+    Ok(Status {
+        outbox,
         consumers,
         dead_letters,
     })
