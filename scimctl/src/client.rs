@@ -17,7 +17,7 @@ pub(crate) struct Admin {
 }
 
 /// A request body, or none.
-const NO_BODY: Option<&()> = None;
+pub(crate) const NO_BODY: Option<&()> = None;
 
 impl Admin {
     /// `url` is the admin listener's base URL; `actor` names the caller in the audit log.

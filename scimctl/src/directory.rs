@@ -5,8 +5,9 @@ use anyhow::bail;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, Idp, Inspection, IssuedSetupLink, NewDirectory,
-    NewSetupLink, Preview, SeatLimit, SetupLink, TeamMapping, TrustedDomains, Unmapped,
+    CreatedDirectory, DeletedDirectory, Directory, HoldPolicy, Idp, Inspection, IssuedSetupLink,
+    NewDirectory, NewSetupLink, Preview, SeatLimit, SetupLink, TeamMapping, TrustedDomains,
+    Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -129,6 +130,35 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The mass-deprovisioning hold: `show` who is held and why, `apply` the held
+    /// deactivations and deletions, or `keep` the held members' access.
+    Hold {
+        #[command(subcommand)]
+        command: crate::hold::Command,
+    },
+    /// Hold deprovisioning past more than --min-members members and more than --share
+    /// percent of the active members within an hour (default 10 and 10); --off turns
+    /// the hold off.
+    HoldPolicy {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(
+            long,
+            conflicts_with = "off",
+            required_unless_present = "off",
+            requires = "share"
+        )]
+        min_members: Option<u32>,
+        #[arg(
+            long,
+            value_name = "PERCENT",
+            conflicts_with = "off",
+            requires = "min_members"
+        )]
+        share: Option<u32>,
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 /// The identity provider kinds, as the API spells them.
@@ -138,6 +168,21 @@ fn idp() -> impl TypedValueParser<Value = Idp> {
 
 pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
     Ok(match command {
+        Command::Hold { command } => crate::hold::run(admin, command).await?,
+        Command::HoldPolicy {
+            directory,
+            min_members,
+            share,
+            ..
+        } => {
+            let policy = min_members
+                .zip(share)
+                .map(|(min_members, share_percent)| HoldPolicy {
+                    min_members,
+                    share_percent,
+                });
+            crate::hold::set_policy(admin, &directory, policy).await?
+        }
         Command::Create { name, idp } => {
             let new = NewDirectory { name, idp };
             let created: CreatedDirectory = admin.post("/directories", Some(&new)).await?;

@@ -4,6 +4,7 @@
 
 mod client;
 mod directory;
+mod hold;
 mod logs;
 mod output;
 mod team;

@@ -444,6 +444,17 @@ pub struct Received {
 /// Reads the first `count` messages of `stream` through a new consumer, waiting up to
 /// 20 s for each (and for the stream to exist).
 pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Received> {
+    read_subjects(nats_url, stream, "", count).await
+}
+
+/// [`read_stream`], of the messages whose subjects match `filter` (a NATS subject
+/// pattern; empty: all).
+pub async fn read_subjects(
+    nats_url: &str,
+    stream: &str,
+    filter: &str,
+    count: usize,
+) -> Vec<Received> {
     use async_nats::jetstream;
     use futures::StreamExt;
     let js = jetstream::new(NATS_SUBSCRIBER.connect(nats_url).await);
@@ -456,6 +467,7 @@ pub async fn read_stream(nats_url: &str, stream: &str, count: usize) -> Vec<Rece
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::Config {
             ack_policy: jetstream::consumer::AckPolicy::None,
+            filter_subject: filter.to_owned(),
             ..Default::default()
         })
         .await

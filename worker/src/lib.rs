@@ -81,7 +81,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             shutdown.clone(),
         ));
     }
-    tokio::spawn(metrics::watch_consumer(
+    tokio::spawn(metrics::watch(
+        pool.clone(),
         js.clone(),
         config.consumer.clone(),
         metrics.clone(),

@@ -1,5 +1,5 @@
 //! The worker's metrics: events applied, retried and dead-lettered, the consumer's lag,
-//! and how long batches take. Served on `WORKER_METRICS_ADDR`.
+//! how long batches take, and the directories whose deprovisioning is held. Served on `WORKER_METRICS_ADDR`.
 
 use async_nats::jetstream::{self, AckKind};
 use prometheus_client::metrics::counter::Counter;
@@ -7,6 +7,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use scim_events::STREAM;
 use scim_service::metrics::{Registry, latency_buckets};
+use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +19,7 @@ pub struct Metrics {
     pub pending: Gauge,
     pub ack_pending: Gauge,
     pub batch_seconds: Histogram,
+    pub holds_open: Gauge,
 }
 
 impl Metrics {
@@ -29,6 +31,7 @@ impl Metrics {
             pending: Gauge::default(),
             ack_pending: Gauge::default(),
             batch_seconds: Histogram::new(latency_buckets()),
+            holds_open: Gauge::default(),
         };
         let mut r = Registry::with_prefix("scim_worker");
         r.register(
@@ -61,6 +64,11 @@ impl Metrics {
             "Time to apply one batch of events",
             m.batch_seconds.clone(),
         );
+        r.register(
+            "holds_open",
+            "Directories whose mass-deprovisioning hold is open (held members wait for a decision)",
+            m.holds_open.clone(),
+        );
         (m, r)
     }
 
@@ -74,8 +82,9 @@ impl Metrics {
     }
 }
 
-/// Keeps the consumer lag gauges current until `shutdown`.
-pub async fn watch_consumer(
+/// Keeps the consumer lag and open hold gauges current until `shutdown`.
+pub async fn watch(
+    pool: PgPool,
     js: jetstream::Context,
     consumer: String,
     metrics: Metrics,
@@ -94,6 +103,12 @@ pub async fn watch_consumer(
                 metrics.ack_pending.set(info.num_ack_pending as i64);
             }
             Err(e) => tracing::debug!(error = %e, "reading the consumer's lag"),
+        }
+        match scim_product::hold::open_count(&pool).await {
+            Ok(n) => {
+                metrics.holds_open.set(n);
+            }
+            Err(e) => tracing::debug!(error = %e, "counting open holds"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

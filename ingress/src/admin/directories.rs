@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
-fn view(state: &AppState, s: &Summary) -> Directory {
+pub(super) fn view(state: &AppState, s: &Summary) -> Directory {
     Directory {
         id: s.directory.id,
         name: s.directory.name.clone(),
@@ -57,6 +57,7 @@ fn view(state: &AppState, s: &Summary) -> Directory {
         version: s.version,
         scim_base_url: state.base_url(s.directory.id),
         inspect_until: s.inspect_until,
+        hold_policy: s.hold.wire(),
     }
 }
 

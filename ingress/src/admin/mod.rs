@@ -5,6 +5,7 @@
 
 mod dead_letters;
 mod directories;
+mod hold;
 mod parked;
 mod pipeline;
 mod setup_links;
@@ -101,6 +102,7 @@ async fn require_operator(
 fn routes() -> Router<AppState> {
     Router::new()
         .merge(directories::router())
+        .merge(hold::router())
         .merge(dead_letters::router())
         .merge(parked::router())
         .merge(pipeline::router())

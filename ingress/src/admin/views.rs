@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 /// Largest page any view returns.
 const MAX_LIMIT: i64 = 1000;
 
-fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
+pub(super) fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
     match requested {
         None => Ok(100),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -113,7 +113,7 @@ impl ReceivedQuery {
 }
 
 /// An id given as the query parameter `name`: 400 if it is not one.
-fn query_id(raw: &str, name: &str) -> Result<Uuid, AdminError> {
+pub(super) fn query_id(raw: &str, name: &str) -> Result<Uuid, AdminError> {
     Uuid::try_parse(raw).map_err(|_| AdminError::Invalid(format!("{name} must be an id")))
 }
 

@@ -4,6 +4,8 @@
 //! change of the public JSON.
 
 use scim_admin_api as api;
+use scim_core::hold::Policy;
+use scim_product::hold::{Change, HeldMember};
 use scim_product::members::MemberStatus;
 use scim_product::teams::preview::{Preview, Renamed};
 use scim_product::teams::store::Source;
@@ -289,6 +291,33 @@ impl Wire for audit::Record {
             action: self.action,
             directory_id: self.directory_id,
             details: self.details,
+        }
+    }
+}
+
+impl Wire for Policy {
+    type Out = api::HoldPolicy;
+    fn wire(self) -> api::HoldPolicy {
+        api::HoldPolicy {
+            min_members: self.min_members,
+            share_percent: self.share_percent,
+        }
+    }
+}
+
+impl Wire for HeldMember {
+    type Out = api::HeldMember;
+    fn wire(self) -> api::HeldMember {
+        api::HeldMember {
+            member_id: self.member,
+            scim_user_id: self.scim_user_id,
+            email: self.email,
+            display_name: self.display_name,
+            change: match self.change {
+                Change::Deactivate => api::HeldChange::Deactivate,
+                Change::Remove => api::HeldChange::Remove,
+            },
+            held_at: self.held_at,
         }
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::admin::{Actor, AdminError, record};
-use super::directory::{locked, resource};
+use super::directory::locked;
 use super::preview::{begin_preview, preview_and_undo};
 use super::tokens::announce_token;
 use crate::AppState;
@@ -58,7 +58,7 @@ pub(crate) async fn create(
         dir.id,
         Action::Created,
         version,
-        resource(&summary),
+        summary.event_resource(),
         None,
     );
     record(
@@ -119,7 +119,7 @@ pub(crate) async fn delete(
         dir,
         Action::Deleted,
         summary.version + 1,
-        resource(&summary),
+        summary.event_resource(),
         None,
     );
     let removed = Removed {
@@ -136,14 +136,14 @@ pub(crate) async fn delete(
 }
 
 /// Records a change of settings from `before` to `after` (both locked in `tx`).
-async fn settings_changed(
+pub(crate) async fn settings_changed(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     actor: &Actor,
     before: &Summary,
     after: &Summary,
 ) -> Result<Summary, AdminError> {
-    let (old, new) = (resource(before), resource(after));
+    let (old, new) = (before.event_resource(), after.event_resource());
     let previous: Map<String, Value> = old
         .as_object()
         .into_iter()

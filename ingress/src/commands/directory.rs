@@ -1,35 +1,10 @@
 //! A directory as admin changes find it: locked for a change of its settings, or known
-//! to exist for a read; and as its events carry it.
+//! to exist for a read.
 
-use scim_store::directories::{self, Summary, TeamMapping};
-use serde_json::{Value, json};
+use scim_store::directories::{self, Summary};
 use uuid::Uuid;
 
 use super::admin::{AdminError, parse_id};
-
-/// The directory in events: its settings, without counts.
-pub(crate) fn resource(s: &Summary) -> Value {
-    json!({
-        "id": s.directory.id,
-        "name": s.directory.name,
-        "idp": s.directory.idp,
-        "seat_limit": s.controls.seat_limit,
-        "trusted_domains": s.controls.trusted_domains,
-        "team_mode": s.team_mapping.mode(),
-        "team_attribute": match &s.team_mapping {
-            TeamMapping::Attribute { attribute, .. } => Some(attribute),
-            _ => None,
-        },
-        "mirror_pattern": match &s.team_mapping {
-            TeamMapping::Mirrored { pattern } => pattern.as_ref(),
-            _ => None,
-        },
-        "unmapped_values": match &s.team_mapping {
-            TeamMapping::Attribute { unmapped, .. } => Some(unmapped.as_str()),
-            _ => None,
-        },
-    })
-}
 
 /// The directory, locked for a change of its settings; 404 if there is none.
 pub(crate) async fn locked(

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::admin::{Actor, AdminError, nats};
-use super::directory::{existing, resource};
+use super::directory::existing;
 use crate::{AppState, representation};
 
 /// Lines written ahead of the reader at most.
@@ -112,7 +112,7 @@ async fn write(
     if let Some(summary) = directories::show(&mut *conn, directory).await? {
         lines
             .send(&Line::Directory {
-                resource: resource(&summary),
+                resource: summary.event_resource(),
                 resource_version: summary.version,
             })
             .await?;

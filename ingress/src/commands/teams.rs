@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::admin::{Actor, AdminError, parse_id, record};
-use super::directory::{existing, locked, resource};
+use super::directory::{existing, locked};
 use super::preview::{begin_preview, preview_and_undo};
 use crate::AppState;
 
@@ -62,7 +62,7 @@ pub(crate) async fn set_value_table(
     if previous != table {
         let dir = summary.directory.id;
         let version = directories::bump_version(&mut tx, dir).await?;
-        let mut resource = resource(&summary);
+        let mut resource = summary.event_resource();
         resource["team_values"] = json!(table.values);
         let event = Event::new(
             dir,

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::admin::{Actor, AdminError, record};
-use super::directory::{locked, resource};
+use super::directory::locked;
 use crate::AppState;
 use crate::auth::announce_change;
 
@@ -126,7 +126,7 @@ pub(crate) fn token_event(
     version: i64,
     (id, prefix, expires_at): (uuid::Uuid, &str, Option<time::OffsetDateTime>),
 ) -> Event {
-    let mut res = resource(dir);
+    let mut res = dir.event_resource();
     res["token"] = json!({"id": id, "prefix": prefix, "expires_at": expires_at.map(scim_core::resource::rfc3339)});
     let dir_id = dir.directory.id;
     Event::new(

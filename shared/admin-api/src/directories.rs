@@ -83,6 +83,9 @@ pub struct Directory {
     /// ones; `None` when that window is not open.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub inspect_until: Option<OffsetDateTime>,
+    /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
+    #[serde(default)]
+    pub hold_policy: Option<crate::HoldPolicy>,
 }
 
 /// `POST /directories` answers the directory with its first token.

@@ -3,6 +3,7 @@
 //! type here changes both sides at once; `docs/admin-api.md` lists the endpoints.
 
 mod directories;
+mod hold;
 mod logs;
 mod members;
 mod pipeline;
@@ -14,6 +15,9 @@ pub use directories::{
     AccessRules, CreatedDirectory, DeletedDirectory, Directory, Idp, Inspection, IssuedToken,
     NewDirectory, NewToken, Removed, SeatLimit, TeamMapping, Token, TokenOrigin, TokenRequest,
     TrustedDomains, Unmapped,
+};
+pub use hold::{
+    Decision, HeldChange, HeldMember, Hold, HoldDecision, HoldPolicy, HoldPolicySetting, HoldStatus,
 };
 pub use logs::{AuditRecord, GroupName, ReceivedUser, RequestEntry};
 pub use members::{Member, MemberStatus};

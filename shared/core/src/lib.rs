@@ -6,6 +6,7 @@ pub mod controls;
 pub mod error;
 pub mod filter;
 pub mod group;
+pub mod hold;
 pub mod limits;
 pub mod patch;
 pub mod profile;

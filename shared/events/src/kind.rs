@@ -43,6 +43,13 @@ pub enum Kind<'e> {
     DirectoryTokenRevoked(&'e Value),
     /// A token expires soon: `resource.token.expires_at`.
     DirectoryTokenExpiring(&'e Value),
+    /// The directory's mass-deprovisioning hold began (`resource.hold`: counts, window,
+    /// threshold); once per hold.
+    DirectoryDeprovisioningHeld(&'e Value),
+    /// Someone applied the held deprovisionings (`resource.hold`).
+    DirectoryDeprovisioningApplied(&'e Value),
+    /// Someone kept the held members' access (`resource.hold`).
+    DirectoryDeprovisioningKept(&'e Value),
     /// Preceded by `UserDeleted` for every user; the directory's groups and teams end
     /// with it.
     DirectoryDeleted(&'e Value),
@@ -84,6 +91,11 @@ impl Event {
             (R::Directory, A::TokenCreated) => Kind::DirectoryTokenCreated(resource),
             (R::Directory, A::TokenRevoked) => Kind::DirectoryTokenRevoked(resource),
             (R::Directory, A::TokenExpiring) => Kind::DirectoryTokenExpiring(resource),
+            (R::Directory, A::DeprovisioningHeld) => Kind::DirectoryDeprovisioningHeld(resource),
+            (R::Directory, A::DeprovisioningApplied) => {
+                Kind::DirectoryDeprovisioningApplied(resource)
+            }
+            (R::Directory, A::DeprovisioningKept) => Kind::DirectoryDeprovisioningKept(resource),
             (R::Directory, A::Deleted) => Kind::DirectoryDeleted(resource),
             _ => Kind::Other,
         }

@@ -99,6 +99,13 @@ pub enum Action {
     /// A directory's SCIM bearer token expires soon (`resource.token.expires_at`): once
     /// per token, within the warning window.
     TokenExpiring,
+    /// A directory's mass-deprovisioning hold began: past its threshold, the product
+    /// keeps the rest of the hour's deprovisioned members active (`resource.hold`).
+    DeprovisioningHeld,
+    /// Someone applied a hold's held deprovisionings (`resource.hold`).
+    DeprovisioningApplied,
+    /// Someone kept a hold's members' access (`resource.hold`).
+    DeprovisioningKept,
     /// An action a later release of the contract added: ignore it.
     #[serde(other)]
     Unknown,
@@ -121,6 +128,9 @@ impl Action {
             Action::TokenCreated => "token_created",
             Action::TokenRevoked => "token_revoked",
             Action::TokenExpiring => "token_expiring",
+            Action::DeprovisioningHeld => "deprovisioning_held",
+            Action::DeprovisioningApplied => "deprovisioning_applied",
+            Action::DeprovisioningKept => "deprovisioning_kept",
             Action::Unknown => "unknown",
         }
     }

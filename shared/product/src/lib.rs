@@ -5,9 +5,11 @@
 //!
 //! - [`affected`]: what an event asks to bring up to date, and doing it;
 //! - [`members`]: member records (one per SCIM user, and those made by hand);
+//! - [`hold`]: the mass-deprovisioning hold the member records pass through;
 //! - [`teams`]: how teams follow the directory ([`teams::plan`], pure), their SQL
 //!   ([`teams::store`]) and the recomputation ([`teams::reconcile`]).
 
 pub mod affected;
+pub mod hold;
 pub mod members;
 pub mod teams;

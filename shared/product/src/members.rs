@@ -2,10 +2,11 @@
 //! a trigger: the worker re-reads the users and writes the members they imply, guarded
 //! by the users' versions, so duplicates and stale events change nothing.
 
+use crate::hold::{self, Planned};
 use scim_core::user::User;
 use scim_store::users;
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -120,11 +121,27 @@ pub struct Touched {
     pub version: i64,
 }
 
-/// Brings the members of the touched users up to the users' current state, in two
-/// statements whatever the number of users. A user that no longer exists becomes a
-/// tombstone at the highest version its events announced (unless its directory is
-/// gone). Returns the rows written.
+/// Brings the members of the touched users up to the users' current state, in one
+/// transaction of a few statements whatever the number of users. A user that no longer
+/// exists becomes a tombstone at the highest version its events announced (unless its
+/// directory is gone). Deprovisionings pass through the directory's hold
+/// ([`crate::hold`]): those it holds are not written. Returns the rows written.
 pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result<u64, sqlx::Error> {
+    write(conn, touched, Screen::On).await
+}
+
+/// Whether a write passes through the hold: only a hold's own decision skips it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Screen {
+    On,
+    Off,
+}
+
+pub(crate) async fn write(
+    conn: &mut PgConnection,
+    touched: &[Touched],
+    screen: Screen,
+) -> Result<u64, sqlx::Error> {
     // One entry per user, sorted, so concurrent batches lock rows in the same order.
     let mut latest: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
     for t in touched {
@@ -132,18 +149,41 @@ pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result
         *v = (*v).max(t.version);
     }
     let keys: Vec<(Uuid, Uuid)> = latest.keys().copied().collect();
-    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(&mut *conn, &keys)
+    let mut tx = conn.begin().await?;
+    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(&mut *tx, &keys)
         .await?
         .into_iter()
         .map(|(dir, u)| ((dir, u.id), u))
         .collect();
-    let mut rows = Rows::default();
+    let mut planned: BTreeMap<Uuid, Vec<(Planned, Profile)>> = BTreeMap::new();
     for ((dir, user), event_version) in latest {
         let (profile, version) = match current.get(&(dir, user)) {
             Some(stored) => (Profile::from_user(&stored.user), stored.version),
             None => (Profile::removed(), event_version),
         };
-        rows.push(dir, user, profile, version);
+        let status = profile.status;
+        let p = Planned {
+            user,
+            status,
+            version,
+        };
+        planned.entry(dir).or_default().push((p, profile));
+    }
+    let mut rows = Rows::default();
+    // Directories in id order: screening locks their rows in that order.
+    for (dir, planned) in planned {
+        let held = match screen {
+            Screen::On => {
+                let plans: Vec<Planned> = planned.iter().map(|(p, _)| *p).collect();
+                hold::screen(&mut tx, dir, &plans).await?
+            }
+            Screen::Off => Default::default(),
+        };
+        for (p, profile) in planned {
+            if !held.contains(&p.user) {
+                rows.push(dir, p.user, profile, p.version);
+            }
+        }
     }
     let written = sqlx::query!(
         "INSERT INTO members (id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
@@ -172,10 +212,24 @@ pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result
         &rows.statuses as &[&str],
         &rows.versions
     )
-    .execute(conn)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    tx.commit().await?;
     Ok(written)
+}
+
+/// Members a held deletion left behind whose access was kept: the directory no longer
+/// has their user, so they become members managed by hand, which provisioning never
+/// changes.
+pub(crate) async fn detach(conn: &mut PgConnection, members: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE members SET scim_user_id = NULL, updated_at = now() WHERE id = ANY($1)",
+        members
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The directory's users that have no member record yet (the worker has not applied

@@ -1,7 +1,9 @@
 //! Directories, their controls and their SCIM bearer tokens.
 
 use crate::secret;
+use scim_core::hold::Policy;
 use scim_core::profile::Idp;
+use serde_json::{Value, json};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -180,6 +182,39 @@ pub struct Summary {
     /// Until when the request log keeps what every request sends (the request
     /// inspector's window); `None` when it is not open.
     pub inspect_until: Option<OffsetDateTime>,
+    /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
+    pub hold: Option<Policy>,
+}
+
+impl Summary {
+    /// The directory as its events carry it: its settings, without counts.
+    pub fn event_resource(&self) -> Value {
+        let mapping = &self.team_mapping;
+        json!({
+            "id": self.directory.id,
+            "name": self.directory.name,
+            "idp": self.directory.idp,
+            "seat_limit": self.controls.seat_limit,
+            "trusted_domains": self.controls.trusted_domains,
+            "team_mode": mapping.mode(),
+            "team_attribute": match mapping {
+                TeamMapping::Attribute { attribute, .. } => Some(attribute),
+                _ => None,
+            },
+            "mirror_pattern": match mapping {
+                TeamMapping::Mirrored { pattern } => pattern.as_ref(),
+                _ => None,
+            },
+            "unmapped_values": match mapping {
+                TeamMapping::Attribute { unmapped, .. } => Some(unmapped.as_str()),
+                _ => None,
+            },
+            "hold_policy": self.hold.map(|p| json!({
+                "min_members": p.min_members,
+                "share_percent": p.share_percent,
+            })),
+        })
+    }
 }
 
 /// Where a token came from.
@@ -319,6 +354,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version, d.inspect_until,
+                d.hold_min_members, d.hold_share_percent,
                 c.users AS "users!", c.active_users AS "active_users!", c.groups AS "groups!",
                 (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
            FROM directories d CROSS JOIN LATERAL (
@@ -358,6 +394,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                 teams: r.teams,
                 version: r.version,
                 inspect_until: r.inspect_until,
+                hold: policy_of(r.hold_min_members, r.hold_share_percent),
             })
         })
         .collect()
@@ -384,16 +421,23 @@ pub async fn exists(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
 /// Locks the directory's row against concurrent changes of its settings (not against
 /// SCIM writes) and returns its summary.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Summary>, sqlx::Error> {
+    if lock_row(&mut *conn, id).await? {
+        show(conn, id).await
+    } else {
+        Ok(None)
+    }
+}
+
+/// Locks the directory's row as [`lock`] does, without reading its summary; `false`
+/// if there is no such directory.
+pub async fn lock_row(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
     let found = sqlx::query_scalar!(
         "SELECT id FROM directories WHERE id = $1 FOR NO KEY UPDATE",
         id
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    match found {
-        Some(_) => show(conn, id).await,
-        None => Ok(None),
-    }
+    Ok(found.is_some())
 }
 
 /// Writes a locked directory's controls and bumps its version; returns the new version.
@@ -411,6 +455,46 @@ pub async fn set_controls(
     )
     .fetch_one(conn)
     .await
+}
+
+/// Writes a locked directory's hold policy (`None`: off) and bumps its version;
+/// returns the new version.
+pub async fn set_hold_policy(
+    conn: &mut PgConnection,
+    id: Uuid,
+    policy: Option<Policy>,
+) -> Result<i64, sqlx::Error> {
+    let column = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    sqlx::query_scalar!(
+        "UPDATE directories SET hold_min_members = $2, hold_share_percent = $3,
+                version = version + 1
+         WHERE id = $1 RETURNING version",
+        id,
+        policy.map(|p| column(p.min_members)),
+        policy.map(|p| column(p.share_percent))
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// A directory's hold policy (`None`: off, or no such directory).
+pub async fn hold_policy(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT hold_min_members, hold_share_percent FROM directories WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|r| policy_of(r.hold_min_members, r.hold_share_percent)))
+}
+
+/// The hold policy as its columns hold it (a CHECK keeps them both set or both NULL).
+fn policy_of(min_members: Option<i32>, share_percent: Option<i32>) -> Option<Policy> {
+    let whole = |v: i32| u32::try_from(v).ok();
+    Some(Policy {
+        min_members: whole(min_members?)?,
+        share_percent: whole(share_percent?)?,
+    })
 }
 
 /// Bumps a locked directory's version (for announced changes stored elsewhere, such as

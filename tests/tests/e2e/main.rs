@@ -4,6 +4,7 @@
 
 mod admin;
 mod failover;
+mod hold;
 mod pages;
 mod pipeline;
 mod scale;

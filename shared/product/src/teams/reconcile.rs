@@ -5,6 +5,7 @@
 
 use super::plan::{self as team, Target, ValueTeam, Via};
 use super::store as teams;
+use crate::hold;
 use crate::members::MemberStatus;
 use scim_events::Event;
 use scim_store::directories::{self, TeamMapping};
@@ -59,6 +60,9 @@ async fn reconcile_chunk(
     users: &[Uuid],
 ) -> Result<Vec<Event>, sqlx::Error> {
     let mut locked = teams::membership::lock_members(conn, directory, users).await?;
+    // A member whose deprovisioning a hold keeps keeps its teams too, until decided.
+    let held = hold::held_users(&mut *conn, directory, users).await?;
+    locked.retain(|m| !m.scim_user_id.is_some_and(|u| held.contains(&u)));
     if locked.is_empty() {
         return Ok(Vec::new());
     }

@@ -82,6 +82,23 @@ pub struct LockedMember {
     pub email: Option<String>,
 }
 
+/// Makes these members' provisioned memberships manual (where the member has no manual
+/// one in that team already): what a member detached from the directory keeps.
+pub async fn make_manual(conn: &mut PgConnection, members: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "WITH moved AS (
+             DELETE FROM team_members WHERE member_id = ANY($1) AND source = 'provisioned'
+             RETURNING team_id, member_id, suspended)
+         INSERT INTO team_members (team_id, member_id, source, suspended)
+         SELECT team_id, member_id, 'manual', suspended FROM moved
+         ON CONFLICT (team_id, member_id, source) DO NOTHING",
+        members
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Locks the members provisioned from these users, in user order (the order every
 /// member write uses, so concurrent reconciliations cannot deadlock).
 pub async fn lock_members(
