@@ -88,7 +88,8 @@ pub(crate) enum Command {
         /// Make it stop working after this long: 72h, 7d (at most 30 days).
         #[arg(long, value_parser = crate::token::lifetime)]
         expires: Option<time::Duration>,
-        /// Let the page change the directory's trusted domains and seat limit.
+        /// Let the page change the directory's trusted domains, seat limit and team mode,
+        /// and decide a deprovisioning hold.
         #[arg(long)]
         allow_controls: bool,
     },

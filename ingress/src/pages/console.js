@@ -203,8 +203,9 @@ async function loadDirectory(id) {
     $("delete-confirm").value = "";
   }
   $("created").hidden = $("created").dataset.directory !== id;
-  const [d, tokens, links, teams, errors, parked, audit, errorRates] = await Promise.all([
-    api("GET", `/directories/${id}`), api("GET", `/directories/${id}/tokens`),
+  const [d, hold, tokens, links, teams, errors, parked, audit, errorRates] = await Promise.all([
+    api("GET", `/directories/${id}`), api("GET", `/directories/${id}/hold`),
+    api("GET", `/directories/${id}/tokens`),
     api("GET", `/directories/${id}/setup-links`), api("GET", `/directories/${id}/teams`),
     api("GET", `/directories/${id}/requests?status=errors&limit=10`),
     api("GET", `/outbox/parked?directory=${id}`), api("GET", `/audit?directory=${id}&limit=10`),
@@ -222,7 +223,8 @@ async function loadDirectory(id) {
   $("directory-settings").textContent = `Team mode ${d.team_mode}`
     + (d.team_attribute ? ` (attribute ${d.team_attribute})` : "")
     + (d.mirror_pattern ? ` (groups matching ${d.mirror_pattern})` : "")
-    + ` · trusted domains: ${d.trusted_domains.join(", ") || "any"} · seat limit: ${d.seat_limit ?? "none"}`;
+    + ` · trusted domains: ${d.trusted_domains.join(", ") || "any"} · seat limit: ${d.seat_limit ?? "none"}`
+    + ` · hold: ${d.hold_policy ? `past ${d.hold_policy.min_members} members and ${d.hold_policy.share_percent} %` : "off"}`;
   const state = inspection(d.inspect_until);
   $("inspection-state").textContent = state.text;
   $("inspection-toggle").textContent = state.button;
@@ -230,12 +232,14 @@ async function loadDirectory(id) {
   $("all-requests").href = "#requests";
   $("all-requests").dataset.directory = d.id;
 
+  renderHold(d, hold);
+
   show($("link-list"), links, () => table("Setup links", [
     ["Link", (l) => el("code", { text: l.id })],
     ["State", linkState],
     ["Expires", (l) => when(l.expires_at)],
     ["First opened", (l) => when(l.first_used_at)],
-    ["Controls", (l) => l.allow_controls ? "may change access rules and team mode" : "teams and tokens only"],
+    ["Controls", (l) => l.allow_controls ? "may change access rules and team mode, decide holds" : "teams and tokens only"],
     ["", (l) => linkState(l) === "live" ? confirming(
       el("button", { type: "button", class: "danger", text: "Revoke", "aria-label": `Revoke setup link ${l.id}` }),
       "Confirm revoke", () => revokeLink(d.id, l)) : ""],
@@ -260,6 +264,38 @@ async function loadDirectory(id) {
   show($("recent-errors"), errors, () => requestTable("Newest errors", errors, "No errors."));
   show($("directory-parked"), parked, () => parkedTable(parked, "Nothing set aside."));
   show($("directory-audit"), audit, () => auditTable("Newest admin actions", audit, "No action recorded."));
+}
+
+// The directory's deprovisioning hold: its policy, and an open hold's members with the
+// decision.
+function renderHold(d, status) {
+  const h = status.hold;
+  const p = status.policy;
+  $("hold-state").className = h ? "warning" : "";
+  $("hold-state").textContent = h
+    ? `Held since ${when(h.since)}: ${h.deactivations} deactivations and ${h.removals} deletions wait for a decision. Why: ${h.reason}.`
+    : p ? `Nothing held. Deprovisioning is held past more than ${p.min_members} members and more than ${p.share_percent} % of the active members within ${status.window_minutes} minutes.`
+      : "Nothing held. The hold is off: every deactivation and deletion takes effect.";
+  show($("held-list"), h && h.held, () => h ? table(
+    h.next_after ? `The first ${h.held.length} of ${h.deactivations + h.removals} members held` : "Members held", [
+      ["Email", (m) => m.email || "(none)"],
+      ["SCIM user", (m) => el("code", { text: m.scim_user_id })],
+      ["Identity provider asked", (m) => m.change === "remove" ? "delete" : "deactivate"],
+      ["Held since", (m) => when(m.held_at)],
+    ], h.held) : []);
+  const decide = (how, label, done) => confirming(
+    el("button", { type: "button", class: how === "apply" ? "danger" : "", text: label, "data-action": how }),
+    `Confirm: ${label.toLowerCase()}`, async () => {
+      try {
+        await api("POST", `/directories/${d.id}/hold/${how}`);
+        say($("hold-message"), done, "ok");
+      } catch (e) { say($("hold-message"), e.message); }
+      await loadDirectory(d.id);
+    });
+  show($("hold-actions"), Boolean(h), () => h ? [
+    decide("keep", "Keep their access", "Kept: the held members keep their access."),
+    decide("apply", "Apply the held changes", "Applied: the held members were deprovisioned."),
+  ] : []);
 }
 
 function linkState(l) {

@@ -234,6 +234,58 @@ function requestItem(tag, r, prefix = "") {
   return item;
 }
 
+// --- the deprovisioning hold --------------------------------------------------------
+
+const CHANGES = { deactivate: "Deactivated", remove: "Deleted" };
+
+// The safeguard: its threshold, and the open hold with who keeps access, why, and (when
+// this link may) the decision.
+async function loadHold() {
+  let status;
+  try { status = await api("GET", "hold"); } catch (e) { say($("hold-message"), e.message); return; }
+  const hold = status.hold;
+  $("hold-open").hidden = !hold;
+  $("hold-summary").className = hold ? "warning" : "";
+  if (!hold) {
+    const p = status.policy;
+    $("hold-summary").textContent = p
+      ? `On: if your identity provider deactivates or deletes more than ${p.min_members} people and more than ${p.share_percent} % of your active people within an hour, the rest keep their access until the change is confirmed. Nothing is held now.`
+      : "Off: every deactivation and deletion your identity provider sends takes effect at once.";
+    $("hold-note").textContent = "";
+    $("hold-actions").replaceChildren();
+    return;
+  }
+  const held = hold.deactivations + hold.removals;
+  $("hold-summary").textContent = `Held: your identity provider deactivated or deleted more people within an hour than this directory lets through. ${held} of them keep their access until the change is confirmed. Your identity provider was told each change succeeded.`;
+  $("hold-reason").textContent = `Since ${when(hold.since)}: ${hold.reason}.`;
+  show($("held"), hold.held, () => table(
+    hold.next_after ? `The first ${hold.held.length} of ${held} people held` : "People held",
+    [
+      ["Email", (m) => m.email || "(none)"],
+      ["Name", (m) => m.display_name || ""],
+      ["Your identity provider", (m) => CHANGES[m.change]],
+      ["Held since", (m) => when(m.held_at)],
+    ], hold.held));
+  const allowed = session.allow_controls;
+  $("hold-note").textContent = allowed
+    ? "If this was a mistake (an app unassigned, a scope edited), fix it in your identity provider and keep their access: each person it restores is released as it arrives. If it was meant, apply it."
+    : `Ask ${product()}'s support to apply or keep it: this setup link may not decide it. Fixing your identity provider releases each person it restores.`;
+  const decide = (how, label, done) => {
+    const button = el("button", { type: "button", class: how === "apply" ? "danger" : "", text: label, "data-action": how });
+    return confirming(button, `Confirm: ${label.toLowerCase()}`, async () => {
+      try {
+        await api("POST", `hold/${how}`);
+        say($("hold-message"), done, "ok");
+      } catch (e) { say($("hold-message"), e.message); }
+      await loadHold();
+    });
+  };
+  $("hold-actions").replaceChildren(...(allowed ? [
+    decide("keep", "Keep their access", "Kept: the people held keep their access."),
+    decide("apply", "Apply: remove their access", "Applied: the people held lost their access."),
+  ] : []));
+}
+
 // --- what arrived: the request history, users and groups, a page at a time -----------
 
 const PAGE = 50;
@@ -300,6 +352,8 @@ function refreshOpenLists() {
 
 let lastSeen = null;
 let teamCount = null;
+// Members held by the deprovisioning hold: the panel is read again when it changes.
+let heldCount = null;
 // The names offered when mapping: refreshed whenever the number of groups changes.
 let groupCount = null;
 
@@ -312,6 +366,7 @@ async function pollStatus() {
     $("count-active").textContent = s.active_users;
     $("count-groups").textContent = s.groups;
     $("count-teams").textContent = s.teams;
+    if (heldCount !== s.held) { heldCount = s.held; await loadHold(); }
     $("last-request").textContent = when(s.last_request_at);
     const first = $("first-request");
     first.hidden = !s.first_request;

@@ -30,8 +30,8 @@ enum Reach {
     /// refuses what the directory's team mode does not allow); map groups and
     /// attribute values to teams; open the request inspector window.
     Change,
-    /// Change the directory's trusted domains, seat limit or team mode: only where the
-    /// operator allowed it when issuing the link.
+    /// Change the directory's trusted domains, seat limit or team mode, or decide its
+    /// deprovisioning hold: only where the operator allowed it when issuing the link.
     Control,
 }
 
@@ -43,7 +43,10 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
     Some(match (method.as_str(), path) {
         (
             _,
-            ["directory" | "groups" | "users" | "requests" | "tokens" | "teams" | "team-values"],
+            [
+                "directory" | "groups" | "users" | "requests" | "tokens" | "teams" | "team-values"
+                | "hold",
+            ],
         )
         | (_, ["teams", _, "members"])
             if read =>
@@ -59,7 +62,8 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
         | ("PUT", ["team-values"])
         | ("POST", ["team-values", "preview"]) => Reach::Change,
         ("PUT", ["seat-limit" | "trusted-domains" | "access-rules" | "team-mapping"])
-        | ("POST", ["team-mapping", "preview"]) => Reach::Control,
+        | ("POST", ["team-mapping", "preview"])
+        | ("POST", ["hold", "apply" | "keep"]) => Reach::Control,
         _ => return None,
     })
 }
@@ -101,7 +105,7 @@ pub(super) async fn forward(
     if reach == Reach::Control && !session.allow_controls {
         return Err(SetupError::NotAllowed(
             "this setup link may not change the directory's trusted domains, seat limit or \
-             team mode: ask the product's support",
+             team mode, nor decide a deprovisioning hold: ask the product's support",
         ));
     }
     // The page's requests count against its directory's allowance, as its identity
@@ -141,6 +145,12 @@ mod tests {
         assert_eq!(reach(&Method::DELETE, &["teams", "x"]), Some(Reach::Change));
         assert_eq!(reach(&Method::PUT, &["inspection"]), Some(Reach::Change));
         assert_eq!(reach(&Method::PUT, &["seat-limit"]), Some(Reach::Control));
+        assert_eq!(reach(&Method::GET, &["hold"]), Some(Reach::Read));
+        assert_eq!(
+            reach(&Method::POST, &["hold", "keep"]),
+            Some(Reach::Control)
+        );
+        assert_eq!(reach(&Method::PUT, &["hold-policy"]), None);
         assert_eq!(reach(&Method::PUT, &["team-mapping"]), Some(Reach::Control));
         assert_eq!(
             reach(&Method::POST, &["team-mapping", "preview"]),

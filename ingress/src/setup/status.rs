@@ -140,6 +140,9 @@ pub(crate) struct Status {
     pub active_users: i64,
     pub groups: i64,
     pub teams: i64,
+    /// Members whose deactivation or deletion the mass-deprovisioning hold keeps (0: no
+    /// hold is open).
+    pub held: i64,
     /// Newest first, with the detail the identity provider was given.
     pub recent_errors: Vec<Request>,
 }
@@ -167,6 +170,9 @@ pub(crate) async fn status(
         .await?
         .pop();
     let last_success = request_log::last_success(&mut *tx, dir, SUCCESS_WITHIN).await?;
+    let held = scim_product::hold::show(&mut *tx, dir)
+        .await?
+        .map_or(0, |h| h.held());
     tx.commit().await?;
     let (users, active_users, groups, teams, last) = summary.map_or((0, 0, 0, 0, None), |s| {
         (
@@ -193,6 +199,7 @@ pub(crate) async fn status(
         active_users,
         groups,
         teams,
+        held,
         recent_errors: recent_errors.into_iter().map(view).collect(),
     }))
 }

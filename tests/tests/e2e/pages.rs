@@ -475,6 +475,116 @@ async fn an_admin_switches_to_attribute_teams_and_maps_a_value_from_the_setup_pa
     browser.checkpoint("03-member-by-attribute").await;
 }
 
+/// The customer's admin finds people held by the deprovisioning safeguard on the setup
+/// page, sees who and why, and keeps their access.
+#[tokio::test]
+async fn a_customer_admin_keeps_access_held_by_the_safeguard() {
+    let site = Site::start(&[]).await;
+    let (ctl, created, link) = site.directory("Hooli", "okta", true);
+    ctl.ok(&[
+        "directory",
+        "hold-policy",
+        "--min-members",
+        "2",
+        "--share",
+        "10",
+    ]);
+    let browser = Browser::start("setup-page-hold", 1100, 1500).await;
+    browser.goto(&link.url).await;
+    browser
+        .wait_for_text(
+            "#hold-summary",
+            "On: if your identity provider deactivates or deletes more than 2 people",
+            WAIT,
+        )
+        .await;
+
+    // Okta deactivates 6 of 10 people at once: 2 go, 4 are held.
+    let okta = Scim::new(&created.directory.scim_base_url, &created.token.token);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let r = okta
+            .create_user(&okta_user(&format!("p{i}@hooli.com"), "P", &i.to_string()))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let active = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM members WHERE status = 'active'")
+            .fetch_one(&site.db.pool)
+            .await
+            .unwrap()
+    };
+    scim_tests::eventually(WAIT, "ten members", || async {
+        (active().await == 10).then_some(())
+    })
+    .await;
+    for id in &ids[..6] {
+        let off = json!([{"op": "replace", "value": {"active": false}}]);
+        assert_eq!(okta.patch_user(id, off).await.status, StatusCode::OK);
+    }
+    let summary = browser
+        .wait_for_text(
+            "#hold-summary",
+            "than this directory lets through. 4 of them keep their access",
+            WAIT,
+        )
+        .await;
+    assert!(summary.contains("keep their access"), "{summary}");
+    let held = browser.wait_for_text("#held", "p", WAIT).await;
+    assert_eq!(held.matches("@hooli.com").count(), 4, "{held}");
+    assert!(held.contains("Deactivated"), "{held}");
+    browser.checkpoint("01-held").await;
+    browser.screenshot_of("#hold", "held").await;
+    // The operator sees the same hold on the directory's page in the console.
+    let console = Console::open(&site).await;
+    console.sign_in(OPERATOR_TOKEN).await;
+    let operator = &console.browser;
+    operator.wait_for_text("#signed-in", "Olga", WAIT).await;
+    let page = format!(
+        "location.hash = '#directory/{}'; return 1",
+        created.directory.id
+    );
+    operator.eval(&page).await;
+    operator
+        .wait_for_text("#hold-state", "4 deactivations and 0 deletions wait", WAIT)
+        .await;
+    let listed = operator
+        .wait_for_text("#held-list", "@hooli.com", WAIT)
+        .await;
+    assert_eq!(listed.matches("@hooli.com").count(), 4, "{listed}");
+    operator.checkpoint("hold-01-held").await;
+
+    browser
+        .click_on("#hold-actions button[data-action=keep]", WAIT)
+        .await;
+    browser.checkpoint("02-confirm-keep").await;
+    browser
+        .click_on(
+            "#hold-actions button[aria-label='Confirm: keep their access']",
+            WAIT,
+        )
+        .await;
+    browser
+        .wait_for_text(
+            "#hold-message",
+            "Kept: the people held keep their access",
+            WAIT,
+        )
+        .await;
+    browser
+        .wait_for_text("#hold-summary", "Nothing is held now", WAIT)
+        .await;
+    browser.checkpoint("03-kept").await;
+    let status: scim_admin_api::HoldStatus = ctl.json(&["directory", "hold", "show"]);
+    assert!(status.hold.is_none(), "{status:?}");
+    assert_eq!(
+        ctl.directory().active_users,
+        4,
+        "the directory records what Okta said"
+    );
+}
+
 /// A link past its expiry: the page says so and whom to ask, in the product's name.
 #[tokio::test]
 async fn an_expired_link_says_whom_to_ask() {
