@@ -11,7 +11,7 @@ use scim_admin_api::{
 };
 
 use crate::DirectoryRef;
-use crate::client::Admin;
+use crate::client::{Admin, NO_BODY};
 use crate::output::{self, Output, rows};
 
 #[derive(Subcommand)]
@@ -131,6 +131,19 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Pause the directory's provisioning: the identity provider is still answered and
+    /// the directory records what it sends, but the product's members and teams are left
+    /// as they are until `resume`.
+    Pause {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
+    /// Resume it: the product's members and teams are recomputed from the directory's
+    /// current state (mass deprovisioning through the hold).
+    Resume {
+        #[command(flatten)]
+        directory: DirectoryRef,
+    },
     /// The mass-deprovisioning hold: `show` who is held and why, `apply` the held
     /// deactivations and deletions, or `keep` the held members' access.
     Hold {
@@ -170,6 +183,25 @@ fn idp() -> impl TypedValueParser<Value = Idp> {
 pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
     Ok(match command {
         Command::Hold { command } => crate::hold::run(admin, command).await?,
+        Command::Pause { directory } => {
+            let path = format!("{}/pause", directory.path());
+            let changed: Directory = admin.post(&path, NO_BODY).await?;
+            let text = format!(
+                "provisioning paused{}: the identity provider is still answered; members and teams stay as they are until `scimctl directory resume`",
+                changed
+                    .paused_at
+                    .map(|at| format!(" since {}", output::at(at)))
+                    .unwrap_or_default()
+            );
+            Output::new(&changed, text)
+        }
+        Command::Resume { directory } => {
+            let path = format!("{}/resume", directory.path());
+            let changed: Directory = admin.post(&path, NO_BODY).await?;
+            let text =
+                "provisioning resumed: members and teams are being recomputed from the directory";
+            Output::new(&changed, text)
+        }
         Command::HoldPolicy {
             directory,
             min_members,

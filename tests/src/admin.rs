@@ -10,6 +10,7 @@ use scim_admin_api::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::fmt::Display;
+use std::time::Duration;
 
 use crate::process::OPERATOR_TOKEN;
 
@@ -111,6 +112,29 @@ impl Admin {
             Some(body),
         )
         .await
+    }
+
+    /// `GET /pipeline`.
+    pub async fn pipeline(&self) -> scim_admin_api::Pipeline {
+        self.call(Method::GET, "/pipeline", None).await
+    }
+
+    /// Waits until every event committed so far is published and applied: the outbox is
+    /// empty and every consumer has acknowledged everything.
+    pub async fn settled(&self) {
+        crate::eventually(
+            Duration::from_secs(30),
+            "the pipeline to settle",
+            || async {
+                let p = self.pipeline().await;
+                let done = p.outbox.waiting == 0
+                    && p.consumers
+                        .iter()
+                        .all(|c| c.pending == 0 && c.ack_pending == 0);
+                done.then_some(())
+            },
+        )
+        .await;
     }
 
     /// Issues a SCIM token; `body` as `POST …/tokens` takes it (`None`: no expiry).

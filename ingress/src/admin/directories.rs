@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/team-mapping/preview",
             post(preview_team_mapping),
         )
+        .route("/admin/v1/directories/{id}/pause", post(pause))
+        .route("/admin/v1/directories/{id}/resume", post(resume))
 }
 
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
@@ -58,6 +60,7 @@ pub(super) fn view(state: &AppState, s: &Summary) -> Directory {
         scim_base_url: state.base_url(s.directory.id),
         inspect_until: s.inspect_until,
         hold_policy: s.hold.wire(),
+        paused_at: s.paused_at,
     }
 }
 
@@ -103,6 +106,27 @@ async fn remove(
         deleted: dir,
         removed,
     }))
+}
+
+/// Pauses the directory's provisioning: SCIM keeps answering, the product is left as
+/// it is.
+async fn pause(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Directory>, AdminError> {
+    let after = commands::directories::set_paused(&state, &actor, &id, true).await?;
+    Ok(Json(view(&state, &after)))
+}
+
+/// Resumes it: the product is recomputed from the directory.
+async fn resume(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Directory>, AdminError> {
+    let after = commands::directories::set_paused(&state, &actor, &id, false).await?;
+    Ok(Json(view(&state, &after)))
 }
 
 async fn set_seat_limit(

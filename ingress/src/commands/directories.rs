@@ -188,6 +188,48 @@ pub(crate) async fn settings_changed(
     Ok(after.clone())
 }
 
+/// Pauses (`true`) or resumes the directory's provisioning. Announced
+/// (`directory.provisioning_paused` / `_resumed`: the worker recomputes the directory on
+/// the latter) and audited when it changed; asking again for the state it is in changes
+/// nothing.
+pub(crate) async fn set_paused(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    paused: bool,
+) -> Result<Summary, AdminError> {
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, id).await?;
+    if before.paused_at.is_some() == paused {
+        return Ok(before);
+    }
+    let dir = before.directory.id;
+    let (paused_at, version) = directories::set_paused(&mut tx, dir, paused).await?;
+    let after = Summary {
+        paused_at,
+        version,
+        ..before
+    };
+    let action = if paused {
+        Action::ProvisioningPaused
+    } else {
+        Action::ProvisioningResumed
+    };
+    let resource = after.event_resource();
+    let event = Event::new(
+        dir,
+        ResourceType::Directory,
+        dir,
+        action,
+        version,
+        resource,
+        None,
+    );
+    record(&mut tx, state, actor, dir, event, json!({})).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 /// Changes the directory's controls with `change`, and records it if anything changed.
 pub(crate) async fn change_controls(
     state: &AppState,

@@ -200,6 +200,8 @@ async function loadDirectory(id) {
     for (const form of ["issue-link", "delete-directory"]) say($(form).querySelector(".message"), "");
     say($("link-message"), "");
     say($("token-message"), "");
+    say($("pause-message"), "");
+    say($("hold-message"), "");
     $("delete-confirm").value = "";
   }
   $("created").hidden = $("created").dataset.directory !== id;
@@ -233,6 +235,11 @@ async function loadDirectory(id) {
   $("all-requests").dataset.directory = d.id;
 
   renderHold(d, hold);
+  $("pause-state").textContent = d.paused_at
+    ? `Paused since ${when(d.paused_at)}: the identity provider is answered and the directory records what it sends, but members and teams stay as they are until resumed.`
+    : "Running: what the identity provider sends reaches members and teams.";
+  $("pause-state").className = d.paused_at ? "warning" : "";
+  $("pause-toggle").textContent = d.paused_at ? "Resume provisioning" : "Pause provisioning";
 
   show($("link-list"), links, () => table("Setup links", [
     ["Link", (l) => el("code", { text: l.id })],
@@ -318,6 +325,18 @@ async function revokeToken(dir, token) {
     say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
   } catch (e) { say($("token-message"), e.message); }
   await loadDirectory(dir);
+}
+
+async function togglePause() {
+  const d = directories.get(current);
+  const how = d && d.paused_at ? "resume" : "pause";
+  try {
+    await api("POST", `/directories/${current}/${how}`);
+    say($("pause-message"), how === "pause"
+      ? "Paused: members and teams stay as they are."
+      : "Resumed: members and teams are being recomputed from the directory.", "ok");
+  } catch (e) { say($("pause-message"), e.message); }
+  await loadDirectory(current);
 }
 
 async function toggleInspection() {
@@ -491,6 +510,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("create-directory").addEventListener("submit", createDirectory);
   $("issue-link").addEventListener("submit", issueLink);
   $("inspection-toggle").addEventListener("click", toggleInspection);
+  $("pause-toggle").addEventListener("click", togglePause);
   $("delete-directory").addEventListener("submit", deleteDirectory);
   $("request-filter").addEventListener("submit", (e) => { e.preventDefault(); showRequests(); });
   $("requests-more").addEventListener("click", () => showRequests(true));

@@ -86,6 +86,10 @@ pub struct Directory {
     /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
     #[serde(default)]
     pub hold_policy: Option<crate::HoldPolicy>,
+    /// Since when the directory's provisioning is paused (`POST …/pause`): the SCIM API
+    /// answers and records, the product is left as it is; `None`: not paused.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub paused_at: Option<OffsetDateTime>,
 }
 
 /// `POST /directories` answers the directory with its first token.

@@ -50,6 +50,10 @@ pub enum Kind<'e> {
     DirectoryDeprovisioningApplied(&'e Value),
     /// Someone kept the held members' access (`resource.hold`).
     DirectoryDeprovisioningKept(&'e Value),
+    /// The directory's provisioning was paused: the product's data is left as it is.
+    DirectoryProvisioningPaused(&'e Value),
+    /// The directory's provisioning resumed: the product's data is recomputed.
+    DirectoryProvisioningResumed(&'e Value),
     /// Preceded by `UserDeleted` for every user; the directory's groups and teams end
     /// with it.
     DirectoryDeleted(&'e Value),
@@ -96,6 +100,8 @@ impl Event {
                 Kind::DirectoryDeprovisioningApplied(resource)
             }
             (R::Directory, A::DeprovisioningKept) => Kind::DirectoryDeprovisioningKept(resource),
+            (R::Directory, A::ProvisioningPaused) => Kind::DirectoryProvisioningPaused(resource),
+            (R::Directory, A::ProvisioningResumed) => Kind::DirectoryProvisioningResumed(resource),
             (R::Directory, A::Deleted) => Kind::DirectoryDeleted(resource),
             _ => Kind::Other,
         }

@@ -106,6 +106,12 @@ pub enum Action {
     DeprovisioningApplied,
     /// Someone kept a hold's members' access (`resource.hold`).
     DeprovisioningKept,
+    /// A directory's provisioning was paused: the identity provider is still answered and
+    /// the directory records what it sends, but the product's data is left as it is.
+    ProvisioningPaused,
+    /// A directory's provisioning resumed: the product's data is recomputed from the
+    /// directory (through the mass-deprovisioning hold).
+    ProvisioningResumed,
     /// An action a later release of the contract added: ignore it.
     #[serde(other)]
     Unknown,
@@ -131,6 +137,8 @@ impl Action {
             Action::DeprovisioningHeld => "deprovisioning_held",
             Action::DeprovisioningApplied => "deprovisioning_applied",
             Action::DeprovisioningKept => "deprovisioning_kept",
+            Action::ProvisioningPaused => "provisioning_paused",
+            Action::ProvisioningResumed => "provisioning_resumed",
             Action::Unknown => "unknown",
         }
     }

@@ -13,6 +13,9 @@ use crate::members::{self, Touched};
 use crate::teams::{mirror, reconcile, store as db_teams};
 use scim_store::directories::{self, TeamMapping};
 
+/// Member records recomputed per transaction when a directory resumes.
+const RESUME_CHUNK: usize = 1000;
+
 /// What an event asks to bring up to date.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
@@ -51,6 +54,9 @@ pub enum Work {
     },
     /// The directory's mapping mode changed: every user.
     Directory { directory: Uuid },
+    /// The directory's provisioning resumed: every member record and team, recomputed
+    /// from the directory (deprovisionings through the hold).
+    Resume { directory: Uuid },
     /// Nothing to apply (team membership events, which the worker itself emits).
     Nothing,
 }
@@ -113,12 +119,36 @@ pub fn work(event: &Event) -> Work {
             }
         }
         Kind::DirectoryMappingChanged(..) => Work::Directory { directory },
+        Kind::DirectoryProvisioningResumed(_) => Work::Resume { directory },
         _ => Work::Nothing,
     }
 }
 
-/// Applies the work of several events: member records first, then teams.
+impl Work {
+    fn directory(&self) -> Option<Uuid> {
+        match self {
+            Work::Users { directory, .. }
+            | Work::Membership { directory, .. }
+            | Work::Group { directory, .. }
+            | Work::Mirror { directory, .. }
+            | Work::Team { directory, .. }
+            | Work::Directory { directory }
+            | Work::Resume { directory } => Some(*directory),
+            Work::Nothing => None,
+        }
+    }
+}
+
+/// Applies the work of several events: member records first, then teams. The work of
+/// a paused directory is left undone: resuming recomputes everything.
 pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
+    let mut directories: Vec<Uuid> = work.iter().filter_map(Work::directory).collect();
+    directories.sort_unstable();
+    directories.dedup();
+    let paused = directories::paused(pool, &directories).await?;
+    let work = work
+        .iter()
+        .filter(|w| w.directory().is_some_and(|d| !paused.contains(&d)));
     let mut touched = Vec::new();
     let mut user_events: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut affected: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
@@ -191,6 +221,15 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 users.extend(
                     db_teams::membership::provisioned_users(pool, *directory, Some(*team)).await?,
                 );
+                affected.entry(*directory).or_default().extend(users);
+            }
+            Work::Resume { directory } => {
+                let everyone = members::everyone(&mut *pool.acquire().await?, *directory).await?;
+                for chunk in everyone.chunks(RESUME_CHUNK) {
+                    members::apply_users(&mut *pool.acquire().await?, chunk).await?;
+                }
+                mirror::sync(pool, *directory, None).await?;
+                let users = reconcile::everyone(&mut *pool.acquire().await?, *directory).await?;
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Directory { directory } => {

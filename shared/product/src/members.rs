@@ -258,6 +258,35 @@ pub async fn pending(
         .collect())
 }
 
+/// Every member record of the directory to bring up to date: each of its users at its
+/// version, and each provisioned member whose user is gone (a removal, past the
+/// member's version).
+pub async fn everyone(
+    conn: &mut PgConnection,
+    directory: Uuid,
+) -> Result<Vec<Touched>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "user!", version AS "version!" FROM scim_users WHERE directory_id = $1
+           UNION ALL
+           SELECT m.scim_user_id, m.scim_version + 1 FROM members m
+           WHERE m.directory_id = $1 AND m.scim_user_id IS NOT NULL AND m.status <> 'removed'
+             AND NOT EXISTS (SELECT 1 FROM scim_users u
+                             WHERE u.directory_id = $1 AND u.id = m.scim_user_id)
+           ORDER BY 1"#,
+        directory
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Touched {
+            directory,
+            user: r.user,
+            version: r.version,
+        })
+        .collect())
+}
+
 /// Column arrays for one `unnest` upsert.
 #[derive(Default)]
 struct Rows {

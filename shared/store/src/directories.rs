@@ -184,6 +184,8 @@ pub struct Summary {
     pub inspect_until: Option<OffsetDateTime>,
     /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
     pub hold: Option<Policy>,
+    /// Since when provisioning is paused: the product's data is left as it is.
+    pub paused_at: Option<OffsetDateTime>,
 }
 
 impl Summary {
@@ -209,6 +211,7 @@ impl Summary {
                 TeamMapping::Attribute { unmapped, .. } => Some(unmapped.as_str()),
                 _ => None,
             },
+            "paused": self.paused_at.is_some(),
             "hold_policy": self.hold.map(|p| json!({
                 "min_members": p.min_members,
                 "share_percent": p.share_percent,
@@ -354,7 +357,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version, d.inspect_until,
-                d.hold_min_members, d.hold_share_percent,
+                d.hold_min_members, d.hold_share_percent, d.paused_at,
                 c.users AS "users!", c.active_users AS "active_users!", c.groups AS "groups!",
                 (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
            FROM directories d CROSS JOIN LATERAL (
@@ -395,6 +398,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                 version: r.version,
                 inspect_until: r.inspect_until,
                 hold: policy_of(r.hold_min_members, r.hold_share_percent),
+                paused_at: r.paused_at,
             })
         })
         .collect()
@@ -474,6 +478,35 @@ pub async fn set_hold_policy(
         policy.map(|p| column(p.share_percent))
     )
     .fetch_one(conn)
+    .await
+}
+
+/// Pauses (`true`) or resumes a locked directory's provisioning and bumps its version;
+/// returns when it was paused (`None`: resumed) and the new version.
+pub async fn set_paused(
+    conn: &mut PgConnection,
+    id: Uuid,
+    paused: bool,
+) -> Result<(Option<OffsetDateTime>, i64), sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE directories
+         SET paused_at = CASE WHEN $2 THEN coalesce(paused_at, now()) END, version = version + 1
+         WHERE id = $1 RETURNING paused_at, version",
+        id,
+        paused
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((r.paused_at, r.version))
+}
+
+/// Those of `ids` whose provisioning is paused.
+pub async fn paused(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM directories WHERE id = ANY($1) AND paused_at IS NOT NULL",
+        ids
+    )
+    .fetch_all(db)
     .await
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod failover;
 mod hold;
 mod pages;
+mod pause;
 mod pipeline;
 mod scale;
 mod teams;

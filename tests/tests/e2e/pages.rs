@@ -641,7 +641,7 @@ async fn an_expired_link_says_whom_to_ask() {
 }
 
 /// The console: sign in, create a directory (a second of the same name is refused),
-/// read its errors and request log, issue setup links and revoke one, republish a
+/// read its errors and request log, pause and resume it, issue setup links and revoke one, republish a
 /// parked event, read the audit log with its directory column, delete a directory, and
 /// open the issued link's setup page.
 #[tokio::test]
@@ -654,6 +654,7 @@ async fn an_operator_acts_on_a_directory_from_the_console() {
     console
         .sees_the_error_and_the_parked_event(&globex, seq)
         .await;
+    console.pauses_and_resumes_provisioning().await;
     let link = console.issues_two_links_and_revokes_one().await;
     console.republishes_the_parked_event(seq).await;
     console.reads_the_request_log().await;
@@ -818,6 +819,29 @@ impl Console {
             .text(&browser.find("#directory-counts", WAIT).await)
             .await;
         assert!(counts.contains("50% (1 of the last 2)"), "{counts}");
+    }
+
+    /// Pauses the directory's provisioning and resumes it; the page says which it is.
+    async fn pauses_and_resumes_provisioning(&self) {
+        let browser = &self.browser;
+        browser.wait_for_text("#pause-state", "Running", WAIT).await;
+        self.click("#pause-toggle").await;
+        browser
+            .wait_for_text(
+                "#pause-message",
+                "Paused: members and teams stay as they are",
+                WAIT,
+            )
+            .await;
+        browser
+            .wait_for_text("#pause-state", "Paused since", WAIT)
+            .await;
+        browser.checkpoint("02-paused").await;
+        self.click("#pause-toggle").await;
+        browser.wait_for_text("#pause-state", "Running", WAIT).await;
+        browser
+            .wait_for_text("#pause-message", "Resumed", WAIT)
+            .await;
     }
 
     /// Two setup links; the first revoked, with a confirm step. The second's URL.
