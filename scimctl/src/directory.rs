@@ -5,9 +5,9 @@ use anyhow::bail;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
-    CreatedDirectory, DeletedDirectory, Directory, HoldPolicy, Idp, Inspection, IssuedSetupLink,
-    NewDirectory, NewSetupLink, Preview, SeatLimit, SetupLink, TeamMapping, TrustedDomains,
-    Unmapped,
+    CreatedDirectory, DeletedDirectory, Directory, ExistingMembers, ExistingMembersSetting,
+    HoldPolicy, Idp, Inspection, IssuedSetupLink, NewDirectory, NewSetupLink, Preview, SeatLimit,
+    SetupLink, TeamMapping, TrustedDomains, Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -131,6 +131,15 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// What a push of someone the product already has (a member made by hand with the
+    /// same email) does: `adopt` it (the default: provisioning takes the member over) or
+    /// `refuse` the create with 409 naming the member.
+    ExistingMembers {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long, value_parser = ["adopt", "refuse"])]
+        mode: String,
+    },
     /// Pause the directory's provisioning: the identity provider is still answered and
     /// the directory records what it sends, but the product's members and teams are left
     /// as they are until `resume`.
@@ -183,6 +192,25 @@ fn idp() -> impl TypedValueParser<Value = Idp> {
 pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Output> {
     Ok(match command {
         Command::Hold { command } => crate::hold::run(admin, command).await?,
+        Command::ExistingMembers { directory, mode } => {
+            let existing_members = if mode == "refuse" {
+                ExistingMembers::Refuse
+            } else {
+                ExistingMembers::Adopt
+            };
+            let path = format!("{}/existing-members", directory.path());
+            let body = ExistingMembersSetting { existing_members };
+            let changed: Directory = admin.put(&path, &body).await?;
+            let text = match changed.existing_members {
+                ExistingMembers::Adopt => {
+                    "a push of someone the product already has adopts that member"
+                }
+                ExistingMembers::Refuse => {
+                    "a push of someone the product already has is refused (409), naming the member"
+                }
+            };
+            Output::new(&changed, text)
+        }
         Command::Pause { directory } => {
             let path = format!("{}/pause", directory.path());
             let changed: Directory = admin.post(&path, NO_BODY).await?;

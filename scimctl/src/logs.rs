@@ -2,7 +2,7 @@
 //! product's members.
 
 use clap::Args;
-use scim_admin_api::{AuditRecord, Member, RequestEntry};
+use scim_admin_api::{AuditRecord, ManagedBy, Member, RequestEntry};
 use uuid::Uuid;
 
 use crate::DirectoryRef;
@@ -71,10 +71,16 @@ pub(crate) async fn members(admin: &Admin, args: Members) -> anyhow::Result<Outp
     }
     let members: Vec<Member> = admin.get(&path).await?;
     let text = rows(&members, |m| {
+        let managed_by = match m.managed_by {
+            ManagedBy::Provisioned => "provisioned",
+            ManagedBy::Adopted => "adopted",
+            ManagedBy::Manual => "by hand",
+        };
         format!(
-            "{:<40} {:<12} {}",
+            "{:<40} {:<12} {:<12} {}",
             or_dash(m.email.as_ref()),
             m.status.as_str(),
+            managed_by,
             m.teams.join(", ")
         )
     });

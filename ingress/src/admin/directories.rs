@@ -6,12 +6,12 @@ use axum::extract::{Extension, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Inspection, NewDirectory, Preview,
-    SeatLimit, TeamMapping, TrustedDomains,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembersSetting, Inspection,
+    NewDirectory, Preview, SeatLimit, TeamMapping, TrustedDomains,
 };
 use scim_store::directories::{self, Summary};
 
-use super::wire::{Wire, team_mapping};
+use super::wire::{Wire, existing_members, team_mapping};
 use super::{Actor, AdminError, Body, parse_id};
 use crate::{AppState, commands};
 
@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/team-mapping/preview",
             post(preview_team_mapping),
         )
+        .route(
+            "/admin/v1/directories/{id}/existing-members",
+            put(set_existing_members),
+        )
         .route("/admin/v1/directories/{id}/pause", post(pause))
         .route("/admin/v1/directories/{id}/resume", post(resume))
 }
@@ -61,6 +65,7 @@ pub(super) fn view(state: &AppState, s: &Summary) -> Directory {
         inspect_until: s.inspect_until,
         hold_policy: s.hold.wire(),
         paused_at: s.paused_at,
+        existing_members: s.controls.existing_members.wire(),
     }
 }
 
@@ -106,6 +111,21 @@ async fn remove(
         deleted: dir,
         removed,
     }))
+}
+
+/// Whether a push of someone the product already has adopts that member or is refused.
+async fn set_existing_members(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<ExistingMembersSetting>,
+) -> Result<Json<Directory>, AdminError> {
+    let setting = existing_members(body.existing_members);
+    let after = commands::directories::change_controls(&state, &actor, &id, |c| {
+        c.existing_members = setting;
+    })
+    .await?;
+    Ok(Json(view(&state, &after)))
 }
 
 /// Pauses the directory's provisioning: SCIM keeps answering, the product is left as

@@ -6,11 +6,13 @@
 use scim_admin_api as api;
 use scim_core::hold::Policy;
 use scim_product::hold::{Change, HeldMember};
-use scim_product::members::MemberStatus;
+use scim_product::members::{ManagedBy, MemberStatus};
 use scim_product::teams::preview::{Preview, Renamed};
 use scim_product::teams::store::Source;
 use scim_product::teams::store::views::{MemberView, TeamMember};
-use scim_store::directories::{IssuedToken, TeamMapping, TokenInfo, TokenOrigin, Unmapped};
+use scim_store::directories::{
+    ExistingMembers, IssuedToken, TeamMapping, TokenInfo, TokenOrigin, Unmapped,
+};
 use scim_store::groups::GroupName;
 use scim_store::outbox::Backlog;
 use scim_store::request_log::{Entry, ErrorRate};
@@ -211,8 +213,38 @@ impl Wire for MemberView {
             email: self.email,
             display_name: self.display_name,
             status: self.status.wire(),
+            managed_by: self.managed_by.wire(),
             teams: self.teams,
         }
+    }
+}
+
+impl Wire for ManagedBy {
+    type Out = api::ManagedBy;
+    fn wire(self) -> api::ManagedBy {
+        match self {
+            ManagedBy::Provisioned => api::ManagedBy::Provisioned,
+            ManagedBy::Adopted => api::ManagedBy::Adopted,
+            ManagedBy::Manual => api::ManagedBy::Manual,
+        }
+    }
+}
+
+impl Wire for ExistingMembers {
+    type Out = api::ExistingMembers;
+    fn wire(self) -> api::ExistingMembers {
+        match self {
+            ExistingMembers::Adopt => api::ExistingMembers::Adopt,
+            ExistingMembers::Refuse => api::ExistingMembers::Refuse,
+        }
+    }
+}
+
+/// An existing-members setting as a request sends it.
+pub(crate) fn existing_members(setting: api::ExistingMembers) -> ExistingMembers {
+    match setting {
+        api::ExistingMembers::Adopt => ExistingMembers::Adopt,
+        api::ExistingMembers::Refuse => ExistingMembers::Refuse,
     }
 }
 

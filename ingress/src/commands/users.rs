@@ -8,7 +8,7 @@ use scim_core::patch::{self, Operation};
 use scim_core::user::User;
 use scim_events::{Action, Event, ResourceType, previous};
 use scim_service::telemetry::current_traceparent;
-use scim_store::directories;
+use scim_store::directories::{self, ExistingMembers};
 use scim_store::users::{self, StoredUser, UserRow, UserWrite};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -208,6 +208,9 @@ pub(crate) async fn create(scope: &Scope, mut user: User) -> Result<Saved, ApiEr
         user.set_active(true);
     }
     check_domains(&user, None, &controls.trusted_domains)?;
+    if controls.existing_members == ExistingMembers::Refuse {
+        refuse_existing(state, directory, &user).await?;
+    }
     let stored = StoredUser::new(user);
     let saved = Saved::of(state, directory, stored.clone());
     let event = Event::new(
@@ -237,6 +240,23 @@ pub(crate) async fn create(scope: &Scope, mut user: User) -> Result<Saved, ApiEr
         return Err(user_name_taken());
     }
     Ok(saved)
+}
+
+/// In a directory that refuses existing members: 409 `uniqueness` when the product
+/// already has a member made by hand with the user's email, naming it.
+async fn refuse_existing(state: &AppState, directory: Uuid, user: &User) -> Result<(), ApiError> {
+    let Some(email) = user.main_email() else {
+        return Ok(());
+    };
+    match scim_product::members::made_by_hand(&state.pool, directory, email).await? {
+        None => Ok(()),
+        Some(member) => Err(ScimError::Conflict(format!(
+            "{email} is already a member of the product (member {member}, made by hand) and this \
+             directory does not take over existing members: remove that member in the product, \
+             or ask its team to let provisioning adopt existing members"
+        ))
+        .into()),
+    }
 }
 
 /// Writes a user that takes a seat (a create or reactivation in a directory with a

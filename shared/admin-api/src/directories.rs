@@ -86,10 +86,32 @@ pub struct Directory {
     /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
     #[serde(default)]
     pub hold_policy: Option<crate::HoldPolicy>,
+    /// What a push of someone the product already has as a member made by hand does.
+    #[serde(default)]
+    pub existing_members: ExistingMembers,
     /// Since when the directory's provisioning is paused (`POST …/pause`): the SCIM API
     /// answers and records, the product is left as it is; `None`: not paused.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub paused_at: Option<OffsetDateTime>,
+}
+
+/// What a directory does when its identity provider pushes someone the product already
+/// has as a member made by hand (same email).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExistingMembers {
+    /// Provisioning takes the member over: it is `adopted`.
+    #[default]
+    Adopt,
+    /// The create is refused (409 `uniqueness`) with a detail naming the member.
+    Refuse,
+}
+
+/// `PUT /directories/{id}/existing-members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingMembersSetting {
+    pub existing_members: ExistingMembers,
 }
 
 /// `POST /directories` answers the directory with its first token.

@@ -12,15 +12,15 @@ mod teams;
 mod undelivered;
 
 pub use directories::{
-    AccessRules, CreatedDirectory, DeletedDirectory, Directory, Idp, Inspection, IssuedToken,
-    NewDirectory, NewToken, Removed, SeatLimit, TeamMapping, Token, TokenOrigin, TokenRequest,
-    TrustedDomains, Unmapped,
+    AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembers,
+    ExistingMembersSetting, Idp, Inspection, IssuedToken, NewDirectory, NewToken, Removed,
+    SeatLimit, TeamMapping, Token, TokenOrigin, TokenRequest, TrustedDomains, Unmapped,
 };
 pub use hold::{
     Decision, HeldChange, HeldMember, Hold, HoldDecision, HoldPolicy, HoldPolicySetting, HoldStatus,
 };
 pub use logs::{AuditRecord, GroupName, ReceivedUser, RequestEntry};
-pub use members::{Member, MemberStatus};
+pub use members::{ManagedBy, Member, MemberStatus};
 pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};
 pub use teams::{

@@ -33,6 +33,20 @@ pub struct Member {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub status: MemberStatus,
+    /// Who manages it.
+    pub managed_by: ManagedBy,
     /// Teams the member is in now (suspended memberships left out).
     pub teams: Vec<String>,
+}
+
+/// Who manages a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagedBy {
+    /// Created from the directory's user.
+    Provisioned,
+    /// Made by hand (or by sign-in) and taken over by the first push with its email.
+    Adopted,
+    /// Made by hand: provisioning never changes it.
+    Manual,
 }

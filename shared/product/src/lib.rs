@@ -9,6 +9,31 @@
 //! - [`teams`]: how teams follow the directory ([`teams::plan`], pure), their SQL
 //!   ([`teams::store`]) and the recomputation ([`teams::reconcile`]).
 
+/// Implements sqlx's reading of a column that holds a `$t` as text (`$t::parse`).
+macro_rules! text_column {
+    ($t:ty, $what:literal) => {
+        impl sqlx::Type<sqlx::Postgres> for $t {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $t {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                <$t>::parse(text)
+                    .ok_or_else(|| format!(concat!("no ", $what, " {:?}"), text).into())
+            }
+        }
+    };
+}
+
 pub mod affected;
 pub mod hold;
 pub mod members;

@@ -44,23 +44,7 @@ impl MemberStatus {
     }
 }
 
-/// The `members.status` column holds the status as text.
-impl sqlx::Type<sqlx::Postgres> for MemberStatus {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for MemberStatus {
-    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-        MemberStatus::parse(text).ok_or_else(|| format!("no member status {text:?}").into())
-    }
-}
+text_column!(MemberStatus, "member status");
 
 /// What a member record holds, derived from a SCIM user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +153,7 @@ pub(crate) async fn write(
         };
         planned.entry(dir).or_default().push((p, profile));
     }
+    adopt(&mut tx, &planned).await?;
     let mut rows = Rows::default();
     // Directories in id order: screening locks their rows in that order.
     for (dir, planned) in planned {
@@ -219,12 +204,108 @@ pub(crate) async fn write(
     Ok(written)
 }
 
+/// Who manages a member: the `members.managed_by` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagedBy {
+    /// Created from a SCIM user.
+    Provisioned,
+    /// Made by hand (or by sign-in) and taken over by the first push with its email.
+    Adopted,
+    /// Made by hand: provisioning never changes it.
+    Manual,
+}
+
+impl ManagedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedBy::Provisioned => "provisioned",
+            ManagedBy::Adopted => "adopted",
+            ManagedBy::Manual => "manual",
+        }
+    }
+
+    fn parse(text: &str) -> Option<ManagedBy> {
+        [
+            ManagedBy::Provisioned,
+            ManagedBy::Adopted,
+            ManagedBy::Manual,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == text)
+    }
+}
+
+text_column!(ManagedBy, "member manager");
+
+/// Adopts, in directories that adopt existing members, the member made by hand with the
+/// email of each active user pushed for the first time: the upsert that follows then
+/// brings it up to date as the user's member. One statement for every directory.
+async fn adopt(
+    conn: &mut PgConnection,
+    planned: &BTreeMap<Uuid, Vec<(Planned, Profile)>>,
+) -> Result<(), sqlx::Error> {
+    let (mut dirs, mut users, mut emails) = (Vec::new(), Vec::new(), Vec::new());
+    for (dir, plans) in planned {
+        for (p, profile) in plans {
+            if let (MemberStatus::Active, Some(email)) = (p.status, &profile.email) {
+                dirs.push(*dir);
+                users.push(p.user);
+                emails.push(email.clone());
+            }
+        }
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "WITH pushed AS (
+             SELECT r.d, r.u, r.email FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(d, u, email)
+             JOIN directories dir ON dir.id = r.d AND dir.existing_members = 'adopt'
+             WHERE NOT EXISTS (SELECT 1 FROM members x WHERE x.directory_id = r.d AND x.scim_user_id = r.u)
+         ), matched AS (
+             SELECT DISTINCT ON (m.id) m.id, p.u FROM pushed p
+             JOIN members m ON m.directory_id = p.d AND m.scim_user_id IS NULL
+                           AND lower(m.email) = lower(p.email)
+             ORDER BY m.id, p.u
+         ), one AS (
+             SELECT DISTINCT ON (u) id, u FROM matched ORDER BY u, id
+         )
+         UPDATE members m SET scim_user_id = one.u, managed_by = 'adopted', updated_at = now()
+         FROM one WHERE m.id = one.id",
+        &dirs,
+        &users,
+        &emails
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The directory's member made by hand with this email (case ignored), if any: what a
+/// directory that refuses existing members names when it refuses a push.
+pub async fn made_by_hand(
+    db: impl sqlx::PgExecutor<'_>,
+    directory: Uuid,
+    email: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM members
+         WHERE directory_id = $1 AND scim_user_id IS NULL AND lower(email) = lower($2)
+         ORDER BY id LIMIT 1",
+        directory,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Members a held deletion left behind whose access was kept: the directory no longer
 /// has their user, so they become members managed by hand, which provisioning never
 /// changes.
 pub(crate) async fn detach(conn: &mut PgConnection, members: &[Uuid]) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE members SET scim_user_id = NULL, updated_at = now() WHERE id = ANY($1)",
+        "UPDATE members SET scim_user_id = NULL, managed_by = 'manual', updated_at = now()
+         WHERE id = ANY($1)",
         members
     )
     .execute(conn)

@@ -27,6 +27,37 @@ pub struct Controls {
     pub seat_limit: Option<i32>,
     /// Lower-case email domains users must be on; empty accepts any.
     pub trusted_domains: Vec<String>,
+    /// What a push of someone the product already has (a member made by hand with the
+    /// same email) does.
+    pub existing_members: ExistingMembers,
+}
+
+/// What a directory does when its identity provider pushes someone the product already
+/// has as a member made by hand: the `directories.existing_members` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExistingMembers {
+    /// Provisioning takes the member over (it is `adopted`).
+    #[default]
+    Adopt,
+    /// The create is refused with 409, naming the member.
+    Refuse,
+}
+
+impl ExistingMembers {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExistingMembers::Adopt => "adopt",
+            ExistingMembers::Refuse => "refuse",
+        }
+    }
+
+    fn parse(text: &str) -> ExistingMembers {
+        if text == "refuse" {
+            ExistingMembers::Refuse
+        } else {
+            ExistingMembers::Adopt
+        }
+    }
 }
 
 /// How a directory's provisioning assigns teams: its team mode and that mode's
@@ -198,6 +229,7 @@ impl Summary {
             "idp": self.directory.idp,
             "seat_limit": self.controls.seat_limit,
             "trusted_domains": self.controls.trusted_domains,
+            "existing_members": self.controls.existing_members.as_str(),
             "team_mode": mapping.mode(),
             "team_attribute": match mapping {
                 TeamMapping::Attribute { attribute, .. } => Some(attribute),
@@ -354,7 +386,7 @@ pub async fn create(
 /// its counts.
 async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summary>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains,
+        r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.existing_members,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version, d.inspect_until,
                 d.hold_min_members, d.hold_share_percent, d.paused_at,
@@ -382,6 +414,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                 controls: Controls {
                     seat_limit: r.seat_limit,
                     trusted_domains: r.trusted_domains,
+                    existing_members: ExistingMembers::parse(&r.existing_members),
                 },
                 team_mapping: TeamMapping::from_columns(
                     &r.team_mode,
@@ -451,11 +484,13 @@ pub async fn set_controls(
     controls: &Controls,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "UPDATE directories SET seat_limit = $2, trusted_domains = $3, version = version + 1
+        "UPDATE directories SET seat_limit = $2, trusted_domains = $3, existing_members = $4,
+                version = version + 1
          WHERE id = $1 RETURNING version",
         id,
         controls.seat_limit,
-        &controls.trusted_domains
+        &controls.trusted_domains,
+        controls.existing_members.as_str()
     )
     .fetch_one(conn)
     .await
@@ -704,7 +739,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
     let row = sqlx::query!(
         r#"SELECT t.directory_id, t.secret_sha256, t.expires_at,
                   t.expires_at IS NOT NULL AND t.expires_at <= now() AS "expired!",
-                  d.idp, d.seat_limit, d.trusted_domains, d.inspect_until
+                  d.idp, d.seat_limit, d.trusted_domains, d.existing_members, d.inspect_until
            FROM tokens t JOIN directories d ON d.id = t.directory_id
            WHERE t.id = $1 AND t.revoked_at IS NULL"#,
         id
@@ -728,6 +763,7 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<TokenCheck, sqlx
         controls: Controls {
             seat_limit: row.seat_limit,
             trusted_domains: row.trusted_domains,
+            existing_members: ExistingMembers::parse(&row.existing_members),
         },
         inspect_until: row.inspect_until,
     }))

@@ -3,6 +3,7 @@
 //! area. The scale-out test runs alone (.config/nextest.toml).
 
 mod admin;
+mod adoption;
 mod failover;
 mod hold;
 mod pages;

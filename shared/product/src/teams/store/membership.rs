@@ -290,7 +290,8 @@ pub async fn member_by_email(
     }
     let id = Uuid::now_v7();
     sqlx::query!(
-        "INSERT INTO members (id, directory_id, email, status, scim_version) VALUES ($1, $2, $3, 'active', 0)",
+        "INSERT INTO members (id, directory_id, email, status, scim_version, managed_by)
+         VALUES ($1, $2, $3, 'active', 0, 'manual')",
         id,
         directory,
         email

@@ -51,23 +51,7 @@ impl Source {
     }
 }
 
-/// The `team_members.source` column holds the source as text.
-impl sqlx::Type<sqlx::Postgres> for Source {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Source {
-    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-        Source::parse(text).ok_or_else(|| format!("no membership source {text:?}").into())
-    }
-}
+text_column!(Source, "membership source");
 
 /// Renames the team; returns its new version.
 pub async fn rename(conn: &mut PgConnection, team: Uuid, name: &str) -> Result<i64, sqlx::Error> {

@@ -1,6 +1,6 @@
 //! What administration reads of teams and members.
 
-use crate::members::MemberStatus;
+use crate::members::{ManagedBy, MemberStatus};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -45,6 +45,7 @@ pub struct MemberView {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub status: MemberStatus,
+    pub managed_by: ManagedBy,
     /// Teams the member is in now (suspended memberships left out).
     pub teams: Vec<String>,
 }
@@ -60,6 +61,7 @@ pub async fn directory_members(
     sqlx::query_as!(
         MemberView,
         r#"SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status AS "status: MemberStatus",
+                  m.managed_by AS "managed_by: ManagedBy",
                   coalesce(array_agg(t.name ORDER BY t.name) FILTER (WHERE t.name IS NOT NULL AND NOT tm.suspended), '{}') AS "teams!"
            FROM members m
            LEFT JOIN team_members tm ON tm.member_id = m.id
