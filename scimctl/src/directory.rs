@@ -6,8 +6,8 @@ use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
     CreatedDirectory, DeletedDirectory, Directory, ExistingMembers, ExistingMembersSetting,
-    HoldPolicy, Idp, Inspection, IssuedSetupLink, NewDirectory, NewSetupLink, Preview, SeatLimit,
-    SetupLink, TeamMapping, TrustedDomains, Unmapped,
+    HoldPolicy, Idp, Inspection, IssuedSetupLink, MemberChangeKind, NewDirectory, NewSetupLink,
+    Preview, Reconciliation, SeatLimit, SetupLink, TeamMapping, TrustedDomains, Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -140,6 +140,15 @@ pub(crate) enum Command {
         #[arg(long, value_parser = ["adopt", "refuse"])]
         mode: String,
     },
+    /// Recompute the product's members and teams from the directory (after a restored
+    /// backup or a hand edit of the product's tables) and print what differed;
+    /// deprovisioning goes through the hold. --dry-run prints it and changes nothing.
+    Reconcile {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Pause the directory's provisioning: the identity provider is still answered and
     /// the directory records what it sends, but the product's members and teams are left
     /// as they are until `resume`.
@@ -184,6 +193,47 @@ pub(crate) enum Command {
     },
 }
 
+/// A reconciliation for a person: each member record that differed, then the teams.
+fn reconciliation(r: &Reconciliation) -> String {
+    let would = if r.dry_run { "would" } else { "did" };
+    let mut lines = vec![if r.dry_run {
+        "dry run: nothing was changed".to_owned()
+    } else {
+        "reconciled".to_owned()
+    }];
+    lines.push(match r.changed {
+        0 => format!("every member record matches the directory: no member {would} change"),
+        n => format!(
+            "{n} member records differed from the directory ({} held by the hold)",
+            r.held
+        ),
+    });
+    lines.extend(r.members.iter().map(|m| {
+        let change = match m.change {
+            MemberChangeKind::Created => "create",
+            MemberChangeKind::Updated => "update",
+            MemberChangeKind::Deactivated => "deactivate",
+            MemberChangeKind::Reactivated => "reactivate",
+            MemberChangeKind::Removed => "remove",
+        };
+        let held = if m.held { " (held)" } else { "" };
+        format!(
+            "{change:<10} {}  {}{held}",
+            m.scim_user_id,
+            output::or_dash(m.email.as_ref())
+        )
+    }));
+    if r.members.len() < r.changed {
+        lines.push(format!(
+            "… and {} more (--json lists the first {})",
+            r.changed - r.members.len(),
+            r.members.len()
+        ));
+    }
+    lines.extend(output::team_lines(&r.teams, would));
+    lines.join("\n")
+}
+
 /// The identity provider kinds, as the API spells them.
 fn idp() -> impl TypedValueParser<Value = Idp> {
     PossibleValuesParser::new(Idp::ALL.map(Idp::as_str)).try_map(|s| s.parse::<Idp>())
@@ -210,6 +260,16 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 }
             };
             Output::new(&changed, text)
+        }
+        Command::Reconcile { directory, dry_run } => {
+            let path = format!("{}/reconcile", directory.path());
+            let path = if dry_run {
+                format!("{path}/preview")
+            } else {
+                path
+            };
+            let done: Reconciliation = admin.post(&path, NO_BODY).await?;
+            Output::new(&done, reconciliation(&done))
         }
         Command::Pause { directory } => {
             let path = format!("{}/pause", directory.path());

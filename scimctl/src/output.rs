@@ -38,8 +38,15 @@ impl Output {
 /// and who leaves, and what is kept.
 pub(crate) fn preview(p: &scim_admin_api::Preview) -> Output {
     let mut lines = vec!["dry run: nothing was changed".to_owned()];
+    lines.extend(team_lines(p, "would"));
+    Output::new(p, lines.join("\n"))
+}
+
+/// What a team change does (or `would` do), a line each.
+pub(crate) fn team_lines(p: &scim_admin_api::Preview, would: &str) -> Vec<String> {
+    let mut lines = Vec::new();
     if p.is_empty() {
-        lines.push("no team or membership would change".into());
+        lines.push(format!("no team or membership {would} change"));
     }
     lines.extend(p.created.iter().map(|t| format!("create team {t}")));
     lines.extend(
@@ -56,7 +63,7 @@ pub(crate) fn preview(p: &scim_admin_api::Preview) -> Output {
     lines.extend(people(&p.joined, "join"));
     lines.extend(people(&p.left, "leave"));
     lines.extend(people(&p.manual_kept, "kept, added by hand in"));
-    Output::new(p, lines.join("\n"))
+    lines
 }
 
 /// One line per item, or `(none)`.

@@ -7,11 +7,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
     AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembersSetting, Inspection,
-    NewDirectory, Preview, SeatLimit, TeamMapping, TrustedDomains,
+    NewDirectory, Preview, Reconciliation, SeatLimit, TeamMapping, TrustedDomains,
 };
 use scim_store::directories::{self, Summary};
 
-use super::wire::{Wire, existing_members, team_mapping};
+use super::wire::{Wire, existing_members, reconciliation, team_mapping};
 use super::{Actor, AdminError, Body, parse_id};
 use crate::{AppState, commands};
 
@@ -40,6 +40,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/directories/{id}/existing-members",
             put(set_existing_members),
+        )
+        .route("/admin/v1/directories/{id}/reconcile", post(reconcile))
+        .route(
+            "/admin/v1/directories/{id}/reconcile/preview",
+            post(preview_reconcile),
         )
         .route("/admin/v1/directories/{id}/pause", post(pause))
         .route("/admin/v1/directories/{id}/resume", post(resume))
@@ -126,6 +131,26 @@ async fn set_existing_members(
     })
     .await?;
     Ok(Json(view(&state, &after)))
+}
+
+/// Recomputes the directory's members and teams from the directory.
+async fn reconcile(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Reconciliation>, AdminError> {
+    let done = commands::reconcile::reconcile(&state, &actor, &id, false).await?;
+    Ok(Json(reconciliation(done, false)))
+}
+
+/// What reconciling would change, changing nothing.
+async fn preview_reconcile(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Reconciliation>, AdminError> {
+    let done = commands::reconcile::reconcile(&state, &actor, &id, true).await?;
+    Ok(Json(reconciliation(done, true)))
 }
 
 /// Pauses the directory's provisioning: SCIM keeps answering, the product is left as

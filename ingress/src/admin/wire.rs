@@ -7,6 +7,7 @@ use scim_admin_api as api;
 use scim_core::hold::Policy;
 use scim_product::hold::{Change, HeldMember};
 use scim_product::members::{ManagedBy, MemberStatus};
+use scim_product::recompute::{self, Recomputed};
 use scim_product::teams::preview::{Preview, Renamed};
 use scim_product::teams::store::Source;
 use scim_product::teams::store::views::{MemberView, TeamMember};
@@ -237,6 +238,33 @@ impl Wire for ExistingMembers {
             ExistingMembers::Adopt => api::ExistingMembers::Adopt,
             ExistingMembers::Refuse => api::ExistingMembers::Refuse,
         }
+    }
+}
+
+/// A recomputation as the API shows it.
+pub(crate) fn reconciliation(done: Recomputed, dry_run: bool) -> api::Reconciliation {
+    api::Reconciliation {
+        dry_run,
+        members: done
+            .members
+            .into_iter()
+            .map(|m| api::MemberChange {
+                scim_user_id: m.scim_user_id,
+                member_id: m.member,
+                email: m.email,
+                change: match m.change {
+                    recompute::Change::Created => api::MemberChangeKind::Created,
+                    recompute::Change::Updated => api::MemberChangeKind::Updated,
+                    recompute::Change::Deactivated => api::MemberChangeKind::Deactivated,
+                    recompute::Change::Reactivated => api::MemberChangeKind::Reactivated,
+                    recompute::Change::Removed => api::MemberChangeKind::Removed,
+                },
+                held: m.held,
+            })
+            .collect(),
+        changed: done.changed,
+        held: done.held,
+        teams: done.teams.wire(),
     }
 }
 

@@ -20,7 +20,9 @@ pub use hold::{
     Decision, HeldChange, HeldMember, Hold, HoldDecision, HoldPolicy, HoldPolicySetting, HoldStatus,
 };
 pub use logs::{AuditRecord, GroupName, ReceivedUser, RequestEntry};
-pub use members::{ManagedBy, Member, MemberStatus};
+pub use members::{
+    ManagedBy, Member, MemberChange, MemberChangeKind, MemberStatus, Reconciliation,
+};
 pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};
 pub use teams::{

@@ -50,3 +50,44 @@ pub enum ManagedBy {
     /// Made by hand: provisioning never changes it.
     Manual,
 }
+
+/// `POST /directories/{id}/reconcile` (applied) and `…/reconcile/preview` (a dry run):
+/// what recomputing the directory's members and teams from the directory changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// Nothing was changed: this is what applying would do.
+    pub dry_run: bool,
+    /// The member records that differed from their users (the first 1000).
+    pub members: Vec<MemberChange>,
+    /// How many differed.
+    pub changed: usize,
+    /// Of those, deprovisionings the mass-deprovisioning hold keeps.
+    pub held: usize,
+    /// What it did to teams.
+    pub teams: crate::Preview,
+}
+
+/// A member record that differed from its user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChange {
+    pub scim_user_id: Uuid,
+    /// `None`: the record did not exist.
+    pub member_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub change: MemberChangeKind,
+    /// A deprovisioning the hold keeps.
+    pub held: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberChangeKind {
+    /// The user had no member record.
+    Created,
+    /// Its email or name differed.
+    Updated,
+    Deactivated,
+    Reactivated,
+    /// Its user is gone.
+    Removed,
+}

@@ -13,9 +13,6 @@ use crate::members::{self, Touched};
 use crate::teams::{mirror, reconcile, store as db_teams};
 use scim_store::directories::{self, TeamMapping};
 
-/// Member records recomputed per transaction when a directory resumes.
-const RESUME_CHUNK: usize = 1000;
-
 /// What an event asks to bring up to date.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
@@ -224,13 +221,9 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 affected.entry(*directory).or_default().extend(users);
             }
             Work::Resume { directory } => {
-                let everyone = members::everyone(&mut *pool.acquire().await?, *directory).await?;
-                for chunk in everyone.chunks(RESUME_CHUNK) {
-                    members::apply_users(&mut *pool.acquire().await?, chunk).await?;
-                }
-                mirror::sync(pool, *directory, None).await?;
-                let users = reconcile::everyone(&mut *pool.acquire().await?, *directory).await?;
-                affected.entry(*directory).or_default().extend(users);
+                let mut tx = pool.begin().await?;
+                crate::recompute::directory(&mut tx, *directory).await?;
+                tx.commit().await?;
             }
             Work::Directory { directory } => {
                 mirror::sync(pool, *directory, None).await?;

@@ -6,6 +6,7 @@
 //! - [`affected`]: what an event asks to bring up to date, and doing it;
 //! - [`members`]: member records (one per SCIM user, and those made by hand);
 //! - [`hold`]: the mass-deprovisioning hold the member records pass through;
+//! - [`recompute`]: every member and team of a directory at once (reconcile, resume);
 //! - [`teams`]: how teams follow the directory ([`teams::plan`], pure), their SQL
 //!   ([`teams::store`]) and the recomputation ([`teams::reconcile`]).
 
@@ -37,4 +38,5 @@ macro_rules! text_column {
 pub mod affected;
 pub mod hold;
 pub mod members;
+pub mod recompute;
 pub mod teams;

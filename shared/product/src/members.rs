@@ -339,33 +339,86 @@ pub async fn pending(
         .collect())
 }
 
-/// Every member record of the directory to bring up to date: each of its users at its
-/// version, and each provisioned member whose user is gone (a removal, past the
-/// member's version).
-pub async fn everyone(
+/// A provisioned member record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub id: Uuid,
+    pub scim_user_id: Uuid,
+    pub profile: Profile,
+    pub version: i64,
+}
+
+/// The member records of these users.
+pub async fn stored(
     conn: &mut PgConnection,
     directory: Uuid,
-) -> Result<Vec<Touched>, sqlx::Error> {
+    users: &[Uuid],
+) -> Result<Vec<Stored>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id AS "user!", version AS "version!" FROM scim_users WHERE directory_id = $1
-           UNION ALL
-           SELECT m.scim_user_id, m.scim_version + 1 FROM members m
+        r#"SELECT id, scim_user_id AS "scim_user_id!", email, display_name, given_name,
+                  family_name, status AS "status: MemberStatus", scim_version
+           FROM members WHERE directory_id = $1 AND scim_user_id = ANY($2)"#,
+        directory,
+        users
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Stored {
+            id: r.id,
+            scim_user_id: r.scim_user_id,
+            profile: Profile {
+                email: r.email,
+                display_name: r.display_name,
+                given_name: r.given_name,
+                family_name: r.family_name,
+                status: r.status,
+            },
+            version: r.scim_version,
+        })
+        .collect())
+}
+
+/// Provisioned members whose user the directory no longer has, not yet removed.
+pub async fn orphans(conn: &mut PgConnection, directory: Uuid) -> Result<Vec<Stored>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT m.scim_user_id AS "scim_user_id!" FROM members m
            WHERE m.directory_id = $1 AND m.scim_user_id IS NOT NULL AND m.status <> 'removed'
              AND NOT EXISTS (SELECT 1 FROM scim_users u
                              WHERE u.directory_id = $1 AND u.id = m.scim_user_id)
            ORDER BY 1"#,
         directory
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Touched {
-            directory,
-            user: r.user,
-            version: r.version,
-        })
-        .collect())
+    stored(
+        conn,
+        directory,
+        &rows.into_iter().map(|r| r.scim_user_id).collect::<Vec<_>>(),
+    )
+    .await
+}
+
+/// Lowers these members' versions to at most the given ones, so that a write at the
+/// version above takes effect whatever a hand edit or a restore left there.
+pub async fn lower_versions(
+    conn: &mut PgConnection,
+    members: &[(Uuid, i64)],
+) -> Result<(), sqlx::Error> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let (ids, versions): (Vec<Uuid>, Vec<i64>) = members.iter().copied().unzip();
+    sqlx::query!(
+        "UPDATE members m SET scim_version = LEAST(m.scim_version, r.v)
+         FROM unnest($1::uuid[], $2::bigint[]) AS r(id, v) WHERE m.id = r.id",
+        &ids,
+        &versions
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Column arrays for one `unnest` upsert.

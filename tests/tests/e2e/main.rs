@@ -9,6 +9,7 @@ mod hold;
 mod pages;
 mod pause;
 mod pipeline;
+mod reconcile;
 mod scale;
 mod teams;
 mod traces;
