@@ -102,4 +102,15 @@ impl Scimctl {
         let out = self.run(&["team", "members", "--team", team, "--json"])?;
         Ok(serde_json::from_str(&out).unwrap_or_else(|e| panic!("team members: {e}: {out}")))
     }
+
+    /// The emails of the team's members in effect (not suspended); the team must exist.
+    pub fn team_emails(&self, team: &str) -> std::collections::BTreeSet<String> {
+        let rows = self
+            .team_members(team)
+            .unwrap_or_else(|e| panic!("team members --team {team}: {e}"));
+        rows.into_iter()
+            .filter(|r| !r.suspended)
+            .filter_map(|r| r.email)
+            .collect()
+    }
 }
