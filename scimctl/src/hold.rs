@@ -62,10 +62,11 @@ async fn show(admin: &Admin, directory: &DirectoryRef) -> anyhow::Result<Output>
         Some(h) => {
             let mut lines = vec![
                 format!(
-                    "held since {}: {} deactivations, {} deletions",
+                    "held since {}: {} deactivations, {} deletions, {} members leaving teams",
                     output::at(h.since),
                     h.deactivations,
-                    h.removals
+                    h.removals,
+                    h.team_removals
                 ),
                 format!("why: {}", h.reason),
                 "decide with `scimctl directory hold apply` or `hold keep`".to_owned(),
@@ -75,8 +76,9 @@ async fn show(admin: &Admin, directory: &DirectoryRef) -> anyhow::Result<Output>
                     "{}  {:<10} {}  {}",
                     m.scim_user_id,
                     match m.change {
-                        HeldChange::Deactivate => "deactivate",
-                        HeldChange::Remove => "delete",
+                        HeldChange::Deactivate => "deactivate".to_owned(),
+                        HeldChange::Remove => "delete".to_owned(),
+                        HeldChange::LeaveTeams => format!("leave {}", m.teams.join(", ")),
                     },
                     m.email.as_deref().unwrap_or("-"),
                     m.display_name.as_deref().unwrap_or(""),
@@ -91,14 +93,18 @@ async fn show(admin: &Admin, directory: &DirectoryRef) -> anyhow::Result<Output>
 async fn decide(admin: &Admin, directory: &DirectoryRef, how: &str) -> anyhow::Result<Output> {
     let path = format!("{}/hold/{how}", directory.path());
     let decided: HoldDecision = admin.post(&path, NO_BODY).await?;
-    let (d, r) = (decided.deactivations, decided.removals);
+    let (d, r, t) = (
+        decided.deactivations,
+        decided.removals,
+        decided.team_removals,
+    );
     let text = match decided.decision {
-        Decision::Applied => {
-            format!("applied: {d} members deactivated and {r} removed; the hold has ended")
-        }
+        Decision::Applied => format!(
+            "applied: {d} members deactivated and {r} removed, {t} left their teams; the hold has ended"
+        ),
         Decision::Kept => format!(
-            "kept: {} members keep their access; the hold has ended",
-            d + r
+            "kept: {} members keep their access and teams; the hold has ended",
+            d + r + t
         ),
     };
     Ok(Output::new(&decided, text))

@@ -55,6 +55,7 @@ async fn show(
             deprovisioned: h.deprovisioned,
             deactivations: h.deactivations,
             removals: h.removals,
+            team_removals: h.team_removals,
             held: held.wire(),
             next_after,
         }
@@ -97,6 +98,7 @@ async fn decide(
         },
         deactivations: ended.deactivations,
         removals: ended.removals,
+        team_removals: ended.team_removals,
     }))
 }
 

@@ -376,7 +376,9 @@ impl Wire for HeldMember {
             change: match self.change {
                 Change::Deactivate => api::HeldChange::Deactivate,
                 Change::Remove => api::HeldChange::Remove,
+                Change::LeaveTeams => api::HeldChange::LeaveTeams,
             },
+            teams: self.teams,
             held_at: self.held_at,
         }
     }

@@ -73,7 +73,11 @@ pub(crate) async fn decide(
         Decision::Keep => Action::DeprovisioningKept,
     };
     let event = ended.event(&Summary { version, ..dir }, action, version);
-    let details = json!({"deactivations": ended.deactivations, "removals": ended.removals});
+    let details = json!({
+        "deactivations": ended.deactivations,
+        "removals": ended.removals,
+        "team_removals": ended.team_removals,
+    });
     record(&mut tx, state, actor, dir_id, event, details).await?;
     tx.commit().await?;
     Ok(ended)

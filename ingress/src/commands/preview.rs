@@ -1,6 +1,7 @@
 //! Previews of admin changes: the change is made in a transaction, applied as the
 //! worker would, read back and rolled back, in the directory's list turn.
 
+use scim_product::members::Screen;
 use scim_product::teams::preview::{self, Preview};
 use uuid::Uuid;
 
@@ -40,7 +41,7 @@ pub(crate) async fn preview_and_undo(
     directory: Uuid,
 ) -> Result<Preview, AdminError> {
     let Previewing { mut tx, _turn } = previewing;
-    let preview = preview::run(&mut tx, directory).await?;
+    let preview = preview::run(&mut tx, directory, Screen::Off).await?;
     tx.rollback().await?;
     Ok(preview)
 }

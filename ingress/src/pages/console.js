@@ -280,14 +280,14 @@ function renderHold(d, status) {
   const p = status.policy;
   $("hold-state").className = h ? "warning" : "";
   $("hold-state").textContent = h
-    ? `Held since ${when(h.since)}: ${h.deactivations} deactivations and ${h.removals} deletions wait for a decision. Why: ${h.reason}.`
+    ? `Held since ${when(h.since)}: ${h.deactivations} deactivations, ${h.removals} deletions and ${h.team_removals} members leaving teams wait for a decision. Why: ${h.reason}.`
     : p ? `Nothing held. Deprovisioning is held past more than ${p.min_members} members and more than ${p.share_percent} % of the active members within ${status.window_minutes} minutes.`
       : "Nothing held. The hold is off: every deactivation and deletion takes effect.";
   show($("held-list"), h && h.held, () => h ? table(
-    h.next_after ? `The first ${h.held.length} of ${h.deactivations + h.removals} members held` : "Members held", [
+    h.next_after ? `The first ${h.held.length} of ${h.deactivations + h.removals + h.team_removals} members held` : "Members held", [
       ["Email", (m) => m.email || "(none)"],
       ["SCIM user", (m) => el("code", { text: m.scim_user_id })],
-      ["Identity provider asked", (m) => m.change === "remove" ? "delete" : "deactivate"],
+      ["Identity provider asked", (m) => ({ remove: "delete", deactivate: "deactivate", leave_teams: `leave ${m.teams.join(", ")}` })[m.change]],
       ["Held since", (m) => when(m.held_at)],
     ], h.held) : []);
   const decide = (how, label, done) => confirming(

@@ -236,7 +236,7 @@ function requestItem(tag, r, prefix = "") {
 
 // --- the deprovisioning hold --------------------------------------------------------
 
-const CHANGES = { deactivate: "Deactivated", remove: "Deleted" };
+const CHANGES = { deactivate: "Deactivated", remove: "Deleted", leave_teams: "Removed from teams" };
 
 // The safeguard: its threshold, and the open hold with who keeps access, why, and (when
 // this link may) the decision.
@@ -255,7 +255,7 @@ async function loadHold() {
     $("hold-actions").replaceChildren();
     return;
   }
-  const held = hold.deactivations + hold.removals;
+  const held = hold.deactivations + hold.removals + hold.team_removals;
   $("hold-summary").textContent = `Held: your identity provider deactivated or deleted more people within an hour than this directory lets through. ${held} of them keep their access until the change is confirmed. Your identity provider was told each change succeeded.`;
   $("hold-reason").textContent = `Since ${when(hold.since)}: ${hold.reason}.`;
   show($("held"), hold.held, () => table(
@@ -263,7 +263,7 @@ async function loadHold() {
     [
       ["Email", (m) => m.email || "(none)"],
       ["Name", (m) => m.display_name || ""],
-      ["Your identity provider", (m) => CHANGES[m.change]],
+      ["Your identity provider", (m) => m.teams.length ? `${CHANGES[m.change]}: ${m.teams.join(", ")}` : CHANGES[m.change]],
       ["Held since", (m) => when(m.held_at)],
     ], hold.held));
   const allowed = session.allow_controls;

@@ -49,6 +49,9 @@ pub struct Hold {
     /// Held deactivations and deletions.
     pub deactivations: i64,
     pub removals: i64,
+    /// Members who stay active and keep teams they would have left.
+    #[serde(default)]
+    pub team_removals: i64,
     /// A page of the held members, in `scim_user_id` order.
     pub held: Vec<HeldMember>,
     /// Where the next page starts (`?after=`); `None` on the last.
@@ -64,15 +67,20 @@ pub struct HeldMember {
     pub display_name: Option<String>,
     /// What the identity provider asked.
     pub change: HeldChange,
+    /// `leave_teams`: the teams the member keeps, by name.
+    #[serde(default)]
+    pub teams: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub held_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum HeldChange {
     Deactivate,
     Remove,
+    /// Leave teams, staying active (a group that feeds them emptied).
+    LeaveTeams,
 }
 
 /// `POST /directories/{id}/hold/apply` and `/hold/keep`: what was decided.
@@ -81,6 +89,8 @@ pub struct HoldDecision {
     pub decision: Decision,
     pub deactivations: i64,
     pub removals: i64,
+    #[serde(default)]
+    pub team_removals: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

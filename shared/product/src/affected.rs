@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-use crate::members::{self, Touched};
+use crate::members::{self, Screen, Touched};
 use crate::teams::{mirror, reconcile, store as db_teams};
 use scim_store::directories::{self, TeamMapping};
 
@@ -149,6 +149,10 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     let mut touched = Vec::new();
     let mut user_events: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut affected: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    // Users whose teams an admin's change (a team's mapping, the team mode) can change:
+    // recomputed without the hold, which guards against the identity provider, not
+    // against a change its admin previewed and made.
+    let mut by_admin: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     for w in work {
         match w {
             Work::Users { directory, users } => {
@@ -218,7 +222,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 users.extend(
                     db_teams::membership::provisioned_users(pool, *directory, Some(*team)).await?,
                 );
-                affected.entry(*directory).or_default().extend(users);
+                by_admin.entry(*directory).or_default().extend(users);
             }
             Work::Resume { directory } => {
                 let mut tx = pool.begin().await?;
@@ -228,7 +232,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
             Work::Directory { directory } => {
                 mirror::sync(pool, *directory, None).await?;
                 let users = reconcile::everyone(&mut *pool.acquire().await?, *directory).await?;
-                affected.entry(*directory).or_default().extend(users);
+                by_admin.entry(*directory).or_default().extend(users);
             }
             Work::Nothing => {}
         }
@@ -248,9 +252,17 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
         };
         affected.entry(directory).or_default().extend(users);
     }
-    for (directory, users) in affected {
-        let users: Vec<Uuid> = users.into_iter().collect();
-        reconcile::reconcile(pool, directory, &users).await?;
+    // A user both sets affect passes through the hold.
+    for (directory, users) in &mut by_admin {
+        if let Some(screened) = affected.get(directory) {
+            users.retain(|u| !screened.contains(u));
+        }
+    }
+    for (screen, sets) in [(Screen::On, affected), (Screen::Off, by_admin)] {
+        for (directory, users) in sets {
+            let users: Vec<Uuid> = users.into_iter().collect();
+            reconcile::reconcile(pool, directory, &users, screen).await?;
+        }
     }
     Ok(())
 }

@@ -7,14 +7,15 @@
 //!
 //! The SQL of `holds`, `held_deprovisionings` and `deprovisionings` is here.
 
-use crate::members::{self, MemberStatus, Touched};
+use crate::members::{self, MemberStatus, Screen, Touched};
+use crate::teams::plan::Plan;
 use crate::teams::{reconcile, store as teams};
 use scim_core::hold::{self, Policy, WINDOW_MINUTES};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::{directories, outbox};
 use serde_json::json;
 use sqlx::{PgConnection, PgExecutor};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -23,6 +24,8 @@ use uuid::Uuid;
 pub enum Change {
     Deactivate,
     Remove,
+    /// Leave teams (the member stays active): `HeldMember::teams`.
+    LeaveTeams,
 }
 
 impl Change {
@@ -30,15 +33,15 @@ impl Change {
         match self {
             Change::Deactivate => "deactivate",
             Change::Remove => "remove",
+            Change::LeaveTeams => "leave_teams",
         }
     }
 
     fn parse(text: &str) -> Change {
-        if text == "remove" {
-            Change::Remove
-        } else {
-            Change::Deactivate
-        }
+        [Change::Remove, Change::LeaveTeams]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .unwrap_or(Change::Deactivate)
     }
 
     /// The deprovisioning a member record's new status is, if any.
@@ -71,11 +74,14 @@ pub struct Hold {
     pub deprovisioned: i64,
     pub deactivations: i64,
     pub removals: i64,
+    /// Members who stay active and keep teams they would have left.
+    pub team_removals: i64,
 }
 
 impl Hold {
+    /// The members it holds.
     pub fn held(&self) -> i64 {
-        self.deactivations + self.removals
+        self.deactivations + self.removals + self.team_removals
     }
 
     /// The `directory.deprovisioning_*` event: the directory with the hold as `hold`.
@@ -91,6 +97,7 @@ impl Hold {
             "held": self.held(),
             "deactivations": self.deactivations,
             "removals": self.removals,
+            "team_removals": self.team_removals,
         });
         let id = dir.directory.id;
         Event::new(
@@ -113,6 +120,8 @@ pub struct HeldMember {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub change: Change,
+    /// [`Change::LeaveTeams`]: the teams it keeps, by name.
+    pub teams: Vec<String>,
     pub held_at: OffsetDateTime,
 }
 
@@ -155,42 +164,201 @@ pub(crate) async fn screen(
     if candidates.is_empty() {
         return Ok(held);
     }
-    let policy = directories::hold_policy(&mut *tx, directory).await?;
-    let open = is_open(&mut *tx, directory).await?;
-    let (allowed, counts) = if open {
-        (0, None)
-    } else if let Some(policy) = policy {
-        let (active, recent) = window(&mut *tx, directory).await?;
-        let n = candidates.len() as u64;
-        let allowed = hold::allowed(Some(policy), active as u64, recent as u64, n) as usize;
-        (allowed, Some((policy, active + recent, recent)))
-    } else {
-        (candidates.len(), None)
-    };
-    let (now, later) = candidates.split_at(allowed);
-    if policy.is_some() {
+    let judged = judge(&mut *tx, directory, candidates.len()).await?;
+    let (now, later) = candidates.split_at(judged.allowed);
+    if judged.counted {
         let members: Vec<Uuid> = now.iter().map(|(_, m, _, _)| *m).collect();
-        sqlx::query!(
-            "INSERT INTO deprovisionings (directory_id, member_id) SELECT $1, unnest($2::uuid[])",
-            directory,
-            &members
-        )
-        .execute(&mut *tx)
-        .await?;
+        count(&mut *tx, directory, &members).await?;
     }
     if later.is_empty() {
         return Ok(held);
     }
-    if let Some((policy, active, recent)) = counts {
-        begin(&mut *tx, directory, policy, active, recent + allowed as i64).await?;
-    }
     let rows: Vec<(Uuid, Change, i64)> = later.iter().map(|(u, _, c, v)| (*u, *c, *v)).collect();
     rehold(&mut *tx, directory, &rows).await?;
     held.extend(later.iter().map(|(u, _, _, _)| *u));
-    if counts.is_some() {
+    if judged.began {
         announce_begun(tx, directory).await?;
     }
     Ok(held)
+}
+
+/// Screens the team memberships a recomputation is about to end for members who stay
+/// active (under the directory's row lock): removals a hold keeps stay kept, unless the
+/// plan no longer makes them (superseded); new ones are judged like deprovisionings, a
+/// member counting once. What is held is taken out of `plan`.
+pub(crate) async fn screen_teams(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    plan: &mut Plan,
+    held: &BTreeSet<(Uuid, Uuid)>,
+) -> Result<(), sqlx::Error> {
+    let removals = plan.removals();
+    let pairs: BTreeSet<(Uuid, Uuid)> = removals
+        .iter()
+        .flat_map(|(m, teams)| teams.iter().map(|t| (*t, *m)))
+        .collect();
+    let still: BTreeSet<(Uuid, Uuid)> = held.intersection(&pairs).copied().collect();
+    let released: Vec<(Uuid, Uuid)> = held.difference(&pairs).copied().collect();
+    plan.keep(&still);
+    release_teams(&mut *tx, directory, &released).await?;
+    let candidates: Vec<(Uuid, Vec<Uuid>)> = removals
+        .into_iter()
+        .map(|(m, teams)| {
+            (
+                m,
+                teams
+                    .into_iter()
+                    .filter(|t| !still.contains(&(*t, m)))
+                    .collect(),
+            )
+        })
+        .filter(|(_, teams): &(Uuid, Vec<Uuid>)| !teams.is_empty())
+        .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let judged = judge(&mut *tx, directory, candidates.len()).await?;
+    let (now, later) = candidates.split_at(judged.allowed);
+    if judged.counted {
+        let members: Vec<Uuid> = now.iter().map(|(m, _)| *m).collect();
+        count(&mut *tx, directory, &members).await?;
+    }
+    if later.is_empty() {
+        return Ok(());
+    }
+    let kept: BTreeSet<(Uuid, Uuid)> = later
+        .iter()
+        .flat_map(|(m, teams)| teams.iter().map(|t| (*t, *m)))
+        .collect();
+    hold_teams(&mut *tx, directory, &kept).await?;
+    plan.keep(&kept);
+    if judged.began {
+        announce_begun(tx, directory).await?;
+    }
+    Ok(())
+}
+
+/// What judging new deprovisionings decided.
+struct Judged {
+    /// How many take effect now; the rest are held.
+    allowed: usize,
+    /// Those that take effect count toward the window (the hold is on).
+    counted: bool,
+    /// The hold began with them.
+    began: bool,
+}
+
+/// Of `n` new deprovisionings (under the directory's row lock), how many take effect
+/// now; opens the hold when some are held. While a hold is open, all are held.
+async fn judge(tx: &mut PgConnection, directory: Uuid, n: usize) -> Result<Judged, sqlx::Error> {
+    if is_open(&mut *tx, directory).await? {
+        return Ok(Judged {
+            allowed: 0,
+            counted: false,
+            began: false,
+        });
+    }
+    let Some(policy) = directories::hold_policy(&mut *tx, directory).await? else {
+        return Ok(Judged {
+            allowed: n,
+            counted: false,
+            began: false,
+        });
+    };
+    let (active, recent) = window(&mut *tx, directory).await?;
+    let allowed = hold::allowed(Some(policy), active as u64, recent as u64, n as u64) as usize;
+    let began = allowed < n;
+    if began {
+        begin(
+            tx,
+            directory,
+            policy,
+            active + recent,
+            recent + allowed as i64,
+        )
+        .await?;
+    }
+    Ok(Judged {
+        allowed,
+        counted: true,
+        began,
+    })
+}
+
+/// Counts deprovisionings of these members that took effect toward the window.
+async fn count(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    members: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO deprovisionings (directory_id, member_id) SELECT $1, unnest($2::uuid[])",
+        directory,
+        members
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The team removals (team, member) a hold keeps among these members.
+pub(crate) async fn held_team_removals(
+    db: impl PgExecutor<'_>,
+    directory: Uuid,
+    members: &[Uuid],
+) -> Result<BTreeSet<(Uuid, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT team_id, member_id FROM held_team_removals
+         WHERE directory_id = $1 AND member_id = ANY($2)",
+        directory,
+        members
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.team_id, r.member_id)).collect())
+}
+
+/// Holds these team removals (team, member).
+async fn hold_teams(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    pairs: &BTreeSet<(Uuid, Uuid)>,
+) -> Result<(), sqlx::Error> {
+    let (teams, members): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
+    sqlx::query!(
+        "INSERT INTO held_team_removals (directory_id, team_id, member_id)
+         SELECT $1, t, m FROM unnest($2::uuid[], $3::uuid[]) AS r(t, m)
+         ON CONFLICT DO NOTHING",
+        directory,
+        &teams,
+        &members
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The plan no longer ends these held memberships (team, member): released; the hold
+/// closes when it holds no one.
+async fn release_teams(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<(), sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let (teams, members): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
+    sqlx::query!(
+        "DELETE FROM held_team_removals h USING unnest($2::uuid[], $3::uuid[]) AS r(t, m)
+         WHERE h.directory_id = $1 AND h.team_id = r.t AND h.member_id = r.m",
+        directory,
+        &teams,
+        &members
+    )
+    .execute(&mut *tx)
+    .await?;
+    close_if_empty(tx, directory).await
 }
 
 /// Those of `users` whose deprovisioning a hold keeps: their member records and teams
@@ -218,7 +386,9 @@ pub async fn show(db: impl PgExecutor<'_>, directory: Uuid) -> Result<Option<Hol
                   (SELECT count(*) FROM held_deprovisionings d
                    WHERE d.directory_id = h.directory_id AND d.change = 'deactivate') AS "deactivations!",
                   (SELECT count(*) FROM held_deprovisionings d
-                   WHERE d.directory_id = h.directory_id AND d.change = 'remove') AS "removals!"
+                   WHERE d.directory_id = h.directory_id AND d.change = 'remove') AS "removals!",
+                  (SELECT count(DISTINCT t.member_id) FROM held_team_removals t
+                   WHERE t.directory_id = h.directory_id) AS "team_removals!"
            FROM holds h WHERE h.directory_id = $1"#,
         directory
     )
@@ -234,10 +404,12 @@ pub async fn show(db: impl PgExecutor<'_>, directory: Uuid) -> Result<Option<Hol
         deprovisioned: r.deprovisioned,
         deactivations: r.deactivations,
         removals: r.removals,
+        team_removals: r.team_removals,
     }))
 }
 
-/// A page of the members the directory's hold keeps, in user id order after `after`.
+/// A page of the members the directory's hold keeps, in user id order after `after`:
+/// those it keeps active, and those it keeps in teams (with the teams).
 pub async fn held_page(
     db: impl PgExecutor<'_>,
     directory: Uuid,
@@ -245,10 +417,24 @@ pub async fn held_page(
     limit: i64,
 ) -> Result<Vec<HeldMember>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT h.scim_user_id, h.member_id, h.change, h.held_at, m.email, m.display_name
-         FROM held_deprovisionings h JOIN members m ON m.id = h.member_id
-         WHERE h.directory_id = $1 AND ($2::uuid IS NULL OR h.scim_user_id > $2)
-         ORDER BY h.scim_user_id LIMIT $3",
+        r#"SELECT x.scim_user_id AS "scim_user_id!", x.member_id AS "member_id!",
+                  x.change AS "change!", x.held_at AS "held_at!", x.email, x.display_name,
+                  x.teams AS "teams!"
+           FROM (
+               SELECT h.scim_user_id, h.member_id, h.change, h.held_at, m.email,
+                      m.display_name, '{}'::text[] AS teams
+               FROM held_deprovisionings h JOIN members m ON m.id = h.member_id
+               WHERE h.directory_id = $1
+               UNION ALL
+               SELECT m.scim_user_id, t.member_id, 'leave_teams', min(t.held_at), m.email,
+                      m.display_name, array_agg(tm.name ORDER BY tm.name)
+               FROM held_team_removals t JOIN members m ON m.id = t.member_id
+                    JOIN teams tm ON tm.id = t.team_id
+               WHERE t.directory_id = $1 AND m.scim_user_id IS NOT NULL
+               GROUP BY t.member_id, m.scim_user_id, m.email, m.display_name
+           ) x
+           WHERE $2::uuid IS NULL OR x.scim_user_id > $2
+           ORDER BY x.scim_user_id LIMIT $3"#,
         directory,
         after,
         limit
@@ -263,6 +449,7 @@ pub async fn held_page(
             email: r.email,
             display_name: r.display_name,
             change: Change::parse(&r.change),
+            teams: r.teams,
             held_at: r.held_at,
         })
         .collect())
@@ -273,55 +460,88 @@ pub async fn held_page(
 /// worker would have; the window starts again. The caller holds the directory's row
 /// lock. Returns the hold as it was, `None` if none was open.
 pub async fn apply(tx: &mut PgConnection, directory: Uuid) -> Result<Option<Hold>, sqlx::Error> {
-    let Some((hold, held)) = end(&mut *tx, directory).await? else {
+    let Some(ended) = end(&mut *tx, directory).await? else {
         return Ok(None);
     };
-    let touched: Vec<Touched> = held
+    let touched: Vec<Touched> = ended
+        .members
         .iter()
-        .map(|(user, _, _, version)| Touched {
+        .map(|m| Touched {
             directory,
-            user: *user,
-            version: *version,
+            user: m.user,
+            version: m.version,
         })
         .collect();
-    members::write(&mut *tx, &touched, members::Screen::Off).await?;
-    let users: Vec<Uuid> = held.iter().map(|(user, ..)| *user).collect();
-    reconcile::reconcile_in(&mut *tx, directory, &users).await?;
-    Ok(Some(hold))
+    members::write(&mut *tx, &touched, Screen::Off).await?;
+    let mut users: Vec<Uuid> = ended.members.iter().map(|m| m.user).collect();
+    users.extend(ended.teams.iter().map(|t| t.user));
+    users.sort_unstable();
+    users.dedup();
+    reconcile::reconcile_in(&mut *tx, directory, &users, Screen::Off).await?;
+    Ok(Some(ended.hold))
 }
 
 /// Ends the directory's open hold by keeping its members' access: a held deactivation
 /// leaves the member active (a later change from the identity provider is judged
 /// anew); a held deletion leaves a member the directory no longer has, which becomes a
-/// member managed by hand with its teams. The window starts again. The caller holds the
-/// directory's row lock. Returns the hold as it was, `None` if none was open.
+/// member managed by hand with its teams; a held team removal leaves the membership,
+/// as one added by hand. The window starts again. The caller holds the directory's row
+/// lock. Returns the hold as it was, `None` if none was open.
 pub async fn keep(tx: &mut PgConnection, directory: Uuid) -> Result<Option<Hold>, sqlx::Error> {
-    let Some((hold, held)) = end(&mut *tx, directory).await? else {
+    let Some(ended) = end(&mut *tx, directory).await? else {
         return Ok(None);
     };
-    let removed: Vec<Uuid> = held
+    let removed: Vec<Uuid> = ended
+        .members
         .iter()
-        .filter(|(_, _, change, _)| *change == Change::Remove)
-        .map(|(_, member, _, _)| *member)
+        .filter(|m| m.change == Change::Remove)
+        .map(|m| m.member)
         .collect();
     teams::membership::make_manual(&mut *tx, &removed).await?;
     members::detach(&mut *tx, &removed).await?;
-    Ok(Some(hold))
+    let pairs: Vec<(Uuid, Uuid)> = ended.teams.iter().map(|t| (t.team, t.member)).collect();
+    teams::membership::make_manual_memberships(&mut *tx, &pairs).await?;
+    Ok(Some(ended.hold))
 }
 
-/// Closes the open hold and forgets the window; returns the hold and what it held
-/// (user, member, change, version).
-#[allow(clippy::type_complexity)]
-async fn end(
-    tx: &mut PgConnection,
-    directory: Uuid,
-) -> Result<Option<(Hold, Vec<(Uuid, Uuid, Change, i64)>)>, sqlx::Error> {
+/// A held deprovisioning as a decision finds it.
+struct HeldChange {
+    user: Uuid,
+    member: Uuid,
+    change: Change,
+    version: i64,
+}
+
+/// A held team removal as a decision finds it.
+struct HeldTeam {
+    user: Uuid,
+    member: Uuid,
+    team: Uuid,
+}
+
+/// What a hold held, as it ended.
+struct Ended {
+    hold: Hold,
+    members: Vec<HeldChange>,
+    teams: Vec<HeldTeam>,
+}
+
+/// Closes the open hold and forgets the window; returns the hold and what it held.
+async fn end(tx: &mut PgConnection, directory: Uuid) -> Result<Option<Ended>, sqlx::Error> {
     let Some(hold) = show(&mut *tx, directory).await? else {
         return Ok(None);
     };
-    let rows = sqlx::query!(
+    let members = sqlx::query!(
         "SELECT scim_user_id, member_id, change, scim_version FROM held_deprovisionings
          WHERE directory_id = $1 ORDER BY scim_user_id",
+        directory
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let teams = sqlx::query!(
+        r#"SELECT m.scim_user_id AS "user!", t.member_id, t.team_id
+           FROM held_team_removals t JOIN members m ON m.id = t.member_id
+           WHERE t.directory_id = $1 AND m.scim_user_id IS NOT NULL"#,
         directory
     )
     .fetch_all(&mut *tx)
@@ -335,14 +555,26 @@ async fn end(
     )
     .execute(&mut *tx)
     .await?;
-    let held = rows
-        .into_iter()
-        .map(|r| {
-            let change = Change::parse(&r.change);
-            (r.scim_user_id, r.member_id, change, r.scim_version)
-        })
-        .collect();
-    Ok(Some((hold, held)))
+    Ok(Some(Ended {
+        hold,
+        members: members
+            .into_iter()
+            .map(|r| HeldChange {
+                user: r.scim_user_id,
+                member: r.member_id,
+                change: Change::parse(&r.change),
+                version: r.scim_version,
+            })
+            .collect(),
+        teams: teams
+            .into_iter()
+            .map(|r| HeldTeam {
+                user: r.user,
+                member: r.member_id,
+                team: r.team_id,
+            })
+            .collect(),
+    }))
 }
 
 /// How many directories have a hold open: what the worker's gauge shows.
@@ -503,9 +735,15 @@ async fn release(
     )
     .execute(&mut *tx)
     .await?;
+    close_if_empty(tx, directory).await
+}
+
+/// Closes the directory's hold once it holds no one.
+async fn close_if_empty(tx: &mut PgConnection, directory: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "DELETE FROM holds h WHERE h.directory_id = $1
-         AND NOT EXISTS (SELECT 1 FROM held_deprovisionings d WHERE d.directory_id = $1)",
+         AND NOT EXISTS (SELECT 1 FROM held_deprovisionings d WHERE d.directory_id = $1)
+         AND NOT EXISTS (SELECT 1 FROM held_team_removals t WHERE t.directory_id = $1)",
         directory
     )
     .execute(tx)

@@ -114,9 +114,10 @@ pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result
     write(conn, touched, Screen::On).await
 }
 
-/// Whether a write passes through the hold: only a hold's own decision skips it.
+/// Whether a write passes through the hold: a hold's own decision skips it, and so does
+/// an admin's team change (a mapping, the team mode), which its admin previewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Screen {
+pub enum Screen {
     On,
     Off,
 }

@@ -63,7 +63,7 @@ pub async fn directory(tx: &mut PgConnection, directory: Uuid) -> Result<Recompu
     }
     let gone = gone_users(tx, directory).await?;
     record(tx, directory, gone, &mut out).await?;
-    out.teams = preview::run(tx, directory).await?;
+    out.teams = preview::run(tx, directory, Screen::On).await?;
     Ok(out)
 }
 

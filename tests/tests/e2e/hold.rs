@@ -32,6 +32,11 @@ trait Directory {
     async fn settles(&self, applied: i64, held: i64);
     /// The directory's events of this type, `count` of them.
     async fn events(&self, event_type: &str, count: usize) -> Vec<Value>;
+    /// A team "Everyone" mapped to a group "All staff" of these users, filled; the
+    /// group's id.
+    async fn everyone_team(&self, ids: &[String]) -> String;
+    /// Team memberships in effect.
+    async fn in_teams(&self) -> i64;
 }
 
 impl Directory for System {
@@ -89,6 +94,33 @@ impl Directory for System {
                 r.payload
             })
             .collect()
+    }
+
+    async fn everyone_team(&self, ids: &[String]) -> String {
+        self.ctl.create_team("Everyone");
+        self.ctl.map_team("Everyone", &["All staff"]);
+        let everyone: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+        let r = self
+            .scim
+            .create_group(&json!({"displayName": "All staff", "members": everyone}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        eventually(Duration::from_secs(60), "everyone in the team", || async {
+            (self.in_teams().await == ids.len() as i64).then_some(())
+        })
+        .await;
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn in_teams(&self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
+             WHERE t.directory_id = $1 AND NOT tm.suspended",
+        )
+        .bind(self.dir)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap()
     }
 }
 
@@ -157,28 +189,7 @@ async fn a_mass_deactivation_is_held_past_the_threshold_until_applied() {
 async fn held_deletions_keep_their_members_and_teams_when_kept() {
     let sys = System::start().await;
     let ids = sys.people(MEMBERS).await;
-    let everyone: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
-    sys.ctl.create_team("Everyone");
-    sys.ctl.map_team("Everyone", &["All staff"]);
-    let r = sys
-        .scim
-        .create_group(&json!({"displayName": "All staff", "members": everyone}))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let in_team = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id
-             WHERE t.directory_id = $1 AND NOT tm.suspended",
-        )
-        .bind(sys.dir)
-        .fetch_one(&sys.db.pool)
-        .await
-        .unwrap()
-    };
-    eventually(Duration::from_secs(60), "everyone in the team", || async {
-        (in_team().await == MEMBERS as i64).then_some(())
-    })
-    .await;
+    sys.everyone_team(&ids).await;
 
     // Entra deletes users outright when they fall out of scope.
     for id in &ids[..DEPROVISIONED] {
@@ -190,7 +201,7 @@ async fn held_deletions_keep_their_members_and_teams_when_kept() {
     let hold = sys.hold().hold.expect("a hold is open");
     assert!(hold.held.iter().all(|m| m.change == HeldChange::Remove));
     // The held members keep their team too.
-    assert_eq!(in_team().await, (MEMBERS - THRESHOLD) as i64);
+    assert_eq!(sys.in_teams().await, (MEMBERS - THRESHOLD) as i64);
 
     let kept: HoldDecision = sys.ctl.json(&["directory", "hold", "keep"]);
     assert_eq!((kept.decision, kept.removals), (Decision::Kept, held));
@@ -206,7 +217,7 @@ async fn held_deletions_keep_their_members_and_teams_when_kept() {
     .await
     .unwrap();
     assert_eq!(detached, held);
-    assert_eq!(in_team().await, (MEMBERS - THRESHOLD) as i64);
+    assert_eq!(sys.in_teams().await, (MEMBERS - THRESHOLD) as i64);
     sys.events("directory.deprovisioning_kept", 1).await;
 }
 
@@ -252,4 +263,72 @@ async fn the_policy_is_set_per_directory_and_the_hold_can_be_turned_off() {
         deactivate(&sys, id, false).await;
     }
     sys.settles(8, 0).await;
+}
+
+#[tokio::test]
+async fn emptying_the_group_that_feeds_every_team_is_held_past_the_threshold() {
+    let sys = System::start().await;
+    let ids = sys.people(MEMBERS).await;
+    let group = sys.everyone_team(&ids).await;
+    // A group rule edited by mistake: Okta pushes the group without most of its members.
+    let gone: Vec<Value> = ids[..DEPROVISIONED]
+        .iter()
+        .map(|id| json!({"value": id}))
+        .collect();
+    let r = sys
+        .scim
+        .patch_group(
+            &group,
+            json!([{"op": "remove", "path": "members", "value": gone}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let held = (DEPROVISIONED - THRESHOLD) as i64;
+    eventually(
+        Duration::from_secs(60),
+        "the team removals held",
+        || async {
+            let hold = sys.hold().hold?;
+            (hold.team_removals == held && sys.in_teams().await == (MEMBERS - THRESHOLD) as i64)
+                .then_some(hold)
+        },
+    )
+    .await;
+    // Everyone stays active: only teams were at stake.
+    assert_eq!(sys.members("active").await, MEMBERS as i64);
+    let hold = sys.hold().hold.unwrap();
+    assert!(
+        hold.held
+            .iter()
+            .all(|m| m.change == HeldChange::LeaveTeams && m.teams == ["Everyone"])
+    );
+
+    // Put back in the group, a held member is released and simply stays.
+    let back = hold.held[0].scim_user_id.to_string();
+    let r = sys
+        .scim
+        .patch_group(
+            &group,
+            json!([{"op": "add", "path": "members", "value": [{"value": back}]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    eventually(Duration::from_secs(60), "the release", || async {
+        (sys.hold().hold?.team_removals == held - 1).then_some(())
+    })
+    .await;
+    assert_eq!(sys.in_teams().await, (MEMBERS - THRESHOLD) as i64);
+
+    let applied: HoldDecision = sys.ctl.json(&["directory", "hold", "apply"]);
+    assert_eq!(applied.team_removals, held - 1);
+    eventually(
+        Duration::from_secs(60),
+        "the team removals applied",
+        || async {
+            let left = (MEMBERS - DEPROVISIONED + 1) as i64;
+            (sys.in_teams().await == left).then_some(())
+        },
+    )
+    .await;
+    assert!(sys.hold().hold.is_none());
 }

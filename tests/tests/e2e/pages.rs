@@ -547,7 +547,11 @@ async fn a_customer_admin_keeps_access_held_by_the_safeguard() {
     );
     operator.eval(&page).await;
     operator
-        .wait_for_text("#hold-state", "4 deactivations and 0 deletions wait", WAIT)
+        .wait_for_text(
+            "#hold-state",
+            "4 deactivations, 0 deletions and 0 members leaving teams wait",
+            WAIT,
+        )
         .await;
     let listed = operator
         .wait_for_text("#held-list", "@hooli.com", WAIT)

@@ -150,6 +150,28 @@ pub struct Plan {
     pub changes: Vec<Change>,
 }
 
+impl Plan {
+    /// The memberships in effect it ends for members who stay active (by member): the
+    /// team removals the mass-deprovisioning hold judges.
+    pub fn removals(&self) -> BTreeMap<Uuid, BTreeSet<Uuid>> {
+        let mut out: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+        for c in &self.changes {
+            if !c.added && c.member.status == MemberStatus::Active {
+                out.entry(c.member.id).or_default().insert(c.team);
+            }
+        }
+        out
+    }
+
+    /// Leaves these provisioned memberships (team, member) as they are.
+    pub fn keep(&mut self, kept: &BTreeSet<(Uuid, Uuid)>) {
+        self.deletes
+            .retain(|(t, m, s)| *s != Source::Provisioned || !kept.contains(&(*t, *m)));
+        self.changes
+            .retain(|c| c.added || !kept.contains(&(c.team, c.member.id)));
+    }
+}
+
 /// What to write so the members' memberships match their targets: provisioned rows
 /// follow the target exactly; manual rows are only suspended or restored; every row of
 /// a member who is not active is suspended (and restored as it was on reactivation).
@@ -348,6 +370,31 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_hold_judges_active_members_leaving_teams_and_can_keep_them() {
+        let on = member(MemberStatus::Active);
+        let current = [
+            row(1, Source::Provisioned, &["Eng"], false),
+            row(2, Source::Manual, &[], false),
+        ];
+        let mut p = plan(&TeamMapping::Mapped, &[target(&on, &[])], &current);
+        assert_eq!(
+            p.removals(),
+            BTreeMap::from([(on.id, BTreeSet::from([team(1)]))]),
+            "the manual membership stays: only the provisioned one ends"
+        );
+        p.keep(&BTreeSet::from([(team(1), on.id)]));
+        assert_eq!(p, Plan::default(), "kept: nothing is written or announced");
+        // A deactivation suspends rather than ends: the member hold judges it, not this.
+        let off = member(MemberStatus::Deactivated);
+        let p = plan(
+            &TeamMapping::Mapped,
+            &[target(&off, &[(1, &["Eng"])])],
+            &current[..1],
+        );
+        assert!(p.removals().is_empty());
     }
 
     #[test]

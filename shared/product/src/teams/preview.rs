@@ -7,6 +7,7 @@
 
 use super::store as teams;
 use super::{mirror, reconcile};
+use crate::members::Screen;
 use scim_events::{Event, Kind};
 use scim_store::directories;
 use serde_json::Value;
@@ -38,8 +39,14 @@ pub struct Renamed {
 }
 
 /// Applies the directory's (changed, uncommitted) team settings within `tx` as the
-/// worker would, and tells what that did. The caller rolls `tx` back.
-pub async fn run(tx: &mut PgConnection, directory: Uuid) -> Result<Preview, sqlx::Error> {
+/// worker would, and tells what that did; team removals through the hold unless
+/// `screen` is off (an admin's change). The caller rolls `tx` back, or, reconciling,
+/// commits it.
+pub async fn run(
+    tx: &mut PgConnection,
+    directory: Uuid,
+    screen: Screen,
+) -> Result<Preview, sqlx::Error> {
     // Users pushed a moment ago, whose member records the worker has not made yet: made
     // here as the worker will, so the preview shows them too.
     let pending = crate::members::pending(&mut *tx, directory).await?;
@@ -49,7 +56,7 @@ pub async fn run(tx: &mut PgConnection, directory: Uuid) -> Result<Preview, sqlx
     let before = teams::mirror::effective_members(&mut *tx, directory).await?;
     let (_, mut events) = mirror::sync_in(&mut *tx, directory, None).await?;
     let users = reconcile::everyone(&mut *tx, directory).await?;
-    events.extend(reconcile::reconcile_in(&mut *tx, directory, &users).await?);
+    events.extend(reconcile::reconcile_in(&mut *tx, directory, &users, screen).await?);
     let mut preview = summarize(&events, &before);
     if directories::team_mapping(&mut *tx, directory)
         .await?

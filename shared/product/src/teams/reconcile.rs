@@ -6,12 +6,12 @@
 use super::plan::{self as team, Target, ValueTeam, Via};
 use super::store as teams;
 use crate::hold;
-use crate::members::MemberStatus;
+use crate::members::{MemberStatus, Screen};
 use scim_events::Event;
 use scim_store::directories::{self, TeamMapping};
 use scim_store::{outbox, users as db_users};
-use sqlx::{PgConnection, PgPool};
-use std::collections::{BTreeMap, HashMap};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Users recomputed per transaction: bounds lock time and statement size when a
@@ -19,26 +19,33 @@ use uuid::Uuid;
 const CHUNK: usize = 1000;
 
 /// Brings the team memberships of these users of `directory` up to date, a chunk per
-/// transaction.
-pub async fn reconcile(pool: &PgPool, directory: Uuid, users: &[Uuid]) -> Result<(), sqlx::Error> {
+/// transaction; team removals through the hold unless `screen` is off.
+pub async fn reconcile(
+    pool: &PgPool,
+    directory: Uuid,
+    users: &[Uuid],
+    screen: Screen,
+) -> Result<(), sqlx::Error> {
     for chunk in users.chunks(CHUNK) {
         let mut tx = pool.begin().await?;
-        reconcile_chunk(&mut tx, directory, chunk).await?;
+        reconcile_chunk(&mut tx, directory, chunk, screen).await?;
         tx.commit().await?;
     }
     Ok(())
 }
 
-/// [`reconcile`] within the caller's transaction (a preview's, which is rolled back);
-/// returns the events it wrote.
+/// [`reconcile`] within the caller's transaction (a preview's, which is rolled back; a
+/// hold's decision, which does not pass through the hold again); returns the events it
+/// wrote.
 pub async fn reconcile_in(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
+    screen: Screen,
 ) -> Result<Vec<Event>, sqlx::Error> {
     let mut events = Vec::new();
     for chunk in users.chunks(CHUNK) {
-        events.extend(reconcile_chunk(conn, directory, chunk).await?);
+        events.extend(reconcile_chunk(conn, directory, chunk, screen).await?);
     }
     Ok(events)
 }
@@ -54,17 +61,59 @@ pub async fn everyone(conn: &mut PgConnection, directory: Uuid) -> Result<Vec<Uu
 }
 
 /// Recomputes one chunk of users and writes the difference; returns the events written.
+/// Most recomputations end no active member's membership and hold none: they run
+/// without the directory's lock. One that does passes through the hold, which counts
+/// under that lock, so it starts again taking the lock first (the order every hold
+/// screen takes its locks in: the directory, then its members).
 async fn reconcile_chunk(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
+    screen: Screen,
 ) -> Result<Vec<Event>, sqlx::Error> {
+    if screen == Screen::On {
+        let mut attempt = conn.begin().await?;
+        let Some(planned) = plan_chunk(&mut attempt, directory, users).await? else {
+            return Ok(Vec::new());
+        };
+        if planned.plan.removals().is_empty() && planned.held.is_empty() {
+            let events = write_chunk(&mut attempt, directory, planned).await?;
+            attempt.commit().await?;
+            return Ok(events);
+        }
+        attempt.rollback().await?;
+        directories::lock_row(&mut *conn, directory).await?;
+    }
+    let Some(mut planned) = plan_chunk(conn, directory, users).await? else {
+        return Ok(Vec::new());
+    };
+    if screen == Screen::On {
+        hold::screen_teams(conn, directory, &mut planned.plan, &planned.held).await?;
+    }
+    write_chunk(conn, directory, planned).await
+}
+
+/// A chunk's plan, with the teams made on the way and the team removals a hold keeps
+/// among its members.
+struct Planned {
+    plan: team::Plan,
+    created: Vec<(Uuid, String)>,
+    held: BTreeSet<(Uuid, Uuid)>,
+}
+
+/// Locks the chunk's members and plans what their memberships become; `None` when none
+/// of them has a member record.
+async fn plan_chunk(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Option<Planned>, sqlx::Error> {
     let mut locked = teams::membership::lock_members(conn, directory, users).await?;
     // A member whose deprovisioning a hold keeps keeps its teams too, until decided.
-    let held = hold::held_users(&mut *conn, directory, users).await?;
-    locked.retain(|m| !m.scim_user_id.is_some_and(|u| held.contains(&u)));
+    let held_users = hold::held_users(&mut *conn, directory, users).await?;
+    locked.retain(|m| !m.scim_user_id.is_some_and(|u| held_users.contains(&u)));
     if locked.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mapping = directories::team_mapping(&mut *conn, directory).await?;
     let user_ids: Vec<Uuid> = locked.iter().filter_map(|m| m.scim_user_id).collect();
@@ -94,7 +143,20 @@ async fn reconcile_chunk(
         .collect();
     let member_ids: Vec<Uuid> = locked.iter().map(|m| m.id).collect();
     let current = teams::membership::memberships(conn, &member_ids).await?;
-    let plan = team::plan(&mapping, &targets, &current);
+    let held = hold::held_team_removals(&mut *conn, directory, &member_ids).await?;
+    Ok(Some(Planned {
+        plan: team::plan(&mapping, &targets, &current),
+        created,
+        held,
+    }))
+}
+
+/// Writes a chunk's plan with its events; returns them.
+async fn write_chunk(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    Planned { plan, created, .. }: Planned,
+) -> Result<Vec<Event>, sqlx::Error> {
     teams::membership::write_memberships(conn, &plan.upserts, &plan.deletes).await?;
     if plan.changes.is_empty() && created.is_empty() {
         return Ok(Vec::new());

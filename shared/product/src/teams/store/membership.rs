@@ -85,14 +85,37 @@ pub struct LockedMember {
 /// Makes these members' provisioned memberships manual (where the member has no manual
 /// one in that team already): what a member detached from the directory keeps.
 pub async fn make_manual(conn: &mut PgConnection, members: &[Uuid]) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT team_id, member_id FROM team_members
+         WHERE member_id = ANY($1) AND source = 'provisioned'",
+        members
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let pairs: Vec<(Uuid, Uuid)> = rows.into_iter().map(|r| (r.team_id, r.member_id)).collect();
+    make_manual_memberships(conn, &pairs).await
+}
+
+/// Makes these provisioned memberships (team, member) manual: what a kept team removal
+/// leaves.
+pub async fn make_manual_memberships(
+    conn: &mut PgConnection,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<(), sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let (teams, members): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
     sqlx::query!(
         "WITH moved AS (
-             DELETE FROM team_members WHERE member_id = ANY($1) AND source = 'provisioned'
-             RETURNING team_id, member_id, suspended)
+             DELETE FROM team_members tm USING unnest($1::uuid[], $2::uuid[]) AS r(t, m)
+             WHERE tm.team_id = r.t AND tm.member_id = r.m AND tm.source = 'provisioned'
+             RETURNING tm.team_id, tm.member_id, tm.suspended)
          INSERT INTO team_members (team_id, member_id, source, suspended)
          SELECT team_id, member_id, 'manual', suspended FROM moved
          ON CONFLICT (team_id, member_id, source) DO NOTHING",
-        members
+        &teams,
+        &members
     )
     .execute(conn)
     .await?;
