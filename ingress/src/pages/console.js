@@ -201,6 +201,8 @@ async function loadDirectory(id) {
     say($("link-message"), "");
     say($("token-message"), "");
     say($("pause-message"), "");
+    say($("reconcile-message"), "");
+    $("reconcile-result").replaceChildren();
     say($("hold-message"), "");
     $("delete-confirm").value = "";
   }
@@ -325,6 +327,46 @@ async function revokeToken(dir, token) {
     say($("token-message"), `Token ${token.prefix}… revoked: it no longer works.`, "ok");
   } catch (e) { say($("token-message"), e.message); }
   await loadDirectory(dir);
+}
+
+const MEMBER_CHANGES = { created: "create", updated: "update", deactivated: "deactivate", reactivated: "reactivate", removed: "remove" };
+
+// A reconciliation: what differed (or would), member by member, and in teams.
+function reconciliationView(r) {
+  const nodes = [el("p", { text: r.changed === 0
+    ? `Every member record matches the directory${r.dry_run ? ": nothing would change" : ""}.`
+    : `${r.changed} member records ${r.dry_run ? "differ" : "differed"} from the directory (${r.held} held by the hold).` })];
+  if (r.members.length) {
+    nodes.push(table(r.dry_run ? "Members that would change" : "Members changed", [
+      ["Email", (m) => m.email || "(none)"],
+      ["Change", (m) => MEMBER_CHANGES[m.change] + (m.held ? " (held)" : "")],
+      ["SCIM user", (m) => el("code", { text: m.scim_user_id })],
+    ], r.members));
+  }
+  const teams = [
+    ...Object.entries(r.teams.joined).map(([t, who]) => `join ${t}: ${who.join(", ")}`),
+    ...Object.entries(r.teams.left).map(([t, who]) => `leave ${t}: ${who.join(", ")}`),
+  ];
+  nodes.push(teams.length ? el("ul", {}, ...teams.map((t) => el("li", { text: t })))
+    : el("p", { text: "No team membership changes." }));
+  return nodes;
+}
+
+async function previewReconcile() {
+  const dir = current;
+  say($("reconcile-message"), "");
+  try {
+    const r = await api("POST", `/directories/${dir}/reconcile/preview`);
+    const apply = confirming(el("button", { type: "button", class: "danger", text: "Apply reconcile" }),
+      "Confirm: apply reconcile", async () => {
+        try {
+          const done = await api("POST", `/directories/${dir}/reconcile`);
+          $("reconcile-result").replaceChildren(...reconciliationView(done));
+          say($("reconcile-message"), "Reconciled: members and teams now follow the directory.", "ok");
+        } catch (e) { say($("reconcile-message"), e.message); }
+      });
+    $("reconcile-result").replaceChildren(...reconciliationView(r), ...(r.changed || Object.keys(r.teams.joined).length || Object.keys(r.teams.left).length ? [apply] : []));
+  } catch (e) { say($("reconcile-message"), e.message); }
 }
 
 async function togglePause() {
@@ -511,6 +553,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("issue-link").addEventListener("submit", issueLink);
   $("inspection-toggle").addEventListener("click", toggleInspection);
   $("pause-toggle").addEventListener("click", togglePause);
+  $("reconcile-preview").addEventListener("click", previewReconcile);
   $("delete-directory").addEventListener("submit", deleteDirectory);
   $("request-filter").addEventListener("submit", (e) => { e.preventDefault(); showRequests(); });
   $("requests-more").addEventListener("click", () => showRequests(true));

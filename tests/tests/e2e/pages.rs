@@ -658,7 +658,7 @@ async fn an_operator_acts_on_a_directory_from_the_console() {
     console
         .sees_the_error_and_the_parked_event(&globex, seq)
         .await;
-    console.pauses_and_resumes_provisioning().await;
+    console.pauses_resumes_and_previews_a_reconcile().await;
     let link = console.issues_two_links_and_revokes_one().await;
     console.republishes_the_parked_event(seq).await;
     console.reads_the_request_log().await;
@@ -825,8 +825,9 @@ impl Console {
         assert!(counts.contains("50% (1 of the last 2)"), "{counts}");
     }
 
-    /// Pauses the directory's provisioning and resumes it; the page says which it is.
-    async fn pauses_and_resumes_provisioning(&self) {
+    /// Pauses the directory's provisioning and resumes it; the page says which it is. A
+    /// reconcile preview finds nothing to change.
+    async fn pauses_resumes_and_previews_a_reconcile(&self) {
         let browser = &self.browser;
         browser.wait_for_text("#pause-state", "Running", WAIT).await;
         self.click("#pause-toggle").await;
@@ -846,6 +847,16 @@ impl Console {
         browser
             .wait_for_text("#pause-message", "Resumed", WAIT)
             .await;
+        // A reconcile preview of a directory whose product matches it.
+        self.click("#reconcile-preview").await;
+        browser
+            .wait_for_text(
+                "#reconcile-result",
+                "Every member record matches the directory: nothing would change",
+                WAIT,
+            )
+            .await;
+        browser.checkpoint("02-reconcile-preview").await;
     }
 
     /// Two setup links; the first revoked, with a confirm step. The second's URL.
