@@ -367,6 +367,10 @@ async function pollStatus() {
     $("count-groups").textContent = s.groups;
     $("count-teams").textContent = s.teams;
     if (heldCount !== s.held) { heldCount = s.held; await loadHold(); }
+    $("paused-note").hidden = !s.paused;
+    $("paused-note").textContent = s.paused
+      ? `Paused by ${product()}'s team: your identity provider's requests are answered and recorded, but access in ${product()} does not change until provisioning resumes.`
+      : "";
     $("last-request").textContent = when(s.last_request_at);
     const first = $("first-request");
     first.hidden = !s.first_request;

@@ -143,6 +143,9 @@ pub(crate) struct Status {
     /// Members whose deactivation or deletion the mass-deprovisioning hold keeps (0: no
     /// hold is open).
     pub held: i64,
+    /// Provisioning is paused: requests are answered and recorded, access in the product
+    /// does not change.
+    pub paused: bool,
     /// Newest first, with the detail the identity provider was given.
     pub recent_errors: Vec<Request>,
 }
@@ -174,6 +177,7 @@ pub(crate) async fn status(
         .await?
         .map_or(0, |h| h.held());
     tx.commit().await?;
+    let paused = summary.as_ref().is_some_and(|s| s.paused_at.is_some());
     let (users, active_users, groups, teams, last) = summary.map_or((0, 0, 0, 0, None), |s| {
         (
             s.users,
@@ -200,6 +204,7 @@ pub(crate) async fn status(
         groups,
         teams,
         held,
+        paused,
         recent_errors: recent_errors.into_iter().map(view).collect(),
     }))
 }

@@ -582,6 +582,16 @@ async fn a_customer_admin_keeps_access_held_by_the_safeguard() {
     browser.checkpoint("03-kept").await;
     let status: scim_admin_api::HoldStatus = ctl.json(&["directory", "hold", "show"]);
     assert!(status.hold.is_none(), "{status:?}");
+    // Paused by the product's team: the page says so.
+    ctl.ok(&["directory", "pause"]);
+    browser
+        .wait_for_text(
+            "#paused-note",
+            "access in the product does not change",
+            WAIT,
+        )
+        .await;
+    browser.checkpoint("04-paused").await;
     assert_eq!(
         ctl.directory().active_users,
         4,
