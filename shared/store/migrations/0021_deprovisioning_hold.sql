@@ -43,3 +43,7 @@ CREATE TABLE held_deprovisionings (
     held_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (directory_id, scim_user_id)
 );
+
+-- What the threshold's share is of: a directory's active members, counted (from this
+-- index alone) each time deprovisionings are judged, until a hold opens.
+CREATE INDEX members_active ON members (directory_id) WHERE status = 'active';
