@@ -297,7 +297,7 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
         t(dir, a, 2),
     ];
     assert_eq!(
-        scim_product::members::apply_users(&mut db.pool.acquire().await.unwrap(), &batch)
+        scim_product::sync::apply_users(&mut db.pool.acquire().await.unwrap(), &batch)
             .await
             .unwrap(),
         3
@@ -315,7 +315,7 @@ async fn a_batch_applies_the_newest_state_of_every_user_it_touches() {
         Some(("active".into(), 1))
     );
     assert_eq!(
-        scim_product::members::apply_users(&mut db.pool.acquire().await.unwrap(), &batch)
+        scim_product::sync::apply_users(&mut db.pool.acquire().await.unwrap(), &batch)
             .await
             .unwrap(),
         0,

@@ -59,8 +59,8 @@ pub(crate) async fn decide(
     let dir = locked(&mut tx, id).await?;
     let dir_id = dir.directory.id;
     let ended = match decision {
-        Decision::Apply => hold::apply(&mut tx, dir_id).await?,
-        Decision::Keep => hold::keep(&mut tx, dir_id).await?,
+        Decision::Apply => hold::decide::apply(&mut tx, dir_id).await?,
+        Decision::Keep => hold::decide::keep(&mut tx, dir_id).await?,
     };
     let ended = ended.ok_or_else(|| {
         AdminError::Conflict(format!(

@@ -1,7 +1,7 @@
 //! Previews of admin changes: the change is made in a transaction, applied as the
 //! worker would, read back and rolled back, in the directory's list turn.
 
-use scim_product::members::Screen;
+use scim_product::hold::Screen;
 use scim_product::teams::preview::{self, Preview};
 use uuid::Uuid;
 

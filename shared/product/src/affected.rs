@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-use crate::members::{self, Screen, Touched};
+use crate::hold::Screen;
+use crate::members::Touched;
+use crate::sync;
 use crate::teams::{mirror, reconcile, store as db_teams};
 use scim_store::directories::{self, TeamMapping};
 
@@ -238,7 +240,7 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
         }
     }
     if !touched.is_empty() {
-        members::apply_users(&mut *pool.acquire().await?, &touched).await?;
+        sync::apply_users(&mut *pool.acquire().await?, &touched).await?;
     }
     // A user event can change teams only for users with a group membership or a team
     // membership, unless teams follow an attribute: the others (every new user, for

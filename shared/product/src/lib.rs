@@ -4,7 +4,8 @@
 //! worker calls it for every event, the admin API for what people do by hand.
 //!
 //! - [`affected`]: what an event asks to bring up to date, and doing it;
-//! - [`members`]: member records (one per SCIM user, and those made by hand);
+//! - [`members`]: member records (one per SCIM user, and those made by hand), and
+//!   [`sync`], bringing them up to date with their users;
 //! - [`hold`]: the mass-deprovisioning hold the member records pass through;
 //! - [`recompute`]: every member and team of a directory at once (reconcile, resume);
 //! - [`teams`]: how teams follow the directory ([`teams::plan`], pure), their SQL
@@ -39,4 +40,5 @@ pub mod affected;
 pub mod hold;
 pub mod members;
 pub mod recompute;
+pub mod sync;
 pub mod teams;

@@ -2,12 +2,10 @@
 //! a trigger: the worker re-reads the users and writes the members they imply, guarded
 //! by the users' versions, so duplicates and stale events change nothing.
 
-use crate::hold::{self, Planned};
 use scim_core::user::User;
-use scim_store::users;
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
-use std::collections::{BTreeMap, HashMap};
+use sqlx::PgConnection;
+
 use uuid::Uuid;
 
 /// A member's status: the `members.status` column.
@@ -86,7 +84,7 @@ impl Profile {
         }
     }
 
-    fn removed() -> Profile {
+    pub(crate) fn removed() -> Profile {
         Profile {
             email: None,
             display_name: None,
@@ -105,73 +103,10 @@ pub struct Touched {
     pub version: i64,
 }
 
-/// Brings the members of the touched users up to the users' current state, in one
-/// transaction of a few statements whatever the number of users. A user that no longer
-/// exists becomes a tombstone at the highest version its events announced (unless its
-/// directory is gone). Deprovisionings pass through the directory's hold
-/// ([`crate::hold`]): those it holds are not written. Returns the rows written.
-pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result<u64, sqlx::Error> {
-    write(conn, touched, Screen::On).await
-}
-
-/// Whether a write passes through the hold: a hold's own decision skips it, and so does
-/// an admin's team change (a mapping, the team mode), which its admin previewed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    On,
-    Off,
-}
-
-pub(crate) async fn write(
-    conn: &mut PgConnection,
-    touched: &[Touched],
-    screen: Screen,
-) -> Result<u64, sqlx::Error> {
-    // One entry per user, sorted, so concurrent batches lock rows in the same order.
-    let mut latest: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
-    for t in touched {
-        let v = latest.entry((t.directory, t.user)).or_insert(t.version);
-        *v = (*v).max(t.version);
-    }
-    let keys: Vec<(Uuid, Uuid)> = latest.keys().copied().collect();
-    let mut tx = conn.begin().await?;
-    let current: HashMap<(Uuid, Uuid), users::StoredUser> = users::get_many(&mut *tx, &keys)
-        .await?
-        .into_iter()
-        .map(|(dir, u)| ((dir, u.id), u))
-        .collect();
-    let mut planned: BTreeMap<Uuid, Vec<(Planned, Profile)>> = BTreeMap::new();
-    for ((dir, user), event_version) in latest {
-        let (profile, version) = match current.get(&(dir, user)) {
-            Some(stored) => (Profile::from_user(&stored.user), stored.version),
-            None => (Profile::removed(), event_version),
-        };
-        let status = profile.status;
-        let p = Planned {
-            user,
-            status,
-            version,
-        };
-        planned.entry(dir).or_default().push((p, profile));
-    }
-    adopt(&mut tx, &planned).await?;
-    let mut rows = Rows::default();
-    // Directories in id order: screening locks their rows in that order.
-    for (dir, planned) in planned {
-        let held = match screen {
-            Screen::On => {
-                let plans: Vec<Planned> = planned.iter().map(|(p, _)| *p).collect();
-                hold::screen(&mut tx, dir, &plans).await?
-            }
-            Screen::Off => Default::default(),
-        };
-        for (p, profile) in planned {
-            if !held.contains(&p.user) {
-                rows.push(dir, p.user, profile, p.version);
-            }
-        }
-    }
-    let written = sqlx::query!(
+/// Writes these member records (sorted by directory and user), each where the member's
+/// version is older; returns the rows written.
+pub(crate) async fn upsert(conn: &mut PgConnection, rows: &Rows) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
         "INSERT INTO members (id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
          SELECT r.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
              AS r(id, directory_id, scim_user_id, email, display_name, given_name, family_name, status, scim_version)
@@ -198,11 +133,9 @@ pub(crate) async fn write(
         &rows.statuses as &[&str],
         &rows.versions
     )
-    .execute(&mut *tx)
+    .execute(conn)
     .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(written)
+    .rows_affected())
 }
 
 /// Who manages a member: the `members.managed_by` column.
@@ -239,25 +172,18 @@ impl ManagedBy {
 text_column!(ManagedBy, "member manager");
 
 /// Adopts, in directories that adopt existing members, the member made by hand with the
-/// email of each active user pushed for the first time: the upsert that follows then
-/// brings it up to date as the user's member. One statement for every directory.
-async fn adopt(
+/// email of each (directory, user, email) pushed for the first time: the upsert that
+/// follows then brings it up to date as the user's member. One statement for all.
+pub(crate) async fn adopt(
     conn: &mut PgConnection,
-    planned: &BTreeMap<Uuid, Vec<(Planned, Profile)>>,
+    pushed: &[(Uuid, Uuid, String)],
 ) -> Result<(), sqlx::Error> {
-    let (mut dirs, mut users, mut emails) = (Vec::new(), Vec::new(), Vec::new());
-    for (dir, plans) in planned {
-        for (p, profile) in plans {
-            if let (MemberStatus::Active, Some(email)) = (p.status, &profile.email) {
-                dirs.push(*dir);
-                users.push(p.user);
-                emails.push(email.clone());
-            }
-        }
-    }
-    if users.is_empty() {
+    if pushed.is_empty() {
         return Ok(());
     }
+    let dirs: Vec<Uuid> = pushed.iter().map(|p| p.0).collect();
+    let users: Vec<Uuid> = pushed.iter().map(|p| p.1).collect();
+    let emails: Vec<String> = pushed.iter().map(|p| p.2.clone()).collect();
     sqlx::query!(
         "WITH pushed AS (
              SELECT r.d, r.u, r.email FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(d, u, email)
@@ -424,7 +350,7 @@ pub async fn lower_versions(
 
 /// Column arrays for one `unnest` upsert.
 #[derive(Default)]
-struct Rows {
+pub(crate) struct Rows {
     ids: Vec<Uuid>,
     directories: Vec<Uuid>,
     users: Vec<Uuid>,
@@ -437,7 +363,7 @@ struct Rows {
 }
 
 impl Rows {
-    fn push(&mut self, directory: Uuid, user: Uuid, p: Profile, version: i64) {
+    pub(crate) fn push(&mut self, directory: Uuid, user: Uuid, p: Profile, version: i64) {
         self.ids.push(Uuid::now_v7());
         self.directories.push(directory);
         self.users.push(user);

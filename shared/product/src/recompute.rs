@@ -5,7 +5,9 @@
 //! says whatever versions the tables hold; deprovisioning passes through the hold.
 
 use crate::hold;
-use crate::members::{self, MemberStatus, Profile, Screen, Touched};
+use crate::hold::Screen;
+use crate::members::{self, MemberStatus, Profile, Touched};
+use crate::sync;
 use crate::teams::preview::{self, Preview};
 use scim_store::users;
 use sqlx::PgConnection;
@@ -150,7 +152,7 @@ async fn record(
         return Ok(());
     }
     let touched: Vec<Touched> = changes.iter().map(|(_, t)| *t).collect();
-    members::write(&mut *tx, &touched, Screen::On).await?;
+    sync::write(&mut *tx, &touched, Screen::On).await?;
     let users: Vec<Uuid> = touched.iter().map(|t| t.user).collect();
     let held = hold::held_users(&mut *tx, directory, &users).await?;
     for (mut change, _) in changes {

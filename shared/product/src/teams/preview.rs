@@ -7,7 +7,7 @@
 
 use super::store as teams;
 use super::{mirror, reconcile};
-use crate::members::Screen;
+use crate::hold::Screen;
 use scim_events::{Event, Kind};
 use scim_store::directories;
 use serde_json::Value;
@@ -51,7 +51,7 @@ pub async fn run(
     // here as the worker will, so the preview shows them too.
     let pending = crate::members::pending(&mut *tx, directory).await?;
     if !pending.is_empty() {
-        crate::members::apply_users(&mut *tx, &pending).await?;
+        crate::sync::apply_users(&mut *tx, &pending).await?;
     }
     let before = teams::mirror::effective_members(&mut *tx, directory).await?;
     let (_, mut events) = mirror::sync_in(&mut *tx, directory, None).await?;

@@ -6,7 +6,8 @@
 use super::plan::{self as team, Target, ValueTeam, Via};
 use super::store as teams;
 use crate::hold;
-use crate::members::{MemberStatus, Screen};
+use crate::hold::Screen;
+use crate::members::MemberStatus;
 use scim_events::Event;
 use scim_store::directories::{self, TeamMapping};
 use scim_store::{outbox, users as db_users};
