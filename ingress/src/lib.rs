@@ -15,6 +15,7 @@ mod quota;
 mod relay;
 mod representation;
 mod request_log;
+mod retention;
 mod retry;
 mod scim;
 mod setup;
@@ -143,6 +144,10 @@ pub struct Config {
     /// Seconds between looks for tokens that expire soon.
     #[arg(long, env = "TOKEN_EXPIRY_CHECK_SECONDS", default_value_t = 300)]
     pub token_expiry_check_seconds: u64,
+    /// Seconds between looks for users past their directory's retention (only
+    /// directories with one set are looked at).
+    #[arg(long, env = "RETENTION_CHECK_SECONDS", default_value_t = 3600)]
+    pub retention_check_seconds: u64,
     /// The product's name, as the setup page names it to a customer's admin; empty:
     /// the page says "the product".
     #[arg(long, env = "PRODUCT_NAME", default_value = "")]
@@ -340,6 +345,7 @@ pub struct Application {
     request_writer: tokio::task::JoinHandle<()>,
     relay: relay::Relay,
     token_expiry: token_expiry::Settings,
+    retention_every: Duration,
     grace: Duration,
     base_url: String,
 }
@@ -459,6 +465,7 @@ impl Application {
                 window: Duration::from_secs(u64::from(config.token_expiry_warning_days) * 86_400),
                 every: Duration::from_secs(config.token_expiry_check_seconds.max(1)),
             },
+            retention_every: Duration::from_secs(config.retention_check_seconds.max(1)),
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             base_url,
         })
@@ -516,6 +523,11 @@ impl Application {
             self.token_expiry,
             shutdown.clone(),
         ));
+        let retention = tokio::spawn(retention::watch(
+            self.state.clone(),
+            self.retention_every,
+            shutdown.clone(),
+        ));
         let follower = {
             let state = self.state.clone();
             tokio::spawn(async move { state.tokens.follow_changes(state.nats.clone()).await })
@@ -544,6 +556,7 @@ impl Application {
         follower.abort();
         outbox_watch.abort();
         expiry_watch.abort();
+        retention.abort();
         purge.abort();
         // The servers are gone, and with them every handle on the request log: the
         // writer stores what is queued and stops.

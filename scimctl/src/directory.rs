@@ -7,7 +7,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use scim_admin_api::{
     CreatedDirectory, DeletedDirectory, Directory, ExistingMembers, ExistingMembersSetting,
     HoldPolicy, Idp, Inspection, IssuedSetupLink, MemberChangeKind, NewDirectory, NewSetupLink,
-    Preview, Reconciliation, SeatLimit, SetupLink, TeamMapping, TrustedDomains, Unmapped,
+    Preview, Reconciliation, RetentionSetting, SeatLimit, SetupLink, TeamMapping, TrustedDomains,
+    Unmapped,
 };
 
 use crate::DirectoryRef;
@@ -140,6 +141,16 @@ pub(crate) enum Command {
         #[arg(long, value_parser = ["adopt", "refuse"])]
         mode: String,
     },
+    /// Delete users that stayed deactivated and unchanged for --days (as the identity
+    /// provider deleting them would: `user.deleted`); --off keeps them (the default).
+    Retention {
+        #[command(flatten)]
+        directory: DirectoryRef,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        days: Option<i32>,
+        #[arg(long)]
+        off: bool,
+    },
     /// Recompute the product's members and teams from the directory (after a restored
     /// backup or a hand edit of the product's tables) and print what differed;
     /// deprovisioning goes through the hold. --dry-run prints it and changes nothing.
@@ -258,6 +269,22 @@ pub(crate) async fn run(admin: &Admin, command: Command) -> anyhow::Result<Outpu
                 ExistingMembers::Refuse => {
                     "a push of someone the product already has is refused (409), naming the member"
                 }
+            };
+            Output::new(&changed, text)
+        }
+        Command::Retention {
+            directory, days, ..
+        } => {
+            let path = format!("{}/retention", directory.path());
+            let body = RetentionSetting {
+                retention_days: days,
+            };
+            let changed: Directory = admin.put(&path, &body).await?;
+            let text = match changed.retention_days {
+                Some(d) => format!(
+                    "users deactivated and unchanged for {d} days are deleted (user.deleted)"
+                ),
+                None => "deactivated users are kept".to_owned(),
             };
             Output::new(&changed, text)
         }

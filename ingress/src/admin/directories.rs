@@ -7,7 +7,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use scim_admin_api::{
     AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembersSetting, Inspection,
-    NewDirectory, Preview, Reconciliation, SeatLimit, TeamMapping, TrustedDomains,
+    NewDirectory, Preview, Reconciliation, RetentionSetting, SeatLimit, TeamMapping,
+    TrustedDomains,
 };
 use scim_store::directories::{self, Summary};
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/directories/{id}/existing-members",
             put(set_existing_members),
         )
+        .route("/admin/v1/directories/{id}/retention", put(set_retention))
         .route("/admin/v1/directories/{id}/reconcile", post(reconcile))
         .route(
             "/admin/v1/directories/{id}/reconcile/preview",
@@ -71,6 +73,7 @@ pub(super) fn view(state: &AppState, s: &Summary) -> Directory {
         hold_policy: s.hold.wire(),
         paused_at: s.paused_at,
         existing_members: s.controls.existing_members.wire(),
+        retention_days: s.retention_days,
     }
 }
 
@@ -130,6 +133,18 @@ async fn set_existing_members(
         c.existing_members = setting;
     })
     .await?;
+    Ok(Json(view(&state, &after)))
+}
+
+/// How long deactivated users are kept.
+async fn set_retention(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    Body(body): Body<RetentionSetting>,
+) -> Result<Json<Directory>, AdminError> {
+    let after =
+        commands::directories::set_retention(&state, &actor, &id, body.retention_days).await?;
     Ok(Json(view(&state, &after)))
 }
 

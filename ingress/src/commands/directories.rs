@@ -230,6 +230,34 @@ pub(crate) async fn set_paused(
     Ok(after)
 }
 
+/// Sets how many days a deactivated, unchanged user is kept (`None`: forever); recorded
+/// as `directory.updated` when it changed.
+pub(crate) async fn set_retention(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    days: Option<i32>,
+) -> Result<Summary, AdminError> {
+    if days.is_some_and(|d| d < 1) {
+        return Err(AdminError::Invalid(
+            "retention_days must be 1 or more, or null (keep deactivated users)".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let before = locked(&mut tx, id).await?;
+    let after = if days == before.retention_days {
+        before.clone()
+    } else {
+        let version = directories::set_retention(&mut tx, before.directory.id, days).await?;
+        Summary {
+            retention_days: days,
+            version,
+            ..before.clone()
+        }
+    };
+    settings_changed(state, tx, actor, &before, &after).await
+}
+
 /// Changes the directory's controls with `change`, and records it if anything changed.
 pub(crate) async fn change_controls(
     state: &AppState,

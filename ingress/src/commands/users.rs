@@ -380,7 +380,17 @@ async fn update(
 /// Deletes the user with its `user.deleted` event, unless it changed meanwhile (then
 /// it starts over, and a stale `If-Match` fails with 412).
 pub(crate) async fn delete(scope: &Scope, id: Uuid, if_match: &IfMatch) -> Result<(), ApiError> {
-    let (state, directory) = (&scope.state, scope.directory);
+    delete_in(&scope.state, scope.directory, id, if_match).await
+}
+
+/// Deletes a user of `directory` (what [`delete`] does without a caller's controls, for
+/// the directory's own retention).
+pub(crate) async fn delete_in(
+    state: &AppState,
+    directory: Uuid,
+    id: Uuid,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let last = state
             .users

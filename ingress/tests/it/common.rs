@@ -109,6 +109,7 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         metrics_addr: "127.0.0.1:0".into(),
         token_expiry_warning_days: 14,
         token_expiry_check_seconds: 1,
+        retention_check_seconds: 3600,
         product_name: "Acme Scheduling".into(),
         support_contact: "help@acme-scheduling.example".into(),
         product_logo_file: String::new(),

@@ -89,6 +89,9 @@ pub struct Directory {
     /// What a push of someone the product already has as a member made by hand does.
     #[serde(default)]
     pub existing_members: ExistingMembers,
+    /// Users deactivated and unchanged this many days are deleted; `None`: never.
+    #[serde(default)]
+    pub retention_days: Option<i32>,
     /// Since when the directory's provisioning is paused (`POST …/pause`): the SCIM API
     /// answers and records, the product is left as it is; `None`: not paused.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -105,6 +108,15 @@ pub enum ExistingMembers {
     Adopt,
     /// The create is refused (409 `uniqueness`) with a detail naming the member.
     Refuse,
+}
+
+/// `PUT /directories/{id}/retention`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSetting {
+    /// Days a user stays deactivated and unchanged before it is deleted (1 or more);
+    /// `None`: never (the default).
+    pub retention_days: Option<i32>,
 }
 
 /// `PUT /directories/{id}/existing-members`.

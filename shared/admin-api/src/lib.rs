@@ -14,7 +14,8 @@ mod undelivered;
 pub use directories::{
     AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembers,
     ExistingMembersSetting, Idp, Inspection, IssuedToken, NewDirectory, NewToken, Removed,
-    SeatLimit, TeamMapping, Token, TokenOrigin, TokenRequest, TrustedDomains, Unmapped,
+    RetentionSetting, SeatLimit, TeamMapping, Token, TokenOrigin, TokenRequest, TrustedDomains,
+    Unmapped,
 };
 pub use hold::{
     Decision, HeldChange, HeldMember, Hold, HoldDecision, HoldPolicy, HoldPolicySetting, HoldStatus,

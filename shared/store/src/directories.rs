@@ -217,6 +217,8 @@ pub struct Summary {
     pub hold: Option<Policy>,
     /// Since when provisioning is paused: the product's data is left as it is.
     pub paused_at: Option<OffsetDateTime>,
+    /// Users deactivated and unchanged this many days are deleted; `None`: never.
+    pub retention_days: Option<i32>,
 }
 
 impl Summary {
@@ -244,6 +246,7 @@ impl Summary {
                 _ => None,
             },
             "paused": self.paused_at.is_some(),
+            "retention_days": self.retention_days,
             "hold_policy": self.hold.map(|p| json!({
                 "min_members": p.min_members,
                 "share_percent": p.share_percent,
@@ -389,7 +392,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
         r#"SELECT d.id, d.name, d.idp, d.seat_limit, d.trusted_domains, d.existing_members,
                 d.team_mode, d.team_attribute, d.mirror_pattern, d.unmapped_values,
                 d.created_at, d.last_request_at, d.version, d.inspect_until,
-                d.hold_min_members, d.hold_share_percent, d.paused_at,
+                d.hold_min_members, d.hold_share_percent, d.paused_at, d.retention_days,
                 c.users AS "users!", c.active_users AS "active_users!", c.groups AS "groups!",
                 (SELECT count(*) FROM teams t WHERE t.directory_id = d.id) AS "teams!"
            FROM directories d CROSS JOIN LATERAL (
@@ -432,6 +435,7 @@ async fn summaries(db: impl PgExecutor<'_>, id: Option<Uuid>) -> Result<Vec<Summ
                 inspect_until: r.inspect_until,
                 hold: policy_of(r.hold_min_members, r.hold_share_percent),
                 paused_at: r.paused_at,
+                retention_days: r.retention_days,
             })
         })
         .collect()
@@ -533,6 +537,23 @@ pub async fn set_paused(
     .fetch_one(conn)
     .await?;
     Ok((r.paused_at, r.version))
+}
+
+/// Writes a locked directory's retention (`None`: off) and bumps its version; returns
+/// the new version.
+pub async fn set_retention(
+    conn: &mut PgConnection,
+    id: Uuid,
+    days: Option<i32>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE directories SET retention_days = $2, version = version + 1
+         WHERE id = $1 RETURNING version",
+        id,
+        days
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Those of `ids` whose provisioning is paused.

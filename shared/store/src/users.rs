@@ -432,6 +432,28 @@ pub async fn delete(
 }
 
 /// The ids of all of a directory's users.
+/// Users past their directory's retention: deactivated and unchanged for its
+/// `retention_days`; (directory, user, version), at most `limit`.
+pub async fn past_retention(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT u.directory_id, u.id, u.version FROM directories d
+         JOIN scim_users u ON u.directory_id = d.id AND NOT u.active
+              AND u.updated_at < now() - make_interval(days => d.retention_days)
+         WHERE d.retention_days IS NOT NULL
+         ORDER BY u.directory_id, u.id LIMIT $1",
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.directory_id, r.id, r.version))
+        .collect())
+}
+
 pub async fn ids(db: impl PgExecutor<'_>, directory_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT id FROM scim_users WHERE directory_id = $1 ORDER BY id",

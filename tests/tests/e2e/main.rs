@@ -10,6 +10,7 @@ mod pages;
 mod pause;
 mod pipeline;
 mod reconcile;
+mod retention;
 mod scale;
 mod teams;
 mod traces;
