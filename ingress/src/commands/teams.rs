@@ -309,13 +309,16 @@ pub(crate) async fn remove(
     let (team, groups) = find(&mut tx, dir, team_id).await?;
     mirrored_by_provider(&summary.team_mapping, &team)?;
     let (version, _) = teams::delete(&mut tx, team.id).await?;
+    // As docs/events.md has it, and as mirrored deletions publish it: no group.
+    let mut resource = scim_product::teams::plan::resource(team.id, &team.name, &groups);
+    resource["group"] = serde_json::Value::Null;
     let event = Event::new(
         dir,
         ResourceType::Team,
         team.id,
         Action::Deleted,
         version,
-        serde_json::to_value(view(&team, &groups)).unwrap_or_default(),
+        resource,
         None,
     );
     record(

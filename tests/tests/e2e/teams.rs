@@ -812,6 +812,12 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     );
     let renamed = events.iter().find(|e| e["type"] == "team.renamed").unwrap();
     assert_eq!(renamed["previous"], json!({"name": "Engineering"}));
+    // As the contract has it: `{id, name, groups, group: null}`.
+    let deleted = events.iter().find(|e| e["type"] == "team.deleted").unwrap();
+    let resource = deleted["resource"].as_object().unwrap();
+    let keys: Vec<&str> = resource.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["group", "groups", "id", "name"], "{resource:?}");
+    assert_eq!(resource["group"], serde_json::Value::Null);
 }
 
 /// A dry run shows what a mode switch would do, from the directory's current state,
