@@ -136,7 +136,7 @@ pub(crate) async fn delete(
 }
 
 /// Records a change of settings from `before` to `after` (both locked in `tx`).
-pub(crate) async fn settings_changed(
+async fn settings_changed(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     actor: &Actor,
@@ -243,19 +243,15 @@ pub(crate) async fn set_retention(
             "retention_days must be 1 or more, or null (keep deactivated users)".into(),
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, id).await?;
-    let after = if days == before.retention_days {
-        before.clone()
-    } else {
-        let version = directories::set_retention(&mut tx, before.directory.id, days).await?;
-        Summary {
-            retention_days: days,
-            version,
-            ..before.clone()
-        }
-    };
-    settings_changed(state, tx, actor, &before, &after).await
+    change_setting(
+        state,
+        actor,
+        id,
+        |s| &mut s.retention_days,
+        |d| *d = days,
+        async |tx, dir, d| directories::set_retention(tx, dir, *d).await,
+    )
+    .await
 }
 
 /// Changes the directory's controls with `change`, and records it if anything changed.
@@ -265,20 +261,36 @@ pub(crate) async fn change_controls(
     id: &str,
     change: impl FnOnce(&mut Controls),
 ) -> Result<Summary, AdminError> {
+    change_setting(
+        state,
+        actor,
+        id,
+        |s| &mut s.controls,
+        change,
+        async |tx, dir, c| directories::set_controls(tx, dir, c).await,
+    )
+    .await
+}
+
+/// Changes one setting of the directory (the `field` of its summary) with `change`:
+/// when that changed it, `write` stores it (bumping the directory's version) and the
+/// change is recorded (`directory.updated` or `mapping_changed`, audited).
+pub(crate) async fn change_setting<T: Clone + PartialEq>(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    field: fn(&mut Summary) -> &mut T,
+    change: impl FnOnce(&mut T),
+    write: impl AsyncFnOnce(&mut sqlx::PgConnection, Uuid, &T) -> Result<i64, sqlx::Error>,
+) -> Result<Summary, AdminError> {
     let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, id).await?;
-    let mut controls = before.controls.clone();
-    change(&mut controls);
-    let after = if controls == before.controls {
-        before.clone()
-    } else {
-        let version = directories::set_controls(&mut tx, before.directory.id, &controls).await?;
-        Summary {
-            controls,
-            version,
-            ..before.clone()
-        }
-    };
+    let mut before = locked(&mut tx, id).await?;
+    let mut after = before.clone();
+    change(field(&mut after));
+    if field(&mut after) != field(&mut before) {
+        let value = field(&mut after).clone();
+        after.version = write(&mut tx, before.directory.id, &value).await?;
+    }
     settings_changed(state, tx, actor, &before, &after).await
 }
 

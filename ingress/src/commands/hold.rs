@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::admin::{Actor, AdminError, record};
-use super::directories::settings_changed;
+use super::directories::change_setting;
 use super::directory::{existing, locked};
 use crate::AppState;
 
@@ -91,19 +91,15 @@ pub(crate) async fn set_policy(
     id: &str,
     policy: Option<Policy>,
 ) -> Result<Summary, AdminError> {
-    let mut tx = state.pool.begin().await?;
-    let before = locked(&mut tx, id).await?;
-    let after = if policy == before.hold {
-        before.clone()
-    } else {
-        let version = directories::set_hold_policy(&mut tx, before.directory.id, policy).await?;
-        Summary {
-            hold: policy,
-            version,
-            ..before.clone()
-        }
-    };
-    settings_changed(state, tx, actor, &before, &after).await
+    change_setting(
+        state,
+        actor,
+        id,
+        |s| &mut s.hold,
+        |p| *p = policy,
+        async |tx, dir, p| directories::set_hold_policy(tx, dir, *p).await,
+    )
+    .await
 }
 
 /// Why a hold holds, in a sentence.
