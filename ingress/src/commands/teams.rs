@@ -601,6 +601,7 @@ pub(crate) async fn add_member(
         source: Source::Manual,
         via: Vec::new(),
         via_groups: Vec::new(),
+        grant: None,
         suspended: member.status != MemberStatus::Active,
     };
     teams::membership::write_memberships(&mut tx, std::slice::from_ref(&row), &[]).await?;

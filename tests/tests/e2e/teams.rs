@@ -330,10 +330,51 @@ async fn a_mapping_added_later_pulls_members_in_and_attribute_mapping_takes_over
 
     attribute_mapping_takes_over_and_hands_back(&sys, &users).await;
     the_mapping_changes_are_announced(&sys).await;
+    mode_switch_removals_say_what_held_the_member(&sys, &users).await;
 }
 
 /// The extension attribute the directory's team mapping reads in these tests.
 const EXT: &str = "urn:acme:scim:schemas:2.0:User";
+
+/// A removal a team-mode switch causes describes what held the member under the mode
+/// before: the group going into attribute mode, the attribute value coming back.
+async fn mode_switch_removals_say_what_held_the_member(sys: &System, users: &[(String, String)]) {
+    let removals: Vec<(String, Value)> = team_events(sys)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "team.member_removed" && e["resource"]["name"] == "Support")
+        .map(|e| {
+            let email = e["resource"]["member"]["email"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (email, e["cause"].clone())
+        })
+        .collect();
+    let of = |user: &(String, String)| -> Vec<&Value> {
+        removals
+            .iter()
+            .filter(|(email, _)| *email == user.1)
+            .map(|(_, cause)| cause)
+            .collect()
+    };
+    let into_attribute = of(&users[0]);
+    assert_eq!(into_attribute.len(), 1, "{removals:?}");
+    assert_eq!(into_attribute[0]["reason"], "mode_changed");
+    assert_eq!(into_attribute[0]["groups"], json!(["Support"]));
+    assert_eq!(
+        into_attribute[0]["group_ids"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(into_attribute[0].get("attribute").is_none());
+    assert_eq!(
+        of(&users[3]),
+        [&json!({"reason": "mode_changed", "source": "provisioned",
+                 "attribute": format!("{EXT}:group"), "values": ["Support"]})]
+    );
+    // Leaving the group within one mode is what it was.
+    assert_eq!(of(&users[2])[0]["reason"], "unmapped");
+}
 
 /// Attribute mapping: the IdP's value names the team, created on first use; group
 /// mappings stop counting; a value too long for a team name names no team; back to

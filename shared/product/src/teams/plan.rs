@@ -4,7 +4,7 @@
 //! subscriber tracking `team.member_added`/`member_removed` sees who can act in a team.
 
 use super::store::Source;
-use super::store::membership::{LockedMember, Membership};
+use super::store::membership::{Grant, LockedMember, Membership};
 use crate::members::MemberStatus;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_events::{Action, Event, ResourceType};
@@ -138,6 +138,9 @@ pub enum Reason {
     Manual,
     /// No mapped group or attribute value holds the member any more.
     Unmapped,
+    /// The directory's team mode (or its attribute) changed: what held the member under
+    /// the mode before (the cause's other fields) no longer assigns teams.
+    ModeChanged,
     UserDeactivated,
     UserReactivated,
     UserDeleted,
@@ -176,6 +179,7 @@ impl Plan {
 /// follow the target exactly; manual rows are only suspended or restored; every row of
 /// a member who is not active is suspended (and restored as it was on reactivation).
 pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership]) -> Plan {
+    let grant = Grant::of(mapping);
     let mut plan = Plan::default();
     for target in targets {
         let member = target.member;
@@ -202,6 +206,7 @@ pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership
                 source: Source::Provisioned,
                 via: via.names.clone(),
                 via_groups: via.groups.clone(),
+                grant: Some(grant.clone()),
                 suspended,
             });
         }
@@ -228,28 +233,36 @@ pub fn plan(mapping: &TeamMapping, targets: &[Target<'_>], current: &[Membership
             let reason = match (now, member.status, granted.map(|r| r.source)) {
                 (true, _, _) if rows.iter().any(|r| r.team == team) => Reason::UserReactivated,
                 (true, _, Some(Source::Manual)) => Reason::Manual,
-                (true, _, _) => match mapping {
-                    TeamMapping::Mapped => Reason::MappedGroup,
-                    TeamMapping::Mirrored { .. } => Reason::MirroredGroup,
-                    TeamMapping::Attribute { .. } => Reason::MappedAttribute,
+                (true, _, _) => match grant {
+                    Grant::Mapped => Reason::MappedGroup,
+                    Grant::Mirrored => Reason::MirroredGroup,
+                    Grant::Attribute(_) => Reason::MappedAttribute,
                 },
                 (false, MemberStatus::Deactivated, _) => Reason::UserDeactivated,
                 (false, MemberStatus::Removed, _) => Reason::UserDeleted,
+                (false, _, _)
+                    if granted
+                        .and_then(|r| r.grant.as_ref())
+                        .is_some_and(|g| *g != grant) =>
+                {
+                    Reason::ModeChanged
+                }
                 (false, _, _) => Reason::Unmapped,
             };
             plan.changes.push(Change {
                 team,
                 member: member.clone(),
                 added: now,
-                cause: cause(mapping, reason, granted),
+                cause: cause(&grant, reason, granted),
             });
         }
     }
     plan
 }
 
-/// Why a membership came into or went out of effect, and through what.
-fn cause(mapping: &TeamMapping, reason: Reason, row: Option<&Membership>) -> Cause {
+/// Why a membership came into or went out of effect, and through what: what the row
+/// was granted by (`grant`, the directory's current mode, for a row that does not say).
+fn cause(grant: &Grant, reason: Reason, row: Option<&Membership>) -> Cause {
     let via = row.map(|r| r.via.clone()).unwrap_or_default();
     let via_groups = row.map(|r| r.via_groups.clone()).unwrap_or_default();
     let mut cause = Cause {
@@ -260,14 +273,15 @@ fn cause(mapping: &TeamMapping, reason: Reason, row: Option<&Membership>) -> Cau
         attribute: None,
         values: None,
     };
-    match (mapping, row.map(|r| r.source)) {
+    let granted = row.and_then(|r| r.grant.as_ref()).unwrap_or(grant);
+    match (granted, row.map(|r| r.source)) {
         (_, Some(Source::Manual)) => cause.source = Source::Manual,
-        (TeamMapping::Mapped | TeamMapping::Mirrored { .. }, _) => {
+        (Grant::Mapped | Grant::Mirrored, _) => {
             cause.groups = Some(via);
             // Memberships written before group ids were kept have none.
             cause.group_ids = (!via_groups.is_empty()).then_some(via_groups);
         }
-        (TeamMapping::Attribute { attribute, .. }, _) => {
+        (Grant::Attribute(attribute), _) => {
             cause.attribute = Some(attribute.clone());
             cause.values = Some(via);
         }
@@ -352,6 +366,7 @@ mod tests {
             source,
             via: via.iter().map(|s| s.to_string()).collect(),
             via_groups: Vec::new(),
+            grant: (source == Source::Provisioned).then_some(Grant::Mapped),
             suspended,
         }
     }
@@ -503,6 +518,55 @@ mod tests {
             json!({"reason": "mapped_attribute", "source": "provisioned",
                    "attribute": "urn:acme:2.0:User:group", "values": ["Sales"]})
         );
+    }
+
+    #[test]
+    fn a_mode_switch_ends_memberships_describing_what_held_them_before() {
+        let m = member(MemberStatus::Active);
+        let attribute = "urn:acme:2.0:User:group";
+        let by_attribute = TeamMapping::Attribute {
+            attribute: attribute.into(),
+            unmapped: Unmapped::Create,
+        };
+        // Mapped → attribute: the group's membership ends, described as the group.
+        let mut eng = row(1, Source::Provisioned, &["Engineering"], false);
+        eng.via_groups = vec![Uuid::from_u128(9)];
+        let p = plan(
+            &by_attribute,
+            &[target(&m, &[])],
+            std::slice::from_ref(&eng),
+        );
+        assert_eq!(
+            serde_json::to_value(&p.changes[0].cause).unwrap(),
+            json!({"reason": "mode_changed", "source": "provisioned",
+                   "groups": ["Engineering"], "group_ids": [Uuid::from_u128(9)]})
+        );
+        // Attribute → mapped: the value's membership ends, described as the value.
+        let sales = Membership {
+            grant: Some(Grant::Attribute(attribute.into())),
+            ..row(2, Source::Provisioned, &["Sales"], false)
+        };
+        let p = plan(
+            &TeamMapping::Mapped,
+            &[target(&m, &[])],
+            std::slice::from_ref(&sales),
+        );
+        assert_eq!(
+            serde_json::to_value(&p.changes[0].cause).unwrap(),
+            json!({"reason": "mode_changed", "source": "provisioned",
+                   "attribute": attribute, "values": ["Sales"]})
+        );
+        // Held by the new mode too: the row now says so, and nothing is announced.
+        let p = plan(
+            &TeamMapping::Mapped,
+            &[target(&m, &[(2, &["Sales"])])],
+            &[sales],
+        );
+        assert!(p.changes.is_empty());
+        assert_eq!(p.upserts[0].grant, Some(Grant::Mapped));
+        // Within one mode, leaving the group is unmapped as before.
+        let p = plan(&TeamMapping::Mapped, &[target(&m, &[])], &[eng]);
+        assert_eq!(p.changes[0].cause.reason, Reason::Unmapped);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! memberships it writes, and memberships added by hand.
 
 use crate::members::MemberStatus;
+use scim_store::directories::TeamMapping;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -69,7 +70,55 @@ pub struct Membership {
     pub via: Vec<String>,
     /// Group modes: the ids of the groups `via` names.
     pub via_groups: Vec<Uuid>,
+    /// What granted a provisioned membership; `None` for a manual one.
+    pub grant: Option<Grant>,
     pub suspended: bool,
+}
+
+/// The team mode a provisioned membership was written under (with the attribute, in
+/// attribute mode): what `via` names, even after the directory's mode changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    Mapped,
+    Mirrored,
+    Attribute(String),
+}
+
+impl Grant {
+    /// What `mapping` grants memberships through.
+    pub fn of(mapping: &TeamMapping) -> Grant {
+        match mapping {
+            TeamMapping::Mapped => Grant::Mapped,
+            TeamMapping::Mirrored { .. } => Grant::Mirrored,
+            TeamMapping::Attribute { attribute, .. } => Grant::Attribute(attribute.clone()),
+        }
+    }
+
+    fn mode(&self) -> &'static str {
+        match self {
+            Grant::Mapped => "mapped",
+            Grant::Mirrored => "mirrored",
+            Grant::Attribute(_) => "attribute",
+        }
+    }
+
+    fn attribute(&self) -> Option<&str> {
+        match self {
+            Grant::Attribute(attribute) => Some(attribute),
+            _ => None,
+        }
+    }
+
+    /// From `team_members.via_mode` and `via_attribute` (the table's check keeps them
+    /// consistent).
+    fn from_columns(mode: Option<&str>, attribute: Option<String>) -> Option<Grant> {
+        match (mode?, attribute) {
+            ("mapped", _) => Some(Grant::Mapped),
+            ("mirrored", _) => Some(Grant::Mirrored),
+            ("attribute", Some(attribute)) => Some(Grant::Attribute(attribute)),
+            _ => None,
+        }
+    }
 }
 
 /// A provisioned member, locked for reconciliation.
@@ -173,15 +222,26 @@ pub async fn memberships(
     conn: &mut PgConnection,
     members: &[Uuid],
 ) -> Result<Vec<Membership>, sqlx::Error> {
-    sqlx::query_as!(
-        Membership,
-        r#"SELECT team_id AS team, member_id AS member, source AS "source: Source", via, via_groups,
-                  suspended
+    let rows = sqlx::query!(
+        r#"SELECT team_id, member_id, source AS "source: Source", via, via_groups, via_mode,
+                  via_attribute, suspended
            FROM team_members WHERE member_id = ANY($1)"#,
         members
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Membership {
+            team: r.team_id,
+            member: r.member_id,
+            source: r.source,
+            via: r.via,
+            via_groups: r.via_groups,
+            grant: Grant::from_columns(r.via_mode.as_deref(), r.via_attribute),
+            suspended: r.suspended,
+        })
+        .collect())
 }
 
 /// Writes memberships (insert or update) and deletes others, set-based.
@@ -218,22 +278,37 @@ pub async fn write_memberships(
             .iter()
             .map(|m| serde_json::to_string(&m.via_groups).unwrap_or_else(|_| "[]".into()))
             .collect();
+        let modes: Vec<Option<&str>> = upserts
+            .iter()
+            .map(|m| m.grant.as_ref().map(Grant::mode))
+            .collect();
+        let attributes: Vec<Option<&str>> = upserts
+            .iter()
+            .map(|m| m.grant.as_ref().and_then(Grant::attribute))
+            .collect();
         let suspended: Vec<bool> = upserts.iter().map(|m| m.suspended).collect();
         sqlx::query!(
-            "INSERT INTO team_members (team_id, member_id, source, via, via_groups, suspended)
+            "INSERT INTO team_members (team_id, member_id, source, via, via_groups, via_mode,
+                                       via_attribute, suspended)
              SELECT team_id, member_id, source,
                     ARRAY(SELECT jsonb_array_elements_text(via::jsonb)),
-                    ARRAY(SELECT jsonb_array_elements_text(via_groups::jsonb)::uuid), suspended
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bool[])
-                  AS t(team_id, member_id, source, via, via_groups, suspended)
+                    ARRAY(SELECT jsonb_array_elements_text(via_groups::jsonb)::uuid),
+                    via_mode, via_attribute, suspended
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::bool[])
+                  AS t(team_id, member_id, source, via, via_groups, via_mode, via_attribute,
+                       suspended)
              ON CONFLICT (team_id, member_id, source) DO UPDATE
              SET via = EXCLUDED.via, via_groups = EXCLUDED.via_groups,
+                 via_mode = EXCLUDED.via_mode, via_attribute = EXCLUDED.via_attribute,
                  suspended = EXCLUDED.suspended",
             &teams,
             &members,
             &sources as &[&str],
             &via,
             &via_groups,
+            &modes as &[Option<&str>],
+            &attributes as &[Option<&str>],
             &suspended
         )
         .execute(conn)
