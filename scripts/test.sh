@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_browser
 
-# The end-to-end tests start target/debug/{ingress,worker}: build them first.
-cargo build --workspace --bins
+# The end-to-end tests start target/debug/{ingress,worker,scimctl} and the events
+# crate's example subscriber: build them first.
+cargo build --workspace --bins --examples
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -58,12 +58,17 @@ impl Subscriber {
                 let js = jetstream::new(client);
                 let mut settings = Settings::new(format!("{name}-{directory}"));
                 settings.filter = format!("scim.v1.{directory}.>");
-                let Ok(consumer) = subscriber::consumer(&js, &settings).await else {
-                    let _ = ready.send(false);
-                    return;
-                };
+                let start = subscriber::Start::Nothing;
+                let (consumer, mut positions) =
+                    match subscriber::consumer(&js, &settings, start).await {
+                        Ok(started) => started,
+                        Err(e) => {
+                            println!("subscriber   {e}");
+                            let _ = ready.send(false);
+                            return;
+                        }
+                    };
                 let _ = ready.send(true);
-                let mut positions = scim_events::Positions::new();
                 let stop = async {
                     let _ = stopped.await;
                 };

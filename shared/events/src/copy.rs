@@ -3,13 +3,14 @@
 //! runs it against a live stream; the project's end-to-end test holds it equal to the
 //! directory after Okta's and Entra's sequences.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use crate::{Event, Kind};
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryCopy {
     /// Each user's representation, as [`comparable`].
     pub users: BTreeMap<Uuid, Value>,
@@ -20,7 +21,7 @@ pub struct DirectoryCopy {
     pub deleted: BTreeSet<Uuid>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CopiedGroup {
     /// The group's representation, as [`comparable`].
     pub resource: Value,

@@ -3,6 +3,7 @@
 //! whose version is one more than the last it applied, drops one at or below it (a
 //! duplicate), and holds back one further ahead until the missing one arrives.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -36,9 +37,11 @@ pub fn verdict(last: Option<i64>, version: i64) -> Verdict {
 pub type ResourceKey = (ResourceType, Uuid);
 
 /// The last version applied of each resource: the rule's memory. Keep it where the
-/// subscriber keeps what it applies (and seed it from a snapshot with [`Positions::seed`]);
-/// this one lives in memory.
-#[derive(Debug, Clone, Default)]
+/// subscriber keeps what it applies, written with each event applied: as this value
+/// (it serializes), or as rows of your own given back with [`Positions::seed`] (as a
+/// snapshot seeds it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Saved", from = "Saved")]
 pub struct Positions {
     last: HashMap<ResourceKey, i64>,
     /// Start from now: the first event seen of a resource sets where it stands.
@@ -65,6 +68,11 @@ impl Positions {
         self.last.insert(resource, version);
     }
 
+    /// No resource's position is known (and not [`Positions::from_now`]).
+    pub fn is_empty(&self) -> bool {
+        self.last.is_empty() && !self.from_now
+    }
+
     pub fn last(&self, resource: ResourceKey) -> Option<i64> {
         self.last.get(&resource).copied()
     }
@@ -84,7 +92,39 @@ impl Positions {
     }
 }
 
-fn key(event: &Event) -> ResourceKey {
+/// [`Positions`] as it serializes: a list, since JSON keys are strings.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    #[serde(default)]
+    from_now: bool,
+    resources: Vec<(ResourceType, Uuid, i64)>,
+}
+
+impl From<Positions> for Saved {
+    fn from(p: Positions) -> Saved {
+        let mut resources: Vec<_> = p.last.into_iter().map(|((t, id), v)| (t, id, v)).collect();
+        resources.sort_unstable();
+        Saved {
+            from_now: p.from_now,
+            resources,
+        }
+    }
+}
+
+impl From<Saved> for Positions {
+    fn from(s: Saved) -> Positions {
+        Positions {
+            last: s
+                .resources
+                .into_iter()
+                .map(|(t, id, v)| ((t, id), v))
+                .collect(),
+            from_now: s.from_now,
+        }
+    }
+}
+
+pub(crate) fn key(event: &Event) -> ResourceKey {
     (event.resource_type, event.resource_id)
 }
 
@@ -138,6 +178,22 @@ mod tests {
         }
         assert_eq!(applied, [1, 2, 3, 4]);
         assert!(held.is_empty());
+    }
+
+    #[test]
+    fn positions_kept_as_json_come_back_the_same() {
+        let mut p = Positions::new();
+        assert!(p.is_empty());
+        p.applied(&event(1));
+        p.seed((ResourceType::User, Uuid::from_u128(3)), 9);
+        let text = serde_json::to_string(&p).unwrap();
+        let back: Positions = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.verdict(&event(2)), Verdict::Apply);
+        assert!(
+            !Positions::from_now().is_empty(),
+            "from now is a position too"
+        );
     }
 
     #[test]

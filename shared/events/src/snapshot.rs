@@ -77,6 +77,8 @@ pub enum Line {
 /// A loaded snapshot: the copy, where each resource stands, and where to start reading.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
+    /// The directory the snapshot is of.
+    pub directory_id: Uuid,
     pub copy: DirectoryCopy,
     pub positions: Positions,
     pub start_after_sequence: u64,
@@ -113,9 +115,11 @@ pub fn load<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> Result<Loaded,
         match &line {
             Line::Header {
                 start_after_sequence,
+                directory_id,
                 ..
             } => {
                 header = true;
+                loaded.directory_id = *directory_id;
                 loaded.start_after_sequence = *start_after_sequence;
             }
             Line::End { lines } if *lines == seen => return Ok(loaded),

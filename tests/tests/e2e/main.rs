@@ -12,5 +12,6 @@ mod pipeline;
 mod reconcile;
 mod retention;
 mod scale;
+mod subscribers;
 mod teams;
 mod traces;
