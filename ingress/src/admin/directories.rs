@@ -2,9 +2,8 @@
 //! team mode, the request inspector window); what each change does is
 //! [`commands::directories`].
 
+use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use scim_admin_api::{
     AccessRules, CreatedDirectory, DeletedDirectory, Directory, ExistingMembersSetting, Inspection,
     NewDirectory, Preview, Reconciliation, RetentionSetting, SeatLimit, TeamMapping,
@@ -12,44 +11,30 @@ use scim_admin_api::{
 };
 use scim_store::directories::{self, Summary};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{ChangeFailures, Failures};
 use super::wire::{Wire, existing_members, reconciliation, team_mapping};
 use super::{Actor, AdminError, Body, parse_id};
 use crate::{AppState, commands};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/directories", get(list).post(create))
-        .route("/admin/v1/directories/{id}", get(show).delete(remove))
-        .route("/admin/v1/directories/{id}/seat-limit", put(set_seat_limit))
-        .route(
-            "/admin/v1/directories/{id}/access-rules",
-            put(set_access_rules),
-        )
-        .route("/admin/v1/directories/{id}/inspection", put(set_inspection))
-        .route(
-            "/admin/v1/directories/{id}/trusted-domains",
-            put(set_trusted_domains),
-        )
-        .route(
-            "/admin/v1/directories/{id}/team-mapping",
-            put(set_team_mapping),
-        )
-        .route(
-            "/admin/v1/directories/{id}/team-mapping/preview",
-            post(preview_team_mapping),
-        )
-        .route(
-            "/admin/v1/directories/{id}/existing-members",
-            put(set_existing_members),
-        )
-        .route("/admin/v1/directories/{id}/retention", put(set_retention))
-        .route("/admin/v1/directories/{id}/reconcile", post(reconcile))
-        .route(
-            "/admin/v1/directories/{id}/reconcile/preview",
-            post(preview_reconcile),
-        )
-        .route("/admin/v1/directories/{id}/pause", post(pause))
-        .route("/admin/v1/directories/{id}/resume", post(resume))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, remove))
+        .routes(routes!(set_seat_limit))
+        .routes(routes!(set_access_rules))
+        .routes(routes!(set_inspection))
+        .routes(routes!(set_trusted_domains))
+        .routes(routes!(set_team_mapping))
+        .routes(routes!(preview_team_mapping))
+        .routes(routes!(set_existing_members))
+        .routes(routes!(set_retention))
+        .routes(routes!(reconcile))
+        .routes(routes!(preview_reconcile))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
 }
 
 /// The directory as the API shows it: settings, counts and its SCIM base URL.
@@ -77,11 +62,26 @@ pub(super) fn view(state: &AppState, s: &Summary) -> Directory {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories",
+    operation_id = "list_directories",
+    tag = "directories",
+    responses((status = 200, description = "Every directory", body = [Directory]), Failures)
+)]
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<Directory>>, AdminError> {
     let all = directories::list(&state.pool).await?;
     Ok(Json(all.iter().map(|s| view(&state, s)).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}",
+    operation_id = "get_directory",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "The directory", body = Directory), Failures)
+)]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -95,6 +95,14 @@ async fn show(
 
 /// Creates a directory with its first token: the SCIM base URL and bearer token an
 /// admin pastes into the identity provider. The token is in this response only.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories",
+    operation_id = "create_directory",
+    tag = "directories",
+    request_body = NewDirectory,
+    responses((status = 201, description = "The directory, with its first SCIM token (shown only here)", body = CreatedDirectory), ChangeFailures)
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -109,6 +117,14 @@ async fn create(
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/directories/{id}",
+    operation_id = "delete_directory",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "What was deleted with it", body = DeletedDirectory), ChangeFailures)
+)]
 async fn remove(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -122,6 +138,15 @@ async fn remove(
 }
 
 /// Whether a push of someone the product already has adopts that member or is refused.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/existing-members",
+    operation_id = "set_existing_members",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = ExistingMembersSetting,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_existing_members(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -137,6 +162,15 @@ async fn set_existing_members(
 }
 
 /// How long deactivated users are kept.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/retention",
+    operation_id = "set_retention",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = RetentionSetting,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_retention(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -149,6 +183,14 @@ async fn set_retention(
 }
 
 /// Recomputes the directory's members and teams from the directory.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/reconcile",
+    operation_id = "reconcile_directory",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "What was changed", body = Reconciliation), ChangeFailures)
+)]
 async fn reconcile(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -159,6 +201,14 @@ async fn reconcile(
 }
 
 /// What reconciling would change, changing nothing.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/reconcile/preview",
+    operation_id = "preview_reconcile",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "What reconciling would change; nothing is changed", body = Reconciliation), ChangeFailures)
+)]
 async fn preview_reconcile(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -170,6 +220,14 @@ async fn preview_reconcile(
 
 /// Pauses the directory's provisioning: SCIM keeps answering, the product is left as
 /// it is.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/pause",
+    operation_id = "pause_directory",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn pause(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -180,6 +238,14 @@ async fn pause(
 }
 
 /// Resumes it: the product is recomputed from the directory.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/resume",
+    operation_id = "resume_directory",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn resume(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -189,6 +255,15 @@ async fn resume(
     Ok(Json(view(&state, &after)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/seat-limit",
+    operation_id = "set_seat_limit",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = SeatLimit,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_seat_limit(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -202,6 +277,15 @@ async fn set_seat_limit(
     Ok(Json(view(&state, &changed)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/trusted-domains",
+    operation_id = "set_trusted_domains",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = TrustedDomains,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_trusted_domains(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -217,6 +301,15 @@ async fn set_trusted_domains(
 }
 
 /// Both controls in one change: checked together, stored together, one event.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/access-rules",
+    operation_id = "set_access_rules",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = AccessRules,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_access_rules(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -236,6 +329,15 @@ async fn set_access_rules(
 /// Opens the request inspector window for `minutes`, or closes it (0). Audited; not an
 /// event: what the log keeps is no subscriber's business. Every replica learns at once
 /// (its token cache holds the window).
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/inspection",
+    operation_id = "set_inspection",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = Inspection,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_inspection(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -247,6 +349,15 @@ async fn set_inspection(
 }
 
 /// Chooses how provisioning assigns teams; the worker re-evaluates the directory.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/team-mapping",
+    operation_id = "set_team_mapping",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = TeamMapping,
+    responses((status = 200, description = "The directory, changed", body = Directory), ChangeFailures)
+)]
 async fn set_team_mapping(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -259,6 +370,15 @@ async fn set_team_mapping(
 }
 
 /// What switching the team mode would do, without doing it.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/team-mapping/preview",
+    operation_id = "preview_team_mapping",
+    tag = "directories",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = TeamMapping,
+    responses((status = 200, description = "What the switch would do; nothing is changed", body = Preview), ChangeFailures)
+)]
 async fn preview_team_mapping(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -1,28 +1,32 @@
 //! The mass-deprovisioning hold over HTTP: see it, apply or keep it, set its policy;
 //! what each does is [`commands::hold`].
 
+use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use scim_admin_api::{Decision, Hold, HoldDecision, HoldPolicySetting, HoldStatus};
 use serde::Deserialize;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use super::directories::view;
+use super::openapi::{ChangeFailures, Failures};
 use super::views::{limit, query_id};
 use super::wire::Wire;
 use super::{Actor, AdminError, Body};
 use crate::commands::hold::{self as hold_cmd, Decision as Decide};
 use crate::{AppState, commands};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/directories/{id}/hold", get(show))
-        .route("/admin/v1/directories/{id}/hold/apply", post(apply))
-        .route("/admin/v1/directories/{id}/hold/keep", post(keep))
-        .route("/admin/v1/directories/{id}/hold-policy", put(set_policy))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show))
+        .routes(routes!(apply))
+        .routes(routes!(keep))
+        .routes(routes!(set_policy))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HeldQuery {
     /// The next page: held members after this SCIM user id.
@@ -31,6 +35,14 @@ struct HeldQuery {
 }
 
 /// The directory's hold policy and its open hold with a page of the held members.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/hold",
+    operation_id = "get_hold",
+    tag = "hold",
+    params(("id" = Uuid, Path, description = "The directory's id"), HeldQuery),
+    responses((status = 200, description = "The policy and the open hold, with a page of its held members", body = HoldStatus), Failures)
+)]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -68,6 +80,14 @@ async fn show(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/hold/apply",
+    operation_id = "apply_hold",
+    tag = "hold",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "What was applied", body = HoldDecision), ChangeFailures)
+)]
 async fn apply(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -76,6 +96,14 @@ async fn apply(
     decide(&state, &actor, &id, Decide::Apply).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/hold/keep",
+    operation_id = "keep_hold",
+    tag = "hold",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "What was kept", body = HoldDecision), ChangeFailures)
+)]
 async fn keep(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -102,6 +130,15 @@ async fn decide(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/directories/{id}/hold-policy",
+    operation_id = "set_hold_policy",
+    tag = "hold",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = HoldPolicySetting,
+    responses((status = 200, description = "The directory, changed", body = scim_admin_api::Directory), ChangeFailures)
+)]
 async fn set_policy(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

@@ -6,6 +6,7 @@
 mod dead_letters;
 mod directories;
 mod hold;
+mod openapi;
 mod parked;
 mod pipeline;
 mod setup_links;
@@ -27,6 +28,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::bearer_token;
@@ -98,9 +101,11 @@ async fn require_operator(
     Ok(next.run(req).await)
 }
 
-/// Every admin endpoint, before any authentication.
-fn routes() -> Router<AppState> {
-    Router::new()
+/// Every admin endpoint, before any authentication, with its part of the OpenAPI
+/// document.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::openapi))
         .merge(directories::router())
         .merge(hold::router())
         .merge(dead_letters::router())
@@ -124,7 +129,7 @@ fn answering(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 pub fn router(state: AppState, operators: Operators) -> Router {
-    let routes = routes()
+    let routes = Router::from(routes())
         .route_layer(middleware::from_fn_with_state(operators, require_operator))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         // The console's files hold no data: it signs in with an operator token.
@@ -142,7 +147,7 @@ pub fn router(state: AppState, operators: Operators) -> Router {
 /// and names the actor of each request itself (the setup page, `setup::scoped`): it
 /// must insert the request's [`Actor`].
 pub(crate) fn unchecked(state: AppState) -> Router {
-    answering(routes(), state)
+    answering(routes().into(), state)
 }
 
 impl IntoResponse for AdminError {

@@ -5,15 +5,26 @@ use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Failures;
 use super::{Actor, AdminError};
 use crate::{AppState, commands};
 
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/admin/v1/directories/{id}/snapshot", get(take))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(take))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/snapshot",
+    operation_id = "take_snapshot",
+    tag = "events",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "The directory's snapshot: one JSON line each (`scim_events::snapshot::Line`, docs/events.md), streamed, ending with an `end` line", body = String, content_type = "application/x-ndjson"), Failures)
+)]
 async fn take(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

@@ -2,28 +2,36 @@
 //! holds at most two live tokens, so a token is rotated by issuing the new one, pasting
 //! it into the identity provider, and revoking the old one.
 
+use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use scim_admin_api::{NewToken, Token, TokenRequest};
 use scim_store::directories;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{ChangeFailures, Failures};
 use super::wire::Wire;
 use super::{Actor, AdminError, OptionalBody, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
 use crate::commands::tokens;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/directories/{id}/tokens", get(list).post(create))
-        .route(
-            "/admin/v1/directories/{id}/tokens/{token_id}",
-            delete(revoke),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    responses((status = 200, description = "The directory's tokens (never their secrets)", body = [Token]), Failures)
+)]
 async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -32,6 +40,15 @@ async fn list(
     Ok(Json(directories::tokens(&state.pool, dir).await?.wire()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/directories/{id}/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "The directory's id")),
+    request_body = Option<TokenRequest>,
+    responses((status = 201, description = "The token, with its secret (shown only here)", body = NewToken), ChangeFailures)
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -47,6 +64,14 @@ async fn create(
 }
 
 /// Revokes a token; every replica stops accepting it at once.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/directories/{id}/tokens/{token_id}",
+    operation_id = "revoke_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "The directory's id"), ("token_id" = Uuid, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked"), ChangeFailures)
+)]
 async fn revoke(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

@@ -1,9 +1,8 @@
 //! Read-only views: the SCIM request log, the audit log, the users and groups the
 //! identity provider sent, and the product's members.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use scim_admin_api::{
     AuditRecord, ErrorRate, GroupName, Member, MemberStatus, ReceivedUser, RequestEntry,
 };
@@ -13,19 +12,23 @@ use scim_store::{audit, groups, users};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Failures;
 use super::wire::{Wire, member_status};
 use super::{AdminError, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/directories/{id}/requests", get(requests))
-        .route("/admin/v1/directories/{id}/members", get(members))
-        .route("/admin/v1/directories/{id}/groups", get(group_names))
-        .route("/admin/v1/directories/{id}/users", get(user_names))
-        .route("/admin/v1/audit", get(audit_log))
-        .route("/admin/v1/error-rates", get(error_rates))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(requests))
+        .routes(routes!(members))
+        .routes(routes!(group_names))
+        .routes(routes!(user_names))
+        .routes(routes!(audit_log))
+        .routes(routes!(error_rates))
 }
 
 /// Largest page any view returns.
@@ -41,7 +44,8 @@ pub(super) fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RequestsQuery {
     /// `401`, `4xx`, `errors`; all when absent.
@@ -55,6 +59,14 @@ struct RequestsQuery {
 }
 
 /// The directory's SCIM requests, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/requests",
+    operation_id = "list_requests",
+    tag = "views",
+    params(("id" = Uuid, Path, description = "The directory's id"), RequestsQuery),
+    responses((status = 200, description = "The directory's SCIM requests, newest first", body = [RequestEntry]), Failures)
+)]
 async fn requests(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -81,7 +93,8 @@ async fn requests(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MembersQuery {
     /// `active`, `deactivated` or `removed`; all when absent.
@@ -90,13 +103,15 @@ struct MembersQuery {
     limit: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LimitQuery {
     limit: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReceivedQuery {
     /// Only names containing this (case ignored).
@@ -125,6 +140,14 @@ fn searched(search: &Option<String>) -> Option<&str> {
 /// The directory's groups in name order (the choices a mapping table offers), a page
 /// at a time. A search reads every name: it runs on the list connections, within
 /// LIST_TIMEOUT_MS.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/groups",
+    operation_id = "list_group_names",
+    tag = "views",
+    params(("id" = Uuid, Path, description = "The directory's id"), ReceivedQuery),
+    responses((status = 200, description = "The groups the identity provider pushed", body = [GroupName]), Failures)
+)]
 async fn group_names(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -146,6 +169,14 @@ async fn group_names(
 
 /// The directory's users in userName order, with their state and last change, a page
 /// at a time; searched as groups are.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/users",
+    operation_id = "list_user_names",
+    tag = "views",
+    params(("id" = Uuid, Path, description = "The directory's id"), ReceivedQuery),
+    responses((status = 200, description = "The users the identity provider pushed", body = [ReceivedUser]), Failures)
+)]
 async fn user_names(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -161,6 +192,14 @@ async fn user_names(
 }
 
 /// Every directory's errors among its latest `limit` requests (100 unless given).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/error-rates",
+    operation_id = "list_error_rates",
+    tag = "views",
+    params(LimitQuery),
+    responses((status = 200, description = "Each directory's SCIM error rate, highest first", body = [ErrorRate]), Failures)
+)]
 async fn error_rates(
     State(state): State<AppState>,
     Query(q): Query<LimitQuery>,
@@ -172,6 +211,14 @@ async fn error_rates(
 }
 
 /// The product's members of the directory with the teams each is in.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/directories/{id}/members",
+    operation_id = "list_members",
+    tag = "views",
+    params(("id" = Uuid, Path, description = "The directory's id"), MembersQuery),
+    responses((status = 200, description = "The directory's members", body = [Member]), Failures)
+)]
 async fn members(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -185,7 +232,8 @@ async fn members(
     Ok(Json(members.wire()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     directory: Option<String>,
@@ -197,6 +245,14 @@ struct AuditQuery {
 }
 
 /// Admin actions, newest first; of one directory (deleted ones too) or of all.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/audit",
+    operation_id = "list_audit_records",
+    tag = "views",
+    params(AuditQuery),
+    responses((status = 200, description = "The audit log, newest first", body = [AuditRecord]), Failures)
+)]
 async fn audit_log(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,

@@ -1085,3 +1085,90 @@ async fn previews_are_bounded_in_time_and_take_turns_per_directory() {
     })
     .await;
 }
+
+/// The admin API describes itself: its OpenAPI document, behind the operator token like
+/// every endpoint, is the one committed as docs/admin-api.openapi.json, and names every
+/// endpoint the console calls.
+#[tokio::test]
+async fn the_admin_api_serves_the_committed_openapi_document() {
+    let app = spawn_app().await;
+    let (status, _) = app
+        .admin
+        .with_token("wrong")
+        .send(Method::GET, "/openapi.json", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, served) = app.admin.send(Method::GET, "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let committed: Value =
+        serde_json::from_str(include_str!("../../../docs/admin-api.openapi.json"))
+            .expect("docs/admin-api.openapi.json is JSON");
+    assert!(
+        served == committed,
+        "the served document differs from docs/admin-api.openapi.json: \
+         UPDATE_OPENAPI=1 cargo nextest run -p ingress the_committed_document"
+    );
+    let paths = served["paths"].as_object().unwrap();
+    let console = include_str!("../../src/pages/console.js");
+    let calls = console_calls(console);
+    assert!(calls.len() > 20, "{calls:?}");
+    for (method, called) in calls {
+        let described = paths.iter().any(|(template, item)| {
+            template_matches(template, &format!("/admin/v1{called}"))
+                && item.get(method.to_lowercase()).is_some()
+        });
+        assert!(
+            described,
+            "the console calls {method} {called}, which the document does not describe"
+        );
+    }
+}
+
+/// Each `api("METHOD", "path…")` of the console's script: its method and path (up to
+/// its query), each `${…}` in a template path taken as `*`.
+fn console_calls(script: &str) -> Vec<(String, String)> {
+    let mut calls = Vec::new();
+    for (at, _) in script.match_indices("api(\"") {
+        let rest = &script[at + 5..];
+        let Some((method, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        let Some(rest) = rest.strip_prefix(", ") else {
+            continue;
+        };
+        let mut chars = rest.chars();
+        let Some(quote) = chars.next() else { continue };
+        let (mut path, mut depth) = (String::new(), 0);
+        let mut chars = chars.peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '$' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    depth += 1;
+                    if depth == 1 {
+                        path.push('*');
+                    }
+                }
+                '{' if depth > 0 => depth += 1,
+                '}' if depth > 0 => depth -= 1,
+                _ if depth > 0 => {}
+                '?' => break,
+                c if c == quote => break,
+                c => path.push(c),
+            }
+        }
+        calls.push((method.to_owned(), path));
+    }
+    calls
+}
+
+/// Whether a document path (`{id}` segments) matches a path the console builds (`*`
+/// where it fills a segment in).
+fn template_matches(template: &str, called: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let c: Vec<&str> = called.split('/').collect();
+    t.len() == c.len()
+        && t.iter()
+            .zip(&c)
+            .all(|(t, c)| t == c || t.starts_with('{') || c.contains('*'))
+}

@@ -9,6 +9,8 @@ pub use scim_core::profile::Idp;
 /// `PUT /directories/{id}/team-mapping`, and a directory's team mode with that mode's
 /// setting: how provisioning assigns teams.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"team_mode": "attribute", "team_attribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "unmapped_values": "create"})))]
 #[serde(tag = "team_mode", rename_all = "lowercase")]
 pub enum TeamMapping {
     /// Admins map teams to exact group names.
@@ -36,6 +38,7 @@ pub enum TeamMapping {
 
 /// Attribute mode: what a value that the value table does not map does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unmapped {
     /// Names a team, made on the value's first use.
@@ -47,6 +50,8 @@ pub enum Unmapped {
 
 /// `POST /directories`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Acme Corp", "idp": "okta"})))]
 #[serde(deny_unknown_fields)]
 pub struct NewDirectory {
     pub name: String,
@@ -56,11 +61,12 @@ pub struct NewDirectory {
 
 /// A directory: settings, counts and the SCIM base URL its identity provider uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Directory {
     pub id: Uuid,
     pub name: String,
     pub idp: Idp,
-    /// Most active users; `None` for no limit.
+    /// Most active users; `null` for no limit.
     pub seat_limit: Option<i32>,
     /// Email domains users must be on; empty accepts any.
     pub trusted_domains: Vec<String>,
@@ -80,20 +86,20 @@ pub struct Directory {
     pub version: i64,
     pub scim_base_url: String,
     /// Until when the request log keeps what every request sends, not only failed
-    /// ones; `None` when that window is not open.
+    /// ones; `null` when that window is not open.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub inspect_until: Option<OffsetDateTime>,
-    /// The mass-deprovisioning hold's threshold; `None`: the hold is off.
+    /// The mass-deprovisioning hold's threshold; `null`: the hold is off.
     #[serde(default)]
     pub hold_policy: Option<crate::HoldPolicy>,
     /// What a push of someone the product already has as a member made by hand does.
     #[serde(default)]
     pub existing_members: ExistingMembers,
-    /// Users deactivated and unchanged this many days are deleted; `None`: never.
+    /// Users deactivated and unchanged this many days are deleted; `null`: never.
     #[serde(default)]
     pub retention_days: Option<i32>,
     /// Since when the directory's provisioning is paused (`POST …/pause`): the SCIM API
-    /// answers and records, the product is left as it is; `None`: not paused.
+    /// answers and records, the product is left as it is; `null`: not paused.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub paused_at: Option<OffsetDateTime>,
 }
@@ -101,6 +107,7 @@ pub struct Directory {
 /// What a directory does when its identity provider pushes someone the product already
 /// has as a member made by hand (same email).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ExistingMembers {
     /// Provisioning takes the member over: it is `adopted`.
@@ -112,15 +119,19 @@ pub enum ExistingMembers {
 
 /// `PUT /directories/{id}/retention`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"retention_days": 30})))]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSetting {
     /// Days a user stays deactivated and unchanged before it is deleted (1 or more);
-    /// `None`: never (the default).
+    /// `null`: never (the default).
     pub retention_days: Option<i32>,
 }
 
 /// `PUT /directories/{id}/existing-members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"existing_members": "adopt"})))]
 #[serde(deny_unknown_fields)]
 pub struct ExistingMembersSetting {
     pub existing_members: ExistingMembers,
@@ -128,6 +139,7 @@ pub struct ExistingMembersSetting {
 
 /// `POST /directories` answers the directory with its first token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedDirectory {
     #[serde(flatten)]
     pub directory: Directory,
@@ -136,6 +148,7 @@ pub struct CreatedDirectory {
 
 /// `DELETE /directories/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedDirectory {
     pub deleted: Uuid,
     pub removed: Removed,
@@ -143,6 +156,7 @@ pub struct DeletedDirectory {
 
 /// What a deleted directory held.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     pub name: String,
     pub users: i64,
@@ -152,14 +166,18 @@ pub struct Removed {
 
 /// `PUT /directories/{id}/seat-limit`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"seat_limit": 250})))]
 #[serde(deny_unknown_fields)]
 pub struct SeatLimit {
-    /// `None` removes the limit.
+    /// `null` removes the limit.
     pub seat_limit: Option<i32>,
 }
 
 /// `PUT /directories/{id}/trusted-domains`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"domains": ["acme.com", "acme.co.uk"]})))]
 #[serde(deny_unknown_fields)]
 pub struct TrustedDomains {
     /// Empty accepts users on any domain.
@@ -169,17 +187,21 @@ pub struct TrustedDomains {
 /// `PUT /directories/{id}/access-rules`: the trusted domains and the seat limit in
 /// one change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"trusted_domains": ["acme.com"], "seat_limit": 250})))]
 #[serde(deny_unknown_fields)]
 pub struct AccessRules {
     /// Empty accepts users on any domain.
     pub trusted_domains: Vec<String>,
-    /// `None`: no limit.
+    /// `null`: no limit.
     pub seat_limit: Option<i32>,
 }
 
 /// `PUT /directories/{id}/inspection`: keep what every request sends for `minutes`
 /// (at most [`scim_core::limits::INSPECTION_MINUTES`]), or stop (0).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"minutes": 30})))]
 #[serde(deny_unknown_fields)]
 pub struct Inspection {
     pub minutes: u32,
@@ -188,6 +210,8 @@ pub struct Inspection {
 /// `POST /directories/{id}/tokens` (the body may be left out: a token that does not
 /// expire).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"expires_at": "2027-06-01T00:00:00Z"})))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// When the token stops working; in the future.
@@ -197,6 +221,7 @@ pub struct TokenRequest {
 
 /// `POST /directories/{id}/tokens`: the token, and where to use it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewToken {
     #[serde(flatten)]
     pub token: IssuedToken,
@@ -205,6 +230,7 @@ pub struct NewToken {
 
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Token {
     pub id: Uuid,
     /// The token's first characters, enough to tell tokens apart.
@@ -215,16 +241,17 @@ pub struct Token {
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
-    /// When it stops working; `None` for never.
+    /// When it stops working; `null` for never.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
-    /// Where it came from; `None` for a token issued before this was recorded.
+    /// Where it came from; `null` for a token issued before this was recorded.
     #[serde(default)]
     pub origin: Option<TokenOrigin>,
 }
 
 /// Where a token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenOrigin {
     /// Issued with its directory (`directory create`).
@@ -237,11 +264,12 @@ pub enum TokenOrigin {
 
 /// A newly issued token: the only time its plain text is shown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedToken {
     pub id: Uuid,
     pub prefix: String,
     pub token: String,
-    /// When it stops working; `None` for never.
+    /// When it stops working; `null` for never.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }

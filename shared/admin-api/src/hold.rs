@@ -7,6 +7,7 @@ use uuid::Uuid;
 /// A directory's threshold: deprovisionings within the window past more than
 /// `min_members` **and** more than `share_percent` % of its active members are held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HoldPolicy {
     pub min_members: u32,
@@ -16,17 +17,20 @@ pub struct HoldPolicy {
 
 /// `PUT /directories/{id}/hold-policy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"hold_policy": {"min_members": 10, "share_percent": 10}})))]
 #[serde(deny_unknown_fields)]
 pub struct HoldPolicySetting {
-    /// `None` turns the hold off.
+    /// `null` turns the hold off.
     pub hold_policy: Option<HoldPolicy>,
 }
 
 /// `GET /directories/{id}/hold`: the directory's policy and its open hold, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldStatus {
     pub directory_id: Uuid,
-    /// `None`: the hold is off.
+    /// `null`: the hold is off.
     pub policy: Option<HoldPolicy>,
     /// The rolling window deprovisionings are counted in.
     pub window_minutes: i64,
@@ -35,6 +39,7 @@ pub struct HoldStatus {
 
 /// An open hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hold {
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
@@ -54,12 +59,13 @@ pub struct Hold {
     pub team_removals: i64,
     /// A page of the held members, in `scim_user_id` order.
     pub held: Vec<HeldMember>,
-    /// Where the next page starts (`?after=`); `None` on the last.
+    /// Where the next page starts (`?after=`); `null` on the last.
     pub next_after: Option<Uuid>,
 }
 
 /// A member the hold keeps active.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeldMember {
     pub member_id: Uuid,
     pub scim_user_id: Uuid,
@@ -75,6 +81,7 @@ pub struct HeldMember {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HeldChange {
     Deactivate,
@@ -85,6 +92,7 @@ pub enum HeldChange {
 
 /// `POST /directories/{id}/hold/apply` and `/hold/keep`: what was decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldDecision {
     pub decision: Decision,
     pub deactivations: i64,
@@ -94,6 +102,7 @@ pub struct HoldDecision {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// The held deprovisionings took effect.

@@ -34,6 +34,8 @@ pub use undelivered::{DeadLetter, Discarded, ParkedEvent, Replayed, Republished}
 
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"error": "no directory 0191f0d4-5e2a-7cc1-9a3b-5d1c2e3f4a5b"})))]
 pub struct ErrorBody {
     pub error: String,
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 /// `GET /directories/{id}/requests`: a SCIM request as answered (never its token).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestEntry {
     pub directory_id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -32,6 +33,7 @@ pub struct RequestEntry {
 
 /// `GET /directories/{id}/users`: a user as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceivedUser {
     pub id: Uuid,
     pub user_name: String,
@@ -43,6 +45,7 @@ pub struct ReceivedUser {
 /// `GET /directories/{id}/groups`: a group's id and name, and when the identity
 /// provider last changed it (its members included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupName {
     pub id: Uuid,
     pub display_name: String,
@@ -52,6 +55,7 @@ pub struct GroupName {
 
 /// `GET /audit`: an admin action.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     pub id: Uuid,
     #[serde(with = "time::serde::rfc3339")]

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 /// A member's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MemberStatus {
     /// Can sign in.
@@ -27,6 +28,7 @@ impl MemberStatus {
 
 /// `GET /directories/{id}/members`: a member's state and the teams it is in now.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub id: Uuid,
     pub scim_user_id: Option<Uuid>,
@@ -41,6 +43,7 @@ pub struct Member {
 
 /// Who manages a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ManagedBy {
     /// Created from the directory's user.
@@ -54,6 +57,7 @@ pub enum ManagedBy {
 /// `POST /directories/{id}/reconcile` (applied) and `…/reconcile/preview` (a dry run):
 /// what recomputing the directory's members and teams from the directory changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reconciliation {
     /// Nothing was changed: this is what applying would do.
     pub dry_run: bool,
@@ -69,9 +73,10 @@ pub struct Reconciliation {
 
 /// A member record that differed from its user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberChange {
     pub scim_user_id: Uuid,
-    /// `None`: the record did not exist.
+    /// `null`: the record did not exist.
     pub member_id: Option<Uuid>,
     pub email: Option<String>,
     pub change: MemberChangeKind,
@@ -80,6 +85,7 @@ pub struct MemberChange {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MemberChangeKind {
     /// The user had no member record.

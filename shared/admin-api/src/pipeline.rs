@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// `GET /pipeline`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pipeline {
     /// Events committed and not yet published (the relay's backlog), and those parked.
     pub outbox: OutboxBacklog,
@@ -17,6 +18,7 @@ pub struct Pipeline {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsumerLag {
     pub name: String,
     /// Events in the stream not yet delivered to it.
@@ -27,6 +29,7 @@ pub struct ConsumerLag {
 
 /// What the outbox holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxBacklog {
     /// Events committed and not yet published.
     pub waiting: i64,
@@ -38,6 +41,7 @@ pub struct OutboxBacklog {
 
 /// `GET /error-rates`: a directory's share of errors among its latest requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorRate {
     pub directory_id: Uuid,
     /// Its latest requests looked at (fewer than asked when it has made fewer).

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// A setup link as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetupLink {
     pub id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -25,6 +26,8 @@ pub struct SetupLink {
 /// `POST /directories/{id}/setup-links` (the body may be left out: a link that expires
 /// in 72 hours and may not change the directory's controls).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"expires_at": "2026-12-14T12:00:00Z", "allow_controls": true})))]
 #[serde(deny_unknown_fields)]
 pub struct NewSetupLink {
     /// When the link stops working; in the future, at most 30 days ahead.
@@ -37,6 +40,7 @@ pub struct NewSetupLink {
 
 /// A new setup link: its URL (holding the secret) is shown only now.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedSetupLink {
     /// `{PUBLIC_BASE_URL}/setup#setup_…`: the secret travels in the fragment, which
     /// browsers never send to a server, so it stays out of every access log.

@@ -8,6 +8,7 @@ use crate::MemberStatus;
 
 /// A team with the group names mapped to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     pub id: Uuid,
     pub name: String,
@@ -24,6 +25,8 @@ pub struct Team {
 /// `POST /directories/{id}/teams`, and `PATCH /directories/{id}/teams/{team}` (a
 /// rename).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Customer Success"})))]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
     pub name: String,
@@ -31,6 +34,8 @@ pub struct NewTeam {
 
 /// `PUT /directories/{id}/teams/{team}/groups`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"groups": ["Support EMEA", "Support US"], "pin": false})))]
 #[serde(deny_unknown_fields)]
 pub struct GroupMapping {
     /// Group names spelled exactly as in the identity provider; empty unmaps.
@@ -43,6 +48,8 @@ pub struct GroupMapping {
 
 /// `POST /directories/{id}/teams/{team}/members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"email": "ada@acme.com"})))]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub email: String,
@@ -50,6 +57,7 @@ pub struct NewMember {
 
 /// A member removed by hand (`DELETE /directories/{id}/teams/{team}/members/{member}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovedMember {
     pub team: Uuid,
     pub member: Uuid,
@@ -59,6 +67,7 @@ pub struct RemovedMember {
 
 /// A member added by hand.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddedMember {
     pub team: Uuid,
     pub email: String,
@@ -71,6 +80,8 @@ pub struct AddedMember {
 /// attribute value (exactly as the identity provider sends it) to the name of an
 /// existing team; several values may name one team.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"values": {"Customer Success EMEA": "Customer Success", "Customer Success US": "Customer Success"}})))]
 #[serde(deny_unknown_fields)]
 pub struct ValueTable {
     pub values: BTreeMap<String, String>,
@@ -78,6 +89,7 @@ pub struct ValueTable {
 
 /// Where a team membership comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Added in the product; provisioning never removes it.
@@ -97,6 +109,7 @@ impl Source {
 
 /// `GET /directories/{id}/teams/{team}/members`: a membership and its member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     pub member_id: Uuid,
     pub scim_user_id: Option<Uuid>,
@@ -112,6 +125,7 @@ pub struct TeamMember {
 
 /// What a change of a directory's teams would do (every `…/preview`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// Teams that would be made.
     pub created: Vec<String>,
@@ -140,6 +154,7 @@ impl Preview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Renamed {
     pub from: String,
     pub to: String,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 /// A dead letter, with its place in the dead-letter stream.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadLetter {
     pub seq: u64,
     /// The subject the event was published on.
@@ -23,12 +24,14 @@ pub struct DeadLetter {
 
 /// `POST /dead-letters/{seq}/replay`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Replayed {
     pub replayed: DeadLetter,
 }
 
 /// An event the relay set aside.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParkedEvent {
     pub seq: i64,
     pub event_id: Uuid,
@@ -46,6 +49,7 @@ pub struct ParkedEvent {
 
 /// `POST /outbox/parked/{seq}/republish`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Republished {
     pub republished: ParkedEvent,
     /// Its new place in the outbox.
@@ -54,6 +58,7 @@ pub struct Republished {
 
 /// `DELETE /outbox/parked/{seq}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discarded {
     pub discarded: ParkedEvent,
 }

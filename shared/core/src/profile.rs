@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The kind of identity provider a directory connects (`scimctl directory create
 /// --idp`), as the API and the database spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Idp {
     Okta,
