@@ -15,6 +15,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+# nextest runs no doctests: the events crate's README example is one.
+cargo test -p scim-events --doc
 
 # The deployment manifests, offline against the Kubernetes schemas.
 scripts/check-deploy.sh

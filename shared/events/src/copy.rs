@@ -11,9 +11,11 @@ use uuid::Uuid;
 use crate::{Event, Kind};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One directory as its events built it.
 pub struct DirectoryCopy {
     /// Each user's representation, as [`comparable`].
     pub users: BTreeMap<Uuid, Value>,
+    /// Each group, with its members.
     pub groups: BTreeMap<Uuid, CopiedGroup>,
     /// Users deleted: a group's events and a user's are ordered each on their own, so a
     /// membership event naming a user can arrive after that user's deletion (a
@@ -22,9 +24,11 @@ pub struct DirectoryCopy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A group of a [`DirectoryCopy`].
 pub struct CopiedGroup {
     /// The group's representation, as [`comparable`].
     pub resource: Value,
+    /// Its members' SCIM user ids.
     pub members: BTreeSet<Uuid>,
 }
 
@@ -39,6 +43,7 @@ impl DirectoryCopy {
         self.groups.entry(id).or_default().resource = comparable(resource);
     }
 
+    /// Members of a group, as a snapshot lists them (a line at a time).
     pub fn load_members(&mut self, group: Uuid, members: &[Uuid]) {
         self.groups
             .entry(group)

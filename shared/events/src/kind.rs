@@ -10,17 +10,24 @@ use crate::{Action, Event, ResourceType};
 /// groups) or the documented objects (teams, directories), as published.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind<'e> {
+    /// A user was created: its representation.
     UserCreated(&'e Value),
+    /// A user changed: its representation, and the previous value of what changed.
     UserUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    /// A user was deactivated (`active: false`), as `UserUpdated`.
     UserDeactivated(&'e Value, Option<&'e Map<String, Value>>),
+    /// A user was reactivated (`active: true`), as `UserUpdated`.
     UserReactivated(&'e Value, Option<&'e Map<String, Value>>),
     /// The user's last representation. It left every group with it: no
     /// `group.members_removed` is published for that.
     UserDeleted(&'e Value),
     /// The group without its members (`GroupMembersAdded` follows for them).
     GroupCreated(&'e Value),
+    /// A group changed (not its members): its representation, and the previous value of what changed.
     GroupUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    /// Users joined the group: their SCIM ids (at most [`crate::MEMBER_IDS_PER_EVENT`]).
     GroupMembersAdded(&'e [Uuid]),
+    /// Users left the group: their SCIM ids.
     GroupMembersRemoved(&'e [Uuid]),
     /// Preceded by `GroupMembersRemoved` for everyone who was in it.
     GroupDeleted(&'e Value),
@@ -35,11 +42,17 @@ pub enum Kind<'e> {
     TeamMemberAdded(&'e Value, Option<&'e Value>),
     /// A team membership ended or was suspended; `cause` says why.
     TeamMemberRemoved(&'e Value, Option<&'e Value>),
+    /// The group names mapped to a team changed (`resource.groups`, `previous.groups`).
     TeamMappingChanged(&'e Value, Option<&'e Map<String, Value>>),
+    /// An admin created the directory.
     DirectoryCreated(&'e Value),
+    /// The directory's settings changed; `previous` has the old values.
     DirectoryUpdated(&'e Value, Option<&'e Map<String, Value>>),
+    /// The directory's team mode (or its attribute or pattern) changed.
     DirectoryMappingChanged(&'e Value, Option<&'e Map<String, Value>>),
+    /// A SCIM bearer token was issued (`resource.token`, never its secret).
     DirectoryTokenCreated(&'e Value),
+    /// A SCIM bearer token was revoked.
     DirectoryTokenRevoked(&'e Value),
     /// A token expires soon: `resource.token.expires_at`.
     DirectoryTokenExpiring(&'e Value),
@@ -63,6 +76,7 @@ pub enum Kind<'e> {
 }
 
 impl Event {
+    /// What the event means, with what it carries.
     pub fn kind(&self) -> Kind<'_> {
         use Action as A;
         use ResourceType as R;

@@ -1,8 +1,5 @@
-//! The provisioning events of the SCIM service, contract v1 (`docs/events.md`,
-//! `docs/events.v1.schema.json`): what the ingress and the worker publish, and what a
-//! subscribing service reads, in one place. Fields are only ever added, never renamed
-//! or retyped, within v1; event types may be added, and a subscriber must ignore the
-//! ones it does not know ([`ResourceType::Unknown`], [`Action::Unknown`]).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 pub mod copy;
 pub mod kind;
@@ -27,15 +24,18 @@ pub const STREAM: &str = "SCIM_EVENTS";
 pub const SUBJECTS: &str = "scim.v1.>";
 /// Stream and subject prefix for events a consumer gave up on.
 pub const DEAD_LETTER_STREAM: &str = "SCIM_DEAD_LETTERS";
+/// Subjects of the dead-letter stream.
 pub const DEAD_LETTER_SUBJECTS: &str = "scim.dlq.>";
 
 /// A message of the dead-letter stream: an event a consumer gave up on, as it was
 /// delivered, with why. The worker writes it; the admin API lists and replays it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
+    /// Why the consumer gave up.
     pub reason: String,
     /// The consumer that gave up.
     pub consumer: String,
+    /// How many times it was delivered.
     pub attempts: i64,
     /// The subject the event was published on, where a replay publishes it again.
     pub subject: String,
@@ -48,8 +48,11 @@ pub struct DeadLetter {
 pub const MEMBER_IDS_PER_EVENT: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// What an event is about.
 pub enum ResourceType {
+    /// A SCIM user.
     User,
+    /// A SCIM group.
     Group,
     /// A product team (events from the worker and from team administration).
     Team,
@@ -61,6 +64,7 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
+    /// Its token in subjects and event types: `user`, `group`, `team`, `directory`.
     pub fn subject_token(self) -> &'static str {
         match self {
             ResourceType::User => "user",
@@ -74,11 +78,17 @@ impl ResourceType {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// What happened to the resource.
 pub enum Action {
+    /// It was created.
     Created,
+    /// It changed.
     Updated,
+    /// A user was deactivated.
     Deactivated,
+    /// A user was reactivated.
     Reactivated,
+    /// It was deleted.
     Deleted,
     /// A team took its group's new name (mirrored teams); `previous.name` was the old.
     Renamed,
@@ -118,6 +128,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// Its token in subjects and event types: `created`, `members_added`, …
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
@@ -154,21 +165,28 @@ impl Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A provisioning event, as published on `scim.v1.<directory>.<resource>.<action>`.
 pub struct Event {
     /// Unique per event; also the JetStream `Nats-Msg-Id`.
     pub id: Uuid,
     /// `"user.created"` and so on: `<resource>.<action>`.
     #[serde(rename = "type")]
     pub event_type: String,
+    /// [`CONTRACT_VERSION`].
     pub contract_version: u32,
+    /// The directory whose identity provider (or admin) made the change.
     pub directory_id: Uuid,
+    /// What the event is about.
     pub resource_type: ResourceType,
+    /// The resource's id (a SCIM id for users and groups).
     pub resource_id: Uuid,
+    /// What happened to it.
     pub action: Action,
     /// Increases by one with every event of the resource, events of one change
     /// included: a consumer that has applied version n ignores anything at or below n.
     pub resource_version: i64,
     #[serde(with = "time::serde::rfc3339")]
+    /// When the change was committed.
     pub time: OffsetDateTime,
     /// The SCIM representation after the change; for `deleted`, the last one before it.
     pub resource: Value,
@@ -193,6 +211,8 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event of this contract, with a new id and the type made of `resource_type`
+    /// and `action`.
     pub fn new(
         directory_id: Uuid,
         resource_type: ResourceType,
@@ -227,21 +247,25 @@ impl Event {
         self
     }
 
+    /// With the previous values of what changed.
     pub fn with_previous(mut self, previous: Map<String, Value>) -> Event {
         self.previous = Some(previous);
         self
     }
 
+    /// With the users who joined or left a group.
     pub fn with_member_ids(mut self, ids: Vec<Uuid>) -> Event {
         self.member_ids = Some(ids);
         self
     }
 
+    /// With who made the change through the admin API.
     pub fn with_actor(mut self, actor: &str) -> Event {
         self.actor = Some(actor.to_owned());
         self
     }
 
+    /// With why a team membership changed.
     pub fn with_cause(mut self, cause: Value) -> Event {
         self.cause = Some(cause);
         self
@@ -268,7 +292,7 @@ impl Event {
 
 /// What a subscriber sees change between two states of a resource, each given as its
 /// attributes and its `schemas` list, as an update's `previous`: the previous value of
-/// every top-level attribute that changed ([`previous_values`]), with `schemas` among
+/// every top-level attribute that changed (`null` where it was absent), with `schemas` among
 /// them when an extension came or went.
 pub fn previous(
     before: (&Map<String, Value>, Vec<String>),

@@ -19,7 +19,10 @@ pub enum Verdict {
     Seen,
     /// Further ahead than the next: an earlier event of the resource has not been
     /// applied yet (redelivered, retried). Hold it back (`Nak` with a delay).
-    Early { expected: i64 },
+    Early {
+        /// The version that is next.
+        expected: i64,
+    },
 }
 
 /// The verdict for an event at `version` when `last` was applied (`None`: nothing of
@@ -73,10 +76,12 @@ impl Positions {
         self.last.is_empty() && !self.from_now
     }
 
+    /// The last version applied of a resource, if any.
     pub fn last(&self, resource: ResourceKey) -> Option<i64> {
         self.last.get(&resource).copied()
     }
 
+    /// What to do with `event` ([`verdict`], or apply it when starting from now).
     pub fn verdict(&self, event: &Event) -> Verdict {
         let last = self.last(key(event));
         if last.is_none() && self.from_now {

@@ -20,58 +20,82 @@ use crate::{Positions, ResourceType};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "snapshot", rename_all = "snake_case")]
 pub enum Line {
+    /// The first line: what the snapshot is of, and where the stream takes over.
     Header {
+        /// [`crate::CONTRACT_VERSION`].
         contract_version: u32,
+        /// The directory.
         directory_id: Uuid,
         /// The stream the snapshot is consistent with (`SCIM_EVENTS`)...
         stream: String,
         /// ...up to this sequence: consume from the one after it.
         start_after_sequence: u64,
+        /// When it was taken.
         #[serde(with = "time::serde::rfc3339")]
         taken_at: OffsetDateTime,
     },
     /// The directory as `directory.*` events show it.
     Directory {
+        /// The directory.
         resource: Value,
+        /// Its version: its next event is the one after.
         resource_version: i64,
     },
     /// A user's SCIM representation.
     User {
+        /// The user.
         resource: Value,
+        /// Its version: its next event is the one after.
         resource_version: i64,
     },
     /// A group's SCIM representation, without members.
     Group {
+        /// The group.
         resource: Value,
+        /// Its version: its next event is the one after.
         resource_version: i64,
     },
     /// Members of a group, at most 1,000 a line.
     Members {
+        /// The group.
         group_id: Uuid,
+        /// Some of its members' SCIM user ids.
         member_ids: Vec<Uuid>,
     },
     /// A team as `team.created` shows it (`{id, name, groups}`).
     Team {
+        /// The team.
         resource: Value,
+        /// Its version: its next event is the one after.
         resource_version: i64,
     },
     /// A membership of a team (`member` as team events show it), with its source and
     /// whether it is suspended (its member deactivated).
     TeamMember {
+        /// The team.
         team_id: Uuid,
+        /// `{id, scim_user_id, email}`.
         member: Value,
+        /// `provisioned` or `manual`.
         source: String,
+        /// Held but not in effect: the member is not active.
         suspended: bool,
     },
     /// An event of the directory that the snapshot holds but that was not in the
     /// stream up to the header's sequence: it comes later, and is to be skipped.
     Pending {
+        /// The event's resource type.
         resource_type: ResourceType,
+        /// The event's resource.
         resource_id: Uuid,
+        /// The event's version, which the snapshot already holds.
         resource_version: i64,
     },
     /// The last line, with the number of lines before it: a snapshot without it was cut.
-    End { lines: u64 },
+    End {
+        /// The lines before it.
+        lines: u64,
+    },
 }
 
 /// A loaded snapshot: the copy, where each resource stands, and where to start reading.
@@ -79,18 +103,25 @@ pub enum Line {
 pub struct Loaded {
     /// The directory the snapshot is of.
     pub directory_id: Uuid,
+    /// The directory's users, groups and memberships.
     pub copy: DirectoryCopy,
+    /// Where each resource stands: apply the ordering rule from here.
     pub positions: Positions,
+    /// Consume the stream from the sequence after this one.
     pub start_after_sequence: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a snapshot could not be loaded: take it again.
 pub enum LoadError {
     #[error("line {0}: {1}")]
+    /// A line that is no line of a snapshot: its number, and why.
     Line(u64, String),
     #[error("the snapshot has no header")]
+    /// The first line is not the header.
     NoHeader,
     #[error("the snapshot was cut short after {0} lines")]
+    /// The `end` line is missing or counts other lines than came: the lines read.
     Truncated(u64),
 }
 

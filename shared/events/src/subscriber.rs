@@ -51,6 +51,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings docs/events.md gives, for the durable consumer `durable`.
     pub fn new(durable: impl Into<String>) -> Settings {
         Settings {
             durable: durable.into(),
@@ -75,7 +76,9 @@ pub enum Start {
     /// A loaded snapshot ([`crate::snapshot::Loaded`]): the consumer is made anew from
     /// the sequence after it, with the positions it gives.
     Snapshot {
+        /// The snapshot's `start_after_sequence`.
         start_after_sequence: u64,
+        /// The positions it gives.
         positions: Positions,
     },
     /// Nothing kept: the consumer is made anew from the stream's first event, which is
@@ -99,17 +102,23 @@ pub enum Failure {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why [`consumer`] or [`run`] stopped.
 pub enum Error {
     #[error("setting up the consumer: {0}")]
+    /// The stream or the consumer could not be read, made or deleted.
     Consumer(String),
     #[error("reading messages: {0}")]
+    /// Messages could not be read.
     Messages(String),
     /// [`Start::Nothing`] on a stream whose first events expired: start from a snapshot.
     #[error(
         "the stream no longer holds its first events (it starts at sequence {first_sequence}): \
          start from a snapshot (docs/events.md, \"Starting on an existing directory\")"
     )]
-    SnapshotNeeded { first_sequence: u64 },
+    SnapshotNeeded {
+        /// The oldest sequence the stream holds.
+        first_sequence: u64,
+    },
     /// An event waited longer than [`Settings::gap_timeout`] for an earlier one of its
     /// resource that never came.
     #[error(
@@ -118,8 +127,11 @@ pub enum Error {
          a snapshot"
     )]
     Gap {
+        /// The resource whose event waited.
         resource: ResourceKey,
+        /// The version that never came.
         expected: i64,
+        /// How long the event waited.
         waited: Duration,
     },
 }
