@@ -64,7 +64,9 @@ ensure_nats_server() {
 ensure_openapi_validator() {
   local venv="$SCIM_TOOLS/venv"
   ensure_nats_server
-  if ! "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $OPENAPI_SPEC_VALIDATOR_VERSION$"; then
+  local installed
+  installed=$("$venv/bin/pip" show openapi-spec-validator 2>/dev/null || true)
+  if ! grep -qx "Version: $OPENAPI_SPEC_VALIDATOR_VERSION" <<<"$installed"; then
     echo "installing openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION (PyPI)" >&2
     "$venv/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
   fi

@@ -24,10 +24,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    limit: Option<usize>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
 }
 
-/// The oldest dead letters first, at most `limit` (100).
+/// The oldest dead letters first, at most `limit` (100 unless given, 1 to 1000).
 #[utoipa::path(
     get,
     path = "/admin/v1/dead-letters",
@@ -40,7 +42,10 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<View>>, AdminError> {
-    Ok(Json(undelivered::dead_letters(&state, q.limit).await?))
+    let limit = super::views::limit(q.limit)?;
+    // 1 to 1000: a usize.
+    let limit = usize::try_from(limit).unwrap_or(1);
+    Ok(Json(undelivered::dead_letters(&state, limit).await?))
 }
 
 #[utoipa::path(

@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct HeldQuery {
     /// The next page: held members after this SCIM user id.
     after: Option<String>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -55,6 +55,8 @@ struct RequestsQuery {
     before: Option<time::OffsetDateTime>,
     /// Only requests whose path, detail or user or group name contains this.
     search: Option<String>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -99,7 +101,10 @@ async fn requests(
 struct MembersQuery {
     /// `active`, `deactivated` or `removed`; all when absent.
     status: Option<MemberStatus>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -107,6 +112,8 @@ struct MembersQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LimitQuery {
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -118,6 +125,8 @@ struct ReceivedQuery {
     search: Option<String>,
     /// The next page: after this group id, or this userName.
     after: Option<String>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -225,7 +234,10 @@ async fn members(
     Query(q): Query<MembersQuery>,
 ) -> Result<Json<Vec<Member>>, AdminError> {
     let limit = limit(q.limit)?;
-    let offset = q.offset.unwrap_or(0).max(0);
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(AdminError::Invalid("offset must be 0 or more".into()));
+    }
     let dir = existing(&state.pool, &id).await?;
     let status = q.status.map(member_status);
     let members = teams::views::directory_members(&state.pool, dir, status, offset, limit).await?;
@@ -241,6 +253,8 @@ struct AuditQuery {
     before: Option<String>,
     /// Only records whose action or actor contains this.
     search: Option<String>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -135,12 +135,8 @@ fn letter(payload: &[u8]) -> DeadLetter {
     })
 }
 
-/// The oldest dead letters first, at most `limit` (100 when not given; 1 to 1000).
-pub(crate) async fn dead_letters(
-    state: &AppState,
-    limit: Option<usize>,
-) -> Result<Vec<View>, AdminError> {
-    let limit = limit.unwrap_or(100).clamp(1, 1000);
+/// The oldest dead letters first, at most `limit`.
+pub(crate) async fn dead_letters(state: &AppState, limit: usize) -> Result<Vec<View>, AdminError> {
     let js = async_nats::jetstream::new(state.nats.clone());
     let mut stream = js.get_stream(DEAD_LETTER_STREAM).await.map_err(nats)?;
     let info = stream.info().await.map_err(nats)?.state.clone();

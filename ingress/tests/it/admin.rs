@@ -85,12 +85,16 @@ async fn the_admin_api_wants_an_operator_token_and_answers_json() {
     let (status, _) = app.admin.send(Method::PATCH, "/directories", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     // What the framework refuses (a query parameter that does not parse, one the
-    // endpoint does not know, a path that is not UTF-8) is JSON too, and a 400.
+    // endpoint does not know, a path that is not UTF-8) is JSON too, and a 400; so is a
+    // page out of range.
+    let (directory, _) = directory(&app, "paged").await;
     for path in [
         "/audit?limit=abc",
         "/audit?colour=blue",
         "/dead-letters?limit=-1",
+        "/dead-letters?limit=0",
         "/directories/%FF/members",
+        &format!("/directories/{directory}/members?offset=-1"),
     ] {
         let (status, body) = app.admin.send(Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");

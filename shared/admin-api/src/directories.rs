@@ -54,6 +54,8 @@ pub enum Unmapped {
 #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Acme Corp", "idp": "okta"})))]
 #[serde(deny_unknown_fields)]
 pub struct NewDirectory {
+    /// 1 to 200 bytes of UTF-8, unique per deployment (case ignored).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     #[serde(default)]
     pub idp: Idp,
@@ -125,6 +127,7 @@ pub enum ExistingMembers {
 pub struct RetentionSetting {
     /// Days a user stays deactivated and unchanged before it is deleted (1 or more);
     /// `null`: never (the default).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub retention_days: Option<i32>,
 }
 
@@ -171,6 +174,7 @@ pub struct Removed {
 #[serde(deny_unknown_fields)]
 pub struct SeatLimit {
     /// `null` removes the limit.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub seat_limit: Option<i32>,
 }
 
@@ -194,6 +198,7 @@ pub struct AccessRules {
     /// Empty accepts users on any domain.
     pub trusted_domains: Vec<String>,
     /// `null`: no limit.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub seat_limit: Option<i32>,
 }
 
@@ -204,6 +209,7 @@ pub struct AccessRules {
 #[cfg_attr(feature = "openapi", schema(example = json!({"minutes": 30})))]
 #[serde(deny_unknown_fields)]
 pub struct Inspection {
+    #[cfg_attr(feature = "openapi", schema(maximum = 60))]
     pub minutes: u32,
 }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub struct HoldPolicy {
     pub min_members: u32,
     /// 1 to 100.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub share_percent: u32,
 }
 

@@ -29,6 +29,8 @@ pub struct Team {
 #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Customer Success"})))]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
+    /// 1 to 200 bytes of UTF-8, unique in the directory.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
 }
 
