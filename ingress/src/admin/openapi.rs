@@ -25,8 +25,9 @@ use scim_admin_api::ErrorBody;
             identity providers sent; the event pipeline. Every request carries an operator \
             token (`ADMIN_TOKEN`) as a bearer token; every change is audited, and an \
             `X-Admin-Actor` header names who made it in the audit log. Errors answer \
-            `{\"error\": \"…\"}` with their status; `Retry-After` on 429 and 503. \
-            docs/admin-api.md describes each endpoint at length.",
+            `{\"error\": \"…\"}` with their status; `Retry-After` on 429 and 503. No \
+            string may hold NUL (U+0000): the database cannot store it, and such a request \
+            is answered 400. docs/admin-api.md describes each endpoint at length.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     security(("operator" = [])),

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::AdminError;
 use super::openapi::Failures;
 use super::wire::{Wire, member_status};
-use super::{AdminError, parse_id};
 use crate::AppState;
 use crate::commands::directory::existing;
 
@@ -48,7 +48,8 @@ pub(super) fn limit(requested: Option<i64>) -> Result<i64, AdminError> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RequestsQuery {
-    /// `401`, `4xx`, `errors`; all when absent.
+    /// `401`, `4xx`, `errors` (case ignored); all when absent, empty or `any`.
+    #[param(pattern = "^([Aa][Nn][Yy]|[Ee][Rr][Rr][Oo][Rr][Ss]|[1-5][Xx][Xx]|[1-5][0-9][0-9])?$")]
     status: Option<String>,
     /// Only requests older than this (RFC 3339): the next page after the oldest shown.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -120,25 +121,27 @@ struct LimitQuery {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ReceivedQuery {
+struct UsersQuery {
     /// Only names containing this (case ignored).
     search: Option<String>,
-    /// The next page: after this group id, or this userName.
+    /// The next page: after this userName.
     after: Option<String>,
     /// How many (100 unless given).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-impl ReceivedQuery {
-    fn search(&self) -> Option<&str> {
-        searched(&self.search)
-    }
-}
-
-/// An id given as the query parameter `name`: 400 if it is not one.
-pub(super) fn query_id(raw: &str, name: &str) -> Result<Uuid, AdminError> {
-    Uuid::try_parse(raw).map_err(|_| AdminError::Invalid(format!("{name} must be an id")))
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct GroupsQuery {
+    /// Only names containing this (case ignored).
+    search: Option<String>,
+    /// The next page: after this group id.
+    after: Option<Uuid>,
+    /// How many (100 unless given).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
 }
 
 /// A search term, unless blank.
@@ -154,23 +157,18 @@ fn searched(search: &Option<String>) -> Option<&str> {
     path = "/admin/v1/directories/{id}/groups",
     operation_id = "list_group_names",
     tag = "views",
-    params(("id" = Uuid, Path, description = "The directory's id"), ReceivedQuery),
+    params(("id" = Uuid, Path, description = "The directory's id"), GroupsQuery),
     responses((status = 200, description = "The groups the identity provider pushed", body = [GroupName]), Failures)
 )]
 async fn group_names(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<ReceivedQuery>,
+    Query(q): Query<GroupsQuery>,
 ) -> Result<Json<Vec<GroupName>>, AdminError> {
     let limit = limit(q.limit)?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| query_id(a, "after"))
-        .transpose()?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
-        groups::names(&state.lists, dir, q.search(), after, limit)
+        groups::names(&state.lists, dir, searched(&q.search), q.after, limit)
             .await?
             .wire(),
     ))
@@ -183,20 +181,26 @@ async fn group_names(
     path = "/admin/v1/directories/{id}/users",
     operation_id = "list_user_names",
     tag = "views",
-    params(("id" = Uuid, Path, description = "The directory's id"), ReceivedQuery),
+    params(("id" = Uuid, Path, description = "The directory's id"), UsersQuery),
     responses((status = 200, description = "The users the identity provider pushed", body = [ReceivedUser]), Failures)
 )]
 async fn user_names(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<ReceivedQuery>,
+    Query(q): Query<UsersQuery>,
 ) -> Result<Json<Vec<ReceivedUser>>, AdminError> {
     let limit = limit(q.limit)?;
     let dir = existing(&state.pool, &id).await?;
     Ok(Json(
-        users::listed(&state.lists, dir, q.search(), q.after.as_deref(), limit)
-            .await?
-            .wire(),
+        users::listed(
+            &state.lists,
+            dir,
+            searched(&q.search),
+            q.after.as_deref(),
+            limit,
+        )
+        .await?
+        .wire(),
     ))
 }
 
@@ -248,9 +252,10 @@ async fn members(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
-    directory: Option<String>,
+    /// Only this directory's records (a deleted directory's too).
+    directory: Option<Uuid>,
     /// The next page: records older than this one.
-    before: Option<String>,
+    before: Option<Uuid>,
     /// Only records whose action or actor contains this.
     search: Option<String>,
     /// How many (100 unless given).
@@ -271,19 +276,9 @@ async fn audit_log(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditRecord>>, AdminError> {
-    let directory = q
-        .directory
-        .as_deref()
-        .map(|d| parse_id(d, "directory"))
-        .transpose()?;
-    let before = q
-        .before
-        .as_deref()
-        .map(|b| query_id(b, "before"))
-        .transpose()?;
     let query = audit::Query {
-        directory,
-        before,
+        directory: q.directory,
+        before: q.before,
         search: searched(&q.search),
     };
     let pool = if query.search.is_some() {

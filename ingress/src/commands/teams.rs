@@ -149,7 +149,7 @@ async fn change_value_table(
     if !missing.is_empty() {
         missing.sort_unstable();
         missing.dedup();
-        return Err(AdminError::Invalid(format!(
+        return Err(AdminError::Conflict(format!(
             "no team {}: create the team first, then map values to it",
             missing.join(", ")
         )));
@@ -524,12 +524,12 @@ async fn change_group_mapping(
             *pin = Some(match ids.as_slice() {
                 [id] => *id,
                 [] => {
-                    return Err(AdminError::Invalid(format!(
+                    return Err(AdminError::Conflict(format!(
                         "no pushed group is named {name:?} to pin to: push it first, or map the name unpinned"
                     )));
                 }
                 _ => {
-                    return Err(AdminError::Invalid(format!(
+                    return Err(AdminError::Conflict(format!(
                         "{} groups are named {name:?}: a pin needs exactly one",
                         ids.len()
                     )));

@@ -753,7 +753,7 @@ async fn the_page_creates_renames_and_deletes_teams_where_the_mode_allows() {
             Some(json!({"values": {"PD": "Product Design", "Ops": "Operations"}})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(
         error.contains("Operations") && !error.contains("scimctl"),

@@ -18,17 +18,21 @@ pub enum TeamMapping {
     /// Each pushed group is a team with exactly the group's members; with a pattern,
     /// only groups whose names match it (`*` for any characters, case ignored).
     Mirrored {
+        /// 1 to 200 bytes of UTF-8.
         #[serde(
             rename = "mirror_pattern",
             default,
             skip_serializing_if = "Option::is_none"
         )]
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
         pattern: Option<String>,
     },
     /// The values of this URN-qualified extension attribute name the teams, through the
     /// directory's value table where it has a row.
     Attribute {
+        /// `urn:…:<attribute>`, such as `urn:acme:scim:schemas:2.0:User:group`.
         #[serde(rename = "team_attribute")]
+        #[cfg_attr(feature = "openapi", schema(pattern = "^urn:[\\s\\S]*:[^:]+$"))]
         attribute: String,
         /// What a value without a row in the value table does.
         #[serde(rename = "unmapped_values", default)]
@@ -178,6 +182,27 @@ pub struct SeatLimit {
     pub seat_limit: Option<i32>,
 }
 
+/// A trusted domain as an admin gives it, for the OpenAPI document (the wire type is a
+/// string): ASCII labels of letters, digits and `-` (1 to 63 each, at least two), upper
+/// or lower case, with surrounding ASCII spaces, `@` and dots ignored.
+#[cfg(feature = "openapi")]
+pub struct DomainName;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for DomainName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A domain name, such as acme.com"))
+            .pattern(Some(scim_core::controls::DOMAIN_PATTERN))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for DomainName {}
+
 /// `PUT /directories/{id}/trusted-domains`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -185,6 +210,7 @@ pub struct SeatLimit {
 #[serde(deny_unknown_fields)]
 pub struct TrustedDomains {
     /// Empty accepts users on any domain.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<DomainName>))]
     pub domains: Vec<String>,
 }
 
@@ -196,6 +222,7 @@ pub struct TrustedDomains {
 #[serde(deny_unknown_fields)]
 pub struct AccessRules {
     /// Empty accepts users on any domain.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<DomainName>))]
     pub trusted_domains: Vec<String>,
     /// `null`: no limit.
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]

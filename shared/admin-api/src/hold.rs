@@ -10,6 +10,7 @@ use uuid::Uuid;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HoldPolicy {
+    #[cfg_attr(feature = "openapi", schema(maximum = 2147483647))]
     pub min_members: u32,
     /// 1 to 100.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]

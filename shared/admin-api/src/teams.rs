@@ -40,7 +40,9 @@ pub struct NewTeam {
 #[cfg_attr(feature = "openapi", schema(example = json!({"groups": ["Support EMEA", "Support US"], "pin": false})))]
 #[serde(deny_unknown_fields)]
 pub struct GroupMapping {
-    /// Group names spelled exactly as in the identity provider; empty unmaps.
+    /// Group names spelled exactly as in the identity provider (1 to 1024 bytes of
+    /// UTF-8 each, at most 500); empty unmaps.
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub groups: Vec<String>,
     /// Pin each name to the one group that has it now, so a later rename of that group
     /// keeps the team (instead of matching whatever group has the name).
@@ -86,6 +88,8 @@ pub struct AddedMember {
 #[cfg_attr(feature = "openapi", schema(example = json!({"values": {"Customer Success EMEA": "Customer Success", "Customer Success US": "Customer Success"}})))]
 #[serde(deny_unknown_fields)]
 pub struct ValueTable {
+    /// Attribute value (1 to 200 bytes of UTF-8, as the identity provider sends it) →
+    /// the name of an existing team; at most 500 rows.
     pub values: BTreeMap<String, String>,
 }
 

@@ -46,16 +46,23 @@ pub fn check_email(email: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Normalizes an admin's list of domains: lower case, no `@` or surrounding dots,
-/// sorted, without repeats. `Err` names an entry that is not a domain name.
+/// What [`normalize_domains`] takes, as a regular expression (the admin API's OpenAPI
+/// document states it).
+pub const DOMAIN_PATTERN: &str =
+    r"^[\t\n\f\r ]*@*\.*([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}\.*[\t\n\f\r ]*$";
+
+/// Normalizes an admin's list of domains: lower case, no surrounding ASCII spaces, `@`
+/// or dots, sorted, without repeats. `Err` names an entry that is not a domain name
+/// (ASCII labels of letters, digits and `-`, each 1 to 63 long, at least two):
+/// [`DOMAIN_PATTERN`] says the same.
 pub fn normalize_domains(domains: &[String]) -> Result<Vec<String>, String> {
     let mut out = BTreeSet::new();
     for d in domains {
         let d = d
-            .trim()
+            .trim_matches(|c: char| c.is_ascii_whitespace())
             .trim_start_matches('@')
             .trim_matches('.')
-            .to_lowercase();
+            .to_ascii_lowercase();
         let valid = !d.is_empty()
             && d.contains('.')
             && d.split('.').all(|label| {
@@ -170,7 +177,17 @@ mod tests {
             normalize_domains(&input).unwrap(),
             vec!["acme.com".to_owned(), "eng.acme.com".to_owned()]
         );
-        for bad in ["", "localhost", "a..b", "x y.com", "bad_domain.com"] {
+        // Only ASCII spaces are trimmed, only ASCII letters lowered: a Kelvin sign is no k.
+        let bad = [
+            "",
+            "localhost",
+            "a..b",
+            "x y.com",
+            "bad_domain.com",
+            "\u{a0}acme.com",
+            "\u{212a}.com",
+        ];
+        for bad in bad {
             assert!(normalize_domains(&[bad.to_owned()]).is_err(), "{bad:?}");
         }
     }

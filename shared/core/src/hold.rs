@@ -23,8 +23,11 @@ impl Policy {
         share_percent: 10,
     };
 
-    /// A policy as an admin sets it: a share of 1 to 100 %.
+    /// A policy as an admin sets it: a share of 1 to 100 %, at most 2^31 - 1 members.
     pub fn new(min_members: u32, share_percent: u32) -> Result<Policy, String> {
+        if i32::try_from(min_members).is_err() {
+            return Err(format!("min_members must be at most {}", i32::MAX));
+        }
         if !(1..=100).contains(&share_percent) {
             return Err(format!(
                 "share_percent must be 1 to 100, not {share_percent}"
@@ -96,6 +99,9 @@ mod tests {
     fn a_share_outside_1_to_100_is_refused() {
         assert!(Policy::new(10, 0).is_err());
         assert!(Policy::new(10, 101).is_err());
+        // Stored as a Postgres integer.
+        assert!(Policy::new(1 << 31, 10).is_err());
+        assert!(Policy::new(i32::MAX as u32, 10).is_ok());
         assert_eq!(
             Policy::new(0, 100),
             Ok(Policy {

@@ -141,22 +141,15 @@ pub enum StatusFilter {
 impl StatusFilter {
     /// `401`, `4xx`, `errors`; `None` for anything else.
     pub fn parse(s: &str) -> Option<StatusFilter> {
-        let s = s.trim().to_ascii_lowercase();
-        match s.as_str() {
-            "" | "any" => Some(StatusFilter::Any),
-            "errors" => Some(StatusFilter::Errors),
-            _ => match s.strip_suffix("xx") {
-                Some(class) => class
-                    .parse()
-                    .ok()
-                    .filter(|c| (1..=5).contains(c))
-                    .map(StatusFilter::Class),
-                None => s
-                    .parse()
-                    .ok()
-                    .filter(|c| (100..=599).contains(c))
-                    .map(StatusFilter::Exactly),
-            },
+        let digit = |d: u8| u16::from(d - b'0');
+        match s.to_ascii_lowercase().as_bytes() {
+            b"" | b"any" => Some(StatusFilter::Any),
+            b"errors" => Some(StatusFilter::Errors),
+            [c @ b'1'..=b'5', b'x', b'x'] => Some(StatusFilter::Class(digit(*c))),
+            [c @ b'1'..=b'5', d @ b'0'..=b'9', u @ b'0'..=b'9'] => Some(StatusFilter::Exactly(
+                100 * digit(*c) + 10 * digit(*d) + digit(*u),
+            )),
+            _ => None,
         }
     }
 
@@ -322,7 +315,9 @@ mod tests {
         assert_eq!(StatusFilter::parse("5XX"), Some(Class(5)));
         assert_eq!(StatusFilter::parse("errors"), Some(Errors));
         assert_eq!(StatusFilter::parse(""), Some(Any));
-        for bad in ["4x", "9xx", "42", "600", "abc", "-1"] {
+        for bad in [
+            "4x", "9xx", "42", "600", "abc", "-1", "+200", " 401", "0401",
+        ] {
             assert_eq!(StatusFilter::parse(bad), None, "{bad}");
         }
         assert_eq!(Class(4).range(), (400, 499));
