@@ -47,6 +47,12 @@ ensure_postgres() {
   as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
 }
 
+# Node.js and npm (Debian's where absent): the browser tests' axe-core, the examples in
+# TypeScript.
+ensure_node() {
+  command -v npm >/dev/null || apt_install nodejs npm
+}
+
 # A Python venv at $1 (Debian's python3-venv where python3 cannot make one).
 new_venv() {
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
@@ -116,7 +122,7 @@ ensure_browser() {
   local axe="$SCIM_TOOLS/axe-$AXE_CORE_VERSION"
   if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
     echo "installing axe-core $AXE_CORE_VERSION (npm)" >&2
-    command -v npm >/dev/null || apt_install nodejs npm
+    ensure_node
     mkdir -p "$axe"
     npm install -s --no-audit --no-fund --prefix "$axe" "axe-core@$AXE_CORE_VERSION" >/dev/null
   fi
