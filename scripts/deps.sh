@@ -97,6 +97,19 @@ ensure_schemathesis() {
   export SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
+# A Python with the Python subscriber's requirements (examples/subscribers/python):
+# exports PYTHON_SUBSCRIBER.
+ensure_python_subscriber() {
+  local venv="$SCIM_TOOLS/subscriber-python" requirements=examples/subscribers/python/requirements.txt
+  if ! cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null; then
+    echo "installing the Python subscriber's requirements (PyPI)" >&2
+    new_venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
+  fi
+  export PYTHON_SUBSCRIBER="$venv/bin/python"
+}
+
 # The database a postgres:// URL names, and the URL of the same server's `postgres`
 # database (to create or drop the other from).
 database_name() { local name=${1##*/}; echo "${name%%\?*}"; }

@@ -315,20 +315,65 @@ async fn a_snapshot_taken_during_writes(
 /// over (its durable consumer made anew) from the stream or from a snapshot; each time
 /// its copy becomes the directory. Its consumer goes away an hour after it does.
 #[tokio::test]
-async fn the_example_subscriber_survives_kills_and_lost_state() {
+async fn the_rust_example_subscriber_survives_kills_and_lost_state() {
+    let program = Program {
+        command: vec![scim_tests::process::binary("examples/directory_copy").into()],
+        durable: "directory-copy-example",
+    };
+    a_subscriber_keeps_the_directory_through_kills_and_lost_state(program).await;
+}
+
+/// The same of the subscriber in Python (examples/subscribers/python), written from
+/// docs/events.md alone; `PYTHON_SUBSCRIBER` is the Python with its requirements
+/// (scripts/test.sh makes it).
+#[tokio::test]
+async fn the_python_subscriber_survives_kills_and_lost_state() {
+    let python = std::env::var("PYTHON_SUBSCRIBER")
+        .expect("PYTHON_SUBSCRIBER: a python with examples/subscribers/python/requirements.txt (scripts/test.sh)");
+    let program = Program {
+        command: vec![
+            python.into(),
+            example_file("subscribers/python/directory_copy.py"),
+        ],
+        durable: "directory-copy-python",
+    };
+    a_subscriber_keeps_the_directory_through_kills_and_lost_state(program).await;
+}
+
+/// `examples/<path>` of the repository.
+fn example_file(path: &str) -> std::ffi::OsString {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(path)
+        .into()
+}
+
+/// A subscriber program as it is started, and the durable consumer it uses.
+struct Program {
+    command: Vec<std::ffi::OsString>,
+    durable: &'static str,
+}
+
+/// Every kind of change Okta and Entra make, then rounds of changes while it is down:
+/// resumed from what it kept, started over from the stream and from a snapshot when
+/// that is lost; its copy becomes the directory each time.
+async fn a_subscriber_keeps_the_directory_through_kills_and_lost_state(program: Program) {
     let sys = System::start().await;
     let s = &sys.scim;
-    let work = std::env::temp_dir().join(format!("scim-example-{}", Uuid::new_v4().simple()));
+    let work = std::env::temp_dir().join(format!("scim-subscriber-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
-    let example = Example::new(&sys, &work);
+    let example = Example::new(&sys, &work, program.command);
     let first = "starting from the stream's first event";
+
+    let run = example.start(None);
+    every_kind_of_change_okta_and_entra_make(s).await;
+    the_copy_becomes_the_directory(s, || example.copy()).await;
+    assert!(run.said(first), "not {first:?}");
+    run.kill();
+
     let mut users = Vec::new();
     // Changes while it is down, whether its state is lost meanwhile, where it starts.
-    for (round, lost, start) in [
-        ("a", false, first),
-        ("b", false, "resuming from"),
-        ("c", true, first),
-    ] {
+    for (round, lost, start) in [("b", false, "resuming from"), ("c", true, first)] {
         if lost {
             std::fs::remove_file(&example.state).unwrap();
         }
@@ -350,7 +395,7 @@ async fn the_example_subscriber_survives_kills_and_lost_state() {
     let js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
     let mut consumer = js
         .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
-            "directory-copy-example",
+            program.durable,
             scim_events::STREAM,
         )
         .await
@@ -392,8 +437,9 @@ async fn some_changes(s: &Scim, prefix: &str, users: &[String]) -> Vec<String> {
     users
 }
 
-/// The example's setup: its state file and the environment it runs with.
+/// A subscriber's setup: its command, its state file and the environment it runs with.
 struct Example {
+    command: Vec<std::ffi::OsString>,
     state: std::path::PathBuf,
     log: std::path::PathBuf,
     env: Vec<(&'static str, String)>,
@@ -406,9 +452,10 @@ struct Running {
 }
 
 impl Example {
-    fn new(sys: &System, dir: &std::path::Path) -> Example {
+    fn new(sys: &System, dir: &std::path::Path, command: Vec<std::ffi::OsString>) -> Example {
         let user = &scim_tests::NATS_SUBSCRIBER;
         Example {
+            command,
             state: dir.join("directory-copy.json"),
             log: dir.join("example.log"),
             env: vec![
@@ -426,9 +473,9 @@ impl Example {
 
     fn start(&self, snapshot: Option<&std::path::Path>) -> Running {
         let log = std::fs::File::create(&self.log).unwrap();
-        let mut command =
-            std::process::Command::new(scim_tests::process::binary("examples/directory_copy"));
+        let mut command = std::process::Command::new(&self.command[0]);
         command
+            .args(&self.command[1..])
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().unwrap())
             .stderr(log);
