@@ -110,6 +110,14 @@ ensure_python_subscriber() {
   export PYTHON_SUBSCRIBER="$venv/bin/python"
 }
 
+# The TypeScript subscriber (examples/subscribers/typescript), installed and compiled:
+# exports TYPESCRIPT_SUBSCRIBER, the script node runs.
+ensure_typescript_subscriber() {
+  ensure_node
+  (cd examples/subscribers/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
+  export TYPESCRIPT_SUBSCRIBER="$PWD/examples/subscribers/typescript/dist/directory_copy.js"
+}
+
 # The database a postgres:// URL names, and the URL of the same server's `postgres`
 # database (to create or drop the other from).
 database_name() { local name=${1##*/}; echo "${name%%\?*}"; }

@@ -8,6 +8,7 @@ source scripts/deps.sh
 ensure_browser
 # The subscribers in other languages that the end-to-end tests run.
 ensure_python_subscriber
+ensure_typescript_subscriber
 
 # The end-to-end tests start target/debug/{ingress,worker,scimctl} and the events
 # crate's example subscriber: build them first.

@@ -340,6 +340,21 @@ async fn the_python_subscriber_survives_kills_and_lost_state() {
     a_subscriber_keeps_the_directory_through_kills_and_lost_state(program).await;
 }
 
+/// The same of the subscriber in TypeScript (examples/subscribers/typescript), written
+/// from docs/events.md alone; `TYPESCRIPT_SUBSCRIBER` is its compiled script
+/// (scripts/test.sh builds it).
+#[tokio::test]
+async fn the_typescript_subscriber_survives_kills_and_lost_state() {
+    let script = std::env::var("TYPESCRIPT_SUBSCRIBER").expect(
+        "TYPESCRIPT_SUBSCRIBER: examples/subscribers/typescript/dist/directory_copy.js, built (scripts/test.sh)",
+    );
+    let program = Program {
+        command: vec!["node".into(), script.into()],
+        durable: "directory-copy-typescript",
+    };
+    a_subscriber_keeps_the_directory_through_kills_and_lost_state(program).await;
+}
+
 /// `examples/<path>` of the repository.
 fn example_file(path: &str) -> std::ffi::OsString {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
