@@ -6,17 +6,20 @@ mod client;
 mod directory;
 mod hold;
 mod logs;
+mod manual;
 mod output;
 mod team;
 mod token;
 mod undelivered;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use scim_store::DatabaseConfig;
+use std::process::ExitCode;
 use uuid::Uuid;
 
-use client::Admin;
+use client::{Admin, Failure};
+use output::Format;
 
 #[derive(Parser)]
 #[command(name = "scimctl", about = "Administer the SCIM provisioning service")]
@@ -41,7 +44,10 @@ struct Cli {
     /// Who you are, for the audit log.
     #[arg(long, env = "SCIMCTL_ACTOR", global = true)]
     actor: Option<String>,
-    /// Print the API's JSON instead of text.
+    /// How to print results: lines for a person, the API's JSON, or a table.
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    output: Format,
+    /// Print the API's JSON (the same as --output json).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -55,6 +61,10 @@ enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print scimctl's manual page (roff): `scimctl man > scimctl.1`.
+    Man,
     #[command(flatten)]
     Api(ApiCommand),
 }
@@ -111,8 +121,17 @@ impl DirectoryRef {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.downcast_ref::<Failure>().map_or(1, Failure::exit_code))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Migrate { database } => {
             let pool = scim_store::connect(&database, "scimctl")
@@ -122,6 +141,8 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             return Ok(());
         }
+        Command::Completions { shell } => return manual::completions(shell),
+        Command::Man => return manual::page(),
         Command::Api(command) => command,
     };
     let token = cli
@@ -132,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         .trim()
         .to_owned();
     if token.is_empty() {
-        bail!("set ADMIN_TOKEN (or --admin-token) to an operator token of the ingress");
+        return Err(Failure::Unauthorized("no operator token".into()).into());
     }
     let actor = cli
         .actor
@@ -149,6 +170,11 @@ async fn main() -> anyhow::Result<()> {
         ApiCommand::Outbox { command } => undelivered::outbox(&admin, command).await?,
         ApiCommand::Audit(args) => logs::audit(&admin, args).await?,
     };
-    output.print(cli.json);
+    output.print(if cli.json { Format::Json } else { cli.output });
     Ok(())
+}
+
+/// The command line, for its completions and manual page.
+fn cli() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }

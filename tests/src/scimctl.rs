@@ -35,21 +35,34 @@ impl Scimctl {
 
     /// Runs `scimctl args…`: its standard output, or its standard error if it failed.
     pub fn run(&self, args: &[&str]) -> Result<String, String> {
-        let mut command = Command::new(binary("scimctl"));
-        command
-            .args(args)
-            .env("ADMIN_URL", &self.admin_url)
-            .env("ADMIN_TOKEN", OPERATOR_TOKEN)
-            .env("SCIMCTL_ACTOR", "test");
-        if let Some(dir) = self.directory.filter(|_| !args.contains(&"--directory")) {
-            command.args(["--directory", &dir.to_string()]);
-        }
-        let out = command.output().expect("running scimctl");
+        let out = self.command(args).output().expect("running scimctl");
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
+    }
+
+    /// Runs `scimctl args…` with these variables set too (a different `ADMIN_TOKEN`, say):
+    /// its exit code.
+    pub fn exit_code(&self, args: &[&str], env: &[(&str, &str)]) -> i32 {
+        let status = self.command(args).envs(env.iter().copied()).status();
+        status.expect("running scimctl").code().unwrap_or(-1)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("scimctl"));
+        command
+            .args(args)
+            .env("ADMIN_URL", &self.admin_url)
+            .env("ADMIN_TOKEN", OPERATOR_TOKEN)
+            .env("SCIMCTL_ACTOR", "test")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(dir) = self.directory.filter(|_| !args.contains(&"--directory")) {
+            command.args(["--directory", &dir.to_string()]);
+        }
+        command
     }
 
     /// Runs a command that must succeed: what it printed.

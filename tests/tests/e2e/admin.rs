@@ -11,9 +11,11 @@ use scim_events::{DEAD_LETTER_STREAM, STREAM};
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::Service;
 use scim_tests::scimctl::Scimctl;
+use scim_tests::system::System;
 use scim_tests::{NatsServer, TestDb, eventually, stream_len};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 #[tokio::test]
 async fn a_token_revoked_on_one_replica_is_refused_by_the_others_at_once() {
@@ -372,4 +374,38 @@ async fn scimctl_issues_lists_and_revokes_setup_links() {
     let link = issued.link.id.to_string();
     let revoked: SetupLink = ctl.json(&["directory", "revoke-setup-link", "--link", &link]);
     assert!(revoked.revoked_at.is_some());
+}
+
+/// scimctl as operators expect a CLI to be: the API's answers as JSON or a table, exit
+/// codes that say why it failed, shell completions and a manual page.
+#[tokio::test]
+async fn scimctl_prints_json_or_tables_and_its_exit_codes_say_why() {
+    let sys = System::start().await;
+    let all = Scimctl::new(sys.ingress.admin_url());
+    let table = all.ok(&["directory", "list", "--output", "table"]);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.starts_with("ID") && header.contains("NAME"),
+        "{table}"
+    );
+    assert!(lines.any(|l| l.contains("acme")), "{table}");
+    let listed: Vec<Value> =
+        serde_json::from_str(&all.ok(&["directory", "list", "--output", "json"])).unwrap();
+    assert_eq!(listed.len(), 1);
+
+    let missing = Uuid::new_v4().to_string();
+    let show = ["directory", "show", "--directory", missing.as_str()];
+    assert_eq!(all.exit_code(&show, &[]), 3, "refused: no such directory");
+    assert_eq!(
+        all.exit_code(&show, &[("ADMIN_TOKEN", "wrong")]),
+        5,
+        "unauthorized"
+    );
+    let nowhere = ("ADMIN_URL", "http://127.0.0.1:1");
+    assert_eq!(all.exit_code(&show, &[nowhere]), 4, "unavailable");
+    assert_eq!(all.exit_code(&["directory", "--bogus"], &[]), 2, "usage");
+
+    assert!(all.ok(&["completions", "bash"]).contains("_scimctl"));
+    assert!(all.ok(&["man"]).contains(".TH scimctl 1"));
 }
