@@ -5,6 +5,7 @@ mod bulk;
 mod discovery;
 mod groups;
 mod list;
+mod media;
 mod members;
 mod path;
 pub(crate) mod resume;
@@ -51,6 +52,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             request_log::record,
         ))
+        .layer(middleware::from_fn(media::negotiate))
 }
 
 /// A request's directory, as its bearer token named it, with its controls: where the

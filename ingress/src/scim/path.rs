@@ -17,9 +17,21 @@ const ENDPOINTS: [&str; 7] = [
     ".search",
 ];
 
-/// The routes' spelling of an endpoint name given in any case.
+/// Other names clients give endpoints: the Microsoft SCIM reference client asks for
+/// `/serviceConfiguration`.
+const ALIASES: [(&str, &str); 1] = [("serviceConfiguration", "ServiceProviderConfig")];
+
+/// The routes' spelling of an endpoint name (or an alias of one) given in any case.
 pub(crate) fn endpoint(name: &str) -> Option<&'static str> {
-    ENDPOINTS.into_iter().find(|e| e.eq_ignore_ascii_case(name))
+    ENDPOINTS
+        .into_iter()
+        .find(|e| e.eq_ignore_ascii_case(name))
+        .or_else(|| {
+            ALIASES
+                .into_iter()
+                .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                .map(|(_, endpoint)| endpoint)
+        })
 }
 
 /// The path the routes know for a SCIM path spelled otherwise; `None` when it is
@@ -69,6 +81,7 @@ mod tests {
             ("/Users//abc", "/Users/abc"),
             ("/groups/", "/Groups"),
             ("/serviceproviderconfig", "/ServiceProviderConfig"),
+            ("/serviceConfiguration", "/ServiceProviderConfig"),
             ("/resourcetypes/User", "/ResourceTypes/User"),
             ("/schemas", "/Schemas"),
             ("/bulk", "/Bulk"),

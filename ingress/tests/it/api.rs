@@ -810,6 +810,39 @@ async fn discovery_describes_exactly_what_the_server_supports() {
     the_service_provider_config_and_resource_types_say_what_is_supported(s).await;
     the_schemas_describe_users_and_groups_as_stored(s).await;
     discovery_is_read_only_and_needs_the_token(s).await;
+    other_clients_ways_are_honoured(s).await;
+}
+
+/// The Microsoft reference client's `/serviceConfiguration` is the service provider
+/// config; a client that asks for `application/json` (OneLogin) gets its answers, and
+/// its errors, in that media type; everyone else gets SCIM's own.
+async fn other_clients_ways_are_honoured(s: &Scim) {
+    let aliased = s.send(Method::GET, "/serviceConfiguration", None).await;
+    assert_eq!(aliased.status, StatusCode::OK);
+    assert_eq!(aliased.body["patch"]["supported"], true);
+    let get = |path: &str, accept: &'static str| {
+        s.http
+            .get(format!("{}{path}", s.base_url))
+            .bearer_auth(&s.token)
+            .header("accept", accept)
+            .send()
+    };
+    for (path, status) in [
+        ("/Users", StatusCode::OK),
+        ("/Users/nope", StatusCode::NOT_FOUND),
+    ] {
+        let r = get(path, "application/json").await.unwrap();
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+        let r = get(path, "application/scim+json, application/json")
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/scim+json",
+            "{path}"
+        );
+    }
 }
 
 /// Patch, filter (with its limit), bulk (with its limits), sort, bearer tokens; the
