@@ -395,7 +395,15 @@ fn normalize_value(
     let invalid = |what: &str| ScimError::invalid_value(format!("{name} must be {what}"));
     Ok(match (attr.kind, value) {
         (_, Value::Null) => None,
-        (Kind::Complex, Value::Object(obj)) => {
+        (Kind::Complex, Value::Object(mut obj)) => {
+            // SCIM 1.1's enterprise extension named the manager's id `managerId`, and
+            // OneLogin's Enterprise template still sends it.
+            if attr.name == "manager"
+                && !obj.keys().any(|k| k.eq_ignore_ascii_case("value"))
+                && let Some(id) = obj.remove("managerId")
+            {
+                obj.insert("value".into(), id);
+            }
             let obj = normalize_object(attr.sub_attributes, obj, name)?;
             (!obj.is_empty()).then_some(Value::Object(obj))
         }
@@ -470,6 +478,18 @@ mod tests {
                 "emails": [{"value": "a@x.com", "primary": true}],
             })
         );
+    }
+
+    #[test]
+    fn a_scim_1_1_manager_id_is_the_managers_value() {
+        let u = User::from_request(json!({
+            "userName": "a",
+            "urn:scim:schemas:extension:enterprise:1.0": {"manager": {"managerId": "m1", "displayName": "Ann"}}
+        }))
+        .unwrap();
+        let manager = &u.attrs()[ENTERPRISE_USER_SCHEMA]["manager"];
+        assert_eq!(manager["value"], "m1", "{manager}");
+        assert_eq!(manager["displayName"], "Ann");
     }
 
     #[test]
