@@ -46,7 +46,12 @@ impl Scimctl {
     /// Runs `scimctl args…` with these variables set too (a different `ADMIN_TOKEN`, say):
     /// its exit code.
     pub fn exit_code(&self, args: &[&str], env: &[(&str, &str)]) -> i32 {
-        let status = self.command(args).envs(env.iter().copied()).status();
+        let status = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
         status.expect("running scimctl").code().unwrap_or(-1)
     }
 
@@ -56,9 +61,7 @@ impl Scimctl {
             .args(args)
             .env("ADMIN_URL", &self.admin_url)
             .env("ADMIN_TOKEN", OPERATOR_TOKEN)
-            .env("SCIMCTL_ACTOR", "test")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .env("SCIMCTL_ACTOR", "test");
         if let Some(dir) = self.directory.filter(|_| !args.contains(&"--directory")) {
             command.args(["--directory", &dir.to_string()]);
         }

@@ -377,12 +377,12 @@ async fn a_subscriber_keeps_the_directory_through_kills_and_lost_state(program: 
     let s = &sys.scim;
     let work = std::env::temp_dir().join(format!("scim-subscriber-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
-    let example = Example::new(&sys, &work, program.command);
+    let subscriber = Subscriber::new(&sys, &work, program.command);
     let first = "starting from the stream's first event";
 
-    let run = example.start(None);
+    let run = subscriber.start(None);
     every_kind_of_change_okta_and_entra_make(s).await;
-    the_copy_becomes_the_directory(s, || example.copy()).await;
+    the_copy_becomes_the_directory(s, || subscriber.copy()).await;
     assert!(run.said(first), "not {first:?}");
     run.kill();
 
@@ -390,21 +390,21 @@ async fn a_subscriber_keeps_the_directory_through_kills_and_lost_state(program: 
     // Changes while it is down, whether its state is lost meanwhile, where it starts.
     for (round, lost, start) in [("b", false, "resuming from"), ("c", true, first)] {
         if lost {
-            std::fs::remove_file(&example.state).unwrap();
+            std::fs::remove_file(&subscriber.state).unwrap();
         }
         users = some_changes(s, round, &users).await;
-        let run = example.start(None);
-        the_copy_becomes_the_directory(s, || example.copy()).await;
+        let run = subscriber.start(None);
+        the_copy_becomes_the_directory(s, || subscriber.copy()).await;
         assert!(run.said(start), "round {round}: not {start:?}");
         run.kill();
     }
 
-    std::fs::remove_file(&example.state).unwrap();
+    std::fs::remove_file(&subscriber.state).unwrap();
     let snapshot = work.join("acme.ndjson");
     std::fs::write(&snapshot, sys.ctl.ok(&["directory", "snapshot"])).unwrap();
-    let run = example.start(Some(&snapshot));
+    let run = subscriber.start(Some(&snapshot));
     some_changes(s, "d", &users).await;
-    the_copy_becomes_the_directory(s, || example.copy()).await;
+    the_copy_becomes_the_directory(s, || subscriber.copy()).await;
     assert!(run.said("starting from the snapshot"));
 
     let js = jetstream::new(scim_tests::NATS_SUBSCRIBER.connect(&sys.nats.url).await);
@@ -453,7 +453,7 @@ async fn some_changes(s: &Scim, prefix: &str, users: &[String]) -> Vec<String> {
 }
 
 /// A subscriber's setup: its command, its state file and the environment it runs with.
-struct Example {
+struct Subscriber {
     command: Vec<std::ffi::OsString>,
     state: std::path::PathBuf,
     log: std::path::PathBuf,
@@ -466,10 +466,10 @@ struct Running {
     log: std::path::PathBuf,
 }
 
-impl Example {
-    fn new(sys: &System, dir: &std::path::Path, command: Vec<std::ffi::OsString>) -> Example {
+impl Subscriber {
+    fn new(sys: &System, dir: &std::path::Path, command: Vec<std::ffi::OsString>) -> Subscriber {
         let user = &scim_tests::NATS_SUBSCRIBER;
-        Example {
+        Subscriber {
             command,
             state: dir.join("directory-copy.json"),
             log: dir.join("example.log"),
