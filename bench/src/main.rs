@@ -42,6 +42,7 @@ use clap::{Parser, ValueEnum};
 use http::{Method, StatusCode};
 use load::{Call, Conn, Target};
 use scim_core::profile::Idp;
+use scim_core::roles::Catalogue;
 use scim_product::teams::store as teams;
 use scim_store::{self as db, directories};
 use scim_tests::client::okta_user;
@@ -612,8 +613,13 @@ async fn main() -> anyhow::Result<()> {
     if args.workload == Workload::Scale {
         return scale::run(&args, &pool, &args.ingress_url).await;
     }
-    let dir =
-        directories::create(&pool, &format!("bench-{}", uuid::Uuid::new_v4()), Idp::Okta).await?;
+    let dir = directories::create(
+        &pool,
+        &format!("bench-{}", uuid::Uuid::new_v4()),
+        Idp::Okta,
+        &Catalogue::builtin(),
+    )
+    .await?;
     let token =
         directories::issue_token(&pool, dir.id, None, directories::TokenOrigin::Operator).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;

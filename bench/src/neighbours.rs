@@ -6,6 +6,7 @@
 
 use http::{Method, StatusCode};
 use scim_core::profile::Idp;
+use scim_core::roles::Catalogue;
 use scim_store::directories;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ async fn hostile_directory(pool: &sqlx::PgPool, ingress_url: &str) -> anyhow::Re
         pool,
         &format!("hostile-{}", uuid::Uuid::new_v4()),
         Idp::Okta,
+        &Catalogue::builtin(),
     )
     .await?;
     let token =

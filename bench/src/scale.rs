@@ -9,6 +9,7 @@
 use crate::load::{Call, Target};
 use crate::{Load, Phase, phase};
 use http::StatusCode;
+use scim_core::roles::Catalogue;
 use scim_store::directories;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -45,7 +46,13 @@ async fn directory(pool: &sqlx::PgPool, n: usize) -> anyhow::Result<Uuid> {
         directories::delete(&mut tx, id).await?;
         tx.commit().await?;
     }
-    let dir = directories::create(pool, &name, scim_core::profile::Idp::Okta).await?;
+    let dir = directories::create(
+        pool,
+        &name,
+        scim_core::profile::Idp::Okta,
+        &Catalogue::builtin(),
+    )
+    .await?;
     let start = Instant::now();
     for first in (0..n).step_by(BUILD_BATCH) {
         let ids: Vec<Uuid> = (first..(first + BUILD_BATCH).min(n))

@@ -160,6 +160,13 @@ pub struct Config {
     /// most 256 KiB, read at start-up; empty: none.
     #[arg(long, env = "PRODUCT_LOGO_FILE", default_value = "")]
     pub product_logo_file: String,
+    /// The product's roles every new directory starts with, highest first:
+    /// `id=Display name` entries separated by commas. Unset: `owner`, `admin`, `member`.
+    #[arg(long, env = "ROLES")]
+    pub roles: Option<String>,
+    /// The default role of new directories (one of `ROLES`); unset: the last of them.
+    #[arg(long, env = "DEFAULT_ROLE")]
+    pub default_role: Option<String>,
     /// Seconds to finish in-flight requests and drain the relay after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
@@ -203,6 +210,8 @@ pub(crate) struct Shared {
     pub(crate) setup_attempts: setup::Attempts,
     /// Whose setup page it is.
     pub(crate) vendor: setup::Vendor,
+    /// The roles a new directory starts with (`ROLES`, `DEFAULT_ROLE`).
+    pub(crate) roles: scim_core::roles::Catalogue,
 }
 
 impl Shared {
@@ -305,6 +314,28 @@ fn request_span(req: &axum::http::Request<axum::body::Body>, traced: bool) -> tr
     span
 }
 
+/// The catalogue new directories start with: `ROLES` and `DEFAULT_ROLE`, or the
+/// built-in one.
+fn roles_of(config: &Config) -> Result<scim_core::roles::Catalogue, String> {
+    use scim_core::roles::Catalogue;
+    let default = config.default_role.as_deref();
+    match &config.roles {
+        None => {
+            let mut builtin = Catalogue::builtin();
+            if let Some(default) = default {
+                default.trim().clone_into(&mut builtin.default);
+            }
+            builtin.check()?;
+            Ok(builtin)
+        }
+        Some(roles) => {
+            let last = roles.rsplit(',').next().unwrap_or_default();
+            let last = last.split_once('=').map_or(last, |(id, _)| id);
+            Catalogue::parse(roles, default.unwrap_or(last))
+        }
+    }
+}
+
 /// Ready when Postgres answers and NATS is connected.
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match scim_service::health::readiness(&state.pool, &state.nats).await {
@@ -352,6 +383,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let roles = roles_of(&config).map_err(|e| anyhow::anyhow!("ROLES / DEFAULT_ROLE: {e}"))?;
         let vendor = setup::Vendor::new(
             &config.product_name,
             &config.support_contact,
@@ -412,6 +444,7 @@ impl Application {
             metrics.request_log_dropped.clone(),
         );
         let state = AppState(Arc::new(Shared {
+            roles,
             users: commands::users::Batches::start(&pool),
             requests,
             metrics,

@@ -16,6 +16,7 @@ pub mod scimctl;
 pub mod system;
 
 use scim_core::profile::Idp;
+use scim_core::roles::Catalogue;
 use scim_store::{self as db, directories};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::TcpListener;
@@ -151,7 +152,7 @@ impl TestDb {
 
     /// A directory of identity-provider kind `idp` and its token.
     pub async fn directory_for(&self, name: &str, idp: Idp) -> (Uuid, String) {
-        let dir = directories::create(&self.pool, name, idp)
+        let dir = directories::create(&self.pool, name, idp, &Catalogue::builtin())
             .await
             .expect("creating a directory");
         let token =

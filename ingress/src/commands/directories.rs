@@ -45,7 +45,7 @@ pub(crate) async fn create(
             taken.name, taken.id
         )));
     }
-    let dir = directories::create(&mut *tx, name, idp).await?;
+    let dir = directories::create(&mut *tx, name, idp, &state.roles).await?;
     let token =
         directories::issue_token(&mut *tx, dir.id, None, TokenOrigin::DirectoryCreated).await?;
     let version = directories::bump_version(&mut tx, dir.id).await?;

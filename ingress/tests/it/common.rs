@@ -114,6 +114,8 @@ pub fn test_config(db: &TestDb, nats: &NatsServer) -> Config {
         support_contact: "help@acme-scheduling.example".into(),
         product_logo_file: String::new(),
         shutdown_grace_seconds: 2,
+        roles: None,
+        default_role: None,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod profile;
 pub mod projection;
 pub mod redact;
 pub mod resource;
+pub mod roles;
 pub mod schema;
 pub mod user;
 

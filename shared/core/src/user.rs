@@ -336,6 +336,35 @@ fn put_core(attrs: &mut Map<String, Value>, key: &str, value: Value) -> Result<(
     Ok(())
 }
 
+/// Microsoft Entra's PATCH of app roles (its `SingleAppRoleAssignment` and
+/// `AppRoleAssignmentsComplex` mappings) sends each role as `{"value": "<JSON text>"}`,
+/// the text an object `{"id", "value", "displayName"}`: the role is its `value`, shown
+/// as its `displayName`. A `value` that is not such text is a role value as it is.
+fn unwrap_app_role(role: &mut Map<String, Value>) {
+    let Some((key, Value::String(text))) = role
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+    else {
+        return;
+    };
+    if !text.trim_start().starts_with('{') {
+        return;
+    }
+    let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(&text) else {
+        return;
+    };
+    let Some(value @ Value::String(_)) = inner.get("value") else {
+        return;
+    };
+    role.insert(key, value.clone());
+    if let Some(display @ Value::String(_)) = inner.get("displayName")
+        && !role.keys().any(|k| k.eq_ignore_ascii_case("display"))
+    {
+        role.insert("display".into(), display.clone());
+    }
+}
+
 /// Normalizes the attributes of a complex value or extension object against `attrs`.
 pub(crate) fn normalize_object(
     attrs: &'static [Attribute],
@@ -373,11 +402,14 @@ fn normalize_value(
         let mut out = Vec::with_capacity(items.len());
         let mut seen_primary = false;
         for item in items {
-            let Value::Object(obj) = item else {
+            let Value::Object(mut obj) = item else {
                 return Err(ScimError::invalid_value(format!(
                     "{name} must hold objects"
                 )));
             };
+            if attr.name == "roles" {
+                unwrap_app_role(&mut obj);
+            }
             let mut obj = normalize_object(attr.sub_attributes, obj, name)?;
             // RFC 7643 §2.4: at most one value may be primary; the first one wins.
             if obj.get("primary") == Some(&Value::Bool(true)) {
@@ -386,8 +418,11 @@ fn normalize_value(
                 }
                 seen_primary = true;
             }
-            if !obj.is_empty() {
-                out.push(Value::Object(obj));
+            // RFC 7644 §3.5.2.1: a value is not there twice (Entra's app roles come
+            // again, as JSON text, with every PATCH that adds one).
+            let obj = Value::Object(obj);
+            if obj != Value::Object(Map::new()) && !out.contains(&obj) {
+                out.push(obj);
             }
         }
         return Ok((!out.is_empty()).then_some(Value::Array(out)));
@@ -477,6 +512,31 @@ mod tests {
                 "name": {"givenName": "A"},
                 "emails": [{"value": "a@x.com", "primary": true}],
             })
+        );
+    }
+
+    #[test]
+    fn entra_app_roles_as_json_text_are_their_value_and_display_once() {
+        let text = |value: &str, display: &str| json!({"value": json!({"id": "06b07648-ecfe-589f-9d2f-6325724a46ee", "value": value, "displayName": display}).to_string()});
+        let u = User::from_request(json!({
+            "userName": "a",
+            "roles": [
+                {"primary": "True", "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"},
+                text("Admin", "Administrator"),
+                text("25", "Role1234"),
+                text("25", "Role1234"),
+                {"value": "{not json"},
+            ],
+        }))
+        .unwrap();
+        assert_eq!(
+            u.attrs()["roles"],
+            json!([
+                {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"},
+                {"value": "Admin", "display": "Administrator"},
+                {"value": "25", "display": "Role1234"},
+                {"value": "{not json"},
+            ])
         );
     }
 

@@ -70,6 +70,12 @@ pub enum Kind<'e> {
     /// Preceded by `UserDeleted` for every user; the directory's groups and teams end
     /// with it.
     DirectoryDeleted(&'e Value),
+    /// The directory's roles, default role or group → role mappings changed
+    /// (`resource.roles`, `resource.default_role`, `resource.role_groups`; `previous`
+    /// has the old values).
+    DirectoryRolesChanged(&'e Value, Option<&'e Map<String, Value>>),
+    /// A member's role changed: the member with its role, `previous.role`, and `cause`.
+    MemberRoleChanged(&'e Value, Option<&'e Map<String, Value>>, Option<&'e Value>),
     /// A type this release of the crate does not know (a later release of the contract
     /// added it): ignore it.
     Other,
@@ -117,6 +123,8 @@ impl Event {
             (R::Directory, A::ProvisioningPaused) => Kind::DirectoryProvisioningPaused(resource),
             (R::Directory, A::ProvisioningResumed) => Kind::DirectoryProvisioningResumed(resource),
             (R::Directory, A::Deleted) => Kind::DirectoryDeleted(resource),
+            (R::Directory, A::RolesChanged) => Kind::DirectoryRolesChanged(resource, previous),
+            (R::Member, A::RoleChanged) => Kind::MemberRoleChanged(resource, previous, cause),
             _ => Kind::Other,
         }
     }

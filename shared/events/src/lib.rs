@@ -58,19 +58,23 @@ pub enum ResourceType {
     Team,
     /// Directory settings that affect derived state, such as the team mapping mode.
     Directory,
+    /// A product member (events from the worker and from member administration).
+    Member,
     /// A resource type a later release of the contract added: ignore its events.
     #[serde(other)]
     Unknown,
 }
 
 impl ResourceType {
-    /// Its token in subjects and event types: `user`, `group`, `team`, `directory`.
+    /// Its token in subjects and event types: `user`, `group`, `team`, `directory`,
+    /// `member`.
     pub fn subject_token(self) -> &'static str {
         match self {
             ResourceType::User => "user",
             ResourceType::Group => "group",
             ResourceType::Team => "team",
             ResourceType::Directory => "directory",
+            ResourceType::Member => "member",
             ResourceType::Unknown => "unknown",
         }
     }
@@ -122,6 +126,11 @@ pub enum Action {
     /// A directory's provisioning resumed: the product's data is recomputed from the
     /// directory (through the mass-deprovisioning hold).
     ProvisioningResumed,
+    /// A directory's roles, default role or group → role mappings changed: every
+    /// member's role is recomputed.
+    RolesChanged,
+    /// A member's role changed (`previous.role`; `cause` says why).
+    RoleChanged,
     /// An action a later release of the contract added: ignore it.
     #[serde(other)]
     Unknown,
@@ -150,6 +159,8 @@ impl Action {
             Action::DeprovisioningKept => "deprovisioning_kept",
             Action::ProvisioningPaused => "provisioning_paused",
             Action::ProvisioningResumed => "provisioning_resumed",
+            Action::RolesChanged => "roles_changed",
+            Action::RoleChanged => "role_changed",
             Action::Unknown => "unknown",
         }
     }
@@ -198,7 +209,7 @@ pub struct Event {
     /// that actually joined or left (at most [`MEMBER_IDS_PER_EVENT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_ids: Option<Vec<Uuid>>,
-    /// For team membership events: why it changed.
+    /// For team membership and member role events: why it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Value>,
     /// For changes made through the admin API: who made them.
@@ -265,7 +276,7 @@ impl Event {
         self
     }
 
-    /// With why a team membership changed.
+    /// With why a team membership or a member's role changed.
     pub fn with_cause(mut self, cause: Value) -> Event {
         self.cause = Some(cause);
         self

@@ -3,7 +3,7 @@
 //! event twice, or late, leaves the same state.
 
 use scim_events::{Event, Kind};
-use scim_store::memberships;
+use scim_store::{memberships, roles as db_roles, users as db_users};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +53,9 @@ pub enum Work {
     },
     /// The directory's mapping mode changed: every user.
     Directory { directory: Uuid },
+    /// The directory's roles, default role or role mappings changed: every member's
+    /// role.
+    Roles { directory: Uuid },
     /// The directory's provisioning resumed: every member record and team, recomputed
     /// from the directory (deprovisionings through the hold).
     Resume { directory: Uuid },
@@ -118,6 +121,7 @@ pub fn work(event: &Event) -> Work {
             }
         }
         Kind::DirectoryMappingChanged(..) => Work::Directory { directory },
+        Kind::DirectoryRolesChanged(..) => Work::Roles { directory },
         Kind::DirectoryProvisioningResumed(_) => Work::Resume { directory },
         _ => Work::Nothing,
     }
@@ -132,14 +136,15 @@ impl Work {
             | Work::Mirror { directory, .. }
             | Work::Team { directory, .. }
             | Work::Directory { directory }
+            | Work::Roles { directory }
             | Work::Resume { directory } => Some(*directory),
             Work::Nothing => None,
         }
     }
 }
 
-/// Applies the work of several events: member records first, then teams. The work of
-/// a paused directory is left undone: resuming recomputes everything.
+/// Applies the work of several events: member records first, then teams and roles. The
+/// work of a paused directory is left undone: resuming recomputes everything.
 pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     let mut directories: Vec<Uuid> = work.iter().filter_map(Work::directory).collect();
     directories.sort_unstable();
@@ -155,6 +160,8 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
     // recomputed without the hold, which guards against the identity provider, not
     // against a change its admin previewed and made.
     let mut by_admin: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    // Users whose role can have changed.
+    let mut roles: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     for w in work {
         match w {
             Work::Users { directory, users } => {
@@ -169,6 +176,10 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                     .entry(*directory)
                     .or_default()
                     .extend(users.iter().map(|(u, _)| *u));
+                roles
+                    .entry(*directory)
+                    .or_default()
+                    .extend(users.iter().map(|(u, _)| *u));
             }
             Work::Membership {
                 directory,
@@ -179,7 +190,11 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 // Most groups are not mapped to a team: joining one changes nothing. The
                 // check reads the current name and mappings; a later rename or mapping
                 // change has its own event that reconciles the group's members. Leaving
-                // is always reconciled: the name that mapped the user may be gone.
+                // is always reconciled: the name that mapped the user may be gone. Roles
+                // follow the same rule with their own mappings.
+                if !*joined || db_roles::group_can_matter(pool, *directory, *group, None).await? {
+                    roles.entry(*directory).or_default().extend(users);
+                }
                 if *joined
                     && !db_teams::mapping::joining_can_matter(pool, *directory, *group).await?
                 {
@@ -195,6 +210,11 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 // Renaming a group no mapping names (an "everyone" group of 100,000)
                 // recomputes nobody.
                 let touched = mirror::sync(pool, *directory, Some(&[*group])).await?;
+                if db_roles::group_can_matter(pool, *directory, *group, previous.as_deref()).await?
+                {
+                    let members = memberships::ids(pool, *directory, *group).await?;
+                    roles.entry(*directory).or_default().extend(members);
+                }
                 if !touched.is_empty()
                     || db_teams::mapping::renaming_can_matter(
                         pool,
@@ -225,6 +245,10 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                     db_teams::membership::provisioned_users(pool, *directory, Some(*team)).await?,
                 );
                 by_admin.entry(*directory).or_default().extend(users);
+            }
+            Work::Roles { directory } => {
+                let users = db_users::ids(&mut *pool.acquire().await?, *directory).await?;
+                roles.entry(*directory).or_default().extend(users);
             }
             Work::Resume { directory } => {
                 let mut tx = pool.begin().await?;
@@ -265,6 +289,10 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
             let users: Vec<Uuid> = users.into_iter().collect();
             reconcile::reconcile(pool, directory, &users, screen).await?;
         }
+    }
+    for (directory, users) in roles {
+        let users: Vec<Uuid> = users.into_iter().collect();
+        crate::roles::reconcile(pool, directory, &users).await?;
     }
     Ok(())
 }

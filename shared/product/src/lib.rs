@@ -40,5 +40,6 @@ pub mod affected;
 pub mod hold;
 pub mod members;
 pub mod recompute;
+pub mod roles;
 pub mod sync;
 pub mod teams;

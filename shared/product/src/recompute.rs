@@ -1,5 +1,5 @@
 //! Recomputing a directory's product data from the directory: every member record, then
-//! every team membership, as the worker computes them. What `directory reconcile` does
+//! every team membership and role, as the worker computes them. What `directory reconcile` does
 //! after a restored backup or a hand edit of the product's tables, and what resuming a
 //! paused directory does. A member that differs from its user is written as its user
 //! says whatever versions the tables hold; deprovisioning passes through the hold.
@@ -66,6 +66,7 @@ pub async fn directory(tx: &mut PgConnection, directory: Uuid) -> Result<Recompu
     let gone = gone_users(tx, directory).await?;
     record(tx, directory, gone, &mut out).await?;
     out.teams = preview::run(tx, directory, Screen::On).await?;
+    crate::roles::reconcile_in(tx, directory, &ids).await?;
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 use crate::secret;
 use scim_core::hold::Policy;
 use scim_core::profile::Idp;
+use scim_core::roles::Catalogue;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
@@ -364,17 +365,32 @@ pub async fn lock_names(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Makes a directory with this role catalogue (the deployment's): one statement, so
+/// a directory never exists without its roles.
 pub async fn create(
     db: impl PgExecutor<'_>,
     name: &str,
     idp: Idp,
+    roles: &Catalogue,
 ) -> Result<Directory, sqlx::Error> {
     let id = Uuid::now_v7();
+    let columns = crate::roles::Columns::of(roles);
     sqlx::query!(
-        "INSERT INTO directories (id, name, idp) VALUES ($1, $2, $3)",
+        "WITH dir AS (
+             INSERT INTO directories (id, name, idp, default_role) VALUES ($1, $2, $3, $4)
+         )
+         INSERT INTO directory_roles (directory_id, id, display_name, description, position)
+         SELECT $1, r.id, r.display_name, r.description, r.position
+         FROM unnest($5::text[], $6::text[], $7::text[], $8::int4[])
+             AS r(id, display_name, description, position)",
         id,
         name,
-        idp.as_str()
+        idp.as_str(),
+        roles.default,
+        &columns.ids,
+        &columns.names,
+        &columns.descriptions,
+        &columns.positions
     )
     .execute(db)
     .await?;

@@ -15,6 +15,7 @@ mod liveness;
 pub mod memberships;
 pub mod outbox;
 pub mod request_log;
+pub mod roles;
 mod secret;
 pub mod setup;
 pub mod snapshot;

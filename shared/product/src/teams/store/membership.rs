@@ -388,8 +388,10 @@ pub async fn member_by_email(
     }
     let id = Uuid::now_v7();
     sqlx::query!(
-        "INSERT INTO members (id, directory_id, email, status, scim_version, managed_by)
-         VALUES ($1, $2, $3, 'active', 0, 'manual')",
+        "INSERT INTO members (id, directory_id, email, status, scim_version, managed_by,
+                              role, role_source)
+         SELECT $1, $2, $3, 'active', 0, 'manual', d.default_role, 'default'
+         FROM directories d WHERE d.id = $2",
         id,
         directory,
         email
