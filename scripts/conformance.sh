@@ -3,7 +3,9 @@
 # system (scripts/up.sh), each on a directory of its own:
 #   - scim2-tester (pinned below): every check must pass, none skipped (it tests
 #     every resource type /ResourceTypes lists: Users and Groups);
-#   - Okta's SCIM 2.0 SPEC test: every step must pass.
+#   - Okta's SCIM 2.0 SPEC test: every step must pass;
+#   - Okta's SCIM 2.0 Entitlements test, on each roles or entitlements endpoint an Okta
+#     directory's /ResourceTypes lists: every step must pass.
 # Creates its directories through the admin API: ADMIN_URL and ADMIN_TOKEN, by default
 # from .run/admin.env as up.sh wrote it.
 set -euo pipefail
@@ -22,7 +24,7 @@ fi
 
 [ -n "${ADMIN_TOKEN:-}" ] || . .run/admin.env
 # A fresh directory per suite and run (names are unique per deployment).
-directory() { SCIMCTL_ACTOR=conformance.sh "$BIN/scimctl" directory create --name "$1 $(date -u +%Y%m%dT%H%M%S.%N)" --json; }
+directory() { SCIMCTL_ACTOR=conformance.sh "$BIN/scimctl" directory create --name "$1 $(date -u +%Y%m%dT%H%M%S.%N)" "${@:2}" --json; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d['scim_base_url'] if '$1' == 'scim_base_url' else d['token']['token'])"; }
 
 d=$(directory conformance-scim2-tester)
@@ -41,4 +43,26 @@ if ! tail -1 /tmp/okta-spec.out | grep -Eq '^[0-9]+ passed, 0 failed$'; then
   grep -E '^FAIL ' -A1 /tmp/okta-spec.out >&2
   exit 1
 fi
-echo "conformance: scim2-tester all checks, Okta SPEC all steps"
+# Okta's Entitlements test, on every endpoint an Okta directory's /ResourceTypes lists
+# besides /Users and /Groups (Okta Identity Governance imports them).
+d=$(directory conformance-okta-entitlements --idp okta)
+base=$(field scim_base_url <<<"$d"); token=$(field token <<<"$d")
+endpoints=$(python3 - "$base" "$token" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/ResourceTypes", headers={"Authorization": "Bearer " + sys.argv[2]})
+types = json.load(urllib.request.urlopen(req))["Resources"]
+print(" ".join(t["endpoint"] for t in types if t["endpoint"] not in ("/Users", "/Groups")))
+PY
+)
+[ -n "$endpoints" ] || { echo "Okta entitlements: /ResourceTypes lists no roles or entitlements" >&2; exit 1; }
+for endpoint in $endpoints; do
+  python3 "$SUITES/okta/run_okta_spec.py" --test "$SUITES/okta/Okta-SCIM-20-Entitlements-Test.json" \
+    --base-url "$base" --token "$token" --var "EntitlementEndpoint=$endpoint" >/tmp/okta-entitlements.out || true
+  echo "Okta Entitlements test on $endpoint -> $(tail -1 /tmp/okta-entitlements.out)"
+  if ! tail -1 /tmp/okta-entitlements.out | grep -Eq '^[0-9]+ passed, 0 failed$'; then
+    echo "Okta Entitlements test on $endpoint: not every step passed:" >&2
+    grep -E '^FAIL ' -A1 /tmp/okta-entitlements.out >&2
+    exit 1
+  fi
+done
+echo "conformance: scim2-tester all checks, Okta SPEC all steps, Okta Entitlements on $endpoints"

@@ -77,11 +77,13 @@ pub(crate) async fn members(admin: &Admin, args: Members) -> anyhow::Result<Outp
             ManagedBy::Manual => "by hand",
         };
         format!(
-            "{:<40} {:<12} {:<12} {}",
+            "{:<40} {:<12} {:<12} {:<12} {}  [{}]",
             or_dash(m.email.as_ref()),
             m.status.as_str(),
             managed_by,
-            m.teams.join(", ")
+            or_dash(m.role.as_ref()),
+            m.teams.join(", "),
+            m.id
         )
     });
     Ok(Output::new(&members, text))

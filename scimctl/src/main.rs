@@ -8,6 +8,7 @@ mod hold;
 mod logs;
 mod manual;
 mod output;
+mod roles;
 mod team;
 mod token;
 mod undelivered;
@@ -87,6 +88,11 @@ enum ApiCommand {
         #[command(subcommand)]
         command: team::Command,
     },
+    /// The product's roles, group → role mappings and members' roles.
+    Roles {
+        #[command(subcommand)]
+        command: roles::Command,
+    },
     /// The directory's SCIM requests, newest first.
     Requests(logs::Requests),
     /// The product's members of a directory and their teams.
@@ -164,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ApiCommand::Directory { command } => directory::run(&admin, command).await?,
         ApiCommand::Token { command } => token::run(&admin, command).await?,
         ApiCommand::Team { command } => team::run(&admin, command).await?,
+        ApiCommand::Roles { command } => roles::run(&admin, command).await?,
         ApiCommand::Requests(args) => logs::requests(&admin, args).await?,
         ApiCommand::Members(args) => logs::members(&admin, args).await?,
         ApiCommand::DeadLetters { command } => undelivered::dead_letters(&admin, command).await?,

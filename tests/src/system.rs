@@ -1,6 +1,9 @@
 //! The whole system for an end-to-end test: a fresh database, a nats-server, the real
 //! ingress and worker binaries, one directory, and the clients a test drives it with.
 
+use scim_events::STREAM;
+use serde_json::Value;
+use std::time::Duration;
 use uuid::Uuid;
 
 use crate::admin::Admin;
@@ -49,5 +52,36 @@ impl System {
             admin,
             ctl,
         }
+    }
+
+    /// Every event published once the outbox is empty, in publication order, each
+    /// checked against the published contract.
+    pub async fn all_events(&self) -> Vec<Value> {
+        crate::eventually(Duration::from_secs(30), "an empty outbox", || async {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+            (n == 0).then_some(())
+        })
+        .await;
+        let validator = crate::event_schema();
+        let total = crate::stream_len(&self.nats.url, STREAM).await;
+        let events: Vec<Value> = crate::read_stream(&self.nats.url, STREAM, total)
+            .await
+            .into_iter()
+            .map(|r| r.payload)
+            .collect();
+        for event in &events {
+            let errors: Vec<String> = validator
+                .iter_errors(event)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "event {event} violates the schema: {errors:?}"
+            );
+        }
+        events
     }
 }

@@ -9,6 +9,7 @@ mod hold;
 mod openapi;
 mod parked;
 mod pipeline;
+mod roles;
 mod setup_links;
 mod snapshot;
 mod teams;
@@ -114,6 +115,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(snapshot::router())
         .merge(tokens::router())
         .merge(teams::router())
+        .merge(roles::router())
         .merge(setup_links::router())
         .merge(views::router())
 }

@@ -39,6 +39,7 @@ use scim_admin_api::ErrorBody;
         (name = "tokens", description = "SCIM bearer tokens"),
         (name = "setup links", description = "Links to the setup page for a customer's IT admin"),
         (name = "teams", description = "Teams, their mappings and members"),
+        (name = "roles", description = "Product roles, group → role mappings and members' roles"),
         (name = "views", description = "What the identity provider sent: requests, members, users, groups; the audit log"),
         (name = "events", description = "The event pipeline: its state, snapshots, events set aside and dead letters"),
         (name = "document", description = "This document"),

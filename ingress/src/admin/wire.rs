@@ -5,6 +5,7 @@
 
 use scim_admin_api as api;
 use scim_core::hold::Policy;
+use scim_core::roles;
 use scim_product::hold::{Change, HeldMember};
 use scim_product::members::{ManagedBy, MemberStatus};
 use scim_product::recompute::{self, Recomputed};
@@ -216,6 +217,45 @@ impl Wire for MemberView {
             status: self.status.wire(),
             managed_by: self.managed_by.wire(),
             teams: self.teams,
+            role: self.role,
+            role_source: self
+                .role_source
+                .as_deref()
+                .and_then(roles::Source::parse)
+                .map(Wire::wire),
+        }
+    }
+}
+
+impl Wire for roles::Source {
+    type Out = api::RoleSource;
+    fn wire(self) -> api::RoleSource {
+        match self {
+            roles::Source::IdentityProvider => api::RoleSource::IdentityProvider,
+            roles::Source::Group => api::RoleSource::Group,
+            roles::Source::Default => api::RoleSource::Default,
+            roles::Source::Admin => api::RoleSource::Admin,
+        }
+    }
+}
+
+impl Wire for roles::Role {
+    type Out = api::Role;
+    fn wire(self) -> api::Role {
+        api::Role {
+            id: self.id,
+            display_name: self.display_name,
+            description: self.description,
+        }
+    }
+}
+
+impl Wire for roles::Catalogue {
+    type Out = api::Roles;
+    fn wire(self) -> api::Roles {
+        api::Roles {
+            roles: self.roles.wire(),
+            default_role: self.default,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! SCIM request, an operation of `/Bulk`, the admin API): the controls it must pass,
 //! the events it records with it, how it is batched with others' changes, and the
 //! version it leaves. For the admin half ([`admin`], [`directory`], [`directories`],
-//! [`teams`], [`tokens`], [`setup_links`], [`hold`], [`reconcile`], [`preview`], [`undelivered`], [`snapshot`],
+//! [`teams`], [`roles`], [`tokens`], [`setup_links`], [`hold`], [`reconcile`], [`preview`], [`undelivered`], [`snapshot`],
 //! [`pipeline`]): who asks, what each admin change does, previews, snapshots, where the
 //! events stand, and how each change is recorded. HTTP is not here: a handler extracts
 //! the request, calls a command and renders what it returns.
@@ -16,6 +16,7 @@ pub(crate) mod hold;
 pub(crate) mod pipeline;
 pub(crate) mod preview;
 pub(crate) mod reconcile;
+pub(crate) mod roles;
 pub(crate) mod setup_links;
 pub(crate) mod snapshot;
 pub(crate) mod teams;

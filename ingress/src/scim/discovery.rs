@@ -9,6 +9,7 @@ use axum::routing::get;
 use scim_core::ScimError;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_core::profile::Profile;
+use scim_core::roles::ROLE_SCHEMA;
 use scim_core::schema::{
     GROUP, GROUP_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceSchema, Returned, SCHEMA_SCHEMA, SCHEMAS,
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
@@ -119,18 +120,62 @@ impl Discovery {
         })
     }
 
+    /// Users and Groups; and the product's roles, for Okta Identity Governance
+    /// ([`Profile::governance`]).
     fn resource_types(&self) -> Vec<Value> {
-        RESOURCE_TYPES
+        let mut types: Vec<Value> = RESOURCE_TYPES
             .iter()
             .map(|t| self.resource_type(*t))
-            .collect()
+            .collect();
+        if self.profile.governance {
+            types.push(json!({
+                "schemas": [RESOURCE_TYPE_SCHEMA],
+                "id": "Role",
+                "name": "Role",
+                "endpoint": "/Roles",
+                "description": "The product's roles, highest first",
+                "schema": ROLE_SCHEMA,
+                "schemaExtensions": [],
+                "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/Role", self.base)},
+            }));
+        }
+        types
     }
 
-    /// Every schema, the product's extension last.
+    /// Every schema, the product's extension last (the roles' before it, for Okta).
     fn schemas(&self) -> Vec<Value> {
         let mut all: Vec<Value> = SCHEMAS.iter().map(|s| self.schema(*s)).collect();
+        if self.profile.governance {
+            all.push(self.role_schema());
+        }
         all.extend(self.product_schema());
         all
+    }
+
+    /// Okta's role schema, as `/Roles` serves roles: read-only.
+    fn role_schema(&self) -> Value {
+        let text = |name: &str, description: &str, required: bool| {
+            json!({
+                "name": name,
+                "type": "string",
+                "multiValued": false,
+                "description": description,
+                "required": required,
+                "caseExact": false,
+                "mutability": "readOnly",
+                "returned": "default",
+                "uniqueness": "none",
+            })
+        };
+        self.schema_json(
+            ROLE_SCHEMA,
+            "Role",
+            "A role of the product: what a user's roles assign (its id is the value)",
+            json!([
+                text("displayName", "The role's name, as admins see it", true),
+                text("description", "What the role allows", false),
+            ]),
+        )
     }
 
     fn schema(
@@ -193,12 +238,13 @@ async fn resource_type(
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = params.get("id").map(String::as_str).unwrap_or_default();
-    let found = RESOURCE_TYPES
-        .iter()
-        .find(|(schema, _)| schema.name == id)
+    let found = Discovery::of(&scope)
+        .await?
+        .resource_types()
+        .into_iter()
+        .find(|t| t["id"] == id)
         .ok_or_else(|| ApiError::from(ScimError::NotFound("no such resource type".into())))?;
-    let discovery = Discovery::of(&scope).await?;
-    Ok(scim(StatusCode::OK, &discovery.resource_type(*found), None))
+    Ok(scim(StatusCode::OK, &found, None))
 }
 
 /// When a member's `display` is returned is the directory's profile's to say.

@@ -89,19 +89,12 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Parameter names are matched case-insensitively. A `startIndex` below 1 is read as
-    /// 1 and a negative `count` as 0 (RFC 7644 §3.4.2.4); larger counts are capped.
+    /// Parameter names are matched case-insensitively; paging as [`paging`] reads it.
     pub fn parse(
         resource: &ResourceSchema,
         params: &HashMap<String, String>,
     ) -> Result<ListQuery, ScimError> {
         let get = |name: &str| param(params, name);
-        let int = |name: &str| -> Result<Option<i64>, ScimError> {
-            get(name)
-                .map(|v| v.trim().parse::<i64>())
-                .transpose()
-                .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
-        };
         let filter = match get("filter") {
             Some(f) if !f.trim().is_empty() => Some(filter::parse(f)?.expand_shorthands(resource)),
             _ => None,
@@ -131,12 +124,13 @@ impl ListQuery {
                 })
             }
         };
+        let (start_index, count) = paging(params)?;
         Ok(ListQuery {
             projection: Self::projection(resource, params)?,
             filter,
             sort,
-            start_index: int("startIndex")?.unwrap_or(1).max(1),
-            count: int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
+            start_index,
+            count,
         })
     }
 
@@ -201,6 +195,22 @@ impl ListQuery {
 }
 
 /// A query parameter, its name matched case-insensitively.
+/// `startIndex` and `count`, names matched case-insensitively: a `startIndex` below 1
+/// is read as 1 and a negative `count` as 0 (RFC 7644 §3.4.2.4); larger counts are
+/// capped.
+pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(i64, i64), ScimError> {
+    let int = |name: &str| -> Result<Option<i64>, ScimError> {
+        param(params, name)
+            .map(|v| v.trim().parse::<i64>())
+            .transpose()
+            .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
+    };
+    Ok((
+        int("startIndex")?.unwrap_or(1).max(1),
+        int("count")?.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT),
+    ))
+}
+
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params
         .iter()

@@ -9,6 +9,7 @@ mod media;
 mod members;
 mod path;
 pub(crate) mod resume;
+mod roles;
 mod search;
 mod users;
 
@@ -31,6 +32,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(search::router())
         .merge(discovery::router())
         .merge(bulk::router())
+        .merge(roles::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             quota::limit_rate,

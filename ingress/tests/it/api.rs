@@ -800,7 +800,8 @@ async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
     assert_eq!(schema.body["attributes"][0]["name"], "group");
     assert_eq!(schema.body["attributes"][0]["type"], "string");
     let all = s.send(Method::GET, "/Schemas", None).await;
-    assert_eq!(all.body["totalResults"], 4);
+    // User, its enterprise extension, Group, Okta's Role, and the product's extension.
+    assert_eq!(all.body["totalResults"], 5);
 }
 
 #[tokio::test]
@@ -846,7 +847,7 @@ async fn other_clients_ways_are_honoured(s: &Scim) {
 }
 
 /// Patch, filter (with its limit), bulk (with its limits), sort, bearer tokens; the
-/// User and Group resource types, each also at its own URL.
+/// User and Group resource types, each also at its own URL (and, Okta's, the roles).
 async fn the_service_provider_config_and_resource_types_say_what_is_supported(s: &Scim) {
     let spc = s.send(Method::GET, "/ServiceProviderConfig", None).await;
     assert_eq!(spc.status, StatusCode::OK);
@@ -867,7 +868,9 @@ async fn the_service_provider_config_and_resource_types_say_what_is_supported(s:
     );
 
     let types = s.send(Method::GET, "/ResourceTypes", None).await;
-    assert_eq!(types.body["totalResults"], 2);
+    // The test's directory is Okta's: the product's roles are a resource type too.
+    assert_eq!(types.body["totalResults"], 3);
+    assert_eq!(types.body["Resources"][2]["endpoint"], "/Roles");
     let user_type = &types.body["Resources"][0];
     assert_eq!(
         (user_type["id"].as_str(), user_type["endpoint"].as_str()),
@@ -905,7 +908,8 @@ async fn the_schemas_describe_users_and_groups_as_stored(s: &Scim) {
         [
             "urn:ietf:params:scim:schemas:core:2.0:User",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-            "urn:ietf:params:scim:schemas:core:2.0:Group"
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+            "urn:okta:scim:schemas:core:1.0:Role"
         ]
     );
     let core = s

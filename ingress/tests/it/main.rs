@@ -8,4 +8,5 @@ mod filter_property;
 mod fixtures;
 mod groups;
 mod isolation;
+mod roles;
 mod setup;

@@ -7,6 +7,7 @@ mod hold;
 mod logs;
 mod members;
 mod pipeline;
+mod roles;
 mod setup;
 mod teams;
 mod undelivered;
@@ -25,6 +26,9 @@ pub use members::{
     ManagedBy, Member, MemberChange, MemberChangeKind, MemberStatus, Reconciliation,
 };
 pub use pipeline::{ConsumerLag, ErrorRate, OutboxBacklog, Pipeline};
+pub use roles::{
+    MemberRole, NewRole, Role, RoleChange, RoleMappings, RolePreview, RoleSource, Roles,
+};
 pub use setup::{IssuedSetupLink, NewSetupLink, SetupLink};
 pub use teams::{
     AddedMember, GroupMapping, NewMember, NewTeam, Preview, RemovedMember, Renamed, Source, Team,

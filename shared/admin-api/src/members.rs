@@ -39,6 +39,12 @@ pub struct Member {
     pub managed_by: ManagedBy,
     /// Teams the member is in now (suspended memberships left out).
     pub teams: Vec<String>,
+    /// The member's role (`null`: none yet, or removed).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Where that role came from.
+    #[serde(default)]
+    pub role_source: Option<crate::RoleSource>,
 }
 
 /// Who manages a member.

@@ -30,6 +30,11 @@ pub struct Profile {
     /// providers show it in their consoles; a generic client may be a strict test
     /// harness comparing the members it sent (without `display`) with what it reads.
     pub member_display: Returned,
+    /// Whether discovery lists the product's roles as a resource type (`/Roles`, schema
+    /// `urn:okta:scim:schemas:core:1.0:Role`), as Okta Identity Governance imports
+    /// them. Only Okta reads that schema; other clients would take it for a resource
+    /// they can create.
+    pub governance: bool,
 }
 
 impl Idp {
@@ -59,12 +64,16 @@ impl Idp {
         match self {
             Idp::Generic => Profile {
                 member_display: Returned::Request,
+                governance: false,
             },
-            Idp::Okta | Idp::Entra | Idp::OneLogin | Idp::JumpCloud | Idp::Ping | Idp::Rippling => {
-                Profile {
-                    member_display: Returned::Default,
-                }
-            }
+            Idp::Okta => Profile {
+                member_display: Returned::Default,
+                governance: true,
+            },
+            Idp::Entra | Idp::OneLogin | Idp::JumpCloud | Idp::Ping | Idp::Rippling => Profile {
+                member_display: Returned::Default,
+                governance: false,
+            },
         }
     }
 }
@@ -106,5 +115,12 @@ mod tests {
         assert_eq!(Idp::Okta.profile().member_display, Returned::Default);
         assert_eq!(Idp::Entra.profile().member_display, Returned::Default);
         assert_eq!(Idp::Generic.profile().member_display, Returned::Request);
+    }
+
+    #[test]
+    fn only_okta_discovers_the_roles_resource_type() {
+        for idp in Idp::ALL {
+            assert_eq!(idp.profile().governance, idp == Idp::Okta, "{idp}");
+        }
     }
 }

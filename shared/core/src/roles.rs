@@ -6,7 +6,10 @@
 //! needs and writes what this decides.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// The schema of roles as Okta Identity Governance imports them (`/Roles`).
+pub const ROLE_SCHEMA: &str = "urn:okta:scim:schemas:core:1.0:Role";
 
 /// Most roles a catalogue holds.
 pub const MAX_ROLES: usize = 50;
@@ -27,6 +30,20 @@ pub struct Role {
 }
 
 impl Role {
+    /// As `/Roles` serves it, under the directory's SCIM base URL `base`.
+    pub fn scim_resource(&self, base: &str) -> Value {
+        let mut role = json!({
+            "schemas": [ROLE_SCHEMA],
+            "id": self.id,
+            "displayName": self.display_name,
+            "meta": {"resourceType": "Role", "location": format!("{base}/Roles/{}", self.id)},
+        });
+        if !self.description.is_empty() {
+            role["description"] = Value::String(self.description.clone());
+        }
+        role
+    }
+
     pub fn new(id: &str, display_name: &str, description: &str) -> Role {
         Role {
             id: id.to_owned(),
@@ -283,7 +300,6 @@ pub fn assigned_values(roles: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()

@@ -5,6 +5,7 @@
 //! The members are locked first, so whichever recomputation runs last read the newest
 //! state: duplicates and stale events change nothing.
 
+use crate::members::ManagedBy;
 use scim_core::roles::{self, Assignment, Catalogue, Inputs, Source};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::{outbox, roles as db_roles};
@@ -75,7 +76,9 @@ pub async fn reconcile_in(
                 changed(&member, &assignment).then_some((member, assignment))
             })
             .collect();
-        events.extend(write(conn, directory, &catalogue, &changes).await?);
+        let written = write(conn, directory, &catalogue, &changes).await?;
+        outbox::insert(&mut *conn, &written).await?;
+        events.extend(written);
     }
     Ok(events)
 }
@@ -106,7 +109,8 @@ async fn lock(
     .await
 }
 
-/// Writes these members' new roles and their events; returns the events.
+/// Writes these members' new roles (and sources); returns the events of those whose
+/// role changed (a new source alone is no event), for the caller to record.
 async fn write(
     conn: &mut PgConnection,
     directory: Uuid,
@@ -121,7 +125,8 @@ async fn write(
     let sources: Vec<&str> = changes.iter().map(|(_, a)| a.source.as_str()).collect();
     let versions: HashMap<Uuid, i64> = sqlx::query!(
         "UPDATE members m SET role = r.role, role_source = r.source,
-                event_version = m.event_version + 1, updated_at = now()
+                event_version = m.event_version + (m.role IS DISTINCT FROM r.role)::int,
+                updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[]) AS r(id, role, source)
          WHERE m.id = r.id
          RETURNING m.id, m.event_version",
@@ -136,6 +141,7 @@ async fn write(
     .collect();
     let events: Vec<Event> = changes
         .iter()
+        .filter(|(member, assignment)| member.role.as_deref() != Some(assignment.role.as_str()))
         .filter_map(|(member, assignment)| {
             let version = *versions.get(&member.id)?;
             Some(role_changed(
@@ -152,7 +158,6 @@ async fn write(
             ))
         })
         .collect();
-    outbox::insert(&mut *conn, &events).await?;
     Ok(events)
 }
 
@@ -217,7 +222,8 @@ pub enum Refused {
 }
 
 /// Sets the role of a member made by hand; a provisioned member's role follows the
-/// identity provider. Returns the event, when the role changed.
+/// identity provider. Returns the event, when the role changed, for the caller to
+/// record with who changed it.
 pub async fn set_by_hand(
     conn: &mut PgConnection,
     directory: Uuid,
@@ -225,15 +231,11 @@ pub async fn set_by_hand(
     role: &str,
 ) -> Result<Result<Option<Event>, Refused>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let catalogue = db_roles::catalogue(&mut tx, directory).await?;
-    let Some(found) = catalogue.find(role).filter(|r| r.id == role) else {
-        return Ok(Err(Refused::NoRole(
-            catalogue.ids().into_iter().map(str::to_owned).collect(),
-        )));
-    };
     let row = sqlx::query!(
-        "SELECT id, scim_user_id, email, role, role_source, managed_by FROM members
-         WHERE directory_id = $1 AND id = $2 AND status <> 'removed' FOR UPDATE",
+        r#"SELECT id, scim_user_id, email, role, role_source,
+                  managed_by AS "managed_by: ManagedBy"
+           FROM members
+           WHERE directory_id = $1 AND id = $2 AND status <> 'removed' FOR UPDATE"#,
         directory,
         member
     )
@@ -242,7 +244,7 @@ pub async fn set_by_hand(
     let Some(row) = row else {
         return Ok(Err(Refused::NoMember));
     };
-    if row.managed_by != "manual" {
+    if row.managed_by != ManagedBy::Manual {
         let source = row
             .role_source
             .as_deref()
@@ -250,6 +252,12 @@ pub async fn set_by_hand(
             .unwrap_or(Source::Default);
         return Ok(Err(Refused::Managed(source)));
     }
+    let catalogue = db_roles::catalogue(&mut tx, directory).await?;
+    let Some(found) = catalogue.roles.iter().find(|r| r.id == role) else {
+        return Ok(Err(Refused::NoRole(
+            catalogue.ids().into_iter().map(str::to_owned).collect(),
+        )));
+    };
     let assignment = Assignment {
         role: found.id.clone(),
         source: Source::Admin,

@@ -11,6 +11,7 @@ mod pause;
 mod pipeline;
 mod reconcile;
 mod retention;
+mod roles;
 mod scale;
 mod subscribers;
 mod teams;

@@ -2,7 +2,6 @@
 //! by the real worker, through mappings set with the real `scimctl`.
 
 use reqwest::{Method, StatusCode};
-use scim_events::STREAM;
 use scim_tests::client::okta_user;
 use scim_tests::eventually;
 use scim_tests::system::System;
@@ -190,40 +189,9 @@ async fn okta_group_push_fills_the_mapped_team() {
     assert_eq!(versions.len(), 600, "each change has its own team version");
 }
 
-/// Every event, read from the stream once the outbox is empty, each checked against
-/// the documented JSON Schema.
-async fn all_events(sys: &System) -> Vec<Value> {
-    eventually(Duration::from_secs(30), "an empty outbox", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-            .fetch_one(&sys.db.pool)
-            .await
-            .unwrap();
-        (n == 0).then_some(())
-    })
-    .await;
-    let validator = scim_tests::event_schema();
-    let total = scim_tests::stream_len(&sys.nats.url, STREAM).await;
-    let events: Vec<Value> = scim_tests::read_stream(&sys.nats.url, STREAM, total)
-        .await
-        .into_iter()
-        .map(|r| r.payload)
-        .collect();
-    for event in &events {
-        let errors: Vec<String> = validator
-            .iter_errors(event)
-            .map(|e| e.to_string())
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "event {event} violates the schema: {errors:?}"
-        );
-    }
-    events
-}
-
 /// Team membership events, in publication order.
 async fn team_events(sys: &System) -> Vec<Value> {
-    all_events(sys)
+    sys.all_events()
         .await
         .into_iter()
         .filter(|p| {
@@ -417,7 +385,7 @@ async fn attribute_mapping_takes_over_and_hands_back(sys: &System, users: &[(Str
 /// The mapping changes, each with what it replaced and the directory's version; a
 /// team the worker made on the attribute value's first use is announced, first.
 async fn the_mapping_changes_are_announced(sys: &System) {
-    let events = all_events(sys).await;
+    let events = sys.all_events().await;
     let mapping: Vec<&Value> = events
         .iter()
         .filter(|e| e["action"] == "mapping_changed")
@@ -615,7 +583,7 @@ async fn the_identity_provider_owns_membership_across_mode_switches(
 /// Created, renamed, created, deleted, each naming its group; members joined by
 /// their mirrored group.
 async fn the_teams_lifecycle_is_announced(sys: &System, gid: &str) {
-    let events = all_events(sys).await;
+    let events = sys.all_events().await;
     let lifecycle: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| {
@@ -697,7 +665,7 @@ async fn an_attribute_value_table_maps_values_to_existing_teams() {
 
     membership_is_the_identity_providers(&sys, &users);
 
-    let events = all_events(&sys).await;
+    let events = sys.all_events().await;
     let joined = events
         .iter()
         .find(|e| {
@@ -832,7 +800,7 @@ async fn teams_can_be_renamed_deleted_and_cleaned_up_by_hand() {
     assert!(silent.contains("--clear"), "{silent}");
     sys.ctl.ok(&["directory", "trusted-domains", "--clear"]);
 
-    let events = all_events(&sys).await;
+    let events = sys.all_events().await;
     let kinds: Vec<&str> = events
         .iter()
         .filter(|e| e["resource_type"] == "Team")
@@ -875,7 +843,7 @@ async fn a_preview_shows_what_the_switch_then_does() {
     let mut engineering = provisioned(&users[..2]);
     engineering.insert((users[3].1.clone(), "manual".to_owned()));
     sys.team_becomes("Engineering", &engineering).await;
-    let events_before = all_events(&sys).await.len();
+    let events_before = sys.all_events().await.len();
 
     let out = sys.ctl.ok(&[
         "directory",
@@ -912,7 +880,7 @@ async fn a_preview_shows_what_the_switch_then_does() {
     assert_eq!(sys.team_names(), ["Engineering".to_owned()].into());
     let shown: Value = serde_json::from_str(&sys.ctl.ok(&["directory", "show", "--json"])).unwrap();
     assert_eq!(shown["team_mode"], "mapped");
-    assert_eq!(all_events(&sys).await.len(), events_before);
+    assert_eq!(sys.all_events().await.len(), events_before);
 
     // The switch does what the preview said.
     sys.ctl

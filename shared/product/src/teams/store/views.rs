@@ -48,6 +48,9 @@ pub struct MemberView {
     pub managed_by: ManagedBy,
     /// Teams the member is in now (suspended memberships left out).
     pub teams: Vec<String>,
+    pub role: Option<String>,
+    /// `members.role_source` ([`scim_core::roles::Source`]).
+    pub role_source: Option<String>,
 }
 
 /// The directory's members, by email, optionally of one status, `limit` from `offset`.
@@ -61,7 +64,7 @@ pub async fn directory_members(
     sqlx::query_as!(
         MemberView,
         r#"SELECT m.id, m.scim_user_id, m.email, m.display_name, m.status AS "status: MemberStatus",
-                  m.managed_by AS "managed_by: ManagedBy",
+                  m.managed_by AS "managed_by: ManagedBy", m.role, m.role_source,
                   coalesce(array_agg(t.name ORDER BY t.name) FILTER (WHERE t.name IS NOT NULL AND NOT tm.suspended), '{}') AS "teams!"
            FROM members m
            LEFT JOIN team_members tm ON tm.member_id = m.id
