@@ -230,7 +230,8 @@ async fn preview(state: &AppState, id: &str, requested: Change) -> Result<RolePr
         scim_product::sync::apply_users(&mut *tx, &pending).await?;
     }
     let users = scim_store::users::ids(&mut **tx, dir).await?;
-    let events = product_roles::reconcile_in(tx, dir, &users).await?;
+    let mut events = product_roles::orphaned_manual_roles(tx, dir).await?;
+    events.extend(product_roles::reconcile_in(tx, dir, &users).await?);
     previewing.tx.rollback().await?;
     Ok(summarize(&events))
 }

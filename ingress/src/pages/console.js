@@ -207,10 +207,11 @@ async function loadDirectory(id) {
     $("delete-confirm").value = "";
   }
   $("created").hidden = $("created").dataset.directory !== id;
-  const [d, hold, tokens, links, teams, errors, parked, audit, errorRates] = await Promise.all([
+  const [d, hold, tokens, links, teams, roles, roleMappings, errors, parked, audit, errorRates] = await Promise.all([
     api("GET", `/directories/${id}`), api("GET", `/directories/${id}/hold`),
     api("GET", `/directories/${id}/tokens`),
     api("GET", `/directories/${id}/setup-links`), api("GET", `/directories/${id}/teams`),
+    api("GET", `/directories/${id}/roles`), api("GET", `/directories/${id}/role-mappings`),
     api("GET", `/directories/${id}/requests?status=errors&limit=10`),
     api("GET", `/outbox/parked?directory=${id}`), api("GET", `/audit?directory=${id}&limit=10`),
     api("GET", "/error-rates"),
@@ -270,6 +271,12 @@ async function loadDirectory(id) {
     ["Team", (t) => t.name],
     ["Groups", (t) => t.groups.join(", ") || (t.mirrors ? "mirrors its group" : "none")],
   ], teams, "No teams."));
+  const mapped = (role) => Object.entries(roleMappings.groups).filter(([, r]) => r === role).map(([g]) => g);
+  show($("role-list"), roles.roles, () => table("Roles, highest first", [
+    ["Role", (r) => r.display_name + (r.id === roles.default_role ? " (default)" : "")],
+    ["Value", (r) => el("code", { text: r.id })],
+    ["Groups", (r) => mapped(r.id).join(", ") || "none"],
+  ], roles.roles, "No roles."));
   show($("recent-errors"), errors, () => requestTable("Newest errors", errors, "No errors."));
   show($("directory-parked"), parked, () => parkedTable(parked, "Nothing set aside."));
   show($("directory-audit"), audit, () => auditTable("Newest admin actions", audit, "No action recorded."));

@@ -114,7 +114,7 @@ async function loadDirectory() {
   showSteps(idp);
   renderControls();
   renderInspection();
-  await Promise.all([loadTokens(), loadTeams()]);
+  await Promise.all([loadTokens(), loadTeams(), loadRoles()]);
 }
 
 function renderInspection() {
@@ -637,6 +637,68 @@ async function valueAction(save) {
   } catch (e) { say(message, e.message); }
 }
 
+// --- roles -------------------------------------------------------------------------
+
+let roles = { roles: [], default_role: "" };
+
+async function loadRoles() {
+  const [catalogue, mappings] = await Promise.all([api("GET", "roles"), api("GET", "role-mappings")]);
+  roles = catalogue;
+  $("role-list").querySelector("tbody").replaceChildren(...roles.roles.map((r) => el("tr", {},
+    el("td", { text: r.display_name + (r.id === roles.default_role ? " (default)" : "") }),
+    el("td", {}, el("code", { text: r.id })),
+    el("td", { text: r.description || "" }))));
+  $("role-mappings").querySelector("tbody").replaceChildren(
+    ...Object.entries(mappings.groups).map(([g, r]) => roleMappingRow(g, r)));
+}
+
+function roleMappingRow(group = "", role = "") {
+  const n = ++rows;
+  const select = el("select", { "aria-label": "Role" },
+    ...roles.roles.map((r) => el("option", { value: r.id, text: r.display_name })));
+  if (role) select.value = role;
+  const row = el("tr", {},
+    el("td", {}, el("input", { "aria-label": "Group name", value: group, id: `role-group-${n}`, list: "group-names", autocomplete: "off" })),
+    el("td", {}, select),
+    el("td", {}, el("button", { type: "button", class: "danger", text: "Remove",
+      on: { click: () => { row.remove(); $("add-role-mapping").focus(); } } })));
+  return row;
+}
+
+function roleMappingBody() {
+  const groups = {};
+  for (const row of document.querySelectorAll("#role-mappings tbody tr")) {
+    const group = row.querySelector("input").value.trim();
+    if (group) groups[group] = row.querySelector("select").value;
+  }
+  return { groups };
+}
+
+function rolePreviewList(p) {
+  if (p.changed === 0) return el("p", { text: "No one's role changes." });
+  const name = (id) => roles.roles.find((r) => r.id === id)?.display_name || id;
+  const items = p.changes.map((c) => `${c.email || c.member_id}: ${c.from ? name(c.from) : "no role yet"} → ${name(c.to)}`);
+  if (p.changed > p.changes.length) items.push(`and ${p.changed - p.changes.length} more`);
+  return el("div", {}, el("p", { text: `${p.changed} ${p.changed === 1 ? "person's role changes" : "people's roles change"}:` }),
+    el("ul", {}, ...items.map((text) => el("li", { text }))));
+}
+
+async function roleMappingAction(save) {
+  const box = $("role-mappings");
+  const message = box.querySelector(".message");
+  const preview = box.querySelector(".preview");
+  say(message, "");
+  try {
+    if (save) {
+      await api("PUT", "role-mappings", roleMappingBody());
+      preview.replaceChildren();
+      say(message, "Saved: roles follow within seconds.", "ok");
+    } else {
+      preview.replaceChildren(rolePreviewList(await api("POST", "role-mappings/preview", roleMappingBody())));
+    }
+  } catch (e) { say(message, e.message); }
+}
+
 // --- the team mode -----------------------------------------------------------------
 
 function chosenMode() {
@@ -740,6 +802,13 @@ document.addEventListener("DOMContentLoaded", () => {
     $("value-table").querySelector("tbody").append(row);
     row.querySelector("input").focus();
   });
+  $("add-role-mapping").addEventListener("click", () => {
+    const row = roleMappingRow();
+    $("role-mappings").querySelector("tbody").append(row);
+    row.querySelector("input").focus();
+  });
+  $("preview-role-mappings").addEventListener("click", () => roleMappingAction(false));
+  $("save-role-mappings").addEventListener("click", () => roleMappingAction(true));
   $("preview-values").addEventListener("click", () => valueAction(false));
   $("save-values").addEventListener("click", () => valueAction(true));
   for (const r of document.querySelectorAll("input[name=team-mode]")) r.addEventListener("change", showModeFields);

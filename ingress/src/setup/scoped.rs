@@ -24,11 +24,13 @@ pub(super) struct AdminApi(pub Router);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
     /// Read the directory's setup: its settings, tokens (never their secrets), the
-    /// users and groups received, the request history, teams and their members.
+    /// users and groups received, the request history, teams and their members, roles
+    /// and the groups mapped to them.
     Read,
     /// Issue and revoke SCIM tokens; create, rename and delete teams (the admin API
     /// refuses what the directory's team mode does not allow); map groups and
-    /// attribute values to teams; open the request inspector window.
+    /// attribute values to teams, and groups to roles; open the request inspector
+    /// window. (The roles themselves are the product's: an operator's to change.)
     Change,
     /// Change the directory's trusted domains, seat limit or team mode, or decide its
     /// deprovisioning hold: only where the operator allowed it when issuing the link.
@@ -45,7 +47,7 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
             _,
             [
                 "directory" | "groups" | "users" | "requests" | "tokens" | "teams" | "team-values"
-                | "hold",
+                | "hold" | "roles" | "role-mappings",
             ],
         )
         | (_, ["teams", _, "members"])
@@ -60,7 +62,9 @@ fn reach(method: &Method, path: &[&str]) -> Option<Reach> {
         | ("PUT", ["teams", _, "groups"])
         | ("POST", ["teams", _, "groups", "preview"])
         | ("PUT", ["team-values"])
-        | ("POST", ["team-values", "preview"]) => Reach::Change,
+        | ("POST", ["team-values", "preview"])
+        | ("PUT", ["role-mappings"])
+        | ("POST", ["role-mappings", "preview"]) => Reach::Change,
         ("PUT", ["seat-limit" | "trusted-domains" | "access-rules" | "team-mapping"])
         | ("POST", ["team-mapping", "preview"])
         | ("POST", ["hold", "apply" | "keep"]) => Reach::Control,
@@ -167,6 +171,17 @@ mod tests {
         assert_eq!(reach(&get, &["teams", "..", "members"]), None);
         assert_eq!(reach(&get, &["tokens", ""]), None);
         assert_eq!(reach(&Method::PUT, &["tokens"]), None);
+        // Groups map to roles from the page; the roles themselves and a member's role
+        // set by hand are the operator's.
+        assert_eq!(reach(&get, &["roles"]), Some(Reach::Read));
+        assert_eq!(reach(&get, &["role-mappings"]), Some(Reach::Read));
+        assert_eq!(reach(&Method::PUT, &["role-mappings"]), Some(Reach::Change));
+        assert_eq!(
+            reach(&Method::POST, &["role-mappings", "preview"]),
+            Some(Reach::Change)
+        );
+        assert_eq!(reach(&Method::PUT, &["roles"]), None);
+        assert_eq!(reach(&Method::PUT, &["members", "x", "role"]), None);
     }
 
     #[test]

@@ -247,6 +247,9 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 by_admin.entry(*directory).or_default().extend(users);
             }
             Work::Roles { directory } => {
+                let mut tx = pool.begin().await?;
+                crate::roles::orphaned_manual_roles(&mut tx, *directory).await?;
+                tx.commit().await?;
                 let users = db_users::ids(&mut *pool.acquire().await?, *directory).await?;
                 roles.entry(*directory).or_default().extend(users);
             }

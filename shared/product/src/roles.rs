@@ -83,6 +83,40 @@ pub async fn reconcile_in(
     Ok(events)
 }
 
+/// Gives the directory's default role to its members made by hand whose role it no
+/// longer has (a role an admin removed from the catalogue); returns the events.
+pub async fn orphaned_manual_roles(
+    conn: &mut PgConnection,
+    directory: Uuid,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let locked = sqlx::query_as!(
+        Locked,
+        r#"SELECT m.id, m.scim_user_id, m.email, m.role, m.role_source AS source FROM members m
+           WHERE m.directory_id = $1 AND m.managed_by = 'manual' AND m.status <> 'removed'
+             AND NOT EXISTS (SELECT 1 FROM directory_roles r
+                             WHERE r.directory_id = m.directory_id AND r.id = m.role)
+           ORDER BY m.id FOR UPDATE"#,
+        directory
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let catalogue = db_roles::catalogue(conn, directory).await?;
+    let default = Assignment {
+        role: catalogue.default.clone(),
+        source: Source::Default,
+        groups: Vec::new(),
+        values: Vec::new(),
+    };
+    let changes: Vec<(Locked, Assignment)> =
+        locked.into_iter().map(|m| (m, default.clone())).collect();
+    let events = write(conn, directory, &catalogue, &changes).await?;
+    outbox::insert(&mut *conn, &events).await?;
+    Ok(events)
+}
+
 /// Whether the member's stored role or source differs from its assignment.
 fn changed(member: &Locked, assignment: &Assignment) -> bool {
     member.role.as_deref() != Some(assignment.role.as_str())

@@ -17,7 +17,7 @@ use scim_tests::browser::Browser;
 use scim_tests::client::{Scim, okta_user};
 use scim_tests::process::{OPERATOR_TOKEN, Service};
 use scim_tests::scimctl::Scimctl;
-use scim_tests::{NatsServer, TestDb};
+use scim_tests::{NatsServer, TestDb, eventually};
 use serde_json::json;
 use std::time::Duration;
 
@@ -105,6 +105,20 @@ async fn an_okta_admin_connects_and_maps_a_team_from_the_setup_page() {
     page.is_refused_with_a_token_pasted_wrong(&okta).await;
     page.connects(&okta).await;
     page.maps_the_pushed_group_with_a_preview(&okta).await;
+    page.maps_the_pushed_group_to_a_role().await;
+    // The worker gives Ann the group's role.
+    eventually(WAIT, "ann's role from eng-all", || async {
+        let members: Vec<scim_admin_api::Member> = ctl.json(&["members"]);
+        members
+            .iter()
+            .any(|m| {
+                m.email.as_deref() == Some("ann@acme.com")
+                    && m.role.as_deref() == Some("admin")
+                    && m.role_source == Some(scim_admin_api::RoleSource::Group)
+            })
+            .then_some(())
+    })
+    .await;
     page.finds_a_refused_push_and_what_it_sent(&okta).await;
     page.fits_a_phone().await;
     // The mapping is the directory's, made by the link.
@@ -290,6 +304,41 @@ impl SetupPage {
         browser.checkpoint("05-team-filled").await;
         browser.assert_keyboard_reachable("team-filled").await;
         browser.screenshot_of("#teams", "teams").await;
+    }
+
+    /// The admin reads the product's roles and gives eng-all's members the Admin role,
+    /// after a preview that names Ann and what her role becomes.
+    async fn maps_the_pushed_group_to_a_role(&self) {
+        let browser = &self.browser;
+        let roles = browser
+            .wait_for_text("#role-list", "Member (default)", WAIT)
+            .await;
+        assert!(
+            roles.contains("Owner") && roles.contains("admin"),
+            "{roles}"
+        );
+        self.click("#add-role-mapping").await;
+        let row = "#role-mappings tbody tr";
+        browser
+            .type_into(
+                &browser.find(&format!("{row} input"), WAIT).await,
+                "eng-all",
+            )
+            .await;
+        self.click(&format!("{row} select option[value=admin]"))
+            .await;
+        self.click("#preview-role-mappings").await;
+        let preview = browser
+            .wait_for_text("#role-mappings .preview", "ann@acme.com", WAIT)
+            .await;
+        assert!(preview.contains("Member → Admin"), "{preview}");
+        browser.checkpoint("05a-role-preview").await;
+        self.click("#save-role-mappings").await;
+        browser
+            .wait_for_text("#role-mappings .message", "Saved", WAIT)
+            .await;
+        browser.checkpoint("05a-role-saved").await;
+        browser.screenshot_of("#roles", "roles").await;
     }
 
     /// Okta pushes Ann again (an import matched nothing): refused, and the admin finds
@@ -833,6 +882,14 @@ impl Console {
             .text(&browser.find("#directory-counts", WAIT).await)
             .await;
         assert!(counts.contains("50% (1 of the last 2)"), "{counts}");
+        // The directory's roles, highest first, with the groups mapped to each.
+        let roles = browser
+            .wait_for_text("#role-list", "Member (default)", WAIT)
+            .await;
+        assert!(
+            roles.contains("Owner") && roles.contains("Admin"),
+            "{roles}"
+        );
     }
 
     /// Pauses the directory's provisioning and resumes it; the page says which it is. A

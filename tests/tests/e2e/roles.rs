@@ -308,3 +308,56 @@ async fn entra_app_roles_and_okta_role_assignments_set_the_role_over_groups() {
         json!({"reason": "identity_provider", "values": ["admin"]})
     );
 }
+
+#[tokio::test]
+async fn a_role_set_by_hand_falls_back_to_the_default_when_its_role_is_removed() {
+    let sys = System::start().await;
+    sys.ctl.create_team("Support");
+    sys.ctl.ok(&[
+        "team",
+        "add-member",
+        "--team",
+        "Support",
+        "--email",
+        "hand@acme.com",
+    ]);
+    let members: Vec<Member> = sys.ctl.json(&["members"]);
+    let hand = members[0].id.to_string();
+    sys.ctl
+        .ok(&["roles", "assign", "--member", &hand, "--role", "admin"]);
+    roles_become(&sys, &[("hand@acme.com", "admin", RoleSource::Admin)]).await;
+    let preview: Value = sys.ctl.json(&[
+        "roles",
+        "set",
+        "--role",
+        "owner=Owner",
+        "--role",
+        "member=Member",
+        "--default",
+        "member",
+        "--dry-run",
+    ]);
+    assert_eq!(preview["changed"], 1, "{preview}");
+    sys.ctl.ok(&[
+        "roles",
+        "set",
+        "--role",
+        "owner=Owner",
+        "--role",
+        "member=Member",
+        "--default",
+        "member",
+    ]);
+    roles_become(&sys, &[("hand@acme.com", "member", RoleSource::Default)]).await;
+    let events = sys.all_events().await;
+    let last = role_events(&events, "hand@acme.com")
+        .last()
+        .copied()
+        .cloned()
+        .expect("the member's role changed");
+    assert_eq!(
+        (&last["previous"]["role"], &last["cause"]),
+        (&json!("admin"), &json!({"reason": "default"}))
+    );
+    assert!(last.get("actor").is_none(), "the worker made this change");
+}
