@@ -9,7 +9,7 @@ use axum::routing::get;
 use scim_core::ScimError;
 use scim_core::limits::TEAM_NAME_BYTES;
 use scim_core::profile::Profile;
-use scim_core::roles::ROLE_SCHEMA;
+use scim_core::roles::Governed;
 use scim_core::schema::{
     GROUP, GROUP_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceSchema, Returned, SCHEMA_SCHEMA, SCHEMAS,
     SERVICE_PROVIDER_CONFIG_SCHEMA, USER, schema_attributes,
@@ -128,15 +128,17 @@ impl Discovery {
             .map(|t| self.resource_type(*t))
             .collect();
         if self.profile.governance {
-            types.push(json!({
-                "schemas": [RESOURCE_TYPE_SCHEMA],
-                "id": "Role",
-                "name": "Role",
-                "endpoint": "/Roles",
-                "description": "The product's roles, highest first",
-                "schema": ROLE_SCHEMA,
-                "schemaExtensions": [],
-                "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/Role", self.base)},
+            types.extend(Governed::ALL.map(|kind| {
+                json!({
+                    "schemas": [RESOURCE_TYPE_SCHEMA],
+                    "id": kind.name(),
+                    "name": kind.name(),
+                    "endpoint": kind.endpoint(),
+                    "description": "The product's roles, highest first",
+                    "schema": kind.schema(),
+                    "schemaExtensions": [],
+                    "meta": {"resourceType": "ResourceType", "location": format!("{}/ResourceTypes/{}", self.base, kind.name())},
+                })
             }));
         }
         types
@@ -146,14 +148,15 @@ impl Discovery {
     fn schemas(&self) -> Vec<Value> {
         let mut all: Vec<Value> = SCHEMAS.iter().map(|s| self.schema(*s)).collect();
         if self.profile.governance {
-            all.push(self.role_schema());
+            all.extend(Governed::ALL.map(|kind| self.role_schema(kind)));
         }
         all.extend(self.product_schema());
         all
     }
 
-    /// Okta's role schema, as `/Roles` serves roles: read-only.
-    fn role_schema(&self) -> Value {
+    /// Okta's role or entitlement schema, as `/Roles` and `/Entitlements` serve roles:
+    /// read-only.
+    fn role_schema(&self, kind: Governed) -> Value {
         let text = |name: &str, description: &str, required: bool| {
             json!({
                 "name": name,
@@ -167,14 +170,18 @@ impl Discovery {
                 "uniqueness": "none",
             })
         };
+        let mut attributes = vec![
+            text("displayName", "The role's name, as admins see it", true),
+            text("description", "What the role allows", false),
+        ];
+        if kind == Governed::Entitlement {
+            attributes.push(text("type", "Role: each entitlement is a role", false));
+        }
         self.schema_json(
-            ROLE_SCHEMA,
-            "Role",
-            "A role of the product: what a user's roles assign (its id is the value)",
-            json!([
-                text("displayName", "The role's name, as admins see it", true),
-                text("description", "What the role allows", false),
-            ]),
+            kind.schema(),
+            kind.name(),
+            "A role of the product: what a user's roles or entitlements assign (its id is the value)",
+            Value::Array(attributes),
         )
     }
 

@@ -1,7 +1,8 @@
-//! `/Roles`: the directory's product roles, as Okta Identity Governance imports them
-//! (schema `urn:okta:scim:schemas:core:1.0:Role`): a paged list in the catalogue's
-//! order (its precedence, so stable), and each role by id. Read-only: an admin
-//! changes roles through the admin API.
+//! `/Roles` and `/Entitlements`: the directory's product roles, as Okta Identity
+//! Governance imports them (Okta's role schema, or its entitlement schema with type
+//! `Role`; [`Governed`]): a paged list in the catalogue's order (its precedence, so
+//! stable), and each role by id. Read-only: an admin changes roles through the admin
+//! API.
 
 use axum::Router;
 use axum::extract::{Path, Query};
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use scim_core::ScimError;
+use scim_core::roles::Governed;
 use std::collections::HashMap;
 
 use super::list::{list_response, paging};
@@ -18,14 +20,26 @@ use crate::error::ApiError;
 use crate::extract::scim;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/scim/v2/{directory_id}/Roles", get(list))
-        .route("/scim/v2/{directory_id}/Roles/{id}", get(show))
+    let mut router = Router::new();
+    for kind in Governed::ALL {
+        let endpoint = kind.endpoint();
+        router = router
+            .route(
+                &format!("/scim/v2/{{directory_id}}{endpoint}"),
+                get(move |scope, query| list(scope, query, kind)),
+            )
+            .route(
+                &format!("/scim/v2/{{directory_id}}{endpoint}/{{id}}"),
+                get(move |scope, path| show(scope, path, kind)),
+            );
+    }
+    router
 }
 
 async fn list(
     scope: Scope,
     Query(params): Query<HashMap<String, String>>,
+    kind: Governed,
 ) -> Result<Response, ApiError> {
     let (start_index, count) = paging(&params)?;
     let mut conn = scope.state.pool.acquire().await?;
@@ -36,7 +50,7 @@ async fn list(
         .iter()
         .skip(usize::try_from(start_index - 1).unwrap_or(usize::MAX))
         .take(usize::try_from(count).unwrap_or(0))
-        .map(|r| r.scim_resource(&base))
+        .map(|r| r.scim_resource(&base, kind))
         .collect();
     let total = catalogue.roles.len() as i64;
     Ok(scim(
@@ -49,6 +63,7 @@ async fn list(
 async fn show(
     scope: Scope,
     Path(params): Path<HashMap<String, String>>,
+    kind: Governed,
 ) -> Result<Response, ApiError> {
     let id = params.get("id").map(String::as_str).unwrap_or_default();
     let mut conn = scope.state.pool.acquire().await?;
@@ -59,5 +74,5 @@ async fn show(
         .find(|r| r.id == id)
         .ok_or_else(|| ScimError::NotFound(format!("no role {id:?}")))?;
     let base = scope.state.base_url(scope.directory);
-    Ok(scim(StatusCode::OK, &role.scim_resource(&base), None))
+    Ok(scim(StatusCode::OK, &role.scim_resource(&base, kind), None))
 }

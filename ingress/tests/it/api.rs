@@ -800,8 +800,9 @@ async fn discovery_lists_the_product_extension_a_directory_maps_teams_from() {
     assert_eq!(schema.body["attributes"][0]["name"], "group");
     assert_eq!(schema.body["attributes"][0]["type"], "string");
     let all = s.send(Method::GET, "/Schemas", None).await;
-    // User, its enterprise extension, Group, Okta's Role, and the product's extension.
-    assert_eq!(all.body["totalResults"], 5);
+    // User, its enterprise extension, Group, Okta's Role and Entitlement, and the
+    // product's extension.
+    assert_eq!(all.body["totalResults"], 6);
 }
 
 #[tokio::test]
@@ -868,9 +869,10 @@ async fn the_service_provider_config_and_resource_types_say_what_is_supported(s:
     );
 
     let types = s.send(Method::GET, "/ResourceTypes", None).await;
-    // The test's directory is Okta's: the product's roles are a resource type too.
-    assert_eq!(types.body["totalResults"], 3);
+    // The test's directory is Okta's: the product's roles are resource types too.
+    assert_eq!(types.body["totalResults"], 4);
     assert_eq!(types.body["Resources"][2]["endpoint"], "/Roles");
+    assert_eq!(types.body["Resources"][3]["endpoint"], "/Entitlements");
     let user_type = &types.body["Resources"][0];
     assert_eq!(
         (user_type["id"].as_str(), user_type["endpoint"].as_str()),
@@ -909,7 +911,8 @@ async fn the_schemas_describe_users_and_groups_as_stored(s: &Scim) {
             "urn:ietf:params:scim:schemas:core:2.0:User",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
             "urn:ietf:params:scim:schemas:core:2.0:Group",
-            "urn:okta:scim:schemas:core:1.0:Role"
+            "urn:okta:scim:schemas:core:1.0:Role",
+            "urn:okta:scim:schemas:core:1.0:Entitlement"
         ]
     );
     let core = s

@@ -337,6 +337,34 @@ async fn okta_discovers_the_roles_and_pages_through_them() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.body["status"], "404");
 
+    // The same roles as Okta entitlements of type Role, for an org that maps those.
+    let types = scim
+        .send(Method::GET, "/ResourceTypes/Entitlement", None)
+        .await;
+    assert_eq!(
+        (&types.body["endpoint"], &types.body["schema"]),
+        (
+            &json!("/Entitlements"),
+            &json!("urn:okta:scim:schemas:core:1.0:Entitlement")
+        )
+    );
+    let page = scim
+        .send(Method::GET, "/Entitlements?startIndex=4&count=10", None)
+        .await;
+    assert_eq!(page.body["totalResults"], 4);
+    assert_eq!(
+        page.body["Resources"],
+        json!([{
+            "schemas": ["urn:okta:scim:schemas:core:1.0:Entitlement"],
+            "id": "member",
+            "displayName": "Member",
+            "type": "Role",
+            "meta": {"resourceType": "Entitlement", "location": format!("{}/Entitlements/member", okta.directory.scim_base_url)},
+        }])
+    );
+    let one = scim.send(Method::GET, "/Entitlements/admin", None).await;
+    assert_eq!(one.body["type"], "Role");
+
     // A generic client is not shown a resource type it would take for one it can create.
     let generic = app.admin.create_directory("Plain", "generic").await;
     let scim = Scim::new(&generic.directory.scim_base_url, &generic.token.token);

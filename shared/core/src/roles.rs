@@ -1,6 +1,6 @@
 //! Product roles: a directory's catalogue (ordered by precedence), and the one rule
 //! that gives a provisioned member its role ([`resolve`]): an explicit assignment by
-//! the identity provider (the user's `roles`), over a role mapped to one of the
+//! the identity provider (the user's `roles` or `entitlements`), over a role mapped to one of the
 //! member's groups, over the directory's default role. Among several roles of one
 //! kind, the highest in the catalogue's order wins. Pure; the worker reads what it
 //! needs and writes what this decides.
@@ -8,8 +8,41 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The schema of roles as Okta Identity Governance imports them (`/Roles`).
-pub const ROLE_SCHEMA: &str = "urn:okta:scim:schemas:core:1.0:Role";
+/// How Okta Identity Governance imports the product's roles: as roles (`/Roles`, Okta's
+/// role schema) or as entitlements of type `Role` (`/Entitlements`, its entitlement
+/// schema), whichever its admin maps; a user's `roles` and `entitlements` both assign
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Governed {
+    Role,
+    Entitlement,
+}
+
+impl Governed {
+    pub const ALL: [Governed; 2] = [Governed::Role, Governed::Entitlement];
+
+    /// The resource type's id and name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Governed::Role => "Role",
+            Governed::Entitlement => "Entitlement",
+        }
+    }
+
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Governed::Role => "/Roles",
+            Governed::Entitlement => "/Entitlements",
+        }
+    }
+
+    pub fn schema(self) -> &'static str {
+        match self {
+            Governed::Role => "urn:okta:scim:schemas:core:1.0:Role",
+            Governed::Entitlement => "urn:okta:scim:schemas:core:1.0:Entitlement",
+        }
+    }
+}
 
 /// Most roles a catalogue holds.
 pub const MAX_ROLES: usize = 50;
@@ -30,14 +63,21 @@ pub struct Role {
 }
 
 impl Role {
-    /// As `/Roles` serves it, under the directory's SCIM base URL `base`.
-    pub fn scim_resource(&self, base: &str) -> Value {
+    /// As `/Roles` or `/Entitlements` serves it, under the directory's SCIM base URL
+    /// `base`.
+    pub fn scim_resource(&self, base: &str, kind: Governed) -> Value {
         let mut role = json!({
-            "schemas": [ROLE_SCHEMA],
+            "schemas": [kind.schema()],
             "id": self.id,
             "displayName": self.display_name,
-            "meta": {"resourceType": "Role", "location": format!("{base}/Roles/{}", self.id)},
+            "meta": {
+                "resourceType": kind.name(),
+                "location": format!("{base}{}/{}", kind.endpoint(), self.id),
+            },
         });
+        if kind == Governed::Entitlement {
+            role["type"] = Value::String("Role".into());
+        }
         if !self.description.is_empty() {
             role["description"] = Value::String(self.description.clone());
         }
@@ -236,14 +276,15 @@ pub struct Assignment {
 /// What one member has to decide its role from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inputs<'a> {
-    /// The values of the user's `roles` ([`assigned_values`]).
+    /// The values of the user's `roles` and `entitlements` ([`assigned_values`]).
     pub assigned: &'a [String],
     /// The member's groups mapped to a role: (group name, role id).
     pub groups: &'a [(String, String)],
 }
 
 /// The role a provisioned member has: the highest role the identity provider assigns
-/// in `roles` (values that name no role of the catalogue are ignored), else the
+/// in `roles` or `entitlements` (values that name no role of the catalogue are
+/// ignored), else the
 /// highest role mapped to one of its groups, else the directory's default.
 pub fn resolve(catalogue: &Catalogue, inputs: &Inputs<'_>) -> Assignment {
     let assigned: Vec<(&str, &str)> = inputs
@@ -286,11 +327,14 @@ fn sorted<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     out
 }
 
-/// The role values a user's stored `roles` attribute holds: each element's `value`.
-pub fn assigned_values(roles: Option<&Value>) -> Vec<String> {
-    roles
-        .and_then(Value::as_array)
+/// The values a user's stored `roles` and `entitlements` attributes hold: each
+/// element's `value` (Entra's app roles and Okta's role assignments come in `roles`;
+/// Okta's entitlement assignments in `entitlements`).
+pub fn assigned_values(roles: Option<&Value>, entitlements: Option<&Value>) -> Vec<String> {
+    [roles, entitlements]
         .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
         .flatten()
         .filter_map(|r| r.get("value")?.as_str())
         .map(str::to_owned)
@@ -432,7 +476,11 @@ mod tests {
     fn assigned_values_are_each_roles_value() {
         let roles =
             json!([{"value": "admin", "primary": true}, {"display": "no value"}, {"value": "25"}]);
-        assert_eq!(assigned_values(Some(&roles)), strings(&["admin", "25"]));
-        assert!(assigned_values(None).is_empty());
+        let entitlements = json!([{"value": "owner", "display": "Owner", "type": "Role"}]);
+        assert_eq!(
+            assigned_values(Some(&roles), Some(&entitlements)),
+            strings(&["admin", "25", "owner"])
+        );
+        assert!(assigned_values(None, None).is_empty());
     }
 }

@@ -56,7 +56,10 @@ pub async fn reconcile_in(
         let mut assigned: HashMap<Uuid, Vec<String>> = db_roles::assigned(conn, directory, &ids)
             .await?
             .into_iter()
-            .map(|(user, roles)| (user, roles::assigned_values(roles.as_ref())))
+            .map(|(user, (roles, entitlements))| {
+                let values = roles::assigned_values(roles.as_ref(), entitlements.as_ref());
+                (user, values)
+            })
             .collect();
         let mut groups: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
         for (user, group, role) in db_roles::mapped_groups(conn, directory, &ids).await? {

@@ -182,19 +182,26 @@ pub async fn group_can_matter(
     Ok(can.unwrap_or(false))
 }
 
-/// Each of these users' stored `roles` attribute, where it has one.
+/// A user's stored `roles` and `entitlements` attributes.
+pub type Assigned = (Option<serde_json::Value>, Option<serde_json::Value>);
+
+/// Each of these users' stored `roles` and `entitlements`, where it has either.
 pub async fn assigned(
     conn: &mut PgConnection,
     directory: Uuid,
     users: &[Uuid],
-) -> Result<Vec<(Uuid, Option<serde_json::Value>)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, Assigned)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT id, resource->'roles' AS roles FROM scim_users
-         WHERE directory_id = $1 AND id = ANY($2) AND resource ? 'roles'",
+        "SELECT id, resource->'roles' AS roles, resource->'entitlements' AS entitlements
+         FROM scim_users
+         WHERE directory_id = $1 AND id = ANY($2) AND resource ?| array['roles', 'entitlements']",
         directory,
         users
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.roles)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.roles, r.entitlements)))
+        .collect())
 }

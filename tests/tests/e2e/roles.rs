@@ -222,9 +222,11 @@ async fn entra_app_roles_and_okta_role_assignments_set_the_role_over_groups() {
         Some(json!([{"value": "admin", "display": "Admin"}])),
     )
     .await;
+    // Okta Identity Governance's entitlement assignment (the roles as /Entitlements).
+    let ent = user(&sys, "ent@acme.com", None).await;
     let everyone = sys
         .scim
-        .create_group(&json!({"displayName": "Everyone", "members": [{"value": eve}, {"value": sam}, {"value": oli}]}))
+        .create_group(&json!({"displayName": "Everyone", "members": [{"value": eve}, {"value": sam}, {"value": oli}, {"value": ent}]}))
         .await;
     assert_eq!(everyone.status, StatusCode::CREATED);
     roles_become(
@@ -233,7 +235,23 @@ async fn entra_app_roles_and_okta_role_assignments_set_the_role_over_groups() {
             ("eve@acme.com", "owner", RoleSource::IdentityProvider),
             ("sam@acme.com", "member", RoleSource::IdentityProvider),
             ("oli@acme.com", "admin", RoleSource::IdentityProvider),
+            ("ent@acme.com", "admin", RoleSource::Group),
         ],
+    )
+    .await;
+    let r = sys
+        .scim
+        .patch_user(
+            &ent,
+            json!([{"op": "add", "path": "entitlements", "value": [
+                {"value": "owner", "display": "Owner", "type": "Role"}
+            ]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    roles_become(
+        &sys,
+        &[("ent@acme.com", "owner", RoleSource::IdentityProvider)],
     )
     .await;
 
@@ -296,6 +314,23 @@ async fn entra_app_roles_and_okta_role_assignments_set_the_role_over_groups() {
     assert_eq!(
         sam_last.expect("sam's role changed")["cause"],
         json!({"reason": "identity_provider", "values": ["Admin"]})
+    );
+    let ent_last = role_events(&events, "ent@acme.com")
+        .last()
+        .copied()
+        .cloned();
+    let ent_last = ent_last.expect("ent's role changed");
+    assert_eq!(
+        (
+            &ent_last["previous"]["role"],
+            &ent_last["resource"]["role"],
+            &ent_last["cause"]
+        ),
+        (
+            &json!("admin"),
+            &json!("owner"),
+            &json!({"reason": "identity_provider", "values": ["owner"]})
+        )
     );
     let oli: Vec<&Value> = role_events(&events, "oli@acme.com");
     assert_eq!(
