@@ -11,6 +11,9 @@
 #   CONCURRENCY   requests in flight (default 32)
 #   CATCH_UP      set (to anything): stop the worker for each run's lifecycle and start the subscriber
 #                 after it; both catch up on the backlog and the run prints how fast
+#   BENCH_ROLES   on: with roles mapped (scim-bench --roles: groups mapped to roles, every other
+#                 user created with an app role); alternate: odd runs without, even runs with,
+#                 to compare the two in the same hour; off (default): without
 #   BENCH_DATABASE_URL  default postgres://postgres:postgres@127.0.0.1:5432/scim_bench?sslmode=disable
 #
 # scripts/bench.sh --scale runs the scale workload instead (scim-bench --workload scale):
@@ -92,8 +95,14 @@ for run in $(seq 1 "$RUNS"); do
       --memberships "$USERS" --concurrency "$CONCURRENCY"
     continue
   fi
+  roles=
+  case "${BENCH_ROLES:-off}" in
+    on) roles=--roles ;;
+    alternate) [ $((run % 2)) -eq 0 ] && roles=--roles ;;
+  esac
+  echo "roles mapped: ${roles:+yes}${roles:-no}"
   # A subscriber on the event crate, and the admin API for the snapshot's rate.
   (source .run/subscriber.env && source .run/admin.env &&
-    target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY" \
+    target/release/scim-bench --users "$USERS" --concurrency "$CONCURRENCY" $roles \
       ${CATCH_UP:+--catch-up-worker "$(cat .run/worker.pid)"})
 done

@@ -57,7 +57,9 @@ impl Subscriber {
                 };
                 let js = jetstream::new(client);
                 let mut settings = Settings::new(format!("{name}-{directory}"));
-                settings.filter = format!("scim.v1.{directory}.>");
+                // The users' own events, three a user: what the run counts (members'
+                // role events follow them, as many as roles change).
+                settings.filter = format!("scim.v1.{directory}.user.>");
                 let start = subscriber::Start::Nothing;
                 let (consumer, mut positions) =
                     match subscriber::consumer(&js, &settings, start).await {

@@ -112,6 +112,11 @@ struct Args {
     /// Seconds to wait for the worker after the last response.
     #[arg(long, default_value_t = 120)]
     worker_timeout: u64,
+    /// Users workload: with roles mapped: groups mapped to roles in the directory, and
+    /// every other user created with an app role in its `roles` (as Entra sends it),
+    /// which its update takes away again.
+    #[arg(long)]
+    roles: bool,
 }
 
 struct Phase {
@@ -290,11 +295,14 @@ async fn create_users(
     load: Load,
     target: &Target,
     users: &Ids,
-    run: &'static str,
+    (run, roles): (&'static str, bool),
 ) -> anyhow::Result<Phase> {
     let ids = users.clone();
     let call = move |i: usize| {
-        let user = okta_user(&email(run, i), "Bench", &format!("User{i}"));
+        let mut user = okta_user(&email(run, i), "Bench", &format!("User{i}"));
+        if roles && i % 2 == 0 {
+            user["roles"] = json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]);
+        }
         Call::with(Method::POST, "/Users", &user)
     };
     let check = move |i: usize, status: StatusCode, body: &[u8]| created(&ids, i, status, body);
@@ -529,11 +537,11 @@ async fn lifecycle(
     n: usize,
     c: Load,
     target: &Target,
-    run: &'static str,
+    (run, roles): (&'static str, bool),
 ) -> anyhow::Result<Vec<Phase>> {
     let users = ids(n);
     let mut phases = vec![phase("lookup-miss", n, c, target, lookup(0, run)).await?];
-    phases.push(create_users(n, c, target, &users, run).await?);
+    phases.push(create_users(n, c, target, &users, (run, roles)).await?);
     phases.push(phase("lookup-hit", n, c, target, lookup(1, run)).await?);
     let u = users.clone();
     let call = move |i: usize| Call::get(format!("/Users/{}", id_of(&u, i)));
@@ -620,6 +628,9 @@ async fn main() -> anyhow::Result<()> {
         &Catalogue::builtin(),
     )
     .await?;
+    // Every user is deactivated at the end, far past the mass-deprovisioning hold's
+    // threshold: the run measures throughput, not the hold.
+    directories::set_hold_policy(&mut *pool.acquire().await?, dir.id, None).await?;
     let token =
         directories::issue_token(&pool, dir.id, None, directories::TokenOrigin::Operator).await?;
     let target = Target::new(&args.ingress_url, dir.id, &token.token)?;
@@ -627,7 +638,7 @@ async fn main() -> anyhow::Result<()> {
     println!("{n} users, {c} in flight, directory {}", dir.id);
     if args.workload == Workload::Groups {
         let users = ids(n);
-        create_users(n, Load::closed(c), &target, &users, "").await?;
+        create_users(n, Load::closed(c), &target, &users, ("", false)).await?;
         // The group phases start on a quiet system.
         worker_applies(
             &pool,
@@ -656,7 +667,13 @@ async fn main() -> anyhow::Result<()> {
         Some(pid) => signal(pid, "-STOP")?,
         None => subscriber = events::Subscriber::start(dir.id, "bench"),
     }
-    lifecycle(n, Load::closed(c), &target, "").await?;
+    if args.roles {
+        let mappings = [("bench-admins", "admin"), ("bench-owners", "owner")]
+            .map(|(g, r)| (g.to_owned(), r.to_owned()));
+        scim_store::roles::set_group_mappings(&mut *pool.acquire().await?, dir.id, &mappings)
+            .await?;
+    }
+    lifecycle(n, Load::closed(c), &target, ("", args.roles)).await?;
     if let Some(pid) = catch_up {
         subscriber = events::Subscriber::start(dir.id, "bench");
         signal(pid, "-CONT")?;

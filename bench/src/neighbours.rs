@@ -169,7 +169,7 @@ pub async fn run(args: &Args, pool: &sqlx::PgPool, b: &Target) -> anyhow::Result
         rate: Some(args.rate),
     };
     println!("-- directory B alone, {} requests a second", args.rate);
-    let quiet = lifecycle(n, paced, b, "quiet.").await?;
+    let quiet = lifecycle(n, paced, b, ("quiet.", false)).await?;
     let a = hostile_directory(pool, &args.ingress_url).await?;
     let (stop, answers) = (Arc::new(AtomicBool::new(false)), Answers::default());
     println!(
@@ -177,7 +177,7 @@ pub async fn run(args: &Args, pool: &sqlx::PgPool, b: &Target) -> anyhow::Result
         args.hostile_rate
     );
     let attacker = attack(a, c, args.hostile_rate, stop.clone(), answers.clone());
-    let noisy = lifecycle(n, paced, b, "noisy.").await;
+    let noisy = lifecycle(n, paced, b, ("noisy.", false)).await;
     stop.store(true, Ordering::Relaxed);
     let _ = attacker.join();
     let noisy = noisy?;

@@ -9,7 +9,8 @@
 //! - [`hold`]: the mass-deprovisioning hold the member records pass through;
 //! - [`recompute`]: every member and team of a directory at once (reconcile, resume);
 //! - [`teams`]: how teams follow the directory ([`teams::plan`], pure), their SQL
-//!   ([`teams::store`]) and the recomputation ([`teams::reconcile`]).
+//!   ([`teams::store`]) and the recomputation ([`teams::reconcile`]);
+//! - [`roles`]: each member's role, recomputed by `scim_core::roles::resolve`.
 
 /// Implements sqlx's reading of a column that holds a `$t` as text (`$t::parse`).
 macro_rules! text_column {
