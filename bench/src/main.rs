@@ -300,7 +300,7 @@ async fn create_users(
     let ids = users.clone();
     let call = move |i: usize| {
         let mut user = okta_user(&email(run, i), "Bench", &format!("User{i}"));
-        if roles && i % 2 == 0 {
+        if roles && i.is_multiple_of(2) {
             user["roles"] = json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}]);
         }
         Call::with(Method::POST, "/Users", &user)
