@@ -594,6 +594,48 @@ async function toggleMembers(button, team, box) {
 
 let rows = 0;
 
+// A table of mappings (attribute value → team, group → role): a row per mapping, its
+// text field and its choice; previewed and saved whole.
+function mappingRow({ label, value, choice, options, chosen, add, list }) {
+  const n = ++rows;
+  const select = el("select", { "aria-label": choice }, ...options);
+  if (chosen) select.value = chosen;
+  const field = el("input", { "aria-label": label, value, id: `mapping-${n}`, autocomplete: "off" });
+  if (list) field.setAttribute("list", list);
+  const row = el("tr", {},
+    el("td", {}, field),
+    el("td", {}, select),
+    el("td", {}, el("button", { type: "button", class: "danger", text: "Remove",
+      on: { click: () => { row.remove(); $(add).focus(); } } })));
+  return row;
+}
+
+// Each row's text (trimmed, rows without one left out) with its choice.
+function mappingRows(box) {
+  const out = {};
+  for (const row of $(box).querySelectorAll("tbody tr")) {
+    const key = row.querySelector("input").value.trim();
+    if (key) out[key] = row.querySelector("select").value;
+  }
+  return out;
+}
+
+// Previews the table's mappings (`render` shows what they would do), or saves them.
+async function mappingAction(box, path, body, render, saved, save) {
+  const message = $(box).querySelector(".message");
+  const preview = $(box).querySelector(".preview");
+  say(message, "");
+  try {
+    if (save) {
+      await api("PUT", path, body);
+      preview.replaceChildren();
+      say(message, saved, "ok");
+    } else {
+      preview.replaceChildren(render(await api("POST", path + "/preview", body)));
+    }
+  } catch (e) { say(message, e.message); }
+}
+
 async function loadValues() {
   const saved = await api("GET", "team-values");
   const body = $("value-table").querySelector("tbody");
@@ -601,40 +643,13 @@ async function loadValues() {
 }
 
 function valueRow(value = "", team = "") {
-  const n = ++rows;
-  const select = el("select", { "aria-label": "Team" }, ...teams.map((t) => el("option", { value: t.name, text: t.name })));
-  if (team) select.value = team;
-  const row = el("tr", {},
-    el("td", {}, el("input", { "aria-label": "Attribute value", value, id: `value-${n}` })),
-    el("td", {}, select),
-    el("td", {}, el("button", { type: "button", class: "danger", text: "Remove",
-      on: { click: () => { row.remove(); $("add-value").focus(); } } })));
-  return row;
+  return mappingRow({ label: "Attribute value", value, choice: "Team", chosen: team, add: "add-value",
+    options: teams.map((t) => el("option", { value: t.name, text: t.name })) });
 }
 
-function valueBody() {
-  const values = {};
-  for (const row of document.querySelectorAll("#value-table tbody tr")) {
-    const value = row.querySelector("input").value.trim();
-    if (value) values[value] = row.querySelector("select").value;
-  }
-  return { values };
-}
-
-async function valueAction(save) {
-  const box = $("value-table");
-  const message = box.querySelector(".message");
-  const preview = box.querySelector(".preview");
-  say(message, "");
-  try {
-    if (save) {
-      await api("PUT", "team-values", valueBody());
-      preview.replaceChildren();
-      say(message, "Saved: members follow within seconds.", "ok");
-    } else {
-      preview.replaceChildren(previewList(await api("POST", "team-values/preview", valueBody())));
-    }
-  } catch (e) { say(message, e.message); }
+function valueAction(save) {
+  mappingAction("value-table", "team-values", { values: mappingRows("value-table") }, previewList,
+    "Saved: members follow within seconds.", save);
 }
 
 // --- roles -------------------------------------------------------------------------
@@ -653,25 +668,9 @@ async function loadRoles() {
 }
 
 function roleMappingRow(group = "", role = "") {
-  const n = ++rows;
-  const select = el("select", { "aria-label": "Role" },
-    ...roles.roles.map((r) => el("option", { value: r.id, text: r.display_name })));
-  if (role) select.value = role;
-  const row = el("tr", {},
-    el("td", {}, el("input", { "aria-label": "Group name", value: group, id: `role-group-${n}`, list: "group-names", autocomplete: "off" })),
-    el("td", {}, select),
-    el("td", {}, el("button", { type: "button", class: "danger", text: "Remove",
-      on: { click: () => { row.remove(); $("add-role-mapping").focus(); } } })));
-  return row;
-}
-
-function roleMappingBody() {
-  const groups = {};
-  for (const row of document.querySelectorAll("#role-mappings tbody tr")) {
-    const group = row.querySelector("input").value.trim();
-    if (group) groups[group] = row.querySelector("select").value;
-  }
-  return { groups };
+  return mappingRow({ label: "Group name", value: group, choice: "Role", chosen: role,
+    add: "add-role-mapping", list: "group-names",
+    options: roles.roles.map((r) => el("option", { value: r.id, text: r.display_name })) });
 }
 
 function rolePreviewList(p) {
@@ -683,20 +682,9 @@ function rolePreviewList(p) {
     el("ul", {}, ...items.map((text) => el("li", { text }))));
 }
 
-async function roleMappingAction(save) {
-  const box = $("role-mappings");
-  const message = box.querySelector(".message");
-  const preview = box.querySelector(".preview");
-  say(message, "");
-  try {
-    if (save) {
-      await api("PUT", "role-mappings", roleMappingBody());
-      preview.replaceChildren();
-      say(message, "Saved: roles follow within seconds.", "ok");
-    } else {
-      preview.replaceChildren(rolePreviewList(await api("POST", "role-mappings/preview", roleMappingBody())));
-    }
-  } catch (e) { say(message, e.message); }
+function roleMappingAction(save) {
+  mappingAction("role-mappings", "role-mappings", { groups: mappingRows("role-mappings") },
+    rolePreviewList, "Saved: roles follow within seconds.", save);
 }
 
 // --- the team mode -----------------------------------------------------------------
