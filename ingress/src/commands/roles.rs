@@ -224,14 +224,9 @@ async fn preview(state: &AppState, id: &str, requested: Change) -> Result<RolePr
     let tx = &mut previewing.tx;
     let (summary, ..) = change(tx, id, &requested).await?;
     let dir = summary.directory.id;
-    // Users pushed a moment ago, whose member records the worker has not made yet.
-    let pending = scim_product::members::pending(&mut *tx, dir).await?;
-    if !pending.is_empty() {
-        scim_product::sync::apply_users(&mut *tx, &pending).await?;
-    }
+    scim_product::sync::apply_pending(tx, dir).await?;
     let users = scim_store::users::ids(&mut **tx, dir).await?;
-    let mut events = product_roles::orphaned_manual_roles(tx, dir).await?;
-    events.extend(product_roles::reconcile_in(tx, dir, &users).await?);
+    let events = product_roles::directory_in(tx, dir, &users).await?;
     previewing.tx.rollback().await?;
     Ok(summarize(&events))
 }

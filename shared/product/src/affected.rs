@@ -210,22 +210,20 @@ pub async fn apply(pool: &PgPool, work: &[Work]) -> Result<(), sqlx::Error> {
                 // Renaming a group no mapping names (an "everyone" group of 100,000)
                 // recomputes nobody.
                 let touched = mirror::sync(pool, *directory, Some(&[*group])).await?;
-                if db_roles::group_can_matter(pool, *directory, *group, previous.as_deref()).await?
-                {
+                let previous = previous.as_deref();
+                let for_roles =
+                    db_roles::group_can_matter(pool, *directory, *group, previous).await?;
+                let for_teams = !touched.is_empty()
+                    || db_teams::mapping::renaming_can_matter(pool, *directory, *group, previous)
+                        .await?;
+                if for_roles || for_teams {
                     let members = memberships::ids(pool, *directory, *group).await?;
-                    roles.entry(*directory).or_default().extend(members);
-                }
-                if !touched.is_empty()
-                    || db_teams::mapping::renaming_can_matter(
-                        pool,
-                        *directory,
-                        *group,
-                        previous.as_deref(),
-                    )
-                    .await?
-                {
-                    let members = memberships::ids(pool, *directory, *group).await?;
-                    affected.entry(*directory).or_default().extend(members);
+                    if for_roles {
+                        roles.entry(*directory).or_default().extend(&members);
+                    }
+                    if for_teams {
+                        affected.entry(*directory).or_default().extend(members);
+                    }
                 }
             }
             Work::Mirror { directory, group } => {

@@ -243,7 +243,7 @@ pub(crate) async fn detach(conn: &mut PgConnection, members: &[Uuid]) -> Result<
 /// The directory's users that have no member record yet (the worker has not applied
 /// their creation): what a preview applies first, in its transaction, so that it shows
 /// what a change does to people pushed a moment ago.
-pub async fn pending(
+pub(crate) async fn pending(
     conn: &mut PgConnection,
     directory: Uuid,
 ) -> Result<Vec<Touched>, sqlx::Error> {

@@ -66,8 +66,7 @@ pub async fn directory(tx: &mut PgConnection, directory: Uuid) -> Result<Recompu
     let gone = gone_users(tx, directory).await?;
     record(tx, directory, gone, &mut out).await?;
     out.teams = preview::run(tx, directory, Screen::On).await?;
-    crate::roles::orphaned_manual_roles(tx, directory).await?;
-    crate::roles::reconcile_in(tx, directory, &ids).await?;
+    crate::roles::directory_in(tx, directory, &ids).await?;
     Ok(out)
 }
 

@@ -10,7 +10,7 @@ use scim_core::roles::{self, Assignment, Catalogue, Inputs, Source};
 use scim_events::{Action, Event, ResourceType};
 use scim_store::{outbox, roles as db_roles};
 use serde_json::{Map, Value, json};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -83,6 +83,20 @@ pub async fn reconcile_in(
         outbox::insert(&mut *conn, &written).await?;
         events.extend(written);
     }
+    Ok(events)
+}
+
+/// Every member's role in the directory, recomputed within the caller's transaction (a
+/// reconciliation's, a preview's): those made by hand whose role is gone, and those of
+/// `users`, every user of the directory (`scim_store::users::ids`, which the caller
+/// has read already). Returns the events it wrote.
+pub async fn directory_in(
+    conn: &mut PgConnection,
+    directory: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<Event>, sqlx::Error> {
+    let mut events = orphaned_manual_roles(conn, directory).await?;
+    events.extend(reconcile_in(conn, directory, users).await?);
     Ok(events)
 }
 
@@ -258,16 +272,16 @@ pub enum Refused {
     Managed(Source),
 }
 
-/// Sets the role of a member made by hand; a provisioned member's role follows the
-/// identity provider. Returns the event, when the role changed, for the caller to
-/// record with who changed it.
+/// Sets the role of a member made by hand, within the caller's transaction; a
+/// provisioned member's role follows the identity provider. Returns the event, when the
+/// role changed, for the caller to record with who changed it (the same role set again
+/// only makes its source `admin`).
 pub async fn set_by_hand(
     conn: &mut PgConnection,
     directory: Uuid,
     member: Uuid,
     role: &str,
 ) -> Result<Result<Option<Event>, Refused>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
     let row = sqlx::query!(
         r#"SELECT id, scim_user_id, email, role, role_source,
                   managed_by AS "managed_by: ManagedBy"
@@ -276,7 +290,7 @@ pub async fn set_by_hand(
         directory,
         member
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         return Ok(Err(Refused::NoMember));
@@ -289,7 +303,7 @@ pub async fn set_by_hand(
             .unwrap_or(Source::Default);
         return Ok(Err(Refused::Managed(source)));
     }
-    let catalogue = db_roles::catalogue(&mut tx, directory).await?;
+    let catalogue = db_roles::catalogue(conn, directory).await?;
     let Some(found) = catalogue.roles.iter().find(|r| r.id == role) else {
         return Ok(Err(Refused::NoRole(
             catalogue.ids().into_iter().map(str::to_owned).collect(),
@@ -308,18 +322,6 @@ pub async fn set_by_hand(
         role: row.role,
         source: row.role_source,
     };
-    if locked.role.as_deref() == Some(found.id.as_str()) {
-        // Same role: the source becomes admin quietly (no event: the role is the same).
-        sqlx::query!(
-            "UPDATE members SET role_source = 'admin' WHERE id = $1",
-            member
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        return Ok(Ok(None));
-    }
-    let mut events = write(&mut tx, directory, &catalogue, &[(locked, assignment)]).await?;
-    tx.commit().await?;
+    let mut events = write(conn, directory, &catalogue, &[(locked, assignment)]).await?;
     Ok(Ok(events.pop()))
 }

@@ -19,6 +19,17 @@ pub async fn apply_users(conn: &mut PgConnection, touched: &[Touched]) -> Result
     write(conn, touched, Screen::On).await
 }
 
+/// Makes the member records of the directory's users pushed a moment ago, whose
+/// creation the worker has not applied yet, as the worker will: what a preview does
+/// first, in its transaction, so that it shows what a change does to them too.
+pub async fn apply_pending(conn: &mut PgConnection, directory: Uuid) -> Result<(), sqlx::Error> {
+    let pending = members::pending(&mut *conn, directory).await?;
+    if !pending.is_empty() {
+        apply_users(conn, &pending).await?;
+    }
+    Ok(())
+}
+
 /// [`apply_users`], through the hold or not (a hold's own decision).
 pub(crate) async fn write(
     conn: &mut PgConnection,

@@ -47,12 +47,7 @@ pub async fn run(
     directory: Uuid,
     screen: Screen,
 ) -> Result<Preview, sqlx::Error> {
-    // Users pushed a moment ago, whose member records the worker has not made yet: made
-    // here as the worker will, so the preview shows them too.
-    let pending = crate::members::pending(&mut *tx, directory).await?;
-    if !pending.is_empty() {
-        crate::sync::apply_users(&mut *tx, &pending).await?;
-    }
+    crate::sync::apply_pending(&mut *tx, directory).await?;
     let before = teams::mirror::effective_members(&mut *tx, directory).await?;
     let (_, mut events) = mirror::sync_in(&mut *tx, directory, None).await?;
     let users = reconcile::everyone(&mut *tx, directory).await?;
